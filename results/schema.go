@@ -1,0 +1,133 @@
+// Package results owns the llconform result schema: the JSON-lines stream a
+// suite run emits (header, one event per case, done trailer) and the run
+// document that collects the streams of many kernels. Reports, merge and
+// compare are built on these types only.
+package results
+
+import "time"
+
+// SchemaVersion is bumped whenever a field changes meaning or is removed.
+const SchemaVersion = 1
+
+// Verdict is the outcome of one case.
+type Verdict string
+
+const (
+	Pass   Verdict = "pass"
+	Fail   Verdict = "fail"
+	Skip   Verdict = "skip"   // environment reason only, in Detail
+	Broken Verdict = "broken" // crashed, timed out or missing from the stream
+)
+
+// Landlock status of a kernel, from landlock_create_ruleset(VERSION).
+const (
+	StatusEnabled  = "enabled"  // returned an ABI version
+	StatusDisabled = "disabled" // EOPNOTSUPP: built in, not in the lsm= list
+	StatusAbsent   = "absent"   // ENOSYS: not built
+)
+
+// Env describes where a stream was produced. The agent fills the kernel
+// facts; the host adds the package, accelerator and catalog facts.
+type Env struct {
+	Kernel         string `json:"kernel,omitempty"`  // catalog or user-given name
+	Release        string `json:"release"`           // uname -r
+	Arch           string `json:"arch,omitempty"`    // uname -m
+	Cmdline        string `json:"cmdline,omitempty"` // /proc/cmdline
+	LandlockStatus string `json:"landlock_status"`   // StatusEnabled, ...
+	ABI            int    `json:"abi"`               // 0 unless enabled
+	Errata         uint64 `json:"errata"`
+	ErrataKnown    bool   `json:"errata_known"` // false: the kernel has no errata interface
+	LSM            string `json:"lsm,omitempty"`
+	UID            int    `json:"uid"`
+	ABICeiling     int    `json:"abi_ceiling,omitempty"` // library ceiling in force, 0 = none
+	Native         bool   `json:"native,omitempty"`      // run on the host, not in a VM
+	UptimeMS       int64  `json:"uptime_ms,omitempty"`   // guest uptime when the agent started
+
+	// Host-side facts.
+	Package        string `json:"package,omitempty"`
+	PackageVersion string `json:"package_version,omitempty"`
+	SHA256         string `json:"sha256,omitempty"` // of the kernel image booted
+	ExpectedABI    *int   `json:"expected_abi,omitempty"`
+	Accel          string `json:"accel,omitempty"` // kvm or tcg
+}
+
+// Case is the result of one conformance case in one privilege mode.
+type Case struct {
+	Area       string  `json:"area"`
+	Name       string  `json:"name"`
+	Priv       string  `json:"priv"` // "root" or "unpriv"
+	Verdict    Verdict `json:"verdict"`
+	Expected   string  `json:"expected"` // outcome name: "ok", "EACCES", ...
+	Observed   string  `json:"observed"`
+	DurationUS int64   `json:"duration_us"`
+	Detail     string  `json:"detail,omitempty"`
+}
+
+// ID names a case across runs: area/name/priv.
+func (c Case) ID() string { return c.Area + "/" + c.Name + "/" + c.Priv }
+
+// Event types of the stream.
+const (
+	EventHeader = "header"
+	EventCase   = "case"
+	EventDone   = "done"
+)
+
+// Event is one JSON line of a suite stream.
+type Event struct {
+	Type  string `json:"type"`
+	Env   *Env   `json:"env,omitempty"`
+	Case  *Case  `json:"case,omitempty"`
+	Count int    `json:"count,omitempty"` // done: number of case events sent
+	Error string `json:"error,omitempty"` // done: a fatal agent error, if any
+}
+
+// Attempt is one boot of a kernel.
+type Attempt struct {
+	Status      string `json:"status"` // "complete" or "broken"
+	Reason      string `json:"reason,omitempty"`
+	ConsoleLog  string `json:"console_log,omitempty"` // path, relative to the run directory
+	ConsoleTail string `json:"console_tail,omitempty"`
+	BootMS      int64  `json:"boot_ms"`
+	WallMS      int64  `json:"wall_ms"`
+}
+
+// Timings of one kernel, in milliseconds.
+type Timings struct {
+	DownloadMS int64 `json:"download_ms"`
+	BootMS     int64 `json:"boot_ms"`   // VM start to agent start
+	SuitesMS   int64 `json:"suites_ms"` // agent start to done
+	WallMS     int64 `json:"wall_ms"`   // everything, all attempts
+}
+
+// KernelRun is everything known about one kernel in a run.
+type KernelRun struct {
+	Name     string    `json:"name"`
+	Env      Env       `json:"env"`
+	Status   string    `json:"status"` // "complete" or "broken"
+	Reason   string    `json:"reason,omitempty"`
+	Flags    []string  `json:"flags,omitempty"` // e.g. "ABI mismatch", "newer ABI"
+	Cases    []Case    `json:"cases"`
+	Attempts []Attempt `json:"attempts,omitempty"`
+	Timings  Timings   `json:"timings"`
+}
+
+// Host describes the machine that ran the matrix.
+type Host struct {
+	Hostname string `json:"hostname,omitempty"`
+	Kernel   string `json:"kernel,omitempty"`
+	CPUs     int    `json:"cpus,omitempty"`
+	Version  string `json:"version,omitempty"` // llconform version
+}
+
+// Run is the document of one llconform invocation (results.json).
+type Run struct {
+	Schema     int         `json:"schema"`
+	ID         string      `json:"id"`
+	Started    time.Time   `json:"started"`
+	Finished   time.Time   `json:"finished"`
+	Host       Host        `json:"host"`
+	Args       []string    `json:"args,omitempty"`
+	Incomplete bool        `json:"incomplete,omitempty"` // interrupted or a kernel missing
+	Kernels    []KernelRun `json:"kernels"`
+}
