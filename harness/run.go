@@ -1,0 +1,215 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/suites"
+)
+
+// Options select and pace the cases of a run.
+type Options struct {
+	Run         string   // regexp on area/name
+	Areas       []string // empty: all
+	ShardIndex  int      // 1-based; 0: no sharding
+	ShardCount  int
+	Ceiling     int           // library ABI ceiling for every case, 0 for none
+	CaseTimeout time.Duration // default 20 s
+	Unpriv      bool          // also run an unprivileged pass when root (default on in Suite)
+}
+
+func (o Options) timeout() time.Duration {
+	if o.CaseTimeout > 0 {
+		return o.CaseTimeout
+	}
+	return 20 * time.Second
+}
+
+// Select returns the cases the options pick, in a stable order.
+func Select(all []suites.Case, o Options) ([]suites.Case, error) {
+	var re *regexp.Regexp
+	if o.Run != "" {
+		var err error
+		if re, err = regexp.Compile(o.Run); err != nil {
+			return nil, fmt.Errorf("--run %q is not a valid regular expression: %v", o.Run, err)
+		}
+	}
+	areas := map[string]bool{}
+	for _, a := range o.Areas {
+		areas[a] = true
+	}
+	var out []suites.Case
+	for i, c := range all {
+		if len(areas) > 0 && !areas[c.Area] {
+			continue
+		}
+		if re != nil && !re.MatchString(c.ID()) {
+			continue
+		}
+		if o.ShardCount > 1 && i%o.ShardCount != o.ShardIndex-1 {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func priv(env suites.Env) string {
+	if env.Root {
+		return "root"
+	}
+	return "unpriv"
+}
+
+// RunCase runs one case in its isolation and judges it.
+func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case {
+	r := results.Case{Area: c.Area, Name: c.Name, Priv: priv(env)}
+	if c.Skip != nil {
+		if why := c.Skip(env); why != "" {
+			r.Verdict, r.Detail = results.Skip, why
+			return r
+		}
+	}
+	if timeout <= 0 {
+		timeout = Options{}.timeout()
+	}
+	r.Expected = c.Want(env)
+	start := time.Now()
+	var o outcome
+	if c.Isolation == suites.Process {
+		o = runInChild(c, env, timeout)
+	} else {
+		o = runOnThread(c, env, timeout)
+	}
+	r.DurationUS = time.Since(start).Microseconds()
+	r.Observed, r.Detail = o.Observed, o.Detail
+	switch {
+	case o.Broken != "":
+		r.Verdict = results.Broken
+		r.Detail = strings.TrimPrefix(o.Broken+"; "+o.Detail, "; ")
+	case suites.Matches(r.Expected, r.Observed):
+		r.Verdict = results.Pass
+	default:
+		r.Verdict = results.Fail
+	}
+	return r
+}
+
+// outcome is what a case run returns, also across the process boundary.
+type outcome struct {
+	Observed string `json:"observed"`
+	Detail   string `json:"detail,omitempty"`
+	Broken   string `json:"broken,omitempty"`
+}
+
+// runOnThread runs the case on a new OS thread that is locked for its whole
+// life and so dies with the goroutine, taking its Landlock domain along.
+func runOnThread(c suites.Case, env suites.Env, timeout time.Duration) outcome {
+	dir, err := os.MkdirTemp("", "llconform-case-")
+	if err != nil {
+		return outcome{Broken: "cannot create the case directory: " + err.Error()}
+	}
+	defer os.RemoveAll(dir) // runs on an unrestricted thread
+	done := make(chan outcome, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with us
+		t := &suites.T{Env: env, Dir: dir}
+		defer func() {
+			if p := recover(); p != nil {
+				done <- outcome{Broken: fmt.Sprintf("panic: %v", p), Detail: t.Detail()}
+			}
+		}()
+		obs := c.Run(t)
+		done <- outcome{Observed: obs, Detail: t.Detail()}
+	}()
+	select {
+	case o := <-done:
+		return o
+	case <-time.After(timeout):
+		return outcome{Broken: fmt.Sprintf("timed out after %v", timeout)}
+	}
+}
+
+const (
+	caseEnv    = "LLCONFORM_CASE"
+	caseEnvEnv = "LLCONFORM_CASE_ENV"
+	unprivEnv  = "LLCONFORM_UNPRIV_PASS"
+)
+
+// runInChild re-executes this binary to run one case in a fresh process.
+func runInChild(c suites.Case, env suites.Env, timeout time.Duration) outcome {
+	self, err := os.Executable()
+	if err != nil {
+		return outcome{Broken: "cannot find this executable: " + err.Error()}
+	}
+	ej, _ := json.Marshal(env)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), caseEnv+"="+c.ID(), caseEnvEnv+"="+string(ej))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var o outcome
+	if jerr := json.Unmarshal(out, &o); jerr != nil || err != nil {
+		why := fmt.Sprintf("child process failed: %v", err)
+		if ctx.Err() != nil {
+			why = fmt.Sprintf("timed out after %v", timeout)
+		}
+		return outcome{Broken: why, Detail: tail(stderr.String()+string(out), 400)}
+	}
+	return o
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// ChildMain handles the re-executed roles of a binary that runs cases: a
+// probe, one case in a child process, or the unprivileged pass. Call it
+// first in main and TestMain; it returns when this process has no such
+// role.
+func ChildMain() {
+	suites.ProbeMain()
+	if id, ok := os.LookupEnv(caseEnv); ok {
+		var env suites.Env
+		if err := json.Unmarshal([]byte(os.Getenv(caseEnvEnv)), &env); err != nil {
+			fatalChild(err)
+		}
+		c, ok := suites.Lookup(id)
+		if !ok {
+			fatalChild(fmt.Errorf("no case %q", id))
+		}
+		c.Isolation = suites.Thread // already in a fresh process
+		o := runOnThread(c, env, time.Hour)
+		json.NewEncoder(os.Stdout).Encode(o)
+		os.Exit(0)
+	}
+	if opts, ok := os.LookupEnv(unprivEnv); ok {
+		var o Options
+		if err := json.Unmarshal([]byte(opts), &o); err != nil {
+			fatalChild(err)
+		}
+		if err := runPass(o, results.NewStreamWriter(os.Stdout)); err != nil {
+			fatalChild(err)
+		}
+		os.Exit(0)
+	}
+}
+
+func fatalChild(err error) {
+	fmt.Fprintln(os.Stderr, "llconform child:", err)
+	os.Exit(3)
+}

@@ -1,0 +1,175 @@
+package suites
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/llconform/llconform/landlock"
+	"golang.org/x/sys/unix"
+)
+
+// Shared actions and fixtures, written once for every suite.
+
+// Enforce applies a policy through the library, best effort, on the
+// calling thread only (the harness gives each case its own thread or
+// process), honouring the environment's ABI ceiling.
+func (t *T) Enforce(p landlock.Policy) error {
+	r, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: t.Env.Ceiling})
+	t.Logf("library: %s at effective ABI %d", r.State, r.ABI)
+	return err
+}
+
+// enforceFailed is the observed outcome when enforcement itself failed.
+func enforceFailed(err error) string { return "enforce failed: " + Outcome(err) }
+
+// path joins names under the case directory.
+func (t *T) path(names ...string) string { return filepath.Join(append([]string{t.Dir}, names...)...) }
+
+// mkdirs creates directories under the case directory.
+func (t *T) mkdirs(names ...string) {
+	for _, n := range names {
+		if err := os.MkdirAll(t.path(n), 0o755); err != nil {
+			t.Logf("setup: %v", err)
+		}
+	}
+}
+
+// files creates small regular files under the case directory.
+func (t *T) files(names ...string) {
+	for _, n := range names {
+		if err := os.MkdirAll(filepath.Dir(t.path(n)), 0o755); err != nil {
+			t.Logf("setup: %v", err)
+		}
+		if err := os.WriteFile(t.path(n), []byte("llconform\n"), 0o644); err != nil {
+			t.Logf("setup: %v", err)
+		}
+	}
+}
+
+func openClose(path string, flags int) error {
+	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0o644)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return err
+}
+
+func openRead(path string) error  { return openClose(path, unix.O_RDONLY) }
+func openWrite(path string) error { return openClose(path, unix.O_WRONLY) }
+
+// readDir opens a directory and lists it.
+func readDir(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 4096)
+	_, err = unix.Getdents(fd, buf)
+	return err
+}
+
+func mknod(path string, mode uint32, major, minor uint32) error {
+	return unix.Mknod(path, mode|0o600, int(unix.Mkdev(major, minor)))
+}
+
+// tinyELF is a minimal static x86-64 program that exits with status 0:
+// an ELF header, one PT_LOAD segment and `mov eax,60; xor edi,edi; syscall`.
+// Writing it lets the execute cases run on any filesystem without a shell.
+func tinyELF() []byte {
+	const base = 0x400000
+	code := []byte{0xb8, 60, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05}
+	b := make([]byte, 64+56, 64+56+len(code))
+	le := binary.LittleEndian
+	copy(b, []byte{0x7f, 'E', 'L', 'F', 2, 1, 1})
+	le.PutUint16(b[16:], 2)    // ET_EXEC
+	le.PutUint16(b[18:], 0x3e) // x86-64
+	le.PutUint32(b[20:], 1)
+	le.PutUint64(b[24:], base+64+56) // entry
+	le.PutUint64(b[32:], 64)         // phoff
+	le.PutUint16(b[52:], 64)         // ehsize
+	le.PutUint16(b[54:], 56)         // phentsize
+	le.PutUint16(b[56:], 1)          // phnum
+	ph := b[64:]
+	le.PutUint32(ph[0:], 1) // PT_LOAD
+	le.PutUint32(ph[4:], 5) // R+X
+	le.PutUint64(ph[16:], base)
+	le.PutUint64(ph[24:], base)
+	le.PutUint64(ph[32:], uint64(cap(b)))
+	le.PutUint64(ph[40:], uint64(cap(b)))
+	le.PutUint64(ph[48:], 0x1000)
+	return append(b, code...)
+}
+
+// writeExecutable writes tinyELF at path.
+func writeExecutable(path string) error { return os.WriteFile(path, tinyELF(), 0o755) }
+
+// execute runs path from the calling thread (the child inherits the
+// thread's domain) and returns the execve error, if any.
+func execute(path string) error {
+	pid, err := syscall.ForkExec(path, []string{path}, &syscall.ProcAttr{Env: []string{}})
+	if err != nil {
+		return err
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		return err
+	}
+	if !ws.Exited() || ws.ExitStatus() != 0 {
+		return fmt.Errorf("%s: exit status %v", path, ws)
+	}
+	return nil
+}
+
+// unixServer creates a listening pathname (or abstract, "@name") UNIX
+// socket of the given type and returns its fd.
+func unixServer(addr string, typ int) (int, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if typ != unix.SOCK_DGRAM {
+		if err := unix.Listen(fd, 8); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
+	return fd, nil
+}
+
+// unixConnect connects a new socket of the given type to addr.
+func unixConnect(addr string, typ int) error {
+	fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Connect(fd, &unix.SockaddrUnix{Name: addr})
+}
+
+// unixSendto sends one datagram to addr from a new unconnected socket.
+func unixSendto(addr string) error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr})
+}
+
+// setNoNewPrivs sets no_new_privs on the calling thread: raw cases need it
+// to enforce without CAP_SYS_ADMIN.
+func setNoNewPrivs() error { return unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }
+
+// noNewPrivs reads the calling thread's no_new_privs bit.
+func noNewPrivs() int {
+	v, _ := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
+	return v
+}

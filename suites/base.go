@@ -1,0 +1,452 @@
+package suites
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sort"
+	"unsafe"
+
+	"github.com/llconform/llconform/landlock"
+	"golang.org/x/sys/unix"
+)
+
+// The kernel contract: the three syscalls driven with explicit bits, every
+// errno in the documented check order, and feature probes that accept
+// every bit of the reported ABI and reject every newer one.
+
+// attr encodes struct landlock_ruleset_attr fields into size bytes.
+func attr(size int, fields ...uint64) []byte {
+	b := make([]byte, size)
+	for i, v := range fields {
+		if 8*i+8 <= size {
+			binary.NativeEndian.PutUint64(b[8*i:], v)
+		}
+	}
+	return b
+}
+
+func create(b []byte, flags uint32) (int, error) {
+	if len(b) == 0 {
+		return landlock.SysCreateRuleset(nil, 0, flags)
+	}
+	return landlock.SysCreateRuleset(unsafe.Pointer(&b[0]), uintptr(len(b)), flags)
+}
+
+// createOutcome creates a ruleset, closes it and names the outcome.
+func createOutcome(b []byte, flags uint32) string {
+	fd, err := create(b, flags)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return Outcome(err)
+}
+
+func pathAttr(access uint64, fd int) []byte {
+	b := make([]byte, 12) // packed struct landlock_path_beneath_attr
+	binary.NativeEndian.PutUint64(b, access)
+	binary.NativeEndian.PutUint32(b[8:], uint32(int32(fd)))
+	return b
+}
+
+func addPath(rulesetFD int, access uint64, parentFD int, flags uint32) error {
+	b := pathAttr(access, parentFD)
+	return landlock.SysAddRule(rulesetFD, unix.LANDLOCK_RULE_PATH_BENEATH, unsafe.Pointer(&b[0]), flags)
+}
+
+const ruleNetPort = 2 // LANDLOCK_RULE_NET_PORT (not in x/sys)
+
+func addPort(rulesetFD int, access, port uint64, flags uint32) error {
+	a := landlock.NetPortAttr{AllowedAccess: access, Port: port}
+	return landlock.SysAddRule(rulesetFD, ruleNetPort, unsafe.Pointer(&a), flags)
+}
+
+// withRuleset creates a ruleset from b, runs f with it and closes it. A
+// creation failure is the outcome.
+func withRuleset(b []byte, f func(fd int) string) string {
+	fd, err := create(b, 0)
+	if err != nil {
+		return Outcome(err) // ENOSYS/EOPNOTSUPP without Landlock
+	}
+	defer unix.Close(fd)
+	return f(fd)
+}
+
+// restrict enforces fd on the calling thread, setting no_new_privs first
+// unless the case runs as root (CAP_SYS_ADMIN suffices).
+func (t *T) restrict(fd int, flags uint32) error {
+	if !t.Env.Root {
+		if err := setNoNewPrivs(); err != nil {
+			return err
+		}
+	}
+	return landlock.SysRestrictSelf(fd, flags)
+}
+
+const fsRead = uint64(unix.LANDLOCK_ACCESS_FS_READ_FILE)
+
+func baseCase(name string, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "base", Name: name, Want: want, Run: run}
+}
+
+// The documented ABI of each bit, stated independently of the library.
+var (
+	fsRightABI = map[string]struct {
+		bit uint64
+		abi int
+	}{
+		"execute": {1 << 0, 1}, "write_file": {1 << 1, 1}, "read_file": {1 << 2, 1}, "read_dir": {1 << 3, 1},
+		"remove_dir": {1 << 4, 1}, "remove_file": {1 << 5, 1}, "make_char": {1 << 6, 1}, "make_dir": {1 << 7, 1},
+		"make_reg": {1 << 8, 1}, "make_sock": {1 << 9, 1}, "make_fifo": {1 << 10, 1}, "make_block": {1 << 11, 1},
+		"make_sym": {1 << 12, 1}, "refer": {1 << 13, 2}, "truncate": {1 << 14, 3}, "ioctl_dev": {1 << 15, 5},
+		"resolve_unix": {1 << 16, 9},
+	}
+	netRightABI = map[string]struct {
+		bit uint64
+		abi int
+	}{"bind_tcp": {1, 4}, "connect_tcp": {2, 4}, "bind_udp": {4, 10}, "connect_send_udp": {8, 10}}
+	scopeABI = map[string]struct {
+		bit uint64
+		abi int
+	}{"abstract_unix_socket": {1, 6}, "signal": {2, 6}}
+	restrictFlagABI = map[string]struct {
+		bit uint64
+		abi int
+	}{"log_same_exec_off": {1, 7}, "log_new_exec_on": {2, 7}, "log_subdomains_off": {4, 7}, "tsync": {8, 8}, "no_new_privs": {16, 11}}
+)
+
+// flagsOrPriv is the outcome of a restrict_self call whose flags are
+// wrong for the kernel, made without no_new_privs: unprivileged callers
+// get EPERM first on kernels before ABI 11, which checked the privilege
+// before the flags; ABI 11 parses the flags first (NO_NEW_PRIVS can
+// satisfy the privilege requirement). Root always gets the flag error.
+func flagsOrPriv(flagErr string) func(Env) string {
+	return func(e Env) string {
+		if !e.Root && e.ABI < 11 {
+			return "EPERM"
+		}
+		return flagErr
+	}
+}
+
+// fieldOutcome is the outcome of a non-zero bit in a ruleset_attr field
+// introduced at fieldABI for a bit introduced at bitABI: an unknown field
+// is E2BIG (non-zero bytes past the kernel's struct), an unknown bit in a
+// known field EINVAL.
+func fieldOutcome(fieldABI, bitABI int) func(Env) string {
+	return sys(func(e Env) string {
+		switch {
+		case e.ABI < fieldABI:
+			return "E2BIG"
+		case e.ABI < bitABI:
+			return "EINVAL"
+		}
+		return OK
+	})
+}
+
+// sortedKeys gives map-driven registrations a stable order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func init() {
+	for _, name := range sortedKeys(fsRightABI) {
+		r := fsRightABI[name]
+		register(baseCase("probe/handled_access_fs/"+name, since(r.abi, "EINVAL"), func(*T) string {
+			return createOutcome(attr(8, r.bit), 0)
+		}))
+	}
+	for _, name := range sortedKeys(netRightABI) {
+		r := netRightABI[name]
+		register(baseCase("probe/handled_access_net/"+name, fieldOutcome(4, r.abi), func(*T) string {
+			return createOutcome(attr(16, 0, r.bit), 0)
+		}))
+	}
+	for _, name := range sortedKeys(scopeABI) {
+		r := scopeABI[name]
+		register(baseCase("probe/scoped/"+name, fieldOutcome(6, r.abi), func(*T) string {
+			return createOutcome(attr(24, 0, 0, r.bit), 0)
+		}))
+	}
+	for _, name := range sortedKeys(restrictFlagABI) {
+		name, r := name, restrictFlagABI[name]
+		iso := Thread
+		if name == "tsync" {
+			iso = Process // TSYNC restricts every thread of the process
+		}
+		want := since(r.abi, "EINVAL")
+		if name == "no_new_privs" { // the flag replaces the prctl
+			want = sys(func(e Env) string {
+				if e.ABI >= r.abi {
+					return OK
+				}
+				return flagsOrPriv("EINVAL")(e)
+			})
+		}
+		register(Case{Area: "base", Name: "probe/restrict_flag/" + name, Isolation: iso, Want: want, Run: func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				if name != "no_new_privs" && !t.Env.Root {
+					if err := setNoNewPrivs(); err != nil {
+						return "prctl: " + Outcome(err)
+					}
+				}
+				return Outcome(landlock.SysRestrictSelf(fd, uint32(r.bit)))
+			})
+		}})
+	}
+	register(baseCases...)
+}
+
+var baseCases = []Case{
+	baseCase("abi/version_query", sys(allowed), func(t *T) string {
+		v, err := create(nil, unix.LANDLOCK_CREATE_RULESET_VERSION)
+		if err == nil {
+			t.Logf("ABI %d", v)
+			if v < 1 {
+				return fmt.Sprintf("invalid ABI %d", v)
+			}
+		}
+		return Outcome(err)
+	}),
+	// The errata flag is tied to no ABI in the documentation; it arrived
+	// with ABI 7 and may be backported, so older kernels may accept it.
+	baseCase("abi/errata_query", sys(func(e Env) string {
+		if e.ABI >= 7 {
+			return OK
+		}
+		return "ok|EINVAL"
+	}), func(t *T) string {
+		v, err := create(nil, unix.LANDLOCK_CREATE_RULESET_ERRATA)
+		if err == nil {
+			t.Logf("errata %#x", v)
+		}
+		return Outcome(err)
+	}),
+	baseCase("create_ruleset/version_and_errata_together_einval", always("EINVAL"), func(*T) string {
+		return createOutcome(nil, unix.LANDLOCK_CREATE_RULESET_VERSION|unix.LANDLOCK_CREATE_RULESET_ERRATA)
+	}),
+	baseCase("create_ruleset/unknown_flag_einval", always("EINVAL"), func(*T) string { return createOutcome(nil, 1<<30) }),
+	baseCase("create_ruleset/version_with_attr_einval", always("EINVAL"), func(*T) string {
+		return createOutcome(attr(8, fsRead), unix.LANDLOCK_CREATE_RULESET_VERSION)
+	}),
+	baseCase("create_ruleset/null_attr_efault", always("EFAULT"), func(*T) string {
+		_, err := landlock.SysCreateRuleset(nil, 8, 0)
+		return Outcome(err)
+	}),
+	baseCase("create_ruleset/null_attr_size_1_efault_before_size_check", always("EFAULT"), func(*T) string {
+		_, err := landlock.SysCreateRuleset(nil, 1, 0)
+		return Outcome(err)
+	}),
+	baseCase("create_ruleset/size_7_einval", always("EINVAL"), func(*T) string { return createOutcome(attr(7), 0) }),
+	baseCase("create_ruleset/size_over_page_e2big", always("E2BIG"), func(*T) string {
+		return createOutcome(attr(os.Getpagesize()+1, fsRead), 0)
+	}),
+	baseCase("create_ruleset/empty_enomsg", always("ENOMSG"), func(*T) string { return createOutcome(attr(8), 0) }),
+	baseCase("create_ruleset/unknown_fs_bit_einval", always("EINVAL"), func(*T) string { return createOutcome(attr(8, 1<<63), 0) }),
+	baseCase("struct_size/8_bytes", always(OK), func(*T) string { return createOutcome(attr(8, fsRead), 0) }),
+	baseCase("struct_size/16_bytes_zero_tail", always(OK), func(*T) string { return createOutcome(attr(16, fsRead), 0) }),
+	baseCase("struct_size/24_bytes_zero_tail", always(OK), func(*T) string { return createOutcome(attr(24, fsRead), 0) }),
+	baseCase("struct_size/48_bytes_zero_tail", always(OK), func(*T) string { return createOutcome(attr(48, fsRead), 0) }),
+	baseCase("struct_size/page_size_zero_tail", always(OK), func(*T) string {
+		return createOutcome(attr(os.Getpagesize(), fsRead), 0)
+	}),
+	baseCase("struct_size/56_bytes_nonzero_unknown_tail_e2big", always("E2BIG"), func(*T) string {
+		b := attr(56, fsRead)
+		b[48] = 1
+		return createOutcome(b, 0)
+	}),
+	baseCase("struct_size/48_bytes_quiet_fs", fieldOutcome(10, 10), func(*T) string {
+		return createOutcome(attr(48, fsRead, 0, 0, fsRead), 0)
+	}),
+	// quiet_access_fs must be a subset of handled_access_fs (ABI 10);
+	// before ABI 10 the field itself is unknown.
+	baseCase("quiet/quiet_fs_not_subset", sys(func(e Env) string {
+		if e.ABI >= 10 {
+			return "EINVAL"
+		}
+		return "E2BIG"
+	}), func(*T) string {
+		return createOutcome(attr(48, fsRead, 0, 0, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
+	}),
+
+	baseCase("add_rule/unknown_flag_einval", always("EINVAL"), func(*T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, fsRead, unix.AT_FDCWD, 1<<5)) })
+	}),
+	baseCase("add_rule/quiet_flag", since(10, "EINVAL"), func(*T) string {
+		root, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "setup: " + Outcome(err)
+		}
+		defer unix.Close(root)
+		// A quiet rule needs a quiet mask (ABI 10); older kernels refuse
+		// the 48-byte struct, so fall back to a plain ruleset there.
+		fd, err := create(attr(48, fsRead, 0, 0, fsRead), 0)
+		if err != nil {
+			fd, err = create(attr(8, fsRead), 0)
+		}
+		if err != nil {
+			return "create_ruleset: " + Outcome(err)
+		}
+		defer unix.Close(fd)
+		return Outcome(addPath(fd, fsRead, root, unix.LANDLOCK_ADD_RULE_QUIET))
+	}),
+	baseCase("add_rule/bad_ruleset_fd_ebadf", always("EBADF"), func(*T) string { return Outcome(addPath(-1, fsRead, 0, 0)) }),
+	baseCase("add_rule/non_ruleset_fd_ebadfd", always("EBADFD"), func(t *T) string {
+		d, err := unix.Open(t.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "setup: " + Outcome(err)
+		}
+		defer unix.Close(d)
+		return Outcome(addPath(d, fsRead, d, 0))
+	}),
+	baseCase("add_rule/unknown_rule_type_einval", always("EINVAL"), func(*T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string {
+			b := pathAttr(fsRead, 0)
+			return Outcome(landlock.SysAddRule(fd, 99, unsafe.Pointer(&b[0]), 0))
+		})
+	}),
+	baseCase("add_rule/null_attr_efault", always("EFAULT"), func(*T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string {
+			return Outcome(landlock.SysAddRule(fd, unix.LANDLOCK_RULE_PATH_BENEATH, nil, 0))
+		})
+	}),
+	baseCase("add_rule/empty_access_enomsg", always("ENOMSG"), func(t *T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, 0, unix.AT_FDCWD, 0)) })
+	}),
+	baseCase("add_rule/unhandled_access_einval", always("EINVAL"), func(t *T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string {
+			d, err := unix.Open(t.Dir, unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "setup: " + Outcome(err)
+			}
+			defer unix.Close(d)
+			return Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), d, 0))
+		})
+	}),
+	baseCase("add_rule/bad_parent_fd_ebadf", always("EBADF"), func(*T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, fsRead, -1, 0)) })
+	}),
+	baseCase("add_rule/dir_right_on_file_einval", always("EINVAL"), func(t *T) string {
+		t.files("f")
+		const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
+		return withRuleset(attr(8, rd), func(fd int) string {
+			f, err := unix.Open(t.path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "setup: " + Outcome(err)
+			}
+			defer unix.Close(f)
+			return Outcome(addPath(fd, rd, f, 0))
+		})
+	}),
+	// RULE_NET_PORT is an unknown rule type before ABI 4.
+	baseCase("add_rule/net_port_rule_type", since(4, "EINVAL"), func(*T) string {
+		fd, err := create(attr(16, 0, 1), 0)
+		if err != nil {
+			fd, err = create(attr(8, fsRead), 0)
+		}
+		if err != nil {
+			return "create_ruleset: " + Outcome(err)
+		}
+		defer unix.Close(fd)
+		return Outcome(addPort(fd, 1, 8080, 0))
+	}),
+	baseCase("add_rule/port_above_65535_einval", always("EINVAL"), func(*T) string {
+		fd, err := create(attr(16, 0, 1), 0)
+		if err != nil {
+			fd, err = create(attr(8, fsRead), 0)
+		}
+		if err != nil {
+			return "create_ruleset: " + Outcome(err)
+		}
+		defer unix.Close(fd)
+		return Outcome(addPort(fd, 1, 65536, 0))
+	}),
+	baseCase("ruleset_fd/read_einval", always("EINVAL"), func(*T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string {
+			_, err := unix.Read(fd, make([]byte, 8))
+			return Outcome(err)
+		})
+	}),
+
+	// Without no_new_privs, unprivileged: kernels before ABI 11 check the
+	// privilege before the flags (EPERM); ABI 11 parses the flags first,
+	// since NO_NEW_PRIVS can satisfy the requirement (EINVAL).
+	baseCase("restrict_self/unknown_flag", sys(flagsOrPriv("EINVAL")), func(t *T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, 1<<30)) })
+	}),
+	// Without no_new_privs only CAP_SYS_ADMIN may enforce.
+	Case{Area: "base", Name: "restrict_self/without_no_new_privs", Want: sys(func(e Env) string {
+		if e.Root {
+			return OK
+		}
+		return "EPERM"
+	}), Run: func(t *T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, 0)) })
+	}},
+	baseCase("restrict_self/unknown_flag_with_no_new_privs_einval", always("EINVAL"), func(t *T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, 1<<31)) })
+	}),
+	baseCase("restrict_self/bad_fd_ebadf", always("EBADF"), func(t *T) string { return Outcome(t.restrict(-1, 0)) }),
+	baseCase("restrict_self/non_ruleset_fd_ebadfd", always("EBADFD"), func(t *T) string {
+		n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "setup: " + Outcome(err)
+		}
+		defer unix.Close(n)
+		return Outcome(t.restrict(n, 0))
+	}),
+	baseCase("restrict_self/no_ruleset_with_log_subdomains_off", since(7, "EINVAL"), func(t *T) string {
+		return Outcome(t.restrict(-1, unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF))
+	}),
+	// Only LOG_SUBDOMAINS_OFF works without a ruleset.
+	baseCase("restrict_self/no_ruleset_with_log_same_exec_off", sys(func(e Env) string {
+		if e.ABI >= 7 {
+			return "EBADF"
+		}
+		return "EINVAL"
+	}), func(t *T) string {
+		return Outcome(t.restrict(-1, unix.LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF))
+	}),
+	baseCase("restrict_self/no_ruleset_with_no_new_privs", sys(func(e Env) string {
+		if e.ABI >= 11 {
+			return "EBADF"
+		}
+		return flagsOrPriv("EINVAL")(e)
+	}), func(t *T) string { return Outcome(landlock.SysRestrictSelf(-1, 1<<4)) }),
+	baseCase("restrict_self/16_layers_then_e2big", always("E2BIG"), func(t *T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string {
+			for i := 0; i < 16; i++ {
+				if err := t.restrict(fd, 0); err != nil {
+					return fmt.Sprintf("layer %d: %s", i+1, Outcome(err))
+				}
+			}
+			return Outcome(t.restrict(fd, 0))
+		})
+	}),
+	// With the NO_NEW_PRIVS flag (ABI 11), no_new_privs is set only if the
+	// enforcement succeeds. Stacking 16 layers without no_new_privs needs
+	// CAP_SYS_ADMIN.
+	Case{Area: "base", Name: "restrict_self/failed_no_new_privs_enforcement_leaves_it_unset", Skip: needRoot("CAP_SYS_ADMIN"),
+		Want: sys(func(e Env) string {
+			if e.ABI >= 11 {
+				return "E2BIG, no_new_privs=0"
+			}
+			return "EINVAL, no_new_privs=0"
+		}), Run: func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				for i := 0; i < 16; i++ {
+					if err := landlock.SysRestrictSelf(fd, 0); err != nil {
+						return fmt.Sprintf("layer %d: %s", i+1, Outcome(err))
+					}
+				}
+				err := landlock.SysRestrictSelf(fd, 1<<4)
+				return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+			})
+		}},
+}

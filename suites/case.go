@@ -1,0 +1,123 @@
+// Package suites holds the conformance cases: short table rows, each with
+// the policy and action it runs and the outcome the documentation promises
+// for a given environment. Expectations state their own ABI boundaries;
+// they never read the landlock package's table, so a wrong row there shows
+// up as failures here.
+package suites
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/llconform/llconform/landlock"
+	"golang.org/x/sys/unix"
+)
+
+// Env is everything an expectation may depend on.
+type Env struct {
+	State       landlock.State
+	ABI         int // kernel ABI, 0 unless State is Enabled
+	Errata      uint64
+	ErrataKnown bool
+	Root        bool
+	Ceiling     int // ABI ceiling given to the library, 0 for none
+}
+
+// LibABI is the ABI the library acts on: the kernel's, capped by the ceiling.
+func (e Env) LibABI() int {
+	if e.Ceiling > 0 && e.Ceiling < e.ABI {
+		return e.Ceiling
+	}
+	return e.ABI
+}
+
+// Isolation is how a case gets a fresh Landlock domain.
+type Isolation int
+
+const (
+	// Thread runs the case on a new locked OS thread that dies with it. A
+	// domain is per thread, and Go starts new threads from a clean template
+	// thread, so this is correct for cases that restrict only the calling
+	// thread and do not change process-wide state; it costs microseconds.
+	Thread Isolation = iota
+	// Process runs the case in a re-executed child process: for TSYNC,
+	// namespaces, chroot, signals to the process and anything process-wide.
+	Process
+)
+
+// OK is the outcome of an action that succeeded.
+const OK = "ok"
+
+// Case is one conformance check.
+type Case struct {
+	Area      string
+	Name      string
+	Isolation Isolation
+	// Skip returns an environment reason to skip (never "kernel too old").
+	Skip func(Env) string
+	// Want returns the documented outcome: "ok", an errno name, or
+	// alternatives separated by "|" where the documentation allows several.
+	Want func(Env) string
+	// Run performs the setup, the enforcement and the action, and returns
+	// the observed outcome.
+	Run func(*T) string
+}
+
+// ID is area/name.
+func (c Case) ID() string { return c.Area + "/" + c.Name }
+
+// T is what a running case gets.
+type T struct {
+	Env Env
+	Dir string // a fresh directory owned by the case
+	log []string
+}
+
+// Logf adds a line to the case's detail.
+func (t *T) Logf(format string, args ...any) { t.log = append(t.log, fmt.Sprintf(format, args...)) }
+
+// Detail returns the logged lines.
+func (t *T) Detail() string { return strings.Join(t.log, "; ") }
+
+// Outcome names an error: nil is "ok", an errno its name (EACCES).
+func Outcome(err error) string {
+	if err == nil {
+		return OK
+	}
+	var e unix.Errno
+	if errors.As(err, &e) {
+		if n := unix.ErrnoName(e); n != "" {
+			return n
+		}
+		return fmt.Sprintf("errno %d", int(e))
+	}
+	return "error: " + err.Error()
+}
+
+// Matches reports whether observed is one of the alternatives of want.
+func Matches(want, observed string) bool {
+	for _, w := range strings.Split(want, "|") {
+		if w == observed {
+			return true
+		}
+	}
+	return false
+}
+
+var registry []Case
+
+func register(cs ...Case) { registry = append(registry, cs...) }
+
+// All returns every case, in registration order.
+func All() []Case { return append([]Case(nil), registry...) }
+
+// Lookup finds a case by ID.
+func Lookup(id string) (Case, bool) {
+	for _, c := range registry {
+		if c.ID() == id {
+			return c, true
+		}
+	}
+	return Case{}, false
+}

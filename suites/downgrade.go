@@ -1,0 +1,111 @@
+package suites
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/llconform/llconform/landlock"
+)
+
+// The library's downgrade path, for every ABI ceiling: a maximal
+// best-effort policy must enforce exactly the rights of the effective ABI
+// (each right's operation denied iff the right exists there), strict mode
+// must name exactly the missing features, and the report must say how
+// much is enforced. The boundaries come from this suite's own tables
+// (base.go), not from the library.
+
+// ceilings are the ABI ceilings exercised; above the kernel's ABI the
+// kernel's own ABI is in force.
+var ceilings = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+
+func withCeiling(c int, want func(Env) string) func(Env) string {
+	return func(e Env) string { e.Ceiling = c; return want(e) }
+}
+
+// maximalPolicy handles every FS and network right and every scope of the
+// newest ABI, spelled out here.
+func maximalPolicy() landlock.Policy {
+	return landlock.Policy{FS: allFS, Net: 0xf, Scoped: 0x3}
+}
+
+// missingAt lists, sorted, the features of maximalPolicy that ABI abi lacks.
+func missingAt(abi int) []string {
+	var out []string
+	add := func(prefix string, m map[string]struct {
+		bit uint64
+		abi int
+	}) {
+		for n, r := range m {
+			if r.abi > abi {
+				out = append(out, strings.ToUpper(prefix+n))
+			}
+		}
+	}
+	add("LANDLOCK_ACCESS_FS_", fsRightABI)
+	add("LANDLOCK_ACCESS_NET_", netRightABI)
+	add("LANDLOCK_SCOPE_", scopeABI)
+	sort.Strings(out)
+	return out
+}
+
+func missingOutcome(names []string) string {
+	if len(names) == 0 {
+		return OK
+	}
+	return "strict error: lacks " + strings.Join(names, ",")
+}
+
+func init() {
+	for _, c := range ceilings {
+		c := c
+		prefix := fmt.Sprintf("ceiling_%d/", c)
+		for _, r := range fsRights {
+			r := r
+			register(Case{Area: "downgrade", Name: prefix + "fs/" + r.name, Skip: r.skip(),
+				Want: withCeiling(c, r.deniedWant),
+				Run: func(t *T) string {
+					t.Env.Ceiling = c
+					return r.run(t, r.denyingGrant())
+				}})
+		}
+		register(
+			Case{Area: "downgrade", Name: prefix + "strict_names_missing_features",
+				Want: withCeiling(c, func(e Env) string { return missingOutcome(missingAt(e.LibABI())) }),
+				Run: func(t *T) string {
+					_, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.Strict, Threads: landlock.CurrentThread, MaxABI: c})
+					var ue *landlock.UnsupportedError
+					if err != nil && !errors.As(err, &ue) {
+						return "error: " + err.Error()
+					}
+					if ue == nil {
+						return OK
+					}
+					var names []string
+					for _, d := range ue.Missing {
+						names = append(names, d.Feature)
+					}
+					sort.Strings(names)
+					return missingOutcome(names)
+				}},
+			Case{Area: "downgrade", Name: prefix + "best_effort_report",
+				Want: withCeiling(c, func(e Env) string {
+					switch abi := e.LibABI(); {
+					case abi == 0:
+						return string(landlock.NotEnforced)
+					case abi < 10:
+						return string(landlock.PartiallyEnforced)
+					}
+					return string(landlock.FullyEnforced)
+				}),
+				Run: func(t *T) string {
+					r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: c})
+					if err != nil {
+						return enforceFailed(err)
+					}
+					return string(r.State)
+				}},
+		)
+	}
+}

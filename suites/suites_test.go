@@ -1,0 +1,64 @@
+package suites_test
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"github.com/llconform/llconform/harness"
+	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/suites"
+	"gotest.tools/v3/assert"
+)
+
+func TestMain(m *testing.M) {
+	harness.ChildMain()
+	os.Exit(m.Run())
+}
+
+// check fails the test for a fail or broken verdict, naming the expected
+// and observed outcomes; skips carry their environment reason.
+func check(t *testing.T, r results.Case) {
+	t.Helper()
+	switch r.Verdict {
+	case results.Skip:
+		t.Skip(r.Detail)
+	case results.Pass:
+		t.Logf("expected %s, observed %s (%s)", r.Expected, r.Observed, r.Detail)
+	default:
+		t.Errorf("%s %s/%s [%s]: expected %s, observed %s; %s", r.Verdict, r.Area, r.Name, r.Priv, r.Expected, r.Observed, r.Detail)
+	}
+}
+
+// TestCases runs every case natively on this kernel, one subtest each.
+func TestCases(t *testing.T) {
+	env, _, err := harness.DetectEnv(0)
+	assert.NilError(t, err)
+	for _, c := range suites.All() {
+		t.Run(c.ID(), func(t *testing.T) { check(t, harness.RunCase(c, env, 0)) })
+	}
+}
+
+// TestCasesUnprivileged runs the unprivileged pass (root re-executes the
+// test binary as nobody) and checks each of its results.
+func TestCasesUnprivileged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the unprivileged pass is started by root; TestCases already runs unprivileged here")
+	}
+	var buf bytes.Buffer
+	w := results.NewStreamWriter(&buf)
+	assert.NilError(t, harness.Suite(harness.Options{Unpriv: true, Areas: nil}, w, true))
+	s, err := results.ReadStream(&buf)
+	assert.NilError(t, err)
+	ok, why := s.Complete()
+	assert.Assert(t, ok, why)
+	n := 0
+	for _, r := range s.Cases {
+		if r.Priv != "unpriv" {
+			continue
+		}
+		n++
+		t.Run(r.Area+"/"+r.Name, func(t *testing.T) { check(t, r) })
+	}
+	assert.Equal(t, n, len(suites.All()), "every case must have an unprivileged result")
+}
