@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/llconform/llconform/harness"
+	"github.com/llconform/llconform/results"
+)
+
+func init() {
+	commands["native"] = command{"run the suites on this machine's kernel (root and unprivileged)", runNative}
+}
+
+// selection holds the case-selection flags shared by native, run and matrix.
+type selection struct {
+	run     string
+	areas   listFlag
+	shard   string
+	ceiling int
+}
+
+func (s *selection) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.run, "run", "", "only cases whose area/name matches this regular expression")
+	fs.Var(&s.areas, "area", "only these areas (comma-separated: base,fs,truncate,ioctl,tcp,udp,scope,...)")
+	fs.StringVar(&s.shard, "shard", "", "run shard i of n (i/n, 1-based) of the cases")
+	fs.IntVar(&s.ceiling, "ceiling", 0, "library ABI ceiling for every case (0: none)")
+}
+
+func (s *selection) options() (harness.Options, error) {
+	o := harness.Options{Run: s.run, Areas: s.areas, Ceiling: s.ceiling, Unpriv: true}
+	if s.shard != "" {
+		if _, err := fmt.Sscanf(s.shard, "%d/%d", &o.ShardIndex, &o.ShardCount); err != nil || o.ShardIndex < 1 || o.ShardIndex > o.ShardCount {
+			return o, fmt.Errorf("--shard %q: want i/n with 1 ≤ i ≤ n, e.g. 2/4", s.shard)
+		}
+	}
+	return o, nil
+}
+
+func runNative(args []string) error {
+	fs := flag.NewFlagSet("native", flag.ExitOnError)
+	var sel selection
+	sel.register(fs)
+	jsonOut := fs.Bool("json", false, "write the JSON-lines stream to stdout instead of a summary")
+	out := fs.String("o", "", "also write the JSON-lines stream to this file")
+	noUnpriv := fs.Bool("no-unpriv", false, "skip the unprivileged pass when root")
+	fs.Parse(args)
+	o, err := sel.options()
+	if err != nil {
+		return err
+	}
+	o.Unpriv = !*noUnpriv
+	var buf bytes.Buffer
+	sinks := []io.Writer{&buf}
+	if *jsonOut {
+		sinks = append(sinks, os.Stdout)
+	}
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sinks = append(sinks, f)
+	}
+	start := time.Now()
+	runErr := harness.Suite(o, results.NewStreamWriter(io.MultiWriter(sinks...)), true)
+	s, err := results.ReadStream(&buf)
+	if err != nil {
+		return err
+	}
+	if !*jsonOut {
+		summarize(os.Stdout, s, time.Since(start))
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if ok, why := s.Complete(); !ok {
+		return fmt.Errorf("incomplete run: %s", why)
+	}
+	for _, c := range s.Cases {
+		if c.Verdict == results.Fail || c.Verdict == results.Broken {
+			return exitError(1)
+		}
+	}
+	return nil
+}
+
+// summarize prints the environment, the failures and the totals.
+func summarize(w io.Writer, s *results.Stream, d time.Duration) {
+	if h := s.Header; h != nil {
+		fmt.Fprintf(w, "kernel %s (%s): landlock %s, ABI %d, errata %#x (known: %v), LSMs %s\n",
+			h.Release, h.Arch, h.LandlockStatus, h.ABI, h.Errata, h.ErrataKnown, h.LSM)
+	}
+	n := map[results.Verdict]int{}
+	for _, c := range s.Cases {
+		n[c.Verdict]++
+		if c.Verdict == results.Fail || c.Verdict == results.Broken {
+			fmt.Fprintf(w, "%-6s %s/%s [%s]: expected %s, observed %s; %s\n", c.Verdict, c.Area, c.Name, c.Priv, c.Expected, c.Observed, c.Detail)
+		}
+	}
+	fmt.Fprintf(w, "%d cases in %.1fs\n", len(s.Cases), d.Seconds())
+	fmt.Fprintf(w, "%d passed, %d failed, %d skipped, %d broken\n", n[results.Pass], n[results.Fail], n[results.Skip], n[results.Broken])
+}
