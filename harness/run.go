@@ -87,7 +87,7 @@ func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case 
 	if c.Isolation == suites.Process {
 		o = runInChild(c, env, timeout)
 	} else {
-		o = runOnThread(c, env, timeout)
+		o = runOnThread(c, env, timeout, "")
 	}
 	r.DurationUS = time.Since(start).Microseconds()
 	r.Observed, r.Detail = o.Observed, o.Detail
@@ -112,12 +112,14 @@ type outcome struct {
 
 // runOnThread runs the case on a new OS thread that is locked for its whole
 // life and so dies with the goroutine, taking its Landlock domain along.
-func runOnThread(c suites.Case, env suites.Env, timeout time.Duration) outcome {
-	dir, err := os.MkdirTemp("", "llconform-case-")
-	if err != nil {
-		return outcome{Broken: "cannot create the case directory: " + err.Error()}
+func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir string) outcome {
+	if dir == "" {
+		var err error
+		if dir, err = newCaseDir(); err != nil {
+			return outcome{Broken: err.Error()}
+		}
+		defer os.RemoveAll(dir) // runs on an unrestricted thread
 	}
-	defer os.RemoveAll(dir) // runs on an unrestricted thread
 	done := make(chan outcome, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with us
@@ -141,6 +143,7 @@ func runOnThread(c suites.Case, env suites.Env, timeout time.Duration) outcome {
 const (
 	caseEnv    = "LLCONFORM_CASE"
 	caseEnvEnv = "LLCONFORM_CASE_ENV"
+	caseDirEnv = "LLCONFORM_CASE_DIR"
 	unprivEnv  = "LLCONFORM_UNPRIV_PASS"
 )
 
@@ -150,11 +153,18 @@ func runInChild(c suites.Case, env suites.Env, timeout time.Duration) outcome {
 	if err != nil {
 		return outcome{Broken: "cannot find this executable: " + err.Error()}
 	}
+	// The parent owns the case directory: the child may chroot or mount
+	// over parts of it and could not clean it up.
+	dir, err := newCaseDir()
+	if err != nil {
+		return outcome{Broken: err.Error()}
+	}
+	defer os.RemoveAll(dir)
 	ej, _ := json.Marshal(env)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), caseEnv+"="+c.ID(), caseEnvEnv+"="+string(ej))
+	cmd.Env = append(os.Environ(), caseEnv+"="+c.ID(), caseEnvEnv+"="+string(ej), caseDirEnv+"="+dir)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -167,6 +177,14 @@ func runInChild(c suites.Case, env suites.Env, timeout time.Duration) outcome {
 		return outcome{Broken: why, Detail: tail(stderr.String()+string(out), 400)}
 	}
 	return o
+}
+
+func newCaseDir() (string, error) {
+	dir, err := os.MkdirTemp("", "llconform-case-")
+	if err != nil {
+		return "", fmt.Errorf("cannot create the case directory: %w", err)
+	}
+	return dir, nil
 }
 
 func tail(s string, n int) string {
@@ -193,7 +211,7 @@ func ChildMain() {
 			fatalChild(fmt.Errorf("no case %q", id))
 		}
 		c.Isolation = suites.Thread // already in a fresh process
-		o := runOnThread(c, env, time.Hour)
+		o := runOnThread(c, env, time.Hour, os.Getenv(caseDirEnv))
 		json.NewEncoder(os.Stdout).Encode(o)
 		os.Exit(0)
 	}
