@@ -1,0 +1,91 @@
+package results
+
+import (
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+func TestCompareIdentical(t *testing.T) {
+	d := Compare(fixture(), fixture())
+	assert.Assert(t, d.Empty(), "%+v", d)
+	assert.Assert(t, !d.HasRegressions())
+	var b strings.Builder
+	assert.NilError(t, d.Write(&b))
+	assert.Check(t, is.Contains(b.String(), "no differences"))
+}
+
+func TestCompareOneRegression(t *testing.T) {
+	base, cur := fixture(), fixture()
+	cur.ID = "new"
+	c := &cur.Kernels[0].Cases[1] // 6.1 fs/read_file_denied/root
+	c.Verdict, c.Observed, c.Detail = Fail, "ok", "open succeeded"
+
+	d := Compare(base, cur)
+	assert.Assert(t, d.HasRegressions())
+	assert.DeepEqual(t, d, Diff{Base: base.ID, New: "new", Regressions: []Change{{
+		Kernel: "6.1", Case: "fs/read_file_denied/root", Before: Pass, After: Fail,
+		Expected: "EACCES", BeforeObserved: "EACCES", AfterObserved: "ok", Detail: "open succeeded",
+	}}})
+	var b strings.Builder
+	assert.NilError(t, d.Write(&b))
+	assert.Check(t, is.Contains(b.String(), "Regressions (1):\n  6.1 fs/read_file_denied/root: pass -> fail (expected EACCES, observed ok): open succeeded\n"))
+}
+
+func TestCompareEverything(t *testing.T) {
+	base, cur := fixture(), fixture()
+	// 6.12: the failing case is fixed, a skip now passes, a pass observes
+	// another allowed outcome, one case is gone and one is new.
+	k := &cur.Kernels[1]
+	k.Cases[2].Verdict, k.Cases[2].Observed = Pass, "EACCES"
+	k.Cases[1].Observed = "EPERM"
+	k.Cases = append(k.Cases[:3], Case{Area: "udp", Name: "send", Priv: "root", Verdict: Fail, Expected: "EACCES", Observed: "ok"})
+	// 6.1 now broken; 7.0 complete again; a kernel swapped for another.
+	cur.Kernels[0].Status, cur.Kernels[0].Reason = "broken", "no done record after 1 cases"
+	cur.Kernels[0].Cases = cur.Kernels[0].Cases[:1]
+	cur.Kernels[2].Status = StatusComplete
+	cur.Kernels = append(cur.Kernels, KernelRun{Name: "7.1", Status: StatusComplete})
+	base.Kernels = append(base.Kernels, KernelRun{Name: "5.10", Status: StatusComplete})
+
+	d := Compare(base, cur)
+	ids := func(cs []Change) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Kernel+" "+c.Case)
+		}
+		return out
+	}
+	assert.DeepEqual(t, ids(d.Regressions), []string{"6.1 "})
+	assert.DeepEqual(t, ids(d.Fixes), []string{"6.12 fs/read_file_denied/unpriv", "7.0 "})
+	assert.DeepEqual(t, ids(d.ChangedObservations), []string{"6.12 fs/read_file_denied/root"})
+	assert.DeepEqual(t, ids(d.NewCases), []string{"6.12 udp/send/root"})
+	assert.DeepEqual(t, ids(d.RemovedCases), []string{"6.12 tcp/bind_v6_denied/root"}) // not 6.1's: it broke
+	assert.DeepEqual(t, d.NewKernels, []string{"7.1"})
+	assert.DeepEqual(t, d.MissingKernels, []string{"5.10"})
+	assert.Equal(t, len(d.OtherChanges), 0)
+
+	var b strings.Builder
+	assert.NilError(t, d.Write(&b))
+	out := b.String()
+	for _, want := range []string{
+		"1 regression, 2 fixes",
+		"6.1: kernel run complete -> broken: no done record after 1 cases",
+		"6.12 fs/read_file_denied/root: pass, observed EACCES -> EPERM",
+		"udp/send/root: 6.12 fail",
+		"New kernels (1): 7.1",
+		"Missing kernels (1): 5.10",
+	} {
+		assert.Check(t, is.Contains(out, want))
+	}
+}
+
+func TestCompareSkipToPassIsNoFix(t *testing.T) {
+	base, cur := fixture(), fixture()
+	cur.Kernels[0].Cases[3].Verdict = Pass
+	d := Compare(base, cur)
+	assert.Equal(t, len(d.Fixes), 0)
+	assert.Equal(t, len(d.OtherChanges), 1)
+	assert.Assert(t, !d.HasRegressions())
+}

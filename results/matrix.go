@@ -1,0 +1,376 @@
+package results
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// KnownAreas is the preferred row order of the matrix. Areas found in the
+// data but not listed here follow, sorted by name.
+var KnownAreas = []string{
+	"base", "fs", "truncate", "ioctl", "tcp", "udp", "scope", "resolveunix",
+	"tsync", "flags", "ptrace", "errata", "downgrade",
+}
+
+// StatusComplete is the KernelRun and Attempt status of a run that sent
+// every record; anything else is broken.
+const StatusComplete = "complete"
+
+// Broken reports whether the kernel run did not complete.
+func (k *KernelRun) Broken() bool { return k.Status != StatusComplete }
+
+// BrokenReason says why the kernel run is broken, never empty for a
+// broken run.
+func (k *KernelRun) BrokenReason() string {
+	switch {
+	case !k.Broken():
+		return ""
+	case k.Reason != "":
+		return k.Reason
+	case k.Status == "":
+		return "no status recorded"
+	}
+	return "status " + k.Status
+}
+
+// Areas returns the areas present in the run's cases: the known ones in
+// their preferred order, then the others sorted.
+func Areas(run *Run) []string {
+	seen := map[string]bool{}
+	for _, k := range run.Kernels {
+		for _, c := range k.Cases {
+			seen[c.Area] = true
+		}
+	}
+	var out []string
+	for _, a := range KnownAreas {
+		if seen[a] {
+			out = append(out, a)
+			delete(seen, a)
+		}
+	}
+	var rest []string
+	for a := range seen {
+		rest = append(rest, a)
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
+
+// Counts counts cases per verdict.
+type Counts struct {
+	Pass, Fail, Skip, Broken int
+}
+
+// Add counts one verdict; an unknown verdict counts as broken, since it
+// cannot be trusted as a pass.
+func (c *Counts) Add(v Verdict) {
+	switch v {
+	case Pass:
+		c.Pass++
+	case Fail:
+		c.Fail++
+	case Skip:
+		c.Skip++
+	default:
+		c.Broken++
+	}
+}
+
+// Total is the number of cases counted.
+func (c Counts) Total() int { return c.Pass + c.Fail + c.Skip + c.Broken }
+
+// String is the totals line: "N passed, N failed, N skipped, N broken".
+func (c Counts) String() string {
+	return fmt.Sprintf("%d passed, %d failed, %d skipped, %d broken", c.Pass, c.Fail, c.Skip, c.Broken)
+}
+
+// summary lists the non-zero counts, worst first: "2 fail, 39 pass".
+func (c Counts) summary() string {
+	var parts []string
+	for _, p := range []struct {
+		n    int
+		name string
+	}{{c.Broken, "broken"}, {c.Fail, "fail"}, {c.Pass, "pass"}, {c.Skip, "skip"}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.name))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Cell is one kernel × area of the matrix.
+type Cell struct {
+	Kernel       string
+	Area         string
+	Verdict      Verdict
+	Counts       Counts
+	Cases        []Case // in stream order
+	KernelBroken bool
+	// Explain says why the cell has its verdict, always non-empty.
+	Explain string
+}
+
+// Empty reports whether the cell has no cases.
+func (c Cell) Empty() bool { return c.Counts.Total() == 0 }
+
+// Label is the short matrix text: "ok 41", "FAIL 2", "BROKEN", "skip 3",
+// or "none" for a cell without cases.
+func (c Cell) Label() string {
+	switch {
+	case c.Verdict == Broken:
+		return "BROKEN"
+	case c.Empty():
+		return "none"
+	case c.Verdict == Fail:
+		return fmt.Sprintf("FAIL %d", c.Counts.Fail)
+	case c.Verdict == Pass:
+		return fmt.Sprintf("ok %d", c.Counts.Pass)
+	}
+	return fmt.Sprintf("skip %d", c.Counts.Skip)
+}
+
+// Problems returns the failed and broken cases of the cell.
+func (c Cell) Problems() []Case {
+	var out []Case
+	for _, cs := range c.Cases {
+		if cs.Verdict != Pass && cs.Verdict != Skip {
+			out = append(out, cs)
+		}
+	}
+	return out
+}
+
+// Summary counts the cell's cases per verdict, with the skip reasons:
+// "41 pass, 2 skip (no IPv6)". Unlike Explain it names no case, for
+// reports that list the failing cases underneath.
+func (c Cell) Summary() string {
+	if c.Empty() {
+		return "no cases"
+	}
+	s := c.Counts.summary()
+	if c.Counts.Skip > 0 {
+		s += " (" + skipReasons(c.Cases) + ")"
+	}
+	return s
+}
+
+// NewCell computes the cell of one kernel run and area: broken if the
+// kernel run is broken or any case is, else fail if any case fails, else
+// pass if any passes, else skip (which includes a cell with no cases).
+func NewCell(k *KernelRun, area string) Cell {
+	c := Cell{Kernel: k.Name, Area: area, KernelBroken: k.Broken()}
+	for _, cs := range k.Cases {
+		if cs.Area == area {
+			c.Cases = append(c.Cases, cs)
+			c.Counts.Add(cs.Verdict)
+		}
+	}
+	switch {
+	case c.KernelBroken || c.Counts.Broken > 0:
+		c.Verdict = Broken
+	case c.Counts.Fail > 0:
+		c.Verdict = Fail
+	case c.Counts.Pass > 0:
+		c.Verdict = Pass
+	default:
+		c.Verdict = Skip
+	}
+	c.Explain = explain(c, k)
+	return c
+}
+
+// maxListed caps the cases named in one explanation; the reports list
+// every case separately.
+const maxListed = 3
+
+func explain(c Cell, k *KernelRun) string {
+	if c.KernelBroken {
+		s := "broken: " + k.BrokenReason()
+		if c.Empty() {
+			return s + "; no cases of this area received"
+		}
+		return s + "; received here: " + c.Counts.summary()
+	}
+	if c.Empty() {
+		return "no cases"
+	}
+	s := c.Summary()
+	probs := c.Problems()
+	if len(probs) == 0 {
+		return s
+	}
+	var items []string
+	for i, p := range probs {
+		if i == maxListed {
+			items = append(items, fmt.Sprintf("and %d more", len(probs)-maxListed))
+			break
+		}
+		items = append(items, p.ID()+" "+outcome(p))
+	}
+	return s + ": " + strings.Join(items, "; ")
+}
+
+// outcome describes what went wrong in a failed or broken case.
+func outcome(c Case) string {
+	if c.Verdict == Broken && c.Detail != "" {
+		return "broken: " + c.Detail
+	}
+	return "expected " + orNone(c.Expected) + " observed " + orNone(c.Observed)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(nothing)"
+	}
+	return s
+}
+
+// skipReasons lists the distinct skip reasons in order of first
+// appearance, with a count when a reason repeats among several.
+func skipReasons(cases []Case) string {
+	var order []string
+	n := map[string]int{}
+	for _, c := range cases {
+		if c.Verdict != Skip {
+			continue
+		}
+		r := c.Detail
+		if r == "" {
+			r = "no reason given"
+		}
+		if n[r] == 0 {
+			order = append(order, r)
+		}
+		n[r]++
+	}
+	var parts []string
+	for i, r := range order {
+		if i == maxListed {
+			parts = append(parts, fmt.Sprintf("and %d more reasons", len(order)-maxListed))
+			break
+		}
+		if len(order) > 1 && n[r] > 1 {
+			r = fmt.Sprintf("%s ×%d", r, n[r])
+		}
+		parts = append(parts, r)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Matrix is the kernel × area table of a run.
+type Matrix struct {
+	Run     *Run
+	Kernels []*KernelRun // columns, in run order
+	Areas   []string     // rows
+	Cells   [][]Cell     // Cells[area][kernel]
+	Totals  Counts       // every case of every kernel
+	// BrokenKernels counts the kernel runs that did not complete.
+	BrokenKernels int
+}
+
+// NewMatrix builds the matrix of a run.
+func NewMatrix(run *Run) *Matrix {
+	m := &Matrix{Run: run, Areas: Areas(run)}
+	for i := range run.Kernels {
+		k := &run.Kernels[i]
+		m.Kernels = append(m.Kernels, k)
+		for _, c := range k.Cases {
+			m.Totals.Add(c.Verdict)
+		}
+		if k.Broken() {
+			m.BrokenKernels++
+		}
+	}
+	for _, a := range m.Areas {
+		row := make([]Cell, len(m.Kernels))
+		for i, k := range m.Kernels {
+			row[i] = NewCell(k, a)
+		}
+		m.Cells = append(m.Cells, row)
+	}
+	return m
+}
+
+// KernelCells returns the cells of one kernel column, in area order.
+func (m *Matrix) KernelCells(k int) []Cell {
+	out := make([]Cell, len(m.Areas))
+	for a := range m.Areas {
+		out[a] = m.Cells[a][k]
+	}
+	return out
+}
+
+// TotalsLine is the totals line with the kernel count appended.
+func (m *Matrix) TotalsLine() string {
+	s := m.Totals.String()
+	if n := len(m.Kernels); n > 0 {
+		s += fmt.Sprintf(" (%d kernel%s", n, plural(n))
+		if m.BrokenKernels > 0 {
+			s += fmt.Sprintf(", %d broken", m.BrokenKernels)
+		}
+		s += ")"
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// EmptyArea is an area without cases on some complete kernels.
+type EmptyArea struct {
+	Area    string
+	Kernels []string
+}
+
+// EmptyAreas lists, per area, the complete kernels that have no case in
+// it: reports show them once per area rather than once per cell.
+func (m *Matrix) EmptyAreas() []EmptyArea {
+	var out []EmptyArea
+	for a, area := range m.Areas {
+		e := EmptyArea{Area: area}
+		for i, k := range m.Kernels {
+			if c := m.Cells[a][i]; c.Empty() && !c.KernelBroken {
+				e.Kernels = append(e.Kernels, k.Name)
+			}
+		}
+		if len(e.Kernels) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// ABILabel names a kernel's Landlock state briefly: "ABI 7", "LL off"
+// (built, not in the lsm= list), "no LL" (not built) or "ABI ?".
+func ABILabel(e Env) string {
+	switch e.LandlockStatus {
+	case StatusEnabled:
+		return fmt.Sprintf("ABI %d", e.ABI)
+	case StatusDisabled:
+		return "LL off"
+	case StatusAbsent:
+		return "no LL"
+	}
+	return "ABI ?"
+}
+
+// LandlockState describes a kernel's Landlock state in words.
+func LandlockState(e Env) string {
+	switch e.LandlockStatus {
+	case StatusEnabled:
+		return fmt.Sprintf("enabled, ABI %d", e.ABI)
+	case StatusDisabled:
+		return "built but disabled (EOPNOTSUPP: not in the lsm= list)"
+	case StatusAbsent:
+		return "not built (ENOSYS)"
+	case "":
+		return "unknown (no header received)"
+	}
+	return e.LandlockStatus
+}

@@ -1,0 +1,94 @@
+package results
+
+import (
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+func TestCellVerdict(t *testing.T) {
+	c := func(v Verdict) Case {
+		return Case{Area: "fs", Name: "c" + string(v), Priv: "root", Verdict: v, Expected: "EACCES", Observed: "ok"}
+	}
+	other := Case{Area: "tcp", Name: "elsewhere", Priv: "root", Verdict: Fail}
+	for _, tc := range []struct {
+		name    string
+		status  string
+		cases   []Case
+		want    Verdict
+		label   string
+		explain string
+	}{
+		{"all pass", StatusComplete, []Case{c(Pass), c(Pass)}, Pass, "ok 2", "2 pass"},
+		{"pass and skip", StatusComplete, []Case{c(Pass), {Area: "fs", Verdict: Skip, Detail: "no IPv6"}}, Pass, "ok 1", "1 pass, 1 skip (no IPv6)"},
+		{"a fail wins over passes", StatusComplete, []Case{c(Pass), c(Fail), c(Skip)}, Fail, "FAIL 1",
+			"1 fail, 1 pass, 1 skip (no reason given): fs/cfail/root expected EACCES observed ok"},
+		{"a broken case wins over a fail", StatusComplete, []Case{c(Fail), {Area: "fs", Name: "t", Priv: "unpriv", Verdict: Broken, Detail: "timeout after 10s"}}, Broken, "BROKEN",
+			"1 broken, 1 fail: fs/cfail/root expected EACCES observed ok; fs/t/unpriv broken: timeout after 10s"},
+		{"an unknown verdict is broken", StatusComplete, []Case{c(Pass), c("weird")}, Broken, "BROKEN",
+			"1 broken, 1 pass: fs/cweird/root expected EACCES observed ok"},
+		{"skips only", StatusComplete, []Case{{Area: "fs", Verdict: Skip, Detail: "not root"}, {Area: "fs", Verdict: Skip, Detail: "not root"}}, Skip, "skip 2", "2 skip (not root)"},
+		{"several skip reasons", StatusComplete, []Case{{Area: "fs", Verdict: Skip, Detail: "a"}, {Area: "fs", Verdict: Skip, Detail: "b"}, {Area: "fs", Verdict: Skip, Detail: "a"}}, Skip, "skip 3", "3 skip (a ×2; b)"},
+		{"empty cell", StatusComplete, nil, Skip, "none", "no cases"},
+		{"broken kernel with passes", "broken", []Case{c(Pass)}, Broken, "BROKEN", "broken: no done record after 37 cases; received here: 1 pass"},
+		{"broken kernel, nothing here", "broken", nil, Broken, "BROKEN", "broken: no done record after 37 cases; no cases of this area received"},
+		{"no status is broken", "", []Case{c(Pass)}, Broken, "BROKEN", "broken: no status recorded; received here: 1 pass"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &KernelRun{Name: "6.12", Status: tc.status, Cases: append(append([]Case{}, tc.cases...), other)}
+			if tc.status == "broken" {
+				k.Reason = "no done record after 37 cases"
+			}
+			cell := NewCell(k, "fs")
+			assert.Equal(t, cell.Verdict, tc.want)
+			assert.Equal(t, cell.Label(), tc.label)
+			assert.Equal(t, cell.Explain, tc.explain)
+			assert.Equal(t, cell.Counts.Total(), len(tc.cases))
+		})
+	}
+}
+
+func TestExplainCapsListedCases(t *testing.T) {
+	k := &KernelRun{Name: "k", Status: StatusComplete}
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		k.Cases = append(k.Cases, Case{Area: "fs", Name: n, Priv: "root", Verdict: Fail, Expected: "EACCES", Observed: "ok"})
+	}
+	assert.Equal(t, NewCell(k, "fs").Explain, "5 fail: fs/a/root expected EACCES observed ok; fs/b/root expected EACCES observed ok; "+
+		"fs/c/root expected EACCES observed ok; and 2 more")
+}
+
+func TestAreasOrder(t *testing.T) {
+	run := &Run{Kernels: []KernelRun{
+		{Cases: []Case{{Area: "zeta"}, {Area: "downgrade"}, {Area: "fs"}}},
+		{Cases: []Case{{Area: "alpha"}, {Area: "base"}, {Area: "tcp"}}},
+	}}
+	assert.DeepEqual(t, Areas(run), []string{"base", "fs", "tcp", "downgrade", "alpha", "zeta"})
+}
+
+func TestMatrixFixture(t *testing.T) {
+	m := NewMatrix(fixture())
+	assert.DeepEqual(t, m.Areas, []string{"base", "fs", "tcp"})
+	assert.Equal(t, len(m.Cells), 3)
+	verdicts := func(a int) []Verdict {
+		var out []Verdict
+		for _, c := range m.Cells[a] {
+			out = append(out, c.Verdict)
+		}
+		return out
+	}
+	assert.DeepEqual(t, verdicts(0), []Verdict{Pass, Pass, Broken})
+	assert.DeepEqual(t, verdicts(1), []Verdict{Pass, Fail, Broken})
+	assert.DeepEqual(t, verdicts(2), []Verdict{Skip, Pass, Broken})
+	assert.Equal(t, m.Totals, Counts{Pass: 8, Fail: 1, Skip: 1})
+	assert.Equal(t, m.BrokenKernels, 1)
+	assert.Equal(t, m.TotalsLine(), "8 passed, 1 failed, 1 skipped, 0 broken (3 kernels, 1 broken)")
+	assert.Check(t, is.Equal(m.Cells[2][2].Explain, "broken: no done record after 2 cases: crash, hang or truncated output; no cases of this area received"))
+}
+
+func TestABILabel(t *testing.T) {
+	assert.Equal(t, ABILabel(Env{LandlockStatus: StatusEnabled, ABI: 7}), "ABI 7")
+	assert.Equal(t, ABILabel(Env{LandlockStatus: StatusDisabled}), "LL off")
+	assert.Equal(t, ABILabel(Env{LandlockStatus: StatusAbsent}), "no LL")
+	assert.Equal(t, ABILabel(Env{}), "ABI ?")
+}

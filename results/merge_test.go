@@ -1,0 +1,80 @@
+package results
+
+import (
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+func TestMergeShards(t *testing.T) {
+	full := fixture()
+	a, b := fixture(), fixture()
+	a.ID, b.ID = "shard-a", "shard-b"
+	a.Kernels = full.Kernels[:2] // 6.1, 6.12
+	b.Kernels = []KernelRun{full.Kernels[2], copyKernel(full.Kernels[1])}
+	b.Started = a.Started.Add(-time.Minute)
+	b.Finished = a.Finished.Add(time.Hour)
+	b.Host.Hostname = "ci-2"
+	b.Incomplete = true
+	// Shard b saw 6.12's failing case pass, and one more case.
+	k := &b.Kernels[1]
+	k.Cases[2].Verdict, k.Cases[2].Observed, k.Cases[2].Detail = Pass, "EACCES", ""
+	k.Cases = append(k.Cases, pass("udp", "send", "root", "EACCES"))
+
+	m, err := Merge(a, b)
+	assert.NilError(t, err)
+	assert.Equal(t, m.Schema, SchemaVersion)
+	assert.Assert(t, m.ID != a.ID && m.ID != b.ID && m.ID != "")
+	assert.Equal(t, m.Started, b.Started)
+	assert.Equal(t, m.Finished, b.Finished)
+	assert.Assert(t, m.Incomplete)
+	assert.Equal(t, m.Host.Hostname, "ci-1, ci-2")
+
+	var names []string
+	for _, k := range m.Kernels {
+		names = append(names, k.Name)
+	}
+	assert.DeepEqual(t, names, []string{"6.1", "6.12", "7.0"})
+	k612 := m.Kernels[1]
+	assert.Equal(t, len(k612.Cases), 5)
+	worse := k612.Cases[2]
+	assert.Equal(t, worse.ID(), "fs/read_file_denied/unpriv")
+	assert.Equal(t, worse.Verdict, Fail)
+	assert.Check(t, is.Contains(worse.Detail, `read <policy> & "quotes" succeeded`))
+	assert.Check(t, is.Contains(worse.Detail, "merge: another shard reported pass (observed EACCES)"))
+	assert.Equal(t, len(k612.Attempts), 2)
+	assert.DeepEqual(t, k612.Flags, full.Kernels[1].Flags) // no duplicate
+	assert.Assert(t, m.Kernels[2].Broken())
+
+	// The inputs are untouched and the ID is stable.
+	assert.Equal(t, len(a.Kernels[1].Cases), 4)
+	m2, err := Merge(a, b)
+	assert.NilError(t, err)
+	assert.Equal(t, m2.ID, m.ID)
+	m3, err := Merge(b, a)
+	assert.NilError(t, err)
+	assert.Assert(t, m3.ID != m.ID)
+}
+
+func TestMergeBrokenShardWins(t *testing.T) {
+	a, b := fixture(), fixture()
+	b.Kernels[0].Status, b.Kernels[0].Reason = "broken", "timeout"
+	m, err := Merge(a, b)
+	assert.NilError(t, err)
+	assert.Assert(t, m.Kernels[0].Broken())
+	assert.Equal(t, m.Kernels[0].Reason, "timeout")
+	assert.Assert(t, !m.Incomplete)
+}
+
+func TestMergeErrors(t *testing.T) {
+	_, err := Merge()
+	assert.ErrorContains(t, err, "no runs")
+	_, err = Merge(fixture(), nil)
+	assert.ErrorContains(t, err, "run 2 is nil")
+	r := fixture()
+	r.Schema = 9
+	_, err = Merge(r)
+	assert.ErrorContains(t, err, "schema 9")
+}
