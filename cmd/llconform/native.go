@@ -90,19 +90,18 @@ func runNative(args []string) error {
 	return nil
 }
 
-// summarize prints the environment, the failures and the totals.
+// summarize renders the stream as a one-kernel matrix with its problems.
 func summarize(w io.Writer, s *results.Stream, d time.Duration) {
-	if h := s.Header; h != nil {
-		fmt.Fprintf(w, "kernel %s (%s): landlock %s, ABI %d, errata %#x (known: %v), LSMs %s\n",
-			h.Release, h.Arch, h.LandlockStatus, h.ABI, h.Errata, h.ErrataKnown, h.LSM)
+	kr := results.KernelRun{Name: "native", Status: "complete", Cases: s.Cases}
+	if s.Header != nil {
+		kr.Env = *s.Header
+		kr.Name = "native " + s.Header.Release
 	}
-	n := map[results.Verdict]int{}
-	for _, c := range s.Cases {
-		n[c.Verdict]++
-		if c.Verdict == results.Fail || c.Verdict == results.Broken {
-			fmt.Fprintf(w, "%-6s %s/%s [%s]: expected %s, observed %s; %s\n", c.Verdict, c.Area, c.Name, c.Priv, c.Expected, c.Observed, c.Detail)
-		}
+	if ok, why := s.Complete(); !ok {
+		kr.Status, kr.Reason = "broken", why
 	}
+	kr.Timings.SuitesMS = d.Milliseconds()
+	run := &results.Run{Schema: results.SchemaVersion, Started: time.Now().Add(-d), Finished: time.Now(), Kernels: []results.KernelRun{kr}}
+	results.Terminal(w, run, w == io.Writer(os.Stdout) && isTerminal(os.Stdout))
 	fmt.Fprintf(w, "%d cases in %.1fs\n", len(s.Cases), d.Seconds())
-	fmt.Fprintf(w, "%d passed, %d failed, %d skipped, %d broken\n", n[results.Pass], n[results.Fail], n[results.Skip], n[results.Broken])
 }

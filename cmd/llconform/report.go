@@ -1,0 +1,109 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/llconform/llconform/results"
+	"golang.org/x/term"
+)
+
+func init() {
+	commands["report"] = command{"re-render a results.json (terminal, or -out DIR for all reports)", runReport}
+	commands["compare"] = command{"compare two results.json: regressions, fixes, new cases; exit 1 on regressions", runCompare}
+	commands["merge"] = command{"merge results.json files of shards into one run", runMerge}
+}
+
+// isTerminal reports whether f is a terminal (colour on).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+func runReport(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	out := fs.String("out", "", "write results.json, matrix.md, index.html and junit/ into this directory")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: llconform report [-out DIR] results.json")
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError(2)
+	}
+	run, err := results.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := results.WriteAll(*out, run); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "reports written to %s\n", *out)
+	}
+	return results.Terminal(os.Stdout, run, isTerminal(os.Stdout))
+}
+
+func runCompare(args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: llconform compare BASELINE/results.json NEW/results.json")
+	}
+	fs.Parse(args)
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return exitError(2)
+	}
+	base, err := results.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	cur, err := results.Load(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	d := results.Compare(base, cur)
+	if err := d.Write(os.Stdout); err != nil {
+		return err
+	}
+	if d.HasRegressions() {
+		return exitError(1)
+	}
+	return nil
+}
+
+func runMerge(args []string) error {
+	fs := flag.NewFlagSet("merge", flag.ExitOnError)
+	out := fs.String("out", "", "directory for the merged reports (default out/merged-<time>)")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: llconform merge [-out DIR] shard1/results.json shard2/results.json ...")
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return exitError(2)
+	}
+	var runs []*results.Run
+	for _, p := range fs.Args() {
+		r, err := results.Load(p)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	merged, err := results.Merge(runs...)
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("out", "merged-"+time.Now().Format("20060102-150405"))
+	}
+	if err := results.WriteAll(dir, merged); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "merged %d runs into %s\n", len(runs), dir)
+	return results.Terminal(os.Stdout, merged, isTerminal(os.Stdout))
+}
