@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/llconform/llconform/harness"
@@ -47,6 +48,7 @@ func runNative(args []string) error {
 	sel.register(fs)
 	jsonOut := fs.Bool("json", false, "write the JSON-lines stream to stdout instead of a summary")
 	out := fs.String("o", "", "also write the JSON-lines stream to this file")
+	reports := fs.String("out", "", "write results.json, matrix.md, index.html and junit/ into this directory")
 	noUnpriv := fs.Bool("no-unpriv", false, "skip the unprivileged pass when root")
 	fs.Parse(args)
 	o, err := sel.options()
@@ -73,8 +75,17 @@ func runNative(args []string) error {
 	if err != nil {
 		return err
 	}
+	run := nativeRun(s, start)
 	if !*jsonOut {
-		summarize(os.Stdout, s, time.Since(start))
+		results.Terminal(os.Stdout, run, isTerminal(os.Stdout))
+		fmt.Printf("%d cases in %.1fs\n", len(s.Cases), time.Since(start).Seconds())
+	}
+	if *reports != "" {
+		run.Args = os.Args[1:]
+		if err := results.WriteAll(*reports, run); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "reports written to %s\n", *reports)
 	}
 	if runErr != nil {
 		return runErr
@@ -90,18 +101,19 @@ func runNative(args []string) error {
 	return nil
 }
 
-// summarize renders the stream as a one-kernel matrix with its problems.
-func summarize(w io.Writer, s *results.Stream, d time.Duration) {
+// nativeRun turns the stream of this machine into a one-kernel run.
+func nativeRun(s *results.Stream, start time.Time) *results.Run {
 	kr := results.KernelRun{Name: "native", Status: "complete", Cases: s.Cases}
 	if s.Header != nil {
 		kr.Env = *s.Header
-		kr.Name = "native " + s.Header.Release
+		kr.Name = "native-" + s.Header.Release
 	}
 	if ok, why := s.Complete(); !ok {
 		kr.Status, kr.Reason = "broken", why
 	}
-	kr.Timings.SuitesMS = d.Milliseconds()
-	run := &results.Run{Schema: results.SchemaVersion, Started: time.Now().Add(-d), Finished: time.Now(), Kernels: []results.KernelRun{kr}}
-	results.Terminal(w, run, w == io.Writer(os.Stdout) && isTerminal(os.Stdout))
-	fmt.Fprintf(w, "%d cases in %.1fs\n", len(s.Cases), d.Seconds())
+	kr.Timings.SuitesMS = time.Since(start).Milliseconds()
+	host, _ := os.Hostname()
+	return &results.Run{Schema: results.SchemaVersion, ID: "native-" + start.UTC().Format("20060102-150405"),
+		Started: start, Finished: time.Now(), Host: results.Host{Hostname: host, CPUs: runtime.NumCPU()},
+		Incomplete: kr.Status != "complete", Kernels: []results.KernelRun{kr}}
 }
