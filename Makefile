@@ -2,19 +2,30 @@
 GO ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: test matrix bench lint native
+.PHONY: test matrix bench lint native unit e2e deps
 
-test: lint
+# The main job: every default kernel in QEMU, one matrix.
+matrix: deps
+	$(GO) run ./cmd/llconform matrix
+
+# Unit tests, the suites natively on this kernel (root and unprivileged),
+# and the VM end-to-end run of the full default matrix.
+test: lint deps
+	LLCONFORM_E2E=1 $(GO) test -count=1 -timeout 30m ./...
+
+# Without the VM end-to-end run.
+unit: lint
 	$(GO) test -count=1 ./...
 
 native:
 	$(GO) run ./cmd/llconform native
 
-matrix:
-	@echo "make matrix: the VM matrix is not built yet" >&2; exit 2
+# Bare-boot floor vs the full matrix, measured in one run.
+bench: deps
+	$(GO) run ./cmd/llconform bench
 
-bench:
-	@echo "make bench: not built yet" >&2; exit 2
+deps:
+	@./scripts/ensure-qemu.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
