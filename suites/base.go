@@ -291,7 +291,7 @@ var baseCases = []Case{
 			fd, err = create(attr(8, fsRead), 0)
 		}
 		if err != nil {
-			return "create_ruleset: " + Outcome(err)
+			return Outcome(err)
 		}
 		defer unix.Close(fd)
 		return Outcome(addPath(fd, fsRead, root, unix.LANDLOCK_ADD_RULE_QUIET))
@@ -351,7 +351,7 @@ var baseCases = []Case{
 			fd, err = create(attr(8, fsRead), 0)
 		}
 		if err != nil {
-			return "create_ruleset: " + Outcome(err)
+			return Outcome(err)
 		}
 		defer unix.Close(fd)
 		return Outcome(addPort(fd, 1, 8080, 0))
@@ -362,7 +362,7 @@ var baseCases = []Case{
 			fd, err = create(attr(8, fsRead), 0)
 		}
 		if err != nil {
-			return "create_ruleset: " + Outcome(err)
+			return Outcome(err)
 		}
 		defer unix.Close(fd)
 		return Outcome(addPort(fd, 1, 65536, 0))

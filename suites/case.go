@@ -87,6 +87,9 @@ func Outcome(err error) string {
 	}
 	var e unix.Errno
 	if errors.As(err, &e) {
+		if e == unix.EOPNOTSUPP {
+			return "EOPNOTSUPP" // the same number as ENOTSUP; the documentation says EOPNOTSUPP
+		}
 		if n := unix.ErrnoName(e); n != "" {
 			return n
 		}

@@ -226,6 +226,8 @@ func runRun(args []string) error {
 	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'), a bzImage, a .deb or a kernel build directory; repeatable, comma-separated")
 	name := fs.String("name", "", "name of a bring-your-own kernel (default: from the file)")
 	expectABI := fs.Int("expect-abi", -1, "the ABI a bring-your-own kernel should report (default: detected, not checked)")
+	mirror := fs.String("mirror", "", "Debian mirror URL (default: LLCONFORM_MIRROR, else the apt sources)")
+	keyring := fs.String("keyring", "", "Debian archive keyring (default: LLCONFORM_KEYRING, else the system one)")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [flags]")
 		fs.PrintDefaults()
@@ -237,7 +239,11 @@ func runRun(args []string) error {
 	}
 	ctx, cancel := interruptible()
 	defer cancel()
-	targets, err := resolveTargets(ctx, kernelsArg, *name, *expectABI)
+	f2, err := newFetcher(*mirror, *keyring)
+	if err != nil {
+		return err
+	}
+	targets, err := resolveTargets(ctx, f2, kernelsArg, *name, *expectABI)
 	if err != nil {
 		return err
 	}
