@@ -261,4 +261,3 @@ func Accel() string {
 	})
 	return accel
 }
-

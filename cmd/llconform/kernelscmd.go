@@ -113,7 +113,7 @@ func catalogEntries(names []string) ([]kernels.Entry, error) {
 func target(k kernels.Kernel) harness.Target {
 	return harness.Target{Name: k.Name, Image: k.Image, Cmdline: k.Cmdline, ExpectedStatus: k.ExpectedStatus,
 		DownloadMS: k.Download.Milliseconds(),
-		Host: results.Env{Package: k.Package, PackageVersion: k.Version, SHA256: k.ImageSHA256, ExpectedABI: k.ExpectedABI}}
+		Host:       results.Env{Package: k.Package, PackageVersion: k.Version, SHA256: k.ImageSHA256, ExpectedABI: k.ExpectedABI}}
 }
 
 // fetchTargets fetches catalog entries (downloads count only when they

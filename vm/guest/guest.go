@@ -150,4 +150,3 @@ func PowerOff() {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	select {}
 }
-
