@@ -72,17 +72,20 @@ func runUnprivPass(o Options, w *results.StreamWriter) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "llconform-unpriv-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return err
-	}
-	exe := filepath.Join(dir, "llconform")
-	if err := copyFile(self, exe, 0o755); err != nil {
-		return fmt.Errorf("copying %s for the unprivileged pass: %w", self, err)
+	exe := self
+	if !othersCanExec(self) {
+		dir, err := os.MkdirTemp("", "llconform-unpriv-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return err
+		}
+		exe = filepath.Join(dir, "llconform")
+		if err := copyFile(self, exe, 0o755); err != nil {
+			return fmt.Errorf("copying %s for the unprivileged pass: %w", self, err)
+		}
 	}
 	oj, _ := json.Marshal(o)
 	cmd := exec.Command(exe, "-test.run=^$")
@@ -122,6 +125,24 @@ func runUnprivPass(o Options, w *results.StreamWriter) error {
 			Detail: fmt.Sprintf("the unprivileged pass ended before this case (%v): %s", waitErr, tail(stderr.String(), 300))})
 	}
 	return nil
+}
+
+// othersCanExec reports whether any user may execute path: the file is
+// o+rx and every directory above it o+x (true for the VM's /init).
+func othersCanExec(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm()&0o005 != 0o005 {
+		return false
+	}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		st, err := os.Stat(dir)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if dir == "/" {
+			return true
+		}
+	}
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {
