@@ -1,0 +1,93 @@
+package suites
+
+import (
+	"github.com/llconform/llconform/landlock"
+	"golang.org/x/sys/unix"
+)
+
+// Errata (reference/errata-7.3): each probe observes whether the fix is
+// in. A kernel whose errata mask claims the fix must behave fixed; a
+// kernel without the bit (or without the errata interface) gets the probe
+// recorded as an observation: "fixed" or "unfixed" both pass, anything
+// else fails.
+
+const (
+	fixed   = "fixed"
+	unfixed = "unfixed"
+)
+
+// erratumWant: where the feature the erratum concerns does not exist at
+// the library's ABI, nothing is restricted and the probe gives
+// unrestricted; where the kernel's mask has the erratum's bit (bit n-1),
+// fixed; otherwise either, as an observation.
+func erratumWant(n, featureABI int, unrestricted string) func(Env) string {
+	return func(e Env) string {
+		switch {
+		case e.LibABI() < featureABI:
+			return unrestricted
+		case e.ErrataKnown && e.Errata&(1<<(n-1)) != 0:
+			return fixed
+		}
+		return fixed + "|" + unfixed
+	}
+}
+
+func fixedIf(ok bool, err error, unfixedErr error) string {
+	switch {
+	case ok:
+		return fixed
+	case err == unfixedErr:
+		return unfixed
+	}
+	return Outcome(err)
+}
+
+const ipprotoMPTCP = 262 // IPPROTO_MPTCP, not in x/sys
+
+func noMPTCP(Env) string {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, ipprotoMPTCP)
+	if err != nil {
+		return "no MPTCP in this kernel (" + Outcome(err) + ")"
+	}
+	unix.Close(fd)
+	return ""
+}
+
+func init() {
+	register(
+		// Erratum 1 (ABI 4): TCP rights apply to TCP only, not to MPTCP.
+		Case{Area: "errata", Name: "1_tcp_rights_do_not_restrict_mptcp", Skip: noMPTCP, Want: erratumWant(1, 4, fixed), Run: func(t *T) string {
+			if err := t.Enforce(landlock.Policy{Net: landlock.NetBindTCP}); err != nil {
+				return enforceFailed(err)
+			}
+			err := bindOn(ipv4, unix.SOCK_STREAM, ipprotoMPTCP, 0)
+			return fixedIf(err == nil, err, unix.EACCES)
+		}},
+		// Erratum 2 (ABI 6): SCOPE_SIGNAL does not block signals between
+		// threads of one process in different domains.
+		Case{Area: "errata", Name: "2_signal_scope_allows_own_threads", Want: erratumWant(2, 6, fixed), Run: func(t *T) string {
+			tidc := make(chan int)
+			stop := make(chan struct{})
+			go onOtherThread(func() string { tidc <- unix.Gettid(); <-stop; return "" })
+			tid := <-tidc
+			defer close(stop)
+			if err := t.Enforce(landlock.Policy{Scoped: landlock.ScopeSignal}); err != nil {
+				return enforceFailed(err)
+			}
+			err := unix.Tgkill(unix.Getpid(), tid, 0)
+			return fixedIf(err == nil, err, unix.EPERM)
+		}},
+		// Erratum 4 (ABI 1): a whiteout (char device 0:0) needs MAKE_REG,
+		// not MAKE_CHAR; without a domain it is simply created ("unfixed"
+		// is then the unrestricted outcome, not a verdict).
+		Case{Area: "errata", Name: "4_whiteout_needs_make_reg", Want: erratumWant(4, 1, unfixed), Run: func(t *T) string {
+			p := landlock.Policy{FS: landlock.FSMakeReg | landlock.FSMakeChar}
+			p.AllowPath(t.Dir, landlock.FSMakeChar)
+			if err := t.Enforce(p); err != nil {
+				return enforceFailed(err)
+			}
+			err := mknod(t.path("wh"), unix.S_IFCHR, 0, 0)
+			return fixedIf(err == unix.EACCES, err, nil)
+		}},
+	)
+}
