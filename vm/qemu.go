@@ -61,6 +61,14 @@ const tcgCPU = "max,-cx16"
 // once on a panic.
 const baseCmdline = "console=ttyS0 panic=-1 rdinit=/init"
 
+// CheckQEMU says how to install QEMU when it is missing.
+func CheckQEMU() error {
+	if _, err := exec.LookPath(qemuBinary); err != nil {
+		return ErrNoQEMU
+	}
+	return nil
+}
+
 // Run boots the spec once and classifies it. onEvent, if set, sees every
 // stream event as it arrives.
 func Run(ctx context.Context, spec Spec, onEvent func(results.Event)) (*Result, error) {

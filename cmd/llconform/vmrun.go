@@ -79,6 +79,9 @@ func matrixRun(ctx context.Context, f *vmFlags, targets []harness.Target, args [
 	if err != nil {
 		return nil, "", err
 	}
+	if err := vm.CheckQEMU(); err != nil {
+		return nil, "", err
+	}
 	start := time.Now()
 	id := start.UTC().Format("20060102-150405")
 	dir := f.out
