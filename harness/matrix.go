@@ -36,8 +36,9 @@ type Attempt struct {
 // boot is retried once by the VM layer).
 type BootFunc func(ctx context.Context, t Target, onEvent func(results.Event)) ([]Attempt, error)
 
-// Progress receives live matrix progress.
-type Progress func(kernel, state string, done, pass, fail int)
+// Progress receives live matrix progress; total is 0 until the agent has
+// announced its planned case count.
+type Progress func(kernel, state string, done, total, pass, fail int)
 
 // NewestKnownABI is the newest Landlock ABI these suites cover.
 const NewestKnownABI = 11
@@ -66,18 +67,19 @@ func Matrix(ctx context.Context, targets []Target, parallel int, boot BootFunc, 
 
 func runTarget(ctx context.Context, t Target, boot BootFunc, progress Progress) results.KernelRun {
 	if progress == nil {
-		progress = func(string, string, int, int, int) {}
+		progress = func(string, string, int, int, int, int) {}
 	}
 	var mu sync.Mutex
-	done, pass, fail := 0, 0, 0
-	progress(t.Name, "booting", 0, 0, 0)
+	done, total, pass, fail := 0, 0, 0, 0
+	progress(t.Name, "booting", 0, 0, 0, 0)
 	onEvent := func(ev results.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch ev.Type {
 		case results.EventHeader:
 			done, pass, fail = 0, 0, 0
-			progress(t.Name, "running", 0, 0, 0)
+			total = ev.Env.PlannedCases
+			progress(t.Name, "running", 0, total, 0, 0)
 		case results.EventCase:
 			done++
 			switch ev.Case.Verdict {
@@ -86,7 +88,7 @@ func runTarget(ctx context.Context, t Target, boot BootFunc, progress Progress) 
 			case results.Fail, results.Broken:
 				fail++
 			}
-			progress(t.Name, "running", done, pass, fail)
+			progress(t.Name, "running", done, total, pass, fail)
 		}
 	}
 	start := time.Now()
@@ -97,7 +99,7 @@ func runTarget(ctx context.Context, t Target, boot BootFunc, progress Progress) 
 	kr.Timings.WallMS = time.Since(start).Milliseconds()
 	if err != nil {
 		kr.Reason = err.Error()
-		progress(t.Name, "broken", done, pass, fail)
+		progress(t.Name, "broken", done, total, pass, fail)
 		return kr
 	}
 	for _, a := range attempts {
@@ -126,7 +128,7 @@ func runTarget(ctx context.Context, t Target, boot BootFunc, progress Progress) 
 	if kr.Status != "complete" {
 		state = "broken"
 	}
-	progress(t.Name, state, done, pass, fail)
+	progress(t.Name, state, done, total, pass, fail)
 	return kr
 }
 

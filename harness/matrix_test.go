@@ -28,7 +28,7 @@ func TestMatrixKeepsPartialResultsAndChecksTheCatalog(t *testing.T) {
 		return []Attempt{{Stream: s, Status: "complete"}}, nil
 	}
 	var states []string
-	runs := Matrix(context.Background(), targets, 2, boot, func(k, state string, _, _, _ int) { states = append(states, k+":"+state) })
+	runs := Matrix(context.Background(), targets, 2, boot, func(k, state string, _, _, _, _ int) { states = append(states, k+":"+state) })
 	assert.Equal(t, len(runs), 3)
 
 	assert.Equal(t, runs[0].Status, "complete")

@@ -24,6 +24,7 @@ type Options struct {
 	Ceiling     int           // library ABI ceiling for every case, 0 for none
 	CaseTimeout time.Duration // default 20 s
 	Unpriv      bool          // also run an unprivileged pass when root (default on in Suite)
+	Verbose     bool          // log each case to stderr before it runs (the VM console: shows where a hang is)
 }
 
 func (o Options) timeout() time.Duration {

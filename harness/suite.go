@@ -29,6 +29,12 @@ func Suite(o Options, w *results.StreamWriter, native bool) error {
 		return err
 	}
 	hdr.Native = native
+	if cases, err := Select(suites.All(), o); err == nil {
+		hdr.PlannedCases = len(cases)
+		if o.Unpriv && os.Geteuid() == 0 {
+			hdr.PlannedCases *= 2
+		}
+	}
 	if err := w.Header(hdr); err != nil {
 		return err
 	}
@@ -57,6 +63,9 @@ func runPass(o Options, w *results.StreamWriter) error {
 		return err
 	}
 	for _, c := range cases {
+		if o.Verbose {
+			fmt.Fprintf(os.Stderr, "llconform: %s [%s]\n", c.ID(), priv(env))
+		}
 		if err := w.Case(RunCase(c, env, o.timeout())); err != nil {
 			return err
 		}

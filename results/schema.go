@@ -39,9 +39,10 @@ type Env struct {
 	ErrataKnown    bool   `json:"errata_known"` // false: the kernel has no errata interface
 	LSM            string `json:"lsm,omitempty"`
 	UID            int    `json:"uid"`
-	ABICeiling     int    `json:"abi_ceiling,omitempty"` // library ceiling in force, 0 = none
-	Native         bool   `json:"native,omitempty"`      // run on the host, not in a VM
-	UptimeMS       int64  `json:"uptime_ms,omitempty"`   // guest uptime when the agent started
+	ABICeiling     int    `json:"abi_ceiling,omitempty"`   // library ceiling in force, 0 = none
+	Native         bool   `json:"native,omitempty"`        // run on the host, not in a VM
+	UptimeMS       int64  `json:"uptime_ms,omitempty"`     // guest uptime when the agent started
+	PlannedCases   int    `json:"planned_cases,omitempty"` // case events the run will send
 
 	// Host-side facts.
 	Package        string `json:"package,omitempty"`

@@ -50,7 +50,7 @@ func main() {
 		noop(w)
 		return
 	}
-	o := harness.Options{Run: s.Run, Areas: s.Areas, Ceiling: s.Ceiling, Unpriv: s.Unpriv}
+	o := harness.Options{Run: s.Run, Areas: s.Areas, Ceiling: s.Ceiling, Unpriv: s.Unpriv, Verbose: s.Verbose > 0}
 	if err := harness.Suite(o, w, false); err != nil {
 		fmt.Fprintln(os.Stderr, "llconform-agent:", err)
 	}

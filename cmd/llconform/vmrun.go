@@ -32,6 +32,7 @@ type vmFlags struct {
 	timeout  time.Duration
 	noop     bool
 	jsonOut  bool
+	verbose  bool
 }
 
 func (f *vmFlags) register(fs *flag.FlagSet) {
@@ -42,6 +43,7 @@ func (f *vmFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "per-boot timeout; the VM is killed then")
 	fs.BoolVar(&f.noop, "noop", false, "boot with a no-op agent (header and done only): the bare-boot floor")
 	fs.BoolVar(&f.jsonOut, "json", false, "print results.json to stdout instead of the terminal matrix")
+	fs.BoolVar(&f.verbose, "verbose", false, "the agent names each case on the guest console before running it (find a hang in console/<kernel>.log)")
 }
 
 // defaultParallel is one VM per CPU: on 2 cores two VMs cost about 9 %
@@ -68,6 +70,9 @@ func (f *vmFlags) guestCmdline() (string, error) {
 	}
 	if f.noop {
 		parts = append(parts, "llconform.noop=1")
+	}
+	if f.verbose {
+		parts = append(parts, "llconform.v=1")
 	}
 	return strings.Join(parts, " "), nil
 }
@@ -186,12 +191,16 @@ func newProgress(w io.Writer, targets []harness.Target) *progress {
 	return p
 }
 
-func (p *progress) update(kernel, state string, done, pass, fail int) {
+func (p *progress) update(kernel, state string, done, total, pass, fail int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := state
 	if state == "running" || state == "done" || state == "broken" {
-		s = fmt.Sprintf("%s %d cases (%d pass, %d fail)", state, done, pass, fail)
+		of := ""
+		if total > 0 {
+			of = fmt.Sprintf("/%d", total)
+		}
+		s = fmt.Sprintf("%s %d%s cases (%d pass, %d fail)", state, done, of, pass, fail)
 	}
 	changed := !strings.HasPrefix(p.state[kernel], state)
 	p.state[kernel] = s

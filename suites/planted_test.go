@@ -1,0 +1,39 @@
+package suites_test
+
+import (
+	"testing"
+
+	"github.com/llconform/llconform/harness"
+	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/suites"
+	"gotest.tools/v3/assert"
+)
+
+// The expectations must not mirror the library's ABI table: a wrong row
+// planted there has to make cases fail on a kernel that has the feature.
+func TestPlantedTableErrorIsCaught(t *testing.T) {
+	env, _, err := harness.DetectEnv(0)
+	assert.NilError(t, err)
+	if env.ABI < 5 {
+		t.Skipf("a kernel with Landlock ABI ≥ 5 is needed to observe IOCTL_DEV (this one: %s, ABI %d)", env.State, env.ABI)
+	}
+	for i, f := range landlock.Features {
+		if f.Name == "LANDLOCK_ACCESS_FS_IOCTL_DEV" {
+			saved := f
+			landlock.Features[i].ABI = env.ABI + 1 // wrong: IOCTL_DEV arrived in ABI 5
+			defer func() { landlock.Features[i] = saved }()
+		}
+	}
+	failed := 0
+	for _, id := range []string{"fs/ioctl_dev/denied_without_rule", "ioctl/dev_zero/fionread_denied", "downgrade/ceiling_11/fs/ioctl_dev"} {
+		c, ok := suites.Lookup(id)
+		assert.Assert(t, ok, id)
+		r := harness.RunCase(c, env, 0)
+		assert.Equal(t, r.Verdict, results.Fail, "%s: expected %s observed %s", id, r.Expected, r.Observed)
+		assert.Equal(t, r.Expected, "EACCES")
+		t.Logf("%s fails as it must: expected %s, observed %s", id, r.Expected, r.Observed)
+		failed++
+	}
+	assert.Equal(t, failed, 3)
+}
