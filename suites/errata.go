@@ -91,3 +91,36 @@ func init() {
 		}},
 	)
 }
+
+// TCP Fast Open: sendto(MSG_FASTOPEN) on an unconnected socket connects
+// implicitly; the fix that checks it as CONNECT_TCP carries no erratum
+// bit, so the probe is an observation on every kernel with TCP rights
+// ("unfixed" is then "kernel lacks the fix", reported, not failed).
+func init() {
+	register(Case{Area: "errata", Name: "tcp_fastopen_checked_as_connect", Want: func(e Env) string {
+		if e.LibABI() < 4 {
+			return unfixed // no TCP rights: nothing denies it
+		}
+		return fixed + "|" + unfixed
+	}, Run: func(t *T) string {
+		srv, p, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+		if err != nil {
+			return "setup failed: " + Outcome(err)
+		}
+		defer unix.Close(srv)
+		fd, err := tcpSocket(ipv4)
+		if err != nil {
+			return "setup failed: " + Outcome(err)
+		}
+		defer unix.Close(fd)
+		if err := t.Enforce(tcpPolicy(p+1, landlock.NetConnectTCP)); err != nil {
+			return enforceFailed(err)
+		}
+		err = unix.Sendto(fd, []byte("x"), unix.MSG_FASTOPEN, ipv4.addr(p))
+		t.Logf("sendto(MSG_FASTOPEN): %s", Outcome(err))
+		if err == unix.EACCES {
+			return fixed
+		}
+		return unfixed
+	}})
+}
