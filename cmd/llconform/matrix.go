@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/llconform/llconform/harness"
 	"github.com/llconform/llconform/kernels"
 )
 
@@ -44,19 +46,7 @@ func runMatrix(args []string) error {
 		}
 		entries = sel
 	}
-	fetcher, err := newFetcher(*mirror, *keyring)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := interruptible()
-	defer cancel()
-	targets, err := fetchTargets(ctx, fetcher, entries)
-	if err != nil {
-		return err
-	}
-	run, dir, err := matrixRun(ctx, &f, targets, os.Args[1:], os.Stderr)
-	if err != nil {
-		return err
-	}
-	return finishRun(run, dir, f.jsonOut)
+	return bootAndReport(&f, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]harness.Target, error) {
+		return fetchTargets(ctx, fetcher, entries)
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/harness"
+	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/vm"
 )
@@ -253,17 +254,25 @@ func runRun(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("give at least one --kernel (a catalog name such as 6.18, or a path to your own kernel)")
 	}
+	return bootAndReport(&f, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]harness.Target, error) {
+		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI)
+	})
+}
+
+// bootAndReport resolves the targets, boots them, writes the reports and
+// prints the matrix; the exit status says whether every cell passed.
+func bootAndReport(f *vmFlags, mirror, keyring string, targets func(context.Context, *kernels.Fetcher) ([]harness.Target, error)) error {
+	fetcher, err := newFetcher(mirror, keyring)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := interruptible()
 	defer cancel()
-	f2, err := newFetcher(*mirror, *keyring)
+	ts, err := targets(ctx, fetcher)
 	if err != nil {
 		return err
 	}
-	targets, err := resolveTargets(ctx, f2, kernelsArg, *name, *expectABI)
-	if err != nil {
-		return err
-	}
-	run, dir, err := matrixRun(ctx, &f, targets, os.Args[1:], os.Stderr)
+	run, dir, err := matrixRun(ctx, f, ts, os.Args[1:], os.Stderr)
 	if err != nil {
 		return err
 	}
