@@ -1,8 +1,14 @@
 package suites
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
 
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
@@ -116,4 +122,56 @@ func init() {
 			return Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
 		}},
 	)
+}
+
+// A server created by a nested domain (a child process that scoped itself
+// further) is reachable from its parent domain.
+func init() {
+	probeActions["nested-abstract-server"] = func(name string) error {
+		// The socket belongs to the domain of the thread that creates it.
+		runtime.LockOSThread()
+		if _, err := (landlock.Policy{Scoped: landlock.ScopeAbstractUnixSocket}).Enforce(landlock.Config{Threads: landlock.CurrentThread}); err != nil {
+			return err
+		}
+		srv, err := unixServer(name, unix.SOCK_STREAM)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(srv)
+		fmt.Println("ready")
+		var b [1]byte
+		unix.Read(0, b[:]) // until the parent closes our stdin
+		return nil
+	}
+	register(Case{Area: "scope", Name: "abstract_unix/connect_to_nested_domain_server_allowed", Want: allowed, Run: func(t *T) string {
+		self, err := os.Executable()
+		if err != nil {
+			return "setup failed: " + err.Error()
+		}
+		if err := t.Enforce(scopePolicy(landlock.ScopeAbstractUnixSocket)); err != nil {
+			return enforceFailed(err)
+		}
+		name := abstractName()
+		cmd := exec.Command(self)
+		cmd.Env = []string{ProbeEnv + "=nested-abstract-server:" + name}
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return "setup failed: " + err.Error()
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return "setup failed: " + err.Error()
+		}
+		cmd.Stderr = io.Discard
+		if err := cmd.Start(); err != nil { // forked from this thread: the child starts in our domain
+			return "probe failed: " + Outcome(err)
+		}
+		defer cmd.Wait()
+		defer stdin.Close()
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if strings.TrimSpace(line) != "ready" {
+			return "nested server failed: " + strings.TrimSpace(line)
+		}
+		return Outcome(unixConnect(name, unix.SOCK_STREAM))
+	}})
 }
