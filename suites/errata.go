@@ -124,3 +124,42 @@ func init() {
 		return unfixed
 	}})
 }
+
+// Erratum 3 (ABI 1): a directory moved out of the bind mount it was
+// reached through is "disconnected"; access through it is now decided
+// with the hierarchy of the mount it was reached through. Probe: open a
+// directory through a bind mount of p, move it out of p, enforce a layer
+// allowing READ_FILE on p only, then open a file through the old fd:
+// fixed lets it through, unfixed walks the other hierarchy and denies.
+func init() {
+	register(Case{Area: "errata", Name: "3_disconnected_directory_uses_mount_hierarchy", Isolation: Process,
+		Skip: needRoot("CAP_SYS_ADMIN"), Want: erratumWant(3, 1, fixed), Run: func(t *T) string {
+			t.files("p/d/f")
+			t.mkdirs("m", "away")
+			if err := privateMountNS(); err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			if err := unix.Mount(t.path("p"), t.path("m"), "", unix.MS_BIND, ""); err != nil {
+				return "setup failed: bind mount: " + Outcome(err)
+			}
+			fd, err := unix.Open(t.path("m", "d"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			if err := unix.Rename(t.path("p", "d"), t.path("away", "d")); err != nil {
+				return "setup failed: disconnecting: " + Outcome(err)
+			}
+			p := landlock.Policy{FS: landlock.FSReadFile}
+			p.AllowPath(t.path("p"), landlock.FSReadFile)
+			if err := t.Enforce(p); err != nil {
+				return enforceFailed(err)
+			}
+			f, err := unix.Openat(fd, "f", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err == nil {
+				unix.Close(f)
+			}
+			t.Logf("openat through the disconnected fd: %s", Outcome(err))
+			return fixedIf(err == nil, err, unix.EACCES)
+		}})
+}
