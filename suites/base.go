@@ -446,3 +446,35 @@ var baseCases = []Case{
 			})
 		}},
 }
+
+// A ruleset fd passed over SCM_RIGHTS is usable by the receiver.
+func init() {
+	register(baseCase("ruleset_fd/passed_over_scm_rights_usable", always(OK), func(t *T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string {
+			pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return "setup: " + Outcome(err)
+			}
+			defer unix.Close(pair[0])
+			defer unix.Close(pair[1])
+			if err := unix.Sendmsg(pair[0], []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
+				return "sendmsg: " + Outcome(err)
+			}
+			oob := make([]byte, unix.CmsgSpace(4))
+			_, oobn, _, _, err := unix.Recvmsg(pair[1], make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
+			if err != nil {
+				return "recvmsg: " + Outcome(err)
+			}
+			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err != nil || len(msgs) != 1 {
+				return "no fd received"
+			}
+			fds, err := unix.ParseUnixRights(&msgs[0])
+			if err != nil || len(fds) != 1 {
+				return "no fd received"
+			}
+			defer unix.Close(fds[0])
+			return Outcome(t.restrict(fds[0], 0))
+		})
+	}))
+}

@@ -1,6 +1,8 @@
 package suites
 
 import (
+	"unsafe"
+
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -136,4 +138,33 @@ func init() {
 	for _, f := range families {
 		register(udpCases(f)...)
 	}
+}
+
+// IPv4 sendto with an AF_UNSPEC address is treated as AF_INET, so its
+// port is checked like any other destination.
+func init() {
+	register(Case{Area: "udp", Name: "ipv4/sendto_af_unspec_checked_as_af_inet", Want: udpDenied, Run: func(t *T) string {
+		srv, p, err := server(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+		if err != nil {
+			return "setup failed: " + Outcome(err)
+		}
+		defer unix.Close(srv)
+		fd, err := udpSocket(ipv4)
+		if err != nil {
+			return "setup failed: " + Outcome(err)
+		}
+		defer unix.Close(fd)
+		if err := t.Enforce(udpPolicy(port(0, landlock.NetBindUDP), port(p+1, landlock.NetConnectSendUDP))); err != nil {
+			return enforceFailed(err)
+		}
+		var raw [16]byte // sockaddr_in with sa_family AF_UNSPEC
+		raw[2], raw[3] = byte(p>>8), byte(p)
+		raw[4], raw[7] = 127, 1
+		b := []byte("x")
+		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1, 0, uintptr(unsafe.Pointer(&raw[0])), 16)
+		if e != 0 {
+			return Outcome(e)
+		}
+		return OK
+	}})
 }
