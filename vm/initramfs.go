@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -115,7 +116,9 @@ func BuildInitramfs(agent, dir string) (string, error) {
 	return path, os.Rename(tmp, path)
 }
 
-// Prepare builds the agent and its initramfs in the cache.
+// Prepare builds the agent and its initramfs in the cache. Outside the
+// source tree it falls back to the running executable, which can serve as
+// /init when it is statically linked (CGO_ENABLED=0).
 func Prepare(ctx context.Context) (string, error) {
 	dir, err := CacheDir()
 	if err != nil {
@@ -123,9 +126,29 @@ func Prepare(ctx context.Context) (string, error) {
 	}
 	agent, err := BuildAgent(ctx, dir)
 	if err != nil {
-		return "", err
+		self, serr := os.Executable()
+		if serr != nil || !isStatic(self) {
+			return "", fmt.Errorf("%w; or use a statically linked llconform (CGO_ENABLED=0 go build ./cmd/llconform)", err)
+		}
+		agent = self
 	}
 	return BuildInitramfs(agent, dir)
+}
+
+// isStatic reports whether path is an ELF executable without an
+// interpreter, which can run as /init in an empty initramfs.
+func isStatic(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return f.Type == elf.ET_EXEC || f.Type == elf.ET_DYN
 }
 
 func trimLines(s string, n int) string {

@@ -46,6 +46,9 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e))
 
 func main() {
 	harness.ChildMain() // re-executed roles: probes, process-isolated cases, the unprivileged pass
+	if os.Getpid() == 1 {
+		harness.AgentMain() // this binary is the VM's /init (see vm.Prepare)
+	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage()
 		if len(os.Args) < 2 {
