@@ -45,7 +45,8 @@ func AgentMain() {
 		noop(w)
 		return
 	}
-	o := Options{Run: s.Run, Areas: s.Areas, Ceiling: s.Ceiling, Unpriv: s.Unpriv, Verbose: s.Verbose > 0}
+	o := Options{Run: s.Run, Areas: s.Areas, Ceiling: s.Ceiling, Unpriv: s.Unpriv, Verbose: s.Verbose > 0,
+		ShardIndex: s.Shard[0], ShardCount: s.Shard[1]}
 	if err := Suite(o, w, false); err != nil {
 		fmt.Fprintln(os.Stderr, "llconform agent:", err)
 	}

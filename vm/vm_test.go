@@ -23,9 +23,13 @@ func TestParseCmdline(t *testing.T) {
 	assert.Equal(t, s.Unpriv, false)
 	assert.Equal(t, s.Noop, false)
 
-	s, err = guest.ParseCmdline("llconform.noop=1")
+	s, err = guest.ParseCmdline("llconform.noop=1 llconform.shard=2/3")
 	assert.NilError(t, err)
 	assert.Assert(t, s.Noop && s.Unpriv)
+	assert.Equal(t, s.Shard, [2]int{2, 3})
+
+	_, err = guest.ParseCmdline("llconform.shard=4/3")
+	assert.ErrorContains(t, err, "llconform.shard=4/3")
 
 	_, err = guest.ParseCmdline("llconform.ceiling=x")
 	assert.ErrorContains(t, err, "llconform.ceiling=x")

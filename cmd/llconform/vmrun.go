@@ -39,7 +39,7 @@ type vmFlags struct {
 func (f *vmFlags) register(fs *flag.FlagSet) {
 	f.sel.register(fs)
 	fs.StringVar(&f.out, "out", "", "run directory for results.json, reports and console logs (default out/<run-id>)")
-	fs.IntVar(&f.parallel, "parallel", defaultParallel(), "VMs at a time (default: the number of CPUs)")
+	fs.IntVar(&f.parallel, "parallel", defaultParallel(), "VMs at a time (the default is the number of CPUs)")
 	fs.IntVar(&f.memory, "memory", 512, "guest memory in MiB")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "per-boot timeout; the VM is killed then")
 	fs.BoolVar(&f.noop, "noop", false, "boot with a no-op agent (header and done only): the bare-boot floor")
@@ -68,6 +68,13 @@ func (f *vmFlags) guestCmdline() (string, error) {
 	}
 	if f.sel.ceiling > 0 {
 		parts = append(parts, fmt.Sprintf("llconform.ceiling=%d", f.sel.ceiling))
+	}
+	if f.sel.shard != "" {
+		o, err := f.sel.options()
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("llconform.shard=%d/%d", o.ShardIndex, o.ShardCount))
 	}
 	if f.noop {
 		parts = append(parts, "llconform.noop=1")

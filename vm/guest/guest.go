@@ -19,6 +19,7 @@ type Settings struct {
 	Ceiling int      // llconform.ceiling=<n>
 	Verbose int      // llconform.v=<n>
 	Noop    bool     // llconform.noop=1: header and done only (bare-boot floor)
+	Shard   [2]int   // llconform.shard=i/n: case shard i of n (1-based)
 	Unpriv  bool     // llconform.unpriv=0 disables the unprivileged pass
 }
 
@@ -39,6 +40,10 @@ func ParseCmdline(cmdline string) (Settings, error) {
 			s.Verbose, err = strconv.Atoi(v)
 		case "llconform.noop":
 			s.Noop = v == "1"
+		case "llconform.shard":
+			if _, err = fmt.Sscanf(v, "%d/%d", &s.Shard[0], &s.Shard[1]); err == nil && (s.Shard[0] < 1 || s.Shard[0] > s.Shard[1]) {
+				err = fmt.Errorf("want i/n with 1 ≤ i ≤ n")
+			}
 		case "llconform.unpriv":
 			s.Unpriv = v != "0"
 		}
