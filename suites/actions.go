@@ -76,12 +76,18 @@ func mknod(path string, mode uint32, major, minor uint32) error {
 	return unix.Mknod(path, mode|0o600, int(unix.Mkdev(major, minor)))
 }
 
-// tinyELF is a minimal static x86-64 program that exits with status 0:
-// an ELF header, one PT_LOAD segment and `mov eax,60; xor edi,edi; syscall`.
-// Writing it lets the execute cases run on any filesystem without a shell.
-func tinyELF() []byte {
+// Machine code of the tiny programs: exit(0), and pause() then exit(0).
+var (
+	exitCode  = []byte{0xb8, 60, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05}
+	pauseCode = append([]byte{0xb8, 34, 0, 0, 0, 0x0f, 0x05}, exitCode...)
+)
+
+// tinyELF is a minimal static x86-64 program running code: an ELF header
+// and one PT_LOAD segment. Writing it lets cases execute programs on any
+// filesystem, without a shell and without the cost of starting a Go
+// runtime (tens of milliseconds under TCG).
+func tinyELF(code []byte) []byte {
 	const base = 0x400000
-	code := []byte{0xb8, 60, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05}
 	b := make([]byte, 64+56, 64+56+len(code))
 	le := binary.LittleEndian
 	copy(b, []byte{0x7f, 'E', 'L', 'F', 2, 1, 1})
@@ -104,8 +110,8 @@ func tinyELF() []byte {
 	return append(b, code...)
 }
 
-// writeExecutable writes tinyELF at path.
-func writeExecutable(path string) error { return os.WriteFile(path, tinyELF(), 0o755) }
+// writeExecutable writes the exit(0) program at path.
+func writeExecutable(path string) error { return os.WriteFile(path, tinyELF(exitCode), 0o755) }
 
 // execute runs path from the calling thread (the child inherits the
 // thread's domain) and returns the execve error, if any.

@@ -44,7 +44,7 @@ var netOps = []netOp{
 		return Outcome(unixConnect(name, unix.SOCK_STREAM))
 	}},
 	{"signal_outside", 6, "EPERM", func(t *T, enforce func() error) string {
-		pid, kill, err := sleeper()
+		pid, kill, err := sleeper(t)
 		if err != nil {
 			return "setup failed: " + Outcome(err)
 		}

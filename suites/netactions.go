@@ -3,9 +3,8 @@ package suites
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
-	"time"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -155,26 +154,24 @@ func noIPv6(f family) func(Env) string {
 	}
 }
 
-// sleeper starts a child process outside any case domain that lives for a
-// few seconds: a target for signals and ptrace. kill ends it.
-func sleeper() (pid int, kill func(), err error) {
-	self, err := os.Executable()
+// sleeper starts a child process outside any case domain that waits
+// until killed: a target for signals and ptrace. It runs the tiny pause()
+// program from the case directory. kill ends and reaps it; call it from
+// outside the case's domain when the domain may not signal it.
+func sleeper(t *T) (pid int, kill func(), err error) {
+	path := t.path("pause")
+	if err := os.WriteFile(path, tinyELF(pauseCode), 0o755); err != nil {
+		return 0, nil, err
+	}
+	pid, err = syscall.ForkExec(path, []string{path}, &syscall.ProcAttr{Env: []string{}})
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := os.StartProcess(self, []string{self}, &os.ProcAttr{Env: []string{ProbeEnv + "=sleep:10"}})
-	if err != nil {
-		return 0, nil, err
-	}
-	return p.Pid, func() { p.Kill(); p.Wait() }, nil
-}
-
-func init() {
-	probeActions["sleep"] = func(arg string) error {
-		s, _ := strconv.Atoi(arg)
-		time.Sleep(time.Duration(s) * time.Second)
-		return nil
-	}
+	return pid, func() {
+		unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+	}, nil
 }
 
 // sameAsUnsandboxed runs op before and after enforce and returns "ok" when

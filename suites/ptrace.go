@@ -11,7 +11,7 @@ import (
 func init() {
 	register(Case{Area: "ptrace", Name: "attach_to_process_outside_domain_denied", Isolation: Process,
 		Want: deniedFrom(1, "EPERM"), Run: func(t *T) string {
-			pid, kill, err := sleeper()
+			pid, kill, err := sleeper(t)
 			if err != nil {
 				return "setup failed: " + Outcome(err)
 			}

@@ -43,7 +43,7 @@ func withAbstractServer(t *T, typ int, p landlock.Policy, op func(name string) e
 
 // signalOutside signals (0) a process started before enforcement.
 func signalOutside(t *T, p landlock.Policy) string {
-	pid, kill, err := sleeper()
+	pid, kill, err := sleeper(t)
 	if err != nil {
 		return "setup failed: " + Outcome(err)
 	}
