@@ -118,10 +118,7 @@ func init() {
 		}
 		err = unix.Sendto(fd, []byte("x"), unix.MSG_FASTOPEN, ipv4.addr(p))
 		t.Logf("sendto(MSG_FASTOPEN): %s", Outcome(err))
-		if err == unix.EACCES {
-			return fixed
-		}
-		return unfixed
+		return fixedIf(err == unix.EACCES, err, nil) // any other errno is neither: fail
 	}})
 }
 
