@@ -7,80 +7,107 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The downgrade path for network rights and scopes, for every ceiling: the
-// maximal best-effort policy denies each operation exactly when the
-// effective ABI has the right or scope.
+// The library's downgrade path for network rights and scopes, for every
+// ABI ceiling and for the kernel's own ABI: the maximal best-effort policy
+// denies each operation exactly when the effective ABI has the right or
+// scope (TCP 4, scopes 6, RESOLVE_UNIX 9, UDP 10, stated here, not taken
+// from the library).
 
+// netOp sets up outside the domain, calls enforce, and acts.
 type netOp struct {
-	name  string
-	abi   int
-	errno string
-	run   func(t *T, enforce func() error) string
+	name      string
+	abi       int
+	errno     string
+	isolation Isolation
+	run       func(t *T, enforce func() error) string
+}
+
+// afterEnforce runs op after enforce, for operations needing no setup.
+func afterEnforce(enforce func() error, op func() error) string {
+	if err := enforce(); err != nil {
+		return enforceFailed(err)
+	}
+	return Outcome(op())
+}
+
+// withServerOf runs op against a loopback server created before enforce.
+func withServerOf(typ, proto int, enforce func() error, op func(port int) error) string {
+	srv, port, err := server(ipv4, typ, proto)
+	if err != nil {
+		return "setup failed: " + Outcome(err)
+	}
+	defer unix.Close(srv)
+	return afterEnforce(enforce, func() error { return op(port) })
 }
 
 var netOps = []netOp{
-	{"tcp_bind", 4, "EACCES", func(t *T, enforce func() error) string {
-		if err := enforce(); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0))
+	{"tcp_bind", 4, "EACCES", Thread, func(t *T, enforce func() error) string {
+		return afterEnforce(enforce, func() error { return bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0) })
 	}},
-	{"udp_bind", 10, "EACCES", func(t *T, enforce func() error) string {
-		if err := enforce(); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(bindOn(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, 0))
+	{"tcp_connect", 4, "EACCES", Thread, func(t *T, enforce func() error) string {
+		return withServerOf(unix.SOCK_STREAM, unix.IPPROTO_TCP, enforce, func(port int) error {
+			return connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)
+		})
 	}},
-	{"abstract_unix_connect_outside", 6, "EPERM", func(t *T, enforce func() error) string {
+	{"udp_bind", 10, "EACCES", Thread, func(t *T, enforce func() error) string {
+		return afterEnforce(enforce, func() error { return bindOn(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, 0) })
+	}},
+	{"udp_sendto", 10, "EACCES", Thread, func(t *T, enforce func() error) string {
+		return withServerOf(unix.SOCK_DGRAM, unix.IPPROTO_UDP, enforce, func(port int) error { return sendTo(ipv4, port) })
+	}},
+	{"abstract_unix_connect_outside", 6, "EPERM", Thread, func(t *T, enforce func() error) string {
 		name := abstractName()
 		srv, err := unixServer(name, unix.SOCK_STREAM)
 		if err != nil {
 			return "setup failed: " + Outcome(err)
 		}
 		defer unix.Close(srv)
-		if err := enforce(); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(unixConnect(name, unix.SOCK_STREAM))
+		return afterEnforce(enforce, func() error { return connectStream(name) })
 	}},
-	{"signal_outside", 6, "EPERM", func(t *T, enforce func() error) string {
+	{"signal_outside", 6, "EPERM", Thread, func(t *T, enforce func() error) string {
 		pid, kill, err := sleeper(t)
 		if err != nil {
 			return "setup failed: " + Outcome(err)
 		}
-		defer onOtherThread(func() string { kill(); return "" })
-		if err := enforce(); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(unix.Kill(pid, 0))
+		defer killFromOutside(kill)
+		return afterEnforce(enforce, func() error { return unix.Kill(pid, 0) })
 	}},
-	{"resolve_unix_connect_outside", 9, "EACCES", func(t *T, enforce func() error) string {
+	{"resolve_unix_connect_outside", 9, "EACCES", Thread, func(t *T, enforce func() error) string {
 		srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
 		if err != nil {
 			return "setup failed: " + Outcome(err)
 		}
 		defer unix.Close(srv)
-		if err := enforce(); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(unixConnect(t.path("sock"), unix.SOCK_STREAM))
+		return afterEnforce(enforce, func() error { return connectStream(t.path("sock")) })
 	}},
 }
 
 func init() {
-	for _, c := range ceilings {
+	// ceiling 0 is the kernel's own ABI (or the run's ceiling, if any).
+	for _, c := range append([]int{0}, ceilings...) {
+		prefix := fmt.Sprintf("ceiling_%d/net/", c)
+		if c == 0 {
+			prefix = "no_ceiling/net/"
+		}
 		for _, op := range netOps {
 			c, op := c, op
-			register(Case{Area: "downgrade", Name: fmt.Sprintf("ceiling_%d/net/%s", c, op.name),
-				Want: withCeiling(c, deniedFrom(op.abi, op.errno)),
+			want := deniedFrom(op.abi, op.errno)
+			if c > 0 {
+				want = withCeiling(c, want)
+			}
+			register(Case{Area: "downgrade", Name: prefix + op.name, Isolation: op.isolation, Want: want,
 				Run: func(t *T) string {
-					t.Env.Ceiling = c
+					if c > 0 {
+						t.Env.Ceiling = c
+					}
 					return op.run(t, func() error { return t.Enforce(maximalPolicy()) })
 				}})
 		}
 	}
-	// Unprivileged, Landlock requires no_new_privs: a library that leaves
-	// it unset (KeepPrivileges) must fail there, and works as root.
+	// Unprivileged, Landlock requires no_new_privs: a policy that keeps
+	// privileges (the library leaves no_new_privs unset) must fail with
+	// EPERM, and works as root (CAP_SYS_ADMIN). Without Landlock the
+	// library enforces nothing and reports no error.
 	register(Case{Area: "downgrade", Name: "keep_privileges_needs_cap_sys_admin", Want: func(e Env) string {
 		if e.LibABI() >= 1 && !e.Root {
 			return "enforce failed: EPERM"

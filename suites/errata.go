@@ -5,21 +5,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Errata (reference/errata-7.3): each probe observes whether the fix is
-// in. A kernel whose errata mask claims the fix must behave fixed; a
-// kernel without the bit (or without the errata interface) gets the probe
-// recorded as an observation: "fixed" or "unfixed" both pass, anything
-// else fails.
+// Errata (reference/errata-7.3, coverage-map §2): each probe observes
+// whether a fix is in. A kernel whose errata mask claims the fix (bit n-1
+// for erratum n) must behave fixed; a kernel without the bit, or without
+// the errata interface, gets the probe recorded as an observation:
+// "fixed" or "unfixed" both pass, anything else fails. Where the library's
+// ABI lacks the feature concerned, nothing is restricted and the probe
+// shows the unrestricted outcome.
 
 const (
 	fixed   = "fixed"
 	unfixed = "unfixed"
 )
 
-// erratumWant: where the feature the erratum concerns does not exist at
-// the library's ABI, nothing is restricted and the probe gives
-// unrestricted; where the kernel's mask has the erratum's bit (bit n-1),
-// fixed; otherwise either, as an observation.
+// erratumWant: featureABI is the ABI of the buggy feature; unrestricted
+// is what the probe shows without it.
 func erratumWant(n, featureABI int, unrestricted string) func(Env) string {
 	return func(e Env) string {
 		switch {
@@ -32,131 +32,147 @@ func erratumWant(n, featureABI int, unrestricted string) func(Env) string {
 	}
 }
 
-func fixedIf(ok bool, err error, unfixedErr error) string {
-	switch {
-	case ok:
+// classify names the probe's outcome: fixed or unfixed when it is one of
+// the two documented results, the errno otherwise.
+func classify(err, fixedErr, unfixedErr error) string {
+	switch err {
+	case fixedErr:
 		return fixed
-	case err == unfixedErr:
+	case unfixedErr:
 		return unfixed
 	}
 	return Outcome(err)
 }
 
-const ipprotoMPTCP = 262 // IPPROTO_MPTCP, not in x/sys
-
+// noMPTCP is an environment skip: kernels without CONFIG_MPTCP, or with
+// MPTCP disabled by sysctl.
 func noMPTCP(Env) string {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, ipprotoMPTCP)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_MPTCP)
 	if err != nil {
-		return "no MPTCP in this kernel (" + Outcome(err) + ")"
+		return "no MPTCP in this kernel (socket: " + Outcome(err) + ")"
 	}
 	unix.Close(fd)
 	return ""
 }
 
+func errataCase(name string, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "errata", Name: name, Want: want, Run: run}
+}
+
+// whiteoutPolicy handles MAKE_REG and MAKE_CHAR and grants only grant on
+// the case directory. A whiteout is a character device 0:0, which needs
+// no CAP_MKNOD.
+func whiteoutPolicy(t *T, grant landlock.AccessFS) landlock.Policy {
+	p := landlock.Policy{FS: landlock.FSMakeReg | landlock.FSMakeChar}
+	p.AllowPath(t.Dir, grant)
+	return p
+}
+
+func mknodWhiteout(t *T, grant landlock.AccessFS, fixedErr, unfixedErr error) string {
+	if err := t.Enforce(whiteoutPolicy(t, grant)); err != nil {
+		return enforceFailed(err)
+	}
+	return classify(mknod(t.path("wh"), unix.S_IFCHR, 0, 0), fixedErr, unfixedErr)
+}
+
 func init() {
 	register(
-		// Erratum 1 (ABI 4): TCP rights apply to TCP only, not to MPTCP.
-		Case{Area: "errata", Name: "1_tcp_rights_do_not_restrict_mptcp", Skip: noMPTCP, Want: erratumWant(1, 4, fixed), Run: func(t *T) string {
-			if err := t.Enforce(landlock.Policy{Net: landlock.NetBindTCP}); err != nil {
+		// Erratum 1 (ABI 4): TCP rights apply to TCP sockets only, not to
+		// MPTCP (nor SCTP, SMC). Unfixed kernels deny with EACCES.
+		Case{Area: "errata", Name: "1_tcp_bind_rule_does_not_restrict_mptcp", Skip: noMPTCP, Want: erratumWant(1, 4, fixed), Run: func(t *T) string {
+			if err := t.Enforce(netPolicy(tcpBind)); err != nil {
 				return enforceFailed(err)
 			}
-			err := bindOn(ipv4, unix.SOCK_STREAM, ipprotoMPTCP, 0)
-			return fixedIf(err == nil, err, unix.EACCES)
+			return classify(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, 0), nil, unix.EACCES)
 		}},
-		// Erratum 2 (ABI 6): SCOPE_SIGNAL does not block signals between
-		// threads of one process in different domains.
-		Case{Area: "errata", Name: "2_signal_scope_allows_own_threads", Want: erratumWant(2, 6, fixed), Run: func(t *T) string {
-			tidc := make(chan int)
-			stop := make(chan struct{})
-			go onOtherThread(func() string { tidc <- unix.Gettid(); <-stop; return "" })
-			tid := <-tidc
-			defer close(stop)
-			if err := t.Enforce(landlock.Policy{Scoped: landlock.ScopeSignal}); err != nil {
-				return enforceFailed(err)
-			}
-			err := unix.Tgkill(unix.Getpid(), tid, 0)
-			return fixedIf(err == nil, err, unix.EPERM)
-		}},
-		// Erratum 4 (ABI 1): a whiteout (char device 0:0) needs MAKE_REG,
-		// not MAKE_CHAR; without a domain it is simply created ("unfixed"
-		// is then the unrestricted outcome, not a verdict).
-		Case{Area: "errata", Name: "4_whiteout_needs_make_reg", Want: erratumWant(4, 1, unfixed), Run: func(t *T) string {
-			p := landlock.Policy{FS: landlock.FSMakeReg | landlock.FSMakeChar}
-			p.AllowPath(t.Dir, landlock.FSMakeChar)
-			if err := t.Enforce(p); err != nil {
-				return enforceFailed(err)
-			}
-			err := mknod(t.path("wh"), unix.S_IFCHR, 0, 0)
-			return fixedIf(err == unix.EACCES, err, nil)
-		}},
-	)
-}
-
-// TCP Fast Open: sendto(MSG_FASTOPEN) on an unconnected socket connects
-// implicitly; the fix that checks it as CONNECT_TCP carries no erratum
-// bit, so the probe is an observation on every kernel with TCP rights
-// ("unfixed" is then "kernel lacks the fix", reported, not failed).
-func init() {
-	register(Case{Area: "errata", Name: "tcp_fastopen_checked_as_connect", Want: func(e Env) string {
-		if e.LibABI() < 4 {
-			return unfixed // no TCP rights: nothing denies it
-		}
-		return fixed + "|" + unfixed
-	}, Run: func(t *T) string {
-		srv, p, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer unix.Close(srv)
-		fd, err := tcpSocket(ipv4)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer unix.Close(fd)
-		if err := t.Enforce(tcpPolicy(p+1, landlock.NetConnectTCP)); err != nil {
-			return enforceFailed(err)
-		}
-		err = unix.Sendto(fd, []byte("x"), unix.MSG_FASTOPEN, ipv4.addr(p))
-		t.Logf("sendto(MSG_FASTOPEN): %s", Outcome(err))
-		return fixedIf(err == unix.EACCES, err, nil) // any other errno is neither: fail
-	}})
-}
-
-// Erratum 3 (ABI 1): a directory moved out of the bind mount it was
-// reached through is "disconnected"; access through it is now decided
-// with the hierarchy of the mount it was reached through. Probe: open a
-// directory through a bind mount of p, move it out of p, enforce a layer
-// allowing READ_FILE on p only, then open a file through the old fd:
-// fixed lets it through, unfixed walks the other hierarchy and denies.
-func init() {
-	register(Case{Area: "errata", Name: "3_disconnected_directory_uses_mount_hierarchy", Isolation: Process,
-		Skip: needRoot("CAP_SYS_ADMIN"), Want: erratumWant(3, 1, fixed), Run: func(t *T) string {
-			t.files("p/d/f")
-			t.mkdirs("m", "away")
-			if err := privateMountNS(); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := unix.Mount(t.path("p"), t.path("m"), "", unix.MS_BIND, ""); err != nil {
-				return "setup failed: bind mount: " + Outcome(err)
-			}
-			fd, err := unix.Open(t.path("m", "d"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		Case{Area: "errata", Name: "1_tcp_connect_rule_does_not_restrict_mptcp", Skip: noMPTCP, Want: erratumWant(1, 4, fixed), Run: func(t *T) string {
+			srv, port, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 			if err != nil {
 				return "setup failed: " + Outcome(err)
 			}
-			defer unix.Close(fd)
-			if err := unix.Rename(t.path("p", "d"), t.path("away", "d")); err != nil {
-				return "setup failed: disconnecting: " + Outcome(err)
-			}
-			p := landlock.Policy{FS: landlock.FSReadFile}
-			p.AllowPath(t.path("p"), landlock.FSReadFile)
-			if err := t.Enforce(p); err != nil {
+			defer unix.Close(srv)
+			if err := t.Enforce(netPolicy(tcpConnect)); err != nil {
 				return enforceFailed(err)
 			}
-			f, err := unix.Openat(fd, "f", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err == nil {
-				unix.Close(f)
+			return classify(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, port), nil, unix.EACCES)
+		}},
+		// Erratum 2 (ABI 6): SCOPE_SIGNAL no longer blocks signals between
+		// threads of one process in different domains. Its own process:
+		// the probe signals a sibling thread.
+		Case{Area: "errata", Name: "2_signal_scope_allows_sibling_threads", Isolation: Process, Want: erratumWant(2, 6, fixed), Run: func(t *T) string {
+			tid, stop := siblingThread()
+			defer stop()
+			if err := t.Enforce(scopePolicy(scopeSignal)); err != nil {
+				return enforceFailed(err)
 			}
-			t.Logf("openat through the disconnected fd: %s", Outcome(err))
-			return fixedIf(err == nil, err, unix.EACCES)
-		}})
+			return classify(unix.Tgkill(unix.Getpid(), tid, 0), nil, unix.EPERM)
+		}},
+		// Erratum 3 (ABI 1): a directory moved out of the bind mount it was
+		// reached through is "disconnected". Fixed kernels evaluate it with
+		// the rules of the mount point hierarchy as well as its own, so a
+		// file read through it is allowed by a rule on the bind mount;
+		// unfixed kernels stop at the filesystem root (EACCES).
+		Case{Area: "errata", Name: "3_disconnected_directory_sees_mount_point_rules", Isolation: Process,
+			Skip: needRoot("CAP_SYS_ADMIN: mount namespace and bind mount"), Want: erratumWant(3, 1, fixed), Run: func(t *T) string {
+				dirFD, err := disconnectedDir(t)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				defer unix.Close(dirFD)
+				p := landlock.Policy{FS: landlock.FSReadFile}
+				p.AllowPath(t.path("b"), landlock.FSReadFile)
+				if err := t.Enforce(p); err != nil {
+					return enforceFailed(err)
+				}
+				fd, err := unix.Openat(dirFD, "f", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err == nil {
+					unix.Close(fd)
+				}
+				return classify(err, nil, unix.EACCES)
+			}},
+		// Erratum 4 (ABI 1): creating a whiteout needs MAKE_REG, not
+		// MAKE_CHAR. Without a domain the whiteout is simply created.
+		errataCase("4_whiteout_denied_with_only_make_char", erratumWant(4, 1, unfixed), func(t *T) string {
+			return mknodWhiteout(t, landlock.FSMakeChar, unix.EACCES, nil)
+		}),
+		errataCase("4_whiteout_allowed_with_only_make_reg", erratumWant(4, 1, fixed), func(t *T) string {
+			return mknodWhiteout(t, landlock.FSMakeReg, nil, unix.EACCES)
+		}),
+	)
 }
+
+// disconnectedDir builds, in a private mount namespace of the calling
+// thread, a bind mount of a/s1 on b, opens b/dir and moves a/s1/dir to
+// a/dir: the descriptor then names a directory outside its mount's root.
+func disconnectedDir(t *T) (int, error) {
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return -1, opErr("unshare(CLONE_NEWNS)", err)
+	}
+	// Keep every mount of this namespace away from the host's.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return -1, opErr("make / private", err)
+	}
+	t.files("a/s1/dir/f")
+	t.mkdirs("b")
+	if err := unix.Mount(t.path("a", "s1"), t.path("b"), "", unix.MS_BIND, ""); err != nil {
+		return -1, opErr("bind mount", err)
+	}
+	fd, err := unix.Open(t.path("b", "dir"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, opErr("open", err)
+	}
+	if err := unix.Rename(t.path("a", "s1", "dir"), t.path("a", "dir")); err != nil {
+		unix.Close(fd)
+		return -1, opErr("rename", err)
+	}
+	return fd, nil
+}
+
+type setupError struct {
+	op  string
+	err error
+}
+
+func (e setupError) Error() string { return e.op + ": " + Outcome(e.err) }
+
+func opErr(op string, err error) error { return setupError{op, err} }

@@ -2,29 +2,201 @@ package suites
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
 
-// Restrict flags and quiet settings beyond the feature probes of base.go:
-// NO_NEW_PRIVS (ABI 11) sets no_new_privs exactly when enforcement
-// succeeds; quiet masks and quiet rules (ABI 10) never change a decision.
+// restrict_self flags and quiet settings beyond the feature probes of
+// base.go: the logging flags (ABI 7) with real rulesets and with
+// ruleset_fd -1, NO_NEW_PRIVS (ABI 11) setting no_new_privs exactly when
+// enforcement succeeds, and the quiet fields and rule flag (ABI 10),
+// which are validated and never change a decision.
+
+const (
+	logSameExecOff = unix.LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF
+	logNewExecOn   = unix.LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON
+	logAll         = logSameExecOff | logNewExecOn | logSubdomainOff
+)
+
+func flagCase(name string, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "flags", Name: name, Want: want, Run: run}
+}
+
+// logFlagsFrom7 is ok from ABI 7, err before.
+func logFlagsFrom7(err string) func(Env) string {
+	return sys(func(e Env) string {
+		if e.ABI >= 7 {
+			return err
+		}
+		return "EINVAL"
+	})
+}
+
+// netFrom4 is a raw outcome needing handled_access_net: before ABI 4 the
+// ruleset is refused (E2BIG).
+func netFrom4(f func(Env) string) func(Env) string {
+	return sys(func(e Env) string {
+		if e.ABI < 4 {
+			return "E2BIG"
+		}
+		return f(e)
+	})
+}
+
+// withDirPath runs f with an O_PATH descriptor of the case directory.
+func withDirPath(t *T, f func(d int) string) string {
+	d, err := unix.Open(t.Dir, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "setup: " + Outcome(err)
+	}
+	defer unix.Close(d)
+	return f(d)
+}
+
+func addQuietPort(fd int, access uint64) error {
+	a := landlock.NetPortAttr{AllowedAccess: access, Port: 0}
+	return landlock.SysAddRule(fd, ruleNetPort, unsafe.Pointer(&a), unix.LANDLOCK_ADD_RULE_QUIET)
+}
+
+var (
+	netBindTCP = uint64(landlock.NetBindTCP)
+	netConnTCP = uint64(landlock.NetConnectTCP)
+	scopeSig   = uint64(landlock.ScopeSignal)
+	scopeAbs   = uint64(landlock.ScopeAbstractUnixSocket)
+)
+
+// quietPair enforces policy(false) on a fresh thread and policy(true) on
+// the case thread, runs op under both and returns "plain=… quiet=…".
+func quietPair(t *T, policy func(quiet bool) landlock.Policy, op func() string) string {
+	run := func(quiet bool) string {
+		if err := t.Enforce(policy(quiet)); err != nil {
+			return enforceFailed(err)
+		}
+		return op()
+	}
+	plain := onOtherThread(func() string { return run(false) })
+	return fmt.Sprintf("plain=%s quiet=%s", plain, run(true))
+}
+
+// both is the expectation of quietPair: the same outcome either way.
+func both(o func(Env) string) func(Env) string {
+	return func(e Env) string { return fmt.Sprintf("plain=%s quiet=%s", o(e), o(e)) }
+}
 
 func init() {
 	register(
-		Case{Area: "flags", Name: "no_new_privs_flag_sets_it_on_success", Want: sys(func(e Env) string {
+		// Logging flags only change audit records: with a real ruleset
+		// the enforcement succeeds from ABI 7.
+		flagCase("log/all_three_with_ruleset", logFlagsFrom7(OK), func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, logAll)) })
+		}),
+		// The domain still denies what it handles.
+		flagCase("log/flags_do_not_change_decisions", sys(func(e Env) string {
+			if e.ABI >= 7 {
+				return "EACCES"
+			}
+			return "EINVAL"
+		}), func(t *T) string {
+			t.files("f")
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				if err := t.restrict(fd, logAll); err != nil {
+					return Outcome(err)
+				}
+				return Outcome(openRead(t.path("f")))
+			})
+		}),
+		// Without no_new_privs, unprivileged callers get EPERM on every
+		// ABI (before ABI 11 the privilege is checked before the flags).
+		flagCase("log/flags_without_no_new_privs", sys(func(e Env) string {
+			switch {
+			case !e.Root:
+				return "EPERM"
+			case e.ABI >= 7:
+				return OK
+			}
+			return "EINVAL"
+		}), func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, logAll)) })
+		}),
+		// ruleset_fd -1 is only for LOG_SUBDOMAINS_OFF alone (base.go
+		// covers it alone and with LOG_SAME_EXEC_OFF).
+		flagCase("log/no_ruleset_with_log_new_exec_on", logFlagsFrom7("EBADF"), func(t *T) string {
+			return Outcome(t.restrict(-1, logNewExecOn))
+		}),
+		flagCase("log/no_ruleset_with_log_subdomains_off_and_same_exec_off", logFlagsFrom7("EBADF"), func(t *T) string {
+			return Outcome(t.restrict(-1, logSubdomainOff|logSameExecOff))
+		}),
+		flagCase("log/fd_minus_2_with_log_subdomains_off", logFlagsFrom7("EBADF"), func(t *T) string {
+			return Outcome(t.restrict(-2, logSubdomainOff))
+		}),
+		flagCase("log/non_ruleset_fd_with_log_subdomains_off", logFlagsFrom7("EBADFD"), func(t *T) string {
+			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "setup: " + Outcome(err)
+			}
+			defer unix.Close(n)
+			return Outcome(t.restrict(n, logSubdomainOff))
+		}),
+		// (-1, LOG_SUBDOMAINS_OFF) creates no domain; a later ruleset is
+		// enforced as usual.
+		flagCase("log/no_ruleset_creates_no_domain", sys(func(e Env) string {
+			first := "EINVAL"
+			if e.ABI >= 7 {
+				first = OK
+			}
+			return first + ", read=ok, then enforce=ok read=EACCES"
+		}), func(t *T) string {
+			t.files("f")
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				first := Outcome(t.restrict(-1, logSubdomainOff))
+				before := Outcome(openRead(t.path("f")))
+				enf := Outcome(t.restrict(fd, 0))
+				return fmt.Sprintf("%s, read=%s, then enforce=%s read=%s", first, before, enf, Outcome(openRead(t.path("f"))))
+			})
+		}),
+
+		// NO_NEW_PRIVS (ABI 11) satisfies the privilege requirement and
+		// sets no_new_privs iff the call succeeds; before ABI 11 it is an
+		// unknown flag and no_new_privs stays unset.
+		flagCase("no_new_privs/sets_it_on_success", sys(func(e Env) string {
 			if e.ABI >= 11 {
 				return "ok, no_new_privs=1"
 			}
 			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
-		}), Run: func(t *T) string {
+		}), func(t *T) string {
 			return withRuleset(attr(8, fsRead), func(fd int) string {
-				err := landlock.SysRestrictSelf(fd, 1<<4) // LANDLOCK_RESTRICT_SELF_NO_NEW_PRIVS
+				err := landlock.SysRestrictSelf(fd, nnpFlag)
 				return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
 			})
-		}},
-		Case{Area: "flags", Name: "no_new_privs_flag_with_bad_fd_leaves_it_unset", Want: func(e Env) string {
+		}),
+		flagCase("no_new_privs/enforces_the_ruleset", sys(func(e Env) string {
+			if e.ABI >= 11 {
+				return "EACCES"
+			}
+			return flagsOrPriv("EINVAL")(e)
+		}), func(t *T) string {
+			t.files("f")
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				if err := landlock.SysRestrictSelf(fd, nnpFlag); err != nil {
+					return Outcome(err)
+				}
+				return Outcome(openRead(t.path("f")))
+			})
+		}),
+		flagCase("no_new_privs/with_log_flags", sys(func(e Env) string {
+			if e.ABI >= 11 {
+				return "ok, no_new_privs=1"
+			}
+			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
+		}), func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				err := landlock.SysRestrictSelf(fd, nnpFlag|logAll)
+				return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+			})
+		}),
+		Case{Area: "flags", Name: "no_new_privs/bad_fd_leaves_it_unset", Want: func(e Env) string {
 			if o, ok := noLandlock(e); ok {
 				return o + ", no_new_privs=0"
 			}
@@ -38,37 +210,114 @@ func init() {
 				return "setup: " + Outcome(err)
 			}
 			defer unix.Close(n)
-			err = landlock.SysRestrictSelf(n, 1<<4)
+			err = landlock.SysRestrictSelf(n, nnpFlag)
 			return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
 		}},
-		// A quiet rule with no access marks an object only (ABI 10).
-		baseCaseIn("flags", "quiet_rule_without_access", since(10, "EINVAL"), func(t *T) string {
-			d, err := unix.Open(t.Dir, unix.O_PATH|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "setup: " + Outcome(err)
+
+		// Quiet fields (ABI 10) must be subsets of the handled sets; before
+		// ABI 10 they lie past the kernel's struct (E2BIG).
+		flagCase("quiet/net_subset", fieldOutcome(10, 10), func(*T) string {
+			return createOutcome(attr(48, 0, netBindTCP, 0, 0, netBindTCP), 0)
+		}),
+		flagCase("quiet/net_not_subset", sys(func(e Env) string {
+			if e.ABI >= 10 {
+				return "EINVAL"
 			}
-			defer unix.Close(d)
-			return withRulesetOrFallback(attr(48, fsRead, 0, 0, fsRead), attr(8, fsRead), func(fd int) string {
-				return Outcome(addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET))
+			return "E2BIG"
+		}), func(*T) string {
+			return createOutcome(attr(48, 0, netBindTCP, 0, 0, netConnTCP), 0)
+		}),
+		flagCase("quiet/scoped_subset", fieldOutcome(10, 10), func(*T) string {
+			return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeSig), 0)
+		}),
+		flagCase("quiet/scoped_not_subset", sys(func(e Env) string {
+			if e.ABI >= 10 {
+				return "EINVAL"
+			}
+			return "E2BIG"
+		}), func(*T) string {
+			return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeAbs), 0)
+		}),
+		// A QUIET rule needs a quiet mask for its rule type (ABI 10), and
+		// may then carry no access; before ABI 10 the flag is unknown. The
+		// port rule cases need handled_access_net (ABI 4): before, the
+		// ruleset itself is refused (E2BIG).
+		flagCase("quiet/path_rule_without_access", since(10, "EINVAL"), func(t *T) string {
+			return withDirPath(t, func(d int) string {
+				return withRulesetOrFallback(attr(48, fsRead, 0, 0, fsRead), attr(8, fsRead), func(fd int) string {
+					return Outcome(addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET))
+				})
 			})
 		}),
-		// The same decisions with quiet masks and a quiet rule as without.
-		Case{Area: "flags", Name: "quiet_never_changes_decisions", Want: func(e Env) string {
-			return "allowed=ok denied=" + deniedFrom(1, "EACCES")(e)
-		}, Run: func(t *T) string {
-			t.files("a/f", "b/f")
-			p := landlock.Policy{FS: landlock.FSReadFile, QuietFS: landlock.FSReadFile}
-			p.Rules = append(p.Rules,
-				landlock.PathRule{Path: t.path("a"), Access: landlock.FSReadFile, Quiet: true},
-				landlock.PathRule{Path: t.path("b"), Quiet: true})
-			if err := t.Enforce(p); err != nil {
-				return enforceFailed(err)
+		flagCase("quiet/port_rule_without_access", netFrom4(func(e Env) string {
+			if e.ABI >= 10 {
+				return OK
 			}
-			return fmt.Sprintf("allowed=%s denied=%s", Outcome(openRead(t.path("a/f"))), Outcome(openRead(t.path("b/f"))))
-		}},
-	)
-}
+			return "EINVAL"
+		}), func(*T) string {
+			return withRulesetOrFallback(attr(48, 0, netBindTCP, 0, 0, netBindTCP), attr(16, 0, netBindTCP), func(fd int) string {
+				return Outcome(addQuietPort(fd, 0))
+			})
+		}),
+		flagCase("quiet/port_rule_without_quiet_net_mask", netFrom4(func(Env) string { return "EINVAL" }), func(*T) string {
+			return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, fsRead), attr(16, fsRead, netBindTCP), func(fd int) string {
+				return Outcome(addQuietPort(fd, netBindTCP))
+			})
+		}),
+		flagCase("quiet/path_rule_without_quiet_fs_mask", always("EINVAL"), func(t *T) string {
+			return withDirPath(t, func(d int) string {
+				return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, 0, netBindTCP), attr(8, fsRead), func(fd int) string {
+					return Outcome(addPath(fd, fsRead, d, unix.LANDLOCK_ADD_RULE_QUIET))
+				})
+			})
+		}),
 
-func baseCaseIn(area, name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: area, Name: name, Want: want, Run: run}
+		// Quiet masks and quiet rules only mute audit records: the same
+		// decisions with and without them, for each kind of restriction.
+		flagCase("quiet/never_changes_fs_decisions", both(func(e Env) string {
+			return "allowed:ok,denied:" + deniedFrom(1, "EACCES")(e)
+		}), func(t *T) string {
+			t.files("a/f", "b/f")
+			return quietPair(t, func(quiet bool) landlock.Policy {
+				p := landlock.Policy{FS: landlock.FSReadFile}
+				p.Rules = append(p.Rules, landlock.PathRule{Path: t.path("a"), Access: landlock.FSReadFile, Quiet: quiet})
+				if quiet {
+					p.QuietFS = landlock.FSReadFile
+					p.Rules = append(p.Rules, landlock.PathRule{Path: t.path("b"), Quiet: true})
+				}
+				return p
+			}, func() string {
+				return fmt.Sprintf("allowed:%s,denied:%s", Outcome(openRead(t.path("a/f"))), Outcome(openRead(t.path("b/f"))))
+			})
+		}),
+		flagCase("quiet/never_changes_net_decisions", both(tcpDenied), func(t *T) string {
+			port, err := freePort(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			return quietPair(t, func(quiet bool) landlock.Policy {
+				p := netPolicy(tcpBind)
+				if quiet {
+					p.QuietNet = tcpBind
+					p.Rules = append(p.Rules, landlock.PortRule{Port: uint64(port), Quiet: true})
+				}
+				return p
+			}, func() string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)) })
+		}),
+		flagCase("quiet/never_changes_scope_decisions", both(scopeDenied), func(t *T) string {
+			name := abstractName()
+			srv, err := unixServer(name, unix.SOCK_STREAM)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer unix.Close(srv)
+			return quietPair(t, func(quiet bool) landlock.Policy {
+				p := scopePolicy(scopeAbstract)
+				if quiet {
+					p.QuietScoped = scopeAbstract
+				}
+				return p
+			}, func() string { return Outcome(connectStream(name)) })
+		}),
+	)
 }

@@ -1,18 +1,26 @@
 package suites
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
 
+	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
 
-// Network actions. Every socket is created with an explicit protocol
-// through x/sys: Go's net package may pick MPTCP, which Landlock's TCP
-// rights do not cover (erratum 1). Loopback only.
+// Network and process actions shared by the tcp, udp, scope, resolveunix,
+// ptrace, errata and downgrade suites. Every socket is created with an
+// explicit protocol through x/sys: Go's net package may pick MPTCP, which
+// Landlock's TCP rights do not cover (erratum 1). Loopback only; ports
+// come from binding port 0 before enforcement.
 
 type family struct {
 	name string
@@ -25,6 +33,7 @@ var (
 	families = []family{ipv4, ipv6}
 )
 
+// addr is the loopback address of the family at port.
 func (f family) addr(port int) unix.Sockaddr {
 	if f.af == unix.AF_INET6 {
 		return &unix.SockaddrInet6{Port: port, Addr: [16]byte{15: 1}}
@@ -32,14 +41,56 @@ func (f family) addr(port int) unix.Sockaddr {
 	return &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
 }
 
+// raw is a hand-made sockaddr in the family's layout with any sa_family,
+// the loopback address, port and length: AF_UNSPEC and truncated
+// addresses cannot be expressed with x/sys's typed sockaddrs.
+func (f family) raw(saFamily uint16, port, length int) []byte {
+	b := make([]byte, 28) // sizeof(struct sockaddr_in6)
+	binary.NativeEndian.PutUint16(b, saFamily)
+	binary.BigEndian.PutUint16(b[2:], uint16(port))
+	if f.af == unix.AF_INET6 {
+		b[8+15] = 1 // sin6_addr = ::1
+	} else {
+		copy(b[4:], []byte{127, 0, 0, 1})
+	}
+	return b[:length]
+}
+
+// fullLen is the length of the family's sockaddr.
+func (f family) fullLen() int {
+	if f.af == unix.AF_INET6 {
+		return 28
+	}
+	return 16
+}
+
+func sockaddrCall(trap uintptr, fd int, sa []byte) error {
+	_, _, e := unix.Syscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func rawBind(fd int, sa []byte) error    { return sockaddrCall(unix.SYS_BIND, fd, sa) }
+func rawConnect(fd int, sa []byte) error { return sockaddrCall(unix.SYS_CONNECT, fd, sa) }
+
+// rawSendto sends one byte to a hand-made address.
+func rawSendto(fd int, sa []byte, flags int) error {
+	msg := []byte("x")
+	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&msg[0])), 1,
+		uintptr(flags), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 func socket(f family, typ, proto int) (int, error) {
 	return unix.Socket(f.af, typ|unix.SOCK_CLOEXEC, proto)
 }
 
-func tcpSocket(f family) (int, error) { return socket(f, unix.SOCK_STREAM, unix.IPPROTO_TCP) }
-func udpSocket(f family) (int, error) { return socket(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP) }
-
-// boundPort returns the port the kernel gave fd.
+// boundPort returns the local port of fd.
 func boundPort(fd int) int {
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
@@ -67,15 +118,15 @@ func freePort(f family, typ, proto int) (int, error) {
 	return boundPort(fd), nil
 }
 
-// server is a listening TCP socket or a bound UDP socket on loopback,
-// created before enforcement (outside the domain).
+// server is a listening TCP (or bound UDP) socket on an ephemeral
+// loopback port.
 func server(f family, typ, proto int) (fd, port int, err error) {
 	fd, err = socket(f, typ, proto)
 	if err != nil {
 		return -1, 0, err
 	}
 	if err = unix.Bind(fd, f.addr(0)); err == nil && typ == unix.SOCK_STREAM {
-		err = unix.Listen(fd, 16)
+		err = unix.Listen(fd, 64)
 	}
 	if err != nil {
 		unix.Close(fd)
@@ -84,82 +135,241 @@ func server(f family, typ, proto int) (fd, port int, err error) {
 	return fd, boundPort(fd), nil
 }
 
-// bindOn binds a new socket to port and closes it.
-func bindOn(f family, typ, proto, port int) error {
+// withSocket runs op on a new socket and closes it.
+func withSocket(f family, typ, proto int, op func(fd int) error) error {
 	fd, err := socket(f, typ, proto)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	return unix.Bind(fd, f.addr(port))
+	return op(fd)
 }
 
-// connectTo connects a new socket to port and closes it.
+// bindOn binds a new socket to port.
+func bindOn(f family, typ, proto, port int) error {
+	return withSocket(f, typ, proto, func(fd int) error { return unix.Bind(fd, f.addr(port)) })
+}
+
+// connectTo connects a new socket to port.
 func connectTo(f family, typ, proto, port int) error {
-	fd, err := socket(f, typ, proto)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	return unix.Connect(fd, f.addr(port))
+	return withSocket(f, typ, proto, func(fd int) error { return unix.Connect(fd, f.addr(port)) })
 }
 
 // sendTo sends one datagram to port from a new unbound UDP socket.
 func sendTo(f family, port int) error {
-	fd, err := udpSocket(f)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	return unix.Sendto(fd, []byte("x"), 0, f.addr(port))
+	return withSocket(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP, func(fd int) error {
+		return unix.Sendto(fd, []byte("x"), 0, f.addr(port))
+	})
 }
 
-// rawSockaddrCall calls bind or connect with a hand-made address of the
-// given family and length (to pass AF_UNSPEC and short addresses, which
-// x/sys's typed sockaddrs cannot express).
-func rawSockaddrCall(trap uintptr, fd int, family uint16, port int, length int) error {
-	var raw [28]byte // large enough for sockaddr_in6
-	*(*uint16)(unsafe.Pointer(&raw[0])) = family
-	raw[2], raw[3] = byte(port>>8), byte(port) // network byte order
-	_, _, e := unix.Syscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&raw[0])), uintptr(length))
-	if e != 0 {
-		return e
-	}
-	return nil
+// other is a port different from p, for rules that must not match it.
+func other(p int) int { return p ^ 1 }
+
+// netFix is what a network case sets up before enforcement, outside any
+// domain: a server, a free port, a socket bound to an ephemeral port and
+// a socket connected to the server.
+type netFix struct {
+	f                family
+	typ, proto       int
+	srv, port        int // the server and its port
+	free             int // a port nobody uses
+	bound, boundPort int // a socket bound before enforcement
+	conn             int // a socket connected to the server before enforcement
+	priv             int // a free privileged port, found by prep
+	closers          []int
+	setupErr         error
+	setupErrWhat     string
 }
 
-var (
-	ipv6Once sync.Once
-	ipv6Err  error
-)
-
-// noIPv6 is an environment skip: kernels built without IPv6.
-func noIPv6(f family) func(Env) string {
-	if f.af != unix.AF_INET6 {
-		return nil
+func newNetFix(f family, typ, proto int) *netFix {
+	x := &netFix{f: f, typ: typ, proto: proto, srv: -1, bound: -1, conn: -1}
+	fail := func(what string, err error) *netFix {
+		if x.setupErr == nil {
+			x.setupErr, x.setupErrWhat = err, what
+		}
+		return x
 	}
-	return func(Env) string {
-		ipv6Once.Do(func() {
-			fd, err := socket(ipv6, unix.SOCK_STREAM, unix.IPPROTO_TCP)
-			if err == nil {
-				err = unix.Bind(fd, ipv6.addr(0))
-				unix.Close(fd)
+	var err error
+	if x.srv, x.port, err = server(f, typ, proto); err != nil {
+		return fail("server", err)
+	}
+	x.closers = append(x.closers, x.srv)
+	// A free port whose two bytes differ, so that the byte-swapped port
+	// is another port (the endianness case).
+	for i := 0; i < 8 && (x.free == 0 || swap16(x.free) == x.free); i++ {
+		if x.free, err = freePort(f, typ, proto); err != nil {
+			return fail("free port", err)
+		}
+	}
+	if x.bound, err = socket(f, typ, proto); err != nil {
+		return fail("socket", err)
+	}
+	x.closers = append(x.closers, x.bound)
+	if err = unix.Bind(x.bound, f.addr(0)); err != nil {
+		return fail("bind", err)
+	}
+	x.boundPort = boundPort(x.bound)
+	if x.conn, err = socket(f, typ, proto); err != nil {
+		return fail("socket", err)
+	}
+	x.closers = append(x.closers, x.conn)
+	if err = unix.Connect(x.conn, f.addr(x.port)); err != nil {
+		return fail("connect", err)
+	}
+	return x
+}
+
+// The actions on the fixture's kind of socket.
+func (x *netFix) bindOn(port int) error    { return bindOn(x.f, x.typ, x.proto, port) }
+func (x *netFix) connectTo(port int) error { return connectTo(x.f, x.typ, x.proto, port) }
+func (x *netFix) sendTo(port int) error    { return sendTo(x.f, port) }
+
+// swap16 is port in the other byte order.
+func swap16(port int) int { return int(port>>8&0xff | port&0xff<<8) }
+
+func (x *netFix) close() {
+	for _, fd := range x.closers {
+		unix.Close(fd)
+	}
+}
+
+// netPolicy handles the given rights and allows the port rules.
+func netPolicy(handled landlock.AccessNet, rules ...landlock.PortRule) landlock.Policy {
+	p := landlock.Policy{Net: handled}
+	for _, r := range rules {
+		p.Rules = append(p.Rules, r)
+	}
+	return p
+}
+
+// allow is a port rule.
+func allow(port int, a landlock.AccessNet) landlock.PortRule {
+	return landlock.PortRule{Port: uint64(port), Access: a}
+}
+
+// asUnsandboxed is the observed outcome of a differential case whose
+// sandboxed result equals the unsandboxed one on the same kernel.
+const asUnsandboxed = "as unsandboxed"
+
+// unchanged expects a differential case to match the unsandboxed result.
+func unchanged(Env) string { return asUnsandboxed }
+
+// netRow is one network case: a policy built from the fixture, and an
+// action run after enforcement. A differential row runs the action once
+// before enforcing as the baseline: for edge cases whose errno belongs to
+// the network stack and changed across kernels, the documentation only
+// promises what Landlock adds.
+type netRow struct {
+	name   string
+	want   func(Env) string
+	policy func(x *netFix) landlock.Policy
+	op     func(x *netFix) error
+	diff   bool
+	// fixABI marks a differential row probing a fix that has no erratum
+	// bit: from that library ABI on, a sandboxed result equal to the
+	// unsandboxed one is reported as "kernel lacks fix".
+	fixABI int
+	skip   func(Env) string
+	// prep finishes the fixture before enforcement.
+	prep func(x *netFix) error
+}
+
+func (r netRow) run(t *T, f family, typ, proto int) string {
+	x := newNetFix(f, typ, proto)
+	defer x.close()
+	if x.setupErr != nil {
+		return fmt.Sprintf("setup failed: %s: %s", x.setupErrWhat, Outcome(x.setupErr))
+	}
+	if r.prep != nil {
+		if err := r.prep(x); err != nil {
+			return "setup failed: " + Outcome(err)
+		}
+	}
+	var before string
+	if r.diff {
+		before = Outcome(r.op(x))
+	}
+	if err := t.Enforce(r.policy(x)); err != nil {
+		return enforceFailed(err)
+	}
+	after := Outcome(r.op(x))
+	if !r.diff {
+		return after
+	}
+	t.Logf("unsandboxed %s, sandboxed %s", before, after)
+	if after == before {
+		if r.fixABI > 0 && t.Env.LibABI() >= r.fixABI {
+			return lacksFix
+		}
+		return asUnsandboxed
+	}
+	return after
+}
+
+// lacksFix is the observation of a fix without an erratum bit that the
+// kernel does not have: reported, not failed (coverage-map §6.10).
+const lacksFix = "kernel lacks fix"
+
+// netCases turns rows into cases of area for each family.
+func netCases(area string, typ, proto int, rows []netRow) []Case {
+	var out []Case
+	for _, f := range families {
+		for _, r := range rows {
+			f, r := f, r
+			out = append(out, r.caseFor(area, f, typ, proto))
+		}
+	}
+	return out
+}
+
+func (r netRow) caseFor(area string, f family, typ, proto int) Case {
+	return Case{Area: area, Name: f.name + "/" + r.name, Skip: skips(noIPv6(f), r.skip), Want: r.want,
+		Run: func(t *T) string { return r.run(t, f, typ, proto) }}
+}
+
+// skips combines skip functions; nil ones are ignored.
+func skips(fs ...func(Env) string) func(Env) string {
+	return func(e Env) string {
+		for _, f := range fs {
+			if f == nil {
+				continue
 			}
-			ipv6Err = err
-		})
-		if ipv6Err != nil {
-			return "no IPv6 loopback in this kernel (" + Outcome(ipv6Err) + ")"
+			if why := f(e); why != "" {
+				return why
+			}
 		}
 		return ""
 	}
 }
 
-// sleeper starts a child process outside any case domain that waits
-// until killed: a target for signals and ptrace. It runs the tiny pause()
-// program from the case directory. kill ends and reaps it; call it from
-// outside the case's domain when the domain may not signal it.
-func sleeper(t *T) (pid int, kill func(), err error) {
-	path := t.path("pause")
+var ipv6Check = sync.OnceValue(func() error {
+	return withSocket(ipv6, unix.SOCK_STREAM, unix.IPPROTO_TCP, func(fd int) error { return unix.Bind(fd, ipv6.addr(0)) })
+})
+
+// noIPv6 is an environment skip: kernels built without IPv6, or without
+// an IPv6 loopback address.
+func noIPv6(f family) func(Env) string {
+	if f.af != unix.AF_INET6 {
+		return nil
+	}
+	return func(Env) string {
+		if err := ipv6Check(); err != nil {
+			return "no IPv6 loopback in this kernel (" + Outcome(err) + ")"
+		}
+		return ""
+	}
+}
+
+// sleeper starts a child process that lives for a few seconds: a target
+// for signals and ptrace. It inherits the calling thread's domain (Go
+// forks from the calling thread). kill ends it; call it from a thread
+// that may signal the child.
+func sleeper(t *T) (pid int, kill func(), err error) { return sleeperIn(t.Dir) }
+
+// sleeperIn runs a tiny pause() program written into dir, not a second Go
+// runtime: much cheaper to start under TCG.
+func sleeperIn(dir string) (pid int, kill func(), err error) {
+	path := filepath.Join(dir, "pause")
 	if err := os.WriteFile(path, tinyELF(pauseCode), 0o755); err != nil {
 		return 0, nil, err
 	}
@@ -174,19 +384,32 @@ func sleeper(t *T) (pid int, kill func(), err error) {
 	}, nil
 }
 
-// sameAsUnsandboxed runs op before and after enforce and returns "ok" when
-// both give the same outcome: for edge cases whose errno belongs to the
-// network stack, not to Landlock (the documentation only promises that
-// Landlock does not change them).
-func sameAsUnsandboxed(t *T, enforce func() error, op func() error) string {
-	before := Outcome(op())
-	if err := enforce(); err != nil {
-		return enforceFailed(err)
+// killFromOutside ends a sleeper from a thread outside the case's domain.
+func killFromOutside(kill func()) { onOtherThread(func() string { kill(); return "" }) }
+
+// siblingThread starts a locked OS thread that waits, and returns its tid
+// and a function that ends it.
+func siblingThread() (tid int, stop func()) {
+	tidc := make(chan int)
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tidc <- unix.Gettid()
+		<-done
+	}()
+	return <-tidc, func() { close(done) }
+}
+
+// yamaPtraceScope reads Yama's ptrace_scope, -1 without Yama.
+func yamaPtraceScope() int {
+	b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope")
+	if err != nil {
+		return -1
 	}
-	after := Outcome(op())
-	if before == after {
-		t.Logf("both %s", after)
-		return OK
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return -1
 	}
-	return fmt.Sprintf("sandboxed %s, unsandboxed %s", after, before)
+	return n
 }

@@ -5,66 +5,128 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// RESOLVE_UNIX (ABI 9): connecting or sending to a pathname UNIX socket
-// whose server is outside the domain needs the right (EACCES otherwise);
-// rules on the socket or a parent grant it; servers created inside the
-// domain stay reachable; abstract sockets are not concerned.
+// RESOLVE_UNIX (ABI 9, landlock.h): connect(2) and sendmsg(2) with an
+// explicit address to a pathname UNIX socket whose server was created
+// outside the domain need the right (EACCES otherwise, unlike the abstract
+// scope's EPERM); a rule on the socket or a parent directory grants it;
+// servers created in the same domain stay reachable; sockets connected
+// before are not concerned; abstract sockets are not concerned. Before
+// ABI 9 the library drops the right.
 
 var resolveDenied = deniedFrom(9, "EACCES")
 
-func resolvePolicy(t *T, grantOn string) landlock.Policy {
+// resolvePolicy handles RESOLVE_UNIX and grants it beneath the paths.
+func resolvePolicy(grantOn ...string) landlock.Policy {
 	p := landlock.Policy{FS: landlock.FSResolveUnix}
-	if grantOn != "" {
-		p.AllowPath(grantOn, landlock.FSResolveUnix)
+	for _, g := range grantOn {
+		p.AllowPath(g, landlock.FSResolveUnix)
 	}
 	return p
 }
 
-// withPathServer creates a pathname server outside the domain at dir/sock.
-func withPathServer(t *T, typ int, grantOn func(t *T) string, op func(path string) error) string {
-	t.mkdirs("d")
-	path := t.path("d", "sock")
-	srv, err := unixServer(path, typ)
-	if err != nil {
-		return "setup failed: " + Outcome(err)
+// pathServerCase creates a server of typ at d/sock outside the domain,
+// enforces the policy and runs op on the socket path.
+func pathServerCase(name string, want func(Env) string, typ int, policy func(t *T) landlock.Policy, op func(path string) error) Case {
+	return Case{Area: "resolveunix", Name: name, Want: want, Run: func(t *T) string {
+		t.mkdirs("d", "elsewhere")
+		path := t.path("d", "sock")
+		srv, err := unixServer(path, typ)
+		if err != nil {
+			return "setup failed: " + Outcome(err)
+		}
+		defer unix.Close(srv)
+		if err := t.Enforce(policy(t)); err != nil {
+			return enforceFailed(err)
+		}
+		return Outcome(op(path))
+	}}
+}
+
+func grantOn(names ...string) func(t *T) landlock.Policy {
+	return func(t *T) landlock.Policy {
+		var paths []string
+		for _, n := range names {
+			paths = append(paths, t.path(n))
+		}
+		return resolvePolicy(paths...)
 	}
-	defer unix.Close(srv)
-	if err := t.Enforce(resolvePolicy(t, grantOn(t))); err != nil {
-		return enforceFailed(err)
-	}
-	return Outcome(op(path))
 }
 
 func init() {
-	none := func(*T) string { return "" }
-	stream := func(p string) error { return unixConnect(p, unix.SOCK_STREAM) }
+	stream, dgram, seqpacket := unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET
+	connect := func(typ int) func(string) error { return func(p string) error { return unixConnect(p, typ) } }
+	noRule := grantOn()
 	register(
-		Case{Area: "resolveunix", Name: "stream_connect_outside_denied", Want: resolveDenied, Run: func(t *T) string {
-			return withPathServer(t, unix.SOCK_STREAM, none, stream)
-		}},
-		Case{Area: "resolveunix", Name: "dgram_sendto_outside_denied", Want: resolveDenied, Run: func(t *T) string {
-			return withPathServer(t, unix.SOCK_DGRAM, none, unixSendto)
-		}},
-		Case{Area: "resolveunix", Name: "allowed_by_rule_on_socket", Want: allowed, Run: func(t *T) string {
-			return withPathServer(t, unix.SOCK_STREAM, func(t *T) string { return t.path("d", "sock") }, stream)
-		}},
-		Case{Area: "resolveunix", Name: "allowed_by_rule_on_parent", Want: allowed, Run: func(t *T) string {
-			return withPathServer(t, unix.SOCK_STREAM, func(t *T) string { return t.Dir }, stream)
-		}},
-		Case{Area: "resolveunix", Name: "server_inside_domain_reachable", Want: allowed, Run: func(t *T) string {
-			// MAKE_SOCK is not handled, so the domain may bind its own server.
-			if err := t.Enforce(resolvePolicy(t, "")); err != nil {
+		pathServerCase("stream_connect_outside_denied", resolveDenied, stream, noRule, connect(stream)),
+		pathServerCase("seqpacket_connect_outside_denied", resolveDenied, seqpacket, noRule, connect(seqpacket)),
+		pathServerCase("dgram_connect_outside_denied", resolveDenied, dgram, noRule, connect(dgram)),
+		pathServerCase("dgram_sendto_outside_denied", resolveDenied, dgram, noRule, unixSendto),
+		pathServerCase("allowed_by_rule_on_socket", allowed, stream, grantOn("d/sock"), connect(stream)),
+		pathServerCase("allowed_by_rule_on_parent", allowed, stream, grantOn("d"), connect(stream)),
+		pathServerCase("allowed_by_rule_on_ancestor", allowed, stream, grantOn("."), connect(stream)),
+		pathServerCase("dgram_sendto_allowed_by_rule", allowed, dgram, grantOn("d"), unixSendto),
+		pathServerCase("rule_on_other_directory_does_not_allow", resolveDenied, stream, grantOn("elsewhere"), connect(stream)),
+		// Other filesystem rights do not concern socket lookups.
+		pathServerCase("other_fs_rights_do_not_restrict", allowed, stream, func(*T) landlock.Policy {
+			return landlock.Policy{FS: landlock.FSReadFile | landlock.FSWriteFile}
+		}, connect(stream)),
+		// The abstract scope and RESOLVE_UNIX are independent.
+		pathServerCase("abstract_scope_does_not_restrict", allowed, stream, func(*T) landlock.Policy {
+			return scopePolicy(scopeAbstract)
+		}, connect(stream)),
+
+		Case{Area: "resolveunix", Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
+			srv, err := unixServer(t.path("sock"), dgram)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer unix.Close(srv)
+			fd, err := unix.Socket(unix.AF_UNIX, dgram|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			if err := unix.Connect(fd, &unix.SockaddrUnix{Name: t.path("sock")}); err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			if err := t.Enforce(resolvePolicy()); err != nil {
 				return enforceFailed(err)
 			}
-			srv, err := unixServer(t.path("inside.sock"), unix.SOCK_STREAM)
+			_, err = unix.Write(fd, []byte("x"))
+			return Outcome(err)
+		}},
+		// MAKE_SOCK is not handled, so the domain may bind its own server.
+		Case{Area: "resolveunix", Name: "server_created_in_same_domain_reachable", Want: allowed, Run: func(t *T) string {
+			if err := t.Enforce(resolvePolicy()); err != nil {
+				return enforceFailed(err)
+			}
+			srv, err := unixServer(t.path("inside.sock"), stream)
 			if err != nil {
 				return "server in the domain: " + Outcome(err)
 			}
 			defer unix.Close(srv)
-			return Outcome(stream(t.path("inside.sock")))
+			return Outcome(unixConnect(t.path("inside.sock"), stream))
+		}},
+		// A server of the parent domain is outside a nested domain.
+		Case{Area: "resolveunix", Name: "server_of_parent_domain_denied_from_nested_domain", Want: resolveDenied, Run: func(t *T) string {
+			if err := t.Enforce(resolvePolicy()); err != nil {
+				return enforceFailed(err)
+			}
+			srv, err := unixServer(t.path("parent.sock"), stream)
+			if err != nil {
+				return "server in the domain: " + Outcome(err)
+			}
+			defer unix.Close(srv)
+			if err := t.Enforce(resolvePolicy()); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(unixConnect(t.path("parent.sock"), stream))
+		}},
+		Case{Area: "resolveunix", Name: "server_of_nested_domain_reachable", Want: allowed, Run: func(t *T) string {
+			return nestedServer(t, "pathname", t.path("nested.sock"))
 		}},
 		Case{Area: "resolveunix", Name: "abstract_socket_unaffected", Want: allowed, Run: func(t *T) string {
-			return withAbstractServer(t, unix.SOCK_STREAM, resolvePolicy(t, ""), func(n string) error { return unixConnect(n, unix.SOCK_STREAM) })
+			return withAbstractServer(t, stream, resolvePolicy(), connectStream)
 		}},
 	)
 }

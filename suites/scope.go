@@ -8,18 +8,26 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
 
-// Scopes (ABI 6): a domain cannot reach abstract UNIX sockets or signal
-// processes outside it (EPERM); inside the domain everything stays
-// allowed, pathname sockets are unaffected, and rules cannot re-allow a
-// scope. Before ABI 6 the library drops the scopes.
+// Scopes (ABI 6, landlock.rst "IPC scoping"): a domain cannot connect or
+// send (unconnected) to an abstract UNIX socket created outside it, nor
+// signal a process outside it (EPERM); the same or a nested domain stays
+// reachable, a socket connected before is not restricted, pathname
+// sockets are unaffected, and no rule re-allows a scope. Before ABI 6 the
+// library drops the scopes.
 
 var scopeDenied = deniedFrom(6, "EPERM")
+
+const (
+	scopeAbstract = landlock.ScopeAbstractUnixSocket
+	scopeSignal   = landlock.ScopeSignal
+)
 
 // abstractName is a fresh abstract socket name ("@" prefix in x/sys).
 func abstractName() string { return fmt.Sprintf("@llconform-%x", rand.Uint64()) }
@@ -41,57 +49,147 @@ func withAbstractServer(t *T, typ int, p landlock.Policy, op func(name string) e
 	return Outcome(op(name))
 }
 
+// serverInside enforces p, creates an abstract server inside the domain
+// and runs op on its name.
+func serverInside(t *T, typ int, p landlock.Policy, op func(name string) error) string {
+	if err := t.Enforce(p); err != nil {
+		return enforceFailed(err)
+	}
+	name := abstractName()
+	srv, err := unixServer(name, typ)
+	if err != nil {
+		return "server in the domain: " + Outcome(err)
+	}
+	defer unix.Close(srv)
+	return Outcome(op(name))
+}
+
+// connectedBefore connects a socket of typ to an abstract server before
+// enforcing p, then sends on it.
+func connectedBefore(t *T, typ int, p landlock.Policy) string {
+	name := abstractName()
+	srv, err := unixServer(name, typ)
+	if err != nil {
+		return "setup failed: " + Outcome(err)
+	}
+	defer unix.Close(srv)
+	fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return "setup failed: " + Outcome(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: name}); err != nil {
+		return "setup failed: " + Outcome(err)
+	}
+	if err := t.Enforce(p); err != nil {
+		return enforceFailed(err)
+	}
+	_, err = unix.Write(fd, []byte("x"))
+	return Outcome(err)
+}
+
 // signalOutside signals (0) a process started before enforcement.
 func signalOutside(t *T, p landlock.Policy) string {
 	pid, kill, err := sleeper(t)
 	if err != nil {
 		return "setup failed: " + Outcome(err)
 	}
-	defer onOtherThread(func() string { kill(); return "" }) // the domain may not signal it
+	defer killFromOutside(kill) // the domain may not signal it
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}
 	return Outcome(unix.Kill(pid, 0))
 }
 
+// erratum2Want is the outcome of signalling another thread of the own
+// process from a signal-scoped domain: allowed where erratum 2 is fixed,
+// EPERM where it is not (errata/abi-6.h). A kernel whose errata mask has
+// bit 1 must allow it; otherwise both are accepted and the observation
+// is logged.
+func erratum2Want(e Env) string {
+	switch {
+	case e.LibABI() < 6:
+		return OK
+	case e.ErrataKnown && e.Errata&(1<<1) != 0:
+		return OK
+	}
+	return OK + "|EPERM"
+}
+
+func connectStream(n string) error { return unixConnect(n, unix.SOCK_STREAM) }
+func connectSeqpacket(n string) error {
+	return unixConnect(n, unix.SOCK_SEQPACKET)
+}
+
+func scopeCase(name string, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "scope", Name: name, Want: want, Run: run}
+}
+
+// signalCase runs in its own process: signals are process matters.
+func signalCase(name string, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "scope", Name: name, Isolation: Process, Want: want, Run: run}
+}
+
 func init() {
-	abstract := scopePolicy(landlock.ScopeAbstractUnixSocket)
+	abstract := scopePolicy(scopeAbstract)
+	signal := scopePolicy(scopeSignal)
 	register(
-		Case{Area: "scope", Name: "abstract_unix/connect_outside_denied", Want: scopeDenied, Run: func(t *T) string {
-			return withAbstractServer(t, unix.SOCK_STREAM, abstract, func(n string) error { return unixConnect(n, unix.SOCK_STREAM) })
-		}},
-		Case{Area: "scope", Name: "abstract_unix/sendto_outside_denied", Want: scopeDenied, Run: func(t *T) string {
+		scopeCase("abstract_unix/stream_connect_outside_denied", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_STREAM, abstract, connectStream)
+		}),
+		scopeCase("abstract_unix/seqpacket_connect_outside_denied", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_SEQPACKET, abstract, connectSeqpacket)
+		}),
+		scopeCase("abstract_unix/dgram_connect_outside_denied", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_DGRAM, abstract, func(n string) error { return unixConnect(n, unix.SOCK_DGRAM) })
+		}),
+		// sendto on an unconnected datagram socket is an implicit connect.
+		scopeCase("abstract_unix/dgram_sendto_outside_denied", scopeDenied, func(t *T) string {
 			return withAbstractServer(t, unix.SOCK_DGRAM, abstract, unixSendto)
-		}},
-		Case{Area: "scope", Name: "abstract_unix/connect_same_domain_allowed", Want: allowed, Run: func(t *T) string {
+		}),
+		// A socket connected before enforcement is not restricted, for
+		// datagram and stream sockets alike.
+		scopeCase("abstract_unix/stream_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
+			return connectedBefore(t, unix.SOCK_STREAM, abstract)
+		}),
+		scopeCase("abstract_unix/dgram_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
+			return connectedBefore(t, unix.SOCK_DGRAM, abstract)
+		}),
+		scopeCase("abstract_unix/stream_connect_same_domain_allowed", allowed, func(t *T) string {
+			return serverInside(t, unix.SOCK_STREAM, abstract, connectStream)
+		}),
+		scopeCase("abstract_unix/dgram_sendto_same_domain_allowed", allowed, func(t *T) string {
+			return serverInside(t, unix.SOCK_DGRAM, abstract, unixSendto)
+		}),
+		// A nested domain is scoped away from its parent domain's sockets.
+		scopeCase("abstract_unix/connect_from_nested_domain_to_parent_denied", scopeDenied, func(t *T) string {
+			if err := t.Enforce(abstract); err != nil {
+				return enforceFailed(err)
+			}
+			return withAbstractServer(t, unix.SOCK_STREAM, abstract, connectStream)
+		}),
+		// The domain of the socket's creator counts, not the binder's: a
+		// socket created before enforcement and bound inside the domain is
+		// still outside.
+		scopeCase("abstract_unix/socket_created_outside_bound_inside_denied", scopeDenied, func(t *T) string {
+			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer unix.Close(fd)
 			if err := t.Enforce(abstract); err != nil {
 				return enforceFailed(err)
 			}
 			name := abstractName()
-			srv, err := unixServer(name, unix.SOCK_STREAM)
-			if err != nil {
-				return "server in the domain: " + Outcome(err)
+			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
+				return "bind in the domain: " + Outcome(err)
 			}
-			defer unix.Close(srv)
-			return Outcome(unixConnect(name, unix.SOCK_STREAM))
-		}},
-		// A nested domain is scoped away from its parent's sockets too.
-		Case{Area: "scope", Name: "abstract_unix/connect_from_nested_domain_to_parent_denied", Want: scopeDenied, Run: func(t *T) string {
-			if err := t.Enforce(abstract); err != nil {
-				return enforceFailed(err)
+			if err := unix.Listen(fd, 8); err != nil {
+				return "listen in the domain: " + Outcome(err)
 			}
-			name := abstractName()
-			srv, err := unixServer(name, unix.SOCK_STREAM)
-			if err != nil {
-				return "server in the domain: " + Outcome(err)
-			}
-			defer unix.Close(srv)
-			if err := t.Enforce(abstract); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unixConnect(name, unix.SOCK_STREAM))
-		}},
-		Case{Area: "scope", Name: "abstract_unix/pathname_socket_unaffected", Want: allowed, Run: func(t *T) string {
+			return Outcome(connectStream(name))
+		}),
+		scopeCase("abstract_unix/pathname_socket_unaffected", allowed, func(t *T) string {
 			srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
 			if err != nil {
 				return "setup failed: " + Outcome(err)
@@ -100,78 +198,152 @@ func init() {
 			if err := t.Enforce(abstract); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(unixConnect(t.path("sock"), unix.SOCK_STREAM))
-		}},
-		// Scopes have no rules: granting every filesystem right does not
-		// re-allow an abstract socket outside the domain.
-		Case{Area: "scope", Name: "abstract_unix/rules_cannot_reallow", Want: scopeDenied, Run: func(t *T) string {
-			p := landlock.Policy{FS: allFS, Scoped: landlock.ScopeAbstractUnixSocket}
-			p.AllowPath("/", allFS&^landlock.FSRefer)
-			return withAbstractServer(t, unix.SOCK_STREAM, p, func(n string) error { return unixConnect(n, unix.SOCK_STREAM) })
-		}},
-		Case{Area: "scope", Name: "signal/to_process_outside_denied", Want: scopeDenied, Run: func(t *T) string {
-			return signalOutside(t, scopePolicy(landlock.ScopeSignal))
-		}},
-		Case{Area: "scope", Name: "signal/unscoped_domain_allowed", Want: allowed, Run: func(t *T) string {
-			return signalOutside(t, scopePolicy(landlock.ScopeAbstractUnixSocket))
-		}},
-		Case{Area: "scope", Name: "signal/to_own_thread_allowed", Want: allowed, Run: func(t *T) string {
-			if err := t.Enforce(scopePolicy(landlock.ScopeSignal)); err != nil {
+			return Outcome(connectStream(t.path("sock")))
+		}),
+		scopeCase("abstract_unix/signal_scope_does_not_restrict_sockets", allowed, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_STREAM, signal, connectStream)
+		}),
+		// Scopes have no rules: granting every filesystem and network right
+		// does not re-allow an abstract socket outside the domain.
+		scopeCase("abstract_unix/rules_cannot_reallow", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_STREAM, grantEverything(scopeAbstract), connectStream)
+		}),
+
+		signalCase("signal/to_process_outside_denied", scopeDenied, func(t *T) string {
+			return signalOutside(t, signal)
+		}),
+		signalCase("signal/abstract_scope_does_not_restrict_signals", allowed, func(t *T) string {
+			return signalOutside(t, abstract)
+		}),
+		signalCase("signal/rules_cannot_reallow", scopeDenied, func(t *T) string {
+			return signalOutside(t, grantEverything(scopeSignal))
+		}),
+		// A child forked from the domain is in it.
+		signalCase("signal/to_child_created_inside_allowed", allowed, func(t *T) string {
+			if err := t.Enforce(signal); err != nil {
+				return enforceFailed(err)
+			}
+			pid, kill, err := sleeper(t)
+			if err != nil {
+				return "child in the domain: " + Outcome(err)
+			}
+			defer kill()
+			return Outcome(unix.Kill(pid, 0))
+		}),
+		signalCase("signal/to_own_thread_allowed", allowed, func(t *T) string {
+			if err := t.Enforce(signal); err != nil {
 				return enforceFailed(err)
 			}
 			return Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
-		}},
+		}),
+		// Threads of one process may always signal each other (erratum 2):
+		// a sibling thread outside the domain, and the process itself
+		// (whose leader thread is outside the domain).
+		signalCase("signal/to_sibling_thread_outside_domain", erratum2Want, func(t *T) string {
+			tid, stop := siblingThread()
+			defer stop()
+			if err := t.Enforce(signal); err != nil {
+				return enforceFailed(err)
+			}
+			return logErratum2(t, unix.Tgkill(unix.Getpid(), tid, 0))
+		}),
+		signalCase("signal/to_own_process", erratum2Want, func(t *T) string {
+			if err := t.Enforce(signal); err != nil {
+				return enforceFailed(err)
+			}
+			return logErratum2(t, unix.Kill(unix.Getpid(), 0))
+		}),
 	)
 }
 
-// A server created by a nested domain (a child process that scoped itself
-// further) is reachable from its parent domain.
+// logErratum2 records which behaviour the kernel showed.
+func logErratum2(t *T, err error) string {
+	if t.Env.LibABI() >= 6 {
+		switch err {
+		case nil:
+			t.Logf("erratum 2: fixed behaviour")
+		case unix.EPERM:
+			t.Logf("erratum 2: unfixed behaviour")
+		}
+	}
+	return Outcome(err)
+}
+
+// grantEverything handles and grants every filesystem and network right
+// beneath / and on every port used here, plus the scope s.
+func grantEverything(s landlock.Scope) landlock.Policy {
+	p := landlock.Policy{FS: allFS, Net: tcpBoth | udpBoth, Scoped: s}
+	p.AllowPath("/", allFS&^landlock.FSRefer)
+	p.AllowPort(0, tcpBoth|udpBoth)
+	return p
+}
+
+// A server created in a nested domain is reachable from its parent
+// domain (landlock.rst: "the same or a nested Landlock domain"). The
+// nested domain is a child process forked from the case thread, which
+// scopes itself further and serves until its stdin closes.
+var nestedPolicies = map[string]landlock.Policy{
+	"abstract": scopePolicy(scopeAbstract),
+	"pathname": resolvePolicy(),
+}
+
 func init() {
-	probeActions["nested-abstract-server"] = func(name string) error {
-		// The socket belongs to the domain of the thread that creates it.
-		runtime.LockOSThread()
-		if _, err := (landlock.Policy{Scoped: landlock.ScopeAbstractUnixSocket}).Enforce(landlock.Config{Threads: landlock.CurrentThread}); err != nil {
+	// arg is kind:ceiling:address.
+	probeActions["nested-server"] = func(arg string) error {
+		kind, rest, _ := strings.Cut(arg, ":")
+		c, addr, _ := strings.Cut(rest, ":")
+		ceiling, _ := strconv.Atoi(c)
+		runtime.LockOSThread() // the socket belongs to its creator's domain
+		p := nestedPolicies[kind]
+		if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
 			return err
 		}
-		srv, err := unixServer(name, unix.SOCK_STREAM)
+		srv, err := unixServer(addr, unix.SOCK_STREAM)
 		if err != nil {
 			return err
 		}
 		defer unix.Close(srv)
 		fmt.Println("ready")
 		var b [1]byte
-		unix.Read(0, b[:]) // until the parent closes our stdin
+		unix.Read(0, b[:]) // until the parent closes stdin
 		return nil
 	}
-	register(Case{Area: "scope", Name: "abstract_unix/connect_to_nested_domain_server_allowed", Want: allowed, Run: func(t *T) string {
-		self, err := os.Executable()
-		if err != nil {
-			return "setup failed: " + err.Error()
-		}
-		if err := t.Enforce(scopePolicy(landlock.ScopeAbstractUnixSocket)); err != nil {
-			return enforceFailed(err)
-		}
-		name := abstractName()
-		cmd := exec.Command(self)
-		cmd.Env = []string{ProbeEnv + "=nested-abstract-server:" + name}
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			return "setup failed: " + err.Error()
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return "setup failed: " + err.Error()
-		}
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil { // forked from this thread: the child starts in our domain
-			return "probe failed: " + Outcome(err)
-		}
-		defer cmd.Wait()
-		defer stdin.Close()
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		if strings.TrimSpace(line) != "ready" {
-			return "nested server failed: " + strings.TrimSpace(line)
-		}
-		return Outcome(unixConnect(name, unix.SOCK_STREAM))
-	}})
+}
+
+// nestedServer enforces the kind's policy, starts a child that nests a
+// domain and serves at addr, and connects to it.
+func nestedServer(t *T, kind, addr string) string {
+	self, err := os.Executable()
+	if err != nil {
+		return "setup failed: " + err.Error()
+	}
+	if err := t.Enforce(nestedPolicies[kind]); err != nil {
+		return enforceFailed(err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = []string{fmt.Sprintf("%s=nested-server:%s:%d:%s", ProbeEnv, kind, t.Env.Ceiling, addr)}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "setup failed: " + err.Error()
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "setup failed: " + err.Error()
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil { // forked from the case thread: in its domain
+		return "nested server failed: " + Outcome(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	if line, _ := bufio.NewReader(out).ReadString('\n'); strings.TrimSpace(line) != "ready" {
+		return "nested server failed: " + strings.TrimSpace(line)
+	}
+	return Outcome(connectStream(addr))
+}
+
+func init() {
+	register(scopeCase("abstract_unix/connect_to_server_of_nested_domain_allowed", allowed, func(t *T) string {
+		return nestedServer(t, "abstract", abstractName())
+	}))
 }

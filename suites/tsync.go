@@ -8,56 +8,78 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TSYNC (ABI 8): restrict_self with TSYNC puts every thread of the process
-// in the new domain (and passes no_new_privs on); without it only the
-// calling thread is restricted. The cases run in their own process,
-// since TSYNC reaches every thread of it.
+// TSYNC (ABI 8, landlock.h): restrict_self with TSYNC applies the new
+// domain to every thread of the process, overriding the siblings' own
+// domains, and passes no_new_privs on when the caller has it; without it
+// only the calling thread is restricted. Before ABI 8 the flag is unknown
+// (EINVAL). Every case runs in its own process, since TSYNC reaches every
+// thread of it.
 
-// tsyncCase creates a ruleset from attr, starts a sibling thread,
-// restricts with flags and returns the sibling's outcome of op.
-func tsyncCase(name string, want func(Env) string, attr []byte, flags uint32, op func(t *T) string) Case {
-	return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Run: func(t *T) string {
+const (
+	tsyncFlag       = unix.LANDLOCK_RESTRICT_SELF_TSYNC
+	logSubdomainOff = unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF
+	nnpFlag         = 1 << 4 // LANDLOCK_RESTRICT_SELF_NO_NEW_PRIVS (7.3), not in x/sys
+)
+
+// tsyncRow restricts the calling thread with a ruleset from attr and
+// flags while a sibling thread exists, then runs op on the sibling.
+type tsyncRow struct {
+	name  string
+	want  func(Env) string
+	attr  []byte
+	flags uint32
+	prctl bool // set no_new_privs with prctl first (as root too, to observe it)
+	// sibling runs on the sibling before the restriction.
+	sibling func(t *T) error
+	op      func(t *T) string
+}
+
+func (r tsyncRow) caseOf() Case {
+	return Case{Area: "tsync", Name: r.name, Isolation: Process, Want: r.want, Run: func(t *T) string {
 		t.files("f")
-		s := startSibling()
-		if flags&tsyncFlag != 0 {
-			// Also as root, so that its propagation can be observed.
+		on, stop := startSibling()
+		defer stop()
+		if r.sibling != nil {
+			if err := on(func() string { return Outcome(r.sibling(t)) }); err != OK {
+				return err
+			}
+		}
+		if r.prctl {
 			if err := setNoNewPrivs(); err != nil {
 				return "prctl: " + Outcome(err)
 			}
 		}
-		fd, err := create(attr, 0)
+		fd, err := create(r.attr, 0)
 		if err != nil {
 			return Outcome(err)
 		}
 		defer unix.Close(fd)
-		if err := t.restrict(fd, flags); err != nil {
+		if err := landlock.SysRestrictSelf(fd, r.flags); err != nil {
 			return Outcome(err)
 		}
-		return s(func() string { return op(t) })
+		return on(func() string { return r.op(t) })
 	}}
 }
 
 // startSibling starts a locked OS thread and returns a function that runs
-// work on it.
-func startSibling() func(func() string) string {
+// work on it, and one that ends it.
+func startSibling() (on func(func() string) string, stop func()) {
 	req := make(chan func() string)
 	res := make(chan string)
 	ready := make(chan struct{})
 	go func() {
-		runtime.LockOSThread()
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
 		close(ready)
 		for f := range req {
 			res <- f()
 		}
 	}()
 	<-ready
-	return func(f func() string) string { req <- f; return <-res }
+	return func(f func() string) string { req <- f; return <-res }, func() { close(req) }
 }
 
-const tsyncFlag = unix.LANDLOCK_RESTRICT_SELF_TSYNC
-
-// tsyncWant: from ABI 8 the sibling gets the outcome of the domain; before,
-// the TSYNC flag itself is refused (EINVAL).
+// tsyncWant: from ABI 8 the outcome on the sibling; before, the TSYNC
+// flag itself is refused.
 func tsyncWant(outcome string) func(Env) string {
 	return sys(func(e Env) string {
 		if e.ABI >= 8 {
@@ -67,31 +89,85 @@ func tsyncWant(outcome string) func(Env) string {
 	})
 }
 
+func readF(t *T) string { return Outcome(openRead(t.path("f"))) }
+
+func nnpState(*T) string { return fmt.Sprintf("no_new_privs=%d", noNewPrivs()) }
+
 func init() {
-	readF := func(t *T) string { return Outcome(openRead(t.path("f"))) }
-	register(
-		tsyncCase("sibling_thread_denied_fs_access", tsyncWant("EACCES"), attr(8, fsRead), tsyncFlag, readF),
-		tsyncCase("sibling_thread_unrestricted_without_tsync", sys(allowed), attr(8, fsRead), 0, readF),
-		tsyncCase("sibling_thread_denied_tcp_bind", sys(func(e Env) string {
-			switch {
-			case e.ABI < 4:
-				return "E2BIG" // no handled_access_net field
-			case e.ABI < 8:
+	read := attr(8, fsRead)
+	for _, r := range []tsyncRow{
+		{name: "sibling_thread_denied_fs_access", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true, op: readF},
+		{name: "sibling_thread_unrestricted_without_tsync", want: sys(allowed), attr: read, prctl: true, op: readF},
+		{name: "sibling_thread_denied_tcp_bind", attr: attr(16, 0, uint64(landlock.NetBindTCP)), flags: tsyncFlag, prctl: true,
+			want: sys(func(e Env) string {
+				switch {
+				case e.ABI < 4:
+					return "E2BIG" // no handled_access_net field
+				case e.ABI < 8:
+					return "EINVAL"
+				}
+				return "EACCES"
+			}),
+			op: func(*T) string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) }},
+		// The sibling's own domain (denying writes) is replaced by the
+		// caller's (denying reads).
+		{name: "sibling_own_domain_overridden", want: tsyncWant("read=EACCES write=ok"), attr: read, flags: tsyncFlag, prctl: true,
+			sibling: func(t *T) error {
+				fd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
+				if err != nil {
+					return err
+				}
+				defer unix.Close(fd)
+				return t.restrict(fd, 0)
+			},
+			op: func(t *T) string {
+				return fmt.Sprintf("read=%s write=%s", readF(t), Outcome(openWrite(t.path("f"))))
+			}},
+		// Threads Go starts after the restriction are restricted too.
+		{name: "thread_started_afterwards_restricted", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true,
+			op: func(t *T) string { return onOtherThread(func() string { return readF(t) }) }},
+		{name: "no_new_privs_propagates", want: tsyncWant("no_new_privs=1"), attr: read, flags: tsyncFlag, prctl: true, op: nnpState},
+		{name: "no_new_privs_stays_per_thread_without_tsync", want: sys(func(Env) string { return "no_new_privs=0" }), attr: read, prctl: true, op: nnpState},
+		// NO_NEW_PRIVS (ABI 11) with TSYNC sets it on every thread. Before
+		// ABI 11 the flag is unknown; unprivileged callers get EPERM first.
+		{name: "no_new_privs_flag_with_tsync_sets_siblings", attr: read, flags: tsyncFlag | nnpFlag, op: nnpState,
+			want: sys(func(e Env) string {
+				if e.ABI >= 11 {
+					return "no_new_privs=1"
+				}
+				return flagsOrPriv("EINVAL")(e)
+			})},
+		// TSYNC needs no_new_privs or CAP_SYS_ADMIN like any enforcement:
+		// unprivileged callers get EPERM on every ABI (before ABI 11 the
+		// privilege is checked first, from ABI 11 the flag is valid).
+		{name: "without_no_new_privs", attr: read, flags: tsyncFlag, op: readF,
+			want: sys(func(e Env) string {
+				switch {
+				case !e.Root:
+					return "EPERM"
+				case e.ABI >= 8:
+					return "EACCES"
+				}
 				return "EINVAL"
+			})},
+	} {
+		register(r.caseOf())
+	}
+	noRuleset := func(name string, flags uint32, want func(Env) string) Case {
+		return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Run: func(t *T) string {
+			return Outcome(t.restrict(-1, flags))
+		}}
+	}
+	register(
+		// Only LOG_SUBDOMAINS_OFF (with or without TSYNC) works without a
+		// ruleset; NO_NEW_PRIVS requires one (landlock.h).
+		noRuleset("no_ruleset_log_subdomains_off_with_tsync", logSubdomainOff|tsyncFlag, tsyncWant(OK)),
+		noRuleset("no_ruleset_tsync_alone", tsyncFlag, tsyncWant("EBADF")),
+		noRuleset("no_ruleset_log_subdomains_off_tsync_no_new_privs", logSubdomainOff|tsyncFlag|nnpFlag, sys(func(e Env) string {
+			if e.ABI >= 11 {
+				return "EBADF"
 			}
-			return "EACCES"
-		}), attr(16, 0, uint64(landlock.NetBindTCP)), tsyncFlag, func(*T) string {
-			return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0))
-		}),
-		// no_new_privs set on the calling thread reaches the siblings.
-		tsyncCase("no_new_privs_propagates", tsyncWant("no_new_privs=1"), attr(8, fsRead), tsyncFlag, func(*T) string {
-			return fmt.Sprintf("no_new_privs=%d", noNewPrivs())
-		}),
-		Case{Area: "tsync", Name: "no_ruleset_log_subdomains_off_with_tsync", Isolation: Process, Want: tsyncWant(OK), Run: func(t *T) string {
-			return Outcome(t.restrict(-1, unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF|tsyncFlag))
-		}},
-		Case{Area: "tsync", Name: "no_ruleset_tsync_alone", Isolation: Process, Want: tsyncWant("EBADF"), Run: func(t *T) string {
-			return Outcome(t.restrict(-1, tsyncFlag))
-		}},
+			return "EINVAL"
+		})),
 	)
 }
