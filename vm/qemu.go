@@ -58,8 +58,10 @@ var ErrNoQEMU = errors.New(qemuBinary + " not found: apt-get install qemu-system
 const tcgCPU = "max,-cx16"
 
 // baseCmdline: console on ttyS0, reboot (and so exit, with -no-reboot) at
-// once on a panic.
-const baseCmdline = "console=ttyS0 panic=-1 rdinit=/init"
+// once on a panic. CPU vulnerability mitigations only cost time under TCG
+// (7.3's suites ran about 20 % faster without them) and have nothing to do
+// with Landlock.
+const baseCmdline = "console=ttyS0 panic=-1 rdinit=/init mitigations=off"
 
 // CheckQEMU says how to install QEMU when it is missing.
 func CheckQEMU() error {
