@@ -28,6 +28,7 @@ type benchRow struct {
 	Cases       int     `json:"cases"`
 	CasesPerSec float64 `json:"cases_per_s_in_vm"`
 	Broken      int     `json:"broken_kernels"`
+	Failed      int     `json:"failed_cases"`
 }
 
 func measure(what string, run *results.Run) benchRow {
@@ -38,6 +39,11 @@ func measure(what string, run *results.Run) benchRow {
 		r.Cases += len(k.Cases)
 		if k.Status != "complete" {
 			r.Broken++
+		}
+		for _, c := range k.Cases {
+			if c.Verdict == results.Fail || c.Verdict == results.Broken {
+				r.Failed++
+			}
 		}
 	}
 	if r.SuitesS > 0 {
@@ -90,9 +96,9 @@ func runBench(args []string) error {
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(tw, "%d kernels, %d VMs at a time\n", len(targets), defaultParallel())
-	fmt.Fprintln(tw, "what\twall s\tboot s (sum)\tsuites s (sum)\tcases\tcases/s in VM\tbroken kernels")
+	fmt.Fprintln(tw, "what\twall s\tboot s (sum)\tsuites s (sum)\tcases\tcases/s in VM\tbroken kernels\tfailed cases")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%d\t%.0f\t%d\n", r.What, r.WallS, r.BootS, r.SuitesS, r.Cases, r.CasesPerSec, r.Broken)
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%d\t%.0f\t%d\t%d\n", r.What, r.WallS, r.BootS, r.SuitesS, r.Cases, r.CasesPerSec, r.Broken, r.Failed)
 	}
 	tw.Flush()
 	fmt.Printf("full matrix / bare-boot floor: %.2fx (budget 1.5x)\n", ratio)
