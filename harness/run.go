@@ -114,17 +114,13 @@ type outcome struct {
 // runOnThread runs the case on a new OS thread that is locked for its whole
 // life and so dies with the goroutine, taking its Landlock domain along.
 func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir string) outcome {
+	t := &suites.T{Env: env, Dir: dir}
 	if dir == "" {
-		var err error
-		if dir, err = newCaseDir(); err != nil {
-			return outcome{Broken: err.Error()}
-		}
-		defer os.RemoveAll(dir) // runs on an unrestricted thread
+		t.NewDir = newCaseDir // made on first use
 	}
 	done := make(chan outcome, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with us
-		t := &suites.T{Env: env, Dir: dir}
 		defer func() {
 			if p := recover(); p != nil {
 				done <- outcome{Broken: fmt.Sprintf("panic: %v", p), Detail: t.Detail()}
@@ -135,6 +131,9 @@ func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir strin
 	}()
 	select {
 	case o := <-done:
+		if dir == "" && t.Dir != "" {
+			os.RemoveAll(t.Dir) // on this unrestricted thread
+		}
 		return o
 	case <-time.After(timeout):
 		return outcome{Broken: fmt.Sprintf("timed out after %v", timeout)}

@@ -26,7 +26,9 @@ func (t *T) Enforce(p landlock.Policy) error {
 func enforceFailed(err error) string { return "enforce failed: " + Outcome(err) }
 
 // path joins names under the case directory.
-func (t *T) path(names ...string) string { return filepath.Join(append([]string{t.Dir}, names...)...) }
+func (t *T) path(names ...string) string {
+	return filepath.Join(append([]string{t.Root()}, names...)...)
+}
 
 // mkdirs creates directories under the case directory.
 func (t *T) mkdirs(names ...string) {

@@ -306,7 +306,7 @@ var baseCases = []Case{
 	}),
 	baseCase("add_rule/bad_ruleset_fd_ebadf", always("EBADF"), func(*T) string { return Outcome(addPath(-1, fsRead, 0, 0)) }),
 	baseCase("add_rule/non_ruleset_fd_ebadfd", always("EBADFD"), func(t *T) string {
-		d, err := unix.Open(t.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		d, err := unix.Open(t.Root(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return "setup: " + Outcome(err)
 		}
@@ -329,7 +329,7 @@ var baseCases = []Case{
 	}),
 	baseCase("add_rule/unhandled_access_einval", always("EINVAL"), func(t *T) string {
 		return withRuleset(attr(8, fsRead), func(fd int) string {
-			d, err := unix.Open(t.Dir, unix.O_PATH|unix.O_CLOEXEC, 0)
+			d, err := unix.Open(t.Root(), unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return "setup: " + Outcome(err)
 			}

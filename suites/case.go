@@ -70,8 +70,25 @@ func (c Case) ID() string { return c.Area + "/" + c.Name }
 // T is what a running case gets.
 type T struct {
 	Env Env
-	Dir string // a fresh directory owned by the case
-	log []string
+	// Dir is the case's own directory: given by the harness, or made on
+	// first use by NewDir (most cases need none, and under TCG making and
+	// removing one costs about half a millisecond). Use Root.
+	Dir    string
+	NewDir func() (string, error)
+	log    []string
+}
+
+// Root returns the case directory, making it on first use. Cases ask for
+// it before enforcing: a domain may deny creating it.
+func (t *T) Root() string {
+	if t.Dir == "" && t.NewDir != nil {
+		d, err := t.NewDir()
+		if err != nil {
+			t.Logf("case directory: %v", err)
+		}
+		t.Dir = d
+	}
+	return t.Dir
 }
 
 // Logf adds a line to the case's detail.

@@ -64,7 +64,7 @@ func errataCase(name string, want func(Env) string, run func(t *T) string) Case 
 // no CAP_MKNOD.
 func whiteoutPolicy(t *T, grant landlock.AccessFS) landlock.Policy {
 	p := landlock.Policy{FS: landlock.FSMakeReg | landlock.FSMakeChar}
-	p.AllowPath(t.Dir, grant)
+	p.AllowPath(t.Root(), grant)
 	return p
 }
 

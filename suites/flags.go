@@ -47,7 +47,7 @@ func netFrom4(f func(Env) string) func(Env) string {
 
 // withDirPath runs f with an O_PATH descriptor of the case directory.
 func withDirPath(t *T, f func(d int) string) string {
-	d, err := unix.Open(t.Dir, unix.O_PATH|unix.O_CLOEXEC, 0)
+	d, err := unix.Open(t.Root(), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "setup: " + Outcome(err)
 	}

@@ -80,7 +80,7 @@ func (r fsRight) ruleTarget(t *T) string {
 	if r.target != nil {
 		return r.target(t)
 	}
-	return t.Dir
+	return t.Root()
 }
 
 // run sets up the fixture, enforces a policy handling every FS right and
@@ -197,7 +197,7 @@ var fsCases = []Case{
 	{Area: "fs", Name: "refer/same_directory_rename_needs_no_refer", Want: allowed, Run: func(t *T) string {
 		t.files("a/f")
 		p := landlock.Policy{FS: allFS}
-		p.AllowPath(t.Dir, allFS&^landlock.FSRefer)
+		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
@@ -207,7 +207,7 @@ var fsCases = []Case{
 		t.mkdirs("b")
 		t.files("a/f")
 		p := landlock.Policy{FS: allFS}
-		p.AllowPath(t.Dir, allFS&^landlock.FSRefer)
+		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
@@ -286,7 +286,7 @@ var fsCases = []Case{
 		Want: allowed, Run: func(t *T) string {
 			t.mkdirs("root")
 			p := landlock.Policy{FS: allFS}
-			p.AllowPath(t.Dir, allFS)
+			p.AllowPath(t.Root(), allFS)
 			if err := t.Enforce(p); err != nil {
 				return enforceFailed(err)
 			}

@@ -364,7 +364,7 @@ func noIPv6(f family) func(Env) string {
 // for signals and ptrace. It inherits the calling thread's domain (Go
 // forks from the calling thread). kill ends it; call it from a thread
 // that may signal the child.
-func sleeper(t *T) (pid int, kill func(), err error) { return sleeperIn(t.Dir) }
+func sleeper(t *T) (pid int, kill func(), err error) { return sleeperIn(t.Root()) }
 
 // sleeperIn runs a tiny pause() program written into dir, not a second Go
 // runtime: much cheaper to start under TCG.

@@ -14,7 +14,7 @@ func truncCase(name string, grant landlock.AccessFS, want func(Env) string, op f
 	return Case{Area: "truncate", Name: name, Want: want, Run: func(t *T) string {
 		t.files("f")
 		p := landlock.Policy{FS: allFS}
-		p.AllowPath(t.Dir, grant)
+		p.AllowPath(t.Root(), grant)
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
@@ -73,7 +73,7 @@ func init() {
 		Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Want: truncateDenied, Run: func(t *T) string {
 			t.files("f")
 			p := landlock.Policy{FS: allFS}
-			p.AllowPath(t.Dir, rw)
+			p.AllowPath(t.Root(), rw)
 			if err := t.Enforce(p); err != nil {
 				return enforceFailed(err)
 			}
