@@ -248,6 +248,13 @@ func TestMirrorFromApt(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, m, "http://mirror.example/debian")
 
+	list := t.TempDir()
+	assert.NilError(t, os.WriteFile(filepath.Join(list, "sources.list"), []byte(
+		"# comment\ndeb [arch=amd64 trusted=yes signed-by=/k.gpg] http://list.example/debian bookworm main\n"), 0o644))
+	m, err = MirrorFromApt(list)
+	assert.NilError(t, err)
+	assert.Equal(t, m, "http://list.example/debian")
+
 	empty := t.TempDir()
 	_, err = MirrorFromApt(empty)
 	assert.ErrorContains(t, err, "LLCONFORM_MIRROR")

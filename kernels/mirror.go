@@ -31,7 +31,9 @@ func usable(uri string) bool {
 	return (strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://")) && !strings.Contains(uri, "security")
 }
 
-func fromDeb822(path string) string {
+// firstURI scans a sources file line by line and returns the first usable
+// URI that pick finds on a line.
+func firstURI(path string, pick func(line string) []string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
@@ -39,39 +41,43 @@ func fromDeb822(path string) string {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "URIs") {
-			for _, u := range strings.Fields(v) {
-				if usable(u) {
-					return strings.TrimRight(u, "/")
-				}
+		for _, u := range pick(sc.Text()) {
+			if usable(u) {
+				return strings.TrimRight(u, "/")
 			}
 		}
 	}
 	return ""
 }
 
+// fromDeb822 reads "URIs:" fields of a .sources file.
+func fromDeb822(path string) string {
+	return firstURI(path, func(line string) []string {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.EqualFold(k, "URIs") {
+			return strings.Fields(v)
+		}
+		return nil
+	})
+}
+
+// fromList reads "deb [options] URI suite ..." lines of a .list file.
 func fromList(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+	return firstURI(path, func(line string) []string {
+		fields := strings.Fields(line)
 		if len(fields) < 3 || fields[0] != "deb" {
-			continue
+			return nil
 		}
+		inOptions := false
 		for _, u := range fields[1:] {
-			if strings.HasPrefix(u, "[") {
-				continue
+			switch {
+			case strings.HasPrefix(u, "["):
+				inOptions = !strings.HasSuffix(u, "]")
+			case inOptions:
+				inOptions = !strings.HasSuffix(u, "]")
+			default:
+				return []string{u} // the URI follows the options
 			}
-			if usable(u) {
-				return strings.TrimRight(u, "/")
-			}
-			break
 		}
-	}
-	return ""
+		return nil
+	})
 }

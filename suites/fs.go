@@ -182,17 +182,7 @@ var fsCases = []Case{
 		return Outcome(openWrite(t.path("f")))
 	}},
 	{Area: "fs", Name: "fd_opened_before_enforcement_keeps_rights", Want: allowed, Run: func(t *T) string {
-		t.files("f")
-		fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer unix.Close(fd)
-		if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
-			return enforceFailed(err)
-		}
-		_, err = unix.Write(fd, []byte("x"))
-		return Outcome(err)
+		return withFileOpenedBefore(t, func(fd int) error { _, err := unix.Write(fd, []byte("x")); return err })
 	}},
 	{Area: "fs", Name: "refer/same_directory_rename_needs_no_refer", Want: allowed, Run: func(t *T) string {
 		t.files("a/f")
@@ -292,6 +282,22 @@ var fsCases = []Case{
 			}
 			return Outcome(unix.Chroot(t.path("root")))
 		}},
+}
+
+// withFileOpenedBefore opens a file for writing, then enforces a policy
+// denying every filesystem right, then runs op on the fd: rights are
+// checked when a file is opened, not when it is used.
+func withFileOpenedBefore(t *T, op func(fd int) error) string {
+	t.files("f")
+	fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "setup failed: " + Outcome(err)
+	}
+	defer unix.Close(fd)
+	if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
+		return enforceFailed(err)
+	}
+	return Outcome(op(fd))
 }
 
 // privateMountNS gives the calling process its own mount namespace so

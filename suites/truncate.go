@@ -56,16 +56,7 @@ func init() {
 			return Outcome(unix.Truncate(t.path("f"), 0))
 		}},
 		Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Want: allowed, Run: func(t *T) string {
-			t.files("f")
-			fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Ftruncate(fd, 0))
+			return withFileOpenedBefore(t, func(fd int) error { return unix.Ftruncate(fd, 0) })
 		}},
 		// The right is bound to the fd at open time: an unsandboxed thread
 		// (here another OS thread of this process, outside the domain)
