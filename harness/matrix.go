@@ -53,10 +53,10 @@ func Matrix(ctx context.Context, targets []Target, parallel int, boot BootFunc, 
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, t := range targets {
+		sem <- struct{}{} // taken here, so that kernels start in catalog order
 		wg.Add(1)
 		go func(i int, t Target) {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			out[i] = runTarget(ctx, t, boot, progress)
 		}(i, t)
