@@ -9,33 +9,66 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+
+	"github.com/llconform/llconform/results"
 )
 
 // Entry is one row of the catalog: a kernel series in a Debian suite.
 type Entry struct {
 	Name    string `json:"name"`
 	Suite   string `json:"suite"`   // Debian suite (dists/<suite>)
-	Package string `json:"package"` // regexp on the package name
+	Package string `json:"package"` // regexp on the binary package name
 	Cmdline string `json:"cmdline,omitempty"`
-	Status  string `json:"status"` // expected Landlock state: enabled, disabled, absent
-	ABI     int    `json:"abi"`    // expected ABI when enabled
+	Status  string `json:"status"` // expected Landlock state: results.StatusEnabled, ...
+	ABI     int    `json:"abi"`    // expected ABI; 0 unless enabled
 	Note    string `json:"note,omitempty"`
 }
 
 //go:embed catalog.json
 var catalogJSON []byte
 
-var catalog = mustCatalog()
+var catalog = mustCatalog(catalogJSON)
 
-func mustCatalog() []Entry {
+// mustCatalog parses and checks the embedded catalog; a broken catalog is
+// a build mistake, so it fails at start-up rather than in the middle of a run.
+func mustCatalog(data []byte) []Entry {
 	var es []Entry
-	if err := json.Unmarshal(catalogJSON, &es); err != nil {
+	if err := json.Unmarshal(data, &es); err != nil {
 		panic(fmt.Sprintf("kernels: embedded catalog: %v", err))
 	}
+	seen := map[string]bool{}
 	for _, e := range es {
-		regexp.MustCompile(e.Package)
+		if err := e.check(); err != nil {
+			panic("kernels: embedded catalog: " + err.Error())
+		}
+		if seen[e.Name] {
+			panic("kernels: embedded catalog: duplicate " + e.Name)
+		}
+		seen[e.Name] = true
 	}
 	return es
+}
+
+func (e Entry) check() error {
+	if e.Name == "" || e.Suite == "" {
+		return fmt.Errorf("entry %q: name and suite are required", e.Name)
+	}
+	if _, err := regexp.Compile(e.Package); err != nil {
+		return fmt.Errorf("entry %s: package pattern: %w", e.Name, err)
+	}
+	switch e.Status {
+	case results.StatusEnabled:
+		if e.ABI < 1 {
+			return fmt.Errorf("entry %s: enabled needs an ABI ≥ 1", e.Name)
+		}
+	case results.StatusDisabled, results.StatusAbsent:
+		if e.ABI != 0 {
+			return fmt.Errorf("entry %s: %s means ABI 0", e.Name, e.Status)
+		}
+	default:
+		return fmt.Errorf("entry %s: status %q is not enabled, disabled or absent", e.Name, e.Status)
+	}
+	return nil
 }
 
 // Catalog returns the default kernel set, in matrix order.
@@ -51,9 +84,9 @@ func Lookup(name string) (Entry, bool) {
 	return Entry{}, false
 }
 
-// Names lists the catalog names.
+// Names lists the catalog names, in matrix order.
 func Names() []string {
-	var n []string
+	n := make([]string, 0, len(catalog))
 	for _, e := range catalog {
 		n = append(n, e.Name)
 	}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,66 +15,125 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ulikunitz/xz"
 )
 
 // Kernel is a bootable kernel image and where it came from.
 type Kernel struct {
-	Name           string
+	Name           string // catalog or user-given name
 	Image          string // path of the bzImage
-	Package        string
-	Version        string
+	Package        string // Debian package, or the user's .deb file name
+	Version        string // package version, or the release in the image header
 	DebSHA256      string
 	ImageSHA256    string
-	Cmdline        string
-	ExpectedStatus string // "" when unknown
-	ExpectedABI    *int
-	DownloadBytes  int64
+	Cmdline        string // additions to the kernel command line
+	ExpectedStatus string // results.StatusEnabled, ...; "" when unknown
+	ExpectedABI    *int   // nil when unknown (detected at run time)
+	DownloadBytes  int64  // size of the .deb when it was downloaded
 	Download       time.Duration
-	Cached         bool
+	Cached         bool // true: nothing was downloaded for this kernel now
 }
 
 // Fetcher resolves catalog entries in Debian's signed index and downloads
-// their kernels into a cache.
+// their kernels into a cache. Its methods are safe for concurrent use.
 type Fetcher struct {
-	Mirror      string        // e.g. http://deb.debian.org/debian (read from apt sources by default)
-	Keyring     string        // Debian archive keyring
-	CacheDir    string        // <user cache>/llconform/kernels
-	Progress    io.Writer     // download progress, may be nil
-	Client      *http.Client  // default: 10 minute timeout
-	IndexMaxAge time.Duration // reuse a verified index this long (default 12 h)
+	Mirror      string        // Debian archive URL; default LLCONFORM_MIRROR, else the apt sources
+	Keyring     string        // default LLCONFORM_KEYRING, else DefaultKeyring
+	CacheDir    string        // default $LLCONFORM_CACHE/kernels, else <user cache>/llconform/kernels
+	Progress    io.Writer     // downloads and notices; nil for silence
+	Client      *http.Client  // default: a client with a 10 minute timeout
+	IndexMaxAge time.Duration // reuse a verified index this long; 0 means 12 h, < 0 never
+
+	mu      sync.Mutex
+	keys    openpgp.EntityList
+	working map[string]*sync.Mutex // one download or index refresh per key at a time
 }
 
+const defaultIndexMaxAge = 12 * time.Hour
+
+// The index we read for every suite; the InRelease lists it with its hash.
+const packagesPath = "main/binary-amd64/Packages.xz"
+
+// indexFilter keeps the kernel stanzas of a suite, a few hundred of the
+// tens of thousands, so that a cached index loads in a millisecond.
+var indexFilter = regexp.MustCompile(`^linux-`)
+
 // NewFetcher fills the defaults: LLCONFORM_MIRROR or the machine's apt
-// sources, LLCONFORM_KEYRING, LLCONFORM_CACHE or the user cache dir.
+// sources, LLCONFORM_KEYRING, LLCONFORM_CACHE or the user cache dir. A
+// missing mirror is reported only when the network is actually needed.
 func NewFetcher() (*Fetcher, error) {
-	f := &Fetcher{Mirror: os.Getenv("LLCONFORM_MIRROR"), Keyring: os.Getenv("LLCONFORM_KEYRING"),
-		Client: &http.Client{Timeout: 10 * time.Minute}, IndexMaxAge: 12 * time.Hour}
-	if f.Keyring == "" {
-		f.Keyring = DefaultKeyring
+	cache, err := defaultCacheDir()
+	if err != nil {
+		return nil, err
 	}
-	if d := os.Getenv("LLCONFORM_CACHE"); d != "" {
-		f.CacheDir = filepath.Join(d, "kernels")
-	} else {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			return nil, err
-		}
-		f.CacheDir = filepath.Join(d, "llconform", "kernels")
+	f := &Fetcher{Mirror: os.Getenv("LLCONFORM_MIRROR"), Keyring: os.Getenv("LLCONFORM_KEYRING"), CacheDir: cache,
+		Client: &http.Client{Timeout: 10 * time.Minute}, IndexMaxAge: defaultIndexMaxAge}
+	if f.Keyring == "" {
+		f.Keyring = defaultKeyring()
+	}
+	if f.Mirror == "" {
+		f.Mirror, _ = MirrorFromApt(aptSourcesDir)
 	}
 	return f, nil
 }
 
 func (f *Fetcher) mirror() (string, error) {
-	if f.Mirror != "" {
-		return strings.TrimRight(f.Mirror, "/"), nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Mirror == "" {
+		m, err := MirrorFromApt(aptSourcesDir)
+		if err != nil {
+			return "", err
+		}
+		f.Mirror = m
 	}
-	m, err := MirrorFromApt("/etc/apt")
-	if err != nil {
-		return "", err
+	return strings.TrimRight(f.Mirror, "/"), nil
+}
+
+func (f *Fetcher) keyring() (openpgp.EntityList, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.keys == nil {
+		path := f.Keyring
+		if path == "" {
+			path = defaultKeyring()
+		}
+		k, err := readKeyring(path)
+		if err != nil {
+			return nil, err
+		}
+		f.keys = k
 	}
-	f.Mirror = m
-	return m, nil
+	return f.keys, nil
+}
+
+func (f *Fetcher) cacheDir() (string, error) {
+	if f.CacheDir != "" {
+		return f.CacheDir, nil
+	}
+	return defaultCacheDir()
+}
+
+// lock serializes work on one key (a suite's index, a package's cache
+// entry) within this process; across processes the rename of complete
+// entries keeps the cache consistent.
+func (f *Fetcher) lock(key string) func() {
+	f.mu.Lock()
+	if f.working == nil {
+		f.working = map[string]*sync.Mutex{}
+	}
+	m := f.working[key]
+	if m == nil {
+		m = &sync.Mutex{}
+		f.working[key] = m
+	}
+	f.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 func (f *Fetcher) logf(format string, args ...any) {
@@ -82,125 +142,178 @@ func (f *Fetcher) logf(format string, args ...any) {
 	}
 }
 
-// get downloads url, calling progress with the bytes so far.
-func (f *Fetcher) get(ctx context.Context, url string, w io.Writer, total int64, label string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// unreachableError is a network failure: the one case where a cached
+// kernel may stand in for a fresh resolution.
+type unreachableError struct {
+	mirror string
+	err    error
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the Debian mirror %s: %v; set LLCONFORM_MIRROR or --mirror", e.mirror, e.err)
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// errGone marks a 404: the index named a file the mirror no longer has.
+var errGone = errors.New("not on the mirror")
+
+// get downloads mirror/rel into w, reporting progress when label is set.
+func (f *Fetcher) get(ctx context.Context, rel string, w io.Writer, total int64, label string) (int64, error) {
+	mirror, err := f.mirror()
 	if err != nil {
 		return 0, err
 	}
-	resp, err := f.Client.Do(req)
+	url := mirror + "/" + rel
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, fmt.Errorf("cannot reach the Debian mirror %s: %w (set LLCONFORM_MIRROR or --mirror)", f.Mirror, err)
+		return 0, fmt.Errorf("mirror URL %q: %w; set LLCONFORM_MIRROR or --mirror", mirror, err)
+	}
+	client := f.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Minute}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, &unreachableError{mirror, err}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return 0, fmt.Errorf("%s: %s: %w", url, resp.Status, errGone)
+	case resp.StatusCode >= 500:
+		return 0, &unreachableError{mirror, fmt.Errorf("GET %s: %s", url, resp.Status)}
+	case resp.StatusCode != http.StatusOK:
+		return 0, fmt.Errorf("GET %s: %s (is %s a Debian archive mirror? set LLCONFORM_MIRROR or --mirror)", url, resp.Status, mirror)
 	}
-	if label == "" || f.Progress == nil {
-		return io.Copy(w, resp.Body)
+	var p *progress
+	if label != "" && f.Progress != nil {
+		p = newProgress(w, f.Progress, label, total)
+		w = p
 	}
-	pw := &progressWriter{w: w, total: total, label: label, out: f.Progress, last: time.Now()}
-	n, err := io.Copy(pw, resp.Body)
-	pw.report(true)
-	return n, err
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		return n, &unreachableError{mirror, fmt.Errorf("GET %s: %w", url, err)}
+	}
+	if p != nil {
+		p.done()
+	}
+	return n, nil
 }
 
-type progressWriter struct {
-	w          io.Writer
-	n, total   int64
-	label      string
-	out        io.Writer
-	last       time.Time
-	lastReport int64
+// suiteIndex is the cached, verified kernel part of a suite's index.
+type suiteIndex struct {
+	Mirror     string    `json:"mirror"`
+	Suite      string    `json:"suite"`
+	Fetched    time.Time `json:"fetched"`
+	Date       time.Time `json:"release_date"`
+	ValidUntil time.Time `json:"valid_until,omitzero"`
+	Packages   []Package `json:"packages"`
 }
 
-func (p *progressWriter) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
-	p.n += int64(n)
-	if time.Since(p.last) > time.Second {
-		p.report(false)
+func (f *Fetcher) maxAge() time.Duration {
+	if f.IndexMaxAge == 0 {
+		return defaultIndexMaxAge
 	}
-	return n, err
+	return f.IndexMaxAge
 }
 
-func (p *progressWriter) report(final bool) {
-	if p.n == p.lastReport && !final {
-		return
+// index returns the kernel packages of a suite from a verified index no
+// older than IndexMaxAge, downloading and verifying it if needed (force:
+// always). fresh reports whether it was downloaded now.
+func (f *Fetcher) index(ctx context.Context, suite string, force bool) (pkgs []Package, fresh bool, err error) {
+	dir, err := f.cacheDir()
+	if err != nil {
+		return nil, false, err
 	}
-	p.last, p.lastReport = time.Now(), p.n
-	pct := ""
-	if p.total > 0 {
-		pct = fmt.Sprintf(" %3d%%", 100*p.n/p.total)
-	}
-	state := "downloading"
-	if final {
-		state = "downloaded"
-	}
-	fmt.Fprintf(p.out, "  %s %s: %.1f MiB%s\n", state, p.label, float64(p.n)/(1<<20), pct)
-}
-
-// index returns the linux kernel packages of a suite, from a verified
-// index no older than IndexMaxAge. Only the kernel stanzas are cached, so
-// a second resolution reads a few kilobytes.
-func (f *Fetcher) index(ctx context.Context, suite string) ([]Package, error) {
-	dir := filepath.Join(f.CacheDir, "index", suite)
-	cached := filepath.Join(dir, "kernel-packages.json")
-	if st, err := os.Stat(cached); err == nil && time.Since(st.ModTime()) < f.IndexMaxAge {
-		var pkgs []Package
-		if b, err := os.ReadFile(cached); err == nil && json.Unmarshal(b, &pkgs) == nil {
-			return pkgs, nil
+	defer f.lock("index/" + suite)()
+	path := filepath.Join(dir, "index", suite+".json")
+	if !force {
+		var si suiteIndex
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &si) == nil && si.Suite == suite {
+			if age := time.Since(si.Fetched); age >= 0 && age < f.maxAge() {
+				return si.Packages, false, nil
+			}
 		}
 	}
-	mirror, err := f.mirror()
+	si, err := f.downloadIndex(ctx, suite)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var inrel strings.Builder
-	if _, err := f.get(ctx, mirror+"/dists/"+suite+"/InRelease", &inrel, 0, ""); err != nil {
-		return nil, err
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+		b, _ := json.MarshalIndent(si, "", " ")
+		if err := writeAtomic(path, b); err != nil {
+			f.logf("note: cannot cache the %s index: %v", suite, err)
+		}
 	}
-	release, err := verifyInRelease([]byte(inrel.String()), f.Keyring)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", suite, err)
-	}
-	const pkgPath = "main/binary-amd64/Packages.xz"
-	want, size, err := releaseHash(release, pkgPath)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", suite, err)
-	}
-	var buf bytesBuffer
-	if _, err := f.get(ctx, mirror+"/dists/"+suite+"/"+pkgPath, &buf, size, ""); err != nil {
-		return nil, err
-	}
-	if err := checkSHA256(buf.b, want); err != nil {
-		return nil, fmt.Errorf("corrupted index %s/%s: %w; run again", suite, pkgPath, err)
-	}
-	r, err := unxz(buf.b)
-	if err != nil {
-		return nil, err
-	}
-	pkgs, err := parsePackages(bufio.NewReaderSize(r, 1<<20), regexp.MustCompile(`^linux-(image|binary)-`))
-	if err != nil {
-		return nil, fmt.Errorf("parsing the %s index: %w", suite, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err == nil {
-		b, _ := json.Marshal(pkgs)
-		writeAtomic(cached, b)
-	}
-	return pkgs, nil
+	return si.Packages, true, nil
 }
 
-type bytesBuffer struct{ b []byte }
-
-func (b *bytesBuffer) Write(p []byte) (int, error) { b.b = append(b.b, p...); return len(p), nil }
-
-// Resolve finds the newest package of the entry in its suite.
-func (f *Fetcher) Resolve(ctx context.Context, e Entry) (Package, error) {
-	pkgs, err := f.index(ctx, e.Suite)
+func (f *Fetcher) downloadIndex(ctx context.Context, suite string) (suiteIndex, error) {
+	keys, err := f.keyring()
 	if err != nil {
-		return Package{}, err
+		return suiteIndex{}, err
 	}
-	re := regexp.MustCompile(e.Package)
+	var inrel bytes.Buffer
+	if _, err := f.get(ctx, "dists/"+suite+"/InRelease", &inrel, 0, ""); err != nil {
+		if errors.Is(err, errGone) {
+			return suiteIndex{}, fmt.Errorf("the mirror has no suite %s (%w): is it a full Debian archive mirror? set LLCONFORM_MIRROR or --mirror", suite, err)
+		}
+		return suiteIndex{}, err
+	}
+	rel, err := verifyInRelease(inrel.Bytes(), keys, suite)
+	if err != nil {
+		return suiteIndex{}, err
+	}
+	if !rel.until.IsZero() && time.Now().After(rel.until) {
+		f.logf("note: the %s index expired on %s (Valid-Until): the mirror is out of date", suite, rel.until.Format(time.DateOnly))
+	}
+	want, size, err := rel.hash(packagesPath)
+	if err != nil {
+		return suiteIndex{}, fmt.Errorf("%s: %w", suite, err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(size))
+	if _, err := f.get(ctx, "dists/"+suite+"/"+packagesPath, &buf, size, "index "+suite); err != nil {
+		return suiteIndex{}, err
+	}
+	if got := sha256Hex(buf.Bytes()); got != want {
+		return suiteIndex{}, fmt.Errorf("corrupted download of the %s index (%s): sha256 %s, want %s; nothing kept, run again", suite, packagesPath, got, want)
+	}
+	r, err := xz.NewReader(&buf)
+	if err != nil {
+		return suiteIndex{}, fmt.Errorf("the %s index: %w", suite, err)
+	}
+	pkgs, err := parsePackages(bufio.NewReaderSize(r, 1<<20), indexFilter)
+	if err != nil {
+		return suiteIndex{}, fmt.Errorf("parsing the %s index: %w", suite, err)
+	}
+	m, _ := f.mirror()
+	return suiteIndex{Mirror: m, Suite: suite, Fetched: time.Now().UTC(), Date: rel.date, ValidUntil: rel.until, Packages: pkgs}, nil
+}
+
+// Resolve finds the newest package of the entry in its suite's signed
+// index.
+func (f *Fetcher) Resolve(ctx context.Context, e Entry) (Package, error) {
+	p, _, err := f.resolve(ctx, e, false)
+	return p, err
+}
+
+func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bool, error) {
+	re, err := regexp.Compile(e.Package)
+	if err != nil {
+		return Package{}, false, fmt.Errorf("kernel %s: package pattern: %w", e.Name, err)
+	}
+	pkgs, fresh, err := f.index(ctx, e.Suite, force)
+	if err != nil {
+		return Package{}, false, err
+	}
 	var match []Package
 	for _, p := range pkgs {
 		if re.MatchString(p.Name) {
@@ -209,137 +322,142 @@ func (f *Fetcher) Resolve(ctx context.Context, e Entry) (Package, error) {
 	}
 	p, ok := newest(match)
 	if !ok {
-		return Package{}, fmt.Errorf("kernel %s: no package matching %s in %s", e.Name, e.Package, e.Suite)
+		return Package{}, false, fmt.Errorf("kernel %s: no package matching %s in %s: the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, e.Suite)
 	}
-	return p, nil
-}
-
-// meta is what the cache keeps next to each kernel image.
-type meta struct {
-	Suite, Package, Version, DebSHA256, ImageSHA256 string
-	DownloadBytes                                   int64
-	DownloadMS                                      int64
+	return p, fresh, nil
 }
 
 // Fetch resolves the entry and returns its kernel, downloading and
 // verifying it unless the cache has it. If the mirror cannot be reached,
-// the newest cached kernel of the entry is used (and said so).
+// the newest cached kernel of the entry is used, and the Progress writer
+// says so.
 func (f *Fetcher) Fetch(ctx context.Context, e Entry) (Kernel, error) {
-	k := Kernel{Name: e.Name, Cmdline: e.Cmdline, ExpectedStatus: e.Status}
-	if e.Status == "enabled" {
-		abi := e.ABI
-		k.ExpectedABI = &abi
-	}
-	p, err := f.Resolve(ctx, e)
+	abi := e.ABI
+	k := Kernel{Name: e.Name, Cmdline: e.Cmdline, ExpectedStatus: e.Status, ExpectedABI: &abi}
+	dir, err := f.cacheDir()
 	if err != nil {
-		if m, dir, ok := f.newestCached(e); ok {
-			f.logf("%s: %v; using the cached %s %s", e.Name, err, m.Package, m.Version)
-			return f.fromCache(k, m, dir), nil
+		return k, err
+	}
+	got, err := f.fetch(ctx, k, e)
+	if err == nil {
+		return got, nil
+	}
+	var unreachable *unreachableError
+	if errors.As(err, &unreachable) {
+		if m, kdir, ok := newestCached(dir, e); ok {
+			f.logf("%s: %v\n%s: using the cached %s %s instead (it may not be the newest)", e.Name, err, e.Name, m.Package, m.Version)
+			return withMeta(k, m, kdir, true), nil
 		}
-		return k, err
 	}
-	dir := filepath.Join(f.CacheDir, p.Name+"_"+p.Version)
-	if m, ok := readMeta(dir); ok && m.DebSHA256 == p.SHA256 {
-		return f.fromCache(k, m, dir), nil
-	}
-	m, err := f.download(ctx, e, p, dir)
-	if err != nil {
-		return k, err
-	}
-	k = f.fromCache(k, m, dir)
-	k.Cached = false
-	return k, nil
+	return k, fmt.Errorf("kernel %s: %w", e.Name, err)
 }
 
-func (f *Fetcher) fromCache(k Kernel, m meta, dir string) Kernel {
+func (f *Fetcher) fetch(ctx context.Context, k Kernel, e Entry) (Kernel, error) {
+	p, fresh, err := f.resolve(ctx, e, false)
+	if err != nil {
+		return k, err
+	}
+	got, err := f.fetchPackage(ctx, k, e, p)
+	if errors.Is(err, errGone) && !fresh {
+		// The cached index is older than the mirror's pool: refresh it once.
+		f.logf("%s: %s %s is gone from the mirror; refreshing the %s index", e.Name, p.Name, p.Version, e.Suite)
+		if p, _, err = f.resolve(ctx, e, true); err != nil {
+			return k, err
+		}
+		got, err = f.fetchPackage(ctx, k, e, p)
+	}
+	return got, err
+}
+
+func (f *Fetcher) fetchPackage(ctx context.Context, k Kernel, e Entry, p Package) (Kernel, error) {
+	cache, err := f.cacheDir()
+	if err != nil {
+		return k, err
+	}
+	dir := kernelDir(cache, p)
+	defer f.lock(dir)()
+	if m, ok := readMeta(dir); ok && m.DebSHA256 == p.SHA256 {
+		return withMeta(k, m, dir, true), nil
+	}
+	m, err := f.download(ctx, cache, e, p)
+	if err != nil {
+		return k, err
+	}
+	if err := publish(m.staging, dir); err != nil {
+		return k, fmt.Errorf("caching %s: %w", p.Name, err)
+	}
+	return withMeta(k, m.meta, dir, false), nil
+}
+
+func withMeta(k Kernel, m meta, dir string, cached bool) Kernel {
 	k.Image = filepath.Join(dir, "vmlinuz")
 	k.Package, k.Version, k.DebSHA256, k.ImageSHA256 = m.Package, m.Version, m.DebSHA256, m.ImageSHA256
-	k.DownloadBytes, k.Download, k.Cached = m.DownloadBytes, time.Duration(m.DownloadMS)*time.Millisecond, true
+	k.DownloadBytes, k.Download, k.Cached = m.DebSize, time.Duration(m.DownloadMS)*time.Millisecond, cached
 	return k
 }
 
-func (f *Fetcher) download(ctx context.Context, e Entry, p Package, dir string) (meta, error) {
-	mirror, err := f.mirror()
+type staged struct {
+	meta
+	staging string // complete cache entry, ready to publish
+}
+
+// download fetches the .deb into a staging directory, checks it against
+// the signed index and extracts the image. Nothing outside the staging
+// directory is touched, and it is removed on any failure.
+func (f *Fetcher) download(ctx context.Context, cache string, e Entry, p Package) (s staged, err error) {
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return s, err
+	}
+	staging, err := os.MkdirTemp(cache, ".staging-")
 	if err != nil {
-		return meta{}, err
+		return s, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return meta{}, err
-	}
-	tmp, err := os.CreateTemp(dir, "download-*.deb")
+	os.Chmod(staging, 0o755) // it becomes the entry: readable like the rest of the cache
+	defer func() {
+		if err != nil {
+			os.RemoveAll(staging)
+		}
+	}()
+	debPath := filepath.Join(staging, "package.deb")
+	deb, err := os.Create(debPath)
 	if err != nil {
-		return meta{}, err
+		return s, err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	defer deb.Close()
 	h := sha256.New()
 	start := time.Now()
-	n, err := f.get(ctx, mirror+"/"+p.Filename, io.MultiWriter(tmp, h), p.Size, fmt.Sprintf("%s (%s %s)", e.Name, p.Name, p.Version))
+	n, err := f.get(ctx, p.Filename, io.MultiWriter(deb, h), p.Size, fmt.Sprintf("%s (%s %s)", e.Name, p.Name, p.Version))
 	if err != nil {
-		return meta{}, err
+		return s, err
 	}
 	took := time.Since(start)
 	if got := hex.EncodeToString(h.Sum(nil)); got != p.SHA256 {
-		return meta{}, fmt.Errorf("corrupted download of %s %s: sha256 %s, want %s; deleted, run again", p.Name, p.Version, got, p.SHA256)
+		return s, fmt.Errorf("corrupted download of %s %s: sha256 %s, want %s (%d bytes, index says %d); deleted, run again", p.Name, p.Version, got, p.SHA256, n, p.Size)
 	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return meta{}, err
+	if _, err := deb.Seek(0, io.SeekStart); err != nil {
+		return s, err
 	}
-	img, member, err := extractVmlinuz(bufio.NewReaderSize(tmp, 1<<20))
+	img, member, err := extractVmlinuz(bufio.NewReaderSize(deb, 1<<20))
 	if err != nil {
-		return meta{}, fmt.Errorf("%s %s: %w", p.Name, p.Version, err)
+		return s, fmt.Errorf("%s %s: %w", p.Name, p.Version, err)
 	}
 	if !isBzImage(img) {
-		return meta{}, fmt.Errorf("%s in %s is not an x86 bzImage", member, p.Name)
+		return s, fmt.Errorf("%s in %s %s is not an x86 bzImage: the package is not an amd64 kernel", member, p.Name, p.Version)
 	}
-	sum := sha256.Sum256(img)
-	m := meta{Suite: e.Suite, Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, ImageSHA256: hex.EncodeToString(sum[:]),
-		DownloadBytes: n, DownloadMS: took.Milliseconds()}
-	if err := writeAtomic(filepath.Join(dir, "vmlinuz"), img); err != nil {
-		return meta{}, err
+	deb.Close()
+	if err := os.Remove(debPath); err != nil {
+		return s, err
+	}
+	mirror, _ := f.mirror()
+	m := meta{Suite: e.Suite, Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, DebSize: n,
+		ImageSHA256: sha256Hex(img), ImageSize: int64(len(img)), ImagePath: member,
+		DownloadMS: took.Milliseconds(), DownloadedAt: time.Now().UTC(), DownloadedURL: mirror + "/" + p.Filename}
+	if err := writeAtomic(filepath.Join(staging, "vmlinuz"), img); err != nil {
+		return s, err
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	return m, writeAtomic(filepath.Join(dir, "meta.json"), b)
-}
-
-func readMeta(dir string) (meta, bool) {
-	var m meta
-	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
-	if err != nil || json.Unmarshal(b, &m) != nil {
-		return m, false
+	if err := writeAtomic(filepath.Join(staging, "meta.json"), b); err != nil {
+		return s, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, "vmlinuz")); err != nil {
-		return m, false
-	}
-	return m, true
+	return staged{m, staging}, nil
 }
-
-// newestCached finds the newest cached kernel of an entry.
-func (f *Fetcher) newestCached(e Entry) (meta, string, bool) {
-	re := regexp.MustCompile(e.Package)
-	dirs, _ := os.ReadDir(f.CacheDir)
-	var best meta
-	var bestDir string
-	for _, d := range dirs {
-		dir := filepath.Join(f.CacheDir, d.Name())
-		m, ok := readMeta(dir)
-		if !ok || m.Suite != e.Suite || !re.MatchString(m.Package) {
-			continue
-		}
-		if bestDir == "" || CompareVersions(m.Version, best.Version) > 0 {
-			best, bestDir = m, dir
-		}
-	}
-	return best, bestDir, bestDir != ""
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-// errNoMirror is returned when no Debian mirror is configured anywhere.
-var errNoMirror = errors.New("no Debian mirror in the apt sources (/etc/apt): set LLCONFORM_MIRROR or --mirror to a Debian archive URL")

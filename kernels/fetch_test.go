@@ -1,274 +1,405 @@
 package kernels
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
-	"github.com/ulikunitz/xz"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
-// fakeImage is a minimal bzImage: boot sector signature, HdrS and a
-// version string.
-func fakeImage(version string) []byte {
-	b := make([]byte, 0x400)
-	b[0x1fe], b[0x1ff] = 0x55, 0xaa
-	copy(b[0x202:], "HdrS")
-	b[0x20e], b[0x20f] = 0x00, 0x01 // version string at 0x100+0x200
-	copy(b[0x300:], version+" (debian@example) #1")
-	return b
+func readImageVersion(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	assert.NilError(t, err)
+	return bzImageVersion(b)
 }
 
-func xzBytes(t *testing.T, data []byte) []byte {
-	var buf bytes.Buffer
-	w, err := xz.NewWriter(&buf)
+// cacheEntries lists the top level of a cache directory, hidden staging
+// directories included.
+func cacheEntries(t *testing.T, dir string) []string {
+	es, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
 	assert.NilError(t, err)
-	_, err = w.Write(data)
-	assert.NilError(t, err)
-	assert.NilError(t, w.Close())
-	return buf.Bytes()
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
-// fakeDeb builds a .deb (ar with data.tar.xz) holding the image at path.
-func fakeDeb(t *testing.T, path string, img []byte) []byte {
-	var tbuf bytes.Buffer
-	tw := tar.NewWriter(&tbuf)
-	for _, d := range []string{"./boot/", "./usr/", "./usr/lib/", "./usr/lib/modules/"} {
-		assert.NilError(t, tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755}))
-	}
-	assert.NilError(t, tw.WriteHeader(&tar.Header{Name: "./" + path, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(img))}))
-	tw.Write(img)
-	assert.NilError(t, tw.Close())
-	data := xzBytes(t, tbuf.Bytes())
-	var ar bytes.Buffer
-	ar.WriteString("!<arch>\n")
-	member := func(name string, body []byte) {
-		fmt.Fprintf(&ar, "%-16s%-12d%-6d%-6d%-8s%-10d`\n", name, 0, 0, 0, "100644", len(body))
-		ar.Write(body)
-		if len(body)%2 == 1 {
-			ar.WriteByte('\n')
-		}
-	}
-	member("debian-binary", []byte("2.0\n"))
-	member("control.tar.xz", xzBytes(t, []byte("x")))
-	member("data.tar.xz", data)
-	return ar.Bytes()
-}
+func TestFetchNewestBothLayoutsThenCache(t *testing.T) {
+	ctx := context.Background()
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	cache := t.TempDir()
+	var progress bytes.Buffer
+	f := m.fetcher(t, cache)
+	f.Progress = &progress
 
-type fakeMirror struct {
-	srv      *httptest.Server
-	keyring  string
-	requests atomic.Int64
-	files    map[string][]byte
-}
-
-func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-
-// newFakeMirror serves a signed suite "test" with two versions of a
-// linux-image package and one linux-binary package.
-func newFakeMirror(t *testing.T, tamper func(map[string][]byte)) *fakeMirror {
-	m := &fakeMirror{files: map[string][]byte{}}
-	ent, err := openpgp.NewEntity("test archive", "", "archive@example.org", nil)
+	p, err := f.Resolve(ctx, image618)
 	assert.NilError(t, err)
-	var pub bytes.Buffer
-	assert.NilError(t, ent.Serialize(&pub))
-	m.keyring = filepath.Join(t.TempDir(), "keyring.gpg")
-	assert.NilError(t, os.WriteFile(m.keyring, pub.Bytes(), 0o644))
+	assert.Equal(t, p.Version, "6.18.15-1~bpo13+1", "6.18.15 beats 6.18.9, the unsigned package does not match")
 
-	debs := map[string][]byte{
-		"pool/linux-image-6.18.9_amd64.deb":  fakeDeb(t, "boot/vmlinuz-6.18.9+deb13-cloud-amd64", fakeImage("6.18.9")),
-		"pool/linux-image-6.18.15_amd64.deb": fakeDeb(t, "boot/vmlinuz-6.18.15+deb13-cloud-amd64", fakeImage("6.18.15")),
-		"pool/linux-binary-7.3_amd64.deb":    fakeDeb(t, "usr/lib/modules/7.3-cloud-amd64/vmlinuz", fakeImage("7.3")),
-	}
-	stanza := func(name, version, file string) string {
-		return fmt.Sprintf("Package: %s\nVersion: %s\nFilename: %s\nSize: %d\nSHA256: %s\n\n", name, version, file, len(debs[file]), sum(debs[file]))
-	}
-	packages := stanza("linux-image-6.18.9+deb13-cloud-amd64", "6.18.9-1~bpo13+1", "pool/linux-image-6.18.9_amd64.deb") +
-		stanza("linux-image-6.18.15+deb13-cloud-amd64", "6.18.15-1~bpo13+1", "pool/linux-image-6.18.15_amd64.deb") +
-		stanza("linux-binary-7.3-cloud-amd64", "7.3~rc7-1~exp1", "pool/linux-binary-7.3_amd64.deb") +
-		"Package: bash\nVersion: 5\nFilename: pool/bash.deb\nSize: 1\nSHA256: 00\n\n"
-	pxz := xzBytes(t, []byte(packages))
-	release := fmt.Sprintf("Suite: test\nSHA256:\n %s %d main/binary-amd64/Packages.xz\n", sum(pxz), len(pxz))
-	var signed bytes.Buffer
-	w, err := clearsign.Encode(&signed, ent.PrivateKey, nil)
+	k, err := f.Fetch(ctx, image618)
 	assert.NilError(t, err)
-	w.Write([]byte(release))
-	assert.NilError(t, w.Close())
-
-	m.files["dists/test/InRelease"] = signed.Bytes()
-	m.files["dists/test/main/binary-amd64/Packages.xz"] = pxz
-	for k, v := range debs {
-		m.files[k] = v
-	}
-	if tamper != nil {
-		tamper(m.files)
-	}
-	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.requests.Add(1)
-		b, ok := m.files[strings.TrimPrefix(r.URL.Path, "/")]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(b)
-	}))
-	t.Cleanup(m.srv.Close)
-	return m
-}
-
-func (m *fakeMirror) fetcher(t *testing.T) *Fetcher {
-	f, err := NewFetcher()
-	assert.NilError(t, err)
-	f.Mirror, f.Keyring, f.CacheDir = m.srv.URL, m.keyring, t.TempDir()
-	return f
-}
-
-var (
-	image618 = Entry{Name: "6.18", Suite: "test", Package: `^linux-image-6\.18\.\d+\+deb13-cloud-amd64$`, Status: "enabled", ABI: 7}
-	binary73 = Entry{Name: "7.3", Suite: "test", Package: `^linux-binary-7\.3-cloud-amd64$`, Status: "enabled", ABI: 11}
-)
-
-func TestFetchNewestVerifiedAndCached(t *testing.T) {
-	m := newFakeMirror(t, nil)
-	f := m.fetcher(t)
-	k, err := f.Fetch(context.Background(), image618)
-	assert.NilError(t, err)
-	assert.Equal(t, k.Version, "6.18.15-1~bpo13+1", "the newest version wins")
+	assert.Equal(t, k.Name, "6.18")
+	assert.Equal(t, k.Package, "linux-image-6.18.15+deb13-cloud-amd64")
+	assert.Equal(t, k.Version, "6.18.15-1~bpo13+1")
 	assert.Equal(t, *k.ExpectedABI, 7)
-	img, err := os.ReadFile(k.Image)
-	assert.NilError(t, err)
-	assert.Equal(t, bzImageVersion(img), "6.18.15")
+	assert.Equal(t, k.ExpectedStatus, "enabled")
+	assert.Assert(t, !k.Cached)
+	assert.Equal(t, k.DebSHA256, p.SHA256)
+	assert.Equal(t, k.DownloadBytes, p.Size)
+	assert.Equal(t, readImageVersion(t, k.Image), "6.18.15+deb13-cloud-amd64", "boot/vmlinuz-* layout")
+	img, _ := os.ReadFile(k.Image)
+	assert.Equal(t, k.ImageSHA256, sha256Hex(img))
+	assert.Assert(t, is.Contains(progress.String(), "downloaded 6.18 (linux-image-6.18.15+deb13-cloud-amd64 6.18.15-1~bpo13+1)"))
+	assert.Assert(t, is.Contains(progress.String(), "downloaded index test"))
 
-	k73, err := f.Fetch(context.Background(), binary73)
+	var meta map[string]any
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(k.Image), "meta.json"))
 	assert.NilError(t, err)
-	img, _ = os.ReadFile(k73.Image)
-	assert.Equal(t, bzImageVersion(img), "7.3", "usr/lib/modules layout")
+	assert.NilError(t, json.Unmarshal(b, &meta))
+	for _, key := range []string{"package", "version", "deb_sha256", "deb_size", "vmlinuz_sha256", "vmlinuz_size", "download_ms", "downloaded_at"} {
+		assert.Assert(t, meta[key] != nil, "meta.json lacks %s", key)
+	}
+	assert.Equal(t, meta["vmlinuz_path"], "boot/vmlinuz-6.18.15+deb13-cloud-amd64")
 
-	before := m.requests.Load()
-	k2, err := f.Fetch(context.Background(), image618)
+	k73, err := f.Fetch(ctx, binary73)
 	assert.NilError(t, err)
-	assert.Equal(t, m.requests.Load(), before, "a second fetch downloads nothing")
-	assert.Assert(t, k2.Cached)
-	assert.Equal(t, k2.Image, k.Image)
+	assert.Equal(t, k73.Version, "7.3~rc7-1~exp1")
+	assert.Equal(t, readImageVersion(t, k73.Image), "7.3-rc7", "usr/lib/modules/*/vmlinuz layout")
+	assert.Equal(t, m.hitsOf("dists/test/InRelease"), 1, "one index download for both entries")
+
+	// The same and a new Fetcher (a second run) download nothing at all.
+	before := m.total.Load()
+	for _, f := range []*Fetcher{f, m.fetcher(t, cache)} {
+		for _, e := range []Entry{image618, binary73} {
+			k2, err := f.Fetch(ctx, e)
+			assert.NilError(t, err)
+			assert.Assert(t, k2.Cached)
+		}
+	}
+	assert.Equal(t, m.total.Load(), before, "a second run makes no HTTP request")
+
+	k2, _ := f.Fetch(ctx, image618)
+	assert.DeepEqual(t, k2.Image, k.Image)
+	assert.Equal(t, k2.DownloadBytes, k.DownloadBytes, "the cache remembers the download")
+	assert.DeepEqual(t, cacheEntries(t, cache), []string{"index",
+		"linux-binary-7.3-cloud-amd64_7.3~rc7-1~exp1", "linux-image-6.18.15+deb13-cloud-amd64_6.18.15-1~bpo13+1"})
+	assert.Assert(t, !strings.Contains(strings.Join(cacheEntries(t, filepath.Dir(k.Image)), " "), ".deb"), "the .deb is not kept")
+}
+
+func TestFetchStaleIndexIsRefreshedNotTheKernel(t *testing.T) {
+	ctx := context.Background()
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	cache := t.TempDir()
+	_, err := m.fetcher(t, cache).Fetch(ctx, image618)
+	assert.NilError(t, err)
+
+	f := m.fetcher(t, cache)
+	f.IndexMaxAge = -1 // every index is stale
+	before := m.total.Load()
+	k, err := f.Fetch(ctx, image618)
+	assert.NilError(t, err)
+	assert.Assert(t, k.Cached)
+	assert.Equal(t, m.total.Load()-before, int64(2), "InRelease and Packages.xz only")
+}
+
+func TestFetchSharedPackageDownloadsOnce(t *testing.T) {
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	f := m.fetcher(t, t.TempDir())
+	var wg sync.WaitGroup
+	ks := make([]Kernel, 4)
+	errs := make([]error, 4)
+	for i := range ks {
+		wg.Go(func() {
+			e := image618
+			if i%2 == 1 {
+				e = noLL618
+			}
+			ks[i], errs[i] = f.Fetch(context.Background(), e)
+		})
+	}
+	wg.Wait()
+	for i := range ks {
+		assert.NilError(t, errs[i])
+		assert.Equal(t, ks[i].Image, ks[0].Image)
+	}
+	assert.Equal(t, ks[1].Cmdline, "lsm=capability")
+	assert.Equal(t, ks[1].ExpectedStatus, "disabled")
+	assert.Equal(t, *ks[1].ExpectedABI, 0)
+	assert.Equal(t, m.hitsOf("pool/main/l/linux/linux-image-6.18.15+deb13-cloud-amd64_6.18.15-1~bpo13+1_amd64.deb"), 1)
+	assert.Equal(t, m.hitsOf("dists/test/InRelease"), 1)
 }
 
 func TestFetchRejectsTamperedPackage(t *testing.T) {
-	m := newFakeMirror(t, func(files map[string][]byte) {
-		b := files["pool/linux-image-6.18.15_amd64.deb"]
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	m.edit(func(files map[string][]byte) {
+		p := "pool/main/l/linux/linux-image-6.18.15+deb13-cloud-amd64_6.18.15-1~bpo13+1_amd64.deb"
+		b := bytes.Clone(files[p])
 		b[len(b)-1] ^= 0xff
+		files[p] = b
 	})
-	f := m.fetcher(t)
-	_, err := f.Fetch(context.Background(), image618)
-	assert.ErrorContains(t, err, "corrupted download")
-	_, ok := readMeta(filepath.Join(f.CacheDir, "linux-image-6.18.15+deb13-cloud-amd64_6.18.15-1~bpo13+1"))
-	assert.Assert(t, !ok, "nothing cached")
+	cache := t.TempDir()
+	_, err := m.fetcher(t, cache).Fetch(context.Background(), image618)
+	assert.ErrorContains(t, err, "corrupted download of linux-image-6.18.15+deb13-cloud-amd64 6.18.15-1~bpo13+1: sha256 ")
+	assert.ErrorContains(t, err, "deleted, run again")
+	assert.DeepEqual(t, cacheEntries(t, cache), []string{"index"}) // no kernel, no staging leftovers
 }
 
-func TestFetchRejectsBadSignature(t *testing.T) {
-	m := newFakeMirror(t, func(files map[string][]byte) {
-		files["dists/test/InRelease"] = bytes.Replace(files["dists/test/InRelease"], []byte("Suite: test"), []byte("Suite: evil"), 1)
+func TestFetchRejectsBadSignatures(t *testing.T) {
+	key, stranger := testKeys(t)
+	for name, tamper := range map[string]func(files map[string][]byte){
+		"text changed after signing": func(files map[string][]byte) {
+			files["dists/test/InRelease"] = bytes.Replace(files["dists/test/InRelease"], []byte("Origin: Debian"), []byte("Origin: Evil!!"), 1)
+		},
+		"signed by a key not in the keyring": func(files map[string][]byte) {
+			text := strings.SplitN(string(files["dists/test/InRelease"]), "\n\n", 2)[1]
+			text = text[:strings.Index(text, "\n-----BEGIN PGP SIGNATURE")]
+			files["dists/test/InRelease"] = clearsigned(t, stranger, text)
+		},
+		"not signed at all": func(files map[string][]byte) {
+			files["dists/test/InRelease"] = []byte("Suite: test\n")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := newFakeMirror(t, "test", kernelPackages(t))
+			m.edit(tamper)
+			cache := t.TempDir()
+			_, err := m.fetcher(t, cache).Fetch(context.Background(), image618)
+			assert.Assert(t, err != nil)
+			assert.Assert(t, strings.Contains(err.Error(), "bad signature") || strings.Contains(err.Error(), "not clearsigned"), err.Error())
+			assert.Assert(t, is.Len(cacheEntries(t, cache), 0))
+		})
+	}
+
+	// A good signature over another suite's Release is refused too.
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	m.edit(func(files map[string][]byte) {
+		files["dists/test/InRelease"] = clearsigned(t, key, "Suite: oldstable\nCodename: bullseye\nSHA256:\n")
 	})
-	_, err := m.fetcher(t).Fetch(context.Background(), image618)
-	assert.ErrorContains(t, err, "signature")
+	_, err := m.fetcher(t, t.TempDir()).Fetch(context.Background(), image618)
+	assert.ErrorContains(t, err, "is for oldstable/bullseye")
 }
 
 func TestFetchRejectsTamperedIndex(t *testing.T) {
-	m := newFakeMirror(t, func(files map[string][]byte) {
-		files["dists/test/main/binary-amd64/Packages.xz"] = append(files["dists/test/main/binary-amd64/Packages.xz"], 0)
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	m.edit(func(files map[string][]byte) {
+		p := "dists/test/main/binary-amd64/Packages.xz"
+		files[p] = append(bytes.Clone(files[p]), 0)
 	})
-	_, err := m.fetcher(t).Fetch(context.Background(), image618)
-	assert.ErrorContains(t, err, "corrupted index")
+	cache := t.TempDir()
+	_, err := m.fetcher(t, cache).Fetch(context.Background(), image618)
+	assert.ErrorContains(t, err, "corrupted download of the test index")
+	assert.Assert(t, is.Len(cacheEntries(t, cache), 0))
 }
 
 func TestFetchUnreachableMirror(t *testing.T) {
-	m := newFakeMirror(t, nil)
-	f := m.fetcher(t)
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	f := m.fetcher(t, t.TempDir())
 	m.srv.Close()
 	_, err := f.Fetch(context.Background(), image618)
-	assert.ErrorContains(t, err, "cannot reach the Debian mirror")
-	assert.ErrorContains(t, err, "LLCONFORM_MIRROR")
+	assert.ErrorContains(t, err, "cannot reach the Debian mirror "+m.srv.URL+": ")
+	assert.ErrorContains(t, err, "set LLCONFORM_MIRROR or --mirror")
 }
 
 func TestFetchFallsBackToCacheWhenOffline(t *testing.T) {
-	m := newFakeMirror(t, nil)
-	f := m.fetcher(t)
-	k, err := f.Fetch(context.Background(), image618)
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	cache := t.TempDir()
+	k, err := m.fetcher(t, cache).Fetch(context.Background(), image618)
 	assert.NilError(t, err)
 	m.srv.Close()
-	f.IndexMaxAge = 0 // force a new index download, which fails
+
+	var progress bytes.Buffer
+	f := m.fetcher(t, cache)
+	f.IndexMaxAge = -1 // the index must be downloaded again, which fails
+	f.Progress = &progress
 	k2, err := f.Fetch(context.Background(), image618)
 	assert.NilError(t, err)
 	assert.Equal(t, k2.Image, k.Image)
+	assert.Assert(t, k2.Cached)
+	assert.Assert(t, is.Contains(progress.String(), "cannot reach the Debian mirror"))
+	assert.Assert(t, is.Contains(progress.String(), "using the cached linux-image-6.18.15+deb13-cloud-amd64 6.18.15-1~bpo13+1"))
+
+	// Nothing cached for this entry: the error stands.
+	_, err = f.Fetch(context.Background(), binary73)
+	assert.ErrorContains(t, err, "cannot reach the Debian mirror")
 }
 
-func TestFromPath(t *testing.T) {
-	dir := t.TempDir()
-	garbage := filepath.Join(dir, "garbage")
-	assert.NilError(t, os.WriteFile(garbage, []byte("not a kernel"), 0o644))
-	_, err := FromPath(garbage, "", nil)
-	assert.ErrorContains(t, err, "not an x86 bzImage")
-
-	img := filepath.Join(dir, "bzImage")
-	assert.NilError(t, os.WriteFile(img, fakeImage("6.99.1-custom"), 0o644))
-	k, err := FromPath(img, "", nil)
+func TestFetchNoFallbackOnBadSignature(t *testing.T) {
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	cache := t.TempDir()
+	_, err := m.fetcher(t, cache).Fetch(context.Background(), image618)
 	assert.NilError(t, err)
-	assert.Equal(t, k.Name, "6.99.1-custom")
-	assert.Assert(t, k.ExpectedABI == nil)
-
-	build := filepath.Join(dir, "linux")
-	assert.NilError(t, os.MkdirAll(filepath.Join(build, "arch/x86/boot"), 0o755))
-	assert.NilError(t, os.WriteFile(filepath.Join(build, "arch/x86/boot/bzImage"), fakeImage("7.4-rc1"), 0o644))
-	k, err = FromPath(build, "mine", nil)
-	assert.NilError(t, err)
-	assert.Equal(t, k.Name, "mine")
-
-	_, err = FromPath(filepath.Join(dir, "missing"), "", nil)
-	assert.ErrorContains(t, err, "missing")
+	_, stranger := testKeys(t)
+	m.publish(t, "test", kernelPackages(t), stranger)
+	f := m.fetcher(t, cache)
+	f.IndexMaxAge = -1
+	_, err = f.Fetch(context.Background(), image618)
+	assert.ErrorContains(t, err, "bad signature", "a forged index is an error, not a reason to go offline")
 }
 
-func TestMirrorFromApt(t *testing.T) {
-	dir := t.TempDir()
-	assert.NilError(t, os.MkdirAll(filepath.Join(dir, "sources.list.d"), 0o755))
-	assert.NilError(t, os.WriteFile(filepath.Join(dir, "sources.list.d", "debian.sources"), []byte(
-		"Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\n"), 0o644))
-	m, err := MirrorFromApt(dir)
+func TestFetchRefreshesIndexWhenPackageIsGone(t *testing.T) {
+	ctx := context.Background()
+	pkgs := kernelPackages(t)
+	m := newFakeMirror(t, "test", pkgs)
+	f := m.fetcher(t, t.TempDir())
+	_, err := f.Resolve(ctx, image618) // caches the index, downloads no kernel
 	assert.NilError(t, err)
-	assert.Equal(t, m, "http://mirror.example/debian")
 
-	list := t.TempDir()
-	assert.NilError(t, os.WriteFile(filepath.Join(list, "sources.list"), []byte(
-		"# comment\ndeb [arch=amd64 trusted=yes signed-by=/k.gpg] http://list.example/debian bookworm main\n"), 0o644))
-	m, err = MirrorFromApt(list)
+	// The archive moves on: 6.18.15 is replaced by 6.18.17.
+	key, _ := testKeys(t)
+	newer := fakePkg{"linux-image-6.18.17+deb13-cloud-amd64", "6.18.17-1~bpo13+1", "pool/main/l/linux/linux-image-6.18.17.deb",
+		fakeDeb(t, "boot/vmlinuz-6.18.17+deb13-cloud-amd64", fakeImage("6.18.17+deb13-cloud-amd64"), "xz")}
+	m.edit(func(files map[string][]byte) { delete(files, pkgs[1].file) })
+	m.publish(t, "test", []fakePkg{pkgs[0], newer}, key)
+	m.edit(func(files map[string][]byte) { delete(files, pkgs[1].file) })
+
+	k, err := f.Fetch(ctx, image618)
 	assert.NilError(t, err)
-	assert.Equal(t, m, "http://list.example/debian")
-
-	empty := t.TempDir()
-	_, err = MirrorFromApt(empty)
-	assert.ErrorContains(t, err, "LLCONFORM_MIRROR")
+	assert.Equal(t, k.Version, "6.18.17-1~bpo13+1")
+	assert.Equal(t, m.hitsOf("dists/test/InRelease"), 2)
 }
 
-func TestCatalog(t *testing.T) {
-	names := map[string]bool{}
-	for _, e := range Catalog() {
-		assert.Assert(t, !names[e.Name], "duplicate %s", e.Name)
-		names[e.Name] = true
-		assert.Assert(t, e.Status == "enabled" || e.Status == "disabled" || e.Status == "absent", e.Name)
+func TestFetchErrorsSayWhatToDo(t *testing.T) {
+	ctx := context.Background()
+	m := newFakeMirror(t, "test", kernelPackages(t))
+
+	f := m.fetcher(t, t.TempDir())
+	f.Keyring = filepath.Join(t.TempDir(), "missing.gpg")
+	_, err := f.Fetch(ctx, image618)
+	assert.ErrorContains(t, err, "apt-get install debian-archive-keyring")
+
+	f = m.fetcher(t, t.TempDir())
+	_, err = f.Fetch(ctx, Entry{Name: "x", Suite: "nosuch", Package: "^linux-image-"})
+	assert.ErrorContains(t, err, "the mirror has no suite nosuch")
+
+	_, err = f.Fetch(ctx, Entry{Name: "4.19", Suite: "test", Package: `^linux-image-4\.19`})
+	assert.ErrorContains(t, err, "no package matching")
+
+	f.Mirror = m.srv.URL + "/sub"
+	_, err = f.Fetch(ctx, image618)
+	assert.ErrorContains(t, err, "full Debian archive mirror")
+
+	defer func(d string) { aptSourcesDir = d }(aptSourcesDir)
+	aptSourcesDir = t.TempDir() // no sources at all
+	f = m.fetcher(t, t.TempDir())
+	f.Mirror = ""
+	_, err = f.Fetch(ctx, image618)
+	assert.ErrorContains(t, err, "no Debian archive mirror in the apt sources")
+	assert.ErrorContains(t, err, "set LLCONFORM_MIRROR or --mirror")
+}
+
+func TestFetchContextCancelled(t *testing.T) {
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	block := make(chan struct{})
+	m.edit(func(map[string][]byte) { m.blocker = block })
+	defer close(block)
+	cache := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	f := m.fetcher(t, cache)
+	done := make(chan error)
+	go func() { _, err := f.Fetch(ctx, image618); done <- err }()
+	for m.hitsOf("pool/main/l/linux/linux-image-6.18.15+deb13-cloud-amd64_6.18.15-1~bpo13+1_amd64.deb") == 0 {
+		select { // wait for the download to start
+		case err := <-done:
+			t.Fatalf("finished early: %v", err)
+		case <-time.After(time.Millisecond):
+		}
 	}
-	assert.Equal(t, len(Catalog()), 9)
-	e, ok := Lookup("6.12-nolandlock")
-	assert.Assert(t, ok)
-	assert.Assert(t, strings.Contains(e.Cmdline, "lsm=") && !strings.Contains(e.Cmdline, "landlock"))
+	cancel()
+	err := <-done
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.DeepEqual(t, cacheEntries(t, cache), []string{"index"})
+}
+
+func TestCachedEntryDamagedIsFetchedAgain(t *testing.T) {
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	cache := t.TempDir()
+	k, err := m.fetcher(t, cache).Fetch(context.Background(), image618)
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(k.Image, []byte("truncated"), 0o644))
+	k2, err := m.fetcher(t, cache).Fetch(context.Background(), image618)
+	assert.NilError(t, err)
+	assert.Assert(t, !k2.Cached)
+	assert.Equal(t, readImageVersion(t, k2.Image), "6.18.15+deb13-cloud-amd64")
+}
+
+func TestNewFetcherDefaults(t *testing.T) {
+	t.Setenv("LLCONFORM_MIRROR", "http://mirror.example/debian")
+	t.Setenv("LLCONFORM_KEYRING", "/k.gpg")
+	t.Setenv("LLCONFORM_CACHE", "/c")
+	f, err := NewFetcher()
+	assert.NilError(t, err)
+	assert.Equal(t, f.Mirror, "http://mirror.example/debian")
+	assert.Equal(t, f.Keyring, "/k.gpg")
+	assert.Equal(t, f.CacheDir, "/c/kernels")
+	assert.Equal(t, f.IndexMaxAge, defaultIndexMaxAge)
+	assert.Assert(t, f.Client != nil)
+}
+
+func TestFetchReplacesLeftoverEntry(t *testing.T) {
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	cache := t.TempDir()
+	// An entry in an older format, from an older llconform.
+	old := filepath.Join(cache, "linux-image-6.18.15+deb13-cloud-amd64_6.18.15-1~bpo13+1")
+	assert.NilError(t, os.MkdirAll(old, 0o755))
+	assert.NilError(t, os.WriteFile(filepath.Join(old, "meta.json"), []byte(`{"Package": "x", "ImageSHA256": "00"}`), 0o644))
+	assert.NilError(t, os.WriteFile(filepath.Join(old, "vmlinuz"), []byte("old"), 0o644))
+	k, err := m.fetcher(t, cache).Fetch(context.Background(), image618)
+	assert.NilError(t, err)
+	assert.Assert(t, !k.Cached)
+	assert.Equal(t, readImageVersion(t, k.Image), "6.18.15+deb13-cloud-amd64")
+	st, err := os.Stat(old)
+	assert.NilError(t, err)
+	assert.Equal(t, st.Mode().Perm(), os.FileMode(0o755))
+}
+
+func TestFetchArmoredKeyringAndServerErrors(t *testing.T) {
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	key, _ := testKeys(t)
+	var armored bytes.Buffer
+	w, err := armor.Encode(&armored, openpgp.PublicKeyType, nil)
+	assert.NilError(t, err)
+	assert.NilError(t, key.Serialize(w))
+	assert.NilError(t, w.Close())
+	f := m.fetcher(t, t.TempDir())
+	f.Keyring = filepath.Join(t.TempDir(), "archive.asc")
+	assert.NilError(t, os.WriteFile(f.Keyring, armored.Bytes(), 0o644))
+	_, err = f.Fetch(context.Background(), image618)
+	assert.NilError(t, err)
+
+	f.Keyring = filepath.Join(t.TempDir(), "junk.gpg")
+	assert.NilError(t, os.WriteFile(f.Keyring, []byte("junk"), 0o644))
+	f2 := m.fetcher(t, t.TempDir())
+	f2.Keyring = f.Keyring
+	_, err = f2.Fetch(context.Background(), image618)
+	assert.ErrorContains(t, err, "is not an OpenPGP keyring")
+
+	// A failing mirror (5xx) counts as unreachable: the cache stands in.
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer broken.Close()
+	f.Mirror, f.IndexMaxAge = broken.URL, -1
+	f.Keyring = m.keyring
+	k, err := f.Fetch(context.Background(), image618)
+	assert.NilError(t, err)
+	assert.Assert(t, k.Cached)
+	_, err = f.Fetch(context.Background(), binary73)
+	assert.ErrorContains(t, err, "503 Service Unavailable")
+	assert.ErrorContains(t, err, "cannot reach the Debian mirror "+broken.URL)
 }

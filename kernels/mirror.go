@@ -2,82 +2,147 @@ package kernels
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 )
 
-// MirrorFromApt returns the first Debian archive URI of the machine's apt
-// sources (deb822 .sources files, then sources.list lines), skipping the
-// security archive, which carries no backports or experimental.
+// errNoMirror is returned when no Debian mirror is configured anywhere.
+var errNoMirror = errors.New("no Debian archive mirror in the apt sources (/etc/apt): set LLCONFORM_MIRROR or --mirror to a Debian archive URL")
+
+// aptSourcesDir is where the machine's apt sources live (a variable for
+// tests).
+var aptSourcesDir = "/etc/apt"
+
+// aptSource is one "deb" source: its URIs and suites.
+type aptSource struct {
+	uris, suites []string
+}
+
+// MirrorFromApt returns the first Debian main-archive URI of the apt
+// sources under aptDir (normally /etc/apt), in apt's own reading order:
+// sources.list, then sources.list.d/ by name. Sources whose suites are all
+// security suites are skipped: the security archive carries no backports
+// and no experimental.
 func MirrorFromApt(aptDir string) (string, error) {
-	files, _ := filepath.Glob(filepath.Join(aptDir, "sources.list.d", "*.sources"))
+	files := []string{filepath.Join(aptDir, "sources.list")}
+	d, _ := filepath.Glob(filepath.Join(aptDir, "sources.list.d", "*"))
+	sort.Strings(d)
+	files = append(files, d...)
 	for _, f := range files {
-		if m := fromDeb822(f); m != "" {
-			return m, nil
+		var srcs []aptSource
+		switch {
+		case strings.HasSuffix(f, ".sources"):
+			srcs = readDeb822(f)
+		case strings.HasSuffix(f, ".list") || f == files[0]:
+			srcs = readList(f)
 		}
-	}
-	lists, _ := filepath.Glob(filepath.Join(aptDir, "sources.list.d", "*.list"))
-	lists = append([]string{filepath.Join(aptDir, "sources.list")}, lists...)
-	for _, f := range lists {
-		if m := fromList(f); m != "" {
-			return m, nil
+		for _, s := range srcs {
+			if u := s.mirror(); u != "" {
+				return u, nil
+			}
 		}
 	}
 	return "", errNoMirror
 }
 
-func usable(uri string) bool {
-	return (strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://")) && !strings.Contains(uri, "security")
-}
-
-// firstURI scans a sources file line by line and returns the first usable
-// URI that pick finds on a line.
-func firstURI(path string, pick func(line string) []string) string {
-	f, err := os.Open(path)
-	if err != nil {
+// mirror returns the source's first http(s) URI if it serves a main-archive
+// suite.
+func (s aptSource) mirror() string {
+	main := false
+	for _, su := range s.suites {
+		// "bookworm-security", or the old "buster/updates" security layout.
+		if !strings.HasSuffix(su, "-security") && !strings.HasSuffix(su, "/updates") {
+			main = true
+		}
+	}
+	if !main {
 		return ""
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		for _, u := range pick(sc.Text()) {
-			if usable(u) {
-				return strings.TrimRight(u, "/")
-			}
+	for _, u := range s.uris {
+		if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
+			return strings.TrimRight(u, "/")
 		}
 	}
 	return ""
 }
 
-// fromDeb822 reads "URIs:" fields of a .sources file.
-func fromDeb822(path string) string {
-	return firstURI(path, func(line string) []string {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.EqualFold(k, "URIs") {
-			return strings.Fields(v)
-		}
+func readLines(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
 		return nil
-	})
+	}
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
 }
 
-// fromList reads "deb [options] URI suite ..." lines of a .list file.
-func fromList(path string) string {
-	return firstURI(path, func(line string) []string {
-		fields := strings.Fields(line)
-		if len(fields) < 3 || fields[0] != "deb" {
-			return nil
+// readDeb822 reads the stanzas of a .sources file (fields Types, URIs,
+// Suites, Enabled; blank lines separate stanzas; indented lines continue
+// a field).
+func readDeb822(path string) []aptSource {
+	var out []aptSource
+	fields := map[string]string{}
+	last := ""
+	flush := func() {
+		types := strings.Fields(fields["types"])
+		enabled := !strings.EqualFold(strings.TrimSpace(fields["enabled"]), "no")
+		if enabled && slices.Contains(types, "deb") {
+			out = append(out, aptSource{uris: strings.Fields(fields["uris"]), suites: strings.Fields(fields["suites"])})
 		}
-		inOptions := false
-		for _, u := range fields[1:] {
-			switch {
-			case strings.HasPrefix(u, "["):
-				inOptions = !strings.HasSuffix(u, "]")
-			case inOptions:
-				inOptions = !strings.HasSuffix(u, "]")
-			default:
-				return []string{u} // the URI follows the options
+		fields, last = map[string]string{}, ""
+	}
+	for _, line := range append(readLines(path), "") {
+		switch {
+		case strings.HasPrefix(line, "#"):
+		case strings.TrimSpace(line) == "":
+			if len(fields) > 0 {
+				flush()
+			}
+		case line[0] == ' ' || line[0] == '\t':
+			if last != "" {
+				fields[last] += " " + strings.TrimSpace(line)
+			}
+		default:
+			if k, v, ok := strings.Cut(line, ":"); ok {
+				last = strings.ToLower(strings.TrimSpace(k))
+				fields[last] = strings.TrimSpace(v)
 			}
 		}
-		return nil
-	})
+	}
+	return out
+}
+
+// readList reads one-line sources: "deb [options] URI suite [component...]".
+func readList(path string) []aptSource {
+	var out []aptSource
+	for _, line := range readLines(path) {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) < 3 || f[0] != "deb" {
+			continue
+		}
+		rest := f[1:]
+		if strings.HasPrefix(rest[0], "[") {
+			// Options run to the word ending in "]", spaces allowed.
+			for i, w := range rest {
+				if strings.HasSuffix(w, "]") {
+					rest = rest[i+1:]
+					break
+				}
+			}
+		}
+		if len(rest) >= 2 {
+			out = append(out, aptSource{uris: rest[:1], suites: rest[1:2]})
+		}
+	}
+	return out
 }

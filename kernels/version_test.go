@@ -13,19 +13,57 @@ func TestCompareVersions(t *testing.T) {
 	}{
 		{"1.0", "1.0", 0},
 		{"1.0", "1.1", -1},
+		{"1.9", "1.10", -1}, // numerically, not as text
 		{"6.12.107-1", "6.12.94-1", 1},
-		{"7.3~rc7-1~exp1", "7.3-1", -1},
-		{"7.3~rc7-1~exp1", "7.3~rc6-1~exp1", 1},
-		{"6.18.15-1~bpo13+1", "6.18.9-1~bpo13+1", 1},
-		{"6.18.15-1~bpo13+1", "6.18.15-1", -1},
-		{"1:1.0", "2.0", 1},
-		{"1.0a", "1.0", 1},
-		{"1.0~", "1.0", -1},
-		{"1.0+b1", "1.0", 1},
 		{"5.10.237-1", "5.10.223-1", 1},
 		{"001", "1", 0},
+		{"1.0-0", "1.0", 0}, // an absent revision is revision 0
+		{"1.0-1", "1.0", 1},
+		{"1.0-2", "1.0-10", -1},
+		{"1.0-1.1", "1.0-1", 1},
+
+		// Epochs trump everything.
+		{"1:1.0", "2.0", 1},
+		{"0:1.0", "1.0", 0},
+		{"2:0.1", "10:0.1", -1},
+		{"1:7.3-1", "7.3-1", 1},
+
+		// '~' sorts before everything, even the end of the string.
+		{"1.0~", "1.0", -1},
+		{"1.0~~", "1.0~", -1},
+		{"1.0~~a", "1.0~~", 1},
+		{"1.0~rc1", "1.0", -1},
+		{"1.0~rc1", "1.0~rc2", -1},
+		{"7.3~rc7-1~exp1", "7.3-1", -1},
+		{"7.3~rc7-1~exp1", "7.3~rc6-1~exp1", 1},
+		{"7.3~rc7-1~exp2", "7.3~rc7-1~exp1", 1},
+		{"6.18.15-1~bpo13+1", "6.18.9-1~bpo13+1", 1},
+		{"6.18.15-1~bpo13+1", "6.18.15-1", -1}, // a backport is older than the release
+		{"7.0.12-2~bpo13+1", "7.0.12-1~bpo13+1", 1},
+
+		// Letters sort before non-letters; the end sorts before any letter.
+		{"1.0a", "1.0", 1},
+		{"1.0a", "1.0+", -1},
+		{"1.0+b1", "1.0", 1},
+		{"1.0+b1", "1.0.1", -1}, // '+' < '.'
+		{"1.0a", "1.0b", -1},
+		{"1.0Z", "1.0a", -1},
+		{"1.0+dfsg", "1.0-1", 1}, // the upstream parts differ first
+
+		// Digit runs longer than int64.
+		{"1.123456789012345678901234567890", "1.123456789012345678901234567891", -1},
+		// The revision is after the last hyphen.
+		{"1.0-rc-1", "1.0-rc-2", -1},
 	} {
 		assert.Equal(t, CompareVersions(tc.a, tc.b), tc.want, "%s vs %s", tc.a, tc.b)
 		assert.Equal(t, CompareVersions(tc.b, tc.a), -tc.want, "%s vs %s", tc.b, tc.a)
 	}
+}
+
+func TestNewest(t *testing.T) {
+	p, ok := newest([]Package{{Version: "6.18.9-1~bpo13+1"}, {Version: "6.18.15-1~bpo13+1"}, {Version: "6.18.12-1~bpo13+1"}})
+	assert.Assert(t, ok)
+	assert.Equal(t, p.Version, "6.18.15-1~bpo13+1")
+	_, ok = newest(nil)
+	assert.Assert(t, !ok)
 }

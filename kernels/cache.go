@@ -1,0 +1,138 @@
+package kernels
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+)
+
+// The kernel cache, under CacheDir:
+//
+//	<package>_<version>/vmlinuz     the extracted image
+//	<package>_<version>/meta.json   where it came from (meta)
+//	index/<suite>.json              the verified kernel stanzas of a suite
+//	local-<sha256 prefix>/vmlinuz   images extracted from a user's .deb
+//
+// Entries appear by renaming a fully written and verified staging
+// directory, so a reader never sees half of one.
+
+// defaultCacheDir is $LLCONFORM_CACHE/kernels, else
+// <user cache dir>/llconform/kernels.
+func defaultCacheDir() (string, error) {
+	if d := os.Getenv("LLCONFORM_CACHE"); d != "" {
+		return filepath.Join(d, "kernels"), nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", errors.New("no cache directory: set LLCONFORM_CACHE (or HOME/XDG_CACHE_HOME)")
+	}
+	return filepath.Join(d, "llconform", "kernels"), nil
+}
+
+// meta is what the cache keeps next to each kernel image.
+type meta struct {
+	Suite         string    `json:"suite"`
+	Package       string    `json:"package"`
+	Version       string    `json:"version"`
+	DebSHA256     string    `json:"deb_sha256"`
+	DebSize       int64     `json:"deb_size"`
+	ImageSHA256   string    `json:"vmlinuz_sha256"`
+	ImageSize     int64     `json:"vmlinuz_size"`
+	ImagePath     string    `json:"vmlinuz_path"` // inside the package
+	DownloadMS    int64     `json:"download_ms"`
+	DownloadedAt  time.Time `json:"downloaded_at"`
+	DownloadedURL string    `json:"downloaded_from"`
+}
+
+func kernelDir(cacheDir string, p Package) string {
+	return filepath.Join(cacheDir, p.Name+"_"+p.Version)
+}
+
+// readMeta returns the meta of a complete cache entry. The image is hashed
+// again (about 10 ms for 14 MB) so that a damaged cache is refetched
+// instead of booted.
+func readMeta(dir string) (meta, bool) {
+	var m meta
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil || json.Unmarshal(b, &m) != nil || m.ImageSHA256 == "" {
+		return meta{}, false
+	}
+	f, err := os.Open(filepath.Join(dir, "vmlinuz"))
+	if err != nil {
+		return meta{}, false
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil || hex.EncodeToString(h.Sum(nil)) != m.ImageSHA256 {
+		return meta{}, false
+	}
+	return m, true
+}
+
+// newestCached finds the newest cached kernel matching an entry.
+func newestCached(cacheDir string, e Entry) (meta, string, bool) {
+	re, err := regexp.Compile(e.Package)
+	if err != nil {
+		return meta{}, "", false
+	}
+	dirs, _ := os.ReadDir(cacheDir)
+	var best meta
+	var bestDir string
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		dir := filepath.Join(cacheDir, d.Name())
+		m, ok := readMeta(dir)
+		if !ok || m.Suite != e.Suite || !re.MatchString(m.Package) {
+			continue
+		}
+		if bestDir == "" || CompareVersions(m.Version, best.Version) > 0 {
+			best, bestDir = m, dir
+		}
+	}
+	return best, bestDir, bestDir != ""
+}
+
+// publish renames a complete staging directory to dir. If another process
+// published a valid entry first, that one is kept.
+func publish(staging, dir string) error {
+	if err := os.Rename(staging, dir); err == nil {
+		return nil
+	}
+	if _, ok := readMeta(dir); ok {
+		return os.RemoveAll(staging)
+	}
+	// A broken leftover (e.g. from an older llconform): replace it.
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Rename(staging, dir)
+}
+
+// writeAtomic writes a file through a unique temporary name, so that
+// concurrent writers and readers never see a partial file.
+func writeAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
