@@ -123,7 +123,7 @@ func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Ent
 	for _, e := range entries {
 		k, err := f.Fetch(ctx, e)
 		if err != nil {
-			return nil, fmt.Errorf("kernel %s: %w", e.Name, err)
+			return nil, err // the fetcher names the kernel
 		}
 		t := target(k)
 		if k.Cached {
