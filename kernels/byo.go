@@ -9,7 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/internal/diskio"
+	"github.com/llconform/llconform/landlock"
 )
 
 // FromPath accepts a kernel the user brings: an x86 bzImage, a local .deb
@@ -33,7 +34,7 @@ func FromPath(path, name string, expectedABI *int) (Kernel, error) {
 	}
 	k := Kernel{Name: name, ExpectedABI: expectedABI, Cached: true}
 	if expectedABI != nil && *expectedABI > 0 {
-		k.ExpectedStatus = results.StatusEnabled
+		k.ExpectedStatus = landlock.Enabled
 	}
 	head, err := readHead(src, 16)
 	if err != nil {
@@ -100,7 +101,7 @@ func fromDeb(src string) (string, string, error) {
 		return "", "", err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	cache, err := defaultCacheDir()
+	cache, err := diskio.CacheDir("kernels")
 	if err != nil {
 		return "", "", err
 	}
@@ -109,7 +110,7 @@ func fromDeb(src string) (string, string, error) {
 		return "", "", err
 	}
 	img := filepath.Join(dir, "vmlinuz")
-	if err := writeAtomic(img, b); err != nil {
+	if err := diskio.WriteAtomic(img, b, 0o644); err != nil {
 		return "", "", err
 	}
 	return img, sum, nil

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llconform/llconform/landlock"
 	"gotest.tools/v3/assert"
 )
 
@@ -37,7 +38,7 @@ func TestFromPath(t *testing.T) {
 	assert.Equal(t, k.Version, "6.99.1-custom")
 	assert.Equal(t, k.Image, img)
 	assert.Assert(t, k.ExpectedABI == nil)
-	assert.Equal(t, k.ExpectedStatus, "")
+	assert.Equal(t, k.ExpectedStatus, landlock.State(""))
 	assert.Equal(t, k.ImageSHA256, sha256Hex(fakeImage("6.99.1-custom")))
 
 	noVersion := fakeImage("")
@@ -52,7 +53,7 @@ func TestFromPath(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, k.Name, "mine")
 	assert.Equal(t, *k.ExpectedABI, 12)
-	assert.Equal(t, k.ExpectedStatus, "enabled")
+	assert.Equal(t, k.ExpectedStatus, landlock.Enabled)
 
 	_, err = FromPath(t.TempDir(), "", nil)
 	assert.ErrorContains(t, err, "without arch/x86/boot/bzImage: build the kernel first")

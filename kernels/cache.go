@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,19 +20,6 @@ import (
 //
 // Entries appear by renaming a fully written and verified staging
 // directory, so a reader never sees half of one.
-
-// defaultCacheDir is $LLCONFORM_CACHE/kernels, else
-// <user cache dir>/llconform/kernels.
-func defaultCacheDir() (string, error) {
-	if d := os.Getenv("LLCONFORM_CACHE"); d != "" {
-		return filepath.Join(d, "kernels"), nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", errors.New("no cache directory: set LLCONFORM_CACHE (or HOME/XDG_CACHE_HOME)")
-	}
-	return filepath.Join(d, "llconform", "kernels"), nil
-}
 
 // meta is what the cache keeps next to each kernel image.
 type meta struct {
@@ -114,25 +100,4 @@ func publish(staging, dir string) error {
 		return err
 	}
 	return os.Rename(staging, dir)
-}
-
-// writeAtomic writes a file through a unique temporary name, so that
-// concurrent writers and readers never see a partial file.
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

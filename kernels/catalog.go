@@ -10,18 +10,18 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/landlock"
 )
 
 // Entry is one row of the catalog: a kernel series in a Debian suite.
 type Entry struct {
-	Name    string `json:"name"`
-	Suite   string `json:"suite"`   // Debian suite (dists/<suite>)
-	Package string `json:"package"` // regexp on the binary package name
-	Cmdline string `json:"cmdline,omitempty"`
-	Status  string `json:"status"` // expected Landlock state: results.StatusEnabled, ...
-	ABI     int    `json:"abi"`    // expected ABI; 0 unless enabled
-	Note    string `json:"note,omitempty"`
+	Name    string         `json:"name"`
+	Suite   string         `json:"suite"`   // Debian suite (dists/<suite>)
+	Package string         `json:"package"` // regexp on the binary package name
+	Cmdline string         `json:"cmdline,omitempty"`
+	Status  landlock.State `json:"status"` // expected Landlock state
+	ABI     int            `json:"abi"`    // expected ABI; 0 unless enabled
+	Note    string         `json:"note,omitempty"`
 }
 
 //go:embed catalog.json
@@ -57,11 +57,11 @@ func (e Entry) check() error {
 		return fmt.Errorf("entry %s: package pattern: %w", e.Name, err)
 	}
 	switch e.Status {
-	case results.StatusEnabled:
+	case landlock.Enabled:
 		if e.ABI < 1 {
 			return fmt.Errorf("entry %s: enabled needs an ABI ≥ 1", e.Name)
 		}
-	case results.StatusDisabled, results.StatusAbsent:
+	case landlock.Disabled, landlock.Absent:
 		if e.ABI != 0 {
 			return fmt.Errorf("entry %s: %s means ABI 0", e.Name, e.Status)
 		}

@@ -5,24 +5,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/landlock"
 	"gotest.tools/v3/assert"
 )
 
 func TestCatalog(t *testing.T) {
 	want := map[string]struct {
-		suite, status string
-		abi           int
+		suite  string
+		status landlock.State
+		abi    int
 	}{
-		"5.10":            {"bullseye", results.StatusAbsent, 0},
-		"6.1":             {"bookworm", results.StatusEnabled, 2},
-		"6.12":            {"trixie", results.StatusEnabled, 6},
-		"6.12-nolandlock": {"trixie", results.StatusDisabled, 0},
-		"6.18":            {"trixie-backports", results.StatusEnabled, 7},
-		"7.0":             {"trixie-backports", results.StatusEnabled, 8},
-		"7.1":             {"trixie-backports", results.StatusEnabled, 9},
-		"7.2":             {"trixie-backports", results.StatusEnabled, 10},
-		"7.3":             {"experimental", results.StatusEnabled, 11},
+		"5.10":            {"bullseye", landlock.Absent, 0},
+		"6.1":             {"bookworm", landlock.Enabled, 2},
+		"6.12":            {"trixie", landlock.Enabled, 6},
+		"6.12-nolandlock": {"trixie", landlock.Disabled, 0},
+		"6.18":            {"trixie-backports", landlock.Enabled, 7},
+		"7.0":             {"trixie-backports", landlock.Enabled, 8},
+		"7.1":             {"trixie-backports", landlock.Enabled, 9},
+		"7.2":             {"trixie-backports", landlock.Enabled, 10},
+		"7.3":             {"experimental", landlock.Enabled, 11},
 	}
 	assert.Equal(t, len(Catalog()), len(want))
 	assert.DeepEqual(t, Names(), []string{"5.10", "6.1", "6.12", "6.12-nolandlock", "6.18", "7.0", "7.1", "7.2", "7.3"})

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/llconform/llconform/internal/diskio"
+	"github.com/llconform/llconform/landlock"
 	"github.com/ulikunitz/xz"
 )
 
@@ -30,10 +32,10 @@ type Kernel struct {
 	Version        string // package version, or the release in the image header
 	DebSHA256      string
 	ImageSHA256    string
-	Cmdline        string // additions to the kernel command line
-	ExpectedStatus string // results.StatusEnabled, ...; "" when unknown
-	ExpectedABI    *int   // nil when unknown (detected at run time)
-	DownloadBytes  int64  // size of the .deb when it was downloaded
+	Cmdline        string         // additions to the kernel command line
+	ExpectedStatus landlock.State // "" when unknown
+	ExpectedABI    *int           // nil when unknown (detected at run time)
+	DownloadBytes  int64          // size of the .deb when it was downloaded
 	Download       time.Duration
 	Cached         bool // true: nothing was downloaded for this kernel now
 }
@@ -66,7 +68,7 @@ var indexFilter = regexp.MustCompile(`^linux-`)
 // sources, LLCONFORM_KEYRING, LLCONFORM_CACHE or the user cache dir. A
 // missing mirror is reported only when the network is actually needed.
 func NewFetcher() (*Fetcher, error) {
-	cache, err := defaultCacheDir()
+	cache, err := diskio.CacheDir("kernels")
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +117,7 @@ func (f *Fetcher) cacheDir() (string, error) {
 	if f.CacheDir != "" {
 		return f.CacheDir, nil
 	}
-	return defaultCacheDir()
+	return diskio.CacheDir("kernels")
 }
 
 // lock serializes work on one key (a suite's index, a package's cache
@@ -248,7 +250,7 @@ func (f *Fetcher) index(ctx context.Context, suite string, force bool) (pkgs []P
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
 		b, _ := json.MarshalIndent(si, "", " ")
-		if err := writeAtomic(path, b); err != nil {
+		if err := diskio.WriteAtomic(path, b, 0o644); err != nil {
 			f.logf("note: cannot cache the %s index: %v", suite, err)
 		}
 	}
@@ -452,11 +454,11 @@ func (f *Fetcher) download(ctx context.Context, cache string, e Entry, p Package
 	m := meta{Suite: e.Suite, Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, DebSize: n,
 		ImageSHA256: sha256Hex(img), ImageSize: int64(len(img)), ImagePath: member,
 		DownloadMS: took.Milliseconds(), DownloadedAt: time.Now().UTC(), DownloadedURL: mirror + "/" + p.Filename}
-	if err := writeAtomic(filepath.Join(staging, "vmlinuz"), img); err != nil {
+	if err := diskio.WriteAtomic(filepath.Join(staging, "vmlinuz"), img, 0o644); err != nil {
 		return s, err
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := writeAtomic(filepath.Join(staging, "meta.json"), b); err != nil {
+	if err := diskio.WriteAtomic(filepath.Join(staging, "meta.json"), b, 0o644); err != nil {
 		return s, err
 	}
 	return staged{m, staging}, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/llconform/llconform/landlock"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -58,7 +59,7 @@ func TestFetchNewestBothLayoutsThenCache(t *testing.T) {
 	assert.Equal(t, k.Package, "linux-image-6.18.15+deb13-cloud-amd64")
 	assert.Equal(t, k.Version, "6.18.15-1~bpo13+1")
 	assert.Equal(t, *k.ExpectedABI, 7)
-	assert.Equal(t, k.ExpectedStatus, "enabled")
+	assert.Equal(t, k.ExpectedStatus, landlock.Enabled)
 	assert.Assert(t, !k.Cached)
 	assert.Equal(t, k.DebSHA256, p.SHA256)
 	assert.Equal(t, k.DownloadBytes, p.Size)
@@ -139,7 +140,7 @@ func TestFetchSharedPackageDownloadsOnce(t *testing.T) {
 		assert.Equal(t, ks[i].Image, ks[0].Image)
 	}
 	assert.Equal(t, ks[1].Cmdline, "lsm=capability")
-	assert.Equal(t, ks[1].ExpectedStatus, "disabled")
+	assert.Equal(t, ks[1].ExpectedStatus, landlock.Disabled)
 	assert.Equal(t, *ks[1].ExpectedABI, 0)
 	assert.Equal(t, m.hitsOf("pool/main/l/linux/linux-image-6.18.15+deb13-cloud-amd64_6.18.15-1~bpo13+1_amd64.deb"), 1)
 	assert.Equal(t, m.hitsOf("dists/test/InRelease"), 1)

@@ -8,27 +8,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/landlock"
 	"gotest.tools/v3/assert"
 )
 
 // demoRun is a realistic nine-kernel matrix for looking at the reports.
 func demoRun() *Run {
 	type kdef struct {
-		name, release, status string
-		abi                   int
-		expected              int
-		pkg, ver              string
+		name, release string
+		status        landlock.State
+		abi           int
+		expected      int
+		pkg, ver      string
 	}
 	kernels := []kdef{
-		{"5.10", "5.10.0-35-cloud-amd64", StatusAbsent, 0, 0, "linux-image-5.10.0-35-cloud-amd64", "5.10.237-1"},
-		{"6.1", "6.1.0-40-cloud-amd64", StatusEnabled, 2, 2, "linux-image-6.1.0-40-cloud-amd64", "6.1.153-1"},
-		{"6.12", "6.12.48+deb13-cloud-amd64", StatusEnabled, 6, 6, "linux-image-6.12.48+deb13-cloud-amd64", "6.12.48-1"},
-		{"6.12-lsm-off", "6.12.48+deb13-cloud-amd64", StatusDisabled, 0, 0, "linux-image-6.12.48+deb13-cloud-amd64", "6.12.48-1"},
-		{"6.16", "6.16.12+deb13-cloud-amd64", StatusEnabled, 6, 7, "linux-image-6.16.12+deb13-cloud-amd64", "6.16.12-1~bpo13+1"},
-		{"7.0", "7.0.4+deb14-cloud-amd64", StatusEnabled, 8, 8, "linux-binary-7.0.4+deb14-cloud-amd64", "7.0.4-1"},
-		{"7.1", "7.1.2+deb14-cloud-amd64", StatusEnabled, 9, 9, "linux-binary-7.1.2+deb14-cloud-amd64", "7.1.2-1"},
-		{"7.2", "7.2.1+deb14-cloud-amd64", StatusEnabled, 10, 10, "linux-binary-7.2.1+deb14-cloud-amd64", "7.2.1-1"},
-		{"7.3", "7.3.0+deb14-cloud-amd64", StatusEnabled, 11, 11, "linux-binary-7.3.0+deb14-cloud-amd64", "7.3.0-1"},
+		{"5.10", "5.10.0-35-cloud-amd64", landlock.Absent, 0, 0, "linux-image-5.10.0-35-cloud-amd64", "5.10.237-1"},
+		{"6.1", "6.1.0-40-cloud-amd64", landlock.Enabled, 2, 2, "linux-image-6.1.0-40-cloud-amd64", "6.1.153-1"},
+		{"6.12", "6.12.48+deb13-cloud-amd64", landlock.Enabled, 6, 6, "linux-image-6.12.48+deb13-cloud-amd64", "6.12.48-1"},
+		{"6.12-lsm-off", "6.12.48+deb13-cloud-amd64", landlock.Disabled, 0, 0, "linux-image-6.12.48+deb13-cloud-amd64", "6.12.48-1"},
+		{"6.16", "6.16.12+deb13-cloud-amd64", landlock.Enabled, 6, 7, "linux-image-6.16.12+deb13-cloud-amd64", "6.16.12-1~bpo13+1"},
+		{"7.0", "7.0.4+deb14-cloud-amd64", landlock.Enabled, 8, 8, "linux-binary-7.0.4+deb14-cloud-amd64", "7.0.4-1"},
+		{"7.1", "7.1.2+deb14-cloud-amd64", landlock.Enabled, 9, 9, "linux-binary-7.1.2+deb14-cloud-amd64", "7.1.2-1"},
+		{"7.2", "7.2.1+deb14-cloud-amd64", landlock.Enabled, 10, 10, "linux-binary-7.2.1+deb14-cloud-amd64", "7.2.1-1"},
+		{"7.3", "7.3.0+deb14-cloud-amd64", landlock.Enabled, 11, 11, "linux-binary-7.3.0+deb14-cloud-amd64", "7.3.0-1"},
 	}
 	areas := map[string][]string{
 		"base":      {"create_ruleset/version", "create_ruleset/unknown_flag_einval", "restrict_self/without_no_new_privs", "probe/restrict_flag/log_same_exec_off"},
@@ -47,7 +49,7 @@ func demoRun() *Run {
 		Args: []string{"llconform", "matrix", "--out", "runs"}}
 	for ki, kd := range kernels {
 		var exp *int
-		if kd.status == StatusEnabled {
+		if kd.status == landlock.Enabled {
 			exp = &kd.expected
 		}
 		k := KernelRun{Name: kd.name, Status: StatusComplete,
@@ -60,11 +62,11 @@ func demoRun() *Run {
 			k.Env.ErrataKnown = kd.abi >= 7
 			k.Env.Errata = 0x3
 		}
-		if kd.status == StatusDisabled {
+		if kd.status == landlock.Disabled {
 			k.Env.LSM = "lockdown,capability,yama,apparmor"
 			k.Env.Cmdline += " lsm=lockdown,capability,yama,apparmor"
 		}
-		if kd.status == StatusEnabled && kd.abi != kd.expected {
+		if kd.status == landlock.Enabled && kd.abi != kd.expected {
 			k.Flags = append(k.Flags, fmt.Sprintf("ABI mismatch: catalog expects %d, kernel reports %d", kd.expected, kd.abi))
 		}
 		for _, a := range order {
@@ -72,7 +74,7 @@ func demoRun() *Run {
 				for _, priv := range []string{"root", "unpriv"} {
 					c := Case{Area: a, Name: n, Priv: priv, Verdict: Pass, Expected: "EACCES", Observed: "EACCES",
 						DurationUS: int64(300 + (ki*37+j*91)%2400)}
-					if kd.status != StatusEnabled || (a == "tcp" && kd.abi < 4) || (a == "truncate" && kd.abi < 3) {
+					if kd.status != landlock.Enabled || (a == "tcp" && kd.abi < 4) || (a == "truncate" && kd.abi < 3) {
 						c.Expected, c.Observed = "ok", "ok"
 					}
 					if priv == "unpriv" && (n == "topology/mount_denied_when_fs_handled" || n == "topology/chroot_allowed") {

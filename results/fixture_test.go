@@ -2,6 +2,8 @@ package results
 
 import (
 	"time"
+
+	"github.com/llconform/llconform/landlock"
 )
 
 func intp(n int) *int { return &n }
@@ -23,7 +25,7 @@ func fixture() *Run {
 		Kernels: []KernelRun{
 			{
 				Name:   "6.1",
-				Env:    Env{Kernel: "6.1", Release: "6.1.0-40-cloud-amd64", LandlockStatus: StatusEnabled, ABI: 2, Accel: "tcg"},
+				Env:    Env{Kernel: "6.1", Release: "6.1.0-40-cloud-amd64", LandlockStatus: landlock.Enabled, ABI: 2, Accel: "tcg"},
 				Status: StatusComplete,
 				Cases: []Case{
 					pass("base", "create_ruleset/version", "root", "ok"),
@@ -36,7 +38,7 @@ func fixture() *Run {
 			},
 			{
 				Name:   "6.12",
-				Env:    Env{Kernel: "6.12", Release: "6.12.48-cloud-amd64", LandlockStatus: StatusEnabled, ABI: 6, ExpectedABI: intp(7), Accel: "tcg"},
+				Env:    Env{Kernel: "6.12", Release: "6.12.48-cloud-amd64", LandlockStatus: landlock.Enabled, ABI: 6, ExpectedABI: intp(7), Accel: "tcg"},
 				Status: StatusComplete,
 				Flags:  []string{"ABI mismatch: catalog expects 7, kernel reports 6"},
 				Cases: []Case{
@@ -50,7 +52,7 @@ func fixture() *Run {
 			},
 			{
 				Name:   "7.0",
-				Env:    Env{Kernel: "7.0", Release: "7.0.1-cloud-amd64", LandlockStatus: StatusEnabled, ABI: 8},
+				Env:    Env{Kernel: "7.0", Release: "7.0.1-cloud-amd64", LandlockStatus: landlock.Enabled, ABI: 8},
 				Status: "broken",
 				Reason: "no done record after 2 cases: crash, hang or truncated output",
 				Cases: []Case{

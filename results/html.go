@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/llconform/llconform/landlock"
 )
 
 // HTML writes index.html: one self-contained page (inline CSS and a few
@@ -148,7 +150,7 @@ func newHTMLPage(run *Run) *htmlPage {
 		switch {
 		case k.Env.ErrataKnown:
 			hk.Errata = fmt.Sprintf("%#x", k.Env.Errata)
-		case k.Env.LandlockStatus == StatusEnabled:
+		case k.Env.LandlockStatus == landlock.Enabled:
 			hk.Errata = "no errata interface"
 		}
 		hk.Timings = []htmlKV{{"download", ms(k.Timings.DownloadMS)}, {"boot", ms(k.Timings.BootMS)},

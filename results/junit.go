@@ -163,7 +163,7 @@ func junitProps(k *KernelRun) *JUnitProperties {
 		}
 	}
 	add("kernel", k.Name)
-	add("status", k.Status)
+	add("status", string(k.Status))
 	add("release", e.Release)
 	add("landlock", LandlockState(e))
 	if e.ErrataKnown {

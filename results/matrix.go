@@ -2,20 +2,10 @@ package results
 
 import (
 	"fmt"
-	"sort"
 	"strings"
+
+	"github.com/llconform/llconform/landlock"
 )
-
-// KnownAreas is the preferred row order of the matrix. Areas found in the
-// data but not listed here follow, sorted by name.
-var KnownAreas = []string{
-	"base", "fs", "truncate", "ioctl", "tcp", "udp", "scope", "resolveunix",
-	"tsync", "flags", "ptrace", "errata", "downgrade",
-}
-
-// StatusComplete is the KernelRun and Attempt status of a run that sent
-// every record; anything else is broken.
-const StatusComplete = "complete"
 
 // Broken reports whether the kernel run did not complete.
 func (k *KernelRun) Broken() bool { return k.Status != StatusComplete }
@@ -31,31 +21,24 @@ func (k *KernelRun) BrokenReason() string {
 	case k.Status == "":
 		return "no status recorded"
 	}
-	return "status " + k.Status
+	return "status " + string(k.Status)
 }
 
-// Areas returns the areas present in the run's cases: the known ones in
-// their preferred order, then the others sorted.
+// Areas returns the areas present in the run's cases in the order the
+// suites sent them (first appearance across the kernels): the agent
+// decides the order, not this package.
 func Areas(run *Run) []string {
 	seen := map[string]bool{}
+	var out []string
 	for _, k := range run.Kernels {
 		for _, c := range k.Cases {
-			seen[c.Area] = true
+			if !seen[c.Area] {
+				seen[c.Area] = true
+				out = append(out, c.Area)
+			}
 		}
 	}
-	var out []string
-	for _, a := range KnownAreas {
-		if seen[a] {
-			out = append(out, a)
-			delete(seen, a)
-		}
-	}
-	var rest []string
-	for a := range seen {
-		rest = append(rest, a)
-	}
-	sort.Strings(rest)
-	return append(out, rest...)
+	return out
 }
 
 // Counts counts cases per verdict.
@@ -350,11 +333,11 @@ func (m *Matrix) EmptyAreas() []EmptyArea {
 // (built, not in the lsm= list), "no LL" (not built) or "ABI ?".
 func ABILabel(e Env) string {
 	switch e.LandlockStatus {
-	case StatusEnabled:
+	case landlock.Enabled:
 		return fmt.Sprintf("ABI %d", e.ABI)
-	case StatusDisabled:
+	case landlock.Disabled:
 		return "LL off"
-	case StatusAbsent:
+	case landlock.Absent:
 		return "no LL"
 	}
 	return "ABI ?"
@@ -363,14 +346,14 @@ func ABILabel(e Env) string {
 // LandlockState describes a kernel's Landlock state in words.
 func LandlockState(e Env) string {
 	switch e.LandlockStatus {
-	case StatusEnabled:
+	case landlock.Enabled:
 		return fmt.Sprintf("enabled, ABI %d", e.ABI)
-	case StatusDisabled:
+	case landlock.Disabled:
 		return "built but disabled (EOPNOTSUPP: not in the lsm= list)"
-	case StatusAbsent:
+	case landlock.Absent:
 		return "not built (ENOSYS)"
 	case "":
 		return "unknown (no header received)"
 	}
-	return e.LandlockStatus
+	return string(e.LandlockStatus)
 }

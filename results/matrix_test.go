@@ -3,6 +3,7 @@ package results
 import (
 	"testing"
 
+	"github.com/llconform/llconform/landlock"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -14,7 +15,7 @@ func TestCellVerdict(t *testing.T) {
 	other := Case{Area: "tcp", Name: "elsewhere", Priv: "root", Verdict: Fail}
 	for _, tc := range []struct {
 		name    string
-		status  string
+		status  Status
 		cases   []Case
 		want    Verdict
 		label   string
@@ -63,7 +64,7 @@ func TestAreasOrder(t *testing.T) {
 		{Cases: []Case{{Area: "zeta"}, {Area: "downgrade"}, {Area: "fs"}}},
 		{Cases: []Case{{Area: "alpha"}, {Area: "base"}, {Area: "tcp"}}},
 	}}
-	assert.DeepEqual(t, Areas(run), []string{"base", "fs", "tcp", "downgrade", "alpha", "zeta"})
+	assert.DeepEqual(t, Areas(run), []string{"zeta", "downgrade", "fs", "alpha", "base", "tcp"}) // the order the suites sent them
 }
 
 func TestMatrixFixture(t *testing.T) {
@@ -87,8 +88,8 @@ func TestMatrixFixture(t *testing.T) {
 }
 
 func TestABILabel(t *testing.T) {
-	assert.Equal(t, ABILabel(Env{LandlockStatus: StatusEnabled, ABI: 7}), "ABI 7")
-	assert.Equal(t, ABILabel(Env{LandlockStatus: StatusDisabled}), "LL off")
-	assert.Equal(t, ABILabel(Env{LandlockStatus: StatusAbsent}), "no LL")
+	assert.Equal(t, ABILabel(Env{LandlockStatus: landlock.Enabled, ABI: 7}), "ABI 7")
+	assert.Equal(t, ABILabel(Env{LandlockStatus: landlock.Disabled}), "LL off")
+	assert.Equal(t, ABILabel(Env{LandlockStatus: landlock.Absent}), "no LL")
 	assert.Equal(t, ABILabel(Env{}), "ABI ?")
 }

@@ -4,7 +4,11 @@
 // compare are built on these types only.
 package results
 
-import "time"
+import (
+	"time"
+
+	"github.com/llconform/llconform/landlock"
+)
 
 // SchemaVersion is bumped whenever a field changes meaning or is removed.
 const SchemaVersion = 1
@@ -19,30 +23,33 @@ const (
 	Broken Verdict = "broken" // crashed, timed out or missing from the stream
 )
 
-// Landlock status of a kernel, from landlock_create_ruleset(VERSION).
+// Status is how a kernel's run (or one boot attempt) ended.
+type Status string
+
 const (
-	StatusEnabled  = "enabled"  // returned an ABI version
-	StatusDisabled = "disabled" // EOPNOTSUPP: built in, not in the lsm= list
-	StatusAbsent   = "absent"   // ENOSYS: not built
+	StatusComplete    Status = "complete"    // every record arrived
+	StatusBroken      Status = "broken"      // crash, hang, truncated stream
+	StatusInterrupted Status = "interrupted" // the run was cancelled while this kernel ran
+	StatusNotRun      Status = "not run"     // the run was cancelled before this kernel started
 )
 
 // Env describes where a stream was produced. The agent fills the kernel
 // facts; the host adds the package, accelerator and catalog facts.
 type Env struct {
-	Kernel         string `json:"kernel,omitempty"`  // catalog or user-given name
-	Release        string `json:"release"`           // uname -r
-	Arch           string `json:"arch,omitempty"`    // uname -m
-	Cmdline        string `json:"cmdline,omitempty"` // /proc/cmdline
-	LandlockStatus string `json:"landlock_status"`   // StatusEnabled, ...
-	ABI            int    `json:"abi"`               // 0 unless enabled
-	Errata         uint64 `json:"errata"`
-	ErrataKnown    bool   `json:"errata_known"` // false: the kernel has no errata interface
-	LSM            string `json:"lsm,omitempty"`
-	UID            int    `json:"uid"`
-	ABICeiling     int    `json:"abi_ceiling,omitempty"`   // library ceiling in force, 0 = none
-	Native         bool   `json:"native,omitempty"`        // run on the host, not in a VM
-	UptimeMS       int64  `json:"uptime_ms,omitempty"`     // guest uptime when the agent started
-	PlannedCases   int    `json:"planned_cases,omitempty"` // case events the run will send
+	Kernel         string         `json:"kernel,omitempty"`  // catalog or user-given name
+	Release        string         `json:"release"`           // uname -r
+	Arch           string         `json:"arch,omitempty"`    // uname -m
+	Cmdline        string         `json:"cmdline,omitempty"` // /proc/cmdline
+	LandlockStatus landlock.State `json:"landlock_status"`
+	ABI            int            `json:"abi"` // 0 unless enabled
+	Errata         uint64         `json:"errata"`
+	ErrataKnown    bool           `json:"errata_known"` // false: the kernel has no errata interface
+	LSM            string         `json:"lsm,omitempty"`
+	UID            int            `json:"uid"`
+	ABICeiling     int            `json:"abi_ceiling,omitempty"`   // library ceiling in force, 0 = none
+	Native         bool           `json:"native,omitempty"`        // run on the host, not in a VM
+	UptimeMS       int64          `json:"uptime_ms,omitempty"`     // guest uptime when the agent started
+	PlannedCases   int            `json:"planned_cases,omitempty"` // case events the run will send
 
 	// Host-side facts.
 	Package        string `json:"package,omitempty"`
@@ -67,25 +74,9 @@ type Case struct {
 // ID names a case across runs: area/name/priv.
 func (c Case) ID() string { return c.Area + "/" + c.Name + "/" + c.Priv }
 
-// Event types of the stream.
-const (
-	EventHeader = "header"
-	EventCase   = "case"
-	EventDone   = "done"
-)
-
-// Event is one JSON line of a suite stream.
-type Event struct {
-	Type  string `json:"type"`
-	Env   *Env   `json:"env,omitempty"`
-	Case  *Case  `json:"case,omitempty"`
-	Count int    `json:"count,omitempty"` // done: number of case events sent
-	Error string `json:"error,omitempty"` // done: a fatal agent error, if any
-}
-
 // Attempt is one boot of a kernel.
 type Attempt struct {
-	Status      string `json:"status"` // "complete" or "broken"
+	Status      Status `json:"status"`
 	Reason      string `json:"reason,omitempty"`
 	ConsoleLog  string `json:"console_log,omitempty"` // path, relative to the run directory
 	ConsoleTail string `json:"console_tail,omitempty"`
@@ -105,7 +96,7 @@ type Timings struct {
 type KernelRun struct {
 	Name     string    `json:"name"`
 	Env      Env       `json:"env"`
-	Status   string    `json:"status"` // "complete" or "broken"
+	Status   Status    `json:"status"`
 	Reason   string    `json:"reason,omitempty"`
 	Flags    []string  `json:"flags,omitempty"` // e.g. "ABI mismatch", "newer ABI"
 	Cases    []Case    `json:"cases"`

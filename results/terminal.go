@@ -216,7 +216,7 @@ func (t *termWriter) problems(m *Matrix) {
 		if k.Broken() {
 			out = append(out, t.paint(ansiBroken, "BROKEN")+" "+kernelTitle(k)+": "+k.BrokenReason())
 			for _, a := range k.Attempts {
-				s := "attempt: " + a.Status
+				s := "attempt: " + string(a.Status)
 				if a.Reason != "" {
 					s += ": " + a.Reason
 				}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/llconform/llconform/internal/diskio"
 )
 
 // Report file names inside a run directory.
@@ -116,7 +118,7 @@ func writeInto(dir string, files map[string][]byte) error {
 		return err
 	}
 	for name, data := range files {
-		if err := writeFileAtomic(filepath.Join(dir, name), data); err != nil {
+		if err := diskio.WriteAtomic(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}

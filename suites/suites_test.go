@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"os"
 	"testing"
+	"time"
 
-	"github.com/llconform/llconform/harness"
+	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/agent/protocol"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
 	"gotest.tools/v3/assert"
 )
 
 func TestMain(m *testing.M) {
-	harness.ChildMain()
+	agent.ChildMain()
 	os.Exit(m.Run())
 }
 
@@ -32,10 +34,10 @@ func check(t *testing.T, r results.Case) {
 
 // TestCases runs every case natively on this kernel, one subtest each.
 func TestCases(t *testing.T) {
-	env, _, err := harness.DetectEnv(0)
+	env, _, err := agent.DetectEnv(0)
 	assert.NilError(t, err)
 	for _, c := range suites.All() {
-		t.Run(c.ID(), func(t *testing.T) { check(t, harness.RunCase(c, env, 0)) })
+		t.Run(c.ID(), func(t *testing.T) { check(t, agent.RunCase(c, env, 20*time.Second)) })
 	}
 }
 
@@ -46,9 +48,9 @@ func TestCasesUnprivileged(t *testing.T) {
 		t.Skip("the unprivileged pass is started by root; TestCases already runs unprivileged here")
 	}
 	var buf bytes.Buffer
-	w := results.NewStreamWriter(&buf)
-	assert.NilError(t, harness.Suite(harness.Options{Unpriv: true, Areas: nil}, w, true))
-	s, err := results.ReadStream(&buf)
+	w := protocol.NewStreamWriter(&buf)
+	assert.NilError(t, agent.Suite(protocol.Settings{}, w, true))
+	s, err := protocol.ReadStream(&buf)
 	assert.NilError(t, err)
 	ok, why := s.Complete()
 	assert.Assert(t, ok, why)

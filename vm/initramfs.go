@@ -1,6 +1,24 @@
 // Package vm boots kernels in QEMU from a tiny initramfs whose /init is the
-// llconform agent, reads the JSON-lines results from the guest's second
-// serial port, and classifies every boot as complete or broken.
+// llconform agent and hands back, as facts, what each boot showed: the
+// lines of the guest's result port, the console log, how QEMU ended. It
+// knows nothing of Landlock or of the records on the result port.
+//
+// The result port is the guest's second ISA serial port (ttyS1, QEMU's
+// second -serial, written to QEMU's standard output): Debian's cloud
+// kernels have neither 9p nor virtio-console built in, but every x86
+// kernel has the 8250 UART.
+//
+// QEMU runs through os/exec, not github.com/hugelgupf/vmtest's qemu
+// package. That package was tried: it attaches a pty console and
+// go-expect to QEMU's standard output and puts the first serial port
+// there with -nographic, where llconform needs the console in a file and
+// a byte-clean result channel; it kills only the QEMU process, not its
+// process group; it reads VMTEST_* variables from the environment that can
+// change the command line unseen; its per-architecture knowledge is the
+// binary name, while the machine type, CPU model and result device must be
+// chosen here anyway; and its go.mod pins golang.org/x/tools v0.17.0,
+// which does not build with Go 1.26. It would add a dependency and lose
+// the process-group kill and the clean stream, so it is not used.
 package vm
 
 import (
@@ -13,25 +31,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
+	"github.com/llconform/llconform/internal/diskio"
 	"github.com/u-root/u-root/pkg/cpio"
 )
 
 // AgentPackage is the import path of the agent built into the initramfs.
 const AgentPackage = "./cmd/llconform-agent"
-
-// CacheDir is where agents and initramfs images are kept.
-func CacheDir() (string, error) {
-	if d := os.Getenv("LLCONFORM_CACHE"); d != "" {
-		return filepath.Join(d, "vm"), nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(d, "llconform", "vm"), nil
-}
 
 // ModuleRoot finds the llconform source tree (the directory holding
 // go.mod) from the working directory upwards.
@@ -120,7 +126,7 @@ func BuildInitramfs(agent, dir string) (string, error) {
 // source tree it falls back to the running executable, which can serve as
 // /init when it is statically linked (CGO_ENABLED=0).
 func Prepare(ctx context.Context) (string, error) {
-	dir, err := CacheDir()
+	dir, err := diskio.CacheDir("vm")
 	if err != nil {
 		return "", err
 	}
@@ -149,12 +155,4 @@ func isStatic(path string) bool {
 		}
 	}
 	return f.Type == elf.ET_EXEC || f.Type == elf.ET_DYN
-}
-
-func trimLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -1,17 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/llconform/llconform/harness"
+	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/matrix"
 	"github.com/llconform/llconform/results"
 )
 
@@ -37,7 +40,7 @@ func measure(what string, run *results.Run) benchRow {
 		r.BootS += float64(k.Timings.BootMS) / 1000
 		r.SuitesS += float64(k.Timings.SuitesMS) / 1000
 		r.Cases += len(k.Cases)
-		if k.Status != "complete" {
+		if k.Status != results.StatusComplete {
 			r.Broken++
 		}
 		for _, c := range k.Cases {
@@ -53,11 +56,13 @@ func measure(what string, run *results.Run) benchRow {
 }
 
 func runBench(args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var only listFlag
 	fs.Var(&only, "kernels", "only these catalog kernels (default: the whole catalog)")
 	out := fs.String("out", "", "directory for the bench report (default out/bench-<time>)")
-	fs.Parse(args)
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
 	entries, err := catalogEntries(only)
 	if err != nil {
 		return err
@@ -66,7 +71,7 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := interruptible()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	targets, err := fetchTargets(ctx, fetcher, entries)
 	if err != nil {
@@ -82,9 +87,13 @@ func runBench(args []string) error {
 		if noop {
 			what, sub = "bare-boot floor (no-op agent)", "floor"
 		}
-		f := vmFlags{parallel: defaultParallel(), memory: 512, timeout: 5 * time.Minute, noop: noop, out: filepath.Join(dir, sub)}
-		run, _, err := matrixRun(ctx, &f, append([]harness.Target(nil), targets...), os.Args[1:], io.Discard)
+		cfg := matrix.Config{Settings: protocol.Settings{Noop: noop}, Parallel: runtime.NumCPU(), MemoryMB: 512,
+			Timeout: 5 * time.Minute, OutDir: filepath.Join(dir, sub), Args: args}
+		run, err := matrix.Run(ctx, cfg, targets)
 		if err != nil {
+			return err
+		}
+		if err := results.WriteAll(cfg.OutDir, run); err != nil {
 			return err
 		}
 		rows = append(rows, measure(what, run))
@@ -95,7 +104,7 @@ func runBench(args []string) error {
 	ratio := rows[1].WallS / rows[0].WallS
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintf(tw, "%d kernels, %d VMs at a time\n", len(targets), defaultParallel())
+	fmt.Fprintf(tw, "%d kernels, %d VMs at a time\n", len(targets), runtime.NumCPU())
 	fmt.Fprintln(tw, "what\twall s\tboot s (sum)\tsuites s (sum)\tcases\tcases/s in VM\tbroken kernels\tfailed cases")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%d\t%.0f\t%d\t%d\n", r.What, r.WallS, r.BootS, r.SuitesS, r.Cases, r.CasesPerSec, r.Broken, r.Failed)

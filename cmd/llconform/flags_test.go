@@ -1,37 +1,42 @@
 package main
 
 import (
+	"errors"
 	"testing"
 
+	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/vm"
 	"gotest.tools/v3/assert"
 )
 
-func TestGuestCmdline(t *testing.T) {
-	f := vmFlags{sel: selection{run: "^fs/", areas: listFlag{"fs", "tcp"}, ceiling: 3, shard: "2/4"}, noop: true, verbose: true}
-	got, err := f.guestCmdline()
+func TestSelectionSettings(t *testing.T) {
+	st, err := (&selection{run: "^fs/", areas: listFlag{"fs", "tcp"}, shard: "2/4", ceiling: 3}).settings()
 	assert.NilError(t, err)
-	assert.Equal(t, got, "llconform.run=^fs/ llconform.area=fs,tcp llconform.ceiling=3 llconform.shard=2/4 llconform.noop=1 llconform.v=1")
-
-	for _, bad := range []vmFlags{
-		{sel: selection{run: "a b"}},
-		{sel: selection{run: "("}},
-		{sel: selection{shard: "5/4"}},
-		{sel: selection{shard: "x"}},
-	} {
-		_, err := bad.guestCmdline()
-		assert.Assert(t, err != nil, "%+v", bad.sel)
-	}
+	assert.DeepEqual(t, st, protocol.Settings{Run: "^fs/", Areas: []string{"fs", "tcp"}, Shard: protocol.Shard{Index: 2, Count: 4}, Ceiling: 3})
 }
 
-func TestSelectionOptions(t *testing.T) {
-	o, err := (&selection{shard: "1/3", ceiling: 2}).options()
-	assert.NilError(t, err)
-	assert.Equal(t, o.ShardIndex, 1)
-	assert.Equal(t, o.ShardCount, 3)
-	assert.Equal(t, o.Ceiling, 2)
-	assert.Assert(t, o.Unpriv)
-	_, err = (&selection{shard: "0/3"}).options()
-	assert.ErrorContains(t, err, "want i/n")
+// Every bad value is a usage error (exit 2) that names what is valid.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		f    vmFlags
+		want string
+	}{
+		{vmFlags{sel: selection{shard: "3/2"}, parallel: 1, memory: 512, timeout: 1}, "want i/n with 1 ≤ i ≤ n"},
+		{vmFlags{sel: selection{ceiling: 99}, parallel: 1, memory: 512, timeout: 1}, "want 1..11"},
+		{vmFlags{sel: selection{ceiling: -1}, parallel: 1, memory: 512, timeout: 1}, "want 1..11"},
+		{vmFlags{sel: selection{run: "("}, parallel: 1, memory: 512, timeout: 1}, "not a valid regular expression"},
+		{vmFlags{sel: selection{run: "a b"}, parallel: 1, memory: 512, timeout: 1}, "cannot hold blanks"},
+		{vmFlags{sel: selection{areas: listFlag{"nosuch"}}, parallel: 1, memory: 512, timeout: 1}, "no such area (have: base,"},
+		{vmFlags{sel: selection{run: "^no-such-case$"}, parallel: 1, memory: 512, timeout: 1}, "matches no case"},
+		{vmFlags{parallel: 0, memory: 512, timeout: 1}, "want 1 or more"},
+		{vmFlags{parallel: -3, memory: 512, timeout: 1}, "want 1 or more"},
+		{vmFlags{parallel: 1, memory: vm.MinMemoryMB - 1, timeout: 1}, "need at least"},
+	} {
+		_, err := tc.f.config(nil)
+		var ue usageError
+		assert.Assert(t, errors.As(err, &ue), "%+v: %v", tc.f, err)
+		assert.ErrorContains(t, err, tc.want)
+	}
 }
 
 func TestCatalogEntries(t *testing.T) {
@@ -42,5 +47,8 @@ func TestCatalogEntries(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, some[0].Name, "7.3")
 	_, err = catalogEntries([]string{"4.19"})
+	var ue usageError
+	assert.Assert(t, errors.As(err, &ue))
 	assert.ErrorContains(t, err, `no kernel "4.19" in the catalog`)
+	assert.ErrorContains(t, noDuplicates("--kernel", []string{"7.3", "7.3"}), "given twice")
 }

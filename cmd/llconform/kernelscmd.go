@@ -5,12 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/llconform/llconform/harness"
 	"github.com/llconform/llconform/kernels"
-	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/matrix"
 )
 
 func init() {
@@ -34,19 +35,19 @@ func newFetcher(mirror, keyring string) (*kernels.Fetcher, error) {
 
 func runKernels(args []string) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "fetch") {
-		fmt.Fprintln(os.Stderr, "usage: llconform kernels list [--resolve] | llconform kernels fetch [NAME ...]")
-		return exitError(2)
+		return usagef("usage: llconform kernels list [--resolve] [NAME ...] | llconform kernels fetch [NAME ...]")
 	}
-	fs := flag.NewFlagSet("kernels "+args[0], flag.ExitOnError)
-	mirror := fs.String("mirror", "", "Debian mirror URL (default: LLCONFORM_MIRROR, else the apt sources)")
-	keyring := fs.String("keyring", "", "Debian archive keyring (default: LLCONFORM_KEYRING, else "+kernels.DefaultKeyring+")")
+	fs := flag.NewFlagSet("kernels "+args[0], flag.ContinueOnError)
+	mirror, keyring := mirrorFlags(fs)
 	resolve := fs.Bool("resolve", false, "list: also resolve each entry to its newest package")
-	fs.Parse(args[1:])
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
 	f, err := newFetcher(*mirror, *keyring)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := interruptible()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	entries, err := catalogEntries(fs.Args())
 	if err != nil {
@@ -87,10 +88,10 @@ func runKernels(args []string) error {
 }
 
 func expects(e kernels.Entry) string {
-	if e.Status == "enabled" {
+	if e.Status == landlock.Enabled {
 		return fmt.Sprintf("ABI %d", e.ABI)
 	}
-	return e.Status
+	return string(e.Status)
 }
 
 // catalogEntries returns the named entries, or the whole catalog.
@@ -102,34 +103,56 @@ func catalogEntries(names []string) ([]kernels.Entry, error) {
 	for _, n := range names {
 		e, ok := kernels.Lookup(n)
 		if !ok {
-			return nil, fmt.Errorf("no kernel %q in the catalog (have: %s)", n, strings.Join(kernels.Names(), ", "))
+			return nil, usagef("no kernel %q in the catalog (have: %s)", n, strings.Join(kernels.Names(), ", "))
 		}
 		out = append(out, e)
 	}
 	return out, nil
 }
 
-// target turns a fetched kernel into a matrix target.
-func target(k kernels.Kernel) harness.Target {
-	return harness.Target{Name: k.Name, Image: k.Image, Cmdline: k.Cmdline, ExpectedStatus: k.ExpectedStatus,
-		DownloadMS: k.Download.Milliseconds(),
-		Host:       results.Env{Package: k.Package, PackageVersion: k.Version, SHA256: k.ImageSHA256, ExpectedABI: k.ExpectedABI}}
-}
-
-// fetchTargets fetches catalog entries (downloads count only when they
-// happened in this run).
-func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Entry) ([]harness.Target, error) {
-	var out []harness.Target
+// fetchTargets fetches catalog entries.
+func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Entry) ([]matrix.Target, error) {
+	var out []matrix.Target
 	for _, e := range entries {
 		k, err := f.Fetch(ctx, e)
 		if err != nil {
 			return nil, err // the fetcher names the kernel
 		}
-		t := target(k)
-		if k.Cached {
-			t.DownloadMS = 0
+		out = append(out, matrix.TargetOf(k))
+	}
+	return out, nil
+}
+
+// resolveTargets turns --kernel values into bootable targets: catalog
+// names are fetched, anything else must be a path to the user's own
+// kernel (bzImage, .deb or build directory). --expect-abi overrides a
+// catalog entry's ABI too.
+func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int) ([]matrix.Target, error) {
+	var abi *int
+	if expectABI >= 0 {
+		abi = &expectABI
+	}
+	var out []matrix.Target
+	for _, n := range names {
+		if e, ok := kernels.Lookup(n); ok {
+			ts, err := fetchTargets(ctx, f, []kernels.Entry{e})
+			if err != nil {
+				return nil, err
+			}
+			if abi != nil {
+				ts[0].ExpectedABI = abi
+			}
+			out = append(out, ts...)
+			continue
 		}
-		out = append(out, t)
+		if _, err := os.Stat(n); err != nil {
+			return nil, usagef("--kernel %s: not a catalog name (%s) and not a file: %v", n, strings.Join(kernels.Names(), ", "), err)
+		}
+		k, err := kernels.FromPath(n, byoName, abi)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, matrix.TargetOf(k))
 	}
 	return out, nil
 }

@@ -1,15 +1,19 @@
 // Command llconform checks that kernels (and the landlock library) do
-// exactly what their Landlock ABI promises. This package only wires the
-// other packages together.
+// exactly what their Landlock ABI promises. This package is the CLI only:
+// flags, printing and exit codes; the work is in agent, matrix, kernels,
+// vm and results.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 
-	"github.com/llconform/llconform/harness"
+	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/results"
+	"golang.org/x/term"
 )
 
 type command struct {
@@ -36,23 +40,37 @@ func usage() {
 	for _, n := range names {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprint(os.Stderr, "\nRun 'llconform <command> -h' for the flags of a command.\n")
+	fmt.Fprint(os.Stderr, "\nRun 'llconform <command> -h' for the flags of a command.\n"+
+		"Exit status: 0 every cell passed, 1 a cell failed or broke (or a regression), 2 bad usage or unreadable input.\n")
 }
+
+// Exit statuses.
+const (
+	exitFailed = 1 // a failing or broken cell, an incomplete run, a regression
+	exitUsage  = 2 // bad usage, unreadable input
+)
 
 // exitError carries an exit status without another message.
 type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// usageError is bad usage: the message says what is valid; exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
 func main() {
-	harness.ChildMain() // re-executed roles: probes, process-isolated cases, the unprivileged pass
+	agent.ChildMain() // re-executed roles: process-isolated cases, the unprivileged pass
 	if os.Getpid() == 1 {
-		harness.AgentMain() // this binary is the VM's /init (see vm.Prepare)
+		agent.Main() // this binary is the VM's /init (see vm.Prepare)
 	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage()
 		if len(os.Args) < 2 {
-			os.Exit(2)
+			os.Exit(exitUsage)
 		}
 		return
 	}
@@ -60,16 +78,34 @@ func main() {
 	if !ok {
 		fmt.Fprintf(os.Stderr, "llconform: unknown command %q\n\n", os.Args[1])
 		usage()
-		os.Exit(2)
+		os.Exit(exitUsage)
 	}
-	if err := cmd.run(os.Args[2:]); err != nil {
-		if code, ok := err.(exitError); ok {
-			os.Exit(int(code))
-		}
+	err := cmd.run(os.Args[2:])
+	var code exitError
+	var ue usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &code):
+		os.Exit(int(code))
+	case errors.As(err, &ue):
+		fmt.Fprintf(os.Stderr, "llconform %s: %v\n", os.Args[1], err)
+		os.Exit(exitUsage)
+	default:
 		fmt.Fprintln(os.Stderr, "llconform:", err)
-		os.Exit(1)
+		os.Exit(exitFailed)
 	}
 }
+
+// exitFor maps a run to the command's result: nil when it passed.
+func exitFor(run *results.Run, strict bool) error {
+	if run.Passed(strict) {
+		return nil
+	}
+	return exitError(exitFailed)
+}
+
+// isTerminal reports whether f is a terminal (colour on).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // listFlag is a comma-separated list flag.
 type listFlag []string

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/results"
-	"golang.org/x/term"
 )
 
 func init() {
@@ -17,20 +16,19 @@ func init() {
 	commands["merge"] = command{"merge results.json files of shards into one run", runMerge}
 }
 
-// isTerminal reports whether f is a terminal (colour on).
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
-
 func runReport(args []string) error {
-	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	out := fs.String("out", "", "write results.json, matrix.md, index.html and junit/ into this directory")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform report [-out DIR] results.json")
 		fs.PrintDefaults()
 	}
-	fs.Parse(args)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return exitError(2)
+		return exitError(exitUsage)
 	}
 	run, err := results.Load(fs.Arg(0))
 	if err != nil {
@@ -46,14 +44,16 @@ func runReport(args []string) error {
 }
 
 func runCompare(args []string) error {
-	fs := flag.NewFlagSet("compare", flag.ExitOnError)
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform compare BASELINE/results.json NEW/results.json")
 	}
-	fs.Parse(args)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	if fs.NArg() != 2 {
 		fs.Usage()
-		return exitError(2)
+		return exitError(exitUsage)
 	}
 	base, err := results.Load(fs.Arg(0))
 	if err != nil {
@@ -74,16 +74,18 @@ func runCompare(args []string) error {
 }
 
 func runMerge(args []string) error {
-	fs := flag.NewFlagSet("merge", flag.ExitOnError)
+	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for the merged reports (default out/merged-<time>)")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform merge [-out DIR] shard1/results.json shard2/results.json ...")
 		fs.PrintDefaults()
 	}
-	fs.Parse(args)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	if fs.NArg() < 1 {
 		fs.Usage()
-		return exitError(2)
+		return exitError(exitUsage)
 	}
 	var runs []*results.Run
 	for _, p := range fs.Args() {

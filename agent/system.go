@@ -1,58 +1,14 @@
-// Package guest is the agent's side of the VM: it runs as PID 1 inside the
-// initramfs, prepares the minimal system the suites need, opens the result
-// channel (the second serial port) and powers the VM off.
-package guest
+package agent
+
+// The duties of PID 1 in the VM: mount what the suites need, bring up lo,
+// open the result port raw, and power off at the end.
 
 import (
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
-
-// Settings come from the kernel command line (llconform.* keys).
-type Settings struct {
-	Run     string   // llconform.run=<regexp>
-	Areas   []string // llconform.area=a,b
-	Ceiling int      // llconform.ceiling=<n>
-	Verbose int      // llconform.v=<n>
-	Noop    bool     // llconform.noop=1: header and done only (bare-boot floor)
-	Shard   [2]int   // llconform.shard=i/n: case shard i of n (1-based)
-	Unpriv  bool     // llconform.unpriv=0 disables the unprivileged pass
-}
-
-// ParseCmdline reads the llconform.* keys of a kernel command line.
-func ParseCmdline(cmdline string) (Settings, error) {
-	s := Settings{Unpriv: true}
-	for _, f := range strings.Fields(cmdline) {
-		k, v, _ := strings.Cut(f, "=")
-		var err error
-		switch k {
-		case "llconform.run":
-			s.Run = v
-		case "llconform.area":
-			s.Areas = strings.Split(v, ",")
-		case "llconform.ceiling":
-			s.Ceiling, err = strconv.Atoi(v)
-		case "llconform.v":
-			s.Verbose, err = strconv.Atoi(v)
-		case "llconform.noop":
-			s.Noop = v == "1"
-		case "llconform.shard":
-			if _, err = fmt.Sscanf(v, "%d/%d", &s.Shard[0], &s.Shard[1]); err == nil && (s.Shard[0] < 1 || s.Shard[0] > s.Shard[1]) {
-				err = fmt.Errorf("want i/n with 1 ≤ i ≤ n")
-			}
-		case "llconform.unpriv":
-			s.Unpriv = v != "0"
-		}
-		if err != nil {
-			return s, fmt.Errorf("kernel command line %s: %v", f, err)
-		}
-	}
-	return s, nil
-}
 
 // mounts are the filesystems the suites need; securityfs is optional
 // (it only gives the LSM list).

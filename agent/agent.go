@@ -1,34 +1,39 @@
-package harness
+// Package agent is everything of llconform that runs inside the guest (and
+// natively on a host): it detects the kernel's Landlock facts once, picks
+// the cases, runs each in its isolation as root and again unprivileged,
+// judges every outcome against the documented expectation and streams
+// the records of the guest protocol. As the VM's /init it also does the
+// duties of PID 1 (system.go).
+package agent
 
 import (
 	"fmt"
 	"os"
 	"runtime/debug"
 
-	"github.com/llconform/llconform/results"
-	"github.com/llconform/llconform/vm/guest"
+	"github.com/llconform/llconform/agent/protocol"
 )
 
 // resultPort is the guest's second serial port; the first is the console.
 const resultPort = "/dev/ttyS1"
 
-// AgentMain is the /init of the llconform VM: it prepares the guest, runs
-// the suites (as root, then as nobody), streams the JSON-lines results on
-// the second serial port and powers off. It never returns.
-func AgentMain() {
-	defer guest.PowerOff()
+// Main is the /init of the llconform VM: it prepares the guest, reads the
+// settings from the kernel command line, runs the suites, streams the
+// records on the result port and powers off. It never returns.
+func Main() {
+	defer PowerOff()
 	tuneGC()
-	if err := guest.Setup(); err != nil {
+	if err := Setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "llconform agent: setup:", err) // the host sees no header: broken
 		return
 	}
-	port, err := guest.OpenSerial(resultPort)
+	port, err := OpenSerial(resultPort)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "llconform agent:", err)
 		return
 	}
 	defer port.Close()
-	w := results.NewStreamWriter(port)
+	w := protocol.NewStreamWriter(port)
 	// A panic must still end the stream with a reason, not a silent hang.
 	defer func() {
 		if p := recover(); p != nil {
@@ -36,31 +41,14 @@ func AgentMain() {
 		}
 	}()
 	b, _ := os.ReadFile("/proc/cmdline")
-	s, err := guest.ParseCmdline(string(b))
+	s, err := protocol.ParseCmdline(string(b))
 	if err != nil {
 		w.Done(err.Error())
 		return
 	}
-	if s.Noop {
-		noop(w)
-		return
-	}
-	o := Options{Run: s.Run, Areas: s.Areas, Ceiling: s.Ceiling, Unpriv: s.Unpriv, Verbose: s.Verbose > 0,
-		ShardIndex: s.Shard[0], ShardCount: s.Shard[1]}
-	if err := Suite(o, w, false); err != nil {
+	if err := Suite(s, w, false); err != nil {
 		fmt.Fprintln(os.Stderr, "llconform agent:", err)
 	}
-}
-
-// noop sends the header and an empty done record: the bare-boot floor.
-func noop(w *results.StreamWriter) {
-	_, hdr, err := DetectEnv(0)
-	if err != nil {
-		w.Done(err.Error())
-		return
-	}
-	w.Header(hdr)
-	w.Done("")
 }
 
 // tuneGC trades memory for time: under TCG every collection is slow, and

@@ -1,4 +1,4 @@
-package harness
+package agent
 
 import (
 	"context"
@@ -6,62 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/llconform/llconform/agent/protocol"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
 )
-
-// Options select and pace the cases of a run.
-type Options struct {
-	Run         string   // regexp on area/name
-	Areas       []string // empty: all
-	ShardIndex  int      // 1-based; 0: no sharding
-	ShardCount  int
-	Ceiling     int           // library ABI ceiling for every case, 0 for none
-	CaseTimeout time.Duration // default 20 s
-	Unpriv      bool          // also run an unprivileged pass when root (default on in Suite)
-	Verbose     bool          // log each case to stderr before it runs (the VM console: shows where a hang is)
-}
-
-func (o Options) timeout() time.Duration {
-	if o.CaseTimeout > 0 {
-		return o.CaseTimeout
-	}
-	return 20 * time.Second
-}
-
-// Select returns the cases the options pick, in a stable order.
-func Select(all []suites.Case, o Options) ([]suites.Case, error) {
-	var re *regexp.Regexp
-	if o.Run != "" {
-		var err error
-		if re, err = regexp.Compile(o.Run); err != nil {
-			return nil, fmt.Errorf("--run %q is not a valid regular expression: %v", o.Run, err)
-		}
-	}
-	areas := map[string]bool{}
-	for _, a := range o.Areas {
-		areas[a] = true
-	}
-	var out []suites.Case
-	for i, c := range all {
-		if len(areas) > 0 && !areas[c.Area] {
-			continue
-		}
-		if re != nil && !re.MatchString(c.ID()) {
-			continue
-		}
-		if o.ShardCount > 1 && i%o.ShardCount != o.ShardIndex-1 {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
 
 func priv(env suites.Env) string {
 	if env.Root {
@@ -78,9 +30,6 @@ func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case 
 			r.Verdict, r.Detail = results.Skip, why
 			return r
 		}
-	}
-	if timeout <= 0 {
-		timeout = Options{}.timeout()
 	}
 	r.Expected = c.Want(env)
 	start := time.Now()
@@ -215,12 +164,16 @@ func ChildMain() {
 		json.NewEncoder(os.Stdout).Encode(o)
 		os.Exit(0)
 	}
-	if opts, ok := os.LookupEnv(unprivEnv); ok {
-		var o Options
-		if err := json.Unmarshal([]byte(opts), &o); err != nil {
+	if settings, ok := os.LookupEnv(unprivEnv); ok {
+		var s protocol.Settings
+		if err := json.Unmarshal([]byte(settings), &s); err != nil {
 			fatalChild(err)
 		}
-		if err := runPass(o, results.NewStreamWriter(os.Stdout)); err != nil {
+		p, err := newPlan(s)
+		if err != nil {
+			fatalChild(err)
+		}
+		if err := p.runPass(protocol.NewStreamWriter(os.Stdout)); err != nil {
 			fatalChild(err)
 		}
 		os.Exit(0)

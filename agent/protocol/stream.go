@@ -1,4 +1,4 @@
-package results
+package protocol
 
 import (
 	"bufio"
@@ -7,7 +7,25 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	"github.com/llconform/llconform/results"
 )
+
+// Record types of the result stream.
+const (
+	EventHeader = "header"
+	EventCase   = "case"
+	EventDone   = "done"
+)
+
+// Event is one JSON line of the result stream.
+type Event struct {
+	Type  string        `json:"type"`
+	Env   *results.Env  `json:"env,omitempty"`
+	Case  *results.Case `json:"case,omitempty"`
+	Count int           `json:"count,omitempty"` // done: number of case records sent
+	Error string        `json:"error,omitempty"` // done: a fatal agent error, if any
+}
 
 // StreamWriter writes the JSON-lines stream of one suite run. It is safe
 // for concurrent use and counts the case events it sent for the trailer.
@@ -39,10 +57,12 @@ func (s *StreamWriter) write(ev Event) error {
 }
 
 // Header sends the environment record; it must come first.
-func (s *StreamWriter) Header(env Env) error { return s.write(Event{Type: EventHeader, Env: &env}) }
+func (s *StreamWriter) Header(env results.Env) error {
+	return s.write(Event{Type: EventHeader, Env: &env})
+}
 
 // Case sends one case result.
-func (s *StreamWriter) Case(c Case) error { return s.write(Event{Type: EventCase, Case: &c}) }
+func (s *StreamWriter) Case(c results.Case) error { return s.write(Event{Type: EventCase, Case: &c}) }
 
 // Done sends the trailer with the number of case events sent. fatal, if
 // non-empty, says why the run stopped early.
@@ -55,8 +75,8 @@ func (s *StreamWriter) Done(fatal string) error {
 
 // Stream is a parsed suite stream.
 type Stream struct {
-	Header  *Env
-	Cases   []Case
+	Header  *results.Env
+	Cases   []results.Case
 	Done    *Event
 	Garbage []string // lines that were not events (kept for the report)
 }
@@ -78,34 +98,42 @@ func (s *Stream) Complete() (bool, string) {
 	return true, ""
 }
 
-// ReadStream parses JSON lines from r until EOF. Lines that do not parse
-// as events are kept in Garbage; a partial stream is returned as far as it
-// goes, with the read error if any.
+// Add parses one line of the result port into the stream and returns the
+// record, if the line was one. Lines that are not records are kept in
+// Garbage; records after the done record, or a second header, too.
+func (s *Stream) Add(line []byte) (Event, bool) {
+	text := strings.TrimSpace(strings.TrimRight(string(line), "\r\x00"))
+	if text == "" {
+		return Event{}, false
+	}
+	var ev Event
+	if err := json.Unmarshal([]byte(text), &ev); err != nil {
+		s.Garbage = append(s.Garbage, text)
+		return Event{}, false
+	}
+	switch {
+	case ev.Type == EventHeader && ev.Env != nil && s.Header == nil:
+		s.Header = ev.Env
+	case ev.Type == EventCase && ev.Case != nil && s.Header != nil && s.Done == nil:
+		s.Cases = append(s.Cases, *ev.Case)
+	case ev.Type == EventDone && s.Header != nil && s.Done == nil:
+		e := ev
+		s.Done = &e
+	default:
+		s.Garbage = append(s.Garbage, text)
+		return Event{}, false
+	}
+	return ev, true
+}
+
+// ReadStream parses the lines of r until EOF. A partial stream is
+// returned as far as it goes, with the read error if any.
 func ReadStream(r io.Reader) (*Stream, error) {
 	s := &Stream{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {
-		line := strings.TrimSpace(strings.TrimRight(sc.Text(), "\r\x00"))
-		if line == "" {
-			continue
-		}
-		var ev Event
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			s.Garbage = append(s.Garbage, line)
-			continue
-		}
-		switch {
-		case ev.Type == EventHeader && ev.Env != nil && s.Header == nil:
-			s.Header = ev.Env
-		case ev.Type == EventCase && ev.Case != nil && s.Done == nil:
-			s.Cases = append(s.Cases, *ev.Case)
-		case ev.Type == EventDone && s.Done == nil:
-			e := ev
-			s.Done = &e
-		default:
-			s.Garbage = append(s.Garbage, line)
-		}
+		s.Add(sc.Bytes())
 	}
 	return s, sc.Err()
 }

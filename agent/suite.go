@@ -1,4 +1,4 @@
-package harness
+package agent
 
 import (
 	"bufio"
@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/llconform/llconform/agent/protocol"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
 )
@@ -18,29 +21,57 @@ import (
 // UnprivUID is the uid (and gid) of the unprivileged pass: nobody.
 const UnprivUID = 65534
 
+// plan is what a pass runs: the environment, detected once, and the
+// selected cases, picked once.
+type plan struct {
+	settings protocol.Settings
+	env      suites.Env
+	header   results.Env
+	cases    []suites.Case
+	timeout  time.Duration
+}
+
+func newPlan(s protocol.Settings) (*plan, error) {
+	env, hdr, err := DetectEnv(s.Ceiling)
+	if err != nil {
+		return nil, err
+	}
+	cases, err := Select(suites.All(), s)
+	if err != nil {
+		return nil, err
+	}
+	return &plan{settings: s, env: env, header: hdr, cases: cases, timeout: 20 * time.Second}, nil
+}
+
+// unprivPass reports whether a second, unprivileged pass follows.
+func (p *plan) unprivPass() bool { return p.env.Root && !p.settings.NoUnpriv }
+
 // Suite runs a whole suite run into w: the header, every selected case as
 // the current user and, when root, again as an unprivileged user in a
 // child process, then the done record. Missing results are reported as
-// broken, never dropped.
-func Suite(o Options, w *results.StreamWriter, native bool) error {
-	_, hdr, err := DetectEnv(o.Ceiling)
+// broken, never dropped. With Noop only the header and the done record
+// are sent: the bare-boot floor.
+func Suite(s protocol.Settings, w *protocol.StreamWriter, native bool) error {
+	p, err := newPlan(s)
 	if err != nil {
 		w.Done(err.Error())
 		return err
 	}
-	hdr.Native = native
-	if cases, err := Select(suites.All(), o); err == nil {
-		hdr.PlannedCases = len(cases)
-		if o.Unpriv && os.Geteuid() == 0 {
-			hdr.PlannedCases *= 2
+	p.header.Native = native
+	if !s.Noop {
+		p.header.PlannedCases = len(p.cases)
+		if p.unprivPass() {
+			p.header.PlannedCases *= 2
 		}
 	}
-	if err := w.Header(hdr); err != nil {
+	if err := w.Header(p.header); err != nil {
 		return err
 	}
-	err = runPass(o, w)
-	if err == nil && o.Unpriv && os.Geteuid() == 0 {
-		err = runUnprivPass(o, w)
+	if !s.Noop {
+		err = p.runPass(w)
+		if err == nil && p.unprivPass() {
+			err = p.runUnprivPass(w)
+		}
 	}
 	fatal := ""
 	if err != nil {
@@ -52,21 +83,42 @@ func Suite(o Options, w *results.StreamWriter, native bool) error {
 	return err
 }
 
-// runPass runs the selected cases with this process's privileges.
-func runPass(o Options, w *results.StreamWriter) error {
-	env, _, err := DetectEnv(o.Ceiling)
-	if err != nil {
-		return err
-	}
-	cases, err := Select(suites.All(), o)
-	if err != nil {
-		return err
-	}
-	for _, c := range cases {
-		if o.Verbose {
-			fmt.Fprintf(os.Stderr, "llconform: %s [%s]\n", c.ID(), priv(env))
+// Select returns the cases the settings pick, in registration order.
+func Select(all []suites.Case, s protocol.Settings) ([]suites.Case, error) {
+	var re *regexp.Regexp
+	if s.Run != "" {
+		var err error
+		if re, err = regexp.Compile(s.Run); err != nil {
+			return nil, fmt.Errorf("--run %q is not a valid regular expression: %v", s.Run, err)
 		}
-		if err := w.Case(RunCase(c, env, o.timeout())); err != nil {
+	}
+	areas := map[string]bool{}
+	for _, a := range s.Areas {
+		areas[a] = true
+	}
+	var out []suites.Case
+	for i, c := range all {
+		if len(areas) > 0 && !areas[c.Area] {
+			continue
+		}
+		if re != nil && !re.MatchString(c.ID()) {
+			continue
+		}
+		if !s.Shard.Includes(i) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// runPass runs the selected cases with this process's privileges.
+func (p *plan) runPass(w *protocol.StreamWriter) error {
+	for _, c := range p.cases {
+		if p.settings.Verbose {
+			fmt.Fprintf(os.Stderr, "llconform: %s [%s]\n", c.ID(), priv(p.env))
+		}
+		if err := w.Case(RunCase(c, p.env, p.timeout)); err != nil {
 			return err
 		}
 	}
@@ -76,7 +128,7 @@ func runPass(o Options, w *results.StreamWriter) error {
 // runUnprivPass re-executes this binary as nobody and forwards its case
 // results. The binary is copied to a world-readable place first: test
 // binaries and `go run` outputs live in directories only root can enter.
-func runUnprivPass(o Options, w *results.StreamWriter) error {
+func (p *plan) runUnprivPass(w *protocol.StreamWriter) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -96,7 +148,7 @@ func runUnprivPass(o Options, w *results.StreamWriter) error {
 			return fmt.Errorf("copying %s for the unprivileged pass: %w", self, err)
 		}
 	}
-	oj, _ := json.Marshal(o)
+	oj, _ := json.Marshal(p.settings)
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Dir = "/"
 	cmd.Env = append(os.Environ(), unprivEnv+"="+string(oj), "TMPDIR=/tmp", "HOME=/")
@@ -114,7 +166,7 @@ func runUnprivPass(o Options, w *results.StreamWriter) error {
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {
-		var ev results.Event
+		var ev protocol.Event
 		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Case == nil {
 			continue
 		}
@@ -125,8 +177,7 @@ func runUnprivPass(o Options, w *results.StreamWriter) error {
 	}
 	waitErr := cmd.Wait()
 	// Every selected case must have an unprivileged result.
-	cases, _ := Select(suites.All(), o)
-	for _, c := range cases {
+	for _, c := range p.cases {
 		if got[c.ID()] {
 			continue
 		}

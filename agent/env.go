@@ -1,7 +1,4 @@
-// Package harness runs conformance cases: isolation (a locked thread or a
-// re-executed child per case), verdicts, the root and unprivileged passes,
-// and the stream of results a run produces, natively or as the in-VM agent.
-package harness
+package agent
 
 import (
 	"os"
@@ -33,7 +30,7 @@ func DetectEnv(ceiling int) (suites.Env, results.Env, error) {
 		Release:        unix.ByteSliceToString(u.Release[:]),
 		Arch:           unix.ByteSliceToString(u.Machine[:]),
 		Cmdline:        readTrim("/proc/cmdline"),
-		LandlockStatus: string(st.State),
+		LandlockStatus: st.State,
 		ABI:            st.ABI,
 		Errata:         mask,
 		ErrataKnown:    known,

@@ -1,0 +1,116 @@
+// Package protocol is the guest protocol of llconform, in one place: the
+// settings the host passes to the agent on the kernel command line
+// (llconform.* keys, encoded and decoded by the same code), and the
+// records the agent sends back on its result port (JSON lines: a header,
+// one record per case, a done record with the count).
+package protocol
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Settings select and shape the agent's run.
+type Settings struct {
+	Run      string   // llconform.run=<regexp on area/name>
+	Areas    []string // llconform.area=a,b
+	Ceiling  int      // llconform.ceiling=<n>: the library's ABI ceiling, 0 for none
+	Shard    Shard    // llconform.shard=i/n
+	Verbose  bool     // llconform.v=1: name each case on the console before it runs
+	Noop     bool     // llconform.noop=1: header and done only (the bare-boot floor)
+	NoUnpriv bool     // llconform.unpriv=0: no unprivileged pass
+}
+
+// Shard is case shard Index of Count (1-based); the zero value is "all".
+type Shard struct{ Index, Count int }
+
+// ParseShard reads "i/n" with 1 ≤ i ≤ n.
+func ParseShard(s string) (Shard, error) {
+	var sh Shard
+	i, n, ok := strings.Cut(s, "/")
+	var err1, err2 error
+	sh.Index, err1 = strconv.Atoi(i)
+	sh.Count, err2 = strconv.Atoi(n)
+	if !ok || err1 != nil || err2 != nil || sh.Index < 1 || sh.Index > sh.Count {
+		return Shard{}, fmt.Errorf("shard %q: want i/n with 1 ≤ i ≤ n (e.g. 2/3)", s)
+	}
+	return sh, nil
+}
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// Includes reports whether the i-th item (0-based) of a list is in the shard.
+func (s Shard) Includes(i int) bool { return s.Count <= 1 || i%s.Count == s.Index-1 }
+
+const keyPrefix = "llconform."
+
+// Cmdline encodes the settings as kernel command-line words. The run
+// pattern travels as one word, so it cannot hold blanks or quotes.
+func (s Settings) Cmdline() (string, error) {
+	var w []string
+	if s.Run != "" {
+		if strings.ContainsAny(s.Run, " \t\n\"") {
+			return "", fmt.Errorf("--run %q: the pattern travels on the kernel command line and cannot hold blanks or quotes", s.Run)
+		}
+		if _, err := regexp.Compile(s.Run); err != nil {
+			return "", fmt.Errorf("--run %q is not a valid regular expression: %v", s.Run, err)
+		}
+		w = append(w, keyPrefix+"run="+s.Run)
+	}
+	if len(s.Areas) > 0 {
+		w = append(w, keyPrefix+"area="+strings.Join(s.Areas, ","))
+	}
+	if s.Ceiling != 0 {
+		w = append(w, fmt.Sprintf("%sceiling=%d", keyPrefix, s.Ceiling))
+	}
+	if s.Shard.Count > 0 {
+		w = append(w, keyPrefix+"shard="+s.Shard.String())
+	}
+	if s.Noop {
+		w = append(w, keyPrefix+"noop=1")
+	}
+	if s.Verbose {
+		w = append(w, keyPrefix+"v=1")
+	}
+	if s.NoUnpriv {
+		w = append(w, keyPrefix+"unpriv=0")
+	}
+	return strings.Join(w, " "), nil
+}
+
+// ParseCmdline reads the llconform.* words of a kernel command line and
+// ignores every other word.
+func ParseCmdline(cmdline string) (Settings, error) {
+	var s Settings
+	for _, word := range strings.Fields(cmdline) {
+		k, v, _ := strings.Cut(word, "=")
+		if !strings.HasPrefix(k, keyPrefix) {
+			continue
+		}
+		var err error
+		switch strings.TrimPrefix(k, keyPrefix) {
+		case "run":
+			s.Run = v
+		case "area":
+			s.Areas = strings.Split(v, ",")
+		case "ceiling":
+			s.Ceiling, err = strconv.Atoi(v)
+		case "shard":
+			s.Shard, err = ParseShard(v)
+		case "noop":
+			s.Noop = v == "1"
+		case "v":
+			s.Verbose = v == "1"
+		case "unpriv":
+			s.NoUnpriv = v == "0"
+		default:
+			err = fmt.Errorf("unknown key (a newer host than this agent?)")
+		}
+		if err != nil {
+			return s, fmt.Errorf("kernel command line %s: %v", word, err)
+		}
+	}
+	return s, nil
+}

@@ -1,0 +1,62 @@
+package results
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// NewRun is the document of a run that started at started and ends now,
+// on this host.
+func NewRun(started time.Time, args []string, kernels []KernelRun) *Run {
+	return &Run{Schema: SchemaVersion, ID: started.UTC().Format("20060102-150405"), Started: started,
+		Finished: time.Now(), Host: thisHost(), Args: args, Kernels: kernels}
+}
+
+// thisHost describes the machine and the llconform build that ran.
+func thisHost() Host {
+	h := Host{CPUs: runtime.NumCPU()}
+	h.Hostname, _ = os.Hostname()
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		h.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		h.Version = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				h.Version = s.Value[:12]
+			}
+			if s.Key == "vcs.modified" && s.Value == "true" {
+				h.Version += "+dirty"
+			}
+		}
+	}
+	return h
+}
+
+// Passed is the verdict of a whole run, the one place that decides the
+// exit status of run, matrix, native and bench: every kernel complete,
+// the run not interrupted, and no case failing or broken. Strict also
+// fails on warnings and on a kernel that needed a retry.
+func (r *Run) Passed(strict bool) bool {
+	if r.Incomplete {
+		return false
+	}
+	for _, k := range r.Kernels {
+		if k.Status != StatusComplete || (strict && len(k.Attempts) > 1) {
+			return false
+		}
+		for _, c := range k.Cases {
+			switch c.Verdict {
+			case Pass, Skip:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
