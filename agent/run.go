@@ -49,9 +49,15 @@ func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case 
 		r.Verdict = results.Pass
 	default:
 		r.Verdict = results.Fail
+		if d, ok := c.Deviation(env, r.Observed); ok {
+			r.Verdict = deviationVerdict[d.Kind]
+			r.Detail = strings.TrimSuffix(d.Why+"; "+r.Detail, "; ")
+		}
 	}
 	return r
 }
+
+var deviationVerdict = map[suites.DeviationKind]results.Verdict{suites.Known: results.Known, suites.Warn: results.Warn}
 
 // outcome is what a case run returns, also across the process boundary.
 type outcome struct {

@@ -34,8 +34,8 @@ func parseRun(name string, b []byte) (*Run, error) {
 	case probe.Schema == nil:
 		return nil, notOurs(`no "schema" field`)
 	case *probe.Schema > SchemaVersion:
-		return nil, fmt.Errorf("%s has results schema %d, this llconform reads schema %d: use a newer llconform", name, *probe.Schema, SchemaVersion)
-	case *probe.Schema != SchemaVersion:
+		return nil, fmt.Errorf("%s has results schema %d, this llconform reads schemas 1 to %d: use a newer llconform", name, *probe.Schema, SchemaVersion)
+	case *probe.Schema < 1:
 		return nil, notOurs(fmt.Sprintf("unsupported schema %d", *probe.Schema))
 	}
 	var run Run

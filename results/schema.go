@@ -11,7 +11,10 @@ import (
 )
 
 // SchemaVersion is bumped whenever a field changes meaning or is removed.
-const SchemaVersion = 1
+const SchemaVersion = 2
+
+// Schema history: 2 added the verdicts known and warn, and attempts that
+// keep their cases; documents of schema 1 still load (they hold neither).
 
 // Verdict is the outcome of one case.
 type Verdict string
@@ -21,6 +24,13 @@ const (
 	Fail   Verdict = "fail"
 	Skip   Verdict = "skip"   // environment reason only, in Detail
 	Broken Verdict = "broken" // crashed, timed out or missing from the stream
+	// Known: the kernel behaves as the documented unfixed state of an
+	// erratum whose bit its errata mask does not set (it says so itself).
+	Known Verdict = "known"
+	// Warn: a deviation from the documentation that nothing the kernel
+	// reports explains (a fix that came without an erratum bit).
+	// --strict turns it into a failure.
+	Warn Verdict = "warn"
 )
 
 // Status is how a kernel's run (or one boot attempt) ended.

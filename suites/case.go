@@ -1,8 +1,3 @@
-// Package suites holds the conformance cases: short table rows, each with
-// the policy and action it runs and the outcome the documentation promises
-// for a given environment. Expectations state their own ABI boundaries;
-// they never read the landlock package's table, so a wrong row there shows
-// up as failures here.
 package suites
 
 import (
@@ -59,9 +54,75 @@ type Case struct {
 	// Want returns the documented outcome: "ok", an errno name, or
 	// alternatives separated by "|" where the documentation allows several.
 	Want func(Env) string
+	// Deviate lists outcomes other than Want that are judged known or
+	// warn instead of fail: the documented unfixed state of an erratum
+	// the kernel's mask says it lacks, or a fix that came without an
+	// erratum bit (fixes.go). Nil for most cases.
+	Deviate func(Env) []Deviation
 	// Run performs the setup, the enforcement and the action, and returns
 	// the observed outcome.
 	Run func(*T) string
+
+	// Feature is the ABI table row (Feature.ID, e.g. "fs/read_file") whose
+	// behaviour the case shows, and Shows which side of it; the coverage
+	// test demands both sides for every right and scope.
+	Feature string
+	Shows   Behaviour
+	// Covers names the coverage items (coverage.go) the case checks.
+	Covers []string
+}
+
+// Behaviour is what a case shows of its feature.
+type Behaviour string
+
+const (
+	ShowsAllowed Behaviour = "allowed" // granted by a rule (or not handled)
+	ShowsDenied  Behaviour = "denied"  // handled and not granted
+	ShowsEffect  Behaviour = "effect"  // a flag doing what it promises
+)
+
+// DeviationKind is how a known deviation is judged.
+type DeviationKind string
+
+const (
+	// Known: the kernel behaves as the documented unfixed state of an
+	// erratum whose bit its errata mask does not set: it says so itself.
+	Known DeviationKind = "known"
+	// Warn: a deviation from the documentation that nothing the kernel
+	// reports explains, such as a fix that came without an erratum bit.
+	Warn DeviationKind = "warn"
+)
+
+// Deviation is an outcome judged Kind instead of fail, and why.
+type Deviation struct {
+	Outcome string // alternatives separated by "|", like Want
+	Kind    DeviationKind
+	Why     string
+}
+
+// showing tags a case with the feature whose behaviour it shows.
+func (c Case) showing(feature string, b Behaviour) Case {
+	c.Feature, c.Shows = feature, b
+	return c
+}
+
+// deviating sets a case's known deviations.
+func (c Case) deviating(d func(Env) []Deviation) Case {
+	c.Deviate = d
+	return c
+}
+
+// Deviation returns the deviation observed matches, if any.
+func (c Case) Deviation(e Env, observed string) (Deviation, bool) {
+	if c.Deviate == nil {
+		return Deviation{}, false
+	}
+	for _, d := range c.Deviate(e) {
+		if Matches(d.Outcome, observed) {
+			return d, true
+		}
+	}
+	return Deviation{}, false
 }
 
 // ID is area/name.

@@ -16,36 +16,50 @@ import (
 // much is enforced. The boundaries come from this suite's own tables
 // (base.go), not from the library.
 
-// ceilings are the ABI ceilings exercised; above the kernel's ABI the
-// kernel's own ABI is in force.
-var ceilings = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+// ceilings are the ABI ceilings exercised, 1 to the newest; above the
+// kernel's ABI the kernel's own ABI is in force.
+var ceilings = func() []int {
+	var out []int
+	for c := 1; c <= NewestABI; c++ {
+		out = append(out, c)
+	}
+	return out
+}()
 
 func withCeiling(c int, want func(Env) string) func(Env) string {
 	return func(e Env) string { e.Ceiling = c; return want(e) }
 }
 
+// maximalKinds are what maximalPolicy handles in full.
+var maximalKinds = map[FeatureKind]string{FSRight: "LANDLOCK_ACCESS_FS_", NetRight: "LANDLOCK_ACCESS_NET_", ScopeBit: "LANDLOCK_SCOPE_"}
+
 // maximalPolicy handles every FS and network right and every scope of the
-// newest ABI, spelled out here.
+// newest ABI of this suite's table.
 func maximalPolicy() landlock.Policy {
-	return landlock.Policy{FS: allFS, Net: 0xf, Scoped: 0x3}
+	return landlock.Policy{FS: landlock.AccessFS(mask(FSRight, NewestABI)), Net: landlock.AccessNet(mask(NetRight, NewestABI)),
+		Scoped: landlock.Scope(mask(ScopeBit, NewestABI))}
 }
 
-// missingAt lists, sorted, the features of maximalPolicy that ABI abi lacks.
-func missingAt(abi int) []string {
-	var out []string
-	add := func(prefix string, m map[string]struct {
-		bit uint64
-		abi int
-	}) {
-		for n, r := range m {
-			if r.abi > abi {
-				out = append(out, strings.ToUpper(prefix+n))
-			}
+// abiFullPolicy is the first ABI that has everything maximalPolicy asks.
+var abiFullPolicy = func() int {
+	n := 0
+	for _, f := range Features {
+		if maximalKinds[f.Kind] != "" {
+			n = max(n, f.ABI)
 		}
 	}
-	add("LANDLOCK_ACCESS_FS_", fsRightABI)
-	add("LANDLOCK_ACCESS_NET_", netRightABI)
-	add("LANDLOCK_SCOPE_", scopeABI)
+	return n
+}()
+
+// missingAt lists, sorted, the UAPI names of the features of
+// maximalPolicy that ABI abi lacks.
+func missingAt(abi int) []string {
+	var out []string
+	for _, f := range Features {
+		if prefix := maximalKinds[f.Kind]; prefix != "" && f.ABI > abi {
+			out = append(out, strings.ToUpper(prefix+f.Name))
+		}
+	}
 	sort.Strings(out)
 	return out
 }
@@ -94,7 +108,7 @@ func init() {
 					switch abi := e.LibABI(); {
 					case abi == 0:
 						return string(landlock.NotEnforced)
-					case abi < 10:
+					case abi < abiFullPolicy:
 						return string(landlock.PartiallyEnforced)
 					}
 					return string(landlock.FullyEnforced)

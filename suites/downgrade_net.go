@@ -109,7 +109,7 @@ func init() {
 	// EPERM, and works as root (CAP_SYS_ADMIN). Without Landlock the
 	// library enforces nothing and reports no error.
 	register(Case{Area: "downgrade", Name: "keep_privileges_needs_cap_sys_admin", Want: func(e Env) string {
-		if e.LibABI() >= 1 && !e.Root {
+		if e.LibABI() >= abiLandlock && !e.Root {
 			return "enforce failed: EPERM"
 		}
 		return OK

@@ -1,35 +1,36 @@
 package suites
 
 import (
+	"fmt"
+
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
 
-// Errata (reference/errata-7.3, coverage-map §2): each probe observes
-// whether a fix is in. A kernel whose errata mask claims the fix (bit n-1
-// for erratum n) must behave fixed; a kernel without the bit, or without
-// the errata interface, gets the probe recorded as an observation:
-// "fixed" or "unfixed" both pass, anything else fails. Where the library's
-// ABI lacks the feature concerned, nothing is restricted and the probe
-// shows the unrestricted outcome.
+// The errata probes (fixes.go says how errata are judged). Each probe
+// names its outcome "fixed" or "unfixed" when it is one of the two
+// documented results, the errno otherwise. Where the library's ABI lacks
+// the feature concerned, nothing is restricted and the probe shows the
+// unrestricted outcome.
 
 const (
 	fixed   = "fixed"
 	unfixed = "unfixed"
 )
 
-// erratumWant: featureABI is the ABI of the buggy feature; unrestricted
-// is what the probe shows without it.
-func erratumWant(n, featureABI int, unrestricted string) func(Env) string {
-	return func(e Env) string {
-		switch {
-		case e.LibABI() < featureABI:
-			return unrestricted
-		case e.ErrataKnown && e.Errata&(1<<(n-1)) != 0:
+// erratumCase is a probe of erratum n: fixed where the feature exists,
+// known when it behaves unfixed on a kernel whose mask lacks the fix.
+func erratumCase(n int, name string, iso Isolation, skip func(Env) string, unrestricted string, run func(t *T) string) Case {
+	er := erratumN(n)
+	return Case{Area: "errata", Name: fmt.Sprintf("%d_%s", n, name), Isolation: iso, Skip: skip,
+		Want: func(e Env) string {
+			if e.LibABI() < er.featureABI {
+				return unrestricted
+			}
 			return fixed
-		}
-		return fixed + "|" + unfixed
-	}
+		},
+		Deviate: unfixedErratum(n, unfixed),
+		Run:     run}
 }
 
 // classify names the probe's outcome: fixed or unfixed when it is one of
@@ -55,10 +56,6 @@ func noMPTCP(Env) string {
 	return ""
 }
 
-func errataCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "errata", Name: name, Want: want, Run: run}
-}
-
 // whiteoutPolicy handles MAKE_REG and MAKE_CHAR and grants only grant on
 // the case directory. A whiteout is a character device 0:0, which needs
 // no CAP_MKNOD.
@@ -77,15 +74,15 @@ func mknodWhiteout(t *T, grant landlock.AccessFS, fixedErr, unfixedErr error) st
 
 func init() {
 	register(
-		// Erratum 1 (ABI 4): TCP rights apply to TCP sockets only, not to
-		// MPTCP (nor SCTP, SMC). Unfixed kernels deny with EACCES.
-		Case{Area: "errata", Name: "1_tcp_bind_rule_does_not_restrict_mptcp", Skip: noMPTCP, Want: erratumWant(1, 4, fixed), Run: func(t *T) string {
+		// Erratum 1: TCP rights apply to TCP sockets only, not to MPTCP
+		// (nor SCTP, SMC). Unfixed kernels deny with EACCES.
+		erratumCase(1, "tcp_bind_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
 			if err := t.Enforce(netPolicy(tcpBind)); err != nil {
 				return enforceFailed(err)
 			}
 			return classify(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, 0), nil, unix.EACCES)
-		}},
-		Case{Area: "errata", Name: "1_tcp_connect_rule_does_not_restrict_mptcp", Skip: noMPTCP, Want: erratumWant(1, 4, fixed), Run: func(t *T) string {
+		}),
+		erratumCase(1, "tcp_connect_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
 			srv, port, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 			if err != nil {
 				return "setup failed: " + Outcome(err)
@@ -95,25 +92,25 @@ func init() {
 				return enforceFailed(err)
 			}
 			return classify(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, port), nil, unix.EACCES)
-		}},
-		// Erratum 2 (ABI 6): SCOPE_SIGNAL no longer blocks signals between
-		// threads of one process in different domains. The probe sends
-		// signal 0 to a sibling thread outside the case's domain.
-		Case{Area: "errata", Name: "2_signal_scope_allows_sibling_threads", Want: erratumWant(2, 6, fixed), Run: func(t *T) string {
+		}),
+		// Erratum 2: SCOPE_SIGNAL no longer blocks signals between threads
+		// of one process in different domains. The probe sends signal 0 to
+		// a sibling thread outside the case's domain.
+		erratumCase(2, "signal_scope_allows_sibling_threads", Thread, nil, fixed, func(t *T) string {
 			tid, stop := siblingThread()
 			defer stop()
 			if err := t.Enforce(scopePolicy(scopeSignal)); err != nil {
 				return enforceFailed(err)
 			}
 			return classify(unix.Tgkill(unix.Getpid(), tid, 0), nil, unix.EPERM)
-		}},
-		// Erratum 3 (ABI 1): a directory moved out of the bind mount it was
-		// reached through is "disconnected". Fixed kernels evaluate it with
-		// the rules of the mount point hierarchy as well as its own, so a
-		// file read through it is allowed by a rule on the bind mount;
-		// unfixed kernels stop at the filesystem root (EACCES).
-		Case{Area: "errata", Name: "3_disconnected_directory_sees_mount_point_rules", Isolation: Process,
-			Skip: needRoot("CAP_SYS_ADMIN: mount namespace and bind mount"), Want: erratumWant(3, 1, fixed), Run: func(t *T) string {
+		}),
+		// Erratum 3: a directory moved out of the bind mount it was reached
+		// through is "disconnected". Fixed kernels evaluate it with the
+		// rules of the mount point hierarchy as well as its own, so a file
+		// read through it is allowed by a rule on the bind mount; unfixed
+		// kernels stop at the filesystem root (EACCES).
+		erratumCase(3, "disconnected_directory_sees_mount_point_rules", Process,
+			needRoot("CAP_SYS_ADMIN: mount namespace and bind mount"), fixed, func(t *T) string {
 				dirFD, err := disconnectedDir(t)
 				if err != nil {
 					return "setup failed: " + err.Error()
@@ -129,13 +126,13 @@ func init() {
 					unix.Close(fd)
 				}
 				return classify(err, nil, unix.EACCES)
-			}},
-		// Erratum 4 (ABI 1): creating a whiteout needs MAKE_REG, not
-		// MAKE_CHAR. Without a domain the whiteout is simply created.
-		errataCase("4_whiteout_denied_with_only_make_char", erratumWant(4, 1, unfixed), func(t *T) string {
+			}),
+		// Erratum 4: creating a whiteout needs MAKE_REG, not MAKE_CHAR.
+		// Without a domain the whiteout is simply created.
+		erratumCase(4, "whiteout_denied_with_only_make_char", Thread, nil, unfixed, func(t *T) string {
 			return mknodWhiteout(t, landlock.FSMakeChar, unix.EACCES, nil)
 		}),
-		errataCase("4_whiteout_allowed_with_only_make_reg", erratumWant(4, 1, fixed), func(t *T) string {
+		erratumCase(4, "whiteout_allowed_with_only_make_reg", Thread, nil, fixed, func(t *T) string {
 			return mknodWhiteout(t, landlock.FSMakeReg, nil, unix.EACCES)
 		}),
 	)

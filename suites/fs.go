@@ -7,73 +7,85 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// allFS is every filesystem right of the newest ABI this suite knows,
-// spelled out (not read from the library): 17 bits, ABI 1..9.
-const allFS = landlock.AccessFS(0x1ffff)
+// allFS is every filesystem right of this suite's table (not read from
+// the library).
+var allFS = landlock.AccessFS(mask(FSRight, NewestABI))
 
-// fsRight is one filesystem right, the ABI the documentation introduces it
-// in, and an operation that exercises it on a fixture.
+// fsRight is one filesystem right of the ABI table (by name) and an
+// operation that exercises it on a fixture.
 type fsRight struct {
-	name      string
-	right     landlock.AccessFS
-	abi       int
-	extra     landlock.AccessFS // other rights the operation needs
-	denied    string            // errno of a denial
-	allowedAs string            // outcome when allowed, default "ok"
-	root      string            // capability needed, if any
-	setup     func(t *T) error
-	target    func(t *T) string // where the rule goes; default the case dir
-	op        func(t *T) error
+	name string
+	// deniedSince is the first ABI where the operation is denied without
+	// the right; default the right's own ABI.
+	deniedSince int
+	extra       landlock.AccessFS // other rights the operation needs
+	denied      string            // errno of a denial
+	allowedAs   string            // outcome when allowed, default "ok"
+	root        string            // capability needed, if any
+	setup       func(t *T) error
+	target      func(t *T) string // where the rule goes; default the case dir
+	op          func(t *T) error
 }
 
 var fsRights = []fsRight{
-	{name: "execute", right: landlock.FSExecute, abi: 1, extra: landlock.FSReadFile,
+	{name: "execute", extra: landlock.FSReadFile,
 		setup: func(t *T) error { return writeExecutable(t.path("prog")) },
 		op:    func(t *T) error { return execute(t.path("prog")) }},
-	{name: "write_file", right: landlock.FSWriteFile, abi: 1,
+	{name: "write_file",
 		setup: func(t *T) error { t.files("f"); return nil },
 		op:    func(t *T) error { return openWrite(t.path("f")) }},
-	{name: "read_file", right: landlock.FSReadFile, abi: 1,
+	{name: "read_file",
 		setup: func(t *T) error { t.files("f"); return nil },
 		op:    func(t *T) error { return openRead(t.path("f")) }},
-	{name: "read_dir", right: landlock.FSReadDir, abi: 1,
+	{name: "read_dir",
 		setup: func(t *T) error { t.mkdirs("d"); return nil },
 		op:    func(t *T) error { return readDir(t.path("d")) }},
-	{name: "remove_dir", right: landlock.FSRemoveDir, abi: 1,
+	{name: "remove_dir",
 		setup: func(t *T) error { t.mkdirs("d"); return nil },
 		op:    func(t *T) error { return unix.Rmdir(t.path("d")) }},
-	{name: "remove_file", right: landlock.FSRemoveFile, abi: 1,
+	{name: "remove_file",
 		setup: func(t *T) error { t.files("f"); return nil },
 		op:    func(t *T) error { return unix.Unlink(t.path("f")) }},
-	{name: "make_char", right: landlock.FSMakeChar, abi: 1, root: "CAP_MKNOD",
+	{name: "make_char", root: "CAP_MKNOD",
 		op: func(t *T) error { return mknod(t.path("c"), unix.S_IFCHR, 1, 3) }},
-	{name: "make_dir", right: landlock.FSMakeDir, abi: 1,
+	{name: "make_dir",
 		op: func(t *T) error { return unix.Mkdir(t.path("d"), 0o755) }},
-	{name: "make_reg", right: landlock.FSMakeReg, abi: 1,
+	{name: "make_reg",
 		op: func(t *T) error { return mknod(t.path("r"), unix.S_IFREG, 0, 0) }},
-	{name: "make_sock", right: landlock.FSMakeSock, abi: 1,
+	{name: "make_sock",
 		op: func(t *T) error { return mknod(t.path("s"), unix.S_IFSOCK, 0, 0) }},
-	{name: "make_fifo", right: landlock.FSMakeFifo, abi: 1,
+	{name: "make_fifo",
 		op: func(t *T) error { return unix.Mkfifo(t.path("p"), 0o600) }},
-	{name: "make_block", right: landlock.FSMakeBlock, abi: 1, root: "CAP_MKNOD",
+	{name: "make_block", root: "CAP_MKNOD",
 		op: func(t *T) error { return mknod(t.path("b"), unix.S_IFBLK, 7, 0) }},
-	{name: "make_sym", right: landlock.FSMakeSym, abi: 1,
+	{name: "make_sym",
 		op: func(t *T) error { return unix.Symlink("target", t.path("l")) }},
-	// Reparenting without REFER is EXDEV, also on ABI 1 where REFER does
-	// not exist and every cross-directory rename is denied.
-	{name: "refer", right: landlock.FSRefer, abi: 1, denied: "EXDEV",
+	// Reparenting without REFER is EXDEV, also on the first ABI where REFER
+	// does not exist and every cross-directory rename is denied.
+	{name: "refer", deniedSince: abiLandlock, denied: "EXDEV",
 		extra: landlock.FSRemoveFile | landlock.FSMakeReg,
 		setup: func(t *T) error { t.mkdirs("a", "b"); t.files("a/f"); return nil },
 		op:    func(t *T) error { return unix.Rename(t.path("a/f"), t.path("b/f")) }},
-	{name: "truncate", right: landlock.FSTruncate, abi: 3,
+	{name: "truncate",
 		setup: func(t *T) error { t.files("f"); return nil },
 		op:    func(t *T) error { return unix.Truncate(t.path("f"), 0) }},
-	{name: "ioctl_dev", right: landlock.FSIoctlDev, abi: 5, extra: landlock.FSReadFile, allowedAs: notDeniedIoctl,
+	{name: "ioctl_dev", extra: landlock.FSReadFile, allowedAs: notDeniedIoctl,
 		target: func(*T) string { return "/dev/zero" },
 		op:     func(*T) error { return ioctlFIONREAD("/dev/zero") }},
-	{name: "resolve_unix", right: landlock.FSResolveUnix, abi: 9,
+	{name: "resolve_unix",
 		setup: func(t *T) error { _, err := unixServer(t.path("sock"), unix.SOCK_STREAM); return err },
 		op:    func(t *T) error { return unixConnect(t.path("sock"), unix.SOCK_STREAM) }},
+}
+
+// right is the right's bit, from this suite's table.
+func (r fsRight) right() landlock.AccessFS { return landlock.AccessFS(feature(FSRight, r.name).Value) }
+
+// since is the first ABI where the operation is denied without the right.
+func (r fsRight) since() int {
+	if r.deniedSince != 0 {
+		return r.deniedSince
+	}
+	return abiOf(FSRight, r.name)
 }
 
 func (r fsRight) ruleTarget(t *T) string {
@@ -103,7 +115,7 @@ func (r fsRight) run(t *T, grant landlock.AccessFS) string {
 // out too: single-directory operations do not need it, and a policy that
 // grants REFER cannot be kept on ABI 1 (the library then leaves the
 // filesystem unrestricted, which the refer cases check).
-func (r fsRight) denyingGrant() landlock.AccessFS { return allFS &^ r.right &^ landlock.FSRefer }
+func (r fsRight) denyingGrant() landlock.AccessFS { return allFS &^ r.right() &^ landlock.FSRefer }
 
 func (r fsRight) allowedWant(Env) string {
 	if r.allowedAs != "" {
@@ -123,7 +135,7 @@ func (r fsRight) deniedErrno() string {
 // best-effort policy: denied where the library's ABI has the right,
 // otherwise whatever the operation does unsandboxed.
 func (r fsRight) deniedWant(e Env) string {
-	if e.LibABI() >= r.abi {
+	if e.LibABI() >= r.since() {
 		return r.deniedErrno()
 	}
 	return r.allowedWant(e)
@@ -141,8 +153,10 @@ func init() {
 		r := r
 		register(
 			Case{Area: "fs", Name: r.name + "/allowed_by_rule", Skip: r.skip(), Want: r.allowedWant,
-				Run: func(t *T) string { return r.run(t, r.right|r.extra) }},
+				Feature: "fs/" + r.name, Shows: ShowsAllowed,
+				Run: func(t *T) string { return r.run(t, r.right()|r.extra) }},
 			Case{Area: "fs", Name: r.name + "/denied_without_rule", Skip: r.skip(), Want: r.deniedWant,
+				Feature: "fs/" + r.name, Shows: ShowsDenied,
 				Run: func(t *T) string { return r.run(t, r.denyingGrant()) }},
 		)
 	}
@@ -160,7 +174,7 @@ var fsCases = []Case{
 		}
 		return Outcome(openClose(t.path("d/sub/f"), unix.O_RDWR))
 	}},
-	{Area: "fs", Name: "layers/every_layer_must_allow", Want: deniedFrom(1, "EACCES"), Run: func(t *T) string {
+	{Area: "fs", Name: "layers/every_layer_must_allow", Want: deniedFrom(abiLandlock, "EACCES"), Run: func(t *T) string {
 		t.files("d/f", "d/sub/f")
 		for _, dir := range []string{"d", "d/sub"} {
 			p := landlock.Policy{FS: landlock.FSReadFile}
@@ -193,7 +207,7 @@ var fsCases = []Case{
 		}
 		return Outcome(unix.Rename(t.path("a/f"), t.path("a/g")))
 	}},
-	{Area: "fs", Name: "refer/link_across_directories_without_refer", Want: deniedFrom(1, "EXDEV"), Run: func(t *T) string {
+	{Area: "fs", Name: "refer/link_across_directories_without_refer", Want: deniedFrom(abiLandlock, "EXDEV"), Run: func(t *T) string {
 		t.mkdirs("b")
 		t.files("a/f")
 		p := landlock.Policy{FS: allFS}
@@ -203,22 +217,16 @@ var fsCases = []Case{
 		}
 		return Outcome(unix.Link(t.path("a/f"), t.path("b/f")))
 	}},
-	// With REFER on both sides but no MAKE_REG at the destination, the
-	// documented precedence is EACCES over EXDEV (ABI ≥ 2). On ABI 1 a
-	// policy granting REFER cannot be kept, so the library enforces no
-	// filesystem restriction and the rename succeeds.
-	{Area: "fs", Name: "refer/eacces_takes_precedence_over_exdev", Want: deniedFrom(2, "EACCES"), Run: func(t *T) string {
-		t.mkdirs("b")
-		t.files("a/f")
-		p := landlock.Policy{FS: allFS}
-		p.AllowPath(t.path("a"), landlock.FSRefer|landlock.FSRemoveFile)
-		p.AllowPath(t.path("b"), landlock.FSRefer)
-		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(unix.Rename(t.path("a/f"), t.path("b/f")))
-	}},
-	{Area: "fs", Name: "inheritance/child_process_is_restricted", Want: deniedFrom(1, "EACCES"), Run: func(t *T) string {
+	// Moving a/f to b with REFER on both sides: EXDEV when the file would
+	// gain a right at b (READ_FILE here), EACCES when b lacks MAKE_REG;
+	// with both conditions the documented precedence is EACCES. Each
+	// condition alone is shown too, so that both really exist. Below the
+	// REFER ABI a policy granting REFER cannot be kept: the library
+	// enforces no filesystem restriction and the rename succeeds.
+	referCase("refer/eacces_takes_precedence_over_exdev", "EACCES", landlock.FSReadFile),
+	referCase("refer/exdev_when_the_file_would_gain_rights", "EXDEV", landlock.FSReadFile|landlock.FSMakeReg),
+	referCase("refer/eacces_when_destination_lacks_make_reg", "EACCES", 0),
+	{Area: "fs", Name: "inheritance/child_process_is_restricted", Want: deniedFrom(abiLandlock, "EACCES"), Run: func(t *T) string {
 		t.files("f")
 		self, err := os.Executable()
 		if err != nil {
@@ -237,7 +245,7 @@ var fsCases = []Case{
 		return probe(self, "read", t.path("f"))
 	}},
 	{Area: "fs", Name: "topology/mount_denied_when_fs_handled", Isolation: Process, Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: deniedFrom(1, "EPERM"), Run: func(t *T) string {
+		Want: deniedFrom(abiLandlock, "EPERM"), Run: func(t *T) string {
 			t.mkdirs("m")
 			if err := privateMountNS(); err != nil {
 				return "setup failed: " + Outcome(err)
@@ -248,7 +256,7 @@ var fsCases = []Case{
 			return Outcome(unix.Mount("none", t.path("m"), "tmpfs", 0, ""))
 		}},
 	{Area: "fs", Name: "topology/umount_denied_when_fs_handled", Isolation: Process, Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: deniedFrom(1, "EPERM"), Run: func(t *T) string {
+		Want: deniedFrom(abiLandlock, "EPERM"), Run: func(t *T) string {
 			t.mkdirs("m")
 			if err := privateMountNS(); err != nil {
 				return "setup failed: " + Outcome(err)
@@ -284,6 +292,23 @@ var fsCases = []Case{
 		}},
 }
 
+// referCase moves a/f to b under a policy handling READ_FILE, REFER,
+// REMOVE_FILE and MAKE_REG that grants REFER|REMOVE_FILE on a and
+// REFER|extra on b.
+func referCase(name, errno string, extra landlock.AccessFS) Case {
+	return Case{Area: "fs", Name: name, Want: deniedFrom(abiRefer, errno), Run: func(t *T) string {
+		t.mkdirs("b")
+		t.files("a/f")
+		p := landlock.Policy{FS: landlock.FSReadFile | landlock.FSRefer | landlock.FSRemoveFile | landlock.FSMakeReg}
+		p.AllowPath(t.path("a"), landlock.FSRefer|landlock.FSRemoveFile)
+		p.AllowPath(t.path("b"), landlock.FSRefer|extra)
+		if err := t.Enforce(p); err != nil {
+			return enforceFailed(err)
+		}
+		return Outcome(unix.Rename(t.path("a/f"), t.path("b/f")))
+	}}
+}
+
 // withFileOpenedBefore opens a file for writing, then enforces a policy
 // denying every filesystem right, then runs op on the fd: rights are
 // checked when a file is opened, not when it is used.
@@ -309,10 +334,13 @@ func privateMountNS() error {
 	return unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
 }
 
+// ioctlFIONREAD opens path and runs FIONREAD on it. An open failure is
+// named as such ("error: open: EACCES"): it must not pass for an ioctl
+// denial.
 func ioctlFIONREAD(path string) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return opErr("open", err)
 	}
 	defer unix.Close(fd)
 	_, err = unix.IoctlGetInt(fd, fionreadCmd)

@@ -12,7 +12,7 @@ const notDeniedIoctl = "ok|ENOTTY"
 
 // IOCTL_DEV arrived in ABI 5; before it ioctl is never restricted.
 func ioctlDenied(e Env) string {
-	if e.LibABI() >= 5 {
+	if e.LibABI() >= abiIoctlDev {
 		return "EACCES"
 	}
 	return notDeniedIoctl
@@ -22,6 +22,7 @@ func ioctlDenied(e Env) string {
 // right and grants grant on path, then runs the ioctl.
 func ioctlCase(name, path string, grant landlock.AccessFS, want func(Env) string, ioctl func(fd int) error) Case {
 	return Case{Area: "ioctl", Name: name, Want: want, Run: func(t *T) string {
+		path := path // each run gets its own file: never assign the captured variable
 		if path == "" {
 			t.files("f")
 			path = t.path("f")

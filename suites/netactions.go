@@ -194,13 +194,6 @@ func newNetFix(f family, typ, proto int) *netFix {
 		return fail("server", err)
 	}
 	x.closers = append(x.closers, x.srv)
-	// A free port whose two bytes differ, so that the byte-swapped port
-	// is another port (the endianness case).
-	for i := 0; i < 8 && (x.free == 0 || swap16(x.free) == x.free); i++ {
-		if x.free, err = freePort(f, typ, proto); err != nil {
-			return fail("free port", err)
-		}
-	}
 	if x.bound, err = socket(f, typ, proto); err != nil {
 		return fail("socket", err)
 	}
@@ -215,6 +208,20 @@ func newNetFix(f family, typ, proto int) *netFix {
 	x.closers = append(x.closers, x.conn)
 	if err = unix.Connect(x.conn, f.addr(x.port)); err != nil {
 		return fail("connect", err)
+	}
+	// The free port is chosen last, once every setup socket holds its
+	// port: a port chosen earlier (bind 0, close) could be handed out
+	// again to a later bind(0) of the setup. It must differ from the
+	// setup's ports, and its two bytes must differ so that the
+	// byte-swapped port is another port (the endianness case).
+	owned := map[int]bool{x.port: true, x.boundPort: true, boundPort(x.conn): true}
+	for i := 0; i < 16 && (x.free == 0 || owned[x.free] || swap16(x.free) == x.free); i++ {
+		if x.free, err = freePort(f, typ, proto); err != nil {
+			return fail("free port", err)
+		}
+	}
+	if owned[x.free] || swap16(x.free) == x.free {
+		return fail("free port", fmt.Errorf("no usable free port after 16 tries (last %d)", x.free))
 	}
 	return x
 }
@@ -265,11 +272,18 @@ type netRow struct {
 	policy func(x *netFix) landlock.Policy
 	op     func(x *netFix) error
 	diff   bool
-	// fixABI marks a differential row probing a fix that has no erratum
-	// bit: from that library ABI on, a sandboxed result equal to the
-	// unsandboxed one is reported as "kernel lacks fix".
-	fixABI int
-	skip   func(Env) string
+	// deviate judges known deviations (Case.Deviate).
+	deviate func(Env) []Deviation
+	// companion, on a differential row, is a second action after the
+	// enforcement that the policy must deny: it shows the restriction is
+	// in force, so that a domain ignoring the address entirely cannot
+	// pass as "as unsandboxed". companionWant is its expectation.
+	companion     func(x *netFix) error
+	companionWant func(Env) string
+	skip          func(Env) string
+	// feature and shows tag a row that shows a right allowed or denied.
+	feature string
+	shows   Behaviour
 	// prep finishes the fixture before enforcement.
 	prep func(x *netFix) error
 }
@@ -298,17 +312,25 @@ func (r netRow) run(t *T, f family, typ, proto int) string {
 	}
 	t.Logf("unsandboxed %s, sandboxed %s", before, after)
 	if after == before {
-		if r.fixABI > 0 && t.Env.LibABI() >= r.fixABI {
-			return lacksFix
-		}
-		return asUnsandboxed
+		after = asUnsandboxed
+	}
+	if r.companion != nil {
+		after += "; restriction " + Outcome(r.companion(x))
 	}
 	return after
 }
 
-// lacksFix is the observation of a fix without an erratum bit that the
-// kernel does not have: reported, not failed (coverage-map §6.10).
-const lacksFix = "kernel lacks fix"
+// withCompanion expects a differential outcome and, after it, the
+// companion's denial.
+func withCompanion(want, companion func(Env) string) func(Env) string {
+	return func(e Env) string {
+		var out []string
+		for _, w := range strings.Split(want(e), "|") {
+			out = append(out, w+"; restriction "+companion(e))
+		}
+		return strings.Join(out, "|")
+	}
+}
 
 // netCases turns rows into cases of area for each family.
 func netCases(area string, typ, proto int, rows []netRow) []Case {
@@ -323,7 +345,12 @@ func netCases(area string, typ, proto int, rows []netRow) []Case {
 }
 
 func (r netRow) caseFor(area string, f family, typ, proto int) Case {
-	return Case{Area: area, Name: f.name + "/" + r.name, Skip: skips(noIPv6(f), r.skip), Want: r.want,
+	want := r.want
+	if r.companion != nil {
+		want = withCompanion(r.want, r.companionWant)
+	}
+	return Case{Area: area, Name: f.name + "/" + r.name, Skip: skips(noIPv6(f), r.skip), Want: want,
+		Deviate: r.deviate, Feature: r.feature, Shows: r.shows,
 		Run: func(t *T) string { return r.run(t, f, typ, proto) }}
 }
 

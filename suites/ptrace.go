@@ -99,7 +99,7 @@ func readEnviron(pid int) error { return openRead(fmt.Sprintf("/proc/%d/environ"
 
 func init() {
 	register(
-		ptraceCase("attach_to_process_outside_domain_denied", ptraceSkip, deniedFrom(1, "EPERM"), func(t *T) string {
+		ptraceCase("attach_to_process_outside_domain_denied", ptraceSkip, deniedFrom(abiLandlock, "EPERM"), func(t *T) string {
 			return withTarget(t, false, attach)
 		}),
 		ptraceCase("attach_to_process_in_same_domain_allowed", ptraceSkip, allowed, func(t *T) string {

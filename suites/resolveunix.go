@@ -13,7 +13,7 @@ import (
 // before are not concerned; abstract sockets are not concerned. Before
 // ABI 9 the library drops the right.
 
-var resolveDenied = deniedFrom(9, "EACCES")
+var resolveDenied = deniedFrom(abiResolveUnix, "EACCES")
 
 // resolvePolicy handles RESOLVE_UNIX and grants it beneath the paths.
 func resolvePolicy(grantOn ...string) landlock.Policy {

@@ -22,7 +22,7 @@ import (
 // sockets are unaffected, and no rule re-allows a scope. Before ABI 6 the
 // library drops the scopes.
 
-var scopeDenied = deniedFrom(6, "EPERM")
+var scopeDenied = deniedFrom(abiScoped, "EPERM")
 
 const (
 	scopeAbstract = landlock.ScopeAbstractUnixSocket
@@ -101,21 +101,6 @@ func signalOutside(t *T, p landlock.Policy) string {
 	return Outcome(unix.Kill(pid, 0))
 }
 
-// erratum2Want is the outcome of signalling another thread of the own
-// process from a signal-scoped domain: allowed where erratum 2 is fixed,
-// EPERM where it is not (errata/abi-6.h). A kernel whose errata mask has
-// bit 1 must allow it; otherwise both are accepted and the observation
-// is logged.
-func erratum2Want(e Env) string {
-	switch {
-	case e.LibABI() < 6:
-		return OK
-	case e.ErrataKnown && e.Errata&(1<<1) != 0:
-		return OK
-	}
-	return OK + "|EPERM"
-}
-
 func connectStream(n string) error { return unixConnect(n, unix.SOCK_STREAM) }
 func connectSeqpacket(n string) error {
 	return unixConnect(n, unix.SOCK_SEQPACKET)
@@ -132,144 +117,136 @@ func signalCase(name string, want func(Env) string, run func(t *T) string) Case 
 	return Case{Area: "scope", Name: name, Want: want, Run: run}
 }
 
-func init() {
-	abstract := scopePolicy(scopeAbstract)
-	signal := scopePolicy(scopeSignal)
-	register(
-		scopeCase("abstract_unix/stream_connect_outside_denied", scopeDenied, func(t *T) string {
-			return withAbstractServer(t, unix.SOCK_STREAM, abstract, connectStream)
-		}),
-		scopeCase("abstract_unix/seqpacket_connect_outside_denied", scopeDenied, func(t *T) string {
-			return withAbstractServer(t, unix.SOCK_SEQPACKET, abstract, connectSeqpacket)
-		}),
-		scopeCase("abstract_unix/dgram_connect_outside_denied", scopeDenied, func(t *T) string {
-			return withAbstractServer(t, unix.SOCK_DGRAM, abstract, func(n string) error { return unixConnect(n, unix.SOCK_DGRAM) })
-		}),
-		// sendto on an unconnected datagram socket is an implicit connect.
-		scopeCase("abstract_unix/dgram_sendto_outside_denied", scopeDenied, func(t *T) string {
-			return withAbstractServer(t, unix.SOCK_DGRAM, abstract, unixSendto)
-		}),
-		// A socket connected before enforcement is not restricted, for
-		// datagram and stream sockets alike.
-		scopeCase("abstract_unix/stream_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
-			return connectedBefore(t, unix.SOCK_STREAM, abstract)
-		}),
-		scopeCase("abstract_unix/dgram_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
-			return connectedBefore(t, unix.SOCK_DGRAM, abstract)
-		}),
-		scopeCase("abstract_unix/stream_connect_same_domain_allowed", allowed, func(t *T) string {
-			return serverInside(t, unix.SOCK_STREAM, abstract, connectStream)
-		}),
-		scopeCase("abstract_unix/dgram_sendto_same_domain_allowed", allowed, func(t *T) string {
-			return serverInside(t, unix.SOCK_DGRAM, abstract, unixSendto)
-		}),
-		// A nested domain is scoped away from its parent domain's sockets.
-		scopeCase("abstract_unix/connect_from_nested_domain_to_parent_denied", scopeDenied, func(t *T) string {
-			if err := t.Enforce(abstract); err != nil {
-				return enforceFailed(err)
-			}
-			return withAbstractServer(t, unix.SOCK_STREAM, abstract, connectStream)
-		}),
-		// The domain of the socket's creator counts, not the binder's: a
-		// socket created before enforcement and bound inside the domain is
-		// still outside.
-		scopeCase("abstract_unix/socket_created_outside_bound_inside_denied", scopeDenied, func(t *T) string {
-			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			if err := t.Enforce(abstract); err != nil {
-				return enforceFailed(err)
-			}
-			name := abstractName()
-			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
-				return "bind in the domain: " + Outcome(err)
-			}
-			if err := unix.Listen(fd, 8); err != nil {
-				return "listen in the domain: " + Outcome(err)
-			}
-			return Outcome(connectStream(name))
-		}),
-		scopeCase("abstract_unix/pathname_socket_unaffected", allowed, func(t *T) string {
-			srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer unix.Close(srv)
-			if err := t.Enforce(abstract); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(connectStream(t.path("sock")))
-		}),
-		scopeCase("abstract_unix/signal_scope_does_not_restrict_sockets", allowed, func(t *T) string {
-			return withAbstractServer(t, unix.SOCK_STREAM, signal, connectStream)
-		}),
-		// Scopes have no rules: granting every filesystem and network right
-		// does not re-allow an abstract socket outside the domain.
-		scopeCase("abstract_unix/rules_cannot_reallow", scopeDenied, func(t *T) string {
-			return withAbstractServer(t, unix.SOCK_STREAM, grantEverything(scopeAbstract), connectStream)
-		}),
+// The scope policies of the rows below.
+var (
+	abstractScoped = scopePolicy(scopeAbstract)
+	signalScoped   = scopePolicy(scopeSignal)
+)
 
-		signalCase("signal/to_process_outside_denied", scopeDenied, func(t *T) string {
-			return signalOutside(t, signal)
-		}),
-		signalCase("signal/abstract_scope_does_not_restrict_signals", allowed, func(t *T) string {
-			return signalOutside(t, abstract)
-		}),
-		signalCase("signal/rules_cannot_reallow", scopeDenied, func(t *T) string {
-			return signalOutside(t, grantEverything(scopeSignal))
-		}),
-		// A child forked from the domain is in it.
-		signalCase("signal/to_child_created_inside_allowed", allowed, func(t *T) string {
-			if err := t.Enforce(signal); err != nil {
-				return enforceFailed(err)
-			}
-			pid, kill, err := sleeper(t)
-			if err != nil {
-				return "child in the domain: " + Outcome(err)
-			}
-			defer kill()
-			return Outcome(unix.Kill(pid, 0))
-		}),
-		signalCase("signal/to_own_thread_allowed", allowed, func(t *T) string {
-			if err := t.Enforce(signal); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
-		}),
-		// Threads of one process may always signal each other (erratum 2):
-		// a sibling thread outside the domain, and the process itself
-		// (whose leader thread is outside the domain).
-		signalCase("signal/to_sibling_thread_outside_domain", erratum2Want, func(t *T) string {
-			tid, stop := siblingThread()
-			defer stop()
-			if err := t.Enforce(signal); err != nil {
-				return enforceFailed(err)
-			}
-			return logErratum2(t, unix.Tgkill(unix.Getpid(), tid, 0))
-		}),
-		signalCase("signal/to_own_process", erratum2Want, func(t *T) string {
-			if err := t.Enforce(signal); err != nil {
-				return enforceFailed(err)
-			}
-			return logErratum2(t, unix.Kill(unix.Getpid(), 0))
-		}),
-	)
-}
-
-// logErratum2 records which behaviour the kernel showed.
-func logErratum2(t *T, err error) string {
-	if t.Env.LibABI() >= 6 {
-		switch err {
-		case nil:
-			t.Logf("erratum 2: fixed behaviour")
-		case unix.EPERM:
-			t.Logf("erratum 2: unfixed behaviour")
+// scopeCases are the abstract-socket and signal rows; init registers them.
+var scopeCases = []Case{
+	scopeCase("abstract_unix/stream_connect_outside_denied", scopeDenied, func(t *T) string {
+		return withAbstractServer(t, unix.SOCK_STREAM, abstractScoped, connectStream)
+	}).showing("scope/abstract_unix_socket", ShowsDenied),
+	scopeCase("abstract_unix/seqpacket_connect_outside_denied", scopeDenied, func(t *T) string {
+		return withAbstractServer(t, unix.SOCK_SEQPACKET, abstractScoped, connectSeqpacket)
+	}),
+	scopeCase("abstract_unix/dgram_connect_outside_denied", scopeDenied, func(t *T) string {
+		return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, func(n string) error { return unixConnect(n, unix.SOCK_DGRAM) })
+	}),
+	// sendto on an unconnected datagram socket is an implicit connect.
+	scopeCase("abstract_unix/dgram_sendto_outside_denied", scopeDenied, func(t *T) string {
+		return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
+	}),
+	// A socket connected before enforcement is not restricted, for
+	// datagram and stream sockets alike.
+	scopeCase("abstract_unix/stream_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
+		return connectedBefore(t, unix.SOCK_STREAM, abstractScoped)
+	}),
+	scopeCase("abstract_unix/dgram_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
+		return connectedBefore(t, unix.SOCK_DGRAM, abstractScoped)
+	}),
+	scopeCase("abstract_unix/stream_connect_same_domain_allowed", allowed, func(t *T) string {
+		return serverInside(t, unix.SOCK_STREAM, abstractScoped, connectStream)
+	}).showing("scope/abstract_unix_socket", ShowsAllowed),
+	scopeCase("abstract_unix/dgram_sendto_same_domain_allowed", allowed, func(t *T) string {
+		return serverInside(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
+	}),
+	// A nested domain is scoped away from its parent domain's sockets.
+	scopeCase("abstract_unix/connect_from_nested_domain_to_parent_denied", scopeDenied, func(t *T) string {
+		if err := t.Enforce(abstractScoped); err != nil {
+			return enforceFailed(err)
 		}
-	}
-	return Outcome(err)
+		return withAbstractServer(t, unix.SOCK_STREAM, abstractScoped, connectStream)
+	}),
+	// The domain of the socket's creator counts, not the binder's: a
+	// socket created before enforcement and bound inside the domain is
+	// still outside.
+	scopeCase("abstract_unix/socket_created_outside_bound_inside_denied", scopeDenied, func(t *T) string {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return "setup failed: " + Outcome(err)
+		}
+		defer unix.Close(fd)
+		if err := t.Enforce(abstractScoped); err != nil {
+			return enforceFailed(err)
+		}
+		name := abstractName()
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
+			return "bind in the domain: " + Outcome(err)
+		}
+		if err := unix.Listen(fd, 8); err != nil {
+			return "listen in the domain: " + Outcome(err)
+		}
+		return Outcome(connectStream(name))
+	}),
+	scopeCase("abstract_unix/pathname_socket_unaffected", allowed, func(t *T) string {
+		srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
+		if err != nil {
+			return "setup failed: " + Outcome(err)
+		}
+		defer unix.Close(srv)
+		if err := t.Enforce(abstractScoped); err != nil {
+			return enforceFailed(err)
+		}
+		return Outcome(connectStream(t.path("sock")))
+	}),
+	scopeCase("abstract_unix/signal_scope_does_not_restrict_sockets", allowed, func(t *T) string {
+		return withAbstractServer(t, unix.SOCK_STREAM, signalScoped, connectStream)
+	}),
+	// Scopes have no rules: granting every filesystem and network right
+	// does not re-allow an abstractScoped socket outside the domain.
+	scopeCase("abstract_unix/rules_cannot_reallow", scopeDenied, func(t *T) string {
+		return withAbstractServer(t, unix.SOCK_STREAM, grantEverything(scopeAbstract), connectStream)
+	}),
+
+	signalCase("signal/to_process_outside_denied", scopeDenied, func(t *T) string {
+		return signalOutside(t, signalScoped)
+	}).showing("scope/signal", ShowsDenied),
+	signalCase("signal/abstract_scope_does_not_restrict_signals", allowed, func(t *T) string {
+		return signalOutside(t, abstractScoped)
+	}),
+	signalCase("signal/rules_cannot_reallow", scopeDenied, func(t *T) string {
+		return signalOutside(t, grantEverything(scopeSignal))
+	}),
+	// A child forked from the domain is in it.
+	signalCase("signal/to_child_created_inside_allowed", allowed, func(t *T) string {
+		if err := t.Enforce(signalScoped); err != nil {
+			return enforceFailed(err)
+		}
+		pid, kill, err := sleeper(t)
+		if err != nil {
+			return "child in the domain: " + Outcome(err)
+		}
+		defer kill()
+		return Outcome(unix.Kill(pid, 0))
+	}).showing("scope/signal", ShowsAllowed),
+	signalCase("signal/to_own_thread_allowed", allowed, func(t *T) string {
+		if err := t.Enforce(signalScoped); err != nil {
+			return enforceFailed(err)
+		}
+		return Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
+	}),
+	// Threads of one process may always signal each other (erratum 2):
+	// a sibling thread outside the domain, and the process itself
+	// (whose leader thread is outside the domain).
+	signalCase("signal/to_sibling_thread_outside_domain", allowed, func(t *T) string {
+		tid, stop := siblingThread()
+		defer stop()
+		if err := t.Enforce(signalScoped); err != nil {
+			return enforceFailed(err)
+		}
+		return Outcome(unix.Tgkill(unix.Getpid(), tid, 0))
+	}).deviating(unfixedErratum(2, "EPERM")),
+	signalCase("signal/to_own_process", allowed, func(t *T) string {
+		if err := t.Enforce(signalScoped); err != nil {
+			return enforceFailed(err)
+		}
+		return Outcome(unix.Kill(unix.Getpid(), 0))
+	}).deviating(unfixedErratum(2, "EPERM")),
 }
+
+func init() { register(scopeCases...) }
 
 // grantEverything handles and grants every filesystem and network right
 // beneath / and on every port used here, plus the scope s.

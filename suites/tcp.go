@@ -13,7 +13,18 @@ import (
 // Before ABI 4 the library drops the rights and TCP is unrestricted
 // (landlock.rst "TCP bind and connect (ABI < 4)").
 
-var tcpDenied = deniedFrom(4, "EACCES")
+var tcpDenied = deniedFrom(abiNet, "EACCES")
+
+// tcpDeniedOr is EACCES where the library's ABI has TCP rights, else the
+// outcome without them.
+func tcpDeniedOr(without string) func(Env) string {
+	return func(e Env) string {
+		if e.LibABI() >= abiNet {
+			return "EACCES"
+		}
+		return without
+	}
+}
 
 const (
 	tcpBind    = landlock.NetBindTCP
@@ -45,8 +56,12 @@ func onOther(port func(*netFix) int, a landlock.AccessNet) func(*netFix) landloc
 func onPort(n int, a landlock.AccessNet) func(*netFix) landlock.PortRule {
 	return func(*netFix) landlock.PortRule { return allow(n, a) }
 }
-func freeOf(x *netFix) int   { return x.free }
-func serverOf(x *netFix) int { return x.port }
+func freeOf(x *netFix) int { return x.free }
+
+// bindFree binds the fixture's free port, which the differential rows'
+// policies do not grant: their companion action.
+func bindFree(x *netFix) error { return x.bindOn(x.free) }
+func serverOf(x *netFix) int   { return x.port }
 
 // bigEndian skips the byte-order case where host and network order agree.
 func bigEndian(Env) string {
@@ -69,9 +84,9 @@ func privilegedPort(x *netFix) error {
 }
 
 var tcpRows = []netRow{
-	{name: "bind/allowed_port", want: allowed, policy: pol(tcpBoth, onFree(tcpBind)),
+	{name: "bind/allowed_port", want: allowed, feature: "net/bind_tcp", shows: ShowsAllowed, policy: pol(tcpBoth, onFree(tcpBind)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
-	{name: "bind/other_port_denied", want: tcpDenied, policy: pol(tcpBoth, onOther(freeOf, tcpBind)),
+	{name: "bind/other_port_denied", want: tcpDenied, feature: "net/bind_tcp", shows: ShowsDenied, policy: pol(tcpBoth, onOther(freeOf, tcpBind)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
 	{name: "bind/connect_rule_does_not_allow_bind", want: tcpDenied, policy: pol(tcpBoth, onFree(tcpConnect)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
@@ -94,13 +109,14 @@ var tcpRows = []netRow{
 	// A truncated address is refused by the network stack (EINVAL) and by
 	// Landlock alike: the domain must not change the answer.
 	{name: "bind/short_address_as_unsandboxed", want: unchanged, diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)),
+		companion: bindFree, companionWant: tcpDenied,
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.raw(uint16(x.f.af), x.free, 8)) })
 		}},
 
-	{name: "connect/allowed_port", want: allowed, policy: pol(tcpBoth, onServer(tcpConnect)),
+	{name: "connect/allowed_port", want: allowed, feature: "net/connect_tcp", shows: ShowsAllowed, policy: pol(tcpBoth, onServer(tcpConnect)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
-	{name: "connect/other_port_denied", want: tcpDenied, policy: pol(tcpBoth, onOther(serverOf, tcpConnect)),
+	{name: "connect/other_port_denied", want: tcpDenied, feature: "net/connect_tcp", shows: ShowsDenied, policy: pol(tcpBoth, onOther(serverOf, tcpConnect)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
 	{name: "connect/bind_rule_does_not_allow_connect", want: tcpDenied, policy: pol(tcpBoth, onServer(tcpBind)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
@@ -114,17 +130,18 @@ var tcpRows = []netRow{
 		op: func(x *netFix) error { return rawConnect(x.conn, x.f.raw(unix.AF_UNSPEC, 0, x.f.fullLen())) }},
 	{name: "send/connection_established_before_enforcement", want: allowed, policy: pol(tcpBoth),
 		op: func(x *netFix) error { _, err := unix.Write(x.conn, []byte("x")); return err }},
-	// sendto(MSG_FASTOPEN) connects implicitly. The check in the sendmsg
-	// hook is a fix without an erratum bit (coverage-map §2 "Related
-	// fixes", §6.10) and no ABI documents it: a kernel without it is
-	// reported ("kernel lacks fix"), not failed. With TCP Fast Open
-	// disabled by sysctl the baseline fails too and only EACCES differs.
-	{name: "sendto_fastopen/checked_as_connect", diff: true, fixABI: 4, policy: pol(tcpConnect),
-		want: func(e Env) string {
-			if e.LibABI() >= 4 {
-				return "EACCES|" + lacksFix
+	// sendto(MSG_FASTOPEN) connects implicitly and must be checked as a
+	// connect. The check is a fix without an erratum bit (fixes.go): a
+	// kernel that lets the datagram through as if unsandboxed is a
+	// warning. With TCP Fast Open disabled by sysctl the baseline fails
+	// too and only EACCES differs.
+	{name: "sendto_fastopen/checked_as_connect", diff: true, policy: pol(tcpConnect),
+		want: tcpDeniedOr(asUnsandboxed),
+		deviate: func(e Env) []Deviation {
+			if e.LibABI() < abiNet {
+				return nil
 			}
-			return asUnsandboxed
+			return fixTCPFastOpen.without(asUnsandboxed)(e)
 		},
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error {
@@ -151,6 +168,7 @@ func init() {
 		// With another address the stack refuses it (EAFNOSUPPORT), and
 		// Landlock must give the same answer.
 		netRow{name: "bind_af_unspec/loopback_address_as_unsandboxed", want: unchanged, diff: true,
+			companion: bindFree, companionWant: tcpDenied,
 			policy: pol(tcpBoth, onPort(0, tcpBind)),
 			op: func(x *netFix) error {
 				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.raw(unix.AF_UNSPEC, x.free, 16)) })
@@ -158,10 +176,11 @@ func init() {
 		// On IPv6 the stack refuses bind(AF_UNSPEC) (EAFNOSUPPORT). The
 		// pre-UDP Landlock implementation answered EINVAL for any
 		// non-IPv4 socket when BIND_TCP was handled; 7.3 leaves the
-		// stack's answer (coverage-map §3.8 "Cross-kernel divergence").
+		// stack's answer (the check moved when UDP support arrived, ABI 10).
 		netRow{name: "bind_af_unspec/refused_as_unsandboxed_or_einval", diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)),
+			companion: bindFree, companionWant: tcpDenied,
 			want: func(e Env) string {
-				if e.LibABI() >= 4 {
+				if e.LibABI() >= abiNet {
 					return asUnsandboxed + "|EINVAL"
 				}
 				return asUnsandboxed

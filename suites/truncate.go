@@ -6,7 +6,7 @@ import (
 )
 
 // TRUNCATE arrived in ABI 3; before it truncation is always allowed.
-var truncateDenied = deniedFrom(3, "EACCES")
+var truncateDenied = deniedFrom(abiTruncate, "EACCES")
 
 // truncCase enforces a policy handling every FS right and granting grant
 // on the case directory (which holds file f), then runs op.

@@ -32,10 +32,15 @@ type tsyncRow struct {
 	// sibling runs on the sibling before the restriction.
 	sibling func(t *T) error
 	op      func(t *T) string
+	shows   Behaviour // set on the rows that show TSYNC's effect
 }
 
 func (r tsyncRow) caseOf() Case {
-	return Case{Area: "tsync", Name: r.name, Isolation: Process, Want: r.want, Run: func(t *T) string {
+	feature := ""
+	if r.shows != "" {
+		feature = "restrict/tsync"
+	}
+	return Case{Area: "tsync", Name: r.name, Isolation: Process, Want: r.want, Feature: feature, Shows: r.shows, Run: func(t *T) string {
 		t.files("f")
 		on, stop := startSibling()
 		defer stop()
@@ -78,11 +83,11 @@ func startSibling() (on func(func() string) string, stop func()) {
 	return func(f func() string) string { req <- f; return <-res }, func() { close(req) }
 }
 
-// tsyncWant: from ABI 8 the outcome on the sibling; before, the TSYNC
+// tsyncWant: from the TSYNC ABI the outcome on the sibling; before, the
 // flag itself is refused.
 func tsyncWant(outcome string) func(Env) string {
 	return sys(func(e Env) string {
-		if e.ABI >= 8 {
+		if e.ABI >= abiTSync {
 			return outcome
 		}
 		return "EINVAL"
@@ -96,14 +101,14 @@ func nnpState(*T) string { return fmt.Sprintf("no_new_privs=%d", noNewPrivs()) }
 func init() {
 	read := attr(8, fsRead)
 	for _, r := range []tsyncRow{
-		{name: "sibling_thread_denied_fs_access", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true, op: readF},
+		{name: "sibling_thread_denied_fs_access", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true, op: readF, shows: ShowsEffect},
 		{name: "sibling_thread_unrestricted_without_tsync", want: sys(allowed), attr: read, prctl: true, op: readF},
 		{name: "sibling_thread_denied_tcp_bind", attr: attr(16, 0, uint64(landlock.NetBindTCP)), flags: tsyncFlag, prctl: true,
 			want: sys(func(e Env) string {
 				switch {
-				case e.ABI < 4:
+				case e.ABI < abiNet:
 					return "E2BIG" // no handled_access_net field
-				case e.ABI < 8:
+				case e.ABI < abiTSync:
 					return "EINVAL"
 				}
 				return "EACCES"
@@ -132,7 +137,7 @@ func init() {
 		// ABI 11 the flag is unknown; unprivileged callers get EPERM first.
 		{name: "no_new_privs_flag_with_tsync_sets_siblings", attr: read, flags: tsyncFlag | nnpFlag, op: nnpState,
 			want: sys(func(e Env) string {
-				if e.ABI >= 11 {
+				if e.ABI >= abiNNPFlag {
 					return "no_new_privs=1"
 				}
 				return flagsOrPriv("EINVAL")(e)
@@ -145,7 +150,7 @@ func init() {
 				switch {
 				case !e.Root:
 					return "EPERM"
-				case e.ABI >= 8:
+				case e.ABI >= abiTSync:
 					return "EACCES"
 				}
 				return "EINVAL"
@@ -164,7 +169,7 @@ func init() {
 		noRuleset("no_ruleset_log_subdomains_off_with_tsync", logSubdomainOff|tsyncFlag, tsyncWant(OK)),
 		noRuleset("no_ruleset_tsync_alone", tsyncFlag, tsyncWant("EBADF")),
 		noRuleset("no_ruleset_log_subdomains_off_tsync_no_new_privs", logSubdomainOff|tsyncFlag|nnpFlag, sys(func(e Env) string {
-			if e.ABI >= 11 {
+			if e.ABI >= abiNNPFlag {
 				return "EBADF"
 			}
 			return "EINVAL"

@@ -14,7 +14,7 @@ import (
 // and UDP is unrestricted (landlock.rst "UDP bind, connect and send*
 // (ABI < 10)", the notes of landlock.h on autobind and AF_UNSPEC).
 
-var udpDenied = deniedFrom(10, "EACCES")
+var udpDenied = deniedFrom(abiUDP, "EACCES")
 
 const (
 	udpBind = landlock.NetBindUDP
@@ -23,9 +23,9 @@ const (
 )
 
 var udpRows = []netRow{
-	{name: "bind/allowed_port", want: allowed, policy: pol(udpBoth, onFree(udpBind)),
+	{name: "bind/allowed_port", want: allowed, feature: "net/bind_udp", shows: ShowsAllowed, policy: pol(udpBoth, onFree(udpBind)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
-	{name: "bind/other_port_denied", want: udpDenied, policy: pol(udpBoth, onOther(freeOf, udpBind)),
+	{name: "bind/other_port_denied", want: udpDenied, feature: "net/bind_udp", shows: ShowsDenied, policy: pol(udpBoth, onOther(freeOf, udpBind)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
 	{name: "bind/connect_send_rule_does_not_allow_bind", want: udpDenied, policy: pol(udpBoth, onFree(udpSend)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
@@ -55,9 +55,9 @@ var udpRows = []netRow{
 			})
 		}},
 
-	{name: "sendto/allowed_with_port_zero_rule", want: allowed, policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)),
+	{name: "sendto/allowed_with_port_zero_rule", want: allowed, feature: "net/connect_send_udp", shows: ShowsAllowed, policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)),
 		op: func(x *netFix) error { return x.sendTo(x.port) }},
-	{name: "sendto/other_port_denied", want: udpDenied, policy: pol(udpBoth, onOther(serverOf, udpSend), onPort(0, udpBind)),
+	{name: "sendto/other_port_denied", want: udpDenied, feature: "net/connect_send_udp", shows: ShowsDenied, policy: pol(udpBoth, onOther(serverOf, udpSend), onPort(0, udpBind)),
 		op: func(x *netFix) error { return x.sendTo(x.port) }},
 	// A first datagram from an unbound socket binds it implicitly.
 	{name: "sendto/autobind_denied_without_port_zero_rule", want: udpDenied, policy: pol(udpBoth, onServer(udpSend)),
@@ -110,7 +110,7 @@ func init() {
 		// the right, whatever the stack answers.
 		netRow{name: "sendto_af_unspec/refused_when_connect_send_handled", diff: true,
 			want: func(e Env) string {
-				if e.LibABI() >= 10 {
+				if e.LibABI() >= abiUDP {
 					return "EACCES"
 				}
 				return asUnsandboxed

@@ -1,0 +1,57 @@
+package suites
+
+import (
+	"testing"
+
+	"github.com/llconform/llconform/landlock"
+	"gotest.tools/v3/assert"
+)
+
+// A right, scope or flag cannot land without its behaviour cases: for
+// rights and scopes one case showing it allowed by a rule and one showing
+// it denied without; for flags one showing the flag's effect.
+func TestEveryFeatureHasBehaviourCases(t *testing.T) {
+	shown := map[string]map[Behaviour]int{}
+	for _, c := range All() {
+		if c.Feature == "" {
+			continue
+		}
+		if shown[c.Feature] == nil {
+			shown[c.Feature] = map[Behaviour]int{}
+		}
+		shown[c.Feature][c.Shows]++
+	}
+	need := map[FeatureKind][]Behaviour{
+		FSRight: {ShowsAllowed, ShowsDenied}, NetRight: {ShowsAllowed, ShowsDenied}, ScopeBit: {ShowsAllowed, ShowsDenied},
+		RestrictFlag: {ShowsEffect}, AddRuleFlag: {ShowsEffect}, CreateFlag: {ShowsEffect},
+	}
+	known := map[string]bool{}
+	for _, f := range Features {
+		known[f.ID()] = true
+		for _, b := range need[f.Kind] {
+			assert.Check(t, shown[f.ID()][b] > 0, "%s (ABI %d) has no case showing it %s", f.ID(), f.ABI, b)
+		}
+	}
+	for id := range shown {
+		assert.Check(t, known[id], "a case claims feature %q, which is not in the ABI table", id)
+	}
+}
+
+// One newest-ABI fact: the suites' table and the library's agree on it.
+func TestNewestABIAgreesWithTheLibrary(t *testing.T) {
+	assert.Equal(t, NewestABI, landlock.NewestABI)
+}
+
+// The table is consistent: bits of one kind are distinct, and every kind
+// starts at ABI 1 or later.
+func TestABITableIsConsistent(t *testing.T) {
+	seen := map[FeatureKind]uint64{}
+	for _, f := range Features {
+		assert.Check(t, f.ABI >= 1 && f.ABI <= NewestABI, f.ID())
+		if f.Kind == AttrField || f.Kind == RuleType {
+			continue
+		}
+		assert.Check(t, seen[f.Kind]&f.Value == 0, "%s reuses a bit", f.ID())
+		seen[f.Kind] |= f.Value
+	}
+}

@@ -1,0 +1,101 @@
+package suites
+
+import "fmt"
+
+// Known deviations, the two kinds the verdicts distinguish.
+//
+// Errata. A kernel reports the errata it has fixed in a mask (query
+// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_ERRATA); bit n-1
+// for erratum n; Documentation/userspace-api/landlock.rst "Landlock
+// errata"; the texts are in security/landlock/errata/abi-*.h). A kernel
+// whose mask sets the bit must behave fixed: anything else fails. A kernel
+// whose mask lacks the bit (or that has no errata interface) and behaves
+// as the documented unfixed state is judged "known": it says so itself.
+//
+// Fixes without an erratum bit. Security fixes get no erratum
+// (security/landlock/errata.h), so a kernel cannot say whether it has
+// them; only behaviour tells. Each is listed here with its reference and
+// with how its absence is judged: "warn" where stable kernels are still
+// catching up on an edge of a right, "fail" for a fix of a CVE (as LTP's
+// cve-* tests fail on a vulnerable kernel).
+
+// erratum is one entry of the errata documentation.
+type erratum struct {
+	n          int
+	featureABI int // the ABI of the feature the erratum is about
+	what, ref  string
+}
+
+var errata = []erratum{
+	{1, abiNet, "TCP rights also restricted other stream protocols (MPTCP, SCTP, SMC)", "security/landlock/errata/abi-4.h"},
+	{2, abiScoped, "SCOPE_SIGNAL blocked signals between threads of one process", "security/landlock/errata/abi-6.h"},
+	{3, abiLandlock, "disconnected directories were evaluated without the mount point's hierarchy", "security/landlock/errata/abi-1.h"},
+	{4, abiLandlock, "whiteouts needed MAKE_CHAR instead of MAKE_REG", "security/landlock/errata/abi-1.h"},
+}
+
+func erratumN(n int) erratum {
+	for _, e := range errata {
+		if e.n == n {
+			return e
+		}
+	}
+	panic(fmt.Sprintf("suites: no erratum %d", n))
+}
+
+// HasFix reports whether the kernel's errata mask says erratum n is fixed.
+func (e Env) HasFix(n int) bool { return e.ErrataKnown && e.Errata&(1<<(n-1)) != 0 }
+
+// unfixedErratum makes an outcome "known" where the kernel's mask lacks
+// erratum n: the documented unfixed behaviour of a kernel that admits it.
+func unfixedErratum(n int, outcome string) func(Env) []Deviation {
+	er := erratumN(n)
+	return func(e Env) []Deviation {
+		if e.HasFix(n) || e.LibABI() < er.featureABI {
+			return nil
+		}
+		mask := "no errata interface"
+		if e.ErrataKnown {
+			mask = fmt.Sprintf("errata mask %#x lacks bit %d", e.Errata, n-1)
+		}
+		return []Deviation{{Outcome: outcome, Kind: Known,
+			Why: fmt.Sprintf("erratum %d not fixed (%s): %s (%s)", n, mask, er.what, er.ref)}}
+	}
+}
+
+// fix is a fix without an erratum bit.
+type fix struct {
+	what, ref string
+	// absent is how a kernel without the fix is judged: Warn, or "" for a
+	// failure.
+	absent DeviationKind
+}
+
+var (
+	fixTCPFastOpen = fix{
+		what:   "sendto(MSG_FASTOPEN) connects implicitly and must be checked as CONNECT_TCP",
+		ref:    "landlock-lsm/linux issue 41; checked in the socket_sendmsg hook of security/landlock/net.c of 7.3",
+		absent: Warn,
+	}
+	fixLayerLimit16 = fix{
+		what:   "the layer limit is 16 (it was 64 before)",
+		ref:    "commit 75c542d6c6cc \"landlock: Reduce the maximum number of layers to 16\" (5.19, Cc: stable); landlock_restrict_self(2): E2BIG past 16 layers",
+		absent: Warn,
+	}
+	fixCredTransfer = fix{
+		what: "keyctl(KEYCTL_SESSION_TO_PARENT) must not let a sandboxed child replace its parent's credentials and domain",
+		ref:  "CVE-2024-42318, commit 39705a6c29f8 (6.11, stable)",
+	}
+	// fixes lists them all, for the documentation of the suites.
+	fixes = []fix{fixTCPFastOpen, fixLayerLimit16, fixCredTransfer}
+)
+
+// without judges outcome as the kernel lacking the fix: a warning, or
+// nothing (so it fails) for a fix whose absence is a failure.
+func (f fix) without(outcome string) func(Env) []Deviation {
+	return func(Env) []Deviation {
+		if f.absent == "" {
+			return nil
+		}
+		return []Deviation{{Outcome: outcome, Kind: f.absent, Why: "the kernel lacks a fix without an erratum bit: " + f.what + " (" + f.ref + ")"}}
+	}
+}
