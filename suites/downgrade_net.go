@@ -95,7 +95,7 @@ func init() {
 			if c > 0 {
 				want = withCeiling(c, want)
 			}
-			register(Case{Area: "downgrade", Name: prefix + op.name, Isolation: op.isolation, Want: want,
+			register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: prefix + op.name, Isolation: op.isolation, Want: want,
 				Run: func(t *T) string {
 					if c > 0 {
 						t.Env.Ceiling = c
@@ -108,7 +108,7 @@ func init() {
 	// privileges (the library leaves no_new_privs unset) must fail with
 	// EPERM, and works as root (CAP_SYS_ADMIN). Without Landlock the
 	// library enforces nothing and reports no error.
-	register(Case{Area: "downgrade", Name: "keep_privileges_needs_cap_sys_admin", Want: func(e Env) string {
+	register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: "keep_privileges_needs_cap_sys_admin", Want: func(e Env) string {
 		if e.LibABI() >= abiLandlock && !e.Root {
 			return "enforce failed: EPERM"
 		}

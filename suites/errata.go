@@ -22,7 +22,7 @@ const (
 // known when it behaves unfixed on a kernel whose mask lacks the fix.
 func erratumCase(n int, name string, iso Isolation, skip func(Env) string, unrestricted string, run func(t *T) string) Case {
 	er := erratumN(n)
-	return Case{Area: "errata", Name: fmt.Sprintf("%d_%s", n, name), Isolation: iso, Skip: skip,
+	return Case{Area: "errata", Name: fmt.Sprintf("%d_%s", n, name), Isolation: iso, Skip: skip, Covers: []string{"§6.4"},
 		Want: func(e Env) string {
 			if e.LibABI() < er.featureABI {
 				return unrestricted
