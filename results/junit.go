@@ -44,6 +44,11 @@ type (
 		Failure   *JUnitProblem `xml:"failure,omitempty"`
 		Error     *JUnitProblem `xml:"error,omitempty"`
 		Skipped   *JUnitSkipped `xml:"skipped,omitempty"`
+		// Properties and SystemOut keep warn and known visible: such a
+		// case is reported as passed (not a failure), carries a
+		// "verdict" property and says why on its standard output.
+		Properties *JUnitProperties `xml:"properties,omitempty"`
+		SystemOut  string           `xml:"system-out,omitempty"`
 	}
 	JUnitProblem struct {
 		Message string `xml:"message,attr"`
@@ -100,6 +105,10 @@ func JUnitReport(k KernelRun) JUnitSuites {
 			case Skip:
 				jc.Skipped = &JUnitSkipped{Message: c.Detail}
 				s.Skipped++
+			case Warn, Known:
+				jc.Properties = &JUnitProperties{Property: []JUnitProperty{{Name: "verdict", Value: string(c.Verdict)}}}
+				jc.SystemOut = xmlSafe(strings.ToUpper(string(c.Verdict)) + ": expected " + orNone(c.Expected) +
+					", observed " + orNone(c.Observed) + ": " + c.Detail)
 			default:
 				msg := "broken"
 				if c.Detail != "" {

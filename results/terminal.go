@@ -14,6 +14,8 @@ const (
 	ansiReset  = "\x1b[0m"
 	ansiGreen  = "\x1b[32m"
 	ansiYellow = "\x1b[33m"
+	ansiWarn   = "\x1b[1;33m"
+	ansiKnown  = "\x1b[36m"
 	ansiRed    = "\x1b[1;31m"
 	ansiBroken = "\x1b[1;37;45m" // white on magenta: must not pass for a fail
 	ansiDim    = "\x1b[2m"
@@ -77,6 +79,10 @@ func verdictColor(v Verdict, empty bool) string {
 		return ansiRed
 	case v == Pass:
 		return ansiGreen
+	case v == Warn:
+		return ansiWarn
+	case v == Known:
+		return ansiKnown
 	}
 	return ansiYellow
 }

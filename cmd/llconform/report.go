@@ -45,8 +45,12 @@ func runReport(args []string) error {
 
 func runCompare(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	allowMissing := fs.Bool("allow-missing", false, "kernels or cases of the base missing from the new run do not fail the gate")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform compare BASELINE/results.json NEW/results.json")
+		fmt.Fprintln(os.Stderr, "usage: llconform compare [--allow-missing] BASELINE/results.json NEW/results.json\n\n"+
+			"Exit status: 0 no regression (and nothing missing), 1 a regression or a kernel/case of the base missing\n"+
+			"from the new run (unless --allow-missing), 2 bad usage or unreadable input.")
+		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -55,20 +59,23 @@ func runCompare(args []string) error {
 		fs.Usage()
 		return exitError(exitUsage)
 	}
-	base, err := results.Load(fs.Arg(0))
-	if err != nil {
-		return err
+	var runs [2]*results.Run
+	for i := range runs {
+		r, err := results.Load(fs.Arg(i))
+		if err != nil {
+			return usageError{err.Error()} // unreadable input is not a regression
+		}
+		runs[i] = r
 	}
-	cur, err := results.Load(fs.Arg(1))
-	if err != nil {
-		return err
-	}
-	d := results.Compare(base, cur)
+	d := results.Compare(runs[0], runs[1])
 	if err := d.Write(os.Stdout); err != nil {
 		return err
 	}
-	if d.HasRegressions() {
-		return exitError(1)
+	if !d.Gate(*allowMissing) {
+		if !d.HasRegressions() {
+			fmt.Println("gate: the new run lacks kernels or cases of the base (--allow-missing to accept)")
+		}
+		return exitError(exitFailed)
 	}
 	return nil
 }
