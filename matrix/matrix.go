@@ -115,6 +115,10 @@ func (b *booter) kernel(ctx context.Context, t Target) results.KernelRun {
 	start := time.Now()
 	var last *attempt
 	for n := 1; n <= 2; n++ {
+		if last != nil {
+			// The earlier attempt keeps what it delivered.
+			kr.Attempts[len(kr.Attempts)-1].Cases = last.stream.Cases
+		}
 		a := b.boot(ctx, t, n)
 		kr.Attempts = append(kr.Attempts, a.record)
 		last = a

@@ -199,6 +199,9 @@ func newHTMLPage(run *Run) *htmlPage {
 			hk.Class = "broken"
 			pg.Problems = append(pg.Problems, htmlProblem{Class: "broken", Label: "BROKEN", Kernel: k.Name,
 				Anchor: hk.Anchor, Explain: "kernel run broken: " + k.BrokenReason()})
+		} else if r, why := k.Retried(); r {
+			pg.Problems = append(pg.Problems, htmlProblem{Class: "warn", Label: "RETRIED", Kernel: k.Name,
+				Anchor: hk.Anchor, Explain: "the first boot was " + why + "; the retry completed"})
 		}
 		for _, f := range k.Flags {
 			pg.Flags = append(pg.Flags, htmlProblem{Class: "flag", Label: "FLAG", Kernel: k.Name, Anchor: hk.Anchor, Explain: f})

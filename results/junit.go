@@ -87,6 +87,13 @@ func JUnitReport(k KernelRun) JUnitSuites {
 			Cases: []JUnitCase{{ClassName: k.Name + ".kernel", Name: "run", Time: seconds(k.Timings.WallMS * 1000),
 				Error: &JUnitProblem{Message: msg, Type: "broken", Text: xmlSafe(text)}}}})
 		props = nil
+	} else if r, why := kr.Retried(); r {
+		// A completed retry is no failure, but must not go unseen.
+		add(JUnitSuite{Name: k.Name + ".kernel", Tests: 1, Time: "0", Properties: props,
+			Cases: []JUnitCase{{ClassName: k.Name + ".kernel", Name: "run", Time: seconds(k.Timings.WallMS * 1000),
+				Properties: &JUnitProperties{Property: []JUnitProperty{{Name: "verdict", Value: "retried"}}},
+				SystemOut:  xmlSafe("RETRIED: the first boot was " + why + "; the retry completed")}}})
+		props = nil
 	}
 	for a, area := range m.Areas {
 		cell := m.Cells[a][0]

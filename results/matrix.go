@@ -7,6 +7,23 @@ import (
 	"github.com/llconform/llconform/landlock"
 )
 
+// Retried reports whether the kernel needed more than one boot, and why
+// the first one failed.
+func (k *KernelRun) Retried() (bool, string) {
+	if len(k.Attempts) < 2 {
+		return false, ""
+	}
+	a := k.Attempts[0]
+	why := string(a.Status)
+	if a.Reason != "" {
+		why += ": " + a.Reason
+	}
+	if len(a.Cases) > 0 {
+		why += fmt.Sprintf(" (%d cases received, kept in results.json)", len(a.Cases))
+	}
+	return true, why
+}
+
 // Broken reports whether the kernel run did not complete.
 func (k *KernelRun) Broken() bool { return k.Status != StatusComplete }
 
@@ -280,6 +297,8 @@ type Matrix struct {
 	Totals  Counts       // every case of every kernel
 	// BrokenKernels counts the kernel runs that did not complete.
 	BrokenKernels int
+	// RetriedKernels counts the kernel runs that completed at a second boot.
+	RetriedKernels int
 }
 
 // NewMatrix builds the matrix of a run.
@@ -293,6 +312,9 @@ func NewMatrix(run *Run) *Matrix {
 		}
 		if k.Broken() {
 			m.BrokenKernels++
+		}
+		if r, _ := k.Retried(); r && !k.Broken() {
+			m.RetriedKernels++
 		}
 	}
 	for _, a := range m.Areas {
@@ -321,6 +343,9 @@ func (m *Matrix) TotalsLine() string {
 		s += fmt.Sprintf(" (%d kernel%s", n, plural(n))
 		if m.BrokenKernels > 0 {
 			s += fmt.Sprintf(", %d broken", m.BrokenKernels)
+		}
+		if m.RetriedKernels > 0 {
+			s += fmt.Sprintf(", %d retried", m.RetriedKernels)
 		}
 		s += ")"
 	}

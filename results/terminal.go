@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -219,12 +220,18 @@ func (t *termWriter) problems(m *Matrix) {
 	var out []string
 	for i, k := range m.Kernels {
 		cells := m.KernelCells(i)
+		if r, why := k.Retried(); r && !k.Broken() {
+			out = append(out, wrap(t.paint(ansiWarn, "RETRIED")+" "+kernelTitle(k)+": the first boot was "+why+"; the retry completed", "", "    ")...)
+		}
 		if k.Broken() {
 			out = append(out, t.paint(ansiBroken, "BROKEN")+" "+kernelTitle(k)+": "+k.BrokenReason())
 			for _, a := range k.Attempts {
 				s := "attempt: " + string(a.Status)
 				if a.Reason != "" {
 					s += ": " + a.Reason
+				}
+				if len(a.Cases) > 0 {
+					s += fmt.Sprintf(" (%d cases received, kept in results.json)", len(a.Cases))
 				}
 				if a.ConsoleLog != "" {
 					s += "; console " + a.ConsoleLog
