@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/llconform/llconform/results"
@@ -13,7 +14,7 @@ import (
 func init() {
 	commands["report"] = command{"re-render a results.json (terminal, or -out DIR for all reports)", runReport}
 	commands["compare"] = command{"compare two results.json: regressions, fixes, new cases; exit 1 on regressions", runCompare}
-	commands["merge"] = command{"merge results.json files of shards into one run", runMerge}
+	commands["merge"] = command{"merge results.json files of shards (or directories holding them) into one run", runMerge}
 }
 
 func runReport(args []string) error {
@@ -77,7 +78,7 @@ func runMerge(args []string) error {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for the merged reports (default out/merged-<time>)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform merge [-out DIR] shard1/results.json shard2/results.json ...")
+		fmt.Fprintln(os.Stderr, "usage: llconform merge [-out DIR] shard1/results.json shard2/results.json ... (or directories: every results.json under them)")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -87,8 +88,12 @@ func runMerge(args []string) error {
 		fs.Usage()
 		return exitError(exitUsage)
 	}
+	files, err := results.FindResults(fs.Args()...)
+	if err != nil {
+		return err
+	}
 	var runs []*results.Run
-	for _, p := range fs.Args() {
+	for _, p := range files {
 		r, err := results.Load(p)
 		if err != nil {
 			return err
@@ -106,6 +111,6 @@ func runMerge(args []string) error {
 	if err := results.WriteAll(dir, merged); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "merged %d runs into %s\n", len(runs), dir)
+	fmt.Fprintf(os.Stderr, "merged %d runs (%s) into %s\n", len(runs), strings.Join(files, ", "), dir)
 	return results.Terminal(os.Stdout, merged, isTerminal(os.Stdout))
 }
