@@ -20,8 +20,10 @@ func init() {
 func runReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	out := fs.String("out", "", "write results.json, matrix.md, index.html and junit/ into this directory")
+	check := fs.Bool("check", false, "exit 1 unless every cell passed or skipped, as the run itself would (for a merged run)")
+	strict := fs.Bool("strict", false, "with --check: warnings and retried kernels fail too")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform report [-out DIR] results.json")
+		fmt.Fprintln(os.Stderr, "usage: llconform report [-out DIR] [--check [--strict]] results.json")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -30,6 +32,9 @@ func runReport(args []string) error {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return exitError(exitUsage)
+	}
+	if *strict && !*check {
+		return usagef("--strict only counts with --check")
 	}
 	run, err := results.Load(fs.Arg(0))
 	if err != nil {
@@ -41,7 +46,10 @@ func runReport(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "reports written to %s\n", *out)
 	}
-	return results.Terminal(os.Stdout, run, isTerminal(os.Stdout))
+	if err := results.Terminal(os.Stdout, run, isTerminal(os.Stdout)); err != nil || !*check {
+		return err
+	}
+	return exitFor(run, *strict)
 }
 
 func runCompare(args []string) error {
