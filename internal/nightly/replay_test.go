@@ -120,6 +120,7 @@ func TestNightlyReplay(t *testing.T) {
 	assert.Equal(t, n3.step(t, "Restore the baseline").output, "cache restored from key: llconform-baseline-"+run2.id+"-1")
 	cmp = n3.step(t, "Compare with the baseline")
 	assert.Equal(t, cmp.outcome, "failure", cmp.output)
+	assert.Assert(t, strings.HasSuffix(cmp.output, "\nexit status 1"), "compare's exit status is the step's: %s", cmp.output)
 	assert.Assert(t, strings.Contains(cmp.output, ": 1 regression, 0 fixes"), cmp.output)
 	line := kernel + " " + id + ": pass -> fail"
 	assert.Assert(t, strings.Contains(cmp.output, line), "compare names %q:\n%s", line, cmp.output)
@@ -128,7 +129,7 @@ func TestNightlyReplay(t *testing.T) {
 	assert.Equal(t, n3.step(t, "Save the baseline").outcome, "skipped")
 	assert.Equal(t, n3.step(t, "Verdict of the shards and the merged matrix").outcome, "failure", "the failing cell fails the verdict too")
 	assert.Equal(t, len(r.cacheKeys()), 2, "a night with a regression keeps the baseline: %v", r.cacheKeys())
-	t.Logf("with the planted regression: the merge job failed; compare exited 1 and said %q, then %q", firstLine(cmp.output), regressionLine(cmp.output))
+	t.Logf("with the planted regression: the merge job failed; the compare step exited 1 and said %q, then %q", firstLine(cmp.output), regressionLine(cmp.output))
 	t.Logf("the summary page of that night:\n%s", n3.summary)
 
 	// 4. Shard 3 reported nothing, shard 1 exited 1.
