@@ -273,9 +273,10 @@ func init() {
 		c, addr, _ := strings.Cut(rest, ":")
 		ceiling, _ := strconv.Atoi(c)
 		runtime.LockOSThread() // the socket belongs to its creator's domain
-		p := nestedPolicies[kind]
-		if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
-			return err
+		if p, ok := nestedPolicies[kind]; ok { // "none": no layer of its own
+			if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
+				return err
+			}
 		}
 		srv, err := unixServer(addr, unix.SOCK_STREAM)
 		if err != nil {
@@ -292,33 +293,45 @@ func init() {
 // nestedServer enforces the kind's policy, starts a child that nests a
 // domain and serves at addr, and connects to it.
 func nestedServer(t *T, kind, addr string) string {
-	self, err := os.Executable()
-	if err != nil {
-		return "setup failed: " + err.Error()
-	}
 	if err := t.Enforce(nestedPolicies[kind]); err != nil {
 		return enforceFailed(err)
 	}
+	stop, err := childServer(t, kind, addr)
+	if err != nil {
+		return "nested server failed: " + err.Error()
+	}
+	defer stop()
+	return Outcome(connectStream(addr))
+}
+
+// childServer starts a child forked from the case thread (so in its
+// domain now) that adds the layer of nest ("none": no layer) and serves a
+// stream socket at addr until stop.
+func childServer(t *T, nest, addr string) (stop func(), err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(self)
-	cmd.Env = []string{fmt.Sprintf("%s=nested-server:%s:%d:%s", ProbeEnv, kind, t.Env.Ceiling, addr)}
+	cmd.Env = []string{fmt.Sprintf("%s=nested-server:%s:%d:%s", ProbeEnv, nest, t.Env.Ceiling, addr)}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return nil, err
 	}
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil { // forked from the case thread: in its domain
-		return "nested server failed: " + Outcome(err)
+		return nil, err
 	}
-	defer cmd.Wait()
-	defer stdin.Close()
+	stop = func() { stdin.Close(); cmd.Wait() }
 	if line, _ := bufio.NewReader(out).ReadString('\n'); strings.TrimSpace(line) != "ready" {
-		return "nested server failed: " + strings.TrimSpace(line)
+		stop()
+		return nil, fmt.Errorf("%s", strings.TrimSpace(line))
 	}
-	return Outcome(connectStream(addr))
+	return stop, nil
 }
 
 func init() {
