@@ -22,6 +22,12 @@ var readDirDenied = landlock.Policy{FS: landlock.FSReadDir}
 
 const openDirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 
+// covering adds coverage items to a case.
+func (c Case) covering(items ...string) Case {
+	c.Covers = append(append([]string(nil), c.Covers...), items...)
+	return c
+}
+
 func credsCase(name string, skip, want func(Env) string, run func(t *T) string) Case {
 	return Case{Area: "creds", Name: name, Skip: skip, Want: want, Covers: credsCovers, Run: run}
 }
@@ -190,7 +196,7 @@ func init() {
 			t.Logf("the parent lost its domain: %s (%s)", fixCredTransfer.what, fixCredTransfer.ref)
 		}
 		return fmt.Sprintf("before=%s transfer=%s after=%s", okOrErr(r[2]), transfer, after)
-	}).deviating(fixCredTransfer.without("before=EACCES transfer=ok after=ok")))
+	}).deviating(fixCredTransfer.without("before=EACCES transfer=ok after=ok")).covering("§6.10"))
 
 	register(
 		// A program executed from the domain is in it; before the domain

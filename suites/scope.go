@@ -107,15 +107,17 @@ func connectSeqpacket(n string) error {
 }
 
 func scopeCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "scope", Name: name, Want: want, Run: run}
+	return Case{Area: "scope", Name: name, Want: want, Run: run, Covers: abstractCovers}
 }
 
 // signalCase is a signal-scope case. Every probe sends signal 0, which
 // delivers nothing, to a separate process or to this process's own
 // threads, so a thread of its own is isolation enough.
 func signalCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "scope", Name: name, Want: want, Run: run}
+	return Case{Area: "scope", Name: name, Want: want, Run: run, Covers: signalCovers}
 }
+
+var abstractCovers = []string{"§3.10", "§6.13", "sec.4"}
 
 // The scope policies of the rows below.
 var (
@@ -272,7 +274,7 @@ func init() {
 		kind, rest, _ := strings.Cut(arg, ":")
 		c, addr, _ := strings.Cut(rest, ":")
 		ceiling, _ := strconv.Atoi(c)
-		runtime.LockOSThread() // the socket belongs to its creator's domain
+		runtime.LockOSThread()                 // the socket belongs to its creator's domain
 		if p, ok := nestedPolicies[kind]; ok { // "none": no layer of its own
 			if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
 				return err
