@@ -308,11 +308,11 @@ func getfd(pid int) error {
 	return err
 }
 
-// The capabilities that bypass ptrace checks or the Landlock hook: the
-// case thread drops them from its effective set so that the outcome is
-// Landlock's (CAP_PERFMON and CAP_SYS_ADMIN: since Linux 6.15, mm_access()
-// lets a perfmon-capable caller pass PTRACE_MODE_READ checks without
-// asking the LSMs; CAP_SYS_PTRACE: Yama).
+// The capabilities that bypass ptrace checks or override the Landlock
+// refusal: the case thread drops them from its effective set so that the
+// outcome is Landlock's (CAP_PERFMON and CAP_SYS_ADMIN: newer kernels'
+// mm_access() lets a perfmon-capable caller pass PTRACE_MODE_READ checks
+// that ptrace_may_access(), LSMs included, refused; CAP_SYS_PTRACE: Yama).
 var bypassCaps = []int{unix.CAP_PERFMON, unix.CAP_SYS_ADMIN, unix.CAP_SYS_PTRACE}
 
 func init() {
@@ -342,13 +342,13 @@ func init() {
 	// promises the domain hierarchy decides (landlock.rst "Special
 	// filesystems": sensitive /proc files are restricted by the ptrace
 	// restrictions; "Ptrace restrictions": the tracee must be in a
-	// sub-domain of the tracer); kernels that let CAP_PERFMON pass
-	// PTRACE_MODE_READ before the LSMs are asked do not keep it.
+	// sub-domain of the tracer); kernels whose mm_access() lets
+	// CAP_PERFMON override the refusal do not keep it for root.
 	register(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", Thread, needRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *T) string {
 		return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
 			o := Outcome(readEnviron(p.pid))
 			if o == OK {
-				t.Logf("opened with CAP_PERFMON: mm_access() lets a perfmon-capable caller pass PTRACE_MODE_READ without asking the LSMs (\"mm,procfs: allow read-only remote mm access under CAP_PERFMON\", Linux 6.15), so no domain is checked")
+				t.Logf("opened by a perfmon-capable caller: mm_access() lets CAP_PERFMON (or CAP_SYS_ADMIN) pass PTRACE_MODE_READ checks that ptrace_may_access() refused, the Landlock refusal included (kernel change \"mm,procfs: allow read-only remote mm access under CAP_PERFMON\"; not in Debian 6.12, in 6.18 and later); the same open without those capabilities is refused (read_environ_of_process_outside_domain_denied)")
 			}
 			return o
 		})
