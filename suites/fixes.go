@@ -86,8 +86,18 @@ var (
 		ref:  "CVE-2024-42318, commit 39705a6c29f8 (6.11, stable)",
 	}
 	// fixes lists them all, for the documentation of the suites.
-	fixes = []fix{fixTCPFastOpen, fixLayerLimit16, fixCredTransfer}
+	fixes = []fix{fixTCPFastOpen, fixLayerLimit16, fixCredTransfer, fixLogSubdomainsOff}
 )
+
+// fixLogSubdomainsOff: LOG_SUBDOMAINS_OFF set with ruleset_fd -1 (no
+// domain) was dropped by the next copy of the credentials (the next
+// landlock_restrict_self, fork, execve), so the domains created under it
+// were logged. Only audit records change: warn.
+var fixLogSubdomainsOff = fix{
+	what:   "LOG_SUBDOMAINS_OFF set with ruleset_fd -1 must survive the next copy of the credentials (restrict_self, fork, execve) and silence the domains created under it",
+	ref:    "\"landlock: Fix LOG_SUBDOMAINS_OFF inheritance across fork()\" (Mickaël Salaün, April 2026, Cc: stable; backported to 7.0.y in May 2026); landlock.h: the flag \"can also be used with a ruleset_fd value of -1 to mute subdomain logs without creating a domain\"",
+	absent: Warn,
+}
 
 // without judges outcome as the kernel lacking the fix: a warning, or
 // nothing (so it fails) for a fix whose absence is a failure.

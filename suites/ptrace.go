@@ -308,12 +308,15 @@ func getfd(pid int) error {
 	return err
 }
 
-// The capabilities that bypass ptrace checks or override the Landlock
-// refusal: the case thread drops them from its effective set so that the
-// outcome is Landlock's (CAP_PERFMON and CAP_SYS_ADMIN: newer kernels'
-// mm_access() lets a perfmon-capable caller pass PTRACE_MODE_READ checks
-// that ptrace_may_access(), LSMs included, refused; CAP_SYS_PTRACE: Yama).
-var bypassCaps = []int{unix.CAP_PERFMON, unix.CAP_SYS_ADMIN, unix.CAP_SYS_PTRACE}
+// The capabilities that override the Landlock refusal: newer kernels'
+// mm_access() lets a perfmon-capable caller (CAP_PERFMON or CAP_SYS_ADMIN)
+// pass PTRACE_MODE_READ checks that ptrace_may_access(), the LSMs
+// included, refused. Root's case thread drops them from its effective
+// set so that the outcome is Landlock's. It keeps CAP_SYS_PTRACE: without
+// it the capability LSM refuses a caller whose effective set is not a
+// superset of the target's (root's) permitted set, a refusal of its own
+// that a kernel without Landlock shows too.
+var bypassCaps = []int{unix.CAP_PERFMON, unix.CAP_SYS_ADMIN}
 
 func init() {
 	for _, m := range modeChecks {
