@@ -48,7 +48,7 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 		}
 		assert.Assert(t, len(k.Cases) > 100, "%s: %d cases", k.Name, len(k.Cases))
 		for _, c := range k.Cases {
-			assert.Assert(t, c.Verdict == results.Pass || c.Verdict == results.Skip, "%s %s: %s expected %s observed %s", k.Name, c.ID(), c.Verdict, c.Expected, c.Observed)
+			assert.Assert(t, c.Verdict == results.Pass || c.Verdict == results.Skip || c.Verdict == results.Known || c.Verdict == results.Warn, "%s %s: %s expected %s observed %s", k.Name, c.ID(), c.Verdict, c.Expected, c.Observed)
 		}
 	}
 	assert.Assert(t, run.Passed(false), "the matrix has failing or broken cells")

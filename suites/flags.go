@@ -2,6 +2,7 @@ package suites
 
 import (
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
@@ -21,7 +22,25 @@ const (
 )
 
 func flagCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "flags", Name: name, Want: want, Run: run}
+	return Case{Area: "flags", Name: name, Want: want, Run: run, Covers: flagCovers(name)}
+}
+
+// flagCovers names the coverage items of a flags case from its name.
+func flagCovers(name string) []string {
+	switch {
+	case strings.HasPrefix(name, "log/no_ruleset"), strings.HasPrefix(name, "log/fd_minus"),
+		strings.HasPrefix(name, "log/non_ruleset"), name == "log/flags_without_no_new_privs":
+		return []string{"§3.13", "§6.8"}
+	case strings.HasPrefix(name, "log/"):
+		return []string{"§3.13"}
+	case strings.HasPrefix(name, "quiet/never_changes"):
+		return []string{"§3.14", "§6.12"}
+	case strings.HasPrefix(name, "quiet/"):
+		return []string{"§3.14"}
+	case strings.HasPrefix(name, "no_new_privs/"):
+		return []string{"§3.15", "§6.7"}
+	}
+	return nil
 }
 
 // Each logging flag only changes audit records: with a real ruleset the
@@ -201,7 +220,7 @@ var flagCases = []Case{
 			return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
 		})
 	}),
-	Case{Area: "flags", Name: "no_new_privs/bad_fd_leaves_it_unset", Want: func(e Env) string {
+	Case{Area: "flags", Name: "no_new_privs/bad_fd_leaves_it_unset", Covers: flagCovers("no_new_privs/"), Want: func(e Env) string {
 		if o, ok := noLandlock(e); ok {
 			return o + ", no_new_privs=0"
 		}

@@ -10,14 +10,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Ptrace restrictions (ABI 1, landlock.rst "Ptrace restrictions"): a
-// sandboxed tracer must have a superset of the tracee's restrictions, so
-// it cannot PTRACE_ATTACH to a process outside its domain (EPERM) nor
-// pass PTRACE_MODE_READ checks such as opening /proc/<pid>/environ
-// (EACCES), whatever the domain handles; a process in the same domain
-// stays traceable. The domains here handle MAKE_DIR only, which no action
-// of these cases needs. The cases run in their own process: ptrace
-// concerns the whole tracer.
+// Ptrace restrictions (ABI 1, landlock.rst "Ptrace restrictions" and
+// "Special filesystems"): to use ptrace(2) and related syscalls on a
+// target, a sandboxed process must be in the target's domain or an
+// ancestor of it ("the tracee must be in a sub-domain of the tracer").
+// PTRACE_ATTACH and PTRACE_TRACEME are refused with EPERM; PTRACE_MODE
+// checks of /proc files are refused (EACCES from open), and so are
+// process_vm_readv and pidfd_getfd (EPERM). Whatever the domain handles:
+// the domains here handle MAKE_DIR only, which no action needs.
+//
+// Other refusals are kept apart from Landlock's: every target runs as the
+// caller's user (no DAC refusal), is checked only once it really runs
+// its own program (a target still inside execve has /proc files owned by
+// its parent's credentials), Yama's ptrace_scope is read and stated in
+// every case's detail (it restricts PTRACE_ATTACH-mode checks and
+// PTRACE_TRACEME, never PTRACE_MODE_READ), and an unsandboxed attach to
+// an own child is tried first (ptraceBaseline).
 
 var ptracePolicy = landlock.Policy{FS: landlock.FSMakeDir}
 
@@ -46,17 +54,19 @@ var ptraceBaseline = sync.OnceValue(func() error {
 			return
 		}
 		defer os.RemoveAll(dir)
-		pid, kill, err := sleeperIn(dir)
+		p, err := startTarget(dir, targetSpec{})
 		if err != nil {
 			res <- err
 			return
 		}
-		defer kill()
-		res <- attach(pid)
+		defer p.kill()
+		res <- attach(p.pid)
 	}()
 	return <-res
 })
 
+// ptraceSkip skips PTRACE_ATTACH-mode cases where Yama or the
+// environment forbids them without Landlock.
 func ptraceSkip(e Env) string {
 	switch scope := yamaPtraceScope(); {
 	case scope >= 3:
@@ -70,44 +80,280 @@ func ptraceSkip(e Env) string {
 	return ""
 }
 
-func ptraceCase(name string, skip, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "ptrace", Name: name, Isolation: Process, Skip: skip, Want: want, Run: run}
+// tracemeSkip skips PTRACE_TRACEME cases where Yama refuses it without
+// Landlock: ptrace_scope 3 always, 2 unless the parent has CAP_SYS_PTRACE.
+func tracemeSkip(e Env) string {
+	switch scope := yamaPtraceScope(); {
+	case scope >= 3:
+		return "Yama ptrace_scope=3: PTRACE_TRACEME is disabled for everyone"
+	case scope == 2 && !e.Root:
+		return "needs root (Yama ptrace_scope=2: PTRACE_TRACEME needs a tracer with CAP_SYS_PTRACE)"
+	}
+	return ""
 }
 
-// withTarget starts a target process before (outside) or after (inside)
-// enforcing the ptrace policy and runs op on its pid.
-func withTarget(t *T, inside bool, op func(pid int) error) string {
-	if inside {
+// yamaDetail states Yama's setting in a case's detail.
+func yamaDetail(t *T) {
+	if s := yamaPtraceScope(); s >= 0 {
+		t.Logf("Yama ptrace_scope=%d", s)
+	} else {
+		t.Logf("no Yama")
+	}
+}
+
+var ptraceCovers = []string{"§3.11", "sec.2"}
+
+func ptraceCase(name string, iso Isolation, skip, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "ptrace", Name: name, Isolation: iso, Skip: skip, Want: want, Covers: ptraceCovers,
+		Run: func(t *T) string { yamaDetail(t); return run(t) }}
+}
+
+// ptraceDenied is the outcome of a check Landlock refuses: errno on every
+// Landlock kernel (the restriction needs no right), ok without Landlock.
+func ptraceDenied(errno string) func(Env) string { return deniedFrom(abiLandlock, errno) }
+
+// topology is where a target stands relative to the case thread's domain
+// when the action happens.
+type topology int
+
+const (
+	outside   topology = iota // started before the case thread's domain
+	same                      // started in the case thread's domain
+	nested                    // started in it, then added a layer of its own
+	sibling                   // the case thread and the target each added a layer to a common domain
+	unrelated                 // started outside, then each added a layer of its own
+	fromFree                  // the case thread stays unsandboxed, the target adds a layer
+)
+
+var topologyNames = map[topology]string{outside: "outside", same: "same", nested: "nested", sibling: "sibling", unrelated: "unrelated", fromFree: "free"}
+
+// withTopology enforces on the case thread and starts the target so that
+// they stand in topology k, then runs op on the target.
+func withTopology(t *T, k topology, s targetSpec, op func(p *tinyProc) string) string {
+	dir := t.Root() // before any domain: the policy denies MAKE_DIR
+	enforce := func() string {
 		if err := t.Enforce(ptracePolicy); err != nil {
 			return enforceFailed(err)
 		}
+		return ""
 	}
-	pid, kill, err := sleeper(t)
+	switch k {
+	case same, nested, sibling:
+		if e := enforce(); e != "" {
+			return e
+		}
+	}
+	if k == nested || k == sibling || k == unrelated || k == fromFree {
+		s.layer = ownLayer
+	}
+	p, err := startTarget(dir, s)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return "setup failed: " + err.Error()
 	}
-	defer killFromOutside(kill)
-	if !inside {
-		if err := t.Enforce(ptracePolicy); err != nil {
-			return enforceFailed(err)
+	defer killFromOutside(p.kill)
+	if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled {
+		return e
+	}
+	switch k {
+	case outside, sibling, unrelated:
+		if e := enforce(); e != "" {
+			return e
 		}
 	}
-	return Outcome(op(pid))
+	return op(p)
+}
+
+// The documented outcome of an access from the case thread (the tracer)
+// to a target in each topology: allowed where the target is in the
+// tracer's domain or beneath it, or where the tracer has no domain.
+func tracerWant(k topology, errno string) func(Env) string {
+	switch k {
+	case same, nested, fromFree:
+		return allowed
+	}
+	return ptraceDenied(errno)
+}
+
+func init() {
+	// PTRACE_ATTACH from the case thread to a child in each topology.
+	for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
+		k := k
+		name := map[topology]string{
+			outside:   "attach_to_process_outside_domain_denied",
+			same:      "attach_to_process_in_same_domain_allowed",
+			nested:    "attach_to_child_in_nested_domain_allowed",
+			sibling:   "attach_to_child_in_sibling_domain_denied",
+			unrelated: "attach_to_process_in_unrelated_domain_denied",
+			fromFree:  "attach_from_unsandboxed_parent_to_sandboxed_child_allowed",
+		}[k]
+		c := ptraceCase(name, Thread, ptraceSkip, tracerWant(k, "EPERM"), func(t *T) string {
+			return withTopology(t, k, targetSpec{}, func(p *tinyProc) string { return Outcome(attach(p.pid)) })
+		})
+		register(c)
+	}
+
+	// PTRACE_TRACEME from the child, whose tracer is the case thread: the
+	// child waits until the case thread has its domain.
+	traceme := targetSpec{waitGo: true, results: 1, action: func(p *asm) {
+		p.sysTo(2, sysPtrace, imm(unix.PTRACE_TRACEME), imm(0), imm(0), imm(0))
+	}}
+	for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
+		k := k
+		name := map[topology]string{
+			outside:   "traceme_to_parent_whose_domain_the_child_is_outside_denied",
+			same:      "traceme_in_same_domain_allowed",
+			nested:    "traceme_from_nested_domain_allowed",
+			sibling:   "traceme_between_sibling_domains_denied",
+			unrelated: "traceme_between_unrelated_domains_denied",
+			fromFree:  "traceme_from_sandboxed_child_to_unsandboxed_parent_allowed",
+		}[k]
+		register(ptraceCase(name, Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *T) string {
+			return withTopology(t, k, traceme, func(p *tinyProc) string {
+				if err := p.goAhead(); err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				r, err := p.read(1)
+				if err != nil {
+					return "target: " + err.Error()
+				}
+				return result(r[0])
+			})
+		}))
+	}
+
+	// PTRACE_ATTACH from the child to its parent's case thread. These run
+	// in their own process: the tracee is a thread of the case's process,
+	// which must not be the VM's init (init ignores SIGSTOP, so the
+	// attach would never stop it) and which allows any tracer for Yama
+	// (PR_SET_PTRACER, process-wide).
+	for _, k := range []topology{same, nested, fromFree, outside} {
+		k := k
+		name := map[topology]string{
+			same:     "child_attach_to_parent_in_same_domain_allowed",
+			nested:   "child_in_nested_domain_attach_to_parent_denied",
+			fromFree: "sandboxed_child_attach_to_unsandboxed_parent_denied",
+			outside:  "unsandboxed_child_attach_to_sandboxed_parent_allowed",
+		}[k]
+		want := allowed // the tracer is the child here
+		if k == nested || k == fromFree {
+			want = ptraceDenied("EPERM")
+		}
+		register(ptraceCase(name, Process, ptraceSkip, want, func(t *T) string {
+			unix.Prctl(unix.PR_SET_PTRACER, unix.PR_SET_PTRACER_ANY, 0, 0, 0) // EINVAL without Yama
+			tid := unix.Gettid()
+			spec := targetSpec{waitGo: true, results: 3, action: func(p *asm) {
+				p.setSlot(3, 0)
+				p.setSlot(4, 0)
+				p.sysTo(2, sysPtrace, imm(unix.PTRACE_ATTACH), imm(tid), imm(0), imm(0))
+				p.cmpRax(0)
+				p.jumpIf(ccNe, "done")
+				p.sysTo(3, sysWait4, imm(tid), imm(0), imm(unix.WALL), imm(0))
+				p.sysTo(4, sysPtrace, imm(unix.PTRACE_DETACH), imm(tid), imm(0), imm(0))
+				p.label("done")
+			}}
+			return withTopology(t, k, spec, func(p *tinyProc) string {
+				if err := p.goAhead(); err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				r, err := p.read(3)
+				if err != nil {
+					return "target: " + err.Error()
+				}
+				if r[0] == 0 {
+					t.Logf("wait %s, detach %s", okOrErr(r[1]), result(r[2]))
+				}
+				return result(r[0])
+			})
+		}))
+	}
+}
+
+// PTRACE_MODE checks from the case thread on a child outside its domain
+// and in it. The /proc files are opened (environ: PTRACE_MODE_READ, mem:
+// PTRACE_MODE_ATTACH), memory is read with process_vm_readv and a file
+// descriptor taken with pidfd_getfd (both PTRACE_MODE_ATTACH).
+type modeCheck struct {
+	name, denied string
+	attachMode   bool // subject to Yama
+	op           func(pid int) error
+}
+
+var modeChecks = []modeCheck{
+	{"read_environ", "EACCES", false, readEnviron},
+	{"open_mem", "EACCES", true, func(pid int) error { return openRead(fmt.Sprintf("/proc/%d/mem", pid)) }},
+	{"process_vm_readv", "EPERM", true, vmRead},
+	{"pidfd_getfd", "EPERM", true, getfd},
 }
 
 func readEnviron(pid int) error { return openRead(fmt.Sprintf("/proc/%d/environ", pid)) }
 
+// vmRead reads 8 bytes of the target's program header.
+func vmRead(pid int) error {
+	b := make([]byte, 8)
+	_, err := unix.ProcessVMReadv(pid, []unix.Iovec{{Base: &b[0], Len: 8}}, []unix.RemoteIovec{{Base: tinyBase, Len: 8}}, 0)
+	return err
+}
+
+// getfd takes a copy of the target's fd 3.
+func getfd(pid int) error {
+	pfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open: %w", err)
+	}
+	defer unix.Close(pfd)
+	fd, err := unix.PidfdGetfd(pfd, 3, 0)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return err
+}
+
+// The capabilities that override the Landlock refusal: newer kernels'
+// mm_access() lets a perfmon-capable caller (CAP_PERFMON or CAP_SYS_ADMIN)
+// pass PTRACE_MODE_READ checks that ptrace_may_access(), the LSMs
+// included, refused. Root's case thread drops them from its effective
+// set so that the outcome is Landlock's. It keeps CAP_SYS_PTRACE: without
+// it the capability LSM refuses a caller whose effective set is not a
+// superset of the target's (root's) permitted set, a refusal of its own
+// that a kernel without Landlock shows too.
+var bypassCaps = []int{unix.CAP_PERFMON, unix.CAP_SYS_ADMIN}
+
 func init() {
-	register(
-		ptraceCase("attach_to_process_outside_domain_denied", ptraceSkip, deniedFrom(abiLandlock, "EPERM"), func(t *T) string {
-			return withTarget(t, false, attach)
-		}),
-		ptraceCase("attach_to_process_in_same_domain_allowed", ptraceSkip, allowed, func(t *T) string {
-			return withTarget(t, true, attach)
-		}),
-		// PTRACE_MODE_READ is not subject to Yama.
-		ptraceCase("read_environ_of_process_in_same_domain_allowed", nil, allowed, func(t *T) string {
-			return withTarget(t, true, readEnviron)
-		}),
-	)
+	for _, m := range modeChecks {
+		m := m
+		skip := func(Env) string { return "" }
+		if m.attachMode {
+			skip = ptraceSkip
+		}
+		register(
+			ptraceCase(m.name+"_of_process_outside_domain_denied", Thread, skip, ptraceDenied(m.denied), func(t *T) string {
+				return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
+					if t.Env.Root {
+						if err := capDrop(bypassCaps...); err != nil {
+							return "setup failed: capset: " + Outcome(err)
+						}
+					}
+					return Outcome(m.op(p.pid))
+				})
+			}),
+			ptraceCase(m.name+"_of_process_in_same_domain_allowed", Thread, skip, allowed, func(t *T) string {
+				return withTopology(t, same, targetSpec{}, func(p *tinyProc) string { return Outcome(m.op(p.pid)) })
+			}),
+		)
+	}
+	// The same check with every capability root has. The documentation
+	// promises the domain hierarchy decides (landlock.rst "Special
+	// filesystems": sensitive /proc files are restricted by the ptrace
+	// restrictions; "Ptrace restrictions": the tracee must be in a
+	// sub-domain of the tracer); kernels whose mm_access() lets
+	// CAP_PERFMON override the refusal do not keep it for root.
+	register(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", Thread, needRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *T) string {
+		return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
+			o := Outcome(readEnviron(p.pid))
+			if o == OK {
+				t.Logf("opened by a perfmon-capable caller: mm_access() lets CAP_PERFMON (or CAP_SYS_ADMIN) pass PTRACE_MODE_READ checks that ptrace_may_access() refused, the Landlock refusal included (kernel change \"mm,procfs: allow read-only remote mm access under CAP_PERFMON\"; not in Debian 6.12, in 6.18 and later); the same open without those capabilities is refused (read_environ_of_process_outside_domain_denied)")
+			}
+			return o
+		})
+	}).deviating(changePerfmonProcAccess.observed(OK)))
 }

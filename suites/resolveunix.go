@@ -15,6 +15,8 @@ import (
 
 var resolveDenied = deniedFrom(abiResolveUnix, "EACCES")
 
+var resolveCovers = []string{"§3.10", "§6.13", "sec.5"}
+
 // resolvePolicy handles RESOLVE_UNIX and grants it beneath the paths.
 func resolvePolicy(grantOn ...string) landlock.Policy {
 	p := landlock.Policy{FS: landlock.FSResolveUnix}
@@ -27,7 +29,7 @@ func resolvePolicy(grantOn ...string) landlock.Policy {
 // pathServerCase creates a server of typ at d/sock outside the domain,
 // enforces the policy and runs op on the socket path.
 func pathServerCase(name string, want func(Env) string, typ int, policy func(t *T) landlock.Policy, op func(path string) error) Case {
-	return Case{Area: "resolveunix", Name: name, Want: want, Run: func(t *T) string {
+	return Case{Area: "resolveunix", Name: name, Want: want, Covers: resolveCovers, Run: func(t *T) string {
 		t.mkdirs("d", "elsewhere")
 		path := t.path("d", "sock")
 		srv, err := unixServer(path, typ)
@@ -75,7 +77,7 @@ func init() {
 			return scopePolicy(scopeAbstract)
 		}, connect(stream)),
 
-		Case{Area: "resolveunix", Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
+		Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
 			srv, err := unixServer(t.path("sock"), dgram)
 			if err != nil {
 				return "setup failed: " + Outcome(err)
@@ -96,7 +98,7 @@ func init() {
 			return Outcome(err)
 		}},
 		// MAKE_SOCK is not handled, so the domain may bind its own server.
-		Case{Area: "resolveunix", Name: "server_created_in_same_domain_reachable", Want: allowed, Run: func(t *T) string {
+		Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_created_in_same_domain_reachable", Want: allowed, Run: func(t *T) string {
 			if err := t.Enforce(resolvePolicy()); err != nil {
 				return enforceFailed(err)
 			}
@@ -108,7 +110,7 @@ func init() {
 			return Outcome(unixConnect(t.path("inside.sock"), stream))
 		}},
 		// A server of the parent domain is outside a nested domain.
-		Case{Area: "resolveunix", Name: "server_of_parent_domain_denied_from_nested_domain", Want: resolveDenied, Run: func(t *T) string {
+		Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_parent_domain_denied_from_nested_domain", Want: resolveDenied, Run: func(t *T) string {
 			if err := t.Enforce(resolvePolicy()); err != nil {
 				return enforceFailed(err)
 			}
@@ -122,10 +124,10 @@ func init() {
 			}
 			return Outcome(unixConnect(t.path("parent.sock"), stream))
 		}},
-		Case{Area: "resolveunix", Name: "server_of_nested_domain_reachable", Want: allowed, Run: func(t *T) string {
+		Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_nested_domain_reachable", Want: allowed, Run: func(t *T) string {
 			return nestedServer(t, "pathname", t.path("nested.sock"))
 		}},
-		Case{Area: "resolveunix", Name: "abstract_socket_unaffected", Want: allowed, Run: func(t *T) string {
+		Case{Area: "resolveunix", Covers: resolveCovers, Name: "abstract_socket_unaffected", Want: allowed, Run: func(t *T) string {
 			return withAbstractServer(t, stream, resolvePolicy(), connectStream)
 		}},
 	)

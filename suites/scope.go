@@ -107,15 +107,17 @@ func connectSeqpacket(n string) error {
 }
 
 func scopeCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "scope", Name: name, Want: want, Run: run}
+	return Case{Area: "scope", Name: name, Want: want, Run: run, Covers: abstractCovers}
 }
 
 // signalCase is a signal-scope case. Every probe sends signal 0, which
 // delivers nothing, to a separate process or to this process's own
 // threads, so a thread of its own is isolation enough.
 func signalCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "scope", Name: name, Want: want, Run: run}
+	return Case{Area: "scope", Name: name, Want: want, Run: run, Covers: signalCovers}
 }
+
+var abstractCovers = []string{"§3.10", "§6.13", "sec.4"}
 
 // The scope policies of the rows below.
 var (
@@ -272,10 +274,11 @@ func init() {
 		kind, rest, _ := strings.Cut(arg, ":")
 		c, addr, _ := strings.Cut(rest, ":")
 		ceiling, _ := strconv.Atoi(c)
-		runtime.LockOSThread() // the socket belongs to its creator's domain
-		p := nestedPolicies[kind]
-		if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
-			return err
+		runtime.LockOSThread()                 // the socket belongs to its creator's domain
+		if p, ok := nestedPolicies[kind]; ok { // "none": no layer of its own
+			if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
+				return err
+			}
 		}
 		srv, err := unixServer(addr, unix.SOCK_STREAM)
 		if err != nil {
@@ -292,33 +295,45 @@ func init() {
 // nestedServer enforces the kind's policy, starts a child that nests a
 // domain and serves at addr, and connects to it.
 func nestedServer(t *T, kind, addr string) string {
-	self, err := os.Executable()
-	if err != nil {
-		return "setup failed: " + err.Error()
-	}
 	if err := t.Enforce(nestedPolicies[kind]); err != nil {
 		return enforceFailed(err)
 	}
+	stop, err := childServer(t, kind, addr)
+	if err != nil {
+		return "nested server failed: " + err.Error()
+	}
+	defer stop()
+	return Outcome(connectStream(addr))
+}
+
+// childServer starts a child forked from the case thread (so in its
+// domain now) that adds the layer of nest ("none": no layer) and serves a
+// stream socket at addr until stop.
+func childServer(t *T, nest, addr string) (stop func(), err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(self)
-	cmd.Env = []string{fmt.Sprintf("%s=nested-server:%s:%d:%s", ProbeEnv, kind, t.Env.Ceiling, addr)}
+	cmd.Env = []string{fmt.Sprintf("%s=nested-server:%s:%d:%s", ProbeEnv, nest, t.Env.Ceiling, addr)}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return nil, err
 	}
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil { // forked from the case thread: in its domain
-		return "nested server failed: " + Outcome(err)
+		return nil, err
 	}
-	defer cmd.Wait()
-	defer stdin.Close()
+	stop = func() { stdin.Close(); cmd.Wait() }
 	if line, _ := bufio.NewReader(out).ReadString('\n'); strings.TrimSpace(line) != "ready" {
-		return "nested server failed: " + strings.TrimSpace(line)
+		stop()
+		return nil, fmt.Errorf("%s", strings.TrimSpace(line))
 	}
-	return Outcome(connectStream(addr))
+	return stop, nil
 }
 
 func init() {

@@ -1,9 +1,12 @@
 package suites
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
@@ -20,6 +23,15 @@ import (
 // goroutines is how many plain goroutines are parked before enforcement.
 const goroutines = 8
 
+// cgoThreads reports whether this binary links the cgo runtime, where Go
+// refuses syscall.AllThreadsSyscall: the library documents that it then
+// fails with ErrCgoThreads when the kernel has no TSYNC (the agent is
+// built with CGO_ENABLED=0; a plain `go test` may not be).
+var cgoThreads = sync.OnceValue(func() bool {
+	_, _, e := syscall.AllThreadsSyscall(unix.SYS_GETPID, 0, 0, 0) // the same answer on every thread
+	return e == unix.ENOTSUP
+})
+
 func allThreadsCase(name string, ceiling func(Env) int) Case {
 	libABI := func(e Env) int {
 		e.Ceiling = ceiling(e)
@@ -28,6 +40,9 @@ func allThreadsCase(name string, ceiling func(Env) int) Case {
 	return Case{Area: "downgrade", Name: "all_threads/" + name, Isolation: Process, Covers: []string{"§6.1", "§6.6"},
 		Want: func(e Env) string {
 			abi := libABI(e)
+			if abi >= abiLandlock && abi < abiTSync && cgoThreads() {
+				return "enforce failed: ErrCgoThreads"
+			}
 			read, bind, nnp := OK, OK, 0
 			if abi >= abiLandlock {
 				read, nnp = "EACCES", 1
@@ -53,6 +68,9 @@ func allThreadsCase(name string, ceiling func(Env) int) Case {
 			r, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, MaxABI: ceiling(t.Env)})
 			if err != nil {
 				close(release)
+				if errors.Is(err, landlock.ErrCgoThreads) {
+					return "enforce failed: ErrCgoThreads"
+				}
 				return enforceFailed(err)
 			}
 			t.Logf("library: %s at effective ABI %d, %s", r.State, r.ABI, r.Threads)

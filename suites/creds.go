@@ -1,0 +1,275 @@
+package suites
+
+import (
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/llconform/llconform/landlock"
+	"golang.org/x/sys/unix"
+)
+
+// Credentials (landlock.rst "Inheritance": a domain is part of a task's
+// credentials, kept by every thread and process it creates and by
+// execve; "once a thread is landlocked, there is no way to remove its
+// security policy"). The domains here handle READ_DIR with no rule, so
+// that opening "/" as a directory, which DAC allows to everyone, is
+// refused by Landlock alone (EACCES).
+
+var credsCovers = []string{"§3.4", "sec.1"}
+
+var readDirDenied = landlock.Policy{FS: landlock.FSReadDir}
+
+const openDirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+
+// covering adds coverage items to a case.
+func (c Case) covering(items ...string) Case {
+	c.Covers = append(append([]string(nil), c.Covers...), items...)
+	return c
+}
+
+func credsCase(name string, skip, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "creds", Name: name, Skip: skip, Want: want, Covers: credsCovers, Run: run}
+}
+
+// dirDenied is EACCES where the library's ABI has a domain, ok without.
+var dirDenied = deniedFrom(abiLandlock, "EACCES")
+
+// keyctl constants (linux/keyctl.h).
+const (
+	keyctlGetKeyringID     = 0
+	keyctlJoinSession      = 1
+	keyctlSessionToParent  = 18
+	keySpecSessionKeyring  = -3
+	keyctlCreateIfMissing0 = 0
+)
+
+// noKeys is an environment skip: kernels without key management.
+var keysErr = sync.OnceValue(func() error {
+	_, _, e := unix.Syscall(unix.SYS_KEYCTL, keyctlGetKeyringID, uintptr(keySpecSessionKeyring&0xffffffff), keyctlCreateIfMissing0)
+	if e == unix.ENOSYS || e == unix.EOPNOTSUPP {
+		return e
+	}
+	return nil
+})
+
+func noKeys(Env) string {
+	if err := keysErr(); err != nil {
+		return "no key management in this kernel (CONFIG_KEYS; keyctl: " + Outcome(err) + ")"
+	}
+	return ""
+}
+
+// sessionToParentProgram is a single-threaded process (KEYCTL_SESSION_TO
+// _PARENT refuses a multithreaded parent) in the case thread's domain: it
+// joins a session keyring, opens "/", forks a child that joins another
+// session keyring and installs it on its parent, waits for it, and opens
+// "/" again with the credentials the child gave it. The child reports the
+// keyctl result; the parent its two opens.
+func sessionToParentProgram() []byte {
+	p := newAsm()
+	root := p.cstr("/")
+	p.sysTo(2, sysKeyctl, imm(keyctlJoinSession), imm(0))
+	p.sysTo(3, sysOpen, root, imm(openDirFlags))
+	p.sysTo(4, sysFork)
+	p.cmpRax(0)
+	p.jumpIf(ccNe, "parent")
+	p.sys(sysKeyctl, imm(keyctlJoinSession), imm(0))
+	p.sysTo(10, sysKeyctl, imm(keyctlSessionToParent))
+	p.report(3, 10, 1)
+	p.exitGroup(imm(0))
+	p.label("parent")
+	p.sysTo(5, sysWait4, slotVal(4), slotAddr(6), imm(0), imm(0))
+	// The new credentials are installed on the way back to user space
+	// from wait4 (task work): this open is made with them.
+	p.sysTo(7, sysOpen, root, imm(openDirFlags))
+	p.sysTo(8, sysKeyctl, imm(keyctlGetKeyringID), imm(keySpecSessionKeyring), imm(0))
+	p.report(3, 2, 7)
+	p.exitGroup(imm(0))
+	return p.program()
+}
+
+// openRootProgram opens "/" as a directory and reports the result.
+func openRootProgram() []byte {
+	p := newAsm()
+	p.sysTo(2, sysOpen, p.cstr("/"), imm(openDirFlags))
+	p.report(3, 2, 1)
+	p.exitGroup(imm(0))
+	return p.program()
+}
+
+// threadOpenRootProgram creates a thread (clone with CLONE_THREAD) that
+// opens "/" as a directory, waits for it to exit and reports its result.
+func threadOpenRootProgram() []byte {
+	p := newAsm()
+	root := p.cstr("/")
+	const childStack = 1536 // slot: the thread's stack top, 12 KiB above rsp
+	flags := unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND | unix.CLONE_THREAD |
+		unix.CLONE_SYSVSEM | unix.CLONE_PARENT_SETTID | unix.CLONE_CHILD_CLEARTID
+	p.setSlot(10, 0)  // the thread's tid, cleared by the kernel when it exits
+	p.setSlot(12, -1) // its result
+	p.sysTo(11, sysClone, imm(flags), slotAddr(childStack), slotAddr(10), slotAddr(10), imm(0))
+	p.cmpRax(0)
+	p.jumpIf(ccEq, "thread")
+	p.cmpRax(0)
+	p.jumpIf(ccLt, "joined") // clone failed: report -1
+	p.label("wait")
+	p.loadRax(10)
+	p.cmpRax(0)
+	p.jumpIf(ccEq, "joined")
+	p.sys(sysFutex, slotAddr(10), imm(0 /* FUTEX_WAIT */), slotVal(10), imm(0))
+	p.jump("wait")
+	p.label("joined")
+	p.report(3, 11, 2)
+	p.exitGroup(imm(0))
+	p.label("thread")
+	p.frame = -8 * childStack // the same slots, seen from the thread's stack
+	p.sysTo(12, sysOpen, root, imm(openDirFlags))
+	p.sys(sysExit, imm(0))
+	p.frame = 0
+	return p.program()
+}
+
+// forkOpenRootProgram forks a child that opens "/" as a directory and
+// reports the result.
+func forkOpenRootProgram() []byte {
+	p := newAsm()
+	p.sysTo(4, sysFork)
+	p.cmpRax(0)
+	p.jumpIf(ccNe, "parent")
+	p.sysTo(2, sysOpen, p.cstr("/"), imm(openDirFlags))
+	p.report(3, 2, 1)
+	p.exitGroup(imm(0))
+	p.label("parent")
+	p.sys(sysWait4, slotVal(4), imm(0), imm(0), imm(0))
+	p.exitGroup(imm(0))
+	return p.program()
+}
+
+// runReporting starts prog from the calling thread and reads n results,
+// the first of which is read as the program's first report.
+func runReporting(dir string, prog []byte, n int) ([]int64, error) {
+	p, err := startProgram(dir, prog, false)
+	if err != nil {
+		return nil, err
+	}
+	defer p.kill() // a child of this thread, in its domain or not
+	rest := []int64{}
+	if n > 1 {
+		if rest, err = p.read(n - 1); err != nil {
+			return nil, err
+		}
+	}
+	return append([]int64{p.layer}, rest...), nil
+}
+
+func openDirOutcome() string { return Outcome(openClose("/", openDirFlags)) }
+
+func init() {
+	// CVE-2024-42318: KEYCTL_SESSION_TO_PARENT installs credentials on
+	// the parent that are copied by the cred_transfer hook, not by
+	// cred_prepare; a kernel whose Landlock lacked that hook gave the
+	// parent credentials without a domain. The parent must still be
+	// denied after the transfer. A kernel without the fix fails.
+	register(credsCase("keyctl_session_to_parent_keeps_parent_domain", noKeys, func(e Env) string {
+		d := dirDenied(e)
+		return fmt.Sprintf("before=%s transfer=ok after=%s", d, d)
+	}, func(t *T) string {
+		dir := t.Root()
+		if err := t.Enforce(readDirDenied); err != nil {
+			return enforceFailed(err)
+		}
+		r, err := runReporting(dir, sessionToParentProgram(), 8)
+		if err != nil {
+			return "setup failed: " + err.Error()
+		}
+		// r[0]: the child's SESSION_TO_PARENT; r[1..6]: the parent's
+		// slots 2..8 (join, open before, fork, wait4, status, open
+		// after, session keyring after).
+		t.Logf("parent join %s, fork %s, wait4 %s", okOrErr(r[1]), okOrErr(r[3]), okOrErr(r[4]))
+		transfer := result(r[0])
+		if r[0] == 0 && r[7] == r[1] {
+			transfer = "not applied (the parent's session keyring is unchanged)"
+		}
+		after := okOrErr(r[6])
+		if after == OK && dirDenied(t.Env) != OK {
+			t.Logf("the parent lost its domain: %s (%s)", fixCredTransfer.what, fixCredTransfer.ref)
+		}
+		return fmt.Sprintf("before=%s transfer=%s after=%s", okOrErr(r[2]), transfer, after)
+	}).deviating(fixCredTransfer.without("before=EACCES transfer=ok after=ok")).covering("§6.10"))
+
+	register(
+		// A program executed from the domain is in it; before the domain
+		// the same program may open "/".
+		credsCase("domain_survives_exec", nil, func(e Env) string {
+			return "before=ok after=" + dirDenied(e)
+		}, func(t *T) string {
+			dir := t.Root()
+			before, err := runReporting(dir, openRootProgram(), 1)
+			if err != nil {
+				return "setup failed: " + err.Error()
+			}
+			if err := t.Enforce(readDirDenied); err != nil {
+				return enforceFailed(err)
+			}
+			after, err := runReporting(dir, openRootProgram(), 1)
+			if err != nil {
+				return "setup failed: " + err.Error()
+			}
+			return fmt.Sprintf("before=%s after=%s", okOrErr(before[0]), okOrErr(after[0]))
+		}),
+		credsCase("domain_inherited_by_forked_child", nil, dirDenied, func(t *T) string {
+			dir := t.Root()
+			if err := t.Enforce(readDirDenied); err != nil {
+				return enforceFailed(err)
+			}
+			r, err := runReporting(dir, forkOpenRootProgram(), 1)
+			if err != nil {
+				return "setup failed: " + err.Error()
+			}
+			return okOrErr(r[0])
+		}),
+		credsCase("domain_inherited_by_new_thread", nil, func(e Env) string { return "clone=ok thread=" + dirDenied(e) }, func(t *T) string {
+			dir := t.Root()
+			if err := t.Enforce(readDirDenied); err != nil {
+				return enforceFailed(err)
+			}
+			r, err := runReporting(dir, threadOpenRootProgram(), 2)
+			if err != nil {
+				return "setup failed: " + err.Error()
+			}
+			return fmt.Sprintf("clone=%s thread=%s", okOrErr(r[0]), okOrErr(r[1]))
+		}),
+		// Credential changes the user is allowed (root: to nobody;
+		// others: to their own ids) make new credentials that keep the
+		// domain. Raw calls change the case thread only.
+		credsCase("domain_survives_setresuid_and_setresgid", nil, func(e Env) string {
+			return "setresgid=ok setresuid=ok open=" + dirDenied(e)
+		}, func(t *T) string {
+			if err := t.Enforce(readDirDenied); err != nil {
+				return enforceFailed(err)
+			}
+			uid, gid := os.Getuid(), os.Getgid()
+			if t.Env.Root {
+				uid, gid = 65534, 65534
+			}
+			_, _, eg := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid))
+			_, _, eu := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
+			return fmt.Sprintf("setresgid=%s setresuid=%s open=%s", Outcome(rawErr(eg)), Outcome(rawErr(eu)), openDirOutcome())
+		}),
+		credsCase("domain_survives_dropping_capabilities", nil, func(e Env) string {
+			return "capset=ok open=" + dirDenied(e)
+		}, func(t *T) string {
+			if err := t.Enforce(readDirDenied); err != nil {
+				return enforceFailed(err)
+			}
+			hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+			var data [2]unix.CapUserData // no capability at all
+			err := unix.Capset(&hdr, &data[0])
+			return fmt.Sprintf("capset=%s open=%s", Outcome(err), openDirOutcome())
+		}),
+		// The companion of the cases above: without a domain the same
+		// open succeeds, so their EACCES is Landlock's.
+		credsCase("open_root_directory_unsandboxed_allowed", nil, allowed, func(t *T) string { return openDirOutcome() }),
+	)
+}
