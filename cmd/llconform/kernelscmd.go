@@ -56,17 +56,26 @@ func runKernels(args []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
 	defer tw.Flush()
 	if args[0] == "list" {
-		fmt.Fprintln(tw, "NAME\tSUITE\tPACKAGE\tEXPECTS\tCMDLINE\tRESOLVED")
-		for _, e := range entries {
-			res := ""
-			if *resolve {
-				if p, err := f.Resolve(ctx, e); err != nil {
-					res = "error: " + err.Error()
-				} else {
-					res = p.Name + " " + p.Version
-				}
+		if !*resolve {
+			fmt.Fprintln(tw, "NAME\tSUITES\tPACKAGE\tEXPECTS\tCMDLINE")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, strings.Join(e.Suites, ","), e.Package, expects(e), e.Cmdline)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Suite, e.Package, expects(e), e.Cmdline, res)
+			return nil
+		}
+		fmt.Fprintln(tw, "NAME\tSUITES\tEXPECTS\tCMDLINE\tRESOLVED\tVERSION\tIN SUITE")
+		var failed []string
+		for _, e := range entries {
+			p, err := f.Resolve(ctx, e)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", e.Name, err)
+				failed = append(failed, e.Name)
+				p = kernels.Package{Name: "error (above)"}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, strings.Join(e.Suites, ","), expects(e), e.Cmdline, p.Name, p.Version, p.Suite)
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("could not resolve %s", strings.Join(failed, ", "))
 		}
 		return nil
 	}
