@@ -50,8 +50,11 @@ type Config struct {
 	MemoryMB int               // guest memory; default 512
 	Timeout  time.Duration     // per boot; default 5 minutes
 	OutDir   string            // run directory (console logs, reports)
-	Args     []string          // the command line, for the record
-	Progress Progress          // live progress, optional
+	// Initramfs is an image from vm.Prepare to boot; empty: Run prepares
+	// one (builds the agent) itself.
+	Initramfs string
+	Args      []string // the command line, for the record
+	Progress  Progress // live progress, optional
 }
 
 // Run boots every target and collects one run document; kernels keep
@@ -67,17 +70,20 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1
 	}
+	if cfg.Progress == nil {
+		cfg.Progress = func(Event) {}
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "console"), 0o755); err != nil {
 		return nil, err
 	}
-	initramfs, err := vm.Prepare(ctx)
-	if err != nil {
-		return nil, err
+	initramfs := cfg.Initramfs
+	if initramfs == "" {
+		initramfs, err = vm.Prepare(ctx, func(note string) { cfg.Progress(Event{Note: note}) })
+		if err != nil {
+			return nil, err
+		}
 	}
 	b := &booter{cfg: cfg, guestArgs: guestArgs, initramfs: initramfs, accel: vm.Accel()}
-	if b.cfg.Progress == nil {
-		b.cfg.Progress = func(Event) {}
-	}
 	started := time.Now()
 	out := make([]results.KernelRun, len(targets))
 	sem := make(chan struct{}, cfg.Parallel)
