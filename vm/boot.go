@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -37,6 +38,11 @@ type Boot struct {
 	Console     []byte // the whole console log
 	ConsoleTail string // its last lines
 	Trouble     string // the first console line saying the kernel misbehaved
+	// Silent: QEMU exited on its own with status 0 and the guest wrote
+	// nothing to either serial port, not even the kernel's first console
+	// line. The guest reset (and -no-reboot ended QEMU) before its kernel
+	// printed anything: with a Debian kernel, too little memory.
+	Silent bool
 }
 
 const qemuBinary = "qemu-system-x86_64"
@@ -116,7 +122,8 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", qemu, err)
 	}
-	sc := bufio.NewScanner(stdout)
+	results := &countingReader{r: stdout}
+	sc := bufio.NewScanner(results)
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {
 		if onLine != nil {
@@ -137,11 +144,24 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 	b.Console, _ = os.ReadFile(spec.ConsoleLog)
 	b.ConsoleTail = trimLines(string(b.Console), 40)
 	b.Trouble = strings.TrimSpace(consoleTrouble.FindString(string(b.Console)))
+	b.Silent = waitErr == nil && !b.Cancelled && !b.TimedOut && results.n == 0 && len(bytes.TrimSpace(b.Console)) == 0
 	return b, nil
 }
 
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // consoleTrouble matches console lines that mean the kernel misbehaved.
-var consoleTrouble = regexp.MustCompile(`(?m)^.*(Kernel panic|Oops:|BUG:|WARNING:|double fault|general protection fault|Attempted to kill init).*$`)
+var consoleTrouble = regexp.MustCompile(`(?m)^.*(Kernel panic|Oops:|BUG:|WARNING:|double fault|general protection fault|Attempted to kill init|Initramfs unpacking failed).*$`)
 
 func trimLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
