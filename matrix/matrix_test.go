@@ -82,3 +82,15 @@ func TestLiveCount(t *testing.T) {
 	l.event(protocol.Event{Type: protocol.EventCase, Case: &results.Case{Verdict: results.Broken}})
 	assert.DeepEqual(t, got[len(got)-1], Event{Kernel: "k", State: StateRunning, Done: 2, Total: 3, Pass: 1, Fail: 1})
 }
+
+func TestPrinterNotes(t *testing.T) {
+	var out strings.Builder
+	p, finish := Printer(&out, false, []string{"7.3"})
+	p(Event{Note: "cached initramfs-0123.cpio failed its SHA256 check: rebuilding it"})
+	p(Event{Kernel: "7.3", State: StateBooting, Attempt: 1})
+	p(Event{Kernel: "7.3", State: StateBooting, Attempt: 2})
+	finish()
+	assert.Equal(t, out.String(), "note: cached initramfs-0123.cpio failed its SHA256 check: rebuilding it\n"+
+		"7.3              booting\n"+
+		"7.3              booting (attempt 2)\n")
+}
