@@ -79,7 +79,7 @@ func runKernels(args []string) error {
 		}
 		return nil
 	}
-	fmt.Fprintln(tw, "NAME\tPACKAGE\tVERSION\tDOWNLOAD\tTIME\tCACHED\tIMAGE")
+	fmt.Fprintln(tw, "NAME\tPACKAGE\tVERSION\tSUITE\tDOWNLOAD\tTIME\tCACHED\tIMAGE")
 	var failed []string
 	for _, e := range entries {
 		k, err := f.Fetch(ctx, e)
@@ -88,7 +88,7 @@ func runKernels(args []string) error {
 			failed = append(failed, e.Name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t%.1fs\t%v\t%s\n", k.Name, k.Package, k.Version, float64(k.DownloadBytes)/(1<<20), k.Download.Seconds(), k.Cached, k.Image)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f MiB\t%.1fs\t%v\t%s\n", k.Name, k.Package, k.Version, k.Suite, float64(k.DownloadBytes)/(1<<20), k.Download.Seconds(), k.Cached, k.Image)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("could not fetch %s", strings.Join(failed, ", "))
