@@ -184,6 +184,8 @@ func trimLines(s string, n int) string {
 //	 96 MiB  every catalog kernel (5.10 ... 7.2, 7.3~rc7 and 7.3.4)
 //	         complete 3/3
 //	112, 128 MiB  5.10, 6.1, 6.12, 7.3~rc7 complete 3/3
+//	128 MiB  the whole default matrix (9 kernels, every area, 7.3.4):
+//	         10409 pass, 0 fail, 0 broken, one attempt each
 //
 // 96 MiB is the floor of the newer kernels; a third more leaves room for
 // bigger kernels and a bigger agent. The matrix names both failure
