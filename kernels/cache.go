@@ -4,10 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -40,25 +44,48 @@ func kernelDir(cacheDir string, p Package) string {
 	return filepath.Join(cacheDir, p.Name+"_"+p.Version)
 }
 
-// readMeta returns the meta of a complete cache entry. The image is hashed
-// again (about 10 ms for 14 MB) so that a damaged cache is refetched
-// instead of booted.
+// readMeta returns the meta of a complete cache entry.
 func readMeta(dir string) (meta, bool) {
+	m, err := checkEntry(dir)
+	return m, err == nil
+}
+
+// checkEntry returns the meta of a complete cache entry, or why it is not
+// one (an error wrapping fs.ErrNotExist when there is no entry at all).
+// The image is hashed again (about 10 ms for 14 MB) so that a damaged
+// cache is refetched instead of booted.
+func checkEntry(dir string) (meta, error) {
 	var m meta
 	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
-	if err != nil || json.Unmarshal(b, &m) != nil || m.ImageSHA256 == "" {
-		return meta{}, false
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, derr := os.Stat(dir); derr == nil {
+			return meta{}, errors.New("has no meta.json (an unfinished or older entry)")
+		}
+		return meta{}, err
+	}
+	if err != nil {
+		return meta{}, fmt.Errorf("has an unreadable meta.json (%v)", err)
+	}
+	if json.Unmarshal(b, &m) != nil || m.ImageSHA256 == "" {
+		return meta{}, errors.New("has an invalid meta.json")
 	}
 	f, err := os.Open(filepath.Join(dir, "vmlinuz"))
 	if err != nil {
-		return meta{}, false
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return meta{}, fmt.Errorf("has no readable image (%v)", err)
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil || hex.EncodeToString(h.Sum(nil)) != m.ImageSHA256 {
-		return meta{}, false
+	if _, err := io.Copy(h, f); err != nil {
+		return meta{}, fmt.Errorf("has an unreadable image (%v)", err)
 	}
-	return m, true
+	if hex.EncodeToString(h.Sum(nil)) != m.ImageSHA256 {
+		return meta{}, errors.New("image failed its SHA256 check")
+	}
+	return m, nil
 }
 
 // newestCached finds the newest cached kernel matching an entry.
@@ -76,7 +103,7 @@ func newestCached(cacheDir string, e Entry) (meta, string, bool) {
 		}
 		dir := filepath.Join(cacheDir, d.Name())
 		m, ok := readMeta(dir)
-		if !ok || m.Suite != e.Suite || !re.MatchString(m.Package) {
+		if !ok || !slices.Contains(e.Suites, m.Suite) || !re.MatchString(m.Package) {
 			continue
 		}
 		if bestDir == "" || CompareVersions(m.Version, best.Version) > 0 {

@@ -9,14 +9,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/llconform/llconform/landlock"
 )
 
-// Entry is one row of the catalog: a kernel series in a Debian suite.
+// Entry is one row of the catalog: a kernel series in one or more Debian
+// suites. It resolves to the newest released package across its suites,
+// or to a pre-release when none has a release (see Fetcher.Resolve).
 type Entry struct {
 	Name    string         `json:"name"`
-	Suite   string         `json:"suite"`   // Debian suite (dists/<suite>)
+	Suites  []string       `json:"suites"`  // Debian suites (dists/<suite>) that carry the series
 	Package string         `json:"package"` // regexp on the binary package name
 	Cmdline string         `json:"cmdline,omitempty"`
 	Status  landlock.State `json:"status"` // expected Landlock state
@@ -50,8 +53,8 @@ func mustCatalog(data []byte) []Entry {
 }
 
 func (e Entry) check() error {
-	if e.Name == "" || e.Suite == "" {
-		return fmt.Errorf("entry %q: name and suite are required", e.Name)
+	if e.Name == "" || len(e.Suites) == 0 || slices.Contains(e.Suites, "") {
+		return fmt.Errorf("entry %q: a name and one or more suites are required", e.Name)
 	}
 	if _, err := regexp.Compile(e.Package); err != nil {
 		return fmt.Errorf("entry %s: package pattern: %w", e.Name, err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ type Kernel struct {
 	Image          string // path of the bzImage
 	Package        string // Debian package, or the user's .deb file name
 	Version        string // package version, or the release in the image header
+	Suite          string // Debian suite the package was resolved in; "" for the user's own
 	DebSHA256      string
 	ImageSHA256    string
 	Cmdline        string         // additions to the kernel command line
@@ -53,6 +55,7 @@ type Fetcher struct {
 	mu      sync.Mutex
 	keys    openpgp.EntityList
 	working map[string]*sync.Mutex // one download or index refresh per key at a time
+	warned  map[string]bool        // warnings already given, once per Fetcher
 }
 
 const defaultIndexMaxAge = 12 * time.Hour
@@ -143,6 +146,21 @@ func (f *Fetcher) logf(format string, args ...any) {
 	}
 }
 
+// warnOnce logs a warning the first time this Fetcher meets it: a
+// matrix resolving nine entries says once that an index expired.
+func (f *Fetcher) warnOnce(msg string) {
+	f.mu.Lock()
+	if f.warned == nil {
+		f.warned = map[string]bool{}
+	}
+	seen := f.warned[msg]
+	f.warned[msg] = true
+	f.mu.Unlock()
+	if !seen {
+		f.logf("warning: %s", msg)
+	}
+}
+
 // unreachableError is a network failure: the one case where a cached
 // kernel may stand in for a fresh resolution.
 type unreachableError struct {
@@ -225,27 +243,27 @@ func (f *Fetcher) maxAge() time.Duration {
 	return f.IndexMaxAge
 }
 
-// index returns the kernel packages of a suite from a verified index no
-// older than IndexMaxAge, downloading and verifying it if needed (force:
-// always). fresh reports whether it was downloaded now.
-func (f *Fetcher) index(ctx context.Context, suite string, force bool) (pkgs []Package, fresh bool, err error) {
+// index returns the kernel part of a suite's index from a verified index
+// no older than IndexMaxAge, downloading and verifying it if needed
+// (force: always). fresh reports whether it was downloaded now.
+func (f *Fetcher) index(ctx context.Context, suite string, force bool) (si suiteIndex, fresh bool, err error) {
 	dir, err := f.cacheDir()
 	if err != nil {
-		return nil, false, err
+		return si, false, err
 	}
 	defer f.lock("index/" + suite)()
 	path := filepath.Join(dir, "index", suite+".json")
 	if !force {
-		var si suiteIndex
-		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &si) == nil && si.Suite == suite {
-			if age := time.Since(si.Fetched); age >= 0 && age < f.maxAge() {
-				return si.Packages, false, nil
+		var cached suiteIndex
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &cached) == nil && cached.Suite == suite {
+			if age := time.Since(cached.Fetched); age >= 0 && age < f.maxAge() {
+				return cached, false, nil
 			}
 		}
 	}
-	si, err := f.downloadIndex(ctx, suite)
+	si, err = f.downloadIndex(ctx, suite)
 	if err != nil {
-		return nil, false, err
+		return si, false, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
 		b, _ := json.MarshalIndent(si, "", " ")
@@ -253,7 +271,12 @@ func (f *Fetcher) index(ctx context.Context, suite string, force bool) (pkgs []P
 			f.logf("note: cannot cache the %s index: %v", suite, err)
 		}
 	}
-	return si.Packages, true, nil
+	return si, true, nil
+}
+
+// expired reports whether the index is past its Valid-Until.
+func (si suiteIndex) expired() bool {
+	return !si.ValidUntil.IsZero() && time.Now().After(si.ValidUntil)
 }
 
 func (f *Fetcher) downloadIndex(ctx context.Context, suite string) (suiteIndex, error) {
@@ -271,9 +294,6 @@ func (f *Fetcher) downloadIndex(ctx context.Context, suite string) (suiteIndex, 
 	rel, err := verifyInRelease(inrel.Bytes(), keys, suite)
 	if err != nil {
 		return suiteIndex{}, err
-	}
-	if !rel.until.IsZero() && time.Now().After(rel.until) {
-		f.logf("note: the %s index expired on %s (Valid-Until): the mirror is out of date", suite, rel.until.Format(time.DateOnly))
 	}
 	want, size, err := rel.hash(packagesPath)
 	if err != nil {
@@ -299,11 +319,39 @@ func (f *Fetcher) downloadIndex(ctx context.Context, suite string) (suiteIndex, 
 	return suiteIndex{Mirror: m, Suite: suite, Fetched: time.Now().UTC(), Date: rel.date, ValidUntil: rel.until, Packages: pkgs}, nil
 }
 
-// Resolve finds the newest package of the entry in its suite's signed
-// index.
+// Resolve finds the package of the entry in the signed indexes of its
+// suites: the newest released package across them, or the newest
+// pre-release (an upstream version with ~rc) when no suite has a release.
+// An index past its Valid-Until still counts, after every valid one, and
+// the Progress writer names it.
 func (f *Fetcher) Resolve(ctx context.Context, e Entry) (Package, error) {
 	p, _, err := f.resolve(ctx, e, false)
 	return p, err
+}
+
+// candidate is a matching package and what ranks it.
+type candidate struct {
+	Package
+	released, valid bool
+}
+
+// better ranks a release above a pre-release, a valid index above an
+// expired one, and then the higher version.
+func (c candidate) better(o candidate) bool {
+	if c.released != o.released {
+		return c.released
+	}
+	if c.valid != o.valid {
+		return c.valid
+	}
+	return CompareVersions(c.Version, o.Version) > 0
+}
+
+// PreRelease reports whether a Debian version is a release candidate
+// (7.3~rc7-1~exp1). A backport's ~bpo is in the revision, not upstream.
+func PreRelease(version string) bool {
+	_, upstream, _ := splitVersion(version)
+	return strings.Contains(upstream, "~rc")
 }
 
 func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bool, error) {
@@ -311,21 +359,63 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 	if err != nil {
 		return Package{}, false, fmt.Errorf("kernel %s: package pattern: %w", e.Name, err)
 	}
-	pkgs, fresh, err := f.index(ctx, e.Suite, force)
-	if err != nil {
-		return Package{}, false, err
-	}
-	var match []Package
-	for _, p := range pkgs {
-		if re.MatchString(p.Name) {
-			match = append(match, p)
+	var (
+		best    *candidate
+		fresh   bool
+		missing []error // suites the mirror does not have
+		expired = map[string]time.Time{}
+	)
+	for _, suite := range e.Suites {
+		si, downloaded, err := f.index(ctx, suite, force)
+		if errors.Is(err, errGone) {
+			missing = append(missing, err)
+			continue
+		}
+		if err != nil {
+			return Package{}, false, err
+		}
+		fresh = fresh || downloaded
+		if si.expired() {
+			expired[suite] = si.ValidUntil
+		}
+		for _, p := range si.Packages {
+			if !re.MatchString(p.Name) {
+				continue
+			}
+			p.Suite = suite
+			c := candidate{p, !PreRelease(p.Version), !si.expired()}
+			if best == nil || c.better(*best) {
+				best = &c
+			}
 		}
 	}
-	p, ok := newest(match)
-	if !ok {
-		return Package{}, false, fmt.Errorf("kernel %s: no package matching %s in %s: the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, e.Suite)
+	for _, suite := range e.Suites {
+		until, ok := expired[suite]
+		if !ok {
+			continue
+		}
+		msg := fmt.Sprintf("the %s index expired on %s (Valid-Until): the mirror is out of date for %s", suite, until.Format(time.DateOnly), suite)
+		switch {
+		case best != nil && best.Suite == suite:
+			msg += fmt.Sprintf("; %s resolves to %s %s from it; update the mirror (LLCONFORM_MIRROR or --mirror) or the catalog", e.Name, best.Name, best.Version)
+		case best != nil:
+			msg += fmt.Sprintf("; %s uses %s from %s", e.Name, best.Version, best.Suite)
+		}
+		f.warnOnce(msg)
 	}
-	return p, fresh, nil
+	if best == nil {
+		if len(missing) > 0 {
+			return Package{}, false, errors.Join(missing...)
+		}
+		return Package{}, false, fmt.Errorf("kernel %s: no package matching %s in %s: the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, strings.Join(e.Suites, ", "))
+	}
+	for _, err := range missing {
+		f.warnOnce(fmt.Sprintf("%s: %v; using %s", e.Name, err, best.Suite))
+	}
+	if !best.released {
+		f.warnOnce(fmt.Sprintf("%s: no released package in %s: using the pre-release %s %s", e.Name, strings.Join(e.Suites, ", "), best.Name, best.Version))
+	}
+	return best.Package, fresh, nil
 }
 
 // Fetch resolves the entry and returns its kernel, downloading and
@@ -361,7 +451,7 @@ func (f *Fetcher) fetch(ctx context.Context, k Kernel, e Entry) (Kernel, error) 
 	got, err := f.fetchPackage(ctx, k, e, p)
 	if errors.Is(err, errGone) && !fresh {
 		// The cached index is older than the mirror's pool: refresh it once.
-		f.logf("%s: %s %s is gone from the mirror; refreshing the %s index", e.Name, p.Name, p.Version, e.Suite)
+		f.logf("%s: %s %s is gone from the mirror; refreshing the %s index", e.Name, p.Name, p.Version, p.Suite)
 		if p, _, err = f.resolve(ctx, e, true); err != nil {
 			return k, err
 		}
@@ -377,8 +467,13 @@ func (f *Fetcher) fetchPackage(ctx context.Context, k Kernel, e Entry, p Package
 	}
 	dir := kernelDir(cache, p)
 	defer f.lock(dir)()
-	if m, ok := readMeta(dir); ok && m.DebSHA256 == p.SHA256 {
+	switch m, err := checkEntry(dir); {
+	case err == nil && m.DebSHA256 == p.SHA256:
 		return withMeta(k, m, dir, true), nil
+	case err == nil:
+		f.logf("%s: the cached %s %s came from another .deb than the index lists now: fetching again", e.Name, p.Name, p.Version)
+	case !errors.Is(err, fs.ErrNotExist):
+		f.logf("%s: the cached %s %s %v: fetching again", e.Name, p.Name, p.Version, err)
 	}
 	m, err := f.download(ctx, cache, e, p)
 	if err != nil {
@@ -392,7 +487,7 @@ func (f *Fetcher) fetchPackage(ctx context.Context, k Kernel, e Entry, p Package
 
 func withMeta(k Kernel, m meta, dir string, cached bool) Kernel {
 	k.Image = filepath.Join(dir, "vmlinuz")
-	k.Package, k.Version, k.DebSHA256, k.ImageSHA256 = m.Package, m.Version, m.DebSHA256, m.ImageSHA256
+	k.Package, k.Version, k.Suite, k.DebSHA256, k.ImageSHA256 = m.Package, m.Version, m.Suite, m.DebSHA256, m.ImageSHA256
 	k.DownloadBytes, k.Download, k.Cached = m.DebSize, time.Duration(m.DownloadMS)*time.Millisecond, cached
 	return k
 }
@@ -450,7 +545,7 @@ func (f *Fetcher) download(ctx context.Context, cache string, e Entry, p Package
 		return s, err
 	}
 	mirror, _ := f.mirror()
-	m := meta{Suite: e.Suite, Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, DebSize: n,
+	m := meta{Suite: p.Suite, Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, DebSize: n,
 		ImageSHA256: sha256Hex(img), ImageSize: int64(len(img)), ImagePath: member,
 		DownloadMS: took.Milliseconds(), DownloadedAt: time.Now().UTC(), DownloadedURL: mirror + "/" + p.Filename}
 	if err := diskio.WriteAtomic(filepath.Join(staging, "vmlinuz"), img, 0o644); err != nil {

@@ -285,10 +285,10 @@ func TestFetchErrorsSayWhatToDo(t *testing.T) {
 	assert.ErrorContains(t, err, "apt-get install debian-archive-keyring")
 
 	f = m.fetcher(t, t.TempDir())
-	_, err = f.Fetch(ctx, Entry{Name: "x", Suite: "nosuch", Package: "^linux-image-"})
+	_, err = f.Fetch(ctx, Entry{Name: "x", Suites: []string{"nosuch"}, Package: "^linux-image-"})
 	assert.ErrorContains(t, err, "the mirror has no suite nosuch")
 
-	_, err = f.Fetch(ctx, Entry{Name: "4.19", Suite: "test", Package: `^linux-image-4\.19`})
+	_, err = f.Fetch(ctx, Entry{Name: "4.19", Suites: []string{"test"}, Package: `^linux-image-4\.19`})
 	assert.ErrorContains(t, err, "no package matching")
 
 	f.Mirror = m.srv.URL + "/sub"

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
@@ -192,6 +193,11 @@ func newFakeMirror(t testing.TB, suite string, pkgs []fakePkg) *fakeMirror {
 
 // publish (re)writes a signed suite with the given packages.
 func (m *fakeMirror) publish(t testing.TB, suite string, pkgs []fakePkg, signer *openpgp.Entity) {
+	m.publishUntil(t, suite, pkgs, signer, time.Time{})
+}
+
+// publishUntil is publish with a Valid-Until (none when zero).
+func (m *fakeMirror) publishUntil(t testing.TB, suite string, pkgs []fakePkg, signer *openpgp.Entity, until time.Time) {
 	var idx strings.Builder
 	for _, p := range pkgs {
 		fmt.Fprintf(&idx, "Package: %s\nSource: linux\nVersion: %s\nArchitecture: amd64\nFilename: %s\nSize: %d\nSHA256: %s\nDescription: Linux for cloud\n a continuation line\n\n",
@@ -199,8 +205,12 @@ func (m *fakeMirror) publish(t testing.TB, suite string, pkgs []fakePkg, signer 
 	}
 	idx.WriteString("Package: bash\nVersion: 5.2-1\nFilename: pool/main/b/bash/bash.deb\nSize: 1\nSHA256: 00\n\n")
 	pxz := xzBytes(t, []byte(idx.String()))
-	release := fmt.Sprintf("Origin: Debian\nSuite: %s\nCodename: %s\nDate: Sat, 21 Nov 2026 08:00:00 UTC\nSHA256:\n 0000 12 main/binary-amd64/Packages\n %s %d main/binary-amd64/Packages.xz\n",
-		suite, suite, sha256Hex(pxz), len(pxz))
+	validUntil := ""
+	if !until.IsZero() {
+		validUntil = "Valid-Until: " + until.UTC().Format(time.RFC1123) + "\n"
+	}
+	release := fmt.Sprintf("Origin: Debian\nSuite: %s\nCodename: %s\nDate: Sat, 21 Nov 2026 08:00:00 UTC\n%sSHA256:\n 0000 12 main/binary-amd64/Packages\n %s %d main/binary-amd64/Packages.xz\n",
+		suite, suite, validUntil, sha256Hex(pxz), len(pxz))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.files["dists/"+suite+"/InRelease"] = clearsigned(t, signer, release)
@@ -227,7 +237,7 @@ func (m *fakeMirror) fetcher(t testing.TB, cache string) *Fetcher {
 }
 
 var (
-	image618 = Entry{Name: "6.18", Suite: "test", Package: `^linux-image-6\.18\.\d+\+deb13-cloud-amd64$`, Status: "enabled", ABI: 7}
-	binary73 = Entry{Name: "7.3", Suite: "test", Package: `^linux-binary-7\.3-cloud-amd64$`, Status: "enabled", ABI: 11}
-	noLL618  = Entry{Name: "6.18-nolandlock", Suite: "test", Package: image618.Package, Cmdline: "lsm=capability", Status: "disabled"}
+	image618 = Entry{Name: "6.18", Suites: []string{"test"}, Package: `^linux-image-6\.18\.\d+\+deb13-cloud-amd64$`, Status: "enabled", ABI: 7}
+	binary73 = Entry{Name: "7.3", Suites: []string{"test"}, Package: `^linux-binary-7\.3-cloud-amd64$`, Status: "enabled", ABI: 11}
+	noLL618  = Entry{Name: "6.18-nolandlock", Suites: []string{"test"}, Package: image618.Package, Cmdline: "lsm=capability", Status: "disabled"}
 )

@@ -26,6 +26,7 @@ type Package struct {
 	Filename string `json:"filename"` // path relative to the mirror root
 	Size     int64  `json:"size"`
 	SHA256   string `json:"sha256"`
+	Suite    string `json:"suite,omitempty"` // set by Resolve: the suite it was found in
 }
 
 // DefaultKeyring is the Debian archive keyring of the debian-archive-keyring
@@ -229,18 +230,4 @@ func parsePackages(r io.Reader, re *regexp.Regexp) ([]Package, error) {
 	}
 	flush()
 	return out, sc.Err()
-}
-
-// newest returns the package with the highest Debian version.
-func newest(pkgs []Package) (Package, bool) {
-	if len(pkgs) == 0 {
-		return Package{}, false
-	}
-	best := pkgs[0]
-	for _, p := range pkgs[1:] {
-		if CompareVersions(p.Version, best.Version) > 0 {
-			best = p
-		}
-	}
-	return best, true
 }

@@ -60,10 +60,24 @@ func TestCompareVersions(t *testing.T) {
 	}
 }
 
-func TestNewest(t *testing.T) {
-	p, ok := newest([]Package{{Version: "6.18.9-1~bpo13+1"}, {Version: "6.18.15-1~bpo13+1"}, {Version: "6.18.12-1~bpo13+1"}})
-	assert.Assert(t, ok)
-	assert.Equal(t, p.Version, "6.18.15-1~bpo13+1")
-	_, ok = newest(nil)
-	assert.Assert(t, !ok)
+func TestCandidateRanking(t *testing.T) {
+	c := func(v string, valid bool) candidate {
+		return candidate{Package{Version: v}, !PreRelease(v), valid}
+	}
+	for _, tc := range []struct {
+		better, worse candidate
+		why           string
+	}{
+		{c("6.18.15-1~bpo13+1", true), c("6.18.9-1~bpo13+1", true), "the higher version"},
+		{c("7.3.4-1~bpo13+1", true), c("7.3~rc7-1~exp1", true), "a release beats a release candidate"},
+		{c("7.3.1-1~bpo13+1", true), c("7.4~rc1-1~exp1", true), "a release beats even a newer release candidate"},
+		{c("7.3.1-1~bpo13+1", true), c("7.3.4-1~bpo13+1", false), "a valid index beats an expired one"},
+		{c("7.3.1-1~bpo13+1", false), c("7.3~rc7-1~exp1", true), "a release in an expired index beats a pre-release"},
+	} {
+		assert.Assert(t, tc.better.better(tc.worse), tc.why)
+		assert.Assert(t, !tc.worse.better(tc.better), tc.why)
+	}
+	assert.Assert(t, PreRelease("7.3~rc7-1~exp1"))
+	assert.Assert(t, !PreRelease("6.18.15-1~bpo13+1"), "~bpo is a backport revision, not a pre-release")
+	assert.Assert(t, !PreRelease("7.3.4-1~bpo13+1"))
 }

@@ -2,13 +2,20 @@ package matrix
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
+	"github.com/llconform/llconform/agent/protocol"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
+	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 )
 
@@ -52,4 +59,74 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 		}
 	}
 	assert.Assert(t, run.Passed(false), "the matrix has failing or broken cells")
+}
+
+// TestQEMUKilledMidRunIsRetried boots the 7.3 kernel with the base cases,
+// kills its QEMU (by pid, SIGKILL) after 20 cases, and checks that the
+// first attempt is judged broken with QEMU's death named, and that the
+// retry ran to completion. It needs QEMU and the kernel (cached or from
+// the mirror).
+func TestQEMUKilledMidRunIsRetried(t *testing.T) {
+	if os.Getenv("LLCONFORM_E2E") != "1" {
+		t.Skip("VM end-to-end run: set LLCONFORM_E2E=1 (make test does)")
+	}
+	ctx := context.Background()
+	f, err := kernels.NewFetcher()
+	assert.NilError(t, err)
+	e, ok := kernels.Lookup("7.3")
+	assert.Assert(t, ok)
+	k, err := f.Fetch(ctx, e)
+	assert.NilError(t, err)
+	dir := filepath.Join(t.TempDir(), "run")
+	console := filepath.Join(dir, "console", "7.3.log")
+	var once sync.Once
+	var killed int
+	var killErr error
+	cfg := Config{Settings: protocol.Settings{Areas: []string{"base"}}, Parallel: 1, OutDir: dir}
+	cfg.Progress = func(ev Event) {
+		if ev.Kernel != "7.3" || ev.State != StateRunning || ev.Done < 20 {
+			return
+		}
+		once.Do(func() {
+			killed, killErr = qemuWriting(console)
+			if killErr == nil {
+				killErr = unix.Kill(killed, unix.SIGKILL)
+			}
+		})
+	}
+	run, err := Run(ctx, cfg, []Target{TargetOf(k)})
+	assert.NilError(t, err)
+	assert.NilError(t, killErr)
+	assert.Assert(t, killed > 0, "the run never reached 20 cases")
+	kr := run.Kernels[0]
+	assert.Equal(t, len(kr.Attempts), 2, "%+v", kr.Attempts)
+	first := kr.Attempts[0]
+	t.Logf("attempt 1: %s: %s; attempt 2: %s", first.Status, first.Reason, kr.Attempts[1].Status)
+	assert.Equal(t, first.Status, results.StatusBroken)
+	assert.Assert(t, strings.HasPrefix(first.Reason, "no done record after "), first.Reason)
+	assert.Assert(t, strings.HasSuffix(first.Reason, "; QEMU was killed by a signal from outside llconform (signal: killed)"), first.Reason)
+	assert.Equal(t, kr.Attempts[1].Status, results.StatusComplete, kr.Attempts[1].Reason)
+	assert.Equal(t, kr.Status, results.StatusComplete)
+	assert.Assert(t, !run.Incomplete)
+	assert.Equal(t, kr.Env.Suite, "trixie-backports")
+	assert.Equal(t, kr.Attempts[1].ConsoleLog, filepath.Join("console", "7.3.attempt2.log"))
+}
+
+// qemuWriting finds the QEMU process whose console goes to the file.
+func qemuWriting(console string) (int, error) {
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the process ended
+		}
+		args := strings.Split(string(b), "\x00")
+		if strings.HasSuffix(args[0], "qemu-system-x86_64") && slices.Contains(args, "file:"+console) {
+			return strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		}
+	}
+	return 0, fmt.Errorf("no qemu-system-x86_64 writes %s", console)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ type Target struct {
 	ExpectedABI    *int
 	Package        string
 	PackageVersion string
+	Suite          string // Debian suite the package came from
 	SHA256         string // of the image
 	DownloadMS     int64  // 0 when it came from the cache
 }
@@ -36,7 +38,7 @@ type Target struct {
 // TargetOf turns a fetched kernel into a target.
 func TargetOf(k kernels.Kernel) Target {
 	t := Target{Name: k.Name, Image: k.Image, Cmdline: k.Cmdline, ExpectedStatus: k.ExpectedStatus,
-		ExpectedABI: k.ExpectedABI, Package: k.Package, PackageVersion: k.Version, SHA256: k.ImageSHA256}
+		ExpectedABI: k.ExpectedABI, Package: k.Package, PackageVersion: k.Version, Suite: k.Suite, SHA256: k.ImageSHA256}
 	if !k.Cached {
 		t.DownloadMS = k.Download.Milliseconds()
 	}
@@ -50,8 +52,11 @@ type Config struct {
 	MemoryMB int               // guest memory; default 512
 	Timeout  time.Duration     // per boot; default 5 minutes
 	OutDir   string            // run directory (console logs, reports)
-	Args     []string          // the command line, for the record
-	Progress Progress          // live progress, optional
+	// Initramfs is an image from vm.Prepare to boot; empty: Run prepares
+	// one (builds the agent) itself.
+	Initramfs string
+	Args      []string // the command line, for the record
+	Progress  Progress // live progress, optional
 }
 
 // Run boots every target and collects one run document; kernels keep
@@ -67,17 +72,27 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1
 	}
+	if cfg.MemoryMB == 0 {
+		cfg.MemoryMB = 512
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = func(Event) {}
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "console"), 0o755); err != nil {
 		return nil, err
 	}
-	initramfs, err := vm.Prepare(ctx)
-	if err != nil {
-		return nil, err
+	initramfs := cfg.Initramfs
+	if initramfs == "" {
+		initramfs, err = vm.Prepare(ctx, func(note string) { cfg.Progress(Event{Note: note}) })
+		if err != nil {
+			return nil, err
+		}
 	}
 	b := &booter{cfg: cfg, guestArgs: guestArgs, initramfs: initramfs, accel: vm.Accel()}
-	if b.cfg.Progress == nil {
-		b.cfg.Progress = func(Event) {}
-	}
+	logs := consoleNames(targets)
 	started := time.Now()
 	out := make([]results.KernelRun, len(targets))
 	sem := make(chan struct{}, cfg.Parallel)
@@ -88,13 +103,34 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 		go func(i int, t Target) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = b.kernel(ctx, t)
+			out[i] = b.kernel(ctx, t, logs[i])
 		}(i, t)
 	}
 	wg.Wait()
 	run := results.NewRun(started, cfg.Args, out)
-	run.Incomplete = ctx.Err() != nil
+	for _, k := range out {
+		if k.Status == results.StatusNotRun || k.Status == results.StatusInterrupted {
+			run.Incomplete = true
+		}
+	}
 	return run, nil
+}
+
+// consoleNames gives every target a console log name of its own, even
+// when two targets have the same name (or names that differ only in
+// characters a file name cannot hold): two VMs never write one log.
+func consoleNames(targets []Target) []string {
+	used := map[string]bool{}
+	out := make([]string, len(targets))
+	for i, t := range targets {
+		name := safeName(t.Name)
+		for n := 2; used[name]; n++ {
+			name = fmt.Sprintf("%s-%d", safeName(t.Name), n)
+		}
+		used[name] = true
+		out[i] = name
+	}
+	return out
 }
 
 type booter struct {
@@ -104,31 +140,41 @@ type booter struct {
 	accel     string
 }
 
-// kernel runs one target: a boot, and one retry when it broke.
-func (b *booter) kernel(ctx context.Context, t Target) results.KernelRun {
+// kernel runs one target: a boot, and one retry when it broke. A boot
+// that never started because the run was cancelled is no attempt: a
+// kernel without attempts is "not run"; one whose retry never started is
+// "interrupted", with the cases of its first attempt.
+func (b *booter) kernel(ctx context.Context, t Target, log string) results.KernelRun {
 	kr := results.KernelRun{Name: t.Name, Env: b.hostEnv(t), Status: results.StatusNotRun}
-	if ctx.Err() != nil {
-		kr.Reason = "the run was interrupted before this kernel started"
-		b.cfg.Progress(Event{Kernel: t.Name, State: StateNotRun})
-		return kr
-	}
 	start := time.Now()
 	var last *attempt
-	for n := 1; n <= 2; n++ {
+	for n := 1; n <= 2 && ctx.Err() == nil; n++ {
+		a := b.boot(ctx, t, n, log)
+		if a == nil {
+			break
+		}
 		if last != nil {
 			// The earlier attempt keeps what it delivered.
 			kr.Attempts[len(kr.Attempts)-1].Cases = last.stream.Cases
 		}
-		a := b.boot(ctx, t, n)
 		kr.Attempts = append(kr.Attempts, a.record)
 		last = a
-		if a.record.Status != results.StatusBroken || ctx.Err() != nil {
+		if a.record.Status != results.StatusBroken {
 			break
 		}
+	}
+	if last == nil {
+		kr.Reason = "the run was interrupted before this kernel started"
+		b.cfg.Progress(Event{Kernel: t.Name, State: StateNotRun})
+		return kr
 	}
 	kr.Timings.DownloadMS = t.DownloadMS
 	kr.Timings.WallMS = time.Since(start).Milliseconds()
 	kr.Status, kr.Reason = last.record.Status, last.record.Reason
+	if kr.Status == results.StatusBroken && len(kr.Attempts) == 1 && ctx.Err() != nil {
+		kr.Status = results.StatusInterrupted
+		kr.Reason = "the run was interrupted before the retry; attempt 1: " + kr.Reason
+	}
 	kr.Timings.BootMS, kr.Timings.SuitesMS = last.bootMS, last.suitesMS
 	if s := last.stream; s != nil {
 		if s.Header != nil {
@@ -146,7 +192,7 @@ func (b *booter) kernel(ctx context.Context, t Target) results.KernelRun {
 
 // hostEnv is what the host knows of a target before it boots.
 func (b *booter) hostEnv(t Target) results.Env {
-	return results.Env{Kernel: t.Name, Package: t.Package, PackageVersion: t.PackageVersion, SHA256: t.SHA256,
+	return results.Env{Kernel: t.Name, Package: t.Package, PackageVersion: t.PackageVersion, Suite: t.Suite, SHA256: t.SHA256,
 		ExpectedABI: t.ExpectedABI, Accel: b.accel}
 }
 
@@ -157,10 +203,12 @@ type attempt struct {
 	bootMS, suitesMS int64
 }
 
-func (b *booter) boot(ctx context.Context, t Target, n int) *attempt {
-	log := filepath.Join("console", safeName(t.Name)+".log")
+// boot runs attempt n of a target; nil when the VM never started because
+// the run was cancelled.
+func (b *booter) boot(ctx context.Context, t Target, n int, name string) *attempt {
+	log := filepath.Join("console", name+".log")
 	if n > 1 {
-		log = filepath.Join("console", fmt.Sprintf("%s.attempt%d.log", safeName(t.Name), n))
+		log = filepath.Join("console", fmt.Sprintf("%s.attempt%d.log", name, n))
 	}
 	spec := vm.Spec{Kernel: t.Image, Initramfs: b.initramfs, Cmdline: strings.TrimSpace(t.Cmdline + " " + b.guestArgs),
 		MemoryMB: b.cfg.MemoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: b.accel}
@@ -182,10 +230,10 @@ func (b *booter) boot(ctx context.Context, t Target, n int) *attempt {
 		live.event(ev)
 	})
 	if err != nil {
-		a.record.Status, a.record.Reason = results.StatusBroken, err.Error()
 		if ctx.Err() != nil {
-			a.record.Status, a.record.Reason = results.StatusInterrupted, "the run was interrupted"
+			return nil
 		}
+		a.record.Status, a.record.Reason = results.StatusBroken, err.Error()
 		return a
 	}
 	if !headerAt.IsZero() {
@@ -196,32 +244,49 @@ func (b *booter) boot(ctx context.Context, t Target, n int) *attempt {
 	}
 	a.record.BootMS, a.record.WallMS = a.bootMS, boot.Wall.Milliseconds()
 	a.record.ConsoleTail = boot.ConsoleTail
-	a.record.Status, a.record.Reason = judge(a.stream, boot, b.cfg.Timeout)
+	a.record.Status, a.record.Reason = judge(a.stream, boot, spec)
 	return a
 }
 
-// judge decides how a boot ended. Anything short of a complete stream
-// from a quiet kernel is broken, never complete.
-func judge(s *protocol.Stream, b *vm.Boot, timeout time.Duration) (results.Status, string) {
+// judge decides how a boot ended, and names the cause when the facts
+// show it. Anything short of a complete stream from a quiet kernel is
+// broken, never complete.
+func judge(s *protocol.Stream, b *vm.Boot, spec vm.Spec) (results.Status, string) {
+	tooLittle := fmt.Sprintf("too little memory? the catalog kernels need at least %d MiB (--memory)", vm.MinMemoryMB)
 	switch {
 	case b.Cancelled:
 		return results.StatusInterrupted, fmt.Sprintf("the run was interrupted after %d cases", len(s.Cases))
+	case b.Silent:
+		return results.StatusBroken, fmt.Sprintf("the guest reset before its kernel printed anything (QEMU exited 0, empty console, no header) with %d MiB: %s", spec.MemoryMB, tooLittle)
 	case b.Trouble != "":
-		return results.StatusBroken, "guest kernel trouble: " + b.Trouble
+		why := "guest kernel trouble: " + b.Trouble
+		if initramfsLost.MatchString(b.Trouble) {
+			why += fmt.Sprintf("; the kernel lost its initramfs with %d MiB: %s", spec.MemoryMB, tooLittle)
+		}
+		return results.StatusBroken, why
 	case b.TimedOut:
-		return results.StatusBroken, fmt.Sprintf("timed out after %v (killed) with %d cases received", timeout, len(s.Cases))
+		return results.StatusBroken, fmt.Sprintf("timed out after %v (killed) with %d cases received", spec.Timeout, len(s.Cases))
 	}
 	if ok, why := s.Complete(); !ok {
-		if b.Exit != "" {
-			why += "; qemu " + b.Exit
+		switch {
+		case strings.HasPrefix(b.Exit, "signal: "):
+			why += "; QEMU was killed by a signal from outside llconform (" + b.Exit + ")"
+		case b.Exit != "":
+			why += "; QEMU " + b.Exit
 		}
 		if b.Stderr != "" {
-			why += "; qemu: " + b.Stderr
+			why += "; QEMU said: " + b.Stderr
 		}
 		return results.StatusBroken, why
 	}
 	return results.StatusComplete, ""
 }
+
+// initramfsLost matches the console lines of a kernel that could not
+// unpack its initramfs, which the measured low-memory boots showed (5.10
+// with 64 MiB: "Initramfs unpacking failed: invalid magic", then "VFS:
+// Unable to mount root fs"). The image itself was verified on the host.
+var initramfsLost = regexp.MustCompile(`Initramfs unpacking failed|Unable to mount root fs`)
 
 // catalogCase checks the kernel's Landlock state and ABI against what its
 // catalog entry (or --expect-abi) promises.
@@ -232,7 +297,7 @@ func catalogCase(t Target, kr results.KernelRun) (results.Case, bool) {
 // mergeEnv adds the host-side facts to the guest's header.
 func mergeEnv(guest, host results.Env) results.Env {
 	guest.Kernel = host.Kernel
-	guest.Package, guest.PackageVersion, guest.SHA256 = host.Package, host.PackageVersion, host.SHA256
+	guest.Package, guest.PackageVersion, guest.Suite, guest.SHA256 = host.Package, host.PackageVersion, host.Suite, host.SHA256
 	guest.ExpectedABI, guest.Accel = host.ExpectedABI, host.Accel
 	return guest
 }

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -37,11 +38,16 @@ func TestJudge(t *testing.T) {
 		{"kernel trouble wins over a complete stream", stream(2, true), vm.Boot{Trouble: "Kernel panic - not syncing"}, results.StatusBroken, "Kernel panic"},
 		{"timeout", stream(2, false), vm.Boot{TimedOut: true}, results.StatusBroken, "timed out after 1m0s (killed) with 2 cases received"},
 		{"interrupted", stream(2, false), vm.Boot{Cancelled: true}, results.StatusInterrupted, "interrupted after 2 cases"},
-		{"truncated, QEMU killed by a signal", stream(3, false), vm.Boot{Exit: "signal: killed"}, results.StatusBroken, "no done record after 3 cases: crash, hang or truncated output; qemu signal: killed"},
+		{"truncated, QEMU killed by a signal", stream(3, false), vm.Boot{Exit: "signal: killed"}, results.StatusBroken, "no done record after 3 cases: crash, hang or truncated output; QEMU was killed by a signal from outside llconform (signal: killed)"},
+		{"QEMU failed", &protocol.Stream{}, vm.Boot{Exit: "exit status 1", Stderr: "qemu: could not load kernel"}, results.StatusBroken, "no header record: the agent never started or its output was lost; QEMU exit status 1; QEMU said: qemu: could not load kernel"},
+		{"reset before printing anything", &protocol.Stream{}, vm.Boot{Silent: true}, results.StatusBroken,
+			fmt.Sprintf("the guest reset before its kernel printed anything (QEMU exited 0, empty console, no header) with 64 MiB: too little memory? the catalog kernels need at least %d MiB (--memory)", vm.MinMemoryMB)},
+		{"initramfs lost", &protocol.Stream{}, vm.Boot{Trouble: "[    3.05] Initramfs unpacking failed: invalid magic at start of compressed archive"}, results.StatusBroken,
+			fmt.Sprintf("guest kernel trouble: [    3.05] Initramfs unpacking failed: invalid magic at start of compressed archive; the kernel lost its initramfs with 64 MiB: too little memory? the catalog kernels need at least %d MiB (--memory)", vm.MinMemoryMB)},
 		{"count mismatch", mismatch, vm.Boot{}, results.StatusBroken, "counts 5 cases, 3 received"},
 		{"no header", &protocol.Stream{}, vm.Boot{}, results.StatusBroken, "no header"},
 	} {
-		status, reason := judge(tc.stream, &tc.boot, time.Minute)
+		status, reason := judge(tc.stream, &tc.boot, vm.Spec{Timeout: time.Minute, MemoryMB: 64})
 		assert.Equal(t, status, tc.status, tc.name)
 		assert.Assert(t, strings.Contains(reason, tc.reason), "%s: %q", tc.name, reason)
 	}
@@ -75,4 +81,16 @@ func TestLiveCount(t *testing.T) {
 	l.event(protocol.Event{Type: protocol.EventCase, Case: &results.Case{Verdict: results.Pass}})
 	l.event(protocol.Event{Type: protocol.EventCase, Case: &results.Case{Verdict: results.Broken}})
 	assert.DeepEqual(t, got[len(got)-1], Event{Kernel: "k", State: StateRunning, Done: 2, Total: 3, Pass: 1, Fail: 1})
+}
+
+func TestPrinterNotes(t *testing.T) {
+	var out strings.Builder
+	p, finish := Printer(&out, false, []string{"7.3"})
+	p(Event{Note: "cached initramfs-0123.cpio failed its SHA256 check: rebuilding it"})
+	p(Event{Kernel: "7.3", State: StateBooting, Attempt: 1})
+	p(Event{Kernel: "7.3", State: StateBooting, Attempt: 2})
+	finish()
+	assert.Equal(t, out.String(), "note: cached initramfs-0123.cpio failed its SHA256 check: rebuilding it\n"+
+		"7.3              booting\n"+
+		"7.3              booting (attempt 2)\n")
 }

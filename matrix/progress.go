@@ -21,8 +21,11 @@ const (
 )
 
 // Event is one step of a kernel: its state, and the case counts once the
-// agent announced its plan (Total 0 until then).
+// agent announced its plan (Total 0 until then). An event with a Note
+// and no Kernel is a notice about the run (e.g. a damaged cache entry
+// rebuilt).
 type Event struct {
+	Note                    string
 	Kernel                  string
 	State                   State
 	Attempt                 int // 1, or 2 for the retry
@@ -87,6 +90,15 @@ type printer struct {
 func (p *printer) update(e Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Kernel == "" {
+		if e.Note != "" {
+			if p.tty {
+				fmt.Fprint(p.w, "\r\033[K")
+			}
+			fmt.Fprintf(p.w, "note: %s\n", e.Note)
+		}
+		return
+	}
 	s := string(e.State)
 	if e.Attempt > 1 {
 		s += fmt.Sprintf(" (attempt %d)", e.Attempt)

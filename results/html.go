@@ -197,7 +197,7 @@ func newHTMLPage(run *Run) *htmlPage {
 		hk.Class = "pass"
 		if k.Broken() {
 			hk.Class = "broken"
-			pg.Problems = append(pg.Problems, htmlProblem{Class: "broken", Label: "BROKEN", Kernel: k.Name,
+			pg.Problems = append(pg.Problems, htmlProblem{Class: "broken", Label: k.StatusLabel(), Kernel: k.Name,
 				Anchor: hk.Anchor, Explain: "kernel run broken: " + k.BrokenReason()})
 		} else if r, why := k.Retried(); r {
 			pg.Problems = append(pg.Problems, htmlProblem{Class: "warn", Label: "RETRIED", Kernel: k.Name,
@@ -358,7 +358,7 @@ pre.tail { background: #16181c; color: #e6e6e6; padding: 10px 12px; border-radiu
 {{- if .Errata}}<tr><th>errata</th><td class="mono">{{.Errata}}</td></tr>{{end}}
 {{- with .Env}}
 {{- if .LSM}}<tr><th>LSM list</th><td class="mono">{{.LSM}}</td></tr>{{end}}
-{{- if .Package}}<tr><th>package</th><td class="mono">{{.Package}} {{.PackageVersion}}</td></tr>{{end}}
+{{- if .Package}}<tr><th>package</th><td class="mono">{{.Package}} {{.PackageVersion}}{{if .Suite}} ({{.Suite}}){{end}}</td></tr>{{end}}
 {{- if .SHA256}}<tr><th>sha256</th><td class="mono">{{.SHA256}}</td></tr>{{end}}
 {{- if .Cmdline}}<tr><th>cmdline</th><td class="mono">{{.Cmdline}}</td></tr>{{end}}
 {{- if .Accel}}<tr><th>accel</th><td>{{.Accel}}</td></tr>{{end}}

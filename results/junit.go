@@ -188,6 +188,7 @@ func junitProps(k *KernelRun) *JUnitProperties {
 	add("lsm", e.LSM)
 	add("package", e.Package)
 	add("package_version", e.PackageVersion)
+	add("suite", e.Suite)
 	add("sha256", e.SHA256)
 	add("cmdline", e.Cmdline)
 	add("accel", e.Accel)

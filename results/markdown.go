@@ -56,7 +56,7 @@ func Markdown(w io.Writer, run *Run) error {
 			probs = append(probs, fmt.Sprintf("- **RETRIED** %s: the first boot was %s; the retry completed", mdText(kernelTitle(k)), mdText(why)))
 		}
 		if k.Broken() {
-			s := fmt.Sprintf("- **BROKEN** %s: %s", mdText(kernelTitle(k)), mdText(k.BrokenReason()))
+			s := fmt.Sprintf("- **%s** %s: %s", k.StatusLabel(), mdText(kernelTitle(k)), mdText(k.BrokenReason()))
 			var logs []string
 			for _, a := range k.Attempts {
 				if a.ConsoleLog != "" {

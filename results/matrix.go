@@ -24,6 +24,16 @@ func (k *KernelRun) Retried() (bool, string) {
 	return true, why
 }
 
+// StatusLabel is how reports name a kernel run that did not complete:
+// BROKEN, INTERRUPTED or NOT RUN.
+func (k *KernelRun) StatusLabel() string {
+	switch k.Status {
+	case StatusInterrupted, StatusNotRun:
+		return strings.ToUpper(string(k.Status))
+	}
+	return "BROKEN"
+}
+
 // Broken reports whether the kernel run did not complete.
 func (k *KernelRun) Broken() bool { return k.Status != StatusComplete }
 
@@ -117,6 +127,9 @@ type Cell struct {
 	Counts       Counts
 	Cases        []Case // in stream order
 	KernelBroken bool
+	// KernelStatus is the kernel run's status: an interrupted or unrun
+	// kernel is labelled so, not BROKEN.
+	KernelStatus Status
 	// Explain says why the cell has its verdict, always non-empty.
 	Explain string
 }
@@ -129,6 +142,8 @@ func (c Cell) Empty() bool { return c.Counts.Total() == 0 }
 // into ok: "ok 70 · 2 warn · 1 known".
 func (c Cell) Label() string {
 	switch {
+	case c.KernelStatus == StatusInterrupted || c.KernelStatus == StatusNotRun:
+		return strings.ToUpper(string(c.KernelStatus))
 	case c.Verdict == Broken:
 		return "BROKEN"
 	case c.Empty():
@@ -180,7 +195,7 @@ func (c Cell) Summary() string {
 // warn, else known if any case is, else pass if any passes, else skip
 // (which includes a cell with no cases).
 func NewCell(k *KernelRun, area string) Cell {
-	c := Cell{Kernel: k.Name, Area: area, KernelBroken: k.Broken()}
+	c := Cell{Kernel: k.Name, Area: area, KernelBroken: k.Broken(), KernelStatus: k.Status}
 	for _, cs := range k.Cases {
 		if cs.Area == area {
 			c.Cases = append(c.Cases, cs)

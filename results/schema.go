@@ -64,6 +64,7 @@ type Env struct {
 	// Host-side facts.
 	Package        string `json:"package,omitempty"`
 	PackageVersion string `json:"package_version,omitempty"`
+	Suite          string `json:"suite,omitempty"`  // Debian suite the package was resolved in
 	SHA256         string `json:"sha256,omitempty"` // of the kernel image booted
 	ExpectedABI    *int   `json:"expected_abi,omitempty"`
 	Accel          string `json:"accel,omitempty"` // kvm or tcg

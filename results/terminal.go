@@ -224,7 +224,7 @@ func (t *termWriter) problems(m *Matrix) {
 			out = append(out, wrap(t.paint(ansiWarn, "RETRIED")+" "+kernelTitle(k)+": the first boot was "+why+"; the retry completed", "", "    ")...)
 		}
 		if k.Broken() {
-			out = append(out, t.paint(ansiBroken, "BROKEN")+" "+kernelTitle(k)+": "+k.BrokenReason())
+			out = append(out, t.paint(ansiBroken, k.StatusLabel())+" "+kernelTitle(k)+": "+k.BrokenReason())
 			for _, a := range k.Attempts {
 				s := "attempt: " + string(a.Status)
 				if a.Reason != "" {

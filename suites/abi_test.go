@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/llconform/llconform/landlock"
@@ -53,5 +54,12 @@ func TestABITableIsConsistent(t *testing.T) {
 		}
 		assert.Check(t, seen[f.Kind]&f.Value == 0, "%s reuses a bit", f.ID())
 		seen[f.Kind] |= f.Value
+	}
+}
+
+// Every area has its place in the report order.
+func TestEveryAreaIsOrdered(t *testing.T) {
+	for _, c := range All() {
+		assert.Check(t, slices.Contains(Areas, c.Area), "area %q of %s is not in suites.Areas", c.Area, c.ID())
 	}
 }

@@ -3,6 +3,7 @@ package suites
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/llconform/llconform/landlock"
@@ -190,8 +191,25 @@ var registry []Case
 
 func register(cs ...Case) { registry = append(registry, cs...) }
 
-// All returns every case, in registration order.
-func All() []Case { return append([]Case(nil), registry...) }
+// Areas is the order of the areas in a run and in every report: the
+// syscall contract first, then the filesystem, the network, IPC scopes
+// and process relations, flags, errata, and the library's downgrade.
+var Areas = []string{"base", "fs", "truncate", "ioctl", "tcp", "udp", "scope", "resolveunix", "ptrace", "creds",
+	"tsync", "flags", "audit", "errata", "downgrade"}
+
+// All returns every case: by area in the order of Areas, then in
+// registration order.
+func All() []Case {
+	out := append([]Case(nil), registry...)
+	rank := func(area string) int {
+		if i := slices.Index(Areas, area); i >= 0 {
+			return i
+		}
+		return len(Areas) // an area missing from Areas goes last (a test fails)
+	}
+	slices.SortStableFunc(out, func(a, b Case) int { return rank(a.Area) - rank(b.Area) })
+	return out
+}
 
 // Lookup finds a case by ID.
 func Lookup(id string) (Case, bool) {

@@ -27,10 +27,15 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"time"
 
 	"github.com/llconform/llconform/internal/diskio"
 	"github.com/u-root/u-root/pkg/cpio"
@@ -59,42 +64,30 @@ func ModuleRoot() (string, error) {
 }
 
 // BuildAgent compiles the agent as a static binary (CGO_ENABLED=0, so it
-// needs no loader in the initramfs) into dir and returns its path. Go's
-// build cache makes repeated builds cheap.
-func BuildAgent(ctx context.Context, dir string) (string, error) {
+// needs no loader in the initramfs) to the path out. Go's build cache
+// makes repeated builds cheap.
+func BuildAgent(ctx context.Context, out string) error {
 	root, err := ModuleRoot()
 	if err != nil {
-		return "", err
+		return err
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("the Go toolchain is needed to build the VM agent: %w", err)
+		return fmt.Errorf("the Go toolchain is needed to build the VM agent: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "llconform-agent")
 	cmd := exec.CommandContext(ctx, gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, AgentPackage)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the VM agent: %v\n%s", err, b)
+		return fmt.Errorf("building the VM agent: %v\n%s", err, b)
 	}
-	return out, nil
+	return nil
 }
 
-// BuildInitramfs writes a newc cpio holding the agent as /init, cached by
-// the agent's content hash, and returns its path.
-func BuildInitramfs(agent, dir string) (string, error) {
-	bin, err := os.ReadFile(agent)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(bin)
-	path := filepath.Join(dir, "initramfs-"+hex.EncodeToString(sum[:8])+".cpio")
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
+// Initramfs returns a newc cpio holding agent as /init. The same agent
+// gives the same bytes (no time stamps), so an image can be named by its
+// content.
+func Initramfs(agent []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	w := cpio.Newc.Writer(&buf)
 	recs := []cpio.Record{
@@ -107,38 +100,179 @@ func BuildInitramfs(agent, dir string) (string, error) {
 		cpio.Directory("run", 0o755),
 		cpio.Directory("etc", 0o755),
 		cpio.StaticFile("etc/passwd", "root:x:0:0:root:/:/init\nnobody:x:65534:65534:nobody:/:/init\n", 0o644),
-		cpio.StaticFile("init", string(bin), 0o755),
+		cpio.StaticFile("init", string(agent), 0o755),
 	}
 	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := cpio.WriteTrailer(w); err != nil {
-		return "", err
+		return nil, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return "", err
-	}
-	return path, os.Rename(tmp, path)
+	return buf.Bytes(), nil
 }
 
-// Prepare builds the agent and its initramfs in the cache. Outside the
-// source tree it falls back to the running executable, which can serve as
-// /init when it is statically linked (CGO_ENABLED=0).
-func Prepare(ctx context.Context) (string, error) {
+// The VM cache, under diskio.CacheDir("vm"):
+//
+//	agent-<sha256 prefix>            an agent binary, named by its content
+//	initramfs-<sha256 prefix>.cpio   an image holding one as /init, named by its content
+//	.build-*/                        one run's private build directory
+//
+// Every run builds its agent in a private directory, makes the image in
+// memory and publishes both under their content hashes with an atomic
+// rename. The path a run boots therefore names the bytes of its own agent:
+// two runs from different checkouts sharing one cache never boot each
+// other's agent. A cached file is reused only when its bytes hash to what
+// the run built (a flipped byte is rewritten, and said so). Using a file
+// sets its modification time; Prune keeps the KeepImages most recently
+// used images and agents, and anything used within pruneGrace (a run in
+// progress elsewhere).
+const (
+	KeepImages = 4
+	pruneGrace = time.Hour
+)
+
+// Prepare builds the agent and its initramfs and returns the image's path
+// in the cache, pruning old images. Outside the source tree it falls back
+// to the running executable, which can serve as /init when it is
+// statically linked (CGO_ENABLED=0). note, if not nil, receives what a
+// user should know (a damaged cache entry replaced).
+func Prepare(ctx context.Context, note func(string)) (string, error) {
 	dir, err := diskio.CacheDir("vm")
 	if err != nil {
 		return "", err
 	}
-	agent, err := BuildAgent(ctx, dir)
-	if err != nil {
-		self, serr := os.Executable()
-		if serr != nil || !isStatic(self) {
-			return "", fmt.Errorf("%w; or use a statically linked llconform (CGO_ENABLED=0 go build ./cmd/llconform)", err)
-		}
-		agent = self
+	return prepare(ctx, dir, buildOrSelf, note)
+}
+
+// buildOrSelf builds the agent to out, or copies the running executable
+// there when it is static and the source tree is not at hand.
+func buildOrSelf(ctx context.Context, out string) error {
+	err := BuildAgent(ctx, out)
+	if err == nil || ctx.Err() != nil {
+		return err
 	}
-	return BuildInitramfs(agent, dir)
+	self, serr := os.Executable()
+	if serr != nil || !isStatic(self) {
+		return fmt.Errorf("%w; or use a statically linked llconform (CGO_ENABLED=0 go build ./cmd/llconform)", err)
+	}
+	b, rerr := os.ReadFile(self)
+	if rerr != nil {
+		return rerr
+	}
+	return os.WriteFile(out, b, 0o755)
+}
+
+// prepare is Prepare with the cache directory and the agent build given.
+func prepare(ctx context.Context, dir string, build func(ctx context.Context, out string) error, note func(string)) (string, error) {
+	if note == nil {
+		note = func(string) {}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("the VM cache: %w (set LLCONFORM_CACHE to a writable directory)", err)
+	}
+	private, err := os.MkdirTemp(dir, ".build-")
+	if err != nil {
+		return "", fmt.Errorf("the VM cache: %w (set LLCONFORM_CACHE to a writable directory)", err)
+	}
+	defer os.RemoveAll(private)
+	if err := build(ctx, filepath.Join(private, "agent")); err != nil {
+		return "", err
+	}
+	agent, err := os.ReadFile(filepath.Join(private, "agent"))
+	if err != nil {
+		return "", err
+	}
+	img, err := Initramfs(agent)
+	if err != nil {
+		return "", err
+	}
+	if _, err := publish(dir, "agent-%s", agent, 0o755, note); err != nil {
+		return "", err
+	}
+	path, err := publish(dir, "initramfs-%s.cpio", img, 0o644, note)
+	if err != nil {
+		return "", err
+	}
+	Prune(dir, KeepImages)
+	return path, nil
+}
+
+// publish puts b in dir under a name made of its content hash, unless a
+// file whose bytes hash the same is already there, and marks it used.
+func publish(dir, pattern string, b []byte, perm os.FileMode, note func(string)) (string, error) {
+	sum := sha256.Sum256(b)
+	path := filepath.Join(dir, fmt.Sprintf(pattern, hex.EncodeToString(sum[:8])))
+	switch got, err := fileSHA256(path); {
+	case err == nil && got == sum:
+		now := time.Now()
+		os.Chtimes(path, now, now) // best effort: only pruning reads it
+		return path, nil
+	case err == nil:
+		note(fmt.Sprintf("cached %s failed its SHA256 check: rebuilding it", filepath.Base(path)))
+	case !errors.Is(err, fs.ErrNotExist):
+		note(fmt.Sprintf("cached %s is unreadable (%v): rebuilding it", filepath.Base(path), err))
+	}
+	if err := diskio.WriteAtomic(path, b, perm); err != nil {
+		return "", fmt.Errorf("writing %s: %w (set LLCONFORM_CACHE to a writable directory)", path, err)
+	}
+	return path, nil
+}
+
+func fileSHA256(path string) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return sum, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}
+
+// Prune removes from the VM cache dir all but the keep most recently used
+// images and agents, sparing anything used within the last hour (another
+// run may be booting it), and the private build directories of runs that
+// ended without cleaning up. It returns what it removed.
+func Prune(dir string, keep int) []string {
+	var removed []string
+	for _, glob := range []string{"initramfs-*.cpio", "agent-*"} {
+		paths, _ := filepath.Glob(filepath.Join(dir, glob))
+		type used struct {
+			path string
+			at   time.Time
+		}
+		var files []used
+		for _, p := range paths {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				files = append(files, used{p, st.ModTime()})
+			}
+		}
+		sort.Slice(files, func(i, j int) bool { return files[i].at.After(files[j].at) })
+		for i, f := range files {
+			if i < keep || time.Since(f.at) < pruneGrace {
+				continue
+			}
+			if os.Remove(f.path) == nil {
+				removed = append(removed, f.path)
+			}
+		}
+	}
+	// Leftovers: private build directories of runs that were killed, and
+	// the shared agent path of llconform before content addressing.
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".build-*"))
+	leftovers = append(leftovers, filepath.Join(dir, "llconform-agent"))
+	for _, p := range leftovers {
+		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) >= pruneGrace {
+			if os.RemoveAll(p) == nil {
+				removed = append(removed, p)
+			}
+		}
+	}
+	return removed
 }
 
 // isStatic reports whether path is an ELF executable without an

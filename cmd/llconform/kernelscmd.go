@@ -56,21 +56,30 @@ func runKernels(args []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
 	defer tw.Flush()
 	if args[0] == "list" {
-		fmt.Fprintln(tw, "NAME\tSUITE\tPACKAGE\tEXPECTS\tCMDLINE\tRESOLVED")
-		for _, e := range entries {
-			res := ""
-			if *resolve {
-				if p, err := f.Resolve(ctx, e); err != nil {
-					res = "error: " + err.Error()
-				} else {
-					res = p.Name + " " + p.Version
-				}
+		if !*resolve {
+			fmt.Fprintln(tw, "NAME\tSUITES\tPACKAGE\tEXPECTS\tCMDLINE")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, strings.Join(e.Suites, ","), e.Package, expects(e), e.Cmdline)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Suite, e.Package, expects(e), e.Cmdline, res)
+			return nil
+		}
+		fmt.Fprintln(tw, "NAME\tSUITES\tEXPECTS\tCMDLINE\tRESOLVED\tVERSION\tIN SUITE")
+		var failed []string
+		for _, e := range entries {
+			p, err := f.Resolve(ctx, e)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", e.Name, err)
+				failed = append(failed, e.Name)
+				p = kernels.Package{Name: "error (above)"}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, strings.Join(e.Suites, ","), expects(e), e.Cmdline, p.Name, p.Version, p.Suite)
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("could not resolve %s", strings.Join(failed, ", "))
 		}
 		return nil
 	}
-	fmt.Fprintln(tw, "NAME\tPACKAGE\tVERSION\tDOWNLOAD\tTIME\tCACHED\tIMAGE")
+	fmt.Fprintln(tw, "NAME\tPACKAGE\tVERSION\tSUITE\tDOWNLOAD\tTIME\tCACHED\tIMAGE")
 	var failed []string
 	for _, e := range entries {
 		k, err := f.Fetch(ctx, e)
@@ -79,7 +88,7 @@ func runKernels(args []string) error {
 			failed = append(failed, e.Name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t%.1fs\t%v\t%s\n", k.Name, k.Package, k.Version, float64(k.DownloadBytes)/(1<<20), k.Download.Seconds(), k.Cached, k.Image)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f MiB\t%.1fs\t%v\t%s\n", k.Name, k.Package, k.Version, k.Suite, float64(k.DownloadBytes)/(1<<20), k.Download.Seconds(), k.Cached, k.Image)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("could not fetch %s", strings.Join(failed, ", "))

@@ -1,0 +1,111 @@
+// Package fakeqemu puts a fake qemu-system-x86_64 first on PATH for
+// tests of what the host does when a VM misbehaves, without booting one.
+// The fake reads its behaviour from the file given as -kernel, so each
+// target of a matrix can fail its own way, and counts its boots next to
+// that file.
+package fakeqemu
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Behaviours of the fake guest, written into a kernel file by Kernel.
+const (
+	Complete     = "complete"      // header, three cases, done
+	Truncated    = "truncated"     // header and one case, then a clean exit
+	TruncateOnce = "truncate-once" // Truncated on the first boot, Complete after
+	Killed       = "killed"        // header and one case, then QEMU dies by SIGKILL
+	Reset        = "reset"         // exit 0 at once, nothing on either port
+	Panic        = "panic"         // header, then a kernel panic on the console
+	Hang         = "hang"          // header and one case, then nothing until killed
+)
+
+// Cases is how many cases a complete fake stream holds.
+const Cases = 3
+
+const script = `#!/bin/sh
+# A fake qemu-system-x86_64 (llconform internal/fakeqemu).
+console=; kernel=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-serial) case "$2" in file:*) console="${2#file:}" ;; esac; shift ;;
+	-kernel) kernel="$2"; shift ;;
+	esac
+	shift
+done
+n=$(cat "$kernel.boots" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo $n >"$kernel.boots"
+mode=$(cat "$kernel")
+: >"$console"
+header() {
+	echo "Linux version 6.1.0-fake ($kernel) boot $n" >>"$console"
+	echo '{"type":"header","env":{"release":"6.1.0-fake","landlock_status":"enabled","abi":2,"errata":0,"errata_known":true,"uid":0,"planned_cases":3}}'
+}
+cases() {
+	i=1
+	while [ $i -le $1 ]; do
+		echo '{"type":"case","case":{"area":"base","name":"fake/'$i'","priv":"root","verdict":"pass","expected":"ok","observed":"ok","duration_us":1}}'
+		i=$((i + 1))
+	done
+}
+complete() { header; cases 3; echo '{"type":"done","count":3}'; }
+case "$mode" in
+complete) complete ;;
+truncated) header; cases 1 ;;
+truncate-once) if [ $n -eq 1 ]; then header; cases 1; else complete; fi ;;
+killed) header; cases 1; kill -KILL $$ ;;
+reset) ;;
+panic) header; echo "[    1.234567] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b" >>"$console" ;;
+hang) header; cases 1; exec sleep 600 ;;
+*) echo "fake qemu: unknown behaviour $mode" >&2; exit 1 ;;
+esac
+`
+
+// Install writes the fake QEMU into a temporary directory put first on
+// PATH for the rest of the test, and makes the accelerator TCG (no KVM
+// probe with a fake).
+func Install(t testing.TB) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "qemu-system-x86_64"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("LLCONFORM_ACCEL", "tcg")
+}
+
+// Kernel returns a kernel file that makes the fake guest behave so.
+func Kernel(t testing.TB, behaviour string) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), behaviour+"-*.img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(behaviour); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
+}
+
+// Boots returns how often the fake booted a kernel file.
+func Boots(t testing.TB, kernel string) int {
+	t.Helper()
+	b, err := os.ReadFile(kernel + ".boots")
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,199 @@
+package matrix
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llconform/llconform/internal/fakeqemu"
+	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/vm"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+// faultConfig is a matrix configuration for a fake QEMU: a ready
+// initramfs (no agent build), one VM at a time.
+func faultConfig(t *testing.T) Config {
+	fakeqemu.Install(t)
+	dir := t.TempDir()
+	img := filepath.Join(dir, "initramfs.cpio")
+	assert.NilError(t, os.WriteFile(img, []byte("not used by the fake"), 0o644))
+	return Config{Parallel: 1, MemoryMB: 64, Timeout: time.Minute, OutDir: filepath.Join(dir, "run"), Initramfs: img}
+}
+
+func target(t *testing.T, name, behaviour string) Target {
+	return Target{Name: name, Image: fakeqemu.Kernel(t, behaviour), Package: "linux-fake", PackageVersion: "1", Suite: "fake-suite"}
+}
+
+func runOne(t *testing.T, behaviour string) (results.KernelRun, Config, Target) {
+	cfg := faultConfig(t)
+	tg := target(t, "k", behaviour)
+	run, err := Run(context.Background(), cfg, []Target{tg})
+	assert.NilError(t, err)
+	assert.Equal(t, len(run.Kernels), 1)
+	return run.Kernels[0], cfg, tg
+}
+
+func TestRunCompleteStream(t *testing.T) {
+	k, cfg, tg := runOne(t, fakeqemu.Complete)
+	assert.Equal(t, k.Status, results.StatusComplete, k.Reason)
+	assert.Equal(t, len(k.Cases), fakeqemu.Cases)
+	assert.Equal(t, len(k.Attempts), 1)
+	assert.Equal(t, fakeqemu.Boots(t, tg.Image), 1)
+	assert.Equal(t, k.Env.Release, "6.1.0-fake", "the guest's header")
+	assert.Equal(t, k.Env.Suite, "fake-suite", "the host's facts merged in")
+	assert.Equal(t, k.Env.PackageVersion, "1")
+	log, err := os.ReadFile(filepath.Join(cfg.OutDir, k.Attempts[0].ConsoleLog))
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(log), "Linux version 6.1.0-fake"))
+}
+
+func TestRunTruncatedStreamIsRetried(t *testing.T) {
+	k, cfg, tg := runOne(t, fakeqemu.TruncateOnce)
+	assert.Equal(t, fakeqemu.Boots(t, tg.Image), 2)
+	assert.Equal(t, k.Status, results.StatusComplete, "the retry completed")
+	assert.Equal(t, len(k.Cases), fakeqemu.Cases)
+	assert.Equal(t, len(k.Attempts), 2, "both attempts are recorded")
+	assert.Equal(t, k.Attempts[0].Status, results.StatusBroken)
+	assert.Equal(t, k.Attempts[0].Reason, "no done record after 1 cases: crash, hang or truncated output")
+	assert.Equal(t, k.Attempts[1].Status, results.StatusComplete)
+	assert.Equal(t, k.Attempts[0].ConsoleLog, filepath.Join("console", "k.log"))
+	assert.Equal(t, k.Attempts[1].ConsoleLog, filepath.Join("console", "k.attempt2.log"))
+	for i, a := range k.Attempts {
+		log, err := os.ReadFile(filepath.Join(cfg.OutDir, a.ConsoleLog))
+		assert.NilError(t, err)
+		assert.Assert(t, is.Contains(string(log), fmt.Sprintf("boot %d", i+1)), "each attempt keeps its own console")
+	}
+
+	k, _, tg = runOne(t, fakeqemu.Truncated)
+	assert.Equal(t, fakeqemu.Boots(t, tg.Image), 2, "one retry, no more")
+	assert.Equal(t, k.Status, results.StatusBroken)
+	assert.Equal(t, len(k.Attempts), 2)
+	assert.Equal(t, k.Reason, "no done record after 1 cases: crash, hang or truncated output")
+	assert.Equal(t, len(k.Cases), 1, "the partial cases are kept")
+}
+
+func TestRunQEMUKilledBySignal(t *testing.T) {
+	k, _, _ := runOne(t, fakeqemu.Killed)
+	assert.Equal(t, k.Status, results.StatusBroken)
+	assert.Equal(t, len(k.Attempts), 2)
+	for _, a := range k.Attempts {
+		assert.Equal(t, a.Reason, "no done record after 1 cases: crash, hang or truncated output; QEMU was killed by a signal from outside llconform (signal: killed)")
+	}
+}
+
+func TestRunGuestResetBeforePrinting(t *testing.T) {
+	k, _, _ := runOne(t, fakeqemu.Reset)
+	assert.Equal(t, k.Status, results.StatusBroken)
+	assert.Equal(t, k.Reason, fmt.Sprintf("the guest reset before its kernel printed anything (QEMU exited 0, empty console, no header) with 64 MiB: "+
+		"too little memory? the catalog kernels need at least %d MiB (--memory)", vm.MinMemoryMB))
+}
+
+func TestRunKernelPanicOnConsole(t *testing.T) {
+	k, _, _ := runOne(t, fakeqemu.Panic)
+	assert.Equal(t, k.Status, results.StatusBroken)
+	assert.Equal(t, k.Reason, "guest kernel trouble: [    1.234567] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b")
+	assert.Assert(t, is.Contains(k.Attempts[0].ConsoleTail, "Kernel panic"))
+}
+
+func TestRunCancelledBeforeStart(t *testing.T) {
+	cfg := faultConfig(t)
+	ts := []Target{target(t, "a", fakeqemu.Complete), target(t, "b", fakeqemu.Complete)}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var mu sync.Mutex
+	var states []State
+	cfg.Progress = func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		states = append(states, e.State)
+	}
+	run, err := Run(ctx, cfg, ts)
+	assert.NilError(t, err)
+	assert.Assert(t, run.Incomplete)
+	for i, k := range run.Kernels {
+		assert.Equal(t, k.Status, results.StatusNotRun, k.Name)
+		assert.Equal(t, k.Reason, "the run was interrupted before this kernel started")
+		assert.Equal(t, len(k.Attempts), 0)
+		assert.Equal(t, fakeqemu.Boots(t, ts[i].Image), 0, "no VM starts after a cancel")
+	}
+	assert.DeepEqual(t, states, []State{StateNotRun, StateNotRun})
+}
+
+func TestRunCancelledDuringRun(t *testing.T) {
+	cfg := faultConfig(t)
+	ts := []Target{target(t, "hangs", fakeqemu.Hang), target(t, "later", fakeqemu.Complete)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.Progress = func(e Event) {
+		if e.Kernel == "hangs" && e.State == StateRunning && e.Done == 1 {
+			cancel() // like SIGINT once the first case has arrived
+		}
+	}
+	run, err := Run(ctx, cfg, ts)
+	assert.NilError(t, err)
+	assert.Assert(t, run.Incomplete)
+	hung, later := run.Kernels[0], run.Kernels[1]
+	assert.Equal(t, hung.Status, results.StatusInterrupted)
+	assert.Equal(t, hung.Reason, "the run was interrupted after 1 cases")
+	assert.Equal(t, len(hung.Cases), 1, "the partial cases are kept")
+	assert.Equal(t, len(hung.Attempts), 1, "no retry after a cancel")
+	assert.Equal(t, fakeqemu.Boots(t, ts[0].Image), 1)
+	assert.Equal(t, later.Status, results.StatusNotRun)
+	assert.Equal(t, fakeqemu.Boots(t, ts[1].Image), 0, "no new VM starts after a cancel")
+}
+
+func TestRunCancelledBeforeTheRetry(t *testing.T) {
+	cfg := faultConfig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tg := target(t, "k", fakeqemu.Truncated)
+	cfg.Progress = func(e Event) {
+		if e.Kernel == "k" && e.State == StateRunning && e.Done == 1 {
+			cancel() // the first boot ends broken with the run cancelled
+		}
+	}
+	run, err := Run(ctx, cfg, []Target{tg})
+	assert.NilError(t, err)
+	k := run.Kernels[0]
+	assert.Assert(t, run.Incomplete)
+	assert.Equal(t, fakeqemu.Boots(t, tg.Image), 1)
+	assert.Equal(t, k.Status, results.StatusInterrupted)
+	assert.Equal(t, len(k.Cases), 1)
+	assert.Assert(t, is.Len(k.Attempts, 1))
+	assert.Assert(t, strings.HasPrefix(k.Reason, "the run was interrupted"), k.Reason)
+}
+
+func TestRunCompleteRunIsNotIncomplete(t *testing.T) {
+	cfg := faultConfig(t)
+	run, err := Run(context.Background(), cfg, []Target{target(t, "a", fakeqemu.Complete), target(t, "b", fakeqemu.Truncated)})
+	assert.NilError(t, err)
+	assert.Assert(t, !run.Incomplete, "a broken kernel is a result, not a missing one")
+}
+
+// Two targets of one name (--kernel 7.3,7.3 is refused by the CLI, but a
+// caller can still do it) never share a console log.
+func TestRunDuplicateNamesWriteTheirOwnConsole(t *testing.T) {
+	cfg := faultConfig(t)
+	cfg.Parallel = 2
+	ts := []Target{target(t, "7.3", fakeqemu.Complete), target(t, "7.3", fakeqemu.Complete), target(t, "7.3-2", fakeqemu.Complete)}
+	run, err := Run(context.Background(), cfg, ts)
+	assert.NilError(t, err)
+	seen := map[string]bool{}
+	for i, k := range run.Kernels {
+		log := k.Attempts[0].ConsoleLog
+		assert.Assert(t, !seen[log], "%s is written twice", log)
+		seen[log] = true
+		b, err := os.ReadFile(filepath.Join(cfg.OutDir, log))
+		assert.NilError(t, err)
+		assert.Assert(t, is.Contains(string(b), ts[i].Image), "%s holds another VM's console", log)
+	}
+	assert.DeepEqual(t, consoleNames(ts), []string{"7.3", "7.3-2", "7.3-2-2"})
+	assert.DeepEqual(t, consoleNames([]Target{{Name: "a/b"}, {Name: "a:b"}}), []string{"a_b", "a_b-2"})
+}
