@@ -244,52 +244,6 @@ var fsCases = []Case{
 		}
 		return probe(self, "read", t.path("f"))
 	}},
-	{Area: "fs", Name: "topology/mount_denied_when_fs_handled", Isolation: Process, Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: deniedFrom(abiLandlock, "EPERM"), Run: func(t *T) string {
-			t.mkdirs("m")
-			if err := privateMountNS(); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := t.Enforce(landlock.Policy{FS: landlock.FSReadFile}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Mount("none", t.path("m"), "tmpfs", 0, ""))
-		}},
-	{Area: "fs", Name: "topology/umount_denied_when_fs_handled", Isolation: Process, Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: deniedFrom(abiLandlock, "EPERM"), Run: func(t *T) string {
-			t.mkdirs("m")
-			if err := privateMountNS(); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := unix.Mount("none", t.path("m"), "tmpfs", 0, ""); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := t.Enforce(landlock.Policy{FS: landlock.FSReadFile}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Unmount(t.path("m"), 0))
-		}},
-	{Area: "fs", Name: "topology/mount_allowed_in_net_only_domain", Isolation: Process, Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: allowed, Run: func(t *T) string {
-			t.mkdirs("m")
-			if err := privateMountNS(); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := t.Enforce(landlock.Policy{Net: landlock.NetBindTCP}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Mount("none", t.path("m"), "tmpfs", 0, ""))
-		}},
-	{Area: "fs", Name: "topology/chroot_allowed", Isolation: Process, Skip: needRoot("CAP_SYS_CHROOT"),
-		Want: allowed, Run: func(t *T) string {
-			t.mkdirs("root")
-			p := landlock.Policy{FS: allFS}
-			p.AllowPath(t.Root(), allFS)
-			if err := t.Enforce(p); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Chroot(t.path("root")))
-		}},
 }
 
 // referCase moves a/f to b under a policy handling READ_FILE, REFER,
@@ -323,15 +277,6 @@ func withFileOpenedBefore(t *T, op func(fd int) error) string {
 		return enforceFailed(err)
 	}
 	return Outcome(op(fd))
-}
-
-// privateMountNS gives the calling process its own mount namespace so
-// that mount cases change nothing outside.
-func privateMountNS() error {
-	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		return err
-	}
-	return unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
 }
 
 // ioctlFIONREAD opens path and runs FIONREAD on it. An open failure is
