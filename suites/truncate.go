@@ -1,6 +1,12 @@
 package suites
 
 import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -11,7 +17,7 @@ var truncateDenied = deniedFrom(abiTruncate, "EACCES")
 // truncCase enforces a policy handling every FS right and granting grant
 // on the case directory (which holds file f), then runs op.
 func truncCase(name string, grant landlock.AccessFS, want func(Env) string, op func(t *T) error) Case {
-	return Case{Area: "truncate", Name: name, Want: want, Run: func(t *T) string {
+	return Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§3.2"}, Run: func(t *T) string {
 		t.files("f")
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), grant)
@@ -48,20 +54,20 @@ func init() {
 		truncCase("o_rdonly_o_trunc/allowed_with_read_and_truncate", landlock.FSReadFile|landlock.FSTruncate, allowed, func(t *T) error { return openClose(t.path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
 		truncCase("creat_existing/denied", rw|landlock.FSMakeReg, truncateDenied, func(t *T) error { return creat(t.path("f")) }),
 		truncCase("creat_new/allowed_without_truncate", rw|landlock.FSMakeReg, allowed, func(t *T) error { return creat(t.path("new")) }),
-		Case{Area: "truncate", Name: "unhandled/truncate_allowed", Want: allowed, Run: func(t *T) string {
+		Case{Area: "truncate", Name: "unhandled/truncate_allowed", Covers: []string{"fs.9", "§3.6"}, Want: allowed, Run: func(t *T) string {
 			t.files("f")
 			if err := t.Enforce(landlock.Policy{FS: landlock.FSWriteFile}); err != nil {
 				return enforceFailed(err)
 			}
 			return Outcome(unix.Truncate(t.path("f"), 0))
 		}},
-		Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Want: allowed, Run: func(t *T) string {
+		Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: allowed, Run: func(t *T) string {
 			return withFileOpenedBefore(t, func(fd int) error { return unix.Ftruncate(fd, 0) })
 		}},
 		// The right is bound to the fd at open time: an unsandboxed thread
 		// (here another OS thread of this process, outside the domain)
 		// that receives the fd is still refused.
-		Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Want: truncateDenied, Run: func(t *T) string {
+		Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: truncateDenied, Run: func(t *T) string {
 			t.files("f")
 			p := landlock.Policy{FS: allFS}
 			p.AllowPath(t.Root(), rw)
@@ -80,4 +86,256 @@ func init() {
 
 func creat(path string) error {
 	return openClose(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC)
+}
+
+// Group fs.9: truncation and rights bound to descriptors (landlock.rst
+// "Truncating files", "Rights associated with file descriptors"). TRUNCATE
+// is checked when a file is opened and stays with the descriptor: an
+// unsandboxed process that receives it is refused too, a descriptor
+// opened before a layer keeps what it had, and memfds (opened by no path)
+// are not restricted. An O_PATH descriptor cannot be truncated at all
+// (EBADF, not EACCES). fallocate(2) is not truncation.
+
+func fdCase(name string, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§6.11"}, Run: run}
+}
+
+// truncPair is the compound outcome pair of a truncate row with a
+// companion: the first form from the TRUNCATE ABI, the second before it.
+func truncPair(denied, unrestricted string) func(Env) string {
+	return byLibABI(abiTruncate, denied, unrestricted)
+}
+
+func init() {
+	ftrunc := func(fd int) string { return Outcome(unix.Ftruncate(fd, 0)) }
+	register(
+		fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *T) string {
+			t.files("f")
+			if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
+			if err != nil {
+				return setupFailed(err)
+			}
+			defer unix.Close(m)
+			return pairs("memfd", ftrunc(m), "file", Outcome(unix.Truncate(t.path("f"), 0)))
+		}),
+		fdCase("o_path/ftruncate_ebadf", truncPair("o_path=EBADF truncate=EACCES", "o_path=EBADF truncate=ok"), func(t *T) string {
+			t.files("f")
+			if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			fd, err := unix.Open(t.path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "open: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			return pairs("o_path", ftrunc(fd), "truncate", Outcome(unix.Truncate(t.path("f"), 0)))
+		}),
+		// Descriptors opened at three stages: before any layer, after a
+		// layer granting TRUNCATE, after a second layer denying it. Each
+		// keeps what its open allowed.
+		fdCase("layer_stages/ftruncate_as_allowed_at_open", truncPair("before=ok layer1=ok layer2=EACCES", "before=ok layer1=ok layer2=ok"), func(t *T) string {
+			t.files("f")
+			var fds []int
+			defer func() {
+				for _, fd := range fds {
+					unix.Close(fd)
+				}
+			}()
+			open := func() error {
+				fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				if err == nil {
+					fds = append(fds, fd)
+				}
+				return err
+			}
+			if err := open(); err != nil {
+				return setupFailed(err)
+			}
+			if err := enforceFS(t, rwt, on("", rwt)); err != nil {
+				return enforceFailed(err)
+			}
+			if err := open(); err != nil {
+				return "open after layer 1: " + Outcome(err)
+			}
+			if err := enforceFS(t, rwt, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			if err := open(); err != nil {
+				return "open after layer 2: " + Outcome(err)
+			}
+			return pairs("before", ftrunc(fds[0]), "layer1", ftrunc(fds[1]), "layer2", ftrunc(fds[2]))
+		}),
+		// A later layer granting TRUNCATE does not undo an earlier denial.
+		fdCase("layer_stages/later_grant_does_not_undo_denial", truncateDenied, func(t *T) string {
+			t.files("f")
+			if err := enforceLayers(t, layerSpec{rwt, []rule{on("", rw)}}, layerSpec{rwt, []rule{on("", rwt)}}); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(ftruncateAfterOpen(t.path("f"), unix.O_WRONLY))
+		}),
+		// fallocate on a descriptor opened for writing without TRUNCATE:
+		// allocation and hole punching are not truncation; the companion
+		// ftruncate on the same descriptor is.
+		fdCase("fallocate/extend_and_punch_hole_not_truncation", truncPair("extend=ok punch_hole=ok ftruncate=EACCES", "extend=ok punch_hole=ok ftruncate=ok"), func(t *T) string {
+			t.files("f")
+			if err := enforceFS(t, rwt, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "open: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			return pairs("extend", Outcome(unix.Fallocate(fd, 0, 0, 8192)),
+				"punch_hole", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, 4096)),
+				"ftruncate", ftrunc(fd))
+		}),
+		// FALLOC_FL_COLLAPSE_RANGE shortens a file on the filesystems that
+		// support it (landlock.rst: it sidesteps TRUNCATE); tmpfs does not
+		// (EOPNOTSUPP). Either way it is never Landlock's EACCES.
+		fdCase("fallocate/collapse_range_not_checked", func(e Env) string {
+			if e.LibABI() >= abiTruncate {
+				return "collapse=ok ftruncate=EACCES|collapse=EOPNOTSUPP ftruncate=EACCES"
+			}
+			return "collapse=ok ftruncate=ok|collapse=EOPNOTSUPP ftruncate=ok"
+		}, func(t *T) string {
+			t.files("f")
+			if err := enforceFS(t, rwt, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "open: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			if err := unix.Fallocate(fd, 0, 0, 1<<20); err != nil {
+				return "setup failed: fallocate: " + Outcome(err)
+			}
+			var st unix.Statfs_t
+			unix.Fstatfs(fd, &st)
+			block := int64(st.Bsize)
+			if block <= 0 {
+				block = 4096
+			}
+			return pairs("collapse", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_COLLAPSE_RANGE, 0, block)), "ftruncate", ftrunc(fd))
+		}),
+		Case{Area: "truncate", Name: "truncate/rule_on_the_file_grants_it", Covers: []string{"fs.9", "§3.6"},
+			Want: truncPair("f=ok g=EACCES", "f=ok g=ok"), Run: func(t *T) string {
+				t.files("f", "g")
+				if err := enforceFS(t, rwt, on("", rw), on("f", aTrunc)); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("f", Outcome(unix.Truncate(t.path("f"), 0)), "g", Outcome(unix.Truncate(t.path("g"), 0)))
+			}},
+		// The file reached decides, not the symbolic link.
+		Case{Area: "truncate", Name: "truncate/through_symlink_to_denied_target", Covers: []string{"fs.9", "fs.4", "§3.6"},
+			Want: truncateDenied, Run: func(t *T) string {
+				if err := layout(t, "b/f", "a/l->../b/f"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, rwt, on("a", rwt), on("b", rw)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(unix.Truncate(t.path("a/l"), 0))
+			}},
+	)
+
+	// The right is bound to the descriptor: a process outside every domain
+	// (started before the enforcement) that receives it over SCM_RIGHTS
+	// gets the same answer.
+	for _, granted := range []bool{false, true} {
+		granted := granted
+		name, want, grant := "fd_passed_to_unsandboxed_process/ftruncate_denied", truncateDenied, rw
+		if granted {
+			name, want, grant = "fd_passed_to_unsandboxed_process/ftruncate_allowed_with_truncate", allowed, rwt
+		}
+		register(fdCase(name, want, func(t *T) string {
+			t.files("f")
+			return withReceiver(t, "ftruncate", func() error { return enforceFS(t, rwt, on("", grant)) }, func() (int, error) {
+				return unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+			})
+		}))
+	}
+}
+
+// withReceiver starts an unsandboxed helper process (this binary, as the
+// "recv-fd" probe), enforces, opens a descriptor and passes it to the
+// helper, which runs op on it and answers with the outcome.
+func withReceiver(t *T, op string, enforce func() error, open func() (int, error)) string {
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return setupFailed(err)
+	}
+	defer unix.Close(sp[0])
+	self, err := os.Executable()
+	if err != nil {
+		return "setup failed: " + err.Error()
+	}
+	peer := os.NewFile(uintptr(sp[1]), "peer")
+	cmd := exec.Command(self)
+	cmd.Env = []string{ProbeEnv + "=" + recvFDAction + ":" + op}
+	cmd.Stdin, cmd.Stderr = strings.NewReader(""), io.Discard
+	cmd.ExtraFiles = []*os.File{peer} // fd 3 in the helper
+	var out strings.Builder
+	cmd.Stdout = &out
+	// Started before the enforcement, from this thread: outside the domain.
+	if err := cmd.Start(); err != nil {
+		peer.Close()
+		return "setup failed: helper: " + Outcome(err)
+	}
+	peer.Close()
+	defer cmd.Wait()
+	sent := false
+	defer func() {
+		if !sent {
+			unix.Sendmsg(sp[0], []byte{0}, nil, nil, 0) // no descriptor: the helper gives up
+		}
+	}()
+	if err := enforce(); err != nil {
+		return enforceFailed(err)
+	}
+	fd, err := open()
+	if err != nil {
+		return "open: " + Outcome(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Sendmsg(sp[0], []byte{1}, unix.UnixRights(fd), nil, 0); err != nil {
+		return "sendmsg: " + Outcome(err)
+	}
+	sent = true
+	if err := cmd.Wait(); err != nil {
+		return "helper: " + Outcome(err)
+	}
+	t.Logf("the helper process received the descriptor")
+	return strings.TrimSpace(out.String())
+}
+
+const recvFDAction = "recv-fd"
+
+func init() {
+	probeActions[recvFDAction] = func(op string) error {
+		oob := make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := unix.Recvmsg(3, make([]byte, 1), oob, 0)
+		if err != nil {
+			return err
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			return errors.New("no descriptor received")
+		}
+		fds, err := unix.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) != 1 {
+			return errors.New("no descriptor received")
+		}
+		switch op {
+		case "ftruncate":
+			return unix.Ftruncate(fds[0], 0)
+		case "fionread":
+			return fionread(fds[0])
+		}
+		return errors.New("unknown operation " + op)
+	}
 }
