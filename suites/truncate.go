@@ -1,11 +1,8 @@
 package suites
 
 import (
-	"errors"
-	"io"
-	"os"
-	"os/exec"
-	"strings"
+	"encoding/binary"
+	"syscall"
 
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
@@ -261,37 +258,35 @@ func init() {
 	}
 }
 
-// withReceiver starts an unsandboxed helper process (this binary, as the
-// "recv-fd" probe), enforces, opens a descriptor and passes it to the
-// helper, which runs op on it and answers with the outcome.
+// withReceiver forks an unsandboxed helper process (a tiny program, see
+// receiverProgram) before enforcing, then opens a descriptor in the domain
+// and passes it to the helper over SCM_RIGHTS; the helper runs op on it
+// and exits with the errno.
 func withReceiver(t *T, op string, enforce func() error, open func() (int, error)) string {
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return setupFailed(err)
 	}
 	defer unix.Close(sp[0])
-	self, err := os.Executable()
-	if err != nil {
-		return "setup failed: " + err.Error()
+	prog := t.path("receiver")
+	if err := writeProgram(prog, receiverProgram(op)); err != nil {
+		unix.Close(sp[1])
+		return setupFailed(err)
 	}
-	peer := os.NewFile(uintptr(sp[1]), "peer")
-	cmd := exec.Command(self)
-	cmd.Env = []string{ProbeEnv + "=" + recvFDAction + ":" + op}
-	cmd.Stdin, cmd.Stderr = strings.NewReader(""), io.Discard
-	cmd.ExtraFiles = []*os.File{peer} // fd 3 in the helper
-	var out strings.Builder
-	cmd.Stdout = &out
-	// Started before the enforcement, from this thread: outside the domain.
-	if err := cmd.Start(); err != nil {
-		peer.Close()
+	// Forked from this thread before the enforcement: outside the domain.
+	// The socket is the helper's descriptor 3 (and 0-2).
+	peer := uintptr(sp[1])
+	pid, err := syscall.ForkExec(prog, []string{prog}, &syscall.ProcAttr{Env: []string{}, Files: []uintptr{peer, peer, peer, peer}})
+	unix.Close(sp[1])
+	if err != nil {
 		return "setup failed: helper: " + Outcome(err)
 	}
-	peer.Close()
-	defer cmd.Wait()
-	sent := false
+	done := false
 	defer func() {
-		if !sent {
-			unix.Sendmsg(sp[0], []byte{0}, nil, nil, 0) // no descriptor: the helper gives up
+		if !done {
+			unix.Kill(pid, unix.SIGKILL)
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, 0, nil)
 		}
 	}()
 	if err := enforce(); err != nil {
@@ -305,37 +300,88 @@ func withReceiver(t *T, op string, enforce func() error, open func() (int, error
 	if err := unix.Sendmsg(sp[0], []byte{1}, unix.UnixRights(fd), nil, 0); err != nil {
 		return "sendmsg: " + Outcome(err)
 	}
-	sent = true
-	if err := cmd.Wait(); err != nil {
-		return "helper: " + Outcome(err)
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		return "wait: " + Outcome(err)
+	}
+	done = true
+	if !ws.Exited() {
+		return "helper: " + ws.Signal().String()
 	}
 	t.Logf("the helper process received the descriptor")
-	return strings.TrimSpace(out.String())
+	if ws.ExitStatus() == 0 {
+		return OK
+	}
+	return Outcome(unix.Errno(ws.ExitStatus()))
 }
 
-const recvFDAction = "recv-fd"
-
-func init() {
-	probeActions[recvFDAction] = func(op string) error {
-		oob := make([]byte, unix.CmsgSpace(4))
-		_, oobn, _, _, err := unix.Recvmsg(3, make([]byte, 1), oob, 0)
-		if err != nil {
-			return err
-		}
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil || len(msgs) != 1 {
-			return errors.New("no descriptor received")
-		}
-		fds, err := unix.ParseUnixRights(&msgs[0])
-		if err != nil || len(fds) != 1 {
-			return errors.New("no descriptor received")
-		}
-		switch op {
-		case "ftruncate":
-			return unix.Ftruncate(fds[0], 0)
-		case "fionread":
-			return fionread(fds[0])
-		}
-		return errors.New("unknown operation " + op)
+// receiverProgram is a static x86-64 program that receives one descriptor
+// over SCM_RIGHTS on its descriptor 3, runs op on it ("ftruncate" to 0,
+// or "fionread") and exits with 0 or the errno. Its buffers (the msghdr,
+// iovec and control message) live in its own image, mapped writable.
+func receiverProgram(op string) []byte {
+	const base = 0x400000 + 64 + 56 // where the code is loaded (tinyELF)
+	var code []byte
+	emit := func(b ...byte) { code = append(code, b...) }
+	type fix struct {
+		at, end int
+		target  *int
 	}
+	var fixes []fix
+	rel := func(target *int, b ...byte) { // an instruction ending in a rip-relative disp32
+		emit(b...)
+		emit(0, 0, 0, 0)
+		fixes = append(fixes, fix{len(code) - 4, len(code), target})
+	}
+	var msg, ctl, buf, result int
+	emit(0xbf, 3, 0, 0, 0)      // mov edi, 3
+	rel(&msg, 0x48, 0x8d, 0x35) // lea rsi, [rip+msg]
+	emit(0x31, 0xd2)            // xor edx, edx
+	emit(0xb8, 47, 0, 0, 0)     // mov eax, SYS_recvmsg
+	emit(0x0f, 0x05)            // syscall
+	emit(0x85, 0xc0)            // test eax, eax
+	emit(0x78, 0)               // js result
+	jsAt := len(code) - 1
+	var ctlFD int
+	rel(&ctlFD, 0x8b, 0x3d) // mov edi, [rip+ctl+16]: the received descriptor
+	switch op {
+	case "ftruncate":
+		emit(0x31, 0xf6)        // xor esi, esi
+		emit(0xb8, 77, 0, 0, 0) // mov eax, SYS_ftruncate
+	case "fionread":
+		emit(0xbe, 0x1b, 0x54, 0, 0) // mov esi, FIONREAD
+		rel(&buf, 0x48, 0x8d, 0x15)  // lea rdx, [rip+buf]
+		emit(0xb8, 16, 0, 0, 0)      // mov eax, SYS_ioctl
+	default:
+		panic("suites: receiverProgram: unknown operation " + op)
+	}
+	emit(0x0f, 0x05) // syscall
+	result = len(code)
+	code[jsAt] = byte(result - (jsAt + 1))
+	emit(0x31, 0xff, 0x85, 0xc0, 0x79, 0x04, 0xf7, 0xd8, 0x89, 0xc7) // exit status: 0 or -eax
+	emit(0xb8, 60, 0, 0, 0, 0x0f, 0x05)                              // exit
+	for len(code)%8 != 0 {
+		emit(0xcc)
+	}
+	// Data: msghdr (56 bytes), iovec (16), control buffer (24), byte buffer (8).
+	msg = len(code)
+	iov := msg + 56
+	ctl = iov + 16
+	buf = ctl + 24
+	ctlFD = ctl + 16
+	data := make([]byte, 56+16+24+8)
+	le := binary.LittleEndian
+	le.PutUint64(data[16:], uint64(base+iov)) // msg_iov
+	le.PutUint64(data[24:], 1)                // msg_iovlen
+	le.PutUint64(data[32:], uint64(base+ctl)) // msg_control
+	le.PutUint64(data[40:], 24)               // msg_controllen: CMSG_SPACE(4)
+	le.PutUint64(data[56:], uint64(base+buf)) // iov_base
+	le.PutUint64(data[64:], 1)                // iov_len
+	code = append(code, data...)
+	for _, f := range fixes {
+		le.PutUint32(code[f.at:], uint32(int32(*f.target-f.end)))
+	}
+	elf := tinyELF(code)
+	elf[64+4] = 7 // p_flags: R+W+X, the buffers are written
+	return elf
 }
