@@ -219,6 +219,7 @@ func init() {
 	for _, r := range referRows {
 		register(r.caseFor())
 	}
+	register(referMountCases()...)
 	register(
 		// A rule granting everything above both directories: reparenting
 		// within it is allowed, while the domain still denies reading
@@ -235,4 +236,73 @@ func init() {
 				return "rename=" + Outcome(mv("a/f", "b/f")(t)) + " outside=" + Outcome(openRead(outsidePath()))
 			}},
 	)
+}
+
+// referMountCases: renames and links that meet a mount (in a private
+// mount namespace). A mount point cannot be renamed (the VFS says EBUSY),
+// but a domain that lacks the rights for that rename answers first, with
+// its own EACCES; a rename between two mounts is EXDEV from the VFS
+// whatever the domain allows; linking the root of a detached mount (a
+// directory) is denied by a domain without MAKE_DIR (EACCES) before the
+// VFS refuses hard links to directories (EPERM).
+func referMountCases() []Case {
+	nsRow := func(name string, want func(Env) string, body func(t *T) string) Case {
+		return withMountNS(Case{Area: "fs", Name: "refer/" + name, Want: want, Covers: []string{"fs.1", "§3.3", "fs.3", "§3.5"}}, body)
+	}
+	return []Case{
+		nsRow("cross_mount_rename_exdev", byLibABI(abiRefer, "cross_mount=EXDEV same_mount=ok outside=EACCES", "cross_mount=EXDEV same_mount=ok outside=ok"), func(t *T) string {
+			if err := layout(t, "a/f", "a/g", "m/"); err != nil {
+				return setupFailed(err)
+			}
+			if err := unix.Mount(t.path("a"), t.path("m"), "", unix.MS_BIND, ""); err != nil {
+				return "setup failed: bind mount: " + Outcome(err)
+			}
+			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
+				return enforceFailed(err)
+			}
+			return pairs("cross_mount", Outcome(mv("a/f", "m/f2")(t)), "same_mount", Outcome(mv("a/g", "a/g2")(t)),
+				"outside", Outcome(openRead(outsidePath())))
+		}),
+		nsRow("rename_mount_point_ebusy", func(Env) string { return "EBUSY" }, func(t *T) string {
+			if err := mountTmpfs(t, "m"); err != nil {
+				return setupFailed(err)
+			}
+			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(mv("m", "n")(t))
+		}),
+		nsRow("rename_mount_point_without_make_dir_eacces", byLibABI(abiLandlock, "EACCES", "EBUSY"), func(t *T) string {
+			if err := mountTmpfs(t, "m"); err != nil {
+				return setupFailed(err)
+			}
+			h := referHandled &^ aRefer
+			if err := enforceFS(t, h, on("", h&^aMkDir)); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(mv("m", "n")(t))
+		}),
+		nsRow("link_detached_mount_root_eacces", func(e Env) string {
+			switch {
+			case e.LibABI() >= abiRefer:
+				return "EACCES"
+			case e.LibABI() >= abiLandlock:
+				return "EACCES|EXDEV" // ABI 1 denies every reparenting
+			}
+			return "EPERM" // no hard links to directories
+		}, func(t *T) string {
+			if err := layout(t, "a/f"); err != nil {
+				return setupFailed(err)
+			}
+			root, err := unix.OpenTree(unix.AT_FDCWD, t.path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+			if err != nil {
+				return "setup failed: open_tree: " + Outcome(err)
+			}
+			defer unix.Close(root)
+			if err := enforceFS(t, referHandled); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(unix.Linkat(root, ".", root, "x", 0))
+		}),
+	}
 }
