@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: test matrix bench lint native unit e2e deps
+.PHONY: test matrix bench soak lint native unit e2e deps
 
 # The main job: every default kernel in QEMU, one matrix.
 matrix: deps
@@ -23,6 +23,10 @@ native:
 # Bare-boot floor vs the full matrix, measured in one run.
 bench: deps
 	$(GO) run ./cmd/llconform bench
+
+# Determinism: the full matrix 10 times; lists every case whose verdict varied.
+soak: deps
+	$(GO) run ./cmd/llconform soak 10
 
 deps:
 	@./scripts/ensure-qemu.sh

@@ -77,9 +77,8 @@ func NewFetcher() (*Fetcher, error) {
 	if f.Keyring == "" {
 		f.Keyring = defaultKeyring()
 	}
-	if f.Mirror == "" {
-		f.Mirror, _ = MirrorFromApt(aptSourcesDir)
-	}
+	// The default mirror is chosen (and announced) at first use, after
+	// the caller had the chance to set one.
 	return f, nil
 }
 

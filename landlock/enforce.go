@@ -74,8 +74,17 @@ func (p Policy) Enforce(cfg Config) (Report, error) {
 	return plan.Report, err
 }
 
+// plantedCurrentThreadOnly is set only in a build with the tag
+// llconform_plant_current_thread: a defect planted on purpose (the library
+// restricts only the calling thread, whatever it is asked), which the
+// all-thread cases of the suites must catch.
+var plantedCurrentThreadOnly bool
+
 // apply creates the ruleset, adds the rules and restricts the threads.
 func (pl *Plan) apply(abi int, threads Threads, nnp bool) error {
+	if plantedCurrentThreadOnly {
+		threads = CurrentThread
+	}
 	fd, err := createRuleset(pl.Attr)
 	if err != nil {
 		return err

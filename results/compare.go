@@ -14,10 +14,14 @@ func severity(v Verdict) int {
 		return 0
 	case Skip:
 		return 1
-	case Fail:
+	case Known:
 		return 2
+	case Warn:
+		return 3
+	case Fail:
+		return 4
 	}
-	return 3
+	return 5
 }
 
 // Change is one difference between two runs, for one case of one kernel,
@@ -72,10 +76,12 @@ func kernelWord(v Verdict) string {
 // Diff is the difference between a base run and a new one.
 type Diff struct {
 	Base, New string // run IDs
-	// Regressions: pass or skip -> fail or broken, and kernel runs that
-	// were complete and are now broken.
+	// Regressions: any change to a worse verdict that is not a skip
+	// (pass -> warn, known -> fail, warn -> broken, ...), and kernel runs
+	// that were complete and are now broken.
 	Regressions []Change
-	// Fixes: fail or broken -> pass, and kernel runs that are complete again.
+	// Fixes: a change from known, warn, fail or broken to a better
+	// verdict, and kernel runs that are complete again.
 	Fixes []Change
 	// NewCases are in the new run only, RemovedCases in the base only
 	// (cases a kernel run broke before reaching are not "removed": the
@@ -86,12 +92,26 @@ type Diff struct {
 	// OtherChanges are the remaining verdict changes (pass -> skip,
 	// fail -> broken, skip -> pass, ...).
 	OtherChanges []Change
-	// NewKernels are in the new run only, MissingKernels in the base only.
+	// NewKernels are in the new run only, MissingKernels in the base only
+	// (or, in the new run, interrupted or not run: they are no
+	// regressions, but the new run does not show them).
 	NewKernels, MissingKernels []string
+	// BaseIncomplete and NewIncomplete say a run was interrupted or lacks
+	// kernels: its missing results are not the kernels' fault.
+	BaseIncomplete, NewIncomplete bool
 }
 
 // HasRegressions reports whether anything got worse.
 func (d Diff) HasRegressions() bool { return len(d.Regressions) > 0 }
+
+// Missing reports whether the new run lacks kernels or cases the base has.
+func (d Diff) Missing() bool { return len(d.MissingKernels)+len(d.RemovedCases) > 0 }
+
+// Gate is compare's verdict as a CI gate: no regression, and nothing of
+// the base missing from the new run unless allowMissing.
+func (d Diff) Gate(allowMissing bool) bool {
+	return !d.HasRegressions() && (allowMissing || !d.Missing())
+}
 
 // Empty reports whether the runs have the same results.
 func (d Diff) Empty() bool {
@@ -102,7 +122,7 @@ func (d Diff) Empty() bool {
 // Compare matches kernels by name and cases by ID and lists what changed
 // from base to cur.
 func Compare(base, cur *Run) Diff {
-	d := Diff{Base: base.ID, New: cur.ID}
+	d := Diff{Base: base.ID, New: cur.ID, BaseIncomplete: base.Incomplete, NewIncomplete: cur.Incomplete}
 	baseK := kernelsByName(base)
 	curK := kernelsByName(cur)
 	for _, name := range curK.order {
@@ -110,6 +130,13 @@ func Compare(base, cur *Run) Diff {
 		bk, ok := baseK.byName[name]
 		if !ok {
 			d.NewKernels = append(d.NewKernels, name)
+			continue
+		}
+		if nk.Status == StatusNotRun || nk.Status == StatusInterrupted || bk.Status == StatusNotRun || bk.Status == StatusInterrupted {
+			// An interrupted run says nothing about this kernel.
+			if nk.Status == StatusNotRun || nk.Status == StatusInterrupted {
+				d.MissingKernels = append(d.MissingKernels, name+" ("+string(nk.Status)+")")
+			}
 			continue
 		}
 		switch {
@@ -134,9 +161,9 @@ func Compare(base, cur *Run) Diff {
 				if b.Observed != n.Observed {
 					d.ChangedObservations = append(d.ChangedObservations, ch)
 				}
-			case severity(b.Verdict) <= severity(Skip) && severity(n.Verdict) >= severity(Fail):
+			case severity(n.Verdict) > severity(b.Verdict) && severity(n.Verdict) >= severity(Known):
 				d.Regressions = append(d.Regressions, ch)
-			case severity(b.Verdict) >= severity(Fail) && n.Verdict == Pass:
+			case severity(n.Verdict) < severity(b.Verdict) && severity(b.Verdict) >= severity(Known):
 				d.Fixes = append(d.Fixes, ch)
 			default:
 				d.OtherChanges = append(d.OtherChanges, ch)
@@ -210,6 +237,12 @@ func (d Diff) Write(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "compare %s (base) -> %s (new): %d regression%s, %d fix%s\n",
 		orNone(d.Base), orNone(d.New), len(d.Regressions), plural(len(d.Regressions)), len(d.Fixes), pluralES(len(d.Fixes)))
+	if d.BaseIncomplete {
+		b.WriteString("the base run is incomplete (interrupted or kernels missing)\n")
+	}
+	if d.NewIncomplete {
+		b.WriteString("the new run is incomplete (interrupted or kernels missing): kernels it did not finish are listed as missing, not as regressions\n")
+	}
 	if d.Empty() {
 		b.WriteString("no differences\n")
 	}

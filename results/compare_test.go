@@ -89,3 +89,47 @@ func TestCompareSkipToPassIsNoFix(t *testing.T) {
 	assert.Equal(t, len(d.OtherChanges), 1)
 	assert.Assert(t, !d.HasRegressions())
 }
+
+func TestCompareDeviationsAndGate(t *testing.T) {
+	k := func(name string, status Status, vs map[string]Verdict) KernelRun {
+		kr := KernelRun{Name: name, Status: status}
+		for _, n := range []string{"a", "b", "c", "d"} {
+			if v, ok := vs[n]; ok {
+				kr.Cases = append(kr.Cases, Case{Area: "x", Name: n, Priv: "root", Verdict: v})
+			}
+		}
+		return kr
+	}
+	base := &Run{ID: "base", Kernels: []KernelRun{
+		k("7.3", StatusComplete, map[string]Verdict{"a": Pass, "b": Known, "c": Warn, "d": Pass}),
+		k("6.1", StatusComplete, map[string]Verdict{"a": Pass}),
+	}}
+	cur := &Run{ID: "new", Incomplete: true, Kernels: []KernelRun{
+		k("7.3", StatusComplete, map[string]Verdict{"a": Warn, "b": Fail, "c": Pass, "d": Skip}),
+		k("6.1", StatusNotRun, nil),
+	}}
+	d := Compare(base, cur)
+	var regs, fixes []string
+	for _, c := range d.Regressions {
+		regs = append(regs, c.Case)
+	}
+	for _, c := range d.Fixes {
+		fixes = append(fixes, c.Case)
+	}
+	assert.DeepEqual(t, regs, []string{"x/a/root", "x/b/root"}) // pass -> warn, known -> fail
+	assert.DeepEqual(t, fixes, []string{"x/c/root"})            // warn -> pass
+	assert.Equal(t, len(d.OtherChanges), 1)                     // pass -> skip
+	assert.DeepEqual(t, d.MissingKernels, []string{"6.1 (not run)"})
+	assert.Assert(t, !d.Gate(true), "regressions fail the gate")
+
+	var b strings.Builder
+	assert.NilError(t, d.Write(&b))
+	assert.Assert(t, strings.Contains(b.String(), "the new run is incomplete"), b.String())
+
+	// A new run without any kernel fails the gate, unless missing
+	// kernels are allowed.
+	empty := Compare(base, &Run{ID: "empty"})
+	assert.Assert(t, !empty.HasRegressions())
+	assert.Assert(t, !empty.Gate(false))
+	assert.Assert(t, empty.Gate(true))
+}

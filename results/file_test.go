@@ -28,13 +28,13 @@ func TestSaveLoad(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ name, content, err string }{
-		{"garbage", "\x00\x01 this is not json", "is not an llconform results.json (schema 1): invalid character"},
-		{"stream", `{"type":"header","env":{"release":"6.1"}}` + "\n" + `{"type":"done"}`, `is not an llconform results.json (schema 1): invalid character '{' after top-level value`},
-		{"other json", `{"name":"x"}`, `is not an llconform results.json (schema 1): no "schema" field`},
-		{"array", `[1,2]`, "is not an llconform results.json (schema 1): json: cannot unmarshal array"},
-		{"newer", `{"schema":2,"kernels":[]}`, "has results schema 2, this llconform reads schema 1: use a newer llconform"},
-		{"older", `{"schema":0}`, "is not an llconform results.json (schema 1): unsupported schema 0"},
-		{"wrong types", `{"schema":1,"kernels":{"a":1}}`, "is not an llconform results.json (schema 1): json: cannot unmarshal object"},
+		{"garbage", "\x00\x01 this is not json", "is not an llconform results.json (schema 2): invalid character"},
+		{"stream", `{"type":"header","env":{"release":"6.1"}}` + "\n" + `{"type":"done"}`, `is not an llconform results.json (schema 2): invalid character '{' after top-level value`},
+		{"other json", `{"name":"x"}`, `is not an llconform results.json (schema 2): no "schema" field`},
+		{"array", `[1,2]`, "is not an llconform results.json (schema 2): json: cannot unmarshal array"},
+		{"newer", `{"schema":3,"kernels":[]}`, "has results schema 3, this llconform reads schemas 1 to 2: use a newer llconform"},
+		{"older", `{"schema":0}`, "is not an llconform results.json (schema 2): unsupported schema 0"},
+		{"wrong types", `{"schema":1,"kernels":{"a":1}}`, "is not an llconform results.json (schema 2): json: cannot unmarshal object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, tc.name+".json")
@@ -45,4 +45,14 @@ func TestLoadRejects(t *testing.T) {
 	}
 	_, err := Load(filepath.Join(dir, "missing.json"))
 	assert.Assert(t, os.IsNotExist(err))
+}
+
+// Documents of schema 1 (written before the known and warn verdicts)
+// still load, for report and compare.
+func TestLoadSchema1(t *testing.T) {
+	run, err := Load("testdata/schema1.json")
+	assert.NilError(t, err)
+	assert.Equal(t, run.Schema, 1)
+	assert.Equal(t, len(run.Kernels), 1)
+	assert.Equal(t, run.Kernels[0].Cases[0].Verdict, Pass)
 }

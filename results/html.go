@@ -97,7 +97,7 @@ func verdictClass(v Verdict, empty bool) string {
 		return "broken"
 	case empty:
 		return "empty"
-	case v == Pass || v == Fail || v == Skip:
+	case v == Pass || v == Fail || v == Skip || v == Warn || v == Known:
 		return string(v)
 	}
 	return "broken" // an unknown verdict is not trusted
@@ -199,6 +199,9 @@ func newHTMLPage(run *Run) *htmlPage {
 			hk.Class = "broken"
 			pg.Problems = append(pg.Problems, htmlProblem{Class: "broken", Label: "BROKEN", Kernel: k.Name,
 				Anchor: hk.Anchor, Explain: "kernel run broken: " + k.BrokenReason()})
+		} else if r, why := k.Retried(); r {
+			pg.Problems = append(pg.Problems, htmlProblem{Class: "warn", Label: "RETRIED", Kernel: k.Name,
+				Anchor: hk.Anchor, Explain: "the first boot was " + why + "; the retry completed"})
 		}
 		for _, f := range k.Flags {
 			pg.Flags = append(pg.Flags, htmlProblem{Class: "flag", Label: "FLAG", Kernel: k.Name, Anchor: hk.Anchor, Explain: f})
@@ -257,6 +260,8 @@ table.matrix td a:hover { outline: 2px solid #1f5fbf; outline-offset: -2px; }
 .pass { background: var(--pass-bg); color: var(--pass-fg); }
 .fail { background: var(--fail-bg); color: var(--fail-fg); }
 .skip { background: var(--skip-bg); color: var(--skip-fg); }
+.warn { background: #fff1b8; color: #6b4d00; }
+.known { background: #dcecff; color: #17427a; }
 .broken { background: var(--broken-bg); color: var(--broken-fg); }
 .empty { background: var(--empty-bg); color: var(--empty-fg); }
 .flag { background: #ffe2b8; color: #7a3b00; }

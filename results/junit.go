@@ -44,6 +44,11 @@ type (
 		Failure   *JUnitProblem `xml:"failure,omitempty"`
 		Error     *JUnitProblem `xml:"error,omitempty"`
 		Skipped   *JUnitSkipped `xml:"skipped,omitempty"`
+		// Properties and SystemOut keep warn and known visible: such a
+		// case is reported as passed (not a failure), carries a
+		// "verdict" property and says why on its standard output.
+		Properties *JUnitProperties `xml:"properties,omitempty"`
+		SystemOut  string           `xml:"system-out,omitempty"`
 	}
 	JUnitProblem struct {
 		Message string `xml:"message,attr"`
@@ -82,6 +87,13 @@ func JUnitReport(k KernelRun) JUnitSuites {
 			Cases: []JUnitCase{{ClassName: k.Name + ".kernel", Name: "run", Time: seconds(k.Timings.WallMS * 1000),
 				Error: &JUnitProblem{Message: msg, Type: "broken", Text: xmlSafe(text)}}}})
 		props = nil
+	} else if r, why := kr.Retried(); r {
+		// A completed retry is no failure, but must not go unseen.
+		add(JUnitSuite{Name: k.Name + ".kernel", Tests: 1, Time: "0", Properties: props,
+			Cases: []JUnitCase{{ClassName: k.Name + ".kernel", Name: "run", Time: seconds(k.Timings.WallMS * 1000),
+				Properties: &JUnitProperties{Property: []JUnitProperty{{Name: "verdict", Value: "retried"}}},
+				SystemOut:  xmlSafe("RETRIED: the first boot was " + why + "; the retry completed")}}})
+		props = nil
 	}
 	for a, area := range m.Areas {
 		cell := m.Cells[a][0]
@@ -100,6 +112,10 @@ func JUnitReport(k KernelRun) JUnitSuites {
 			case Skip:
 				jc.Skipped = &JUnitSkipped{Message: c.Detail}
 				s.Skipped++
+			case Warn, Known:
+				jc.Properties = &JUnitProperties{Property: []JUnitProperty{{Name: "verdict", Value: string(c.Verdict)}}}
+				jc.SystemOut = xmlSafe(strings.ToUpper(string(c.Verdict)) + ": expected " + orNone(c.Expected) +
+					", observed " + orNone(c.Observed) + ": " + c.Detail)
 			default:
 				msg := "broken"
 				if c.Detail != "" {

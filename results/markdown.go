@@ -52,6 +52,9 @@ func Markdown(w io.Writer, run *Run) error {
 
 	var probs []string
 	for i, k := range m.Kernels {
+		if r, why := k.Retried(); r && !k.Broken() {
+			probs = append(probs, fmt.Sprintf("- **RETRIED** %s: the first boot was %s; the retry completed", mdText(kernelTitle(k)), mdText(why)))
+		}
 		if k.Broken() {
 			s := fmt.Sprintf("- **BROKEN** %s: %s", mdText(kernelTitle(k)), mdText(k.BrokenReason()))
 			var logs []string

@@ -7,6 +7,23 @@ import (
 	"github.com/llconform/llconform/landlock"
 )
 
+// Retried reports whether the kernel needed more than one boot, and why
+// the first one failed.
+func (k *KernelRun) Retried() (bool, string) {
+	if len(k.Attempts) < 2 {
+		return false, ""
+	}
+	a := k.Attempts[0]
+	why := string(a.Status)
+	if a.Reason != "" {
+		why += ": " + a.Reason
+	}
+	if len(a.Cases) > 0 {
+		why += fmt.Sprintf(" (%d cases received, kept in results.json)", len(a.Cases))
+	}
+	return true, why
+}
+
 // Broken reports whether the kernel run did not complete.
 func (k *KernelRun) Broken() bool { return k.Status != StatusComplete }
 
@@ -43,7 +60,7 @@ func Areas(run *Run) []string {
 
 // Counts counts cases per verdict.
 type Counts struct {
-	Pass, Fail, Skip, Broken int
+	Pass, Fail, Skip, Broken, Known, Warn int
 }
 
 // Add counts one verdict; an unknown verdict counts as broken, since it
@@ -56,17 +73,26 @@ func (c *Counts) Add(v Verdict) {
 		c.Fail++
 	case Skip:
 		c.Skip++
+	case Known:
+		c.Known++
+	case Warn:
+		c.Warn++
 	default:
 		c.Broken++
 	}
 }
 
 // Total is the number of cases counted.
-func (c Counts) Total() int { return c.Pass + c.Fail + c.Skip + c.Broken }
+func (c Counts) Total() int { return c.Pass + c.Fail + c.Skip + c.Broken + c.Known + c.Warn }
 
-// String is the totals line: "N passed, N failed, N skipped, N broken".
+// String is the totals line: "N passed, N failed, N skipped, N broken",
+// with ", N warn, N known" when there are any.
 func (c Counts) String() string {
-	return fmt.Sprintf("%d passed, %d failed, %d skipped, %d broken", c.Pass, c.Fail, c.Skip, c.Broken)
+	s := fmt.Sprintf("%d passed, %d failed, %d skipped, %d broken", c.Pass, c.Fail, c.Skip, c.Broken)
+	if c.Warn > 0 || c.Known > 0 {
+		s += fmt.Sprintf(", %d warn, %d known", c.Warn, c.Known)
+	}
+	return s
 }
 
 // summary lists the non-zero counts, worst first: "2 fail, 39 pass".
@@ -75,7 +101,7 @@ func (c Counts) summary() string {
 	for _, p := range []struct {
 		n    int
 		name string
-	}{{c.Broken, "broken"}, {c.Fail, "fail"}, {c.Pass, "pass"}, {c.Skip, "skip"}} {
+	}{{c.Broken, "broken"}, {c.Fail, "fail"}, {c.Warn, "warn"}, {c.Known, "known"}, {c.Pass, "pass"}, {c.Skip, "skip"}} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.name))
 		}
@@ -99,7 +125,8 @@ type Cell struct {
 func (c Cell) Empty() bool { return c.Counts.Total() == 0 }
 
 // Label is the short matrix text: "ok 41", "FAIL 2", "BROKEN", "skip 3",
-// or "none" for a cell without cases.
+// "none" for a cell without cases; warn and known cases are never folded
+// into ok: "ok 70 · 2 warn · 1 known".
 func (c Cell) Label() string {
 	switch {
 	case c.Verdict == Broken:
@@ -108,13 +135,22 @@ func (c Cell) Label() string {
 		return "none"
 	case c.Verdict == Fail:
 		return fmt.Sprintf("FAIL %d", c.Counts.Fail)
-	case c.Verdict == Pass:
-		return fmt.Sprintf("ok %d", c.Counts.Pass)
 	}
-	return fmt.Sprintf("skip %d", c.Counts.Skip)
+	s := fmt.Sprintf("skip %d", c.Counts.Skip)
+	if c.Counts.Pass > 0 {
+		s = fmt.Sprintf("ok %d", c.Counts.Pass)
+	}
+	if c.Counts.Warn > 0 {
+		s += fmt.Sprintf(" · %d warn", c.Counts.Warn)
+	}
+	if c.Counts.Known > 0 {
+		s += fmt.Sprintf(" · %d known", c.Counts.Known)
+	}
+	return s
 }
 
-// Problems returns the failed and broken cases of the cell.
+// Problems returns the cases of the cell that did not pass or skip:
+// failed, broken, warn and known.
 func (c Cell) Problems() []Case {
 	var out []Case
 	for _, cs := range c.Cases {
@@ -141,7 +177,8 @@ func (c Cell) Summary() string {
 
 // NewCell computes the cell of one kernel run and area: broken if the
 // kernel run is broken or any case is, else fail if any case fails, else
-// pass if any passes, else skip (which includes a cell with no cases).
+// warn, else known if any case is, else pass if any passes, else skip
+// (which includes a cell with no cases).
 func NewCell(k *KernelRun, area string) Cell {
 	c := Cell{Kernel: k.Name, Area: area, KernelBroken: k.Broken()}
 	for _, cs := range k.Cases {
@@ -155,6 +192,10 @@ func NewCell(k *KernelRun, area string) Cell {
 		c.Verdict = Broken
 	case c.Counts.Fail > 0:
 		c.Verdict = Fail
+	case c.Counts.Warn > 0:
+		c.Verdict = Warn
+	case c.Counts.Known > 0:
+		c.Verdict = Known
 	case c.Counts.Pass > 0:
 		c.Verdict = Pass
 	default:
@@ -195,12 +236,17 @@ func explain(c Cell, k *KernelRun) string {
 	return s + ": " + strings.Join(items, "; ")
 }
 
-// outcome describes what went wrong in a failed or broken case.
+// outcome describes what went wrong in a failed or broken case, and why
+// a warn or known case deviates.
 func outcome(c Case) string {
 	if c.Verdict == Broken && c.Detail != "" {
 		return "broken: " + c.Detail
 	}
-	return "expected " + orNone(c.Expected) + " observed " + orNone(c.Observed)
+	s := "expected " + orNone(c.Expected) + " observed " + orNone(c.Observed)
+	if (c.Verdict == Warn || c.Verdict == Known) && c.Detail != "" {
+		s += " (" + string(c.Verdict) + ": " + c.Detail + ")"
+	}
+	return s
 }
 
 func orNone(s string) string {
@@ -251,6 +297,8 @@ type Matrix struct {
 	Totals  Counts       // every case of every kernel
 	// BrokenKernels counts the kernel runs that did not complete.
 	BrokenKernels int
+	// RetriedKernels counts the kernel runs that completed at a second boot.
+	RetriedKernels int
 }
 
 // NewMatrix builds the matrix of a run.
@@ -264,6 +312,9 @@ func NewMatrix(run *Run) *Matrix {
 		}
 		if k.Broken() {
 			m.BrokenKernels++
+		}
+		if r, _ := k.Retried(); r && !k.Broken() {
+			m.RetriedKernels++
 		}
 	}
 	for _, a := range m.Areas {
@@ -292,6 +343,9 @@ func (m *Matrix) TotalsLine() string {
 		s += fmt.Sprintf(" (%d kernel%s", n, plural(n))
 		if m.BrokenKernels > 0 {
 			s += fmt.Sprintf(", %d broken", m.BrokenKernels)
+		}
+		if m.RetriedKernels > 0 {
+			s += fmt.Sprintf(", %d retried", m.RetriedKernels)
 		}
 		s += ")"
 	}

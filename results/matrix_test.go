@@ -1,6 +1,8 @@
 package results
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/llconform/llconform/landlock"
@@ -92,4 +94,24 @@ func TestABILabel(t *testing.T) {
 	assert.Equal(t, ABILabel(Env{LandlockStatus: landlock.Disabled}), "LL off")
 	assert.Equal(t, ABILabel(Env{LandlockStatus: landlock.Absent}), "no LL")
 	assert.Equal(t, ABILabel(Env{}), "ABI ?")
+}
+
+// warn and known are never folded into ok: the label counts them, the
+// cell takes the worse verdict, and the explanation gives the reason.
+func TestCellWithDeviations(t *testing.T) {
+	k := &KernelRun{Name: "6.18", Status: StatusComplete}
+	for i := 0; i < 70; i++ {
+		k.Cases = append(k.Cases, Case{Area: "tcp", Name: fmt.Sprint(i), Priv: "root", Verdict: Pass})
+	}
+	k.Cases = append(k.Cases,
+		Case{Area: "tcp", Name: "tfo", Priv: "root", Verdict: Warn, Expected: "EACCES", Observed: "as unsandboxed", Detail: "the kernel lacks a fix"},
+		Case{Area: "tcp", Name: "tfo", Priv: "unpriv", Verdict: Warn, Expected: "EACCES", Observed: "as unsandboxed"},
+		Case{Area: "tcp", Name: "mptcp", Priv: "root", Verdict: Known, Expected: "fixed", Observed: "unfixed", Detail: "erratum 1"})
+	c := NewCell(k, "tcp")
+	assert.Equal(t, c.Label(), "ok 70 · 2 warn · 1 known")
+	assert.Equal(t, c.Verdict, Warn)
+	assert.Assert(t, strings.Contains(c.Explain, "tcp/tfo/root expected EACCES observed as unsandboxed (warn: the kernel lacks a fix)"), c.Explain)
+	known := NewCell(&KernelRun{Name: "6.1", Status: StatusComplete, Cases: []Case{{Area: "errata", Verdict: Known}, {Area: "errata", Verdict: Pass}}}, "errata")
+	assert.Equal(t, known.Label(), "ok 1 · 1 known")
+	assert.Equal(t, known.Verdict, Known)
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // Merge combines the runs of shards run on several machines into one run:
-// every kernel of every run, in order of first appearance. A kernel found
+// every kernel of every run, in natural order of their names (5.10, 6.1,
+// 6.12, 6.12-nolandlock, …: kernel shards deal the catalog out in turn,
+// so first appearance would scramble it). A kernel found
 // in several shards has its cases merged; a case reported twice with
 // different verdicts keeps the worse one, with a note in its Detail. The
 // result is incomplete if any input is, spans the inputs' times and gets
@@ -26,8 +29,8 @@ func Merge(runs ...*Run) (*Run, error) {
 		if r == nil {
 			return nil, fmt.Errorf("merge: run %d is nil", i+1)
 		}
-		if r.Schema != 0 && r.Schema != SchemaVersion {
-			return nil, fmt.Errorf("merge: run %q has results schema %d, this llconform merges schema %d", r.ID, r.Schema, SchemaVersion)
+		if r.Schema < 0 || r.Schema > SchemaVersion {
+			return nil, fmt.Errorf("merge: run %q has results schema %d, this llconform merges schemas 1 to %d", r.ID, r.Schema, SchemaVersion)
 		}
 		fmt.Fprintf(h, "%s\x00", r.ID)
 		out.Incomplete = out.Incomplete || r.Incomplete
@@ -55,6 +58,7 @@ func Merge(runs ...*Run) (*Run, error) {
 			out.Kernels = append(out.Kernels, copyKernel(k))
 		}
 	}
+	slices.SortStableFunc(out.Kernels, func(a, b KernelRun) int { return naturalCompare(a.Name, b.Name) })
 	out.Host.Hostname = strings.Join(hosts, ", ")
 	out.Host.Kernel = strings.Join(hkernels, ", ")
 	out.Host.Version = strings.Join(versions, ", ")

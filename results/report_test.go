@@ -279,3 +279,31 @@ func TestJUnitFileNames(t *testing.T) {
 	run := &Run{Kernels: []KernelRun{{Name: "6.12"}, {Name: "6.12/lsm off"}, {Name: "6.12_lsm_off"}, {Name: ".."}, {Name: "6.12"}}}
 	assert.DeepEqual(t, junitFileNames(run), []string{"6.12.xml", "6.12_lsm_off.xml", "6.12_lsm_off-2.xml", "kernel4.xml", "6.12-2.xml"})
 }
+
+// A kernel that needed a retry is marked in every report and counted.
+func TestRetriedKernelIsVisibleEverywhere(t *testing.T) {
+	run := &Run{ID: "r", Kernels: []KernelRun{{Name: "7.3", Status: StatusComplete,
+		Env: Env{LandlockStatus: landlock.Enabled, ABI: 11},
+		Attempts: []Attempt{
+			{Status: StatusBroken, Reason: "no done record after 540 cases: crash, hang or truncated output; qemu signal: killed",
+				Cases: []Case{{Area: "fs", Name: "a", Priv: "root", Verdict: Pass}}},
+			{Status: StatusComplete}},
+		Cases: []Case{{Area: "fs", Name: "a", Priv: "root", Verdict: Pass}}}}}
+	var term strings.Builder
+	assert.NilError(t, Terminal(&term, run, false))
+	assert.Check(t, is.Contains(term.String(), "RETRIED 7.3 (ABI 11): the first boot was broken: no done record after 540 cases"))
+	assert.Check(t, is.Contains(term.String(), "(1 kernel, 1 retried)"))
+	files, err := renderAll(run)
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(string(files[FileMarkdown]), "**RETRIED** 7.3"))
+	assert.Check(t, is.Contains(string(files[FileHTML]), "RETRIED"))
+	var junit string
+	for name, b := range files {
+		if strings.HasPrefix(name, "junit/") {
+			junit = string(b)
+		}
+	}
+	assert.Check(t, is.Contains(junit, `<property name="verdict" value="retried">`))
+	assert.Check(t, is.Contains(junit, "RETRIED: the first boot was broken"))
+	assert.Assert(t, run.Passed(false) && !run.Passed(true))
+}

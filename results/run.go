@@ -40,7 +40,8 @@ func thisHost() Host {
 
 // Passed is the verdict of a whole run, the one place that decides the
 // exit status of run, matrix, native and bench: every kernel complete,
-// the run not interrupted, and no case failing or broken. Strict also
+// the run not interrupted, and no case failing or broken; known cases
+// (an unfixed erratum the kernel admits) and warnings pass. Strict also
 // fails on warnings and on a kernel that needed a retry.
 func (r *Run) Passed(strict bool) bool {
 	if r.Incomplete {
@@ -52,7 +53,11 @@ func (r *Run) Passed(strict bool) bool {
 		}
 		for _, c := range k.Cases {
 			switch c.Verdict {
-			case Pass, Skip:
+			case Pass, Skip, Known:
+			case Warn:
+				if strict {
+					return false
+				}
 			default:
 				return false
 			}

@@ -92,6 +92,10 @@ type Attempt struct {
 	ConsoleTail string `json:"console_tail,omitempty"`
 	BootMS      int64  `json:"boot_ms"`
 	WallMS      int64  `json:"wall_ms"`
+	// Cases are the cases this attempt delivered, kept for an attempt
+	// that is not the kernel's final one (the final one's are the
+	// kernel's Cases).
+	Cases []Case `json:"cases,omitempty"`
 }
 
 // Timings of one kernel, in milliseconds.

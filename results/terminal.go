@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -14,6 +15,8 @@ const (
 	ansiReset  = "\x1b[0m"
 	ansiGreen  = "\x1b[32m"
 	ansiYellow = "\x1b[33m"
+	ansiWarn   = "\x1b[1;33m"
+	ansiKnown  = "\x1b[36m"
 	ansiRed    = "\x1b[1;31m"
 	ansiBroken = "\x1b[1;37;45m" // white on magenta: must not pass for a fail
 	ansiDim    = "\x1b[2m"
@@ -77,6 +80,10 @@ func verdictColor(v Verdict, empty bool) string {
 		return ansiRed
 	case v == Pass:
 		return ansiGreen
+	case v == Warn:
+		return ansiWarn
+	case v == Known:
+		return ansiKnown
 	}
 	return ansiYellow
 }
@@ -213,12 +220,18 @@ func (t *termWriter) problems(m *Matrix) {
 	var out []string
 	for i, k := range m.Kernels {
 		cells := m.KernelCells(i)
+		if r, why := k.Retried(); r && !k.Broken() {
+			out = append(out, wrap(t.paint(ansiWarn, "RETRIED")+" "+kernelTitle(k)+": the first boot was "+why+"; the retry completed", "", "    ")...)
+		}
 		if k.Broken() {
 			out = append(out, t.paint(ansiBroken, "BROKEN")+" "+kernelTitle(k)+": "+k.BrokenReason())
 			for _, a := range k.Attempts {
 				s := "attempt: " + string(a.Status)
 				if a.Reason != "" {
 					s += ": " + a.Reason
+				}
+				if len(a.Cases) > 0 {
+					s += fmt.Sprintf(" (%d cases received, kept in results.json)", len(a.Cases))
 				}
 				if a.ConsoleLog != "" {
 					s += "; console " + a.ConsoleLog

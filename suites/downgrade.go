@@ -103,6 +103,23 @@ func init() {
 					sort.Strings(names)
 					return missingOutcome(names)
 				}},
+			// SoftRequirement is all or nothing: the maximal policy is
+			// enforced where the ABI has all of it, else nothing is.
+			Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: prefix + "soft_requirement_all_or_nothing",
+				Want: withCeiling(c, func(e Env) string {
+					if e.LibABI() >= abiFullPolicy {
+						return string(landlock.FullyEnforced) + ", read=EACCES"
+					}
+					return string(landlock.NotEnforced) + ", read=ok"
+				}),
+				Run: func(t *T) string {
+					t.files("f")
+					r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.SoftRequirement, Threads: landlock.CurrentThread, MaxABI: c})
+					if err != nil {
+						return enforceFailed(err)
+					}
+					return fmt.Sprintf("%s, read=%s", r.State, Outcome(openRead(t.path("f"))))
+				}},
 			Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: prefix + "best_effort_report",
 				Want: withCeiling(c, func(e Env) string {
 					switch abi := e.LibABI(); {

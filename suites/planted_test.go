@@ -1,6 +1,8 @@
 package suites_test
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,4 +39,28 @@ func TestPlantedTableErrorIsCaught(t *testing.T) {
 		failed++
 	}
 	assert.Equal(t, failed, 3)
+}
+
+// A library that restricts only the calling thread (or drops TSYNC) must
+// fail the all-thread cases: the suite is rebuilt with the planted defect
+// (landlock/plant_current_thread.go) and those cases run natively.
+func TestPlantedCurrentThreadOnlyLibraryIsCaught(t *testing.T) {
+	env, _, err := agent.DetectEnv(0)
+	assert.NilError(t, err)
+	if env.ABI < 1 {
+		t.Skipf("a kernel with Landlock is needed (this one: %s)", env.State)
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go toolchain is needed to rebuild the suite with the planted defect")
+	}
+	cmd := exec.Command(goTool, "test", "-count=1", "-tags", "llconform_plant_current_thread",
+		"-run", "^TestCases$/^downgrade/all_threads/", ".")
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	assert.Assert(t, err != nil, "the all-thread cases passed against a library that restricts only the calling thread")
+	for _, c := range []string{"downgrade/all_threads/default", "downgrade/all_threads/below_tsync_abi"} {
+		assert.Assert(t, strings.Contains(string(out), "fail "+c), "%s did not fail", c)
+	}
+	assert.Assert(t, strings.Contains(string(out), "goroutines: read=ok") || strings.Contains(string(out), "read=ok"))
 }

@@ -23,6 +23,7 @@ func runNative(args []string) error {
 	out := fs.String("o", "", "also write the JSON-lines stream to this file")
 	reports := fs.String("out", "", "write results.json, matrix.md, index.html and junit/ into this directory")
 	noUnpriv := fs.Bool("no-unpriv", false, "skip the unprivileged pass when root")
+	expectABI := fs.Int("expect-abi", -1, "the Landlock ABI this kernel must report (default: reported, not checked)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -44,7 +45,14 @@ func runNative(args []string) error {
 		sinks = append(sinks, f)
 	}
 	start := time.Now()
-	run, runErr := agent.Native(st, args, io.MultiWriter(sinks...))
+	var expect *int
+	if *expectABI >= 0 {
+		if *expectABI < 1 {
+			return usagef("--expect-abi %d: want an ABI of 1 or more (a kernel without Landlock is checked in a VM run)", *expectABI)
+		}
+		expect = expectABI
+	}
+	run, runErr := agent.Native(st, args, io.MultiWriter(sinks...), expect)
 	if run == nil {
 		return runErr
 	}

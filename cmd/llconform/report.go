@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/llconform/llconform/results"
@@ -13,14 +14,16 @@ import (
 func init() {
 	commands["report"] = command{"re-render a results.json (terminal, or -out DIR for all reports)", runReport}
 	commands["compare"] = command{"compare two results.json: regressions, fixes, new cases; exit 1 on regressions", runCompare}
-	commands["merge"] = command{"merge results.json files of shards into one run", runMerge}
+	commands["merge"] = command{"merge results.json files of shards (or directories holding them) into one run", runMerge}
 }
 
 func runReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	out := fs.String("out", "", "write results.json, matrix.md, index.html and junit/ into this directory")
+	check := fs.Bool("check", false, "exit 1 unless every cell passed or skipped, as the run itself would (for a merged run)")
+	strict := fs.Bool("strict", false, "with --check: warnings and retried kernels fail too")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform report [-out DIR] results.json")
+		fmt.Fprintln(os.Stderr, "usage: llconform report [-out DIR] [--check [--strict]] results.json")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -29,6 +32,9 @@ func runReport(args []string) error {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return exitError(exitUsage)
+	}
+	if *strict && !*check {
+		return usagef("--strict only counts with --check")
 	}
 	run, err := results.Load(fs.Arg(0))
 	if err != nil {
@@ -40,13 +46,20 @@ func runReport(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "reports written to %s\n", *out)
 	}
-	return results.Terminal(os.Stdout, run, isTerminal(os.Stdout))
+	if err := results.Terminal(os.Stdout, run, isTerminal(os.Stdout)); err != nil || !*check {
+		return err
+	}
+	return exitFor(run, *strict)
 }
 
 func runCompare(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	allowMissing := fs.Bool("allow-missing", false, "kernels or cases of the base missing from the new run do not fail the gate")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform compare BASELINE/results.json NEW/results.json")
+		fmt.Fprintln(os.Stderr, "usage: llconform compare [--allow-missing] BASELINE/results.json NEW/results.json\n\n"+
+			"Exit status: 0 no regression (and nothing missing), 1 a regression or a kernel/case of the base missing\n"+
+			"from the new run (unless --allow-missing), 2 bad usage or unreadable input.")
+		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -55,20 +68,23 @@ func runCompare(args []string) error {
 		fs.Usage()
 		return exitError(exitUsage)
 	}
-	base, err := results.Load(fs.Arg(0))
-	if err != nil {
-		return err
+	var runs [2]*results.Run
+	for i := range runs {
+		r, err := results.Load(fs.Arg(i))
+		if err != nil {
+			return usageError{err.Error()} // unreadable input is not a regression
+		}
+		runs[i] = r
 	}
-	cur, err := results.Load(fs.Arg(1))
-	if err != nil {
-		return err
-	}
-	d := results.Compare(base, cur)
+	d := results.Compare(runs[0], runs[1])
 	if err := d.Write(os.Stdout); err != nil {
 		return err
 	}
-	if d.HasRegressions() {
-		return exitError(1)
+	if !d.Gate(*allowMissing) {
+		if !d.HasRegressions() {
+			fmt.Println("gate: the new run lacks kernels or cases of the base (--allow-missing to accept)")
+		}
+		return exitError(exitFailed)
 	}
 	return nil
 }
@@ -77,7 +93,7 @@ func runMerge(args []string) error {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	out := fs.String("out", "", "directory for the merged reports (default out/merged-<time>)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform merge [-out DIR] shard1/results.json shard2/results.json ...")
+		fmt.Fprintln(os.Stderr, "usage: llconform merge [-out DIR] shard1/results.json shard2/results.json ... (or directories: every results.json under them)")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -87,8 +103,12 @@ func runMerge(args []string) error {
 		fs.Usage()
 		return exitError(exitUsage)
 	}
+	files, err := results.FindResults(fs.Args()...)
+	if err != nil {
+		return err
+	}
 	var runs []*results.Run
-	for _, p := range fs.Args() {
+	for _, p := range files {
 		r, err := results.Load(p)
 		if err != nil {
 			return err
@@ -106,6 +126,6 @@ func runMerge(args []string) error {
 	if err := results.WriteAll(dir, merged); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "merged %d runs into %s\n", len(runs), dir)
+	fmt.Fprintf(os.Stderr, "merged %d runs (%s) into %s\n", len(runs), strings.Join(files, ", "), dir)
 	return results.Terminal(os.Stdout, merged, isTerminal(os.Stdout))
 }

@@ -1,0 +1,100 @@
+// Package scripts tests the shell scripts of this folder.
+package scripts
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+)
+
+// fakeBin is a PATH of stand-ins: id says uid (and the user "runner"),
+// sudo and apt-get record their arguments in the log, and sudo -n fails
+// when sudoPassword is set, as sudo does when it would have to ask.
+func fakeBin(t *testing.T, uid string, withSudo, sudoPassword, withQEMU bool) (bin, log string) {
+	bin = t.TempDir()
+	log = filepath.Join(t.TempDir(), "log")
+	write := func(name, body string) {
+		assert.NilError(t, os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body), 0o755))
+	}
+	write("id", `case "$1" in -u) echo `+uid+`;; -un) echo runner;; esac`+"\n")
+	write("apt-get", `echo "apt-get $*" >>`+log+"\n")
+	if withSudo {
+		fail := ""
+		if sudoPassword {
+			fail = "exit 1"
+		}
+		write("sudo", `echo "sudo $*" >>`+log+`
+[ "$1" = -n ] || { echo "sudo without -n would ask for a password" >&2; exit 1; }
+`+fail+`
+shift
+exec "$@"
+`)
+	}
+	if withQEMU {
+		write("qemu-system-x86_64", "exit 0\n")
+	}
+	for _, p := range []string{"env", "true"} {
+		real, err := exec.LookPath(p)
+		assert.NilError(t, err)
+		assert.NilError(t, os.Symlink(real, filepath.Join(bin, p)))
+	}
+	return bin, log
+}
+
+func TestEnsureQEMU(t *testing.T) {
+	// Read by the test itself so that go test's cache notices a change.
+	_, err := os.ReadFile("ensure-qemu.sh")
+	assert.NilError(t, err)
+	present := filepath.Join(t.TempDir(), "debian-archive-keyring.gpg")
+	assert.NilError(t, os.WriteFile(present, nil, 0o644))
+	for _, tc := range []struct {
+		name                 string
+		uid                  string
+		sudo, password, qemu bool
+		keyring              string
+		wantErr              bool
+		wantLog, wantStderr  string
+	}{
+		{name: "all there", uid: "1001", qemu: true, keyring: present},
+		{name: "root installs with apt-get", uid: "0", keyring: present,
+			wantLog:    "apt-get update -qq\napt-get install -y -qq qemu-system-x86\n",
+			wantStderr: "installing qemu-system-x86 (apt-get)..."},
+		{name: "runner user installs with sudo -n", uid: "1001", sudo: true,
+			keyring: "/nonexistent/debian-archive-keyring.gpg",
+			wantLog: "sudo -n true\nsudo -n apt-get update -qq\napt-get update -qq\n" +
+				"sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 debian-archive-keyring\n" +
+				"apt-get install -y -qq qemu-system-x86 debian-archive-keyring\n",
+			wantStderr: "installing qemu-system-x86 debian-archive-keyring (sudo -n apt-get)..."},
+		{name: "no sudo: the command to run", uid: "1001", keyring: present, wantErr: true,
+			wantStderr: "missing qemu-system-x86: run 'sudo apt-get install qemu-system-x86'"},
+		{name: "sudo that asks for a password: the command to run", uid: "1001", sudo: true, password: true,
+			qemu: true, keyring: "/nonexistent/k.gpg", wantErr: true,
+			wantLog:    "sudo -n true\n",
+			wantStderr: "missing debian-archive-keyring: run 'sudo apt-get install debian-archive-keyring'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin, log := fakeBin(t, tc.uid, tc.sudo, tc.password, tc.qemu)
+			cmd := exec.Command("/bin/bash", "ensure-qemu.sh")
+			cmd.Env = []string{"PATH=" + bin, "LLCONFORM_KEYRING=" + tc.keyring}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if tc.wantErr {
+				assert.ErrorContains(t, err, "exit status 1")
+			} else {
+				assert.NilError(t, err, stderr.String())
+			}
+			got, _ := os.ReadFile(log)
+			assert.Equal(t, string(got), tc.wantLog)
+			if tc.wantStderr == "" {
+				assert.Equal(t, stderr.String(), "")
+			} else {
+				assert.Assert(t, strings.Contains(stderr.String(), tc.wantStderr), stderr.String())
+			}
+		})
+	}
+}

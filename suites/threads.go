@@ -1,0 +1,90 @@
+package suites
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/llconform/llconform/landlock"
+	"golang.org/x/sys/unix"
+)
+
+// All-thread enforcement by the library: in a Go program goroutines run on
+// every thread, so a library that restricts only the calling thread (or
+// drops the TSYNC flag) leaves the sandbox open. Each case starts a locked
+// OS thread and plain goroutines BEFORE a default Enforce (every thread),
+// then checks each of them: a filesystem right, a TCP right and
+// no_new_privs. The default path is TSYNC from its ABI on; a ceiling below
+// it forces the pre-TSYNC path on a TSYNC kernel.
+
+// goroutines is how many plain goroutines are parked before enforcement.
+const goroutines = 8
+
+func allThreadsCase(name string, ceiling func(Env) int) Case {
+	libABI := func(e Env) int {
+		e.Ceiling = ceiling(e)
+		return e.LibABI()
+	}
+	return Case{Area: "downgrade", Name: "all_threads/" + name, Isolation: Process, Covers: []string{"§6.1", "§6.6"},
+		Want: func(e Env) string {
+			abi := libABI(e)
+			read, bind, nnp := OK, OK, 0
+			if abi >= abiLandlock {
+				read, nnp = "EACCES", 1
+			}
+			if abi >= abiNet {
+				bind = "EACCES"
+			}
+			return fmt.Sprintf("thread: read=%s bind=%s no_new_privs=%d; goroutines: read=%s", read, bind, nnp, read)
+		},
+		Run: func(t *T) string {
+			t.files("f")
+			on, stop := startSibling()
+			defer stop()
+			release := make(chan struct{})
+			done := make(chan string, goroutines)
+			for i := 0; i < goroutines; i++ {
+				go func() {
+					<-release
+					done <- Outcome(openRead(t.path("f")))
+				}()
+			}
+			p := landlock.Policy{FS: landlock.FSReadFile, Net: landlock.NetBindTCP}
+			r, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, MaxABI: ceiling(t.Env)})
+			if err != nil {
+				close(release)
+				return enforceFailed(err)
+			}
+			t.Logf("library: %s at effective ABI %d, %s", r.State, r.ABI, r.Threads)
+			thread := on(func() string {
+				return fmt.Sprintf("read=%s bind=%s no_new_privs=%d", Outcome(openRead(t.path("f"))),
+					Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)), noNewPrivs())
+			})
+			close(release)
+			seen := map[string]bool{}
+			for i := 0; i < goroutines; i++ {
+				seen[<-done] = true
+			}
+			var gs []string
+			for o := range seen {
+				gs = append(gs, o)
+			}
+			sort.Strings(gs)
+			return fmt.Sprintf("thread: %s; goroutines: read=%s", thread, strings.Join(gs, ","))
+		}}
+}
+
+func init() {
+	register(
+		// The library's default: TSYNC where the kernel has it.
+		allThreadsCase("default", func(e Env) int { return e.Ceiling }),
+		// A ceiling just below TSYNC forces the pre-TSYNC path even on a
+		// kernel that has TSYNC.
+		allThreadsCase("below_tsync_abi", func(e Env) int {
+			if e.Ceiling > 0 && e.Ceiling < abiTSync {
+				return e.Ceiling
+			}
+			return abiTSync - 1
+		}),
+	)
+}
