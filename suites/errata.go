@@ -104,29 +104,6 @@ func init() {
 			}
 			return classify(unix.Tgkill(unix.Getpid(), tid, 0), nil, unix.EPERM)
 		}),
-		// Erratum 3: a directory moved out of the bind mount it was reached
-		// through is "disconnected". Fixed kernels evaluate it with the
-		// rules of the mount point hierarchy as well as its own, so a file
-		// read through it is allowed by a rule on the bind mount; unfixed
-		// kernels stop at the filesystem root (EACCES).
-		erratumCase(3, "disconnected_directory_sees_mount_point_rules", Process,
-			needRoot("CAP_SYS_ADMIN: mount namespace and bind mount"), fixed, func(t *T) string {
-				dirFD, err := disconnectedDir(t)
-				if err != nil {
-					return "setup failed: " + err.Error()
-				}
-				defer unix.Close(dirFD)
-				p := landlock.Policy{FS: landlock.FSReadFile}
-				p.AllowPath(t.path("b"), landlock.FSReadFile)
-				if err := t.Enforce(p); err != nil {
-					return enforceFailed(err)
-				}
-				fd, err := unix.Openat(dirFD, "f", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-				if err == nil {
-					unix.Close(fd)
-				}
-				return classify(err, nil, unix.EACCES)
-			}),
 		// Erratum 4: creating a whiteout needs MAKE_REG, not MAKE_CHAR.
 		// Without a domain the whiteout is simply created.
 		erratumCase(4, "whiteout_denied_with_only_make_char", Thread, nil, unfixed, func(t *T) string {
@@ -136,33 +113,91 @@ func init() {
 			return mknodWhiteout(t, landlock.FSMakeReg, nil, unix.EACCES)
 		}),
 	)
+	registerErratum3()
 }
 
-// disconnectedDir builds, in a private mount namespace of the calling
-// thread, a bind mount of a/s1 on b, opens b/dir and moves a/s1/dir to
-// a/dir: the descriptor then names a directory outside its mount's root.
-func disconnectedDir(t *T) (int, error) {
-	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		return -1, opErr("unshare(CLONE_NEWNS)", err)
+// Erratum 3: a directory moved out of the bind mount it was reached
+// through is "disconnected" (fs_disconnected.go builds it, in a private
+// mount namespace, root or unprivileged). Fixed kernels evaluate accesses
+// through it with the rules of the mount point's hierarchy as well as its
+// own; kernels without the fix stop at the filesystem root and miss the
+// mount point's rules. The erratum names the consequence: a file whose
+// rights through the disconnected directory lack what the mount point
+// grants could gain it by a rename or link into the mount, without EXDEV
+// (the reparenting check always counted both hierarchies for the source).
+// The probes show that widening as one observation: the read through the
+// descriptor before the move, the move, and the read at the destination.
+// Kernels without the fix warn on such moves (reparentWarns): there the
+// read probe shows the unfixed state.
+func registerErratum3() {
+	probe := func(name string, skip func(Env) string, body func(t *T) string) {
+		c := erratumCase(3, name, Thread, skip, fixed, nil)
+		c.Covers = append(c.Covers, "fs.2")
+		register(withMountNS(c, body))
 	}
-	// Keep every mount of this namespace away from the host's.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return -1, opErr("make / private", err)
+	readThrough := func(fd int) error { return openAt(fd, "f", unix.O_RDONLY) }
+	// The mount point's rule grants READ_FILE; the rename or link into the
+	// mount needs REFER, MAKE_REG and REMOVE_FILE, granted on the case
+	// directory (both hierarchies).
+	widening := func(t *T, move func(fd int) error) string {
+		return withDisconnected(t, discLeaf, aRead|referOps, []rule{on("", referOps), on("mnt", aRead)}, func(fd int) string {
+			o := fmt.Sprintf("read=%s move=%s", Outcome(readThrough(fd)), Outcome(move(fd)))
+			o += " read_after=" + Outcome(openRead(t.path("mnt/other/f")))
+			t.Logf("%s", o)
+			switch o {
+			case "read=ok move=ok read_after=ok":
+				return fixed
+			case "read=EACCES move=ok read_after=ok":
+				return unfixed // READ_FILE gained by the move
+			}
+			return o
+		})
 	}
-	t.files("a/s1/dir/f")
-	t.mkdirs("b")
-	if err := unix.Mount(t.path("a", "s1"), t.path("b"), "", unix.MS_BIND, ""); err != nil {
-		return -1, opErr("bind mount", err)
+	probe("disconnected_directory_sees_mount_point_rules", nil, func(t *T) string {
+		return withDisconnected(t, discLeaf, aRead, []rule{on("mnt", aRead)}, func(fd int) string {
+			return classify(readThrough(fd), nil, unix.EACCES)
+		})
+	})
+	// Within the disconnected directory (no reparenting), creating the new
+	// name needs MAKE_REG, granted by the mount point's rule only.
+	probe("rename_within_disconnected_directory_sees_mount_point_rules", nil, func(t *T) string {
+		return withDisconnected(t, discLeaf, aRead|aMkReg|aRmFile, []rule{on("mnt", aMkReg|aRmFile)}, func(fd int) string {
+			return classify(unix.Renameat(fd, "f", fd, "f2"), nil, unix.EACCES)
+		})
+	})
+	probe("link_within_disconnected_directory_sees_mount_point_rules", nil, func(t *T) string {
+		return withDisconnected(t, discLeaf, aRead|aMkReg, []rule{on("mnt", aMkReg)}, func(fd int) string {
+			return classify(unix.Linkat(fd, "f", fd, "f2", 0), nil, unix.EACCES)
+		})
+	})
+	probe("rename_out_of_disconnected_directory_does_not_widen", reparentWarns, func(t *T) string {
+		return widening(t, func(fd int) error { return unix.Renameat(fd, "f", unix.AT_FDCWD, t.path("mnt/other/f")) })
+	})
+	probe("link_out_of_disconnected_directory_does_not_widen", reparentWarns, func(t *T) string {
+		return widening(t, func(fd int) error { return unix.Linkat(fd, "f", unix.AT_FDCWD, t.path("mnt/other/f"), 0) })
+	})
+	// A move that would gain a right the destination grants and neither
+	// hierarchy of the source has is EXDEV (fixed); the documented unfixed
+	// state allows widening moves ("moved"). Without a domain, or below the
+	// REFER ABI (the library then enforces nothing), the file just moves.
+	c := erratumCase(3, "rename_out_of_disconnected_directory_with_gain_exdev", Thread, reparentWarns, fixed, nil)
+	c.Covers = append(c.Covers, "fs.2")
+	c.Want = func(e Env) string {
+		if e.LibABI() < abiRefer {
+			return "moved"
+		}
+		return fixed
 	}
-	fd, err := unix.Open(t.path("b", "dir"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, opErr("open", err)
-	}
-	if err := unix.Rename(t.path("a", "s1", "dir"), t.path("a", "dir")); err != nil {
-		unix.Close(fd)
-		return -1, opErr("rename", err)
-	}
-	return fd, nil
+	c.Deviate = unfixedErratum(3, "moved")
+	register(withMountNS(c, func(t *T) string {
+		return withDisconnected(t, discLeaf, aRead|referOps, []rule{on("", referOps), on("mnt/other", aRead)}, func(fd int) string {
+			err := unix.Renameat(fd, "f", unix.AT_FDCWD, t.path("mnt/other/f"))
+			if err == nil {
+				return "moved"
+			}
+			return classify(err, unix.EXDEV, nil)
+		})
+	}))
 }
 
 type setupError struct {

@@ -141,6 +141,27 @@ func (r fsRight) deniedWant(e Env) string {
 	return r.allowedWant(e)
 }
 
+// covers names the coverage items of the right's two cases: its
+// operation and errno (§3.2, §6.9), and its behaviour group.
+func (r fsRight) covers() []string {
+	out := []string{"§3.2", "§6.9"}
+	switch r.name {
+	case "execute":
+		out = append(out, "fs.7")
+	case "make_sock", "make_fifo", "make_sym", "make_reg", "make_dir", "make_char", "make_block", "remove_dir", "remove_file":
+		out = append(out, "fs.8")
+	case "refer":
+		out = append(out, "fs.1", "§3.3")
+	case "truncate":
+		out = append(out, "fs.9", "§3.6")
+	case "ioctl_dev":
+		out = append(out, "fs.10", "§3.7")
+	case "resolve_unix":
+		out = append(out, "§3.10")
+	}
+	return out
+}
+
 func (r fsRight) skip() func(Env) string {
 	if r.root != "" {
 		return needRoot(r.root)
@@ -153,10 +174,10 @@ func init() {
 		r := r
 		register(
 			Case{Area: "fs", Name: r.name + "/allowed_by_rule", Skip: r.skip(), Want: r.allowedWant,
-				Feature: "fs/" + r.name, Shows: ShowsAllowed,
+				Feature: "fs/" + r.name, Shows: ShowsAllowed, Covers: r.covers(),
 				Run: func(t *T) string { return r.run(t, r.right()|r.extra) }},
 			Case{Area: "fs", Name: r.name + "/denied_without_rule", Skip: r.skip(), Want: r.deniedWant,
-				Feature: "fs/" + r.name, Shows: ShowsDenied,
+				Feature: "fs/" + r.name, Shows: ShowsDenied, Covers: r.covers(),
 				Run: func(t *T) string { return r.run(t, r.denyingGrant()) }},
 		)
 	}
@@ -165,7 +186,7 @@ func init() {
 
 // fsCases are the rule-semantics cases beyond one right at a time.
 var fsCases = []Case{
-	{Area: "fs", Name: "layers/any_rule_of_a_layer_allows", Want: allowed, Run: func(t *T) string {
+	{Area: "fs", Name: "layers/any_rule_of_a_layer_allows", Covers: []string{"fs.6", "§3.4"}, Want: allowed, Run: func(t *T) string {
 		t.files("d/sub/f")
 		p := landlock.Policy{FS: landlock.FSReadFile | landlock.FSWriteFile}
 		p.AllowPath(t.path("d"), landlock.FSReadFile).AllowPath(t.path("d/sub"), landlock.FSWriteFile)
@@ -174,7 +195,7 @@ var fsCases = []Case{
 		}
 		return Outcome(openClose(t.path("d/sub/f"), unix.O_RDWR))
 	}},
-	{Area: "fs", Name: "layers/every_layer_must_allow", Want: deniedFrom(abiLandlock, "EACCES"), Run: func(t *T) string {
+	{Area: "fs", Name: "layers/every_layer_must_allow", Covers: []string{"fs.6", "§3.4"}, Want: deniedFrom(abiLandlock, "EACCES"), Run: func(t *T) string {
 		t.files("d/f", "d/sub/f")
 		for _, dir := range []string{"d", "d/sub"} {
 			p := landlock.Policy{FS: landlock.FSReadFile}
@@ -188,17 +209,17 @@ var fsCases = []Case{
 		}
 		return Outcome(openRead(t.path("d/f")))
 	}},
-	{Area: "fs", Name: "unhandled_right_stays_allowed", Want: allowed, Run: func(t *T) string {
+	{Area: "fs", Name: "unhandled_right_stays_allowed", Covers: []string{"§3.2"}, Want: allowed, Run: func(t *T) string {
 		t.files("f")
 		if err := t.Enforce(landlock.Policy{FS: landlock.FSReadFile}); err != nil {
 			return enforceFailed(err)
 		}
 		return Outcome(openWrite(t.path("f")))
 	}},
-	{Area: "fs", Name: "fd_opened_before_enforcement_keeps_rights", Want: allowed, Run: func(t *T) string {
+	{Area: "fs", Name: "fd_opened_before_enforcement_keeps_rights", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: allowed, Run: func(t *T) string {
 		return withFileOpenedBefore(t, func(fd int) error { _, err := unix.Write(fd, []byte("x")); return err })
 	}},
-	{Area: "fs", Name: "refer/same_directory_rename_needs_no_refer", Want: allowed, Run: func(t *T) string {
+	{Area: "fs", Name: "refer/same_directory_rename_needs_no_refer", Covers: []string{"fs.1", "§3.3"}, Want: allowed, Run: func(t *T) string {
 		t.files("a/f")
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
@@ -207,7 +228,7 @@ var fsCases = []Case{
 		}
 		return Outcome(unix.Rename(t.path("a/f"), t.path("a/g")))
 	}},
-	{Area: "fs", Name: "refer/link_across_directories_without_refer", Want: deniedFrom(abiLandlock, "EXDEV"), Run: func(t *T) string {
+	{Area: "fs", Name: "refer/link_across_directories_without_refer", Covers: []string{"fs.1", "§3.3"}, Want: deniedFrom(abiLandlock, "EXDEV"), Run: func(t *T) string {
 		t.mkdirs("b")
 		t.files("a/f")
 		p := landlock.Policy{FS: allFS}
@@ -226,7 +247,7 @@ var fsCases = []Case{
 	referCase("refer/eacces_takes_precedence_over_exdev", "EACCES", landlock.FSReadFile),
 	referCase("refer/exdev_when_the_file_would_gain_rights", "EXDEV", landlock.FSReadFile|landlock.FSMakeReg),
 	referCase("refer/eacces_when_destination_lacks_make_reg", "EACCES", 0),
-	{Area: "fs", Name: "inheritance/child_process_is_restricted", Want: deniedFrom(abiLandlock, "EACCES"), Run: func(t *T) string {
+	{Area: "fs", Name: "inheritance/child_process_is_restricted", Covers: []string{"fs.6", "§3.4"}, Want: deniedFrom(abiLandlock, "EACCES"), Run: func(t *T) string {
 		t.files("f")
 		self, err := os.Executable()
 		if err != nil {
@@ -244,59 +265,13 @@ var fsCases = []Case{
 		}
 		return probe(self, "read", t.path("f"))
 	}},
-	{Area: "fs", Name: "topology/mount_denied_when_fs_handled", Isolation: Process, Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: deniedFrom(abiLandlock, "EPERM"), Run: func(t *T) string {
-			t.mkdirs("m")
-			if err := privateMountNS(); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := t.Enforce(landlock.Policy{FS: landlock.FSReadFile}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Mount("none", t.path("m"), "tmpfs", 0, ""))
-		}},
-	{Area: "fs", Name: "topology/umount_denied_when_fs_handled", Isolation: Process, Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: deniedFrom(abiLandlock, "EPERM"), Run: func(t *T) string {
-			t.mkdirs("m")
-			if err := privateMountNS(); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := unix.Mount("none", t.path("m"), "tmpfs", 0, ""); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := t.Enforce(landlock.Policy{FS: landlock.FSReadFile}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Unmount(t.path("m"), 0))
-		}},
-	{Area: "fs", Name: "topology/mount_allowed_in_net_only_domain", Isolation: Process, Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: allowed, Run: func(t *T) string {
-			t.mkdirs("m")
-			if err := privateMountNS(); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := t.Enforce(landlock.Policy{Net: landlock.NetBindTCP}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Mount("none", t.path("m"), "tmpfs", 0, ""))
-		}},
-	{Area: "fs", Name: "topology/chroot_allowed", Isolation: Process, Skip: needRoot("CAP_SYS_CHROOT"),
-		Want: allowed, Run: func(t *T) string {
-			t.mkdirs("root")
-			p := landlock.Policy{FS: allFS}
-			p.AllowPath(t.Root(), allFS)
-			if err := t.Enforce(p); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Chroot(t.path("root")))
-		}},
 }
 
 // referCase moves a/f to b under a policy handling READ_FILE, REFER,
 // REMOVE_FILE and MAKE_REG that grants REFER|REMOVE_FILE on a and
 // REFER|extra on b.
 func referCase(name, errno string, extra landlock.AccessFS) Case {
-	return Case{Area: "fs", Name: name, Want: deniedFrom(abiRefer, errno), Run: func(t *T) string {
+	return Case{Area: "fs", Name: name, Want: deniedFrom(abiRefer, errno), Covers: []string{"fs.1", "§3.3", "§6.9"}, Run: func(t *T) string {
 		t.mkdirs("b")
 		t.files("a/f")
 		p := landlock.Policy{FS: landlock.FSReadFile | landlock.FSRefer | landlock.FSRemoveFile | landlock.FSMakeReg}
@@ -323,15 +298,6 @@ func withFileOpenedBefore(t *T, op func(fd int) error) string {
 		return enforceFailed(err)
 	}
 	return Outcome(op(fd))
-}
-
-// privateMountNS gives the calling process its own mount namespace so
-// that mount cases change nothing outside.
-func privateMountNS() error {
-	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		return err
-	}
-	return unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
 }
 
 // ioctlFIONREAD opens path and runs FIONREAD on it. An open failure is

@@ -1,6 +1,9 @@
 package suites
 
 import (
+	"encoding/binary"
+	"syscall"
+
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -11,7 +14,7 @@ var truncateDenied = deniedFrom(abiTruncate, "EACCES")
 // truncCase enforces a policy handling every FS right and granting grant
 // on the case directory (which holds file f), then runs op.
 func truncCase(name string, grant landlock.AccessFS, want func(Env) string, op func(t *T) error) Case {
-	return Case{Area: "truncate", Name: name, Want: want, Run: func(t *T) string {
+	return Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§3.2"}, Run: func(t *T) string {
 		t.files("f")
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), grant)
@@ -48,20 +51,20 @@ func init() {
 		truncCase("o_rdonly_o_trunc/allowed_with_read_and_truncate", landlock.FSReadFile|landlock.FSTruncate, allowed, func(t *T) error { return openClose(t.path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
 		truncCase("creat_existing/denied", rw|landlock.FSMakeReg, truncateDenied, func(t *T) error { return creat(t.path("f")) }),
 		truncCase("creat_new/allowed_without_truncate", rw|landlock.FSMakeReg, allowed, func(t *T) error { return creat(t.path("new")) }),
-		Case{Area: "truncate", Name: "unhandled/truncate_allowed", Want: allowed, Run: func(t *T) string {
+		Case{Area: "truncate", Name: "unhandled/truncate_allowed", Covers: []string{"fs.9", "§3.6"}, Want: allowed, Run: func(t *T) string {
 			t.files("f")
 			if err := t.Enforce(landlock.Policy{FS: landlock.FSWriteFile}); err != nil {
 				return enforceFailed(err)
 			}
 			return Outcome(unix.Truncate(t.path("f"), 0))
 		}},
-		Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Want: allowed, Run: func(t *T) string {
+		Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: allowed, Run: func(t *T) string {
 			return withFileOpenedBefore(t, func(fd int) error { return unix.Ftruncate(fd, 0) })
 		}},
 		// The right is bound to the fd at open time: an unsandboxed thread
 		// (here another OS thread of this process, outside the domain)
 		// that receives the fd is still refused.
-		Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Want: truncateDenied, Run: func(t *T) string {
+		Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: truncateDenied, Run: func(t *T) string {
 			t.files("f")
 			p := landlock.Policy{FS: allFS}
 			p.AllowPath(t.Root(), rw)
@@ -80,4 +83,305 @@ func init() {
 
 func creat(path string) error {
 	return openClose(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC)
+}
+
+// Group fs.9: truncation and rights bound to descriptors (landlock.rst
+// "Truncating files", "Rights associated with file descriptors"). TRUNCATE
+// is checked when a file is opened and stays with the descriptor: an
+// unsandboxed process that receives it is refused too, a descriptor
+// opened before a layer keeps what it had, and memfds (opened by no path)
+// are not restricted. An O_PATH descriptor cannot be truncated at all
+// (EBADF, not EACCES). fallocate(2) is not truncation.
+
+func fdCase(name string, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§6.11"}, Run: run}
+}
+
+// truncPair is the compound outcome pair of a truncate row with a
+// companion: the first form from the TRUNCATE ABI, the second before it.
+func truncPair(denied, unrestricted string) func(Env) string {
+	return byLibABI(abiTruncate, denied, unrestricted)
+}
+
+func init() {
+	ftrunc := func(fd int) string { return Outcome(unix.Ftruncate(fd, 0)) }
+	register(
+		fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *T) string {
+			t.files("f")
+			if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
+			if err != nil {
+				return setupFailed(err)
+			}
+			defer unix.Close(m)
+			return pairs("memfd", ftrunc(m), "file", Outcome(unix.Truncate(t.path("f"), 0)))
+		}),
+		fdCase("o_path/ftruncate_ebadf", truncPair("o_path=EBADF truncate=EACCES", "o_path=EBADF truncate=ok"), func(t *T) string {
+			t.files("f")
+			if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			fd, err := unix.Open(t.path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "open: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			return pairs("o_path", ftrunc(fd), "truncate", Outcome(unix.Truncate(t.path("f"), 0)))
+		}),
+		// Descriptors opened at three stages: before any layer, after a
+		// layer granting TRUNCATE, after a second layer denying it. Each
+		// keeps what its open allowed.
+		fdCase("layer_stages/ftruncate_as_allowed_at_open", truncPair("before=ok layer1=ok layer2=EACCES", "before=ok layer1=ok layer2=ok"), func(t *T) string {
+			t.files("f")
+			var fds []int
+			defer func() {
+				for _, fd := range fds {
+					unix.Close(fd)
+				}
+			}()
+			open := func() error {
+				fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				if err == nil {
+					fds = append(fds, fd)
+				}
+				return err
+			}
+			if err := open(); err != nil {
+				return setupFailed(err)
+			}
+			if err := enforceFS(t, rwt, on("", rwt)); err != nil {
+				return enforceFailed(err)
+			}
+			if err := open(); err != nil {
+				return "open after layer 1: " + Outcome(err)
+			}
+			if err := enforceFS(t, rwt, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			if err := open(); err != nil {
+				return "open after layer 2: " + Outcome(err)
+			}
+			return pairs("before", ftrunc(fds[0]), "layer1", ftrunc(fds[1]), "layer2", ftrunc(fds[2]))
+		}),
+		// A later layer granting TRUNCATE does not undo an earlier denial.
+		fdCase("layer_stages/later_grant_does_not_undo_denial", truncateDenied, func(t *T) string {
+			t.files("f")
+			if err := enforceLayers(t, fsLayerSpec{rwt, []rule{on("", rw)}}, fsLayerSpec{rwt, []rule{on("", rwt)}}); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(ftruncateAfterOpen(t.path("f"), unix.O_WRONLY))
+		}),
+		// fallocate on a descriptor opened for writing without TRUNCATE:
+		// allocation and hole punching are not truncation; the companion
+		// ftruncate on the same descriptor is.
+		fdCase("fallocate/extend_and_punch_hole_not_truncation", truncPair("extend=ok punch_hole=ok ftruncate=EACCES", "extend=ok punch_hole=ok ftruncate=ok"), func(t *T) string {
+			t.files("f")
+			if err := enforceFS(t, rwt, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "open: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			return pairs("extend", Outcome(unix.Fallocate(fd, 0, 0, 8192)),
+				"punch_hole", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, 4096)),
+				"ftruncate", ftrunc(fd))
+		}),
+		// FALLOC_FL_COLLAPSE_RANGE shortens a file on the filesystems that
+		// support it (landlock.rst: it sidesteps TRUNCATE); tmpfs does not
+		// (EOPNOTSUPP). Either way it is never Landlock's EACCES.
+		fdCase("fallocate/collapse_range_not_checked", func(e Env) string {
+			if e.LibABI() >= abiTruncate {
+				return "collapse=ok ftruncate=EACCES|collapse=EOPNOTSUPP ftruncate=EACCES"
+			}
+			return "collapse=ok ftruncate=ok|collapse=EOPNOTSUPP ftruncate=ok"
+		}, func(t *T) string {
+			t.files("f")
+			if err := enforceFS(t, rwt, on("", rw)); err != nil {
+				return enforceFailed(err)
+			}
+			fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "open: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			if err := unix.Fallocate(fd, 0, 0, 1<<20); err != nil {
+				return "setup failed: fallocate: " + Outcome(err)
+			}
+			var st unix.Statfs_t
+			unix.Fstatfs(fd, &st)
+			block := int64(st.Bsize)
+			if block <= 0 {
+				block = 4096
+			}
+			return pairs("collapse", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_COLLAPSE_RANGE, 0, block)), "ftruncate", ftrunc(fd))
+		}),
+		Case{Area: "truncate", Name: "truncate/rule_on_the_file_grants_it", Covers: []string{"fs.9", "§3.6"},
+			Want: truncPair("f=ok g=EACCES", "f=ok g=ok"), Run: func(t *T) string {
+				t.files("f", "g")
+				if err := enforceFS(t, rwt, on("", rw), on("f", aTrunc)); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("f", Outcome(unix.Truncate(t.path("f"), 0)), "g", Outcome(unix.Truncate(t.path("g"), 0)))
+			}},
+		// The file reached decides, not the symbolic link.
+		Case{Area: "truncate", Name: "truncate/through_symlink_to_denied_target", Covers: []string{"fs.9", "fs.4", "§3.6"},
+			Want: truncateDenied, Run: func(t *T) string {
+				if err := layout(t, "b/f", "a/l->../b/f"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, rwt, on("a", rwt), on("b", rw)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(unix.Truncate(t.path("a/l"), 0))
+			}},
+	)
+
+	// The right is bound to the descriptor: a process outside every domain
+	// (started before the enforcement) that receives it over SCM_RIGHTS
+	// gets the same answer.
+	for _, granted := range []bool{false, true} {
+		granted := granted
+		name, want, grant := "fd_passed_to_unsandboxed_process/ftruncate_denied", truncateDenied, rw
+		if granted {
+			name, want, grant = "fd_passed_to_unsandboxed_process/ftruncate_allowed_with_truncate", allowed, rwt
+		}
+		register(fdCase(name, want, func(t *T) string {
+			t.files("f")
+			return withReceiver(t, "ftruncate", func() error { return enforceFS(t, rwt, on("", grant)) }, func() (int, error) {
+				return unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+			})
+		}))
+	}
+}
+
+// withReceiver forks an unsandboxed helper process (a tiny program, see
+// receiverProgram) before enforcing, then opens a descriptor in the domain
+// and passes it to the helper over SCM_RIGHTS; the helper runs op on it
+// and exits with the errno.
+func withReceiver(t *T, op string, enforce func() error, open func() (int, error)) string {
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return setupFailed(err)
+	}
+	defer unix.Close(sp[0])
+	prog := t.path("receiver")
+	if err := writeProgram(prog, receiverProgram(op)); err != nil {
+		unix.Close(sp[1])
+		return setupFailed(err)
+	}
+	// Forked from this thread before the enforcement: outside the domain.
+	// The socket is the helper's descriptor 3 (and 0-2).
+	peer := uintptr(sp[1])
+	pid, err := syscall.ForkExec(prog, []string{prog}, &syscall.ProcAttr{Env: []string{}, Files: []uintptr{peer, peer, peer, peer}})
+	unix.Close(sp[1])
+	if err != nil {
+		return "setup failed: helper: " + Outcome(err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			unix.Kill(pid, unix.SIGKILL)
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, 0, nil)
+		}
+	}()
+	if err := enforce(); err != nil {
+		return enforceFailed(err)
+	}
+	fd, err := open()
+	if err != nil {
+		return "open: " + Outcome(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Sendmsg(sp[0], []byte{1}, unix.UnixRights(fd), nil, 0); err != nil {
+		return "sendmsg: " + Outcome(err)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		return "wait: " + Outcome(err)
+	}
+	done = true
+	if !ws.Exited() {
+		return "helper: " + ws.Signal().String()
+	}
+	t.Logf("the helper process received the descriptor")
+	if ws.ExitStatus() == 0 {
+		return OK
+	}
+	return Outcome(unix.Errno(ws.ExitStatus()))
+}
+
+// receiverProgram is a static x86-64 program that receives one descriptor
+// over SCM_RIGHTS on its descriptor 3, runs op on it ("ftruncate" to 0,
+// or "fionread") and exits with 0 or the errno. Its buffers (the msghdr,
+// iovec and control message) live in its own image, mapped writable.
+func receiverProgram(op string) []byte {
+	const base = 0x400000 + 64 + 56 // where the code is loaded (tinyELF)
+	var code []byte
+	emit := func(b ...byte) { code = append(code, b...) }
+	type fix struct {
+		at, end int
+		target  *int
+	}
+	var fixes []fix
+	rel := func(target *int, b ...byte) { // an instruction ending in a rip-relative disp32
+		emit(b...)
+		emit(0, 0, 0, 0)
+		fixes = append(fixes, fix{len(code) - 4, len(code), target})
+	}
+	var msg, ctl, buf, result int
+	emit(0xbf, 3, 0, 0, 0)      // mov edi, 3
+	rel(&msg, 0x48, 0x8d, 0x35) // lea rsi, [rip+msg]
+	emit(0x31, 0xd2)            // xor edx, edx
+	emit(0xb8, 47, 0, 0, 0)     // mov eax, SYS_recvmsg
+	emit(0x0f, 0x05)            // syscall
+	emit(0x85, 0xc0)            // test eax, eax
+	emit(0x78, 0)               // js result
+	jsAt := len(code) - 1
+	var ctlFD int
+	rel(&ctlFD, 0x8b, 0x3d) // mov edi, [rip+ctl+16]: the received descriptor
+	switch op {
+	case "ftruncate":
+		emit(0x31, 0xf6)        // xor esi, esi
+		emit(0xb8, 77, 0, 0, 0) // mov eax, SYS_ftruncate
+	case "fionread":
+		emit(0xbe, 0x1b, 0x54, 0, 0) // mov esi, FIONREAD
+		rel(&buf, 0x48, 0x8d, 0x15)  // lea rdx, [rip+buf]
+		emit(0xb8, 16, 0, 0, 0)      // mov eax, SYS_ioctl
+	default:
+		panic("suites: receiverProgram: unknown operation " + op)
+	}
+	emit(0x0f, 0x05) // syscall
+	result = len(code)
+	code[jsAt] = byte(result - (jsAt + 1))
+	emit(0x31, 0xff, 0x85, 0xc0, 0x79, 0x04, 0xf7, 0xd8, 0x89, 0xc7) // exit status: 0 or -eax
+	emit(0xb8, 60, 0, 0, 0, 0x0f, 0x05)                              // exit
+	for len(code)%8 != 0 {
+		emit(0xcc)
+	}
+	// Data: msghdr (56 bytes), iovec (16), control buffer (24), byte buffer (8).
+	msg = len(code)
+	iov := msg + 56
+	ctl = iov + 16
+	buf = ctl + 24
+	ctlFD = ctl + 16
+	data := make([]byte, 56+16+24+8)
+	le := binary.LittleEndian
+	le.PutUint64(data[16:], uint64(base+iov)) // msg_iov
+	le.PutUint64(data[24:], 1)                // msg_iovlen
+	le.PutUint64(data[32:], uint64(base+ctl)) // msg_control
+	le.PutUint64(data[40:], 24)               // msg_controllen: CMSG_SPACE(4)
+	le.PutUint64(data[56:], uint64(base+buf)) // iov_base
+	le.PutUint64(data[64:], 1)                // iov_len
+	code = append(code, data...)
+	for _, f := range fixes {
+		le.PutUint32(code[f.at:], uint32(int32(*f.target-f.end)))
+	}
+	elf := tinyELF(code)
+	elf[64+4] = 7 // p_flags: R+W+X, the buffers are written
+	return elf
 }

@@ -1,0 +1,168 @@
+package suites
+
+import (
+	"encoding/binary"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Group fs.7: execute (LANDLOCK_ACCESS_FS_EXECUTE), and execveat(2) with
+// AT_EXECVE_CHECK. AT_EXECVE_CHECK (Linux 6.14) is not a Landlock feature:
+// it asks the kernel whether a file would be allowed to execute, through
+// the same checks as execve(2), without executing it. Kernels without it
+// reject the unknown flag (EINVAL); there the cases are skipped with that
+// reason, as for any missing kernel facility.
+//
+// The executed programs are tiny static ELF files (actions.go): exit(0),
+// and openProgram, which opens one path and exits with the errno.
+
+// openProgram is a static program that opens path with flags and exits
+// with 0 or the errno of the open: a child that shows what its inherited
+// domain allows, at the cost of an exec of a few hundred bytes.
+func openProgram(path string, flags uint32) []byte {
+	code := []byte{
+		0x48, 0x8d, 0x3d, 0, 0, 0, 0, // lea rdi, [rip+path]
+		0xbe, 0, 0, 0, 0, // mov esi, flags
+		0xb8, 2, 0, 0, 0, // mov eax, SYS_open
+		0x0f, 0x05, // syscall
+		0x31, 0xff, // xor edi, edi
+		0x85, 0xc0, // test eax, eax
+		0x79, 0x04, // jns exit
+		0xf7, 0xd8, // neg eax
+		0x89, 0xc7, // mov edi, eax
+		0xb8, 60, 0, 0, 0, // exit: mov eax, SYS_exit
+		0x0f, 0x05, // syscall
+	}
+	binary.LittleEndian.PutUint32(code[3:], uint32(len(code)-7))
+	binary.LittleEndian.PutUint32(code[8:], flags)
+	code = append(code, path...)
+	return tinyELF(append(code, 0))
+}
+
+// runProgram runs prog from the calling thread (the child inherits its
+// domain) and names its exit status as an errno (ok for 0).
+func runProgram(prog string) string {
+	pid, err := syscall.ForkExec(prog, []string{prog}, &syscall.ProcAttr{Env: []string{}})
+	if err != nil {
+		return "exec: " + Outcome(err)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		return "wait: " + Outcome(err)
+	}
+	if !ws.Exited() {
+		return "child: " + ws.Signal().String()
+	}
+	if ws.ExitStatus() == 0 {
+		return OK
+	}
+	return Outcome(unix.Errno(ws.ExitStatus()))
+}
+
+const atExecveCheck = 0x10000 // AT_EXECVE_CHECK (Linux 6.14), not in x/sys
+
+// execveCheck asks whether path would execute, without executing it.
+func execveCheck(path string) error {
+	p, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return err
+	}
+	argv := []*byte{p, nil}
+	envv := []*byte{nil}
+	dirfd := unix.AT_FDCWD
+	_, _, e := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
+		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])), atExecveCheck, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// noExecveCheck is the environment skip of the AT_EXECVE_CHECK cases: a
+// check of a missing file is ENOENT where the flag is known, EINVAL where
+// it is not.
+var noExecveCheck = sync.OnceValue(func() string {
+	if err := execveCheck("/nonexistent-llconform"); err == unix.EINVAL {
+		return "kernel has no execveat(AT_EXECVE_CHECK) (Linux 6.14; not a Landlock feature): EINVAL"
+	}
+	return ""
+})
+
+func execCase(name string, want func(Env) string, run func(t *T) string) Case {
+	return Case{Area: "fs", Name: "execute/" + name, Want: want, Covers: []string{"fs.7", "§3.2"}, Run: run}
+}
+
+func init() {
+	prog := func(t *T, rel string) error {
+		if err := layout(t, rel[:len(rel)-len("prog")]); err != nil {
+			return err
+		}
+		return writeExecutable(t.path(rel))
+	}
+	denied := deniedFrom(abiLandlock, "EACCES")
+	register(
+		execCase("allowed_by_rule_on_an_ancestor", byLibABI(abiLandlock, "deep=ok other=EACCES", "deep=ok other=ok"), func(t *T) string {
+			if err := prog(t, "a/b/c/prog"); err != nil {
+				return setupFailed(err)
+			}
+			if err := prog(t, "z/prog"); err != nil {
+				return setupFailed(err)
+			}
+			if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
+				return enforceFailed(err)
+			}
+			return pairs("deep", Outcome(execute(t.path("a/b/c/prog"))), "other", Outcome(execute(t.path("z/prog"))))
+		}),
+		// The file reached decides, not the symbolic link.
+		execCase("symlink_to_denied_target", denied, func(t *T) string {
+			if err := prog(t, "b/prog"); err != nil {
+				return setupFailed(err)
+			}
+			if err := layout(t, "a/l->../b/prog"); err != nil {
+				return setupFailed(err)
+			}
+			if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead), on("b", aRead)); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(execute(t.path("a/l")))
+		}),
+		// A domain that does not handle EXECUTE lets programs run, while it
+		// denies what it handles.
+		execCase("not_handled_allowed", byLibABI(abiLandlock, "exec=ok write=EACCES", "exec=ok write=ok"), func(t *T) string {
+			if err := prog(t, "a/prog"); err != nil {
+				return setupFailed(err)
+			}
+			if err := enforceFS(t, aWrite); err != nil {
+				return enforceFailed(err)
+			}
+			return pairs("exec", Outcome(execute(t.path("a/prog"))), "write", Outcome(openWrite(t.path("a/prog"))))
+		}),
+		Case{Area: "fs", Name: "execute/execveat_check_allowed_with_execute", Covers: []string{"fs.7", "§3.2"},
+			Skip: func(Env) string { return noExecveCheck() }, Want: allowed, Run: func(t *T) string {
+				if err := prog(t, "a/prog"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(execveCheck(t.path("a/prog")))
+			}},
+		Case{Area: "fs", Name: "execute/execveat_check_denied_without_execute", Covers: []string{"fs.7", "§3.2"},
+			Skip: func(Env) string { return noExecveCheck() }, Want: denied, Run: func(t *T) string {
+				if err := prog(t, "a/prog"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, aExec|aRead, on("a", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(execveCheck(t.path("a/prog")))
+			}},
+	)
+}
+
+// writeProgram writes a program file (mode 0755) at path.
+func writeProgram(path string, b []byte) error { return os.WriteFile(path, b, 0o755) }

@@ -1,0 +1,308 @@
+package suites
+
+import (
+	"github.com/llconform/llconform/landlock"
+	"golang.org/x/sys/unix"
+)
+
+// Group fs.1: REFER, rename and link (landlock.h, LANDLOCK_ACCESS_FS_REFER;
+// landlock.rst "File renaming and linking (ABI < 2)").
+//
+// Reparenting (link or rename into another directory) needs REFER on both
+// sides. The moved file may not gain rights in the destination it did not
+// have in the source (EXDEV); the destination needs the MAKE_* right of
+// the file's type and, for a rename, the source needs the REMOVE_* right
+// (EACCES); EACCES takes precedence over EXDEV. REFER is denied by every
+// layer that does not grant it, even one that does not handle it, so ABI 1
+// and REFER-less rulesets deny every reparenting (EXDEV). A rename within a
+// directory needs no REFER. RENAME_EXCHANGE checks both directions. For a
+// directory, every right counts (it applies to the subtree); for a file,
+// only the rights a file can have.
+//
+// The rows go through the library. A rule granting REFER cannot be kept
+// on ABI 1: the library then enforces no filesystem restriction, so those
+// rows expect the unsandboxed outcome below the REFER ABI.
+
+// referHandled is what the rows handle: every right of ABI 1 and 2 the
+// operations touch.
+const referHandled = aRead | aWrite | aRefer | aRmFile | aRmDir | aMkReg | aMkDir | aMkSym | aMkFifo | aMkChar
+
+type referRow struct {
+	name    string
+	layout  []string
+	handled landlock.AccessFS // default referHandled
+	rules   []rule
+	layers  [][]rule // further layers, each handling referHandled
+	op      func(t *T) error
+	want    func(Env) string
+	deviate func(Env) []Deviation
+	covers  []string
+}
+
+func (r referRow) run(t *T) string {
+	if err := layout(t, r.layout...); err != nil {
+		return setupFailed(err)
+	}
+	handled := r.handled
+	if handled == 0 {
+		handled = referHandled
+	}
+	if err := enforceFS(t, handled, r.rules...); err != nil {
+		return enforceFailed(err)
+	}
+	for _, l := range r.layers {
+		if err := enforceFS(t, referHandled, l...); err != nil {
+			return enforceFailed(err)
+		}
+	}
+	return Outcome(r.op(t))
+}
+
+func (r referRow) caseFor() Case {
+	covers := append([]string{"fs.1", "§3.3"}, r.covers...)
+	return Case{Area: "fs", Name: "refer/" + r.name, Want: r.want, Deviate: r.deviate, Covers: covers, Run: r.run}
+}
+
+// The operations, on paths under the case directory.
+func mv(a, b string) func(*T) error {
+	return func(t *T) error { return unix.Rename(t.path(a), t.path(b)) }
+}
+
+func ln(a, b string) func(*T) error {
+	return func(t *T) error { return unix.Link(t.path(a), t.path(b)) }
+}
+
+func rename2(a, b string, flags uint) func(*T) error {
+	return func(t *T) error { return unix.Renameat2(unix.AT_FDCWD, t.path(a), unix.AT_FDCWD, t.path(b), flags) }
+}
+
+// reparented is the outcome of a row whose rules grant REFER: the errno
+// from the REFER ABI, ok below it (nothing is enforced).
+func reparented(errno string) func(Env) string { return deniedFrom(abiRefer, errno) }
+
+var referRows = []referRow{
+	// Links.
+	{name: "link/widening_exdev", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer), on("b", aRefer|aMkReg|aRead)},
+		op:    ln("a/f", "b/f"), want: reparented("EXDEV"), covers: []string{"§6.9"}},
+	{name: "link/no_gain_allowed", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aMkReg|aRead)},
+		op:    ln("a/f", "b/f"), want: allowed},
+	{name: "link/destination_without_make_reg_eacces", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aRead)},
+		op:    ln("a/f", "b/f"), want: reparented("EACCES"), covers: []string{"§6.9"}},
+	// Both conditions at once: b grants READ (a gain) and lacks MAKE_REG.
+	{name: "link/eacces_takes_precedence_over_exdev", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer), on("b", aRefer|aRead)},
+		op:    ln("a/f", "b/f"), want: reparented("EACCES"), covers: []string{"§6.9"}},
+	{name: "link/source_without_refer_exdev", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRead), on("b", aRefer|aMkReg|aRead)},
+		op:    ln("a/f", "b/f"), want: reparented("EXDEV")},
+	{name: "link/destination_without_refer_exdev", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer|aRead), on("b", aMkReg|aRead)},
+		op:    ln("a/f", "b/f"), want: reparented("EXDEV")},
+	{name: "link/same_directory_without_make_reg_eacces", layout: []string{"a/f"},
+		rules: []rule{on("a", aRead|aRmFile)},
+		op:    ln("a/f", "a/g"), want: deniedFrom(abiLandlock, "EACCES")},
+	{name: "link/same_directory_needs_no_refer", layout: []string{"a/f"},
+		rules: []rule{on("a", aRead|aMkReg)},
+		op:    ln("a/f", "a/g"), want: allowed},
+	{name: "link/symlink_needs_make_sym", layout: []string{"a/l->f", "b/"},
+		rules: []rule{on("a", aRefer), on("b", aRefer|aMkReg)},
+		op:    ln("a/l", "b/l"), want: reparented("EACCES")},
+
+	// Renames.
+	{name: "rename/no_gain_allowed", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer|aRmFile|aRead), on("b", aRefer|aMkReg|aRead)},
+		op:    mv("a/f", "b/f"), want: allowed},
+	{name: "rename/losing_rights_allowed", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer|aRmFile|aRead|aWrite), on("b", aRefer|aMkReg|aRead)},
+		op:    mv("a/f", "b/f"), want: allowed},
+	{name: "rename/source_without_remove_file_eacces", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aMkReg|aRead)},
+		op:    mv("a/f", "b/f"), want: reparented("EACCES"), covers: []string{"§6.9"}},
+	// Replacing b/f removes the file there: REMOVE_FILE on b.
+	{name: "rename/replacing_without_remove_file_at_destination_eacces", layout: []string{"a/f", "b/f"},
+		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg)},
+		op:    mv("a/f", "b/f"), want: reparented("EACCES")},
+	{name: "rename/replacing_with_remove_file_at_destination_allowed", layout: []string{"a/f", "b/f"},
+		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg|aRmFile)},
+		op:    mv("a/f", "b/f"), want: allowed},
+	{name: "rename/same_directory_without_make_reg_eacces", layout: []string{"a/f"},
+		rules: []rule{on("a", aRead|aRmFile)},
+		op:    mv("a/f", "a/g"), want: deniedFrom(abiLandlock, "EACCES")},
+	{name: "rename/same_directory_without_remove_file_eacces", layout: []string{"a/f"},
+		rules: []rule{on("a", aRead|aMkReg)},
+		op:    mv("a/f", "a/g"), want: deniedFrom(abiLandlock, "EACCES")},
+	{name: "rename/fifo_needs_make_fifo", layout: []string{"a/p|", "b/"},
+		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg)},
+		op:    mv("a/p", "b/p"), want: reparented("EACCES")},
+
+	// RENAME_EXCHANGE: each file moves into the other directory.
+	{name: "exchange/reverse_direction_widening_exdev", layout: []string{"a/f", "b/g"},
+		rules: []rule{on("a", aRefer|aRmFile|aMkReg|aRead), on("b", aRefer|aRmFile|aMkReg)},
+		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: reparented("EXDEV"), covers: []string{"§6.9"}},
+	// The companion of the row above: the same policy lets a/f move to b
+	// (it loses READ_FILE); only the way back widens.
+	{name: "exchange/forward_direction_alone_allowed", layout: []string{"a/f", "b/g"},
+		rules: []rule{on("a", aRefer|aRmFile|aMkReg|aRead), on("b", aRefer|aRmFile|aMkReg)},
+		op:    mv("a/f", "b/f"), want: allowed},
+	{name: "exchange/equal_rights_allowed", layout: []string{"a/f", "b/g"},
+		rules: []rule{on("a", aRefer|aRmFile|aMkReg|aRead), on("b", aRefer|aRmFile|aMkReg|aRead)},
+		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: allowed},
+	{name: "exchange/source_side_without_make_reg_eacces", layout: []string{"a/f", "b/g"},
+		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aRmFile|aMkReg)},
+		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: reparented("EACCES")},
+	{name: "exchange/destination_side_without_remove_file_eacces", layout: []string{"a/f", "b/g"},
+		rules: []rule{on("a", aRefer|aRmFile|aMkReg), on("b", aRefer|aMkReg)},
+		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: reparented("EACCES")},
+
+	// Directories carry their whole subtree: directory rights count.
+	{name: "directory/widening_exdev", layout: []string{"a/d/f", "b/"},
+		rules: []rule{on("a", aRefer|aRmDir|aMkDir), on("b", aRefer|aMkDir|aMkReg)},
+		op:    mv("a/d", "b/d"), want: reparented("EXDEV")},
+	{name: "directory/no_gain_allowed", layout: []string{"a/d/f", "b/"},
+		rules: []rule{on("a", aRefer|aRmDir|aMkDir|aMkReg), on("b", aRefer|aMkDir|aMkReg)},
+		op:    mv("a/d", "b/d"), want: allowed},
+	{name: "directory/destination_without_make_dir_eacces", layout: []string{"a/d/f", "b/"},
+		rules: []rule{on("a", aRefer|aRmDir), on("b", aRefer)},
+		op:    mv("a/d", "b/d"), want: reparented("EACCES")},
+	{name: "directory/source_without_remove_dir_eacces", layout: []string{"a/d/f", "b/"},
+		rules: []rule{on("a", aRefer|aMkDir), on("b", aRefer|aMkDir)},
+		op:    mv("a/d", "b/d"), want: reparented("EACCES")},
+	// The same gain of a directory-only right (MAKE_REG) does not count
+	// for a regular file.
+	{name: "file/directory_only_rights_do_not_count", layout: []string{"a/f", "b/"},
+		rules: []rule{on("a", aRefer|aRmFile|aMkReg), on("b", aRefer|aMkReg|aMkDir|aMkFifo)},
+		op:    mv("a/f", "b/f"), want: allowed},
+
+	// REFER is denied by default, also by a layer that does not handle it.
+	{name: "denied_by_default/rename_exdev", layout: []string{"a/f", "b/"},
+		handled: aRead, rules: []rule{on("", aRead)},
+		op: mv("a/f", "b/f"), want: deniedFrom(abiLandlock, "EXDEV")},
+	{name: "denied_by_default/link_exdev", layout: []string{"a/f", "b/"},
+		handled: aRead, rules: []rule{on("", aRead)},
+		op: ln("a/f", "b/f"), want: deniedFrom(abiLandlock, "EXDEV")},
+	// The same-directory companion: the same domain lets it through.
+	{name: "denied_by_default/same_directory_rename_allowed", layout: []string{"a/f"},
+		handled: aRead, rules: []rule{on("", aRead)},
+		op: mv("a/f", "a/g"), want: allowed},
+
+	// Layers: each one must allow the reparenting on its own.
+	{name: "layers/layer_without_refer_denies", layout: []string{"a/f", "b/"},
+		handled: aRead, rules: []rule{on("", aRead)},
+		layers: [][]rule{{on("", referHandled)}},
+		op:     mv("a/f", "b/f"), want: deniedFrom(abiLandlock, "EXDEV"), covers: []string{"§3.4", "fs.6"}},
+	{name: "layers/one_widening_layer_exdev", layout: []string{"a/f", "b/"},
+		rules:  []rule{on("", referHandled)},
+		layers: [][]rule{{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg|aRead)}},
+		op:     mv("a/f", "b/f"), want: reparented("EXDEV"), covers: []string{"§3.4", "fs.6"}},
+	{name: "layers/no_widening_layer_allowed", layout: []string{"a/f", "b/"},
+		rules:  []rule{on("", referHandled)},
+		layers: [][]rule{{on("a", aRefer|aRmFile|aRead), on("b", aRefer|aMkReg|aRead)}},
+		op:     mv("a/f", "b/f"), want: allowed, covers: []string{"§3.4", "fs.6"}},
+
+	// RENAME_WHITEOUT leaves a whiteout (a character device 0:0) at the
+	// source: it needs MAKE_REG there (erratum 4), MAKE_CHAR on kernels
+	// without the fix.
+	{name: "whiteout/rename_with_make_reg_allowed", layout: []string{"a/p|"},
+		handled: aRmFile | aMkReg | aMkChar | aMkFifo, rules: []rule{on("a", aRmFile|aMkFifo|aMkReg)},
+		op: rename2("a/p", "a/q", unix.RENAME_WHITEOUT), want: allowed,
+		deviate: unfixedErratum(4, "EACCES"), covers: []string{"§6.4"}},
+	{name: "whiteout/rename_with_only_make_char_eacces", layout: []string{"a/p|"},
+		handled: aRmFile | aMkReg | aMkChar | aMkFifo, rules: []rule{on("a", aRmFile|aMkFifo|aMkChar)},
+		op: rename2("a/p", "a/q", unix.RENAME_WHITEOUT), want: deniedFrom(abiLandlock, "EACCES"),
+		deviate: unfixedErratum(4, OK), covers: []string{"§6.4"}},
+}
+
+func init() {
+	for _, r := range referRows {
+		register(r.caseFor())
+	}
+	register(referMountCases()...)
+	register(
+		// A rule granting everything above both directories: reparenting
+		// within it is allowed, while the domain still denies reading
+		// outside the case directory.
+		Case{Area: "fs", Name: "refer/superset_rule_above_allows", Covers: []string{"fs.1", "§3.3"},
+			Want: byLibABI(abiRefer, "rename=ok outside=EACCES", "rename=ok outside=ok"),
+			Run: func(t *T) string {
+				if err := layout(t, "a/f", "b/"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
+					return enforceFailed(err)
+				}
+				return "rename=" + Outcome(mv("a/f", "b/f")(t)) + " outside=" + Outcome(openRead(outsidePath()))
+			}},
+	)
+}
+
+// referMountCases: renames and links that meet a mount (in a private
+// mount namespace). A mount point cannot be renamed (the VFS says EBUSY),
+// but a domain that lacks the rights for that rename answers first, with
+// its own EACCES; a rename between two mounts is EXDEV from the VFS
+// whatever the domain allows; linking the root of a detached mount (a
+// directory) is denied by a domain without MAKE_DIR (EACCES) before the
+// VFS refuses hard links to directories (EPERM).
+func referMountCases() []Case {
+	nsRow := func(name string, want func(Env) string, body func(t *T) string) Case {
+		return withMountNS(Case{Area: "fs", Name: "refer/" + name, Want: want, Covers: []string{"fs.1", "§3.3", "fs.3", "§3.5"}}, body)
+	}
+	return []Case{
+		nsRow("cross_mount_rename_exdev", byLibABI(abiRefer, "cross_mount=EXDEV same_mount=ok outside=EACCES", "cross_mount=EXDEV same_mount=ok outside=ok"), func(t *T) string {
+			if err := layout(t, "a/f", "a/g", "m/"); err != nil {
+				return setupFailed(err)
+			}
+			if err := unix.Mount(t.path("a"), t.path("m"), "", unix.MS_BIND, ""); err != nil {
+				return "setup failed: bind mount: " + Outcome(err)
+			}
+			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
+				return enforceFailed(err)
+			}
+			return pairs("cross_mount", Outcome(mv("a/f", "m/f2")(t)), "same_mount", Outcome(mv("a/g", "a/g2")(t)),
+				"outside", Outcome(openRead(outsidePath())))
+		}),
+		nsRow("rename_mount_point_ebusy", func(Env) string { return "EBUSY" }, func(t *T) string {
+			if err := mountTmpfs(t, "m"); err != nil {
+				return setupFailed(err)
+			}
+			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(mv("m", "n")(t))
+		}),
+		nsRow("rename_mount_point_without_make_dir_eacces", byLibABI(abiLandlock, "EACCES", "EBUSY"), func(t *T) string {
+			if err := mountTmpfs(t, "m"); err != nil {
+				return setupFailed(err)
+			}
+			h := referHandled &^ aRefer
+			if err := enforceFS(t, h, on("", h&^aMkDir)); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(mv("m", "n")(t))
+		}),
+		nsRow("link_detached_mount_root_eacces", func(e Env) string {
+			switch {
+			case e.LibABI() >= abiRefer:
+				return "EACCES"
+			case e.LibABI() >= abiLandlock:
+				return "EACCES|EXDEV" // ABI 1 denies every reparenting
+			}
+			return "EPERM" // no hard links to directories
+		}, func(t *T) string {
+			if err := layout(t, "a/f"); err != nil {
+				return setupFailed(err)
+			}
+			root, err := unix.OpenTree(unix.AT_FDCWD, t.path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+			if err != nil {
+				return "setup failed: open_tree: " + Outcome(err)
+			}
+			defer unix.Close(root)
+			if err := enforceFS(t, referHandled); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(unix.Linkat(root, ".", root, "x", 0))
+		}),
+	}
+}
