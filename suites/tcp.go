@@ -71,11 +71,12 @@ func bigEndian(Env) string {
 	return ""
 }
 
-// privilegedPort finds a free port below 1024 (root only).
+// privilegedPort finds a free port below 1024 for the fixture's kind of
+// socket (root only).
 func privilegedPort(x *netFix) error {
 	var err error
 	for p := 1023; p >= 600; p-- {
-		if err = bindOn(x.f, unix.SOCK_STREAM, unix.IPPROTO_TCP, p); err == nil {
+		if err = bindOn(x.f, x.typ, x.proto, p); err == nil {
 			x.priv = p
 			return nil
 		}
