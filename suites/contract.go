@@ -287,6 +287,13 @@ func init() {
 		contractCase("add_rule/empty_access_before_bad_parent_fd_enomsg", always("ENOMSG"), func(*T) string {
 			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, 0, -1, 0)) })
 		}),
+		// QUIET without a quiet mask is refused before the parent fd is
+		// looked at (from ABI 10; before, the flag itself is unknown).
+		contractCase("add_rule/quiet_without_quiet_mask_before_bad_parent_fd_einval", always("EINVAL"), func(*T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				return Outcome(addPath(fd, fsRead, tooBigFD, unix.LANDLOCK_ADD_RULE_QUIET))
+			})
+		}),
 		contractCase("add_rule/unhandled_access_before_bad_parent_fd_einval", always("EINVAL"), func(*T) string {
 			return withRuleset(attr(8, fsRead), func(fd int) string {
 				return Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), -1, 0))
@@ -496,7 +503,9 @@ func init() {
 		switch {
 		case strings.HasPrefix(c.Name, "restrict_self/"):
 			c.Covers = append(c.Covers, "§6.8")
-		case strings.Contains(c.Name, "unreadable") || strings.Contains(c.Name, "port_") || strings.Contains(c.Name, "reopen") ||
+		case strings.Contains(c.Name, "port_"):
+			c.Covers = append(c.Covers, "§6.16", "net.1")
+		case strings.Contains(c.Name, "unreadable") || strings.Contains(c.Name, "reopen") ||
 			strings.Contains(c.Name, "nsfs") || strings.Contains(c.Name, "pipefs") || strings.Contains(c.Name, "write_einval"):
 			c.Covers = append(c.Covers, "§6.16")
 		case strings.Contains(c.Name, "first_unknown") || strings.Contains(c.Name, "highest"):
