@@ -310,7 +310,7 @@ func udpFamilyRows(f family) []netRow {
 				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.other().fullAddr(x.free)) })
 			}},
 	}
-	pol := pol(udpBoth, onPort(0, udpBind))
+	ungranted := pol(udpBoth, onPort(0, udpBind))
 	if f.af == unix.AF_INET6 {
 		deniedOrEinval := func(e Env) string {
 			if e.LibABI() >= abiUDP {
@@ -318,15 +318,23 @@ func udpFamilyRows(f family) []netRow {
 			}
 			return OK
 		}
+		// A destination the policy grants is sent to: the
+		// documentation excludes only AF_UNSPEC destinations for IPv6
+		// UDP sockets (landlock.h, CONNECT_SEND_UDP notes).
+		granted := pol(udpBoth, onServer(udpSend), onPort(0, udpBind))
 		return append(rows,
-			netRow{name: "ipv4_address/sendto_denied", want: deniedOrEinval, covers: n1, policy: pol, op: sendForeign},
-			netRow{name: "ipv4_address/connect_denied", want: deniedOrEinval, covers: n1, policy: pol, op: connectForeign})
+			netRow{name: "ipv4_address/sendto_denied", want: deniedOrEinval, covers: n1, policy: ungranted, op: sendForeign},
+			netRow{name: "ipv4_address/connect_denied", want: deniedOrEinval, covers: n1, policy: ungranted, op: connectForeign},
+			netRow{name: "ipv4_address/sendto_granted_port", want: allowed, covers: n1, policy: granted, op: sendForeign,
+				companion: bindFreeOp, companionWant: udpDenied},
+			netRow{name: "ipv4_address/connect_granted_port", want: allowed, covers: n1, policy: granted, op: connectForeign,
+				companion: bindFreeOp, companionWant: udpDenied})
 	}
 	return append(rows,
 		netRow{name: "other_family_address/sendto_refused", want: refusedOrEinval(abiUDP), diff: true, covers: n1,
-			policy: pol, companion: bindFreeOp, companionWant: udpDenied, op: sendForeign},
+			policy: ungranted, companion: bindFreeOp, companionWant: udpDenied, op: sendForeign},
 		netRow{name: "other_family_address/connect_refused", want: refusedOrEinval(abiUDP), diff: true, covers: n1,
-			policy: pol, companion: bindFreeOp, companionWant: udpDenied, op: connectForeign})
+			policy: ungranted, companion: bindFreeOp, companionWant: udpDenied, op: connectForeign})
 }
 
 // IPv4-mapped IPv6 addresses (::ffff:127.0.0.1): an IPv6 socket reaching
