@@ -53,7 +53,11 @@ func init() {
 				}
 				return "unsandboxed=ok granted=ok denied=" + denied
 			},
-			Run: func(t *T) string { return inOwnNetns(spec, t.Env.Ceiling) }})
+			Run: func(t *T) string {
+				t.Logf("kernel.unprivileged_userns_clone=%s user.max_user_namespaces=%s",
+					sysctl("kernel/unprivileged_userns_clone"), sysctl("user/max_user_namespaces"))
+				return inOwnNetns(spec, t.Env.Ceiling)
+			}})
 	}
 }
 
@@ -61,26 +65,28 @@ func init() {
 // a user namespace (Debian's kernel.unprivileged_userns_clone, Ubuntu's
 // AppArmor restriction, or user.max_user_namespaces = 0).
 func noUserns(e Env) string {
-	read := func(p string) string {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return ""
-		}
-		return strings.TrimSpace(string(b))
-	}
-	if read("/proc/sys/user/max_user_namespaces") == "0" {
+	if sysctl("user/max_user_namespaces") == "0" {
 		return "user namespaces disabled (user.max_user_namespaces = 0)"
 	}
 	if e.Root {
 		return ""
 	}
-	if read("/proc/sys/kernel/unprivileged_userns_clone") == "0" {
+	if sysctl("kernel/unprivileged_userns_clone") == "0" {
 		return "unprivileged user namespaces disabled (kernel.unprivileged_userns_clone = 0)"
 	}
-	if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" {
+	if sysctl("kernel/apparmor_restrict_unprivileged_userns") == "1" {
 		return "unprivileged user namespaces restricted by AppArmor (kernel.apparmor_restrict_unprivileged_userns = 1)"
 	}
 	return ""
+}
+
+// sysctl reads /proc/sys/<name>, "absent" when it does not exist.
+func sysctl(name string) string {
+	b, err := os.ReadFile("/proc/sys/" + name)
+	if err != nil {
+		return "absent"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // inOwnNetns runs the child in new user and network namespaces, mapping
