@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"strings"
 	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
@@ -143,17 +144,17 @@ func init() {
 	for _, r := range featuresOf(FSRight) {
 		register(baseCase("probe/handled_access_fs/"+r.Name, since(r.ABI, "EINVAL"), func(*T) string {
 			return createOutcome(attr(8, r.Value), 0)
-		}))
+		}).covering("§6.3"))
 	}
 	for _, r := range featuresOf(NetRight) {
 		register(baseCase("probe/handled_access_net/"+r.Name, fieldOutcome(abiNet, r.ABI), func(*T) string {
 			return createOutcome(attr(16, 0, r.Value), 0)
-		}))
+		}).covering("§6.3", "§6.2"))
 	}
 	for _, r := range featuresOf(ScopeBit) {
 		register(baseCase("probe/scoped/"+r.Name, fieldOutcome(abiScoped, r.ABI), func(*T) string {
 			return createOutcome(attr(24, 0, 0, r.Value), 0)
-		}))
+		}).covering("§6.3", "§6.2"))
 	}
 	for _, r := range featuresOf(RestrictFlag) {
 		iso := Thread
@@ -169,7 +170,7 @@ func init() {
 				return flagsOrPriv("EINVAL")(e)
 			})
 		}
-		register(Case{Area: "base", Name: "probe/restrict_flag/" + r.Name, Isolation: iso, Want: want, Run: func(t *T) string {
+		register(Case{Area: "base", Name: "probe/restrict_flag/" + r.Name, Isolation: iso, Want: want, Covers: []string{"§6.3", "§6.8"}, Run: func(t *T) string {
 			return withRuleset(attr(8, fsRead), func(fd int) string {
 				if r.Name != "no_new_privs" && !t.Env.Root {
 					if err := setNoNewPrivs(); err != nil {
@@ -180,7 +181,35 @@ func init() {
 			})
 		}})
 	}
-	register(baseCases...)
+	for _, c := range baseCases {
+		c.Covers = append(c.Covers, baseCovers(c.Name)...)
+		register(c)
+	}
+}
+
+// baseCovers names the coverage items of a base case from its name.
+func baseCovers(name string) []string {
+	switch {
+	case strings.HasPrefix(name, "probe/"):
+		return []string{"§6.3"}
+	case strings.HasPrefix(name, "struct_size/"):
+		return []string{"§6.2"}
+	case strings.HasPrefix(name, "abi/"):
+		return []string{"§6.15"}
+	case name == "restrict_self/layer_limit":
+		return []string{"§3.1", "§6.5", "§6.10"}
+	case name == "restrict_self/failed_no_new_privs_enforcement_leaves_it_unset":
+		return []string{"§3.1", "§6.5"}
+	case strings.HasPrefix(name, "restrict_self/"):
+		return []string{"§3.1", "§6.8"}
+	case strings.HasPrefix(name, "add_rule/port_"):
+		return []string{"§3.1", "§6.16", "net.1", "net.3"}
+	case strings.HasPrefix(name, "ruleset_fd/"):
+		return []string{"§3.1", "§6.16", "net.3"}
+	case strings.HasPrefix(name, "add_rule/net_port"):
+		return []string{"§3.1", "§6.3"}
+	}
+	return []string{"§3.1"}
 }
 
 var baseCases = []Case{
@@ -476,5 +505,5 @@ func init() {
 			defer unix.Close(fds[0])
 			return Outcome(t.restrict(fds[0], 0))
 		})
-	}))
+	}).covering("§3.1", "net.3"))
 }

@@ -107,6 +107,12 @@ func (c Case) showing(feature string, b Behaviour) Case {
 	return c
 }
 
+// covering adds coverage items to a case.
+func (c Case) covering(items ...string) Case {
+	c.Covers = append(append([]string(nil), c.Covers...), items...)
+	return c
+}
+
 // deviating sets a case's known deviations.
 func (c Case) deviating(d func(Env) []Deviation) Case {
 	c.Deviate = d

@@ -22,12 +22,6 @@ var readDirDenied = landlock.Policy{FS: landlock.FSReadDir}
 
 const openDirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 
-// covering adds coverage items to a case.
-func (c Case) covering(items ...string) Case {
-	c.Covers = append(append([]string(nil), c.Covers...), items...)
-	return c
-}
-
 func credsCase(name string, skip, want func(Env) string, run func(t *T) string) Case {
 	return Case{Area: "creds", Name: name, Skip: skip, Want: want, Covers: credsCovers, Run: run}
 }

@@ -274,10 +274,11 @@ type netRow struct {
 	diff   bool
 	// deviate judges known deviations (Case.Deviate).
 	deviate func(Env) []Deviation
-	// companion, on a differential row, is a second action after the
-	// enforcement that the policy must deny: it shows the restriction is
-	// in force, so that a domain ignoring the address entirely cannot
-	// pass as "as unsandboxed". companionWant is its expectation.
+	// companion is a second action after the enforcement that the
+	// policy must deny: on a differential row (or a row whose action the
+	// policy must leave alone) it shows the restriction is in force, so
+	// that a domain ignoring the address entirely cannot pass as "as
+	// unsandboxed". companionWant is its expectation.
 	companion     func(x *netFix) error
 	companionWant func(Env) string
 	skip          func(Env) string
@@ -286,6 +287,12 @@ type netRow struct {
 	shows   Behaviour
 	// prep finishes the fixture before enforcement.
 	prep func(x *netFix) error
+	// layers, when set, replaces policy: each policy is enforced in turn
+	// as a layer of its own (none at all for an empty, non-nil list).
+	layers []func(x *netFix) landlock.Policy
+	// covers names the coverage items of the row (Case.Covers), on top of
+	// the area's own.
+	covers []string
 }
 
 func (r netRow) run(t *T, f family, typ, proto int) string {
@@ -303,16 +310,21 @@ func (r netRow) run(t *T, f family, typ, proto int) string {
 	if r.diff {
 		before = Outcome(r.op(x))
 	}
-	if err := t.Enforce(r.policy(x)); err != nil {
-		return enforceFailed(err)
+	layers := r.layers
+	if layers == nil {
+		layers = []func(x *netFix) landlock.Policy{r.policy}
+	}
+	for _, l := range layers {
+		if err := t.Enforce(l(x)); err != nil {
+			return enforceFailed(err)
+		}
 	}
 	after := Outcome(r.op(x))
-	if !r.diff {
-		return after
-	}
-	t.Logf("unsandboxed %s, sandboxed %s", before, after)
-	if after == before {
-		after = asUnsandboxed
+	if r.diff {
+		t.Logf("unsandboxed %s, sandboxed %s", before, after)
+		if after == before {
+			after = asUnsandboxed
+		}
 	}
 	if r.companion != nil {
 		after += "; restriction " + Outcome(r.companion(x))
@@ -349,10 +361,18 @@ func (r netRow) caseFor(area string, f family, typ, proto int) Case {
 	if r.companion != nil {
 		want = withCompanion(r.want, r.companionWant)
 	}
+	var covers []string
+	if c, ok := areaCoverage[area]; ok {
+		covers = append(covers, c)
+	}
+	covers = append(covers, r.covers...)
 	return Case{Area: area, Name: f.name + "/" + r.name, Skip: skips(noIPv6(f), r.skip), Want: want,
-		Deviate: r.deviate, Feature: r.feature, Shows: r.shows,
+		Deviate: r.deviate, Feature: r.feature, Shows: r.shows, Covers: covers,
 		Run: func(t *T) string { return r.run(t, f, typ, proto) }}
 }
+
+// areaCoverage is the coverage item every network row of an area checks.
+var areaCoverage = map[string]string{"tcp": "§3.8", "udp": "§3.9"}
 
 // skips combines skip functions; nil ones are ignored.
 func skips(fs ...func(Env) string) func(Env) string {

@@ -71,11 +71,12 @@ func bigEndian(Env) string {
 	return ""
 }
 
-// privilegedPort finds a free port below 1024 (root only).
+// privilegedPort finds a free port below 1024 for the fixture's kind of
+// socket (root only).
 func privilegedPort(x *netFix) error {
 	var err error
 	for p := 1023; p >= 600; p-- {
-		if err = bindOn(x.f, unix.SOCK_STREAM, unix.IPPROTO_TCP, p); err == nil {
+		if err = bindOn(x.f, x.typ, x.proto, p); err == nil {
 			x.priv = p
 			return nil
 		}
@@ -98,17 +99,17 @@ var tcpRows = []netRow{
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
 	// net_port_attr.port is in host byte order: a rule written in
 	// network order names another port on a little-endian host.
-	{name: "bind/rule_in_network_byte_order_does_not_match", want: tcpDenied, skip: bigEndian,
+	{name: "bind/rule_in_network_byte_order_does_not_match", want: tcpDenied, skip: bigEndian, covers: n1,
 		policy: func(x *netFix) landlock.Policy { return netPolicy(tcpBoth, allow(swap16(x.free), tcpBind)) },
 		op:     func(x *netFix) error { return x.bindOn(x.free) }},
 	// Privileged ports still need CAP_NET_BIND_SERVICE; with it, a rule
 	// allows them like any other port.
-	{name: "bind/privileged_port_allowed_by_rule", want: allowed, skip: needRoot("CAP_NET_BIND_SERVICE"), prep: privilegedPort,
+	{name: "bind/privileged_port_allowed_by_rule", want: allowed, skip: needRoot("CAP_NET_BIND_SERVICE"), prep: privilegedPort, covers: n1,
 		policy: func(x *netFix) landlock.Policy { return netPolicy(tcpBoth, allow(x.priv, tcpBind)) },
 		op:     func(x *netFix) error { return x.bindOn(x.priv) }},
 	// A truncated address is refused by the network stack (EINVAL) and by
 	// Landlock alike: the domain must not change the answer.
-	{name: "bind/short_address_as_unsandboxed", want: unchanged, diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)),
+	{name: "bind/short_address_as_unsandboxed", want: unchanged, diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)), covers: n1,
 		companion: bindFree, companionWant: tcpDenied,
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.raw(uint16(x.f.af), x.free, 8)) })
@@ -121,7 +122,7 @@ var tcpRows = []netRow{
 	{name: "connect/bind_rule_does_not_allow_connect", want: tcpDenied, policy: pol(tcpBoth, onServer(tcpBind)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
 	// A port-0 rule is about ephemeral binds, never about connecting.
-	{name: "connect/port_zero_rule_does_not_allow_connect", want: tcpDenied, policy: pol(tcpBoth, onPort(0, tcpBoth)),
+	{name: "connect/port_zero_rule_does_not_allow_connect", want: tcpDenied, policy: pol(tcpBoth, onPort(0, tcpBoth)), covers: n1,
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
 	{name: "connect/unhandled_when_only_bind_handled", want: allowed, policy: pol(tcpBind),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
@@ -135,7 +136,7 @@ var tcpRows = []netRow{
 	// kernel that lets the datagram through as if unsandboxed is a
 	// warning. With TCP Fast Open disabled by sysctl the baseline fails
 	// too and only EACCES differs.
-	{name: "sendto_fastopen/checked_as_connect", diff: true, policy: pol(tcpConnect),
+	{name: "sendto_fastopen/checked_as_connect", diff: true, policy: pol(tcpConnect), covers: []string{"net.1", "§6.10"},
 		want: tcpDeniedOr(asUnsandboxed),
 		deviate: func(e Env) []Deviation {
 			if e.LibABI() < abiNet {
@@ -157,7 +158,7 @@ func init() {
 		// On IPv4, bind(AF_UNSPEC) with INADDR_ANY is accepted by the
 		// stack as AF_INET, so Landlock checks its port. The socket is
 		// bound without listening and closed at once.
-		netRow{name: "bind_af_unspec/any_address_checked", want: tcpDenied, policy: pol(tcpBoth, onOther(freeOf, tcpBind)),
+		netRow{name: "bind_af_unspec/any_address_checked", want: tcpDenied, policy: pol(tcpBoth, onOther(freeOf, tcpBind)), covers: n1,
 			op: func(x *netFix) error {
 				return withSocket(x.f, x.typ, x.proto, func(fd int) error {
 					sa := x.f.raw(unix.AF_UNSPEC, x.free, 16)
@@ -167,7 +168,7 @@ func init() {
 			}}.caseFor("tcp", ipv4, stream, tcp),
 		// With another address the stack refuses it (EAFNOSUPPORT), and
 		// Landlock must give the same answer.
-		netRow{name: "bind_af_unspec/loopback_address_as_unsandboxed", want: unchanged, diff: true,
+		netRow{name: "bind_af_unspec/loopback_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 			companion: bindFree, companionWant: tcpDenied,
 			policy: pol(tcpBoth, onPort(0, tcpBind)),
 			op: func(x *netFix) error {
@@ -177,7 +178,7 @@ func init() {
 		// pre-UDP Landlock implementation answered EINVAL for any
 		// non-IPv4 socket when BIND_TCP was handled; 7.3 leaves the
 		// stack's answer (the check moved when UDP support arrived, ABI 10).
-		netRow{name: "bind_af_unspec/refused_as_unsandboxed_or_einval", diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)),
+		netRow{name: "bind_af_unspec/refused_as_unsandboxed_or_einval", diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)), covers: n1,
 			companion: bindFree, companionWant: tcpDenied,
 			want: func(e Env) string {
 				if e.LibABI() >= abiNet {

@@ -40,7 +40,13 @@ func (r tsyncRow) caseOf() Case {
 	if r.shows != "" {
 		feature = "restrict/tsync"
 	}
-	return Case{Area: "tsync", Name: r.name, Isolation: Process, Want: r.want, Feature: feature, Shows: r.shows, Run: func(t *T) string {
+	// Every row but the privilege one shows what TSYNC does to the
+	// siblings (§6.6).
+	covers := []string{"§3.12", "§6.6"}
+	if r.name == "without_no_new_privs" {
+		covers = []string{"§3.12", "§6.8"}
+	}
+	return Case{Area: "tsync", Name: r.name, Isolation: Process, Want: r.want, Feature: feature, Shows: r.shows, Covers: covers, Run: func(t *T) string {
 		t.files("f")
 		on, stop := startSibling()
 		defer stop()
@@ -159,7 +165,7 @@ func init() {
 		register(r.caseOf())
 	}
 	noRuleset := func(name string, flags uint32, want func(Env) string) Case {
-		return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Run: func(t *T) string {
+		return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Covers: []string{"§3.12", "§6.8"}, Run: func(t *T) string {
 			return Outcome(t.restrict(-1, flags))
 		}}
 	}
