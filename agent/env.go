@@ -38,6 +38,7 @@ func DetectEnv(ceiling int) (suites.Env, results.Env, error) {
 		UID:            os.Geteuid(),
 		ABICeiling:     ceiling,
 		UptimeMS:       uptime().Milliseconds(),
+		KnownConsole:   suites.KnownConsole(env),
 	}
 	return env, hdr, nil
 }

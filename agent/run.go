@@ -25,6 +25,7 @@ func priv(env suites.Env) string {
 // RunCase runs one case in its isolation and judges it.
 func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case {
 	r := results.Case{Area: c.Area, Name: c.Name, Priv: priv(env)}
+	r.Library = libraryOf(c)
 	if c.Skip != nil {
 		if why := c.Skip(env); why != "" {
 			r.Verdict, r.Detail = results.Skip, why

@@ -36,7 +36,7 @@ func newPlan(s protocol.Settings) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cases, err := Select(suites.All(), s)
+	cases, err := Select(AllCases(s.Libraries, env.ABI), s)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +81,19 @@ func Suite(s protocol.Settings, w *protocol.StreamWriter, native bool) error {
 		err = derr
 	}
 	return err
+}
+
+// AllCases is every kernel case and the library cases of each library
+// (llconform's own by default), for a kernel of the given ABI.
+func AllCases(libraries []string, kernelABI int) []suites.Case {
+	if len(libraries) == 0 {
+		libraries = []string{"own"}
+	}
+	all := suites.All()
+	for _, l := range libraries {
+		all = append(all, suites.LibraryCases(l, kernelABI)...)
+	}
+	return all
 }
 
 // Select returns the cases the settings pick, in registration order.
@@ -170,7 +183,7 @@ func (p *plan) runUnprivPass(w *protocol.StreamWriter) error {
 		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Case == nil {
 			continue
 		}
-		got[ev.Case.Area+"/"+ev.Case.Name] = true
+		got[caseKey(*ev.Case)] = true
 		if err := w.Case(*ev.Case); err != nil {
 			return err
 		}
@@ -181,10 +194,26 @@ func (p *plan) runUnprivPass(w *protocol.StreamWriter) error {
 		if got[c.ID()] {
 			continue
 		}
-		w.Case(results.Case{Area: c.Area, Name: c.Name, Priv: "unpriv", Verdict: results.Broken,
+		w.Case(results.Case{Area: c.Area, Name: c.Name, Priv: "unpriv", Library: libraryOf(c), Verdict: results.Broken,
 			Detail: fmt.Sprintf("the unprivileged pass ended before this case (%v): %s", waitErr, tail(stderr.String(), 300))})
 	}
 	return nil
+}
+
+// caseKey is a result's suites.Case.ID: area/name, "@library" for a
+// library case.
+func caseKey(r results.Case) string {
+	if r.Library != "" {
+		return r.Area + "/" + r.Name + "@" + r.LibraryName()
+	}
+	return r.Area + "/" + r.Name
+}
+
+func libraryOf(c suites.Case) string {
+	if c.Library == "" {
+		return ""
+	}
+	return suites.LibraryVersion(c.Library)
 }
 
 // othersCanExec reports whether any user may execute path: the file is

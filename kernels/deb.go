@@ -2,14 +2,11 @@ package kernels
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/ulikunitz/xz"
 )
 
 // debMagic opens every .deb: it is an ar archive.
@@ -20,27 +17,11 @@ const debMagic = "!<arch>\n"
 // usr/lib/modules/<ver>/vmlinuz (linux-binary-*). It returns the image and
 // its path inside the package.
 func extractVmlinuz(deb io.Reader) ([]byte, string, error) {
-	data, name, err := arMember(deb, "data.tar")
+	t, err := DebFiles(deb)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%w: extract the kernel yourself (dpkg-deb -x) and give the bzImage", err)
 	}
-	var tr io.Reader
-	switch name {
-	case "data.tar.xz":
-		if tr, err = xz.NewReader(data); err != nil {
-			return nil, "", fmt.Errorf("%s: %w", name, err)
-		}
-	case "data.tar.gz":
-		if tr, err = gzip.NewReader(data); err != nil {
-			return nil, "", fmt.Errorf("%s: %w", name, err)
-		}
-	case "data.tar":
-		tr = data
-	default:
-		// Debian's kernels use xz; zstd (Ubuntu) is not worth a dependency yet.
-		return nil, "", fmt.Errorf("the package payload is %s, which llconform cannot unpack: extract the kernel yourself (dpkg-deb -x) and give the bzImage", name)
-	}
-	t := tar.NewReader(tr)
+	const name = "the package payload"
 	for {
 		h, err := t.Next()
 		if err == io.EOF {

@@ -53,8 +53,9 @@ type Config struct {
 	Timeout  time.Duration     // per boot; default 5 minutes
 	OutDir   string            // run directory (console logs, reports)
 	// Initramfs is an image from vm.Prepare to boot; empty: Run prepares
-	// one (builds the agent) itself.
+	// one (builds the agent) itself, with the Extra files.
 	Initramfs string
+	Extra     []vm.File
 	Args      []string // the command line, for the record
 	Progress  Progress // live progress, optional
 }
@@ -86,7 +87,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	}
 	initramfs := cfg.Initramfs
 	if initramfs == "" {
-		initramfs, err = vm.Prepare(ctx, func(note string) { cfg.Progress(Event{Note: note}) })
+		initramfs, err = vm.Prepare(ctx, func(note string) { cfg.Progress(Event{Note: note}) }, cfg.Extra...)
 		if err != nil {
 			return nil, err
 		}
@@ -258,9 +259,10 @@ func judge(s *protocol.Stream, b *vm.Boot, spec vm.Spec) (results.Status, string
 		return results.StatusInterrupted, fmt.Sprintf("the run was interrupted after %d cases", len(s.Cases))
 	case b.Silent:
 		return results.StatusBroken, fmt.Sprintf("the guest reset before its kernel printed anything (QEMU exited 0, empty console, no header) with %d MiB: %s", spec.MemoryMB, tooLittle)
-	case b.Trouble != "":
-		why := "guest kernel trouble: " + b.Trouble
-		if initramfsLost.MatchString(b.Trouble) {
+	case unexplained(b.Troubles, s) != "":
+		trouble := unexplained(b.Troubles, s)
+		why := "guest kernel trouble: " + trouble
+		if initramfsLost.MatchString(trouble) {
 			why += fmt.Sprintf("; the kernel lost its initramfs with %d MiB: %s", spec.MemoryMB, tooLittle)
 		}
 		return results.StatusBroken, why
@@ -280,6 +282,30 @@ func judge(s *protocol.Stream, b *vm.Boot, spec vm.Spec) (results.Status, string
 		return results.StatusBroken, why
 	}
 	return results.StatusComplete, ""
+}
+
+// unexplained is the first console trouble line that the kernel is not
+// documented to print: the agent's header lists the warnings of errata
+// the kernel's mask says it lacks (their cases are judged known).
+func unexplained(troubles []string, s *protocol.Stream) string {
+	var known []*regexp.Regexp
+	if s.Header != nil {
+		for _, k := range s.Header.KnownConsole {
+			if re, err := regexp.Compile(k); err == nil {
+				known = append(known, re)
+			}
+		}
+	}
+next:
+	for _, l := range troubles {
+		for _, re := range known {
+			if re.MatchString(l) {
+				continue next
+			}
+		}
+		return l
+	}
+	return ""
 }
 
 // initramfsLost matches the console lines of a kernel that could not

@@ -35,14 +35,14 @@ func TestJudge(t *testing.T) {
 		reason string
 	}{
 		{"clean", stream(2, true), vm.Boot{}, results.StatusComplete, ""},
-		{"kernel trouble wins over a complete stream", stream(2, true), vm.Boot{Trouble: "Kernel panic - not syncing"}, results.StatusBroken, "Kernel panic"},
+		{"kernel trouble wins over a complete stream", stream(2, true), vm.Boot{Troubles: []string{"Kernel panic - not syncing"}}, results.StatusBroken, "Kernel panic"},
 		{"timeout", stream(2, false), vm.Boot{TimedOut: true}, results.StatusBroken, "timed out after 1m0s (killed) with 2 cases received"},
 		{"interrupted", stream(2, false), vm.Boot{Cancelled: true}, results.StatusInterrupted, "interrupted after 2 cases"},
 		{"truncated, QEMU killed by a signal", stream(3, false), vm.Boot{Exit: "signal: killed"}, results.StatusBroken, "no done record after 3 cases: crash, hang or truncated output; QEMU was killed by a signal from outside llconform (signal: killed)"},
 		{"QEMU failed", &protocol.Stream{}, vm.Boot{Exit: "exit status 1", Stderr: "qemu: could not load kernel"}, results.StatusBroken, "no header record: the agent never started or its output was lost; QEMU exit status 1; QEMU said: qemu: could not load kernel"},
 		{"reset before printing anything", &protocol.Stream{}, vm.Boot{Silent: true}, results.StatusBroken,
 			fmt.Sprintf("the guest reset before its kernel printed anything (QEMU exited 0, empty console, no header) with 64 MiB: too little memory? the catalog kernels need at least %d MiB (--memory)", vm.MinMemoryMB)},
-		{"initramfs lost", &protocol.Stream{}, vm.Boot{Trouble: "[    3.05] Initramfs unpacking failed: invalid magic at start of compressed archive"}, results.StatusBroken,
+		{"initramfs lost", &protocol.Stream{}, vm.Boot{Troubles: []string{"[    3.05] Initramfs unpacking failed: invalid magic at start of compressed archive"}}, results.StatusBroken,
 			fmt.Sprintf("guest kernel trouble: [    3.05] Initramfs unpacking failed: invalid magic at start of compressed archive; the kernel lost its initramfs with 64 MiB: too little memory? the catalog kernels need at least %d MiB (--memory)", vm.MinMemoryMB)},
 		{"count mismatch", mismatch, vm.Boot{}, results.StatusBroken, "counts 5 cases, 3 received"},
 		{"no header", &protocol.Stream{}, vm.Boot{}, results.StatusBroken, "no header"},
@@ -93,4 +93,17 @@ func TestPrinterNotes(t *testing.T) {
 	assert.Equal(t, out.String(), "note: cached initramfs-0123.cpio failed its SHA256 check: rebuilding it\n"+
 		"7.3              booting\n"+
 		"7.3              booting (attempt 2)\n")
+}
+
+// A console warning the agent's header lists as documented (an erratum
+// the kernel lacks) does not break the run; any other still does.
+func TestKnownConsoleWarning(t *testing.T) {
+	s := stream(2, true)
+	s.Header.KnownConsole = []string{`WARNING: .*collect_domain_accesses`}
+	warn := "[ 12.3] WARNING: CPU: 0 PID: 77 at security/landlock/fs.c:752 collect_domain_accesses+0x1b/0x90"
+	status, reason := judge(s, &vm.Boot{Troubles: []string{warn}}, vm.Spec{Timeout: time.Minute})
+	assert.Equal(t, status, results.StatusComplete, reason)
+	status, reason = judge(s, &vm.Boot{Troubles: []string{warn, "[ 13.0] BUG: kernel NULL pointer dereference"}}, vm.Spec{Timeout: time.Minute})
+	assert.Equal(t, status, results.StatusBroken)
+	assert.Assert(t, strings.Contains(reason, "NULL pointer"), reason)
 }

@@ -59,9 +59,9 @@ func Areas(run *Run) []string {
 	var out []string
 	for _, k := range run.Kernels {
 		for _, c := range k.Cases {
-			if !seen[c.Area] {
-				seen[c.Area] = true
-				out = append(out, c.Area)
+			if !seen[c.Row()] {
+				seen[c.Row()] = true
+				out = append(out, c.Row())
 			}
 		}
 	}
@@ -197,7 +197,7 @@ func (c Cell) Summary() string {
 func NewCell(k *KernelRun, area string) Cell {
 	c := Cell{Kernel: k.Name, Area: area, KernelBroken: k.Broken(), KernelStatus: k.Status}
 	for _, cs := range k.Cases {
-		if cs.Area == area {
+		if cs.Row() == area {
 			c.Cases = append(c.Cases, cs)
 			c.Counts.Add(cs.Verdict)
 		}

@@ -5,6 +5,7 @@
 package results
 
 import (
+	"strings"
 	"time"
 
 	"github.com/llconform/llconform/landlock"
@@ -60,6 +61,10 @@ type Env struct {
 	Native         bool           `json:"native,omitempty"`        // run on the host, not in a VM
 	UptimeMS       int64          `json:"uptime_ms,omitempty"`     // guest uptime when the agent started
 	PlannedCases   int            `json:"planned_cases,omitempty"` // case events the run will send
+	// KnownConsole are console lines (regular expressions) this kernel is
+	// documented to print: warnings of errata its mask says it lacks.
+	// They do not break the run.
+	KnownConsole []string `json:"known_console,omitempty"`
 
 	// Host-side facts.
 	Package        string `json:"package,omitempty"`
@@ -72,9 +77,12 @@ type Env struct {
 
 // Case is the result of one conformance case in one privilege mode.
 type Case struct {
-	Area       string  `json:"area"`
-	Name       string  `json:"name"`
-	Priv       string  `json:"priv"` // "root" or "unpriv"
+	Area string `json:"area"`
+	Name string `json:"name"`
+	Priv string `json:"priv"` // "root" or "unpriv"
+	// Library is the Landlock library a library case ran against, with
+	// its version ("go-landlock v0.11.2"); empty for kernel cases.
+	Library    string  `json:"library,omitempty"`
 	Verdict    Verdict `json:"verdict"`
 	Expected   string  `json:"expected"` // outcome name: "ok", "EACCES", ...
 	Observed   string  `json:"observed"`
@@ -83,7 +91,29 @@ type Case struct {
 }
 
 // ID names a case across runs: area/name/priv.
-func (c Case) ID() string { return c.Area + "/" + c.Name + "/" + c.Priv }
+func (c Case) ID() string {
+	id := c.Area + "/" + c.Name + "/" + c.Priv
+	if c.Library != "" {
+		id += "@" + c.LibraryName()
+	}
+	return id
+}
+
+// LibraryName is the library without its version: runs of two versions
+// of one library compare case by case.
+func (c Case) LibraryName() string {
+	name, _, _ := strings.Cut(c.Library, " ")
+	return name
+}
+
+// Row is the matrix row of the case: its area, and for a library case
+// the library ("library · go-landlock").
+func (c Case) Row() string {
+	if c.Library == "" {
+		return c.Area
+	}
+	return c.Area + " · " + c.LibraryName()
+}
 
 // Attempt is one boot of a kernel.
 type Attempt struct {

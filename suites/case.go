@@ -64,6 +64,10 @@ type Case struct {
 	// the observed outcome.
 	Run func(*T) string
 
+	// Library is the Landlock library a library case runs against
+	// (library.go); empty for kernel cases.
+	Library string
+
 	// Feature is the ABI table row (Feature.ID, e.g. "fs/read_file") whose
 	// behaviour the case shows, and Shows which side of it; the coverage
 	// test demands both sides for every right and scope.
@@ -132,8 +136,13 @@ func (c Case) Deviation(e Env, observed string) (Deviation, bool) {
 	return Deviation{}, false
 }
 
-// ID is area/name.
-func (c Case) ID() string { return c.Area + "/" + c.Name }
+// ID is area/name, with "@library" for a library case.
+func (c Case) ID() string {
+	if c.Library != "" {
+		return c.Area + "/" + c.Name + "@" + c.Library
+	}
+	return c.Area + "/" + c.Name
+}
 
 // T is what a running case gets.
 type T struct {
@@ -201,7 +210,7 @@ func register(cs ...Case) { registry = append(registry, cs...) }
 // syscall contract first, then the filesystem, the network, IPC scopes
 // and process relations, flags, errata, and the library's downgrade.
 var Areas = []string{"base", "fs", "truncate", "ioctl", "tcp", "udp", "scope", "resolveunix", "ptrace", "creds",
-	"tsync", "flags", "audit", "errata", "downgrade"}
+	"tsync", "flags", "audit", "errata", "downgrade", "library"}
 
 // All returns every case: by area in the order of Areas, then in
 // registration order.
@@ -222,6 +231,13 @@ func Lookup(id string) (Case, bool) {
 	for _, c := range registry {
 		if c.ID() == id {
 			return c, true
+		}
+	}
+	if _, lib, ok := strings.Cut(id, "@"); ok {
+		for _, c := range LibraryCases(lib, -1) {
+			if c.ID() == id {
+				return c, true
+			}
 		}
 	}
 	return Case{}, false

@@ -24,13 +24,19 @@ type erratum struct {
 	n          int
 	featureABI int // the ABI of the feature the erratum is about
 	what, ref  string
+	// console is a kernel console line (regular expression) the unfixed
+	// state prints when a case meets it.
+	console string
 }
 
 var errata = []erratum{
-	{1, abiNet, "TCP rights also restricted other stream protocols (MPTCP, SCTP, SMC)", "security/landlock/errata/abi-4.h"},
-	{2, abiScoped, "SCOPE_SIGNAL blocked signals between threads of one process", "security/landlock/errata/abi-6.h"},
-	{3, abiLandlock, "disconnected directories were evaluated without the mount point's hierarchy", "security/landlock/errata/abi-1.h"},
-	{4, abiLandlock, "whiteouts needed MAKE_CHAR instead of MAKE_REG", "security/landlock/errata/abi-1.h"},
+	{1, abiNet, "TCP rights also restricted other stream protocols (MPTCP, SCTP, SMC)", "security/landlock/errata/abi-4.h", ""},
+	{2, abiScoped, "SCOPE_SIGNAL blocked signals between threads of one process", "security/landlock/errata/abi-6.h", ""},
+	{3, abiLandlock, "disconnected directories were evaluated without the mount point's hierarchy", "security/landlock/errata/abi-1.h",
+		// The WARN_ON_ONCE the fix removed (seen on Debian 6.1.176 when
+		// reparenting through a disconnected directory).
+		`WARNING: .*security/landlock/fs\.c:\d+ collect_domain_accesses`},
+	{4, abiLandlock, "whiteouts needed MAKE_CHAR instead of MAKE_REG", "security/landlock/errata/abi-1.h", ""},
 }
 
 func erratumN(n int) erratum {
@@ -40,6 +46,18 @@ func erratumN(n int) erratum {
 		}
 	}
 	panic(fmt.Sprintf("suites: no erratum %d", n))
+}
+
+// KnownConsole lists the console lines (regular expressions) the kernel
+// of e is documented to print: the warnings of errata it lacks.
+func KnownConsole(e Env) []string {
+	var out []string
+	for _, er := range errata {
+		if er.console != "" && e.ABI >= er.featureABI && !e.HasFix(er.n) {
+			out = append(out, er.console)
+		}
+	}
+	return out
 }
 
 // HasFix reports whether the kernel's errata mask says erratum n is fixed.
@@ -108,6 +126,11 @@ type undocumentedChange struct{ what, ref string }
 var changePerfmonProcAccess = undocumentedChange{
 	what: "a caller with CAP_PERFMON (or CAP_SYS_ADMIN) passes PTRACE_MODE_READ checks of /proc/<pid>/environ, maps and auxv that the ptrace restrictions refuse, so a sandboxed root reads them outside its domain",
 	ref:  "mm_access() change \"mm,procfs: allow read-only remote mm access under CAP_PERFMON\" (seen in 6.18 and later, not in Debian 6.12); landlock.rst \"Special filesystems\" and \"Ptrace restrictions\"",
+}
+
+var changeUDPv6ForeignFamily = undocumentedChange{
+	what: "with CONNECT_SEND_UDP handled, a dual-stack IPv6 UDP socket cannot send to or connect to an AF_INET destination even on a granted port (EINVAL), which the network stack accepts and the documentation excludes only for AF_UNSPEC",
+	ref:  "landlock.h, CONNECT_SEND_UDP notes; seen on 7.2 and 7.3 (ABI 10 and 11), the first UDP kernels",
 }
 
 // observed judges outcome as this change.

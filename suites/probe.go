@@ -20,6 +20,7 @@ var probeActions = map[string]func(arg string) error{
 
 // ProbeMain runs a probe action and exits if this process is a probe.
 func ProbeMain() {
+	probesMain()
 	spec, ok := os.LookupEnv(ProbeEnv)
 	if !ok {
 		return

@@ -9,7 +9,6 @@ import (
 	"github.com/llconform/llconform/agent"
 	"github.com/llconform/llconform/agent/protocol"
 	"github.com/llconform/llconform/results"
-	"github.com/llconform/llconform/suites"
 	"gotest.tools/v3/assert"
 )
 
@@ -37,7 +36,7 @@ func check(t *testing.T, r results.Case) {
 func TestCases(t *testing.T) {
 	env, _, err := agent.DetectEnv(0)
 	assert.NilError(t, err)
-	for _, c := range suites.All() {
+	for _, c := range agent.AllCases(nil, env.ABI) {
 		t.Run(c.ID(), func(t *testing.T) { check(t, agent.RunCase(c, env, 20*time.Second)) })
 	}
 }
@@ -63,5 +62,7 @@ func TestCasesUnprivileged(t *testing.T) {
 		n++
 		t.Run(r.Area+"/"+r.Name, func(t *testing.T) { check(t, r) })
 	}
-	assert.Equal(t, n, len(suites.All()), "every case must have an unprivileged result")
+	env, _, err := agent.DetectEnv(0)
+	assert.NilError(t, err)
+	assert.Equal(t, n, len(agent.AllCases(nil, env.ABI)), "every case must have an unprivileged result")
 }

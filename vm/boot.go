@@ -37,7 +37,7 @@ type Boot struct {
 	Stderr      string // QEMU's own messages, trimmed
 	Console     []byte // the whole console log
 	ConsoleTail string // its last lines
-	Trouble     string // the first console line saying the kernel misbehaved
+	Troubles    []string // the console lines saying the kernel misbehaved, in order
 	// Silent: QEMU exited on its own with status 0 and the guest wrote
 	// nothing to either serial port, not even the kernel's first console
 	// line. The guest reset (and -no-reboot ended QEMU) before its kernel
@@ -143,7 +143,9 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 	b.Stderr = trimLines(stderr.String(), 5)
 	b.Console, _ = os.ReadFile(spec.ConsoleLog)
 	b.ConsoleTail = trimLines(string(b.Console), 40)
-	b.Trouble = strings.TrimSpace(consoleTrouble.FindString(string(b.Console)))
+	for _, l := range consoleTrouble.FindAllString(string(b.Console), -1) {
+		b.Troubles = append(b.Troubles, strings.TrimSpace(l))
+	}
 	b.Silent = waitErr == nil && !b.Cancelled && !b.TimedOut && results.n == 0 && len(bytes.TrimSpace(b.Console)) == 0
 	return b, nil
 }

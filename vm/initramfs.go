@@ -84,10 +84,17 @@ func BuildAgent(ctx context.Context, out string) error {
 	return nil
 }
 
-// Initramfs returns a newc cpio holding agent as /init. The same agent
-// gives the same bytes (no time stamps), so an image can be named by its
-// content.
-func Initramfs(agent []byte) ([]byte, error) {
+// File is an extra file of the initramfs (a library under test).
+type File struct {
+	Path string // relative to /
+	Data []byte
+	Mode os.FileMode
+}
+
+// Initramfs returns a newc cpio holding agent as /init, and the extra
+// files. The same inputs give the same bytes (no time stamps), so an image
+// can be named by its content.
+func Initramfs(agent []byte, extra ...File) ([]byte, error) {
 	var buf bytes.Buffer
 	w := cpio.Newc.Writer(&buf)
 	recs := []cpio.Record{
@@ -101,6 +108,9 @@ func Initramfs(agent []byte) ([]byte, error) {
 		cpio.Directory("etc", 0o755),
 		cpio.StaticFile("etc/passwd", "root:x:0:0:root:/:/init\nnobody:x:65534:65534:nobody:/:/init\n", 0o644),
 		cpio.StaticFile("init", string(agent), 0o755),
+	}
+	for _, f := range extra {
+		recs = append(recs, cpio.StaticFile(f.Path, string(f.Data), uint64(f.Mode)))
 	}
 	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
 		return nil, err
@@ -136,12 +146,12 @@ const (
 // to the running executable, which can serve as /init when it is
 // statically linked (CGO_ENABLED=0). note, if not nil, receives what a
 // user should know (a damaged cache entry replaced).
-func Prepare(ctx context.Context, note func(string)) (string, error) {
+func Prepare(ctx context.Context, note func(string), extra ...File) (string, error) {
 	dir, err := diskio.CacheDir("vm")
 	if err != nil {
 		return "", err
 	}
-	return prepare(ctx, dir, buildOrSelf, note)
+	return prepare(ctx, dir, buildOrSelf, note, extra...)
 }
 
 // buildOrSelf builds the agent to out, or copies the running executable
@@ -163,7 +173,7 @@ func buildOrSelf(ctx context.Context, out string) error {
 }
 
 // prepare is Prepare with the cache directory and the agent build given.
-func prepare(ctx context.Context, dir string, build func(ctx context.Context, out string) error, note func(string)) (string, error) {
+func prepare(ctx context.Context, dir string, build func(ctx context.Context, out string) error, note func(string), extra ...File) (string, error) {
 	if note == nil {
 		note = func(string) {}
 	}
@@ -182,7 +192,7 @@ func prepare(ctx context.Context, dir string, build func(ctx context.Context, ou
 	if err != nil {
 		return "", err
 	}
-	img, err := Initramfs(agent)
+	img, err := Initramfs(agent, extra...)
 	if err != nil {
 		return "", err
 	}

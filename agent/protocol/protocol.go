@@ -21,6 +21,9 @@ type Settings struct {
 	Verbose  bool     // llconform.v=1: name each case on the console before it runs
 	Noop     bool     // llconform.noop=1: header and done only (the bare-boot floor)
 	NoUnpriv bool     // llconform.unpriv=0: no unprivileged pass
+	// Libraries the library cases run against (llconform.lib=a,b);
+	// empty: llconform's own.
+	Libraries []string
 }
 
 // Shard is case shard Index of Count (1-based); the zero value is "all".
@@ -77,6 +80,9 @@ func (s Settings) Cmdline() (string, error) {
 	if s.NoUnpriv {
 		w = append(w, keyPrefix+"unpriv=0")
 	}
+	if len(s.Libraries) > 0 {
+		w = append(w, keyPrefix+"lib="+strings.Join(s.Libraries, ","))
+	}
 	return strings.Join(w, " "), nil
 }
 
@@ -105,6 +111,8 @@ func ParseCmdline(cmdline string) (Settings, error) {
 			s.Verbose = v == "1"
 		case "unpriv":
 			s.NoUnpriv = v == "0"
+		case "lib":
+			s.Libraries = strings.Split(v, ",")
 		default:
 			err = fmt.Errorf("unknown key (a newer host than this agent?)")
 		}

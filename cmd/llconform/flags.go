@@ -19,6 +19,7 @@ import (
 
 // selection holds the case-selection flags shared by native, run and matrix.
 type selection struct {
+	libs    listFlag
 	run     string
 	areas   listFlag
 	shard   string
@@ -32,13 +33,22 @@ func (s *selection) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.shard, "shard", "", "run case shard i of n (i/n, 1-based)")
 	fs.IntVar(&s.ceiling, "ceiling", 0, fmt.Sprintf("library ABI ceiling for every case, 1..%d (0: none)", landlock.NewestABI))
 	fs.BoolVar(&s.strict, "strict", false, "warnings and retried kernels fail the run (exit 1)")
+	fs.Var(&s.libs, "library", "Landlock libraries the library cases run against (comma-separated: "+strings.Join(suites.LibraryNames(), ",")+"; default: own)")
 }
 
 // settings checks the selection and turns it into the agent's settings:
 // every mistake is a usage error that names what is valid, and a
 // selection that picks no case is one too (a typo must not pass a CI gate).
 func (s *selection) settings() (protocol.Settings, error) {
-	st := protocol.Settings{Run: s.run, Areas: s.areas, Ceiling: s.ceiling}
+	st := protocol.Settings{Run: s.run, Areas: s.areas, Ceiling: s.ceiling, Libraries: s.libs}
+	for _, l := range s.libs {
+		if !slices.Contains(suites.LibraryNames(), l) {
+			return st, usagef("--library %s: no such library (have: %s)", l, strings.Join(suites.LibraryNames(), ", "))
+		}
+	}
+	if err := noDuplicates("--library", s.libs); err != nil {
+		return st, err
+	}
 	if s.run != "" {
 		if _, err := regexp.Compile(s.run); err != nil {
 			return st, usagef("--run %q is not a valid regular expression: %v", s.run, err)
@@ -60,7 +70,7 @@ func (s *selection) settings() (protocol.Settings, error) {
 		}
 		st.Shard = sh
 	}
-	cases, err := agent.Select(suites.All(), st)
+	cases, err := agent.Select(agent.AllCases(st.Libraries, suites.NewestABI), st)
 	if err != nil {
 		return st, usageError{err.Error()}
 	}
@@ -70,16 +80,8 @@ func (s *selection) settings() (protocol.Settings, error) {
 	return st, nil
 }
 
-// suiteAreas lists the areas of the registered cases, in their order.
-func suiteAreas() []string {
-	var out []string
-	for _, c := range suites.All() {
-		if !slices.Contains(out, c.Area) {
-			out = append(out, c.Area)
-		}
-	}
-	return out
-}
+// suiteAreas lists the areas of the cases, in report order.
+func suiteAreas() []string { return suites.Areas }
 
 // vmFlags are the flags of every command that boots VMs.
 type vmFlags struct {

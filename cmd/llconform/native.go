@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/libraries"
 	"github.com/llconform/llconform/results"
 )
 
@@ -32,6 +37,11 @@ func runNative(args []string) error {
 		return err
 	}
 	st.NoUnpriv = *noUnpriv
+	if slices.Contains(st.Libraries, "sandboxer") && os.Getenv("LLCONFORM_SANDBOXER") == "" {
+		if err := sandboxerForNative(); err != nil {
+			return err
+		}
+	}
 	var sinks []io.Writer
 	if *jsonOut {
 		sinks = append(sinks, os.Stdout)
@@ -70,4 +80,34 @@ func runNative(args []string) error {
 		return runErr
 	}
 	return exitFor(run, sel.strict)
+}
+
+// sandboxerForNative builds the kernel's sandboxer (cached) and points
+// the sandboxer library at it, readable by the unprivileged pass too.
+func sandboxerForNative() error {
+	fetcher, err := newFetcher("", "")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	b, version, err := libraries.Sandboxer(ctx, fetcher, func(s string) { fmt.Fprintln(os.Stderr, s) })
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "llconform-sandboxer-")
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "sandboxer")
+	if err := os.WriteFile(path, b, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path+".version", []byte(version+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Setenv("LLCONFORM_SANDBOXER", path)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/llconform/llconform/agent/protocol"
 	"github.com/llconform/llconform/kernels"
+	"github.com/llconform/llconform/libraries"
 	"github.com/llconform/llconform/matrix"
 	"github.com/llconform/llconform/results"
 )
@@ -139,6 +140,10 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets fu
 	defer cancel()
 	ts, err := targets(ctx, fetcher)
 	if err != nil {
+		return err
+	}
+	note := func(s string) { fmt.Fprintln(os.Stderr, s) }
+	if cfg.Extra, err = libraries.Files(ctx, fetcher, cfg.Settings.Libraries, note); err != nil {
 		return err
 	}
 	cfg.OutDir = f.out

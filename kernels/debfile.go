@@ -1,0 +1,97 @@
+package kernels
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/ulikunitz/xz"
+)
+
+// FetchDeb resolves a Debian package other than a kernel (the newest
+// release matching pattern across suites, as catalog entries resolve),
+// downloads it unless the cache has it, and verifies it against the signed
+// index. It returns the path of the verified .deb in the cache.
+func (f *Fetcher) FetchDeb(ctx context.Context, label string, suites []string, pattern string) (string, Package, error) {
+	e := Entry{Name: label, Suites: suites, Package: pattern}
+	p, _, err := f.resolve(ctx, e, false)
+	if err != nil {
+		return "", p, err
+	}
+	cache, err := f.cacheDir()
+	if err != nil {
+		return "", p, err
+	}
+	dir := filepath.Join(cache, "packages")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", p, err
+	}
+	path := filepath.Join(dir, p.Name+"_"+p.Version+".deb")
+	defer f.lock(path)()
+	if sum, err := fileHash(path); err == nil && sum == p.SHA256 {
+		return path, p, nil
+	} else if err == nil {
+		f.logf("%s: the cached %s %s failed its SHA256 check: fetching again", label, p.Name, p.Version)
+	}
+	tmp, err := os.CreateTemp(dir, ".download-*")
+	if err != nil {
+		return "", p, err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	_, err = f.get(ctx, p.Filename, io.MultiWriter(tmp, h), p.Size, fmt.Sprintf("%s (%s %s)", label, p.Name, p.Version))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", p, err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != p.SHA256 {
+		return "", p, fmt.Errorf("corrupted download of %s %s: sha256 %s, want %s; deleted, run again", p.Name, p.Version, got, p.SHA256)
+	}
+	return path, p, os.Rename(tmp.Name(), path)
+}
+
+func fileHash(path string) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// DebFiles reads the payload (data.tar.*) of a .deb as a tar stream.
+func DebFiles(deb io.Reader) (*tar.Reader, error) {
+	data, name, err := arMember(deb, "data.tar")
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "data.tar.xz":
+		r, err := xz.NewReader(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return tar.NewReader(r), nil
+	case "data.tar.gz":
+		r, err := gzip.NewReader(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return tar.NewReader(r), nil
+	case "data.tar":
+		return tar.NewReader(data), nil
+	}
+	return nil, fmt.Errorf("the package payload is %s, which llconform cannot unpack", name)
+}

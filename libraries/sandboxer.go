@@ -1,0 +1,164 @@
+// Package libraries provides the Landlock libraries under test that are
+// not Go modules: today the kernel's reference sandboxer
+// (samples/landlock/sandboxer.c), built statically from Debian's
+// linux-source package — downloaded and verified against the signed
+// Debian index like the kernels — and put into the initramfs.
+package libraries
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/llconform/llconform/internal/diskio"
+	"github.com/llconform/llconform/kernels"
+	"github.com/llconform/llconform/vm"
+	"github.com/ulikunitz/xz"
+)
+
+// sourceSuites and sourcePattern pick the kernel source the sandboxer is
+// built from: the newest released linux-source-X.Y in trixie-backports
+// (its 7.3.4 knows ABI 11).
+var (
+	sourceSuites  = []string{"trixie-backports", "trixie"}
+	sourcePattern = `^linux-source-\d+\.\d+$`
+)
+
+// Sandboxer returns a static sandboxer binary and its version ("7.3.4-1~bpo13+1"),
+// building it once per source package (cached under the kernel cache).
+func Sandboxer(ctx context.Context, f *kernels.Fetcher, note func(string)) ([]byte, string, error) {
+	deb, p, err := f.FetchDeb(ctx, "sandboxer source", sourceSuites, sourcePattern)
+	if err != nil {
+		return nil, "", fmt.Errorf("the kernel's sandboxer: %w", err)
+	}
+	cache, err := diskio.CacheDir("libraries")
+	if err != nil {
+		return nil, "", err
+	}
+	bin := filepath.Join(cache, "sandboxer-"+p.Version)
+	if b, err := os.ReadFile(bin); err == nil {
+		return b, p.Version, nil
+	}
+	if note != nil {
+		note(fmt.Sprintf("building the kernel's sandboxer from %s %s (once; unpacking takes a minute)", p.Name, p.Version))
+	}
+	b, err := build(ctx, deb)
+	if err != nil {
+		return nil, "", fmt.Errorf("building the kernel's sandboxer from %s %s: %w", p.Name, p.Version, err)
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, "", err
+	}
+	return b, p.Version, diskio.WriteAtomic(bin, b, 0o755)
+}
+
+// Files are the initramfs files of the libraries that need any.
+func Files(ctx context.Context, f *kernels.Fetcher, libs []string, note func(string)) ([]vm.File, error) {
+	var out []vm.File
+	for _, l := range libs {
+		if l != "sandboxer" {
+			continue
+		}
+		b, version, err := Sandboxer(ctx, f, note)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vm.File{Path: "lib/llconform/sandboxer", Data: b, Mode: 0o755},
+			vm.File{Path: "lib/llconform/sandboxer.version", Data: []byte(version + "\n"), Mode: 0o644})
+	}
+	return out, nil
+}
+
+// wanted are the files of the source tree the build needs.
+var wanted = regexp.MustCompile(`^[^/]+/(samples/landlock/sandboxer\.c|include/uapi/linux/landlock\.h)$`)
+
+// build unpacks sandboxer.c and the UAPI header it needs from the
+// linux-source .deb (a source tarball inside the package's payload) and
+// compiles it with gcc -static.
+func build(ctx context.Context, debPath string) ([]byte, error) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		return nil, errors.New("gcc not found: apt-get install gcc libc6-dev (needed for --library sandboxer)")
+	}
+	deb, err := os.Open(debPath)
+	if err != nil {
+		return nil, err
+	}
+	defer deb.Close()
+	payload, err := kernels.DebFiles(deb)
+	if err != nil {
+		return nil, err
+	}
+	files, err := sourceFiles(payload)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "llconform-sandboxer-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for name, b := range files {
+		dst := filepath.Join(dir, "src", name)
+		if strings.HasSuffix(name, "landlock.h") {
+			dst = filepath.Join(dir, "include", "linux", "landlock.h")
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	out := filepath.Join(dir, "sandboxer")
+	cmd := exec.CommandContext(ctx, gcc, "-static", "-O2", "-I", filepath.Join(dir, "include"), "-o", out, filepath.Join(dir, "src", "sandboxer.c"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("gcc -static: %v: %s (is libc6-dev installed?)", err, bytes.TrimSpace(b))
+	}
+	return os.ReadFile(out)
+}
+
+// sourceFiles finds the source tarball in the package payload and takes
+// the wanted files out of it.
+func sourceFiles(payload *tar.Reader) (map[string][]byte, error) {
+	for {
+		h, err := payload.Next()
+		if err == io.EOF {
+			return nil, errors.New("no usr/src/linux-source-*.tar.xz in the package")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(strings.TrimPrefix(h.Name, "./"), "usr/src/linux-source-") || !strings.HasSuffix(h.Name, ".tar.xz") {
+			continue
+		}
+		xr, err := xz.NewReader(payload)
+		if err != nil {
+			return nil, err
+		}
+		src := tar.NewReader(xr)
+		got := map[string][]byte{}
+		for len(got) < 2 {
+			h, err := src.Next()
+			if err != nil {
+				return nil, fmt.Errorf("the source tarball lacks samples/landlock/sandboxer.c or include/uapi/linux/landlock.h: %w", err)
+			}
+			if m := wanted.FindStringSubmatch(h.Name); m != nil {
+				b, err := io.ReadAll(src)
+				if err != nil {
+					return nil, err
+				}
+				got[filepath.Base(m[1])] = b
+			}
+		}
+		return got, nil
+	}
+}

@@ -1,0 +1,275 @@
+package suites
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Library cases: one request (read-only and read-write directories, TCP
+// and UDP ports, scopes, a requested ABI) enforced through a Landlock
+// library by its adapter, then a set of probes whose outcomes show what
+// the library really enforced. The expectation of each probe follows
+// from what that library documents it enforces on the kernel's ABI (its
+// Promise), so the same rows check llconform's own package, go-landlock
+// and the kernel's reference sandboxer, on every kernel.
+//
+// To add a library: implement Library (an in-process adapter like
+// lib_golandlock.go, or a process adapter around an external enforcer
+// like lib_sandboxer.go, which execs the probes after enforcing), write
+// its documented promises down in its Promise with references, and list
+// it in libraries.
+
+// Library is an adapter for one Landlock library.
+type Library interface {
+	Name() string
+	Version() string
+	// Ceilings are the requested ABIs the library can be asked for
+	// (0: its newest).
+	Ceilings() []int
+	// Isolation the adapter needs for a case (a library that restricts
+	// every thread needs a process of its own).
+	Isolation() Isolation
+	// Promise is what the library documents it does for a request of
+	// ceiling c on the environment.
+	Promise(e Env, c int) Promise
+	// Run enforces the request and runs the probes after it, returning
+	// the observation ("read_ro=ok write_ro=EACCES ...").
+	Run(t *T, req LibRequest, probes []Probe) string
+	// AllThreads says the adapter restricts every thread of the process
+	// in this process (the all-thread rows run only then).
+	AllThreads() bool
+}
+
+// Promise is a library's documented behaviour on one kernel.
+type Promise struct {
+	// ABI is the ABI the library enforces at: the rights of that ABI are
+	// enforced, newer ones dropped; 0 is no sandbox at all.
+	ABI int
+	// Refuses says the library refuses to run the program at all (and
+	// why, from its documentation).
+	Refuses string
+	// Note names a documented difference from the kernel's recipe that
+	// shaped ABI or Refuses.
+	Note string
+	// RWRefer: the library's read-write trees grant REFER where the ABI
+	// has it (the sandboxer's read-write set is every right).
+	RWRefer bool
+}
+
+// LibRequest is what a library case asks for, in the vocabulary every
+// library expresses: read-only and read-write directory trees, allowed
+// ports, scopes, and the requested ABI (a ceiling).
+type LibRequest struct {
+	Ceiling              int
+	RO, RW               []string
+	TCPBind, TCPConnect  []int // nil: the right is not asked for
+	UDPBind, UDPSendPort []int
+	Scoped               bool
+}
+
+// Probe is one action after the enforcement, named for the observation.
+// Probes are data (a kind and an argument) so that a process adapter can
+// hand them to a fresh process; fn, set only by in-process rows, runs
+// instead (on a thread the row prepared).
+type Probe struct {
+	Name, Kind, Arg string
+	fn              func() string
+}
+
+// runProbe performs a probe and names its outcome.
+func runProbe(p Probe) string {
+	switch p.Kind {
+	case "read":
+		return Outcome(openRead(p.Arg))
+	case "write":
+		return Outcome(openWrite(p.Arg))
+	case "mkdir":
+		return Outcome(unix.Mkdir(p.Arg, 0o755))
+	case "truncate":
+		return Outcome(unix.Truncate(p.Arg, 0))
+	case "rename":
+		from, to, _ := strings.Cut(p.Arg, "|")
+		return Outcome(unix.Rename(from, to))
+	case "bind_tcp":
+		return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
+	case "connect_tcp":
+		return Outcome(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
+	case "bind_udp":
+		return Outcome(bindOn(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, atoi(p.Arg)))
+	case "connect_abstract":
+		return Outcome(unixConnect(p.Arg, unix.SOCK_STREAM))
+	case "signal":
+		return Outcome(unix.Kill(atoi(p.Arg), 0))
+	case "no_new_privs":
+		return fmt.Sprint(noNewPrivs())
+	}
+	return "unknown probe " + p.Kind
+}
+
+func atoi(s string) int {
+	var n int
+	fmt.Sscan(s, &n)
+	return n
+}
+
+// observe runs probes in order and joins their outcomes.
+func observe(probes []Probe) string {
+	out := make([]string, len(probes))
+	for i, p := range probes {
+		if p.fn != nil {
+			out[i] = p.Name + "=" + p.fn()
+			continue
+		}
+		out[i] = p.Name + "=" + runProbe(p)
+	}
+	return strings.Join(out, " ")
+}
+
+// ProbesEnv hands probes to a process started by an external enforcer:
+// the agent binary, run with it set, performs them and prints one
+// outcome line (never exiting 1, an enforcer's failure code).
+const ProbesEnv = "LLCONFORM_PROBES"
+
+// outcomeLine prefixes the probes' observation on stdout.
+const outcomeLine = "LLCONFORM-OUTCOME v1 "
+
+// probesMain runs the probes of ProbesEnv, if set, and exits.
+func probesMain() {
+	spec, ok := os.LookupEnv(ProbesEnv)
+	if !ok {
+		return
+	}
+	var probes []Probe
+	if err := json.Unmarshal([]byte(spec), &probes); err != nil {
+		fmt.Println(outcomeLine + "bad probes: " + err.Error())
+		os.Exit(2)
+	}
+	fmt.Println(outcomeLine + observe(probes))
+	os.Exit(0)
+}
+
+// libraries are the adapters, by name.
+var libraries = map[string]Library{}
+
+func addLibrary(l Library) { libraries[l.Name()] = l }
+
+// LibraryNames lists the known libraries.
+func LibraryNames() []string {
+	var out []string
+	for n := range libraries {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LibraryVersion is "name version" of a known library.
+func LibraryVersion(name string) string {
+	if l, ok := libraries[name]; ok {
+		return l.Name() + " " + l.Version()
+	}
+	return name
+}
+
+// libraryCase is one library row: a request built on a fixture, probes,
+// and the expected outcome of each probe for an enforcing ABI.
+type libraryCase struct {
+	name   string
+	covers []string
+	// build sets up the fixture (outside any domain) and returns the
+	// request and the probes; cleanup undoes what must not outlive it.
+	build func(t *T, c int) (LibRequest, []Probe, func(), error)
+	// want is the expected observation for a library that promises p
+	// (p.ABI 0: no sandbox).
+	want func(p Promise, e Env) string
+	// allThreads: only for adapters that restrict every thread.
+	allThreads bool
+}
+
+var libraryRows []libraryCase
+
+func addLibraryRows(rs ...libraryCase) { libraryRows = append(libraryRows, rs...) }
+
+// LibraryCases returns the library cases for one library, one per row
+// and ceiling the library accepts. With kernelABI ≥ 0 the ceilings above
+// kernelABI+1 are left out: they all clamp to the kernel's ABI, and the
+// one just above it stays as the clamp check.
+func LibraryCases(name string, kernelABI int) []Case {
+	l, ok := libraries[name]
+	if !ok {
+		return nil
+	}
+	var out []Case
+	for _, c := range l.Ceilings() {
+		if kernelABI >= 0 && c > max(kernelABI, 0)+1 {
+			continue
+		}
+		for _, r := range libraryRows {
+			if r.allThreads && !l.AllThreads() {
+				continue
+			}
+			out = append(out, r.caseFor(l, c))
+		}
+	}
+	return out
+}
+
+func ceilingName(c int) string {
+	if c == 0 {
+		return "newest"
+	}
+	return fmt.Sprintf("ceiling_%d", c)
+}
+
+func (r libraryCase) caseFor(l Library, c int) Case {
+	want := func(e Env) string {
+		p := l.Promise(e, c)
+		if p.Refuses != "" {
+			return "refused"
+		}
+		return r.want(p, e)
+	}
+	return Case{Area: "library", Name: ceilingName(c) + "/" + r.name, Library: l.Name(), Isolation: l.Isolation(),
+		Covers: append([]string{"§6.1"}, r.covers...), Want: want,
+		Run: func(t *T) string {
+			req, probes, cleanup, err := r.build(t, c)
+			if cleanup != nil {
+				defer cleanup()
+			}
+			if err != nil {
+				return "setup failed: " + err.Error()
+			}
+			req.Ceiling = c
+			if p := l.Promise(t.Env, c); p.Note != "" {
+				t.Logf("%s: %s", l.Name(), p.Note)
+			}
+			return l.Run(t, req, probes)
+		}}
+}
+
+// denied is errno where the library's ABI has the right, ok otherwise.
+func denied(abi, right int, errno string) string {
+	if abi >= right {
+		return errno
+	}
+	return OK
+}
+
+// exitStatus names how a process ended, for an enforcer that refused.
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit 0"
+	}
+	if ee, ok := err.(interface{ Sys() any }); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+			return fmt.Sprintf("exit %d", ws.ExitStatus())
+		}
+	}
+	return err.Error()
+}

@@ -1,0 +1,66 @@
+package suites
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/llconform/llconform/landlock"
+	"gotest.tools/v3/assert"
+)
+
+// The promises are the libraries' documentation, restated: checked here
+// for the environments no kernel of the catalog shows.
+func TestLibraryPromises(t *testing.T) {
+	enabled := func(abi int, errata uint64) Env {
+		return Env{State: landlock.Enabled, ABI: abi, Errata: errata, ErrataKnown: true}
+	}
+	gl, own, sb := libraries["go-landlock"], libraries["own"], libraries["sandboxer"]
+	for _, tc := range []struct {
+		lib     Library
+		env     Env
+		ceiling int
+		abi     int
+		refuses bool
+	}{
+		{own, enabled(11, 0xf), 0, 11, false},
+		{own, enabled(11, 0xf), 4, 4, false},
+		{own, Env{State: landlock.Absent}, 0, 0, false},
+		{gl, enabled(12, 0xf), 0, 11, false}, // a newer kernel is used as V11
+		{gl, enabled(7, 0x7), 0, 7, false},
+		{gl, enabled(7, 0x5), 0, 5, false}, // erratum 2 missing: below the scopes
+		{gl, enabled(11, 0xf), 3, 3, false},
+		{gl, Env{State: landlock.Disabled}, 0, 0, false}, // best effort enforces nothing
+		{sb, enabled(7, 0x7), 0, 7, false},
+		{sb, Env{State: landlock.Absent}, 0, 0, true}, // refuses to run the command
+	} {
+		p := tc.lib.Promise(tc.env, tc.ceiling)
+		assert.Equal(t, p.ABI, tc.abi, "%s on %+v ceiling %d", tc.lib.Name(), tc.env, tc.ceiling)
+		assert.Equal(t, p.Refuses != "", tc.refuses, tc.lib.Name())
+	}
+}
+
+// Ceilings above the kernel's ABI all clamp to it: only the first of
+// them is planned, as the clamp check.
+func TestLibraryCasesPruneClampedCeilings(t *testing.T) {
+	names := func(cs []Case) string {
+		var n []string
+		for _, c := range cs {
+			if strings.HasSuffix(c.Name, "/fs") {
+				n = append(n, strings.TrimSuffix(c.Name, "/fs"))
+			}
+		}
+		return strings.Join(n, " ")
+	}
+	assert.Equal(t, names(LibraryCases("own", 2)), "newest ceiling_1 ceiling_2 ceiling_3")
+	assert.Equal(t, names(LibraryCases("own", 0)), "newest ceiling_1")
+	assert.Equal(t, names(LibraryCases("sandboxer", 11)), "newest")
+	all := LibraryCases("go-landlock", -1)
+	ids := map[string]bool{}
+	for _, c := range all {
+		assert.Assert(t, !ids[c.ID()], "duplicate %s", c.ID())
+		ids[c.ID()] = true
+		got, ok := Lookup(c.ID())
+		assert.Assert(t, ok && got.Name == c.Name, c.ID())
+	}
+	assert.Equal(t, len(all), 12*len(libraryRows))
+}
