@@ -31,12 +31,12 @@ type Spec struct {
 type Boot struct {
 	Started     time.Time
 	Wall        time.Duration
-	TimedOut    bool   // killed at Spec.Timeout
-	Cancelled   bool   // killed because the caller's context ended
-	Exit        string // how QEMU ended when it was not killed by us: "" (exit 0), "exit status 1", "signal: killed"
-	Stderr      string // QEMU's own messages, trimmed
-	Console     []byte // the whole console log
-	ConsoleTail string // its last lines
+	TimedOut    bool     // killed at Spec.Timeout
+	Cancelled   bool     // killed because the caller's context ended
+	Exit        string   // how QEMU ended when it was not killed by us: "" (exit 0), "exit status 1", "signal: killed"
+	Stderr      string   // QEMU's own messages, trimmed
+	Console     []byte   // the whole console log
+	ConsoleTail string   // its last lines
 	Troubles    []string // the console lines saying the kernel misbehaved, in order
 	// Silent: QEMU exited on its own with status 0 and the guest wrote
 	// nothing to either serial port, not even the kernel's first console
