@@ -85,13 +85,17 @@ func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir strin
 		obs := c.Run(t)
 		done <- outcome{Observed: obs, Detail: t.Detail()}
 	}()
+	// A stopped timer, not time.After: with the collector off (tuneGC)
+	// every case's timer would otherwise stay queued until it fires.
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
 	select {
 	case o := <-done:
 		if dir == "" && t.Dir != "" {
 			os.RemoveAll(t.Dir) // on this unrestricted thread
 		}
 		return o
-	case <-time.After(timeout):
+	case <-timer.C:
 		return outcome{Broken: fmt.Sprintf("timed out after %v", timeout)}
 	}
 }

@@ -36,11 +36,42 @@ func newPlan(s protocol.Settings) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cases, err := Select(AllCases(s.Libraries, env.ABI), s)
+	cases, pruned, err := Planned(s, env)
 	if err != nil {
 		return nil, err
 	}
+	hdr.Pruned = pruned
 	return &plan{settings: s, env: env, header: hdr, cases: cases, timeout: 20 * time.Second}, nil
+}
+
+// Planned is what a pass on env runs: the selected cases, without those
+// that prove nothing new on this kernel (Case.Redundant), whose reasons it
+// lists with their counts.
+func Planned(s protocol.Settings, env suites.Env) ([]suites.Case, []string, error) {
+	selected, err := Select(AllCases(s.Libraries), s)
+	if err != nil {
+		return nil, nil, err
+	}
+	var cases []suites.Case
+	var order []string
+	count := map[string]int{}
+	for _, c := range selected {
+		if c.Redundant != nil {
+			if why := c.Redundant(env); why != "" {
+				if count[why] == 0 {
+					order = append(order, why)
+				}
+				count[why]++
+				continue
+			}
+		}
+		cases = append(cases, c)
+	}
+	var pruned []string
+	for _, why := range order {
+		pruned = append(pruned, fmt.Sprintf("%d cases not run: %s", count[why], why))
+	}
+	return cases, pruned, nil
 }
 
 // unprivPass reports whether a second, unprivileged pass follows.
@@ -85,13 +116,13 @@ func Suite(s protocol.Settings, w *protocol.StreamWriter, native bool) error {
 
 // AllCases is every kernel case and the library cases of each library
 // (llconform's own by default), for a kernel of the given ABI.
-func AllCases(libraries []string, kernelABI int) []suites.Case {
+func AllCases(libraries []string) []suites.Case {
 	if len(libraries) == 0 {
 		libraries = []string{"own"}
 	}
 	all := suites.All()
 	for _, l := range libraries {
-		all = append(all, suites.LibraryCases(l, kernelABI)...)
+		all = append(all, suites.LibraryCases(l)...)
 	}
 	return all
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/llconform/llconform/landlock"
@@ -17,7 +18,7 @@ import (
 // attempts and console tail. Console log links are relative, so the page
 // works from the run directory as a file or behind any web server.
 func HTML(w io.Writer, run *Run) error {
-	return htmlTemplate.Execute(w, newHTMLPage(run))
+	return htmlTemplate().Execute(w, newHTMLPage(run))
 }
 
 type htmlPage struct {
@@ -222,9 +223,13 @@ func newHTMLPage(run *Run) *htmlPage {
 	return pg
 }
 
-var htmlTemplate = template.Must(template.New("index").Funcs(template.FuncMap{
-	"join": strings.Join,
-}).Parse(htmlSource))
+// htmlTemplate is parsed on first use, not at package init: the agent
+// imports this package, and every process a case starts would pay for it.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("index").Funcs(template.FuncMap{
+		"join": strings.Join,
+	}).Parse(htmlSource))
+})
 
 const htmlSource = `<!DOCTYPE html>
 <html lang="en">

@@ -65,6 +65,9 @@ type Env struct {
 	// documented to print: warnings of errata its mask says it lacks.
 	// They do not break the run.
 	KnownConsole []string `json:"known_console,omitempty"`
+	// Pruned says which cases were not run on this kernel because others
+	// prove the same (with the count and the argument).
+	Pruned []string `json:"pruned,omitempty"`
 
 	// Host-side facts.
 	Package        string `json:"package,omitempty"`

@@ -33,6 +33,7 @@ func Terminal(w io.Writer, run *Run, color bool) error {
 	t.table(m)
 	t.problems(m)
 	t.flags(m)
+	t.pruned(m)
 	t.line(t.paint(ansiBold, m.TotalsLine()))
 	if run.Incomplete {
 		t.line(t.paint(ansiRed, "run incomplete: interrupted or kernels missing"))
@@ -299,6 +300,25 @@ func (t *termWriter) flags(m *Matrix) {
 	t.line("Kernel flags (* in the table):")
 	for _, l := range out {
 		t.line("  " + l)
+	}
+	t.line("")
+}
+
+// pruned lists, per kernel, the cases not run because others prove the
+// same, with the argument.
+func (t *termWriter) pruned(m *Matrix) {
+	var out []string
+	for _, k := range m.Kernels {
+		for _, p := range k.Env.Pruned {
+			out = append(out, wrap(k.Name+": "+p, "  ", "      ")...)
+		}
+	}
+	if len(out) == 0 {
+		return
+	}
+	t.line("Not run, proving nothing new on that kernel:")
+	for _, l := range out {
+		t.line(l)
 	}
 	t.line("")
 }

@@ -75,6 +75,11 @@ type Case struct {
 	Shows   Behaviour
 	// Covers names the coverage items (coverage.go) the case checks.
 	Covers []string
+	// Redundant, if set, says why the case proves nothing new on this
+	// kernel (another case that runs shows the same); the agent then does
+	// not run it and lists the reason. Only for arguments that cannot
+	// hide a failure, written next to the rows that use them.
+	Redundant func(Env) string
 }
 
 // Behaviour is what a case shows of its feature.
@@ -115,6 +120,26 @@ func (c Case) showing(feature string, b Behaviour) Case {
 func (c Case) covering(items ...string) Case {
 	c.Covers = append(append([]string(nil), c.Covers...), items...)
 	return c
+}
+
+// clampedCeiling prunes a library row of ceiling c on a kernel of ABI M
+// when c > M+1. The argument: for every ceiling ≥ M the library acts on
+// ABI M (effectiveABI's "ceiling < abi" is false, and so is LibABI's), so
+// those rows expect and observe exactly what ceiling M+1 does; ceiling
+// M+1 still runs, as the clamp check, and a library that used the
+// ceiling instead of the effective ABI fails there, since every ABI adds
+// a feature. Without Landlock, M is 0 and ceiling 1 is the clamp check.
+func clampedCeiling(c int) func(Env) string {
+	return func(e Env) string {
+		m := 0
+		if e.State == landlock.Enabled {
+			m = e.ABI
+		}
+		if c <= m+1 {
+			return ""
+		}
+		return fmt.Sprintf("library ceilings above %d clamp to the kernel's ABI %d (ceiling %d runs as the clamp check)", m+1, m, m+1)
+	}
 }
 
 // deviating sets a case's known deviations.
@@ -234,7 +259,7 @@ func Lookup(id string) (Case, bool) {
 		}
 	}
 	if _, lib, ok := strings.Cut(id, "@"); ok {
-		for _, c := range LibraryCases(lib, -1) {
+		for _, c := range LibraryCases(lib) {
 			if c.ID() == id {
 				return c, true
 			}

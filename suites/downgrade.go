@@ -77,7 +77,7 @@ func init() {
 		prefix := fmt.Sprintf("ceiling_%d/", c)
 		for _, r := range fsRights {
 			r := r
-			register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: prefix + "fs/" + r.name, Skip: r.skip(),
+			register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "fs/" + r.name, Skip: r.skip(),
 				Want: withCeiling(c, r.deniedWant),
 				Run: func(t *T) string {
 					t.Env.Ceiling = c
@@ -85,7 +85,7 @@ func init() {
 				}})
 		}
 		register(
-			Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: prefix + "strict_names_missing_features",
+			Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "strict_names_missing_features",
 				Want: withCeiling(c, func(e Env) string { return missingOutcome(missingAt(e.LibABI())) }),
 				Run: func(t *T) string {
 					_, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.Strict, Threads: landlock.CurrentThread, MaxABI: c})
@@ -105,7 +105,7 @@ func init() {
 				}},
 			// SoftRequirement is all or nothing: the maximal policy is
 			// enforced where the ABI has all of it, else nothing is.
-			Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: prefix + "soft_requirement_all_or_nothing",
+			Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "soft_requirement_all_or_nothing",
 				Want: withCeiling(c, func(e Env) string {
 					if e.LibABI() >= abiFullPolicy {
 						return string(landlock.FullyEnforced) + ", read=EACCES"
@@ -120,7 +120,7 @@ func init() {
 					}
 					return fmt.Sprintf("%s, read=%s", r.State, Outcome(openRead(t.path("f"))))
 				}},
-			Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: prefix + "best_effort_report",
+			Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "best_effort_report",
 				Want: withCeiling(c, func(e Env) string {
 					switch abi := e.LibABI(); {
 					case abi == 0:

@@ -95,7 +95,7 @@ func init() {
 			if c > 0 {
 				want = withCeiling(c, want)
 			}
-			register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: prefix + op.name, Isolation: op.isolation, Want: want,
+			register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + op.name, Isolation: op.isolation, Want: want,
 				Run: func(t *T) string {
 					if c > 0 {
 						t.Env.Ceiling = c

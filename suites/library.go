@@ -197,19 +197,15 @@ var libraryRows []libraryCase
 func addLibraryRows(rs ...libraryCase) { libraryRows = append(libraryRows, rs...) }
 
 // LibraryCases returns the library cases for one library, one per row
-// and ceiling the library accepts. With kernelABI ≥ 0 the ceilings above
-// kernelABI+1 are left out: they all clamp to the kernel's ABI, and the
-// one just above it stays as the clamp check.
-func LibraryCases(name string, kernelABI int) []Case {
+// and ceiling the library accepts; ceilings that clamp to the kernel's ABI
+// are Redundant but for the clamp check (clampedCeiling).
+func LibraryCases(name string) []Case {
 	l, ok := libraries[name]
 	if !ok {
 		return nil
 	}
 	var out []Case
 	for _, c := range l.Ceilings() {
-		if kernelABI >= 0 && c > max(kernelABI, 0)+1 {
-			continue
-		}
 		for _, r := range libraryRows {
 			if r.allThreads && !l.AllThreads() {
 				continue
@@ -235,7 +231,7 @@ func (r libraryCase) caseFor(l Library, c int) Case {
 		}
 		return r.want(p, e)
 	}
-	return Case{Area: "library", Name: ceilingName(c) + "/" + r.name, Library: l.Name(), Isolation: l.Isolation(),
+	return Case{Area: "library", Name: ceilingName(c) + "/" + r.name, Library: l.Name(), Isolation: l.Isolation(), Redundant: clampedCeiling(c),
 		Covers: append([]string{"§6.1"}, r.covers...), Want: want,
 		Run: func(t *T) string {
 			req, probes, cleanup, err := r.build(t, c)

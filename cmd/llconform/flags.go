@@ -70,7 +70,7 @@ func (s *selection) settings() (protocol.Settings, error) {
 		}
 		st.Shard = sh
 	}
-	cases, err := agent.Select(agent.AllCases(st.Libraries, suites.NewestABI), st)
+	cases, err := agent.Select(agent.AllCases(st.Libraries), st)
 	if err != nil {
 		return st, usageError{err.Error()}
 	}
