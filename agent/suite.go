@@ -48,7 +48,11 @@ func newPlan(s protocol.Settings) (*plan, error) {
 // that prove nothing new on this kernel (Case.Redundant), whose reasons it
 // lists with their counts.
 func Planned(s protocol.Settings, env suites.Env) ([]suites.Case, []string, error) {
-	selected, err := Select(AllCases(s.Libraries), s)
+	all := AllCases(s.Libraries)
+	if s.Overhead {
+		all = suites.NoopCases()
+	}
+	selected, err := Select(all, s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,6 +200,9 @@ func (p *plan) runUnprivPass(w *protocol.StreamWriter) error {
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Dir = "/"
 	cmd.Env = append(os.Environ(), unprivEnv+"="+string(oj), "TMPDIR=/tmp", "HOME=/")
+	if keepCaseDirs {
+		cmd.Env = append(cmd.Env, keepDirsEnv+"=1")
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: UnprivUID, Gid: UnprivUID, Groups: []uint32{}}}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -176,7 +176,7 @@ func (b *booter) kernel(ctx context.Context, t Target, log string) results.Kerne
 		kr.Status = results.StatusInterrupted
 		kr.Reason = "the run was interrupted before the retry; attempt 1: " + kr.Reason
 	}
-	kr.Timings.BootMS, kr.Timings.SuitesMS = last.bootMS, last.suitesMS
+	kr.Timings.BootMS, kr.Timings.SuitesMS, kr.Timings.QEMUCPUMS = last.bootMS, last.suitesMS, last.cpuMS
 	if s := last.stream; s != nil {
 		if s.Header != nil {
 			kr.Env = mergeEnv(*s.Header, kr.Env)
@@ -199,9 +199,9 @@ func (b *booter) hostEnv(t Target) results.Env {
 
 // attempt is one boot, judged.
 type attempt struct {
-	record           results.Attempt
-	stream           *protocol.Stream
-	bootMS, suitesMS int64
+	record                  results.Attempt
+	stream                  *protocol.Stream
+	bootMS, suitesMS, cpuMS int64
 }
 
 // boot runs attempt n of a target; nil when the VM never started because
@@ -244,6 +244,7 @@ func (b *booter) boot(ctx context.Context, t Target, n int, name string) *attemp
 		}
 	}
 	a.record.BootMS, a.record.WallMS = a.bootMS, boot.Wall.Milliseconds()
+	a.cpuMS = boot.CPU.Milliseconds()
 	a.record.ConsoleTail = boot.ConsoleTail
 	a.record.Status, a.record.Reason = judge(a.stream, boot, spec)
 	return a

@@ -138,6 +138,9 @@ type Timings struct {
 	BootMS     int64 `json:"boot_ms"`   // VM start to agent start
 	SuitesMS   int64 `json:"suites_ms"` // agent start to done
 	WallMS     int64 `json:"wall_ms"`   // everything, all attempts
+	// QEMUCPUMS is the host CPU time of the final boot's QEMU, all of it
+	// (boot and suites): steadier than wall time on a loaded host.
+	QEMUCPUMS int64 `json:"qemu_cpu_ms,omitempty"`
 }
 
 // KernelRun is everything known about one kernel in a run.

@@ -258,6 +258,11 @@ func Lookup(id string) (Case, bool) {
 			return c, true
 		}
 	}
+	for _, c := range NoopCases() {
+		if c.ID() == id {
+			return c, true
+		}
+	}
 	if _, lib, ok := strings.Cut(id, "@"); ok {
 		for _, c := range LibraryCases(lib) {
 			if c.ID() == id {

@@ -29,8 +29,11 @@ type Spec struct {
 // Boot is what one QEMU run showed, as facts: whether its result stream
 // was complete is for the caller to judge.
 type Boot struct {
-	Started     time.Time
-	Wall        time.Duration
+	Started time.Time
+	Wall    time.Duration
+	// CPU is the host CPU time QEMU used: unlike Wall it barely changes
+	// with the load of the host.
+	CPU         time.Duration
 	TimedOut    bool     // killed at Spec.Timeout
 	Cancelled   bool     // killed because the caller's context ended
 	Exit        string   // how QEMU ended when it was not killed by us: "" (exit 0), "exit status 1", "signal: killed"
@@ -134,6 +137,9 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 	}
 	waitErr := cmd.Wait()
 	b.Wall = time.Since(b.Started)
+	if ps := cmd.ProcessState; ps != nil {
+		b.CPU = ps.UserTime() + ps.SystemTime()
+	}
 	switch {
 	case ctx.Err() != nil:
 		b.Cancelled = true

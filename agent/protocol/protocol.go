@@ -24,6 +24,9 @@ type Settings struct {
 	// Libraries the library cases run against (llconform.lib=a,b);
 	// empty: llconform's own.
 	Libraries []string
+	// Overhead runs no-op cases instead of the suites
+	// (llconform.overhead=1): what a case costs the harness.
+	Overhead bool
 }
 
 // Shard is case shard Index of Count (1-based); the zero value is "all".
@@ -83,6 +86,9 @@ func (s Settings) Cmdline() (string, error) {
 	if len(s.Libraries) > 0 {
 		w = append(w, keyPrefix+"lib="+strings.Join(s.Libraries, ","))
 	}
+	if s.Overhead {
+		w = append(w, keyPrefix+"overhead=1")
+	}
 	return strings.Join(w, " "), nil
 }
 
@@ -113,6 +119,8 @@ func ParseCmdline(cmdline string) (Settings, error) {
 			s.NoUnpriv = v == "0"
 		case "lib":
 			s.Libraries = strings.Split(v, ",")
+		case "overhead":
+			s.Overhead = v == "1"
 		default:
 			err = fmt.Errorf("unknown key (a newer host than this agent?)")
 		}

@@ -9,8 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/llconform/llconform/agent/protocol"
@@ -19,40 +17,7 @@ import (
 )
 
 func init() {
-	commands["bench"] = command{"measure the bare-boot floor and the full matrix in one run, and their ratio", runBench}
-}
-
-// benchRow is one measured matrix.
-type benchRow struct {
-	What        string  `json:"what"`
-	WallS       float64 `json:"wall_s"`
-	BootS       float64 `json:"boot_s"`   // sum over kernels, VM start to agent start
-	SuitesS     float64 `json:"suites_s"` // sum over kernels, agent start to done
-	Cases       int     `json:"cases"`
-	CasesPerSec float64 `json:"cases_per_s_in_vm"`
-	Broken      int     `json:"broken_kernels"`
-	Failed      int     `json:"failed_cases"`
-}
-
-func measure(what string, run *results.Run) benchRow {
-	r := benchRow{What: what, WallS: run.Finished.Sub(run.Started).Seconds()}
-	for _, k := range run.Kernels {
-		r.BootS += float64(k.Timings.BootMS) / 1000
-		r.SuitesS += float64(k.Timings.SuitesMS) / 1000
-		r.Cases += len(k.Cases)
-		if k.Status != results.StatusComplete {
-			r.Broken++
-		}
-		for _, c := range k.Cases {
-			if c.Verdict == results.Fail || c.Verdict == results.Broken {
-				r.Failed++
-			}
-		}
-	}
-	if r.SuitesS > 0 {
-		r.CasesPerSec = float64(r.Cases) / r.SuitesS
-	}
-	return r
+	commands["bench"] = command{"measure the bare-boot floor, the harness overhead and the full matrix in one run, and their ratio", runBench}
 }
 
 func runBench(args []string) error {
@@ -81,14 +46,16 @@ func runBench(args []string) error {
 	if dir == "" {
 		dir = filepath.Join("out", "bench-"+time.Now().UTC().Format("20060102-150405"))
 	}
-	var rows []benchRow
-	for _, noop := range []bool{true, false} {
-		what, sub := "full matrix", "matrix"
-		if noop {
-			what, sub = "bare-boot floor (no-op agent)", "floor"
-		}
-		cfg := matrix.Config{Settings: protocol.Settings{Noop: noop}, Parallel: runtime.NumCPU(), MemoryMB: 512,
-			Timeout: 5 * time.Minute, OutDir: filepath.Join(dir, sub), Args: args}
+	// The three runs, one after the other in one session: only their
+	// ratios are stable on a noisy machine.
+	runs := map[string]*results.Run{}
+	for _, r := range []struct {
+		name     string
+		settings protocol.Settings
+	}{{"floor", protocol.Settings{Noop: true}}, {"overhead", protocol.Settings{Overhead: true}}, {"matrix", protocol.Settings{}}} {
+		cfg := matrix.Config{Settings: r.settings, Parallel: runtime.NumCPU(), MemoryMB: 512,
+			Timeout: 5 * time.Minute, OutDir: filepath.Join(dir, r.name), Args: args}
+		fmt.Fprintf(os.Stderr, "bench: %s of %d kernels...\n", r.name, len(targets))
 		run, err := matrix.Run(ctx, cfg, targets)
 		if err != nil {
 			return err
@@ -96,24 +63,19 @@ func runBench(args []string) error {
 		if err := results.WriteAll(cfg.OutDir, run); err != nil {
 			return err
 		}
-		rows = append(rows, measure(what, run))
+		runs[r.name] = run
 	}
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
-	peakMiB := float64(ru.Maxrss) / 1024
-	ratio := rows[1].WallS / rows[0].WallS
-
-	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintf(tw, "%d kernels, %d VMs at a time\n", len(targets), runtime.NumCPU())
-	fmt.Fprintln(tw, "what\twall s\tboot s (sum)\tsuites s (sum)\tcases\tcases/s in VM\tbroken kernels\tfailed cases")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%d\t%.0f\t%d\t%d\n", r.What, r.WallS, r.BootS, r.SuitesS, r.Cases, r.CasesPerSec, r.Broken, r.Failed)
+	b := results.NewBench(runs["floor"], runs["overhead"], runs["matrix"])
+	var names []string
+	for _, k := range runs["matrix"].Kernels {
+		names = append(names, k.Name)
 	}
-	tw.Flush()
-	fmt.Printf("full matrix / bare-boot floor: %.2fx (budget 1.5x)\n", ratio)
-	fmt.Printf("peak memory of one VM (QEMU max RSS): %.0f MiB\n", peakMiB)
-	b, _ := json.MarshalIndent(map[string]any{"rows": rows, "ratio": ratio, "peak_vm_rss_mib": peakMiB, "kernels": len(targets)}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "bench.json"), b, 0o644); err != nil {
+	fmt.Printf("%d kernels, %d VMs at a time\n", len(targets), runtime.NumCPU())
+	if err := b.Write(os.Stdout, results.Areas(runs["matrix"]), names); err != nil {
+		return err
+	}
+	js, _ := json.MarshalIndent(b, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "bench.json"), js, 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("written to %s\n", filepath.Join(dir, "bench.json"))

@@ -1,0 +1,145 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Bench compares the runs of one `llconform bench`: the bare-boot floor
+// (a no-op agent), the harness overhead (no-op cases of each isolation),
+// and the full matrix. Only ratios within one bench are meaningful on a
+// noisy machine; CPU ratios (QEMU's own CPU time) hold best under load.
+type Bench struct {
+	Floor    BenchRun `json:"floor"`
+	Overhead BenchRun `json:"overhead"`
+	Full     BenchRun `json:"full"`
+	// RatioWall and RatioCPU are full / floor.
+	RatioWall float64 `json:"ratio_wall"`
+	RatioCPU  float64 `json:"ratio_cpu"`
+	// Per-case cost of the harness, from the no-op cases: the case's own
+	// duration (thread or process start to end) and, per result, the
+	// rest of the suites time (records, the unprivileged pass's start).
+	ThreadCaseMS  float64 `json:"thread_case_ms"`
+	ProcessCaseMS float64 `json:"process_case_ms"`
+	RecordMS      float64 `json:"per_result_rest_ms"`
+	// AreaSeconds is the time of each area's cases per kernel (full run).
+	AreaSeconds map[string]map[string]float64 `json:"area_seconds"`
+	// KernelSeconds is, per kernel of the full run, boot and suites.
+	KernelSeconds map[string][2]float64 `json:"kernel_boot_suites_seconds"`
+}
+
+// BenchRun sums one run of a bench.
+type BenchRun struct {
+	What        string  `json:"what"`
+	Kernels     int     `json:"kernels"`
+	WallS       float64 `json:"wall_s"`
+	CPUS        float64 `json:"qemu_cpu_s"`
+	BootS       float64 `json:"boot_s"`   // sum over kernels, VM start to agent start
+	SuitesS     float64 `json:"suites_s"` // sum over kernels, agent start to done
+	Results     int     `json:"results"`
+	PerSecond   float64 `json:"results_per_s_in_vm"`
+	Broken      int     `json:"broken_kernels"`
+	FailedCases int     `json:"failed_cases"`
+}
+
+func benchRun(what string, run *Run) BenchRun {
+	r := BenchRun{What: what, Kernels: len(run.Kernels), WallS: run.Finished.Sub(run.Started).Seconds()}
+	for _, k := range run.Kernels {
+		r.CPUS += float64(k.Timings.QEMUCPUMS) / 1000
+		r.BootS += float64(k.Timings.BootMS) / 1000
+		r.SuitesS += float64(k.Timings.SuitesMS) / 1000
+		r.Results += len(k.Cases)
+		if k.Broken() {
+			r.Broken++
+		}
+		for _, c := range k.Cases {
+			if c.Verdict == Fail || c.Verdict == Broken {
+				r.FailedCases++
+			}
+		}
+	}
+	if r.SuitesS > 0 {
+		r.PerSecond = float64(r.Results) / r.SuitesS
+	}
+	return r
+}
+
+// NewBench measures a bench's three runs.
+func NewBench(floor, overhead, full *Run) Bench {
+	b := Bench{Floor: benchRun("bare-boot floor (no-op agent)", floor), Overhead: benchRun("harness overhead (no-op cases)", overhead),
+		Full: benchRun("full matrix", full), AreaSeconds: map[string]map[string]float64{}, KernelSeconds: map[string][2]float64{}}
+	if b.Floor.WallS > 0 {
+		b.RatioWall = b.Full.WallS / b.Floor.WallS
+	}
+	if b.Floor.CPUS > 0 {
+		b.RatioCPU = b.Full.CPUS / b.Floor.CPUS
+	}
+	var threadUS, procUS, threads, procs int64
+	var suitesMS int64
+	results := 0
+	for _, k := range overhead.Kernels {
+		suitesMS += k.Timings.SuitesMS
+		for _, c := range k.Cases {
+			if c.Area != "harness" {
+				continue
+			}
+			results++
+			if strings.HasPrefix(c.Name, "noop_process/") {
+				procUS += c.DurationUS
+				procs++
+			} else {
+				threadUS += c.DurationUS
+				threads++
+			}
+		}
+	}
+	if threads > 0 {
+		b.ThreadCaseMS = float64(threadUS) / float64(threads) / 1000
+	}
+	if procs > 0 {
+		b.ProcessCaseMS = float64(procUS) / float64(procs) / 1000
+	}
+	if results > 0 {
+		b.RecordMS = (float64(suitesMS) - float64(threadUS+procUS)/1000) / float64(results)
+	}
+	for _, k := range full.Kernels {
+		b.KernelSeconds[k.Name] = [2]float64{float64(k.Timings.BootMS) / 1000, float64(k.Timings.SuitesMS) / 1000}
+		per := map[string]float64{}
+		for _, c := range k.Cases {
+			per[c.Row()] += float64(c.DurationUS) / 1e6
+		}
+		b.AreaSeconds[k.Name] = per
+	}
+	return b
+}
+
+// Write prints the bench for a person.
+func (b Bench) Write(w io.Writer, areas []string, kernels []string) error {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "what\tkernels\twall s\tQEMU CPU s\tboot s (sum)\tsuites s (sum)\tresults\tresults/s in VM\tbroken kernels\tfailed cases")
+	for _, r := range []BenchRun{b.Floor, b.Overhead, b.Full} {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%.0f\t%d\t%d\n", r.What, r.Kernels, r.WallS, r.CPUS, r.BootS, r.SuitesS, r.Results, r.PerSecond, r.Broken, r.FailedCases)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "full matrix / bare-boot floor: %.2fx wall, %.2fx QEMU CPU (budget 1.5x)\n", b.RatioWall, b.RatioCPU)
+	fmt.Fprintf(w, "harness cost per case under this VM: thread %.2f ms, process %.1f ms; per result otherwise (record, passes) %.2f ms (budget: thread 0.3 ms, process 10 ms)\n",
+		b.ThreadCaseMS, b.ProcessCaseMS, b.RecordMS)
+	fmt.Fprintln(w, "\nper kernel: boot s, suites s, and the seconds of each area's cases:")
+	tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprint(tw, "kernel\tboot\tsuites")
+	for _, a := range areas {
+		fmt.Fprintf(tw, "\t%s", a)
+	}
+	fmt.Fprintln(tw)
+	for _, k := range kernels {
+		ks := b.KernelSeconds[k]
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f", k, ks[0], ks[1])
+		for _, a := range areas {
+			fmt.Fprintf(tw, "\t%.1f", b.AreaSeconds[k][a])
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
