@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -105,27 +104,7 @@ func init() {
 				t.files("f")
 				t.mkdirs("elsewhere")
 				on, stop := startSibling()
-				release := make(chan struct{})
-				done := make(chan string, goroutines)
-				for i := 0; i < goroutines; i++ {
-					go func() {
-						<-release
-						done <- Outcome(openRead(t.path("f")))
-					}()
-				}
-				goroutinesRead := func() string {
-					close(release)
-					seen := map[string]bool{}
-					for i := 0; i < goroutines; i++ {
-						seen[<-done] = true
-					}
-					var gs []string
-					for o := range seen {
-						gs = append(gs, o)
-					}
-					sort.Strings(gs)
-					return strings.Join(gs, ",")
-				}
+				goroutinesRead := parkedReaders(goroutines, t.path("f"))
 				onThread := func(f func() string) func() string { return func() string { return on(f) } }
 				req := LibRequest{RO: []string{t.path("elsewhere")}, TCPBind: []int{}}
 				return req, []Probe{

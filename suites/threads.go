@@ -32,6 +32,33 @@ var cgoThreads = sync.OnceValue(func() bool {
 	return e == unix.ENOTSUP
 })
 
+// parkedReaders starts n plain goroutines that wait, then each read path
+// once released; read releases them and returns their distinct outcomes
+// ("EACCES", or "EACCES,ok" when they differ).
+func parkedReaders(n int, path string) (read func() string) {
+	release := make(chan struct{})
+	done := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			<-release
+			done <- Outcome(openRead(path))
+		}()
+	}
+	return func() string {
+		close(release)
+		seen := map[string]bool{}
+		for i := 0; i < n; i++ {
+			seen[<-done] = true
+		}
+		var out []string
+		for o := range seen {
+			out = append(out, o)
+		}
+		sort.Strings(out)
+		return strings.Join(out, ",")
+	}
+}
+
 func allThreadsCase(name string, ceiling func(Env) int) Case {
 	libABI := func(e Env) int {
 		e.Ceiling = ceiling(e)
@@ -56,18 +83,11 @@ func allThreadsCase(name string, ceiling func(Env) int) Case {
 			t.files("f")
 			on, stop := startSibling()
 			defer stop()
-			release := make(chan struct{})
-			done := make(chan string, goroutines)
-			for i := 0; i < goroutines; i++ {
-				go func() {
-					<-release
-					done <- Outcome(openRead(t.path("f")))
-				}()
-			}
+			readers := parkedReaders(goroutines, t.path("f"))
 			p := landlock.Policy{FS: landlock.FSReadFile, Net: landlock.NetBindTCP}
 			r, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, MaxABI: ceiling(t.Env)})
 			if err != nil {
-				close(release)
+				readers()
 				if errors.Is(err, landlock.ErrCgoThreads) {
 					return "enforce failed: ErrCgoThreads"
 				}
@@ -78,17 +98,7 @@ func allThreadsCase(name string, ceiling func(Env) int) Case {
 				return fmt.Sprintf("read=%s bind=%s no_new_privs=%d", Outcome(openRead(t.path("f"))),
 					Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)), noNewPrivs())
 			})
-			close(release)
-			seen := map[string]bool{}
-			for i := 0; i < goroutines; i++ {
-				seen[<-done] = true
-			}
-			var gs []string
-			for o := range seen {
-				gs = append(gs, o)
-			}
-			sort.Strings(gs)
-			return fmt.Sprintf("thread: %s; goroutines: read=%s", thread, strings.Join(gs, ","))
+			return fmt.Sprintf("thread: %s; goroutines: read=%s", thread, readers())
 		}}
 }
 
