@@ -35,9 +35,9 @@ func xzOf(t *testing.T, data []byte) []byte {
 // nothing else does.
 func TestSourceFiles(t *testing.T) {
 	src := tarOf(t, map[string][]byte{
-		"linux-source-7.3/Makefile":                          []byte("VERSION = 7\n"),
-		"linux-source-7.3/samples/landlock/sandboxer.c":      []byte("int main(void) { return 0; }\n"),
-		"linux-source-7.3/include/uapi/linux/landlock.h":     []byte("#define LANDLOCK_ACCESS_FS_EXECUTE 1\n"),
+		"linux-source-7.3/Makefile":                                     []byte("VERSION = 7\n"),
+		"linux-source-7.3/samples/landlock/sandboxer.c":                 []byte("int main(void) { return 0; }\n"),
+		"linux-source-7.3/include/uapi/linux/landlock.h":                []byte("#define LANDLOCK_ACCESS_FS_EXECUTE 1\n"),
 		"linux-source-7.3/tools/testing/selftests/landlock/base_test.c": []byte("x"),
 	})
 	payload := tarOf(t, map[string][]byte{"./usr/src/linux-source-7.3.tar.xz": xzOf(t, src)})
