@@ -32,7 +32,7 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 	f, err := kernels.NewFetcher()
 	assert.NilError(t, err)
 	var targets []Target
-	for _, e := range kernels.Catalog() {
+	for _, e := range kernels.Catalog(kernels.AMD64) {
 		k, err := f.Fetch(ctx, e)
 		assert.NilError(t, err, e.Name)
 		targets = append(targets, TargetOf(k))
@@ -44,9 +44,9 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 	if !run.Passed(false) {
 		results.Terminal(os.Stderr, run, false)
 	}
-	assert.Equal(t, len(run.Kernels), len(kernels.Catalog()))
+	assert.Equal(t, len(run.Kernels), len(kernels.Catalog(kernels.AMD64)))
 	for i, k := range run.Kernels {
-		e := kernels.Catalog()[i]
+		e := kernels.Catalog(kernels.AMD64)[i]
 		assert.Equal(t, k.Name, e.Name)
 		assert.Equal(t, k.Status, results.StatusComplete, "%s: %s", k.Name, k.Reason)
 		assert.Equal(t, k.Env.LandlockStatus, e.Status, k.Name)
@@ -73,7 +73,7 @@ func TestQEMUKilledMidRunIsRetried(t *testing.T) {
 	ctx := context.Background()
 	f, err := kernels.NewFetcher()
 	assert.NilError(t, err)
-	e, ok := kernels.Lookup("7.3")
+	e, ok := kernels.Lookup("7.3", kernels.AMD64)
 	assert.Assert(t, ok)
 	k, err := f.Fetch(ctx, e)
 	assert.NilError(t, err)

@@ -106,11 +106,11 @@ func expects(e kernels.Entry) string {
 // catalogEntries returns the named entries, or the whole catalog.
 func catalogEntries(names []string) ([]kernels.Entry, error) {
 	if len(names) == 0 {
-		return kernels.Catalog(), nil
+		return kernels.Catalog(kernels.AMD64), nil
 	}
 	var out []kernels.Entry
 	for _, n := range names {
-		e, ok := kernels.Lookup(n)
+		e, ok := kernels.Lookup(n, kernels.AMD64)
 		if !ok {
 			return nil, usagef("no kernel %q in the catalog (have: %s)", n, strings.Join(kernels.Names(), ", "))
 		}
@@ -143,7 +143,7 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 	}
 	var out []matrix.Target
 	for _, n := range names {
-		if e, ok := kernels.Lookup(n); ok {
+		if e, ok := kernels.Lookup(n, kernels.AMD64); ok {
 			ts, err := fetchTargets(ctx, f, []kernels.Entry{e})
 			if err != nil {
 				return nil, err
@@ -157,7 +157,7 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 		if _, err := os.Stat(n); err != nil {
 			return nil, usagef("--kernel %s: not a catalog name (%s) and not a file: %v", n, strings.Join(kernels.Names(), ", "), err)
 		}
-		k, err := kernels.FromPath(n, byoName, abi)
+		k, err := kernels.FromPath(n, byoName, kernels.AMD64, abi)
 		if err != nil {
 			return nil, err
 		}
