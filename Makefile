@@ -1,17 +1,23 @@
 # llconform: Landlock conformance across kernels.
 GO ?= go
 export CGO_ENABLED ?= 0
+# Guest architectures of matrix, bench and soak (and the QEMU that deps
+# installs): amd64, arm64 or all.
+ARCH ?= amd64
+comma := ,
+E2E_ARCH = $(if $(filter all,$(ARCH)),amd64$(comma)arm64,$(ARCH))
 
 .PHONY: test matrix bench soak lint native unit e2e deps
 
-# The main job: every default kernel in QEMU, one matrix.
+# The main job: every default kernel in QEMU, one matrix (ARCH=all: both
+# architectures' kernels in one matrix).
 matrix: deps
-	$(GO) run ./cmd/llconform matrix
+	$(GO) run ./cmd/llconform matrix --arch $(ARCH)
 
 # Unit tests, the suites natively on this kernel (root and unprivileged),
-# and the VM end-to-end run of the full default matrix.
+# and the VM end-to-end run of the full default matrix (of ARCH).
 test: lint deps
-	LLCONFORM_E2E=1 $(GO) test -count=1 -timeout 30m ./...
+	LLCONFORM_E2E=1 LLCONFORM_E2E_ARCH=$(E2E_ARCH) $(GO) test -count=1 -timeout 30m ./...
 
 # Without the VM end-to-end run.
 unit: lint
@@ -22,14 +28,14 @@ native:
 
 # Bare-boot floor vs the full matrix, measured in one run.
 bench: deps
-	$(GO) run ./cmd/llconform bench
+	$(GO) run ./cmd/llconform bench --arch $(ARCH)
 
 # Determinism: the full matrix 10 times; lists every case whose verdict varied.
 soak: deps
-	$(GO) run ./cmd/llconform soak 10
+	$(GO) run ./cmd/llconform soak --arch $(ARCH) 10
 
 deps:
-	@./scripts/ensure-qemu.sh
+	@./scripts/ensure-qemu.sh $(ARCH)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

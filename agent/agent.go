@@ -14,9 +14,6 @@ import (
 	"github.com/llconform/llconform/agent/protocol"
 )
 
-// resultPort is the guest's second serial port; the first is the console.
-const resultPort = "/dev/ttyS1"
-
 // Main is the /init of the llconform VM: it prepares the guest, reads the
 // settings from the kernel command line, runs the suites, streams the
 // records on the result port and powers off. It never returns.
@@ -27,7 +24,11 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "llconform agent: setup:", err) // the host sees no header: broken
 		return
 	}
-	port, err := OpenSerial(resultPort)
+	// The command line names the result port (it differs between
+	// architectures), so it is read first.
+	b, _ := os.ReadFile("/proc/cmdline")
+	s, perr := protocol.ParseCmdline(string(b))
+	port, err := OpenSerial(s.ResultPort())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "llconform agent:", err)
 		return
@@ -40,10 +41,8 @@ func Main() {
 			w.Done(fmt.Sprintf("agent panic: %v\n%s", p, debug.Stack()))
 		}
 	}()
-	b, _ := os.ReadFile("/proc/cmdline")
-	s, err := protocol.ParseCmdline(string(b))
-	if err != nil {
-		w.Done(err.Error())
+	if perr != nil {
+		w.Done(perr.Error())
 		return
 	}
 	if err := Suite(s, w, false); err != nil {

@@ -31,6 +31,7 @@ func Native(s protocol.Settings, args []string, extra io.Writer, expectABI *int)
 	if st.Header != nil {
 		kr.Env = *st.Header
 		kr.Name = "native-" + st.Header.Release
+		kr.Arch = results.ArchOfUname(st.Header.Arch)
 	}
 	if ok, why := st.Complete(); !ok {
 		kr.Status, kr.Reason = results.StatusBroken, why

@@ -8,28 +8,36 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/llconform/llconform/internal/diskio"
 	"github.com/llconform/llconform/landlock"
 )
 
-// FromPath accepts a kernel the user brings: an x86 bzImage, a local .deb
-// (the image is extracted into the cache) or a kernel build directory
-// (arch/x86/boot/bzImage). name defaults to the release in the image
-// header, else the file name. expectedABI may be nil: the caller then
-// takes whatever the kernel reports. A positive expected ABI also means
-// Landlock is expected to be enabled; 0 leaves the state open (absent and
-// disabled both report no ABI).
-func FromPath(path, name string, expectedABI *int) (Kernel, error) {
+// FromPath accepts a kernel the user brings: a kernel image (an x86
+// bzImage for amd64, an arm64 Image for arm64), a local .deb (the image
+// is extracted into the cache) or a kernel build directory
+// (arch/x86/boot/bzImage, arch/arm64/boot/Image). arch is the
+// architecture the run boots: an image of another one is refused with both
+// named; "" accepts either, and the image says which. name defaults to the
+// release in the image, else the file name. expectedABI may be nil: the
+// caller then takes whatever the kernel reports. A positive expected ABI
+// also means Landlock is expected to be enabled; 0 leaves the state open
+// (absent and disabled both report no ABI).
+func FromPath(path, name, arch string, expectedABI *int) (Kernel, error) {
+	if arch != "" {
+		if err := CheckArch(arch); err != nil {
+			return Kernel{}, err
+		}
+	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return Kernel{}, fmt.Errorf("kernel %s: %w: give a bzImage, a .deb or a kernel build directory", path, err)
+		return Kernel{}, fmt.Errorf("kernel %s: %w: %s", path, err, giveImage(arch))
 	}
 	src := path
 	if st.IsDir() {
-		src = filepath.Join(path, "arch", "x86", "boot", "bzImage")
-		if _, err := os.Stat(src); err != nil {
-			return Kernel{}, fmt.Errorf("%s is a directory without arch/x86/boot/bzImage: build the kernel first (make bzImage), or give the image itself", path)
+		if src, err = buildDirImage(path, arch); err != nil {
+			return Kernel{}, err
 		}
 	}
 	k := Kernel{Name: name, ExpectedABI: expectedABI, Cached: true}
@@ -40,24 +48,39 @@ func FromPath(path, name string, expectedABI *int) (Kernel, error) {
 	if err != nil {
 		return Kernel{}, err
 	}
-	img := src
+	label := src
+	var data []byte
 	if string(head[:min(len(head), len(debMagic))]) == debMagic {
-		if img, k.DebSHA256, err = fromDeb(src); err != nil {
+		var member string
+		if data, member, k.DebSHA256, err = fromDeb(src); err != nil {
 			return Kernel{}, err
 		}
 		k.Package = filepath.Base(src)
-	}
-	data, err := os.ReadFile(img)
-	if err != nil {
+		label = src + ":" + member
+	} else if data, err = os.ReadFile(src); err != nil {
 		return Kernel{}, err
 	}
-	if !isBzImage(data) {
-		return Kernel{}, notBzImage(src, head)
+	got, _ := imageArch(data)
+	want := arch
+	if want == "" && got != "" {
+		want = got
+	}
+	if want == "" {
+		want = AMD64 // for the message: neither architecture's image
+	}
+	if err := checkImage(label, want, data); err != nil {
+		return Kernel{}, err
+	}
+	img := src
+	if k.DebSHA256 != "" {
+		if img, err = cacheLocal(k.DebSHA256, data); err != nil {
+			return Kernel{}, err
+		}
 	}
 	if img, err = filepath.Abs(img); err != nil {
 		return Kernel{}, err
 	}
-	k.Image, k.ImageSHA256, k.Version = img, sha256Hex(data), bzImageVersion(data)
+	k.Arch, k.Image, k.ImageSHA256, k.Version = got, img, sha256Hex(data), imageVersion(data)
 	if k.Name == "" {
 		k.Name = k.Version
 	}
@@ -65,6 +88,24 @@ func FromPath(path, name string, expectedABI *int) (Kernel, error) {
 		k.Name = filepath.Base(filepath.Clean(path))
 	}
 	return k, nil
+}
+
+// buildDirImage finds the image of a kernel build directory: the one of
+// arch, or ("" arch) whichever exists.
+func buildDirImage(dir, arch string) (string, error) {
+	paths := map[string]string{AMD64: filepath.Join("arch", "x86", "boot", "bzImage"), ARM64: filepath.Join("arch", "arm64", "boot", "Image")}
+	var tried []string
+	for _, a := range Arches {
+		if arch != "" && a != arch {
+			continue
+		}
+		p := filepath.Join(dir, paths[a])
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		tried = append(tried, paths[a])
+	}
+	return "", fmt.Errorf("%s is a directory without %s: build the kernel first (make), or give the image itself", dir, strings.Join(tried, " or "))
 }
 
 func readHead(path string, n int) ([]byte, error) {
@@ -81,37 +122,36 @@ func readHead(path string, n int) ([]byte, error) {
 	return b[:m], err
 }
 
-// fromDeb extracts the image of a user's .deb into the cache, keyed by the
-// package's hash, and returns its path and the package's SHA256.
-func fromDeb(src string) (string, string, error) {
+// fromDeb reads the image of a user's .deb and returns it, its path in
+// the package and the package's SHA256.
+func fromDeb(src string) ([]byte, string, string, error) {
 	f, err := os.Open(src)
 	if err != nil {
-		return "", "", err
+		return nil, "", "", err
 	}
 	defer f.Close()
 	h := sha256.New()
 	b, member, err := extractVmlinuz(bufio.NewReaderSize(io.TeeReader(f, h), 1<<20))
 	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", src, err)
-	}
-	if !isBzImage(b) {
-		return "", "", notBzImage(src+":"+member, b[:min(len(b), 16)])
+		return nil, "", "", fmt.Errorf("%s: %w", src, err)
 	}
 	if _, err := io.Copy(h, f); err != nil { // the rest of the package, for its hash
-		return "", "", err
+		return nil, "", "", err
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
+	return b, member, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// cacheLocal keeps the checked image of a user's .deb in the cache, keyed
+// by the package's hash, and returns its path.
+func cacheLocal(debSHA256 string, img []byte) (string, error) {
 	cache, err := diskio.CacheDir("kernels")
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
-	dir := filepath.Join(cache, "local-"+sum[:16])
+	dir := filepath.Join(cache, "local-"+debSHA256[:16])
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", "", err
+		return "", err
 	}
-	img := filepath.Join(dir, "vmlinuz")
-	if err := diskio.WriteAtomic(img, b, 0o644); err != nil {
-		return "", "", err
-	}
-	return img, sum, nil
+	path := filepath.Join(dir, "vmlinuz")
+	return path, diskio.WriteAtomic(path, img, 0o644)
 }

@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
 )
 
@@ -46,19 +45,4 @@ func bzImageVersion(img []byte) string {
 		}
 	}
 	return v
-}
-
-// notBzImage explains what the file is instead, so the user knows what to
-// give.
-func notBzImage(name string, head []byte) error {
-	what := "no HdrS header"
-	switch {
-	case bytes.HasPrefix(head, []byte("\x7fELF")):
-		what = "an ELF file, probably vmlinux; boot arch/x86/boot/bzImage instead"
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
-		what = "gzip data"
-	case len(head) == 0:
-		what = "empty"
-	}
-	return fmt.Errorf("%s is not an x86 bzImage (%s): give a bzImage, a .deb or a kernel build directory", name, what)
 }

@@ -19,7 +19,8 @@ import (
 //
 //	<package>_<version>/vmlinuz     the extracted image
 //	<package>_<version>/meta.json   where it came from (meta)
-//	index/<suite>.json              the verified kernel stanzas of a suite
+//	index/<suite>.json              the verified kernel stanzas of a suite (amd64)
+//	index/<suite>_<arch>.json       the same for another architecture
 //	local-<sha256 prefix>/vmlinuz   images extracted from a user's .deb
 //
 // Entries appear by renaming a fully written and verified staging
@@ -28,6 +29,7 @@ import (
 // meta is what the cache keeps next to each kernel image.
 type meta struct {
 	Suite         string    `json:"suite"`
+	Arch          string    `json:"arch,omitempty"` // "" in entries written before arm64: amd64
 	Package       string    `json:"package"`
 	Version       string    `json:"version"`
 	DebSHA256     string    `json:"deb_sha256"`

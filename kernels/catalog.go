@@ -8,23 +8,74 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/llconform/llconform/landlock"
 )
 
-// Entry is one row of the catalog: a kernel series in one or more Debian
-// suites. It resolves to the newest released package across its suites,
-// or to a pre-release when none has a release (see Fetcher.Resolve).
+// The architectures llconform boots, by their Debian names (the names of
+// the package index, dists/<suite>/main/binary-<arch>/).
+const (
+	AMD64 = "amd64"
+	ARM64 = "arm64"
+)
+
+// Arches lists the architectures, the default first.
+var Arches = []string{AMD64, ARM64}
+
+// CheckArch says what is valid when arch is not an architecture llconform
+// boots.
+func CheckArch(arch string) error {
+	if !slices.Contains(Arches, arch) {
+		return fmt.Errorf("architecture %q: want one of %s", arch, strings.Join(Arches, ", "))
+	}
+	return nil
+}
+
+// Entry is one row of the catalog for one architecture: a kernel series in
+// one or more Debian suites. It resolves to the newest released package
+// across its suites, or to a pre-release when none has a release (see
+// Fetcher.Resolve).
 type Entry struct {
 	Name    string         `json:"name"`
-	Suites  []string       `json:"suites"`  // Debian suites (dists/<suite>) that carry the series
-	Package string         `json:"package"` // regexp on the binary package name
+	Arch    string         `json:"arch,omitempty"` // Debian architecture; "" is amd64
+	Suites  []string       `json:"suites"`         // Debian suites (dists/<suite>) that carry the series
+	Package string         `json:"package"`        // regexp on the binary package name
 	Cmdline string         `json:"cmdline,omitempty"`
 	Status  landlock.State `json:"status"` // expected Landlock state
 	ABI     int            `json:"abi"`    // expected ABI; 0 unless enabled
 	Note    string         `json:"note,omitempty"`
+}
+
+// arch is the entry's architecture, amd64 when unset.
+func (e Entry) arch() string {
+	if e.Arch == "" {
+		return AMD64
+	}
+	return e.Arch
+}
+
+// row is a series of catalog.json: one name, suites and expectation, and
+// the package of each architecture. The expectation belongs to the series,
+// not to an architecture: an architecture that behaves otherwise is a
+// finding, not another row.
+type row struct {
+	Name     string            `json:"name"`
+	Suites   []string          `json:"suites"`
+	Packages map[string]string `json:"packages"` // architecture -> regexp on the package name
+	Cmdline  string            `json:"cmdline,omitempty"`
+	Status   landlock.State    `json:"status"`
+	ABI      int               `json:"abi"`
+	Note     string            `json:"note,omitempty"`
+}
+
+func (r row) entry(arch string) (Entry, bool) {
+	p, ok := r.Packages[arch]
+	return Entry{Name: r.Name, Arch: arch, Suites: slices.Clone(r.Suites), Package: p, Cmdline: r.Cmdline,
+		Status: r.Status, ABI: r.ABI, Note: r.Note}, ok
 }
 
 //go:embed catalog.json
@@ -34,22 +85,33 @@ var catalog = mustCatalog(catalogJSON)
 
 // mustCatalog parses and checks the embedded catalog; a broken catalog is
 // a build mistake, so it fails at start-up rather than in the middle of a run.
-func mustCatalog(data []byte) []Entry {
-	var es []Entry
-	if err := json.Unmarshal(data, &es); err != nil {
+func mustCatalog(data []byte) []row {
+	var rs []row
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rs); err != nil {
 		panic(fmt.Sprintf("kernels: embedded catalog: %v", err))
 	}
 	seen := map[string]bool{}
-	for _, e := range es {
-		if err := e.check(); err != nil {
-			panic("kernels: embedded catalog: " + err.Error())
+	for _, r := range rs {
+		if len(r.Packages) == 0 {
+			panic(fmt.Sprintf("kernels: embedded catalog: entry %q has no packages", r.Name))
 		}
-		if seen[e.Name] {
-			panic("kernels: embedded catalog: duplicate " + e.Name)
+		for _, arch := range slices.Sorted(maps.Keys(r.Packages)) {
+			if err := CheckArch(arch); err != nil {
+				panic(fmt.Sprintf("kernels: embedded catalog: entry %s: %v", r.Name, err))
+			}
+			e, _ := r.entry(arch)
+			if err := e.check(); err != nil {
+				panic("kernels: embedded catalog: " + err.Error())
+			}
 		}
-		seen[e.Name] = true
+		if seen[r.Name] {
+			panic("kernels: embedded catalog: duplicate " + r.Name)
+		}
+		seen[r.Name] = true
 	}
-	return es
+	return rs
 }
 
 func (e Entry) check() error {
@@ -58,6 +120,11 @@ func (e Entry) check() error {
 	}
 	if _, err := regexp.Compile(e.Package); err != nil {
 		return fmt.Errorf("entry %s: package pattern: %w", e.Name, err)
+	}
+	// Debian names kernel packages after their architecture: a pattern
+	// without it was copied from another architecture's column.
+	if !strings.Contains(e.Package, e.arch()) {
+		return fmt.Errorf("entry %s: the %s package pattern %q does not name %s", e.Name, e.arch(), e.Package, e.arch())
 	}
 	switch e.Status {
 	case landlock.Enabled:
@@ -74,24 +141,34 @@ func (e Entry) check() error {
 	return nil
 }
 
-// Catalog returns the default kernel set, in matrix order.
-func Catalog() []Entry { return append([]Entry(nil), catalog...) }
+// Catalog returns the default kernel set of an architecture, in matrix
+// order.
+func Catalog(arch string) []Entry {
+	var out []Entry
+	for _, r := range catalog {
+		if e, ok := r.entry(arch); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
-// Lookup finds a catalog entry by name.
-func Lookup(name string) (Entry, bool) {
-	for _, e := range catalog {
-		if e.Name == name {
-			return e, true
+// Lookup finds a catalog entry by name and architecture.
+func Lookup(name, arch string) (Entry, bool) {
+	for _, r := range catalog {
+		if r.Name == name {
+			return r.entry(arch)
 		}
 	}
 	return Entry{}, false
 }
 
-// Names lists the catalog names, in matrix order.
+// Names lists the catalog's series names, in matrix order (an architecture
+// may lack some: Lookup says).
 func Names() []string {
 	n := make([]string, 0, len(catalog))
-	for _, e := range catalog {
-		n = append(n, e.Name)
+	for _, r := range catalog {
+		n = append(n, r.Name)
 	}
 	return n
 }

@@ -28,7 +28,8 @@ import (
 // Kernel is a bootable kernel image and where it came from.
 type Kernel struct {
 	Name           string // catalog or user-given name
-	Image          string // path of the bzImage
+	Arch           string // Debian architecture of the image: amd64 or arm64
+	Image          string // path of the image (an x86 bzImage, an arm64 Image)
 	Package        string // Debian package, or the user's .deb file name
 	Version        string // package version, or the release in the image header
 	Suite          string // Debian suite the package was resolved in; "" for the user's own
@@ -60,8 +61,9 @@ type Fetcher struct {
 
 const defaultIndexMaxAge = 12 * time.Hour
 
-// The index we read for every suite; the InRelease lists it with its hash.
-const packagesPath = "main/binary-amd64/Packages.xz"
+// packagesPath is the index we read for every suite and architecture; the
+// InRelease lists it with its hash.
+func packagesPath(arch string) string { return "main/binary-" + arch + "/Packages.xz" }
 
 // indexFilter keeps the kernel stanzas of a suite, a few hundred of the
 // tens of thousands, so that a cached index loads in a millisecond.
@@ -226,10 +228,12 @@ func (f *Fetcher) get(ctx context.Context, rel string, w io.Writer, total int64,
 	return n, nil
 }
 
-// suiteIndex is the cached, verified kernel part of a suite's index.
+// suiteIndex is the cached, verified kernel part of a suite's index for
+// one architecture.
 type suiteIndex struct {
 	Mirror     string    `json:"mirror"`
 	Suite      string    `json:"suite"`
+	Arch       string    `json:"arch,omitempty"` // "" in caches written before arm64: amd64
 	Fetched    time.Time `json:"fetched"`
 	Date       time.Time `json:"release_date"`
 	ValidUntil time.Time `json:"valid_until,omitzero"`
@@ -243,25 +247,36 @@ func (f *Fetcher) maxAge() time.Duration {
 	return f.IndexMaxAge
 }
 
-// index returns the kernel part of a suite's index from a verified index
-// no older than IndexMaxAge, downloading and verifying it if needed
-// (force: always). fresh reports whether it was downloaded now.
-func (f *Fetcher) index(ctx context.Context, suite string, force bool) (si suiteIndex, fresh bool, err error) {
+// indexFile is the cache file of a suite's index for an architecture:
+// index/<suite>.json for amd64 (its name before arm64), else
+// index/<suite>_<arch>.json.
+func indexFile(dir, suite, arch string) string {
+	if arch == AMD64 {
+		return filepath.Join(dir, "index", suite+".json")
+	}
+	return filepath.Join(dir, "index", suite+"_"+arch+".json")
+}
+
+// index returns the kernel part of a suite's index for an architecture
+// from a verified index no older than IndexMaxAge, downloading and
+// verifying it if needed (force: always). fresh reports whether it was
+// downloaded now.
+func (f *Fetcher) index(ctx context.Context, suite, arch string, force bool) (si suiteIndex, fresh bool, err error) {
 	dir, err := f.cacheDir()
 	if err != nil {
 		return si, false, err
 	}
-	defer f.lock("index/" + suite)()
-	path := filepath.Join(dir, "index", suite+".json")
+	defer f.lock("index/" + suite + "/" + arch)()
+	path := indexFile(dir, suite, arch)
 	if !force {
 		var cached suiteIndex
-		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &cached) == nil && cached.Suite == suite {
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &cached) == nil && cached.Suite == suite && cached.arch() == arch {
 			if age := time.Since(cached.Fetched); age >= 0 && age < f.maxAge() {
 				return cached, false, nil
 			}
 		}
 	}
-	si, err = f.downloadIndex(ctx, suite)
+	si, err = f.downloadIndex(ctx, suite, arch)
 	if err != nil {
 		return si, false, err
 	}
@@ -274,12 +289,19 @@ func (f *Fetcher) index(ctx context.Context, suite string, force bool) (si suite
 	return si, true, nil
 }
 
+func (si suiteIndex) arch() string {
+	if si.Arch == "" {
+		return AMD64
+	}
+	return si.Arch
+}
+
 // expired reports whether the index is past its Valid-Until.
 func (si suiteIndex) expired() bool {
 	return !si.ValidUntil.IsZero() && time.Now().After(si.ValidUntil)
 }
 
-func (f *Fetcher) downloadIndex(ctx context.Context, suite string) (suiteIndex, error) {
+func (f *Fetcher) downloadIndex(ctx context.Context, suite, arch string) (suiteIndex, error) {
 	keys, err := f.keyring()
 	if err != nil {
 		return suiteIndex{}, err
@@ -295,17 +317,22 @@ func (f *Fetcher) downloadIndex(ctx context.Context, suite string) (suiteIndex, 
 	if err != nil {
 		return suiteIndex{}, err
 	}
-	want, size, err := rel.hash(packagesPath)
+	packages := packagesPath(arch)
+	want, size, err := rel.hash(packages)
 	if err != nil {
-		return suiteIndex{}, fmt.Errorf("%s: %w", suite, err)
+		return suiteIndex{}, fmt.Errorf("%s: %w (does the suite carry %s?)", suite, err, arch)
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(size))
-	if _, err := f.get(ctx, "dists/"+suite+"/"+packagesPath, &buf, size, "index "+suite); err != nil {
+	label := "index " + suite
+	if arch != AMD64 {
+		label += " " + arch
+	}
+	if _, err := f.get(ctx, "dists/"+suite+"/"+packages, &buf, size, label); err != nil {
 		return suiteIndex{}, err
 	}
 	if got := sha256Hex(buf.Bytes()); got != want {
-		return suiteIndex{}, fmt.Errorf("corrupted download of the %s index (%s): sha256 %s, want %s; nothing kept, run again", suite, packagesPath, got, want)
+		return suiteIndex{}, fmt.Errorf("corrupted download of the %s index (%s): sha256 %s, want %s; nothing kept, run again", suite, packages, got, want)
 	}
 	r, err := xz.NewReader(&buf)
 	if err != nil {
@@ -316,7 +343,11 @@ func (f *Fetcher) downloadIndex(ctx context.Context, suite string) (suiteIndex, 
 		return suiteIndex{}, fmt.Errorf("parsing the %s index: %w", suite, err)
 	}
 	m, _ := f.mirror()
-	return suiteIndex{Mirror: m, Suite: suite, Fetched: time.Now().UTC(), Date: rel.date, ValidUntil: rel.until, Packages: pkgs}, nil
+	si := suiteIndex{Mirror: m, Suite: suite, Arch: arch, Fetched: time.Now().UTC(), Date: rel.date, ValidUntil: rel.until, Packages: pkgs}
+	if arch == AMD64 {
+		si.Arch = "" // the cache file keeps the form older llconform versions read
+	}
+	return si, nil
 }
 
 // Resolve finds the package of the entry in the signed indexes of its
@@ -366,7 +397,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 		expired = map[string]time.Time{}
 	)
 	for _, suite := range e.Suites {
-		si, downloaded, err := f.index(ctx, suite, force)
+		si, downloaded, err := f.index(ctx, suite, e.arch(), force)
 		if errors.Is(err, errGone) {
 			missing = append(missing, err)
 			continue
@@ -407,7 +438,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 		if len(missing) > 0 {
 			return Package{}, false, errors.Join(missing...)
 		}
-		return Package{}, false, fmt.Errorf("kernel %s: no package matching %s in %s: the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, strings.Join(e.Suites, ", "))
+		return Package{}, false, fmt.Errorf("kernel %s: no package matching %s in %s (%s): the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, strings.Join(e.Suites, ", "), e.arch())
 	}
 	for _, err := range missing {
 		f.warnOnce(fmt.Sprintf("%s: %v; using %s", e.Name, err, best.Suite))
@@ -424,7 +455,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 // says so.
 func (f *Fetcher) Fetch(ctx context.Context, e Entry) (Kernel, error) {
 	abi := e.ABI
-	k := Kernel{Name: e.Name, Cmdline: e.Cmdline, ExpectedStatus: e.Status, ExpectedABI: &abi}
+	k := Kernel{Name: e.Name, Arch: e.arch(), Cmdline: e.Cmdline, ExpectedStatus: e.Status, ExpectedABI: &abi}
 	dir, err := f.cacheDir()
 	if err != nil {
 		return k, err
@@ -537,15 +568,15 @@ func (f *Fetcher) download(ctx context.Context, cache string, e Entry, p Package
 	if err != nil {
 		return s, fmt.Errorf("%s %s: %w", p.Name, p.Version, err)
 	}
-	if !isBzImage(img) {
-		return s, fmt.Errorf("%s in %s %s is not an x86 bzImage: the package is not an amd64 kernel", member, p.Name, p.Version)
+	if err := checkImage(fmt.Sprintf("%s in %s %s", member, p.Name, p.Version), e.arch(), img); err != nil {
+		return s, err
 	}
 	deb.Close()
 	if err := os.Remove(debPath); err != nil {
 		return s, err
 	}
 	mirror, _ := f.mirror()
-	m := meta{Suite: p.Suite, Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, DebSize: n,
+	m := meta{Suite: p.Suite, Arch: e.arch(), Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, DebSize: n,
 		ImageSHA256: sha256Hex(img), ImageSize: int64(len(img)), ImagePath: member,
 		DownloadMS: took.Milliseconds(), DownloadedAt: time.Now().UTC(), DownloadedURL: mirror + "/" + p.Filename}
 	if err := diskio.WriteAtomic(filepath.Join(staging, "vmlinuz"), img, 0o644); err != nil {

@@ -23,7 +23,7 @@ import (
 func readImageVersion(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
 	assert.NilError(t, err)
-	return bzImageVersion(b)
+	return imageVersion(b)
 }
 
 // cacheEntries lists the top level of a cache directory, hidden staging

@@ -198,25 +198,38 @@ func (m *fakeMirror) publish(t testing.TB, suite string, pkgs []fakePkg, signer 
 
 // publishUntil is publish with a Valid-Until (none when zero).
 func (m *fakeMirror) publishUntil(t testing.TB, suite string, pkgs []fakePkg, signer *openpgp.Entity, until time.Time) {
-	var idx strings.Builder
-	for _, p := range pkgs {
-		fmt.Fprintf(&idx, "Package: %s\nSource: linux\nVersion: %s\nArchitecture: amd64\nFilename: %s\nSize: %d\nSHA256: %s\nDescription: Linux for cloud\n a continuation line\n\n",
-			p.name, p.version, p.file, len(p.deb), sha256Hex(p.deb))
-	}
-	idx.WriteString("Package: bash\nVersion: 5.2-1\nFilename: pool/main/b/bash/bash.deb\nSize: 1\nSHA256: 00\n\n")
-	pxz := xzBytes(t, []byte(idx.String()))
+	m.publishArches(t, suite, map[string][]fakePkg{"amd64": pkgs}, signer, until)
+}
+
+// publishArches (re)writes a signed suite with an index per architecture.
+func (m *fakeMirror) publishArches(t testing.TB, suite string, byArch map[string][]fakePkg, signer *openpgp.Entity, until time.Time) {
 	validUntil := ""
 	if !until.IsZero() {
 		validUntil = "Valid-Until: " + until.UTC().Format(time.RFC1123) + "\n"
 	}
-	release := fmt.Sprintf("Origin: Debian\nSuite: %s\nCodename: %s\nDate: Sat, 21 Nov 2026 08:00:00 UTC\n%sSHA256:\n 0000 12 main/binary-amd64/Packages\n %s %d main/binary-amd64/Packages.xz\n",
-		suite, suite, validUntil, sha256Hex(pxz), len(pxz))
+	release := fmt.Sprintf("Origin: Debian\nSuite: %s\nCodename: %s\nDate: Sat, 21 Nov 2026 08:00:00 UTC\n%sSHA256:\n", suite, suite, validUntil)
+	files := map[string][]byte{}
+	for _, arch := range []string{"amd64", "arm64"} {
+		pkgs, ok := byArch[arch]
+		if !ok {
+			continue
+		}
+		var idx strings.Builder
+		for _, p := range pkgs {
+			fmt.Fprintf(&idx, "Package: %s\nSource: linux\nVersion: %s\nArchitecture: %s\nFilename: %s\nSize: %d\nSHA256: %s\nDescription: Linux for cloud\n a continuation line\n\n",
+				p.name, p.version, arch, p.file, len(p.deb), sha256Hex(p.deb))
+			files[p.file] = p.deb
+		}
+		idx.WriteString("Package: bash\nVersion: 5.2-1\nFilename: pool/main/b/bash/bash.deb\nSize: 1\nSHA256: 00\n\n")
+		pxz := xzBytes(t, []byte(idx.String()))
+		release += fmt.Sprintf(" 0000 12 main/binary-%s/Packages\n %s %d main/binary-%s/Packages.xz\n", arch, sha256Hex(pxz), len(pxz), arch)
+		files["dists/"+suite+"/main/binary-"+arch+"/Packages.xz"] = pxz
+	}
+	files["dists/"+suite+"/InRelease"] = clearsigned(t, signer, release)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.files["dists/"+suite+"/InRelease"] = clearsigned(t, signer, release)
-	m.files["dists/"+suite+"/main/binary-amd64/Packages.xz"] = pxz
-	for _, p := range pkgs {
-		m.files[p.file] = p.deb
+	for k, v := range files {
+		m.files[k] = v
 	}
 }
 

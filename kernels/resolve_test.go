@@ -32,7 +32,7 @@ func mirror73(t *testing.T, experimentalUntil time.Time, backports ...fakePkg) *
 }
 
 func catalog73(t *testing.T) Entry {
-	e, ok := Lookup("7.3")
+	e, ok := Lookup("7.3", AMD64)
 	assert.Assert(t, ok)
 	return e
 }
@@ -153,4 +153,64 @@ func TestCachedKernelFetchedAgainSaysWhy(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Assert(t, k3.Cached)
 	assert.Equal(t, progress.String(), "")
+}
+
+// Each architecture resolves in its own signed index (binary-<arch>),
+// cached in a file of its own, and an arm64 entry boots only an arm64
+// Image: a package that holds another architecture's kernel is refused.
+func TestResolveArm64FromItsOwnIndex(t *testing.T) {
+	key, _ := testKeys(t)
+	arm := func(name, version, path, rel string, img []byte) fakePkg {
+		file := "pool/main/l/linux-signed-arm64/" + name + "_" + version + "_arm64.deb"
+		return fakePkg{name, version, file, fakeDeb(t, path, img, "xz")}
+	}
+	m := newFakeMirror(t, "trixie-backports", nil)
+	m.publishArches(t, "trixie-backports", map[string][]fakePkg{
+		"amd64": {binaryPkg(t, "linux-binary-7.3.4+deb13-cloud-amd64", "7.3.4-1~bpo13+1", "7.3.4+deb13-cloud-amd64")},
+		"arm64": {
+			arm("linux-binary-7.3.2+deb13-cloud-arm64", "7.3.2-1~bpo13+1", "usr/lib/modules/7.3.2+deb13-cloud-arm64/vmlinuz", "7.3.2", fakeArm64Image("7.3.2+deb13-cloud-arm64")),
+			arm("linux-binary-7.3.4+deb13-cloud-arm64", "7.3.4-1~bpo13+1", "usr/lib/modules/7.3.4+deb13-cloud-arm64/vmlinuz", "7.3.4", fakeArm64Image("7.3.4+deb13-cloud-arm64")),
+			// 6.19's linux-image is a metapackage: no kernel in it.
+			arm("linux-image-7.3.4+deb13-cloud-arm64", "7.3.4-1~bpo13+1", "", "", nil),
+			// A package in the arm64 index with an x86 kernel in it.
+			arm("linux-binary-7.2.12+deb13-cloud-arm64", "7.2.12-1~bpo13+1", "boot/vmlinuz-7.2.12+deb13-cloud-arm64", "7.2.12", fakeImage("7.2.12")),
+		},
+	}, key, time.Time{})
+	f := m.fetcher(t, t.TempDir())
+	e, ok := Lookup("7.3", ARM64)
+	assert.Assert(t, ok)
+	e.Suites = []string{"trixie-backports"}
+	k, err := f.Fetch(context.Background(), e)
+	assert.NilError(t, err)
+	assert.Equal(t, k.Arch, ARM64)
+	assert.Equal(t, k.Package, "linux-binary-7.3.4+deb13-cloud-arm64")
+	assert.Equal(t, readImageVersion(t, k.Image), "7.3.4+deb13-cloud-arm64")
+	assert.Equal(t, m.hitsOf("dists/trixie-backports/main/binary-arm64/Packages.xz"), 1)
+	assert.Equal(t, m.hitsOf("dists/trixie-backports/main/binary-amd64/Packages.xz"), 0, "an arm64 run needs no amd64 index")
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(k.Image), "meta.json"))
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(string(b), `"arch": "arm64"`))
+
+	e64, _ := Lookup("7.3", AMD64)
+	e64.Suites = e.Suites
+	k64, err := f.Fetch(context.Background(), e64)
+	assert.NilError(t, err)
+	assert.Equal(t, k64.Arch, AMD64)
+	assert.Equal(t, k64.Package, "linux-binary-7.3.4+deb13-cloud-amd64")
+	for _, name := range []string{"trixie-backports.json", "trixie-backports_arm64.json"} {
+		_, err := os.Stat(filepath.Join(f.CacheDir, "index", name))
+		assert.NilError(t, err, "the index cache keeps one file per architecture")
+	}
+	// Cached: both indexes are reused, each for its own architecture.
+	_, err = f.Resolve(context.Background(), e)
+	assert.NilError(t, err)
+	assert.Equal(t, m.hitsOf("dists/trixie-backports/main/binary-arm64/Packages.xz"), 1)
+	assert.Equal(t, m.hitsOf("dists/trixie-backports/main/binary-amd64/Packages.xz"), 1)
+
+	bad := Entry{Name: "7.2", Arch: ARM64, Suites: []string{"trixie-backports"}, Package: `^linux-binary-7\.2\.\d+\+deb13-cloud-arm64$`, Status: "enabled", ABI: 10}
+	_, err = f.Fetch(context.Background(), bad)
+	assert.ErrorContains(t, err, "boot/vmlinuz-7.2.12+deb13-cloud-arm64 in linux-binary-7.2.12+deb13-cloud-arm64 7.2.12-1~bpo13+1 is an x86 bzImage, an amd64 kernel, but this run boots arm64")
+	meta := Entry{Name: "7.3", Arch: ARM64, Suites: []string{"trixie-backports"}, Package: `^linux-image-7\.3\.\d+\+deb13-cloud-arm64$`, Status: "enabled", ABI: 11}
+	_, err = f.Fetch(context.Background(), meta)
+	assert.ErrorContains(t, err, "no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in the package")
 }

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/llconform/llconform/internal/diskio"
@@ -32,9 +33,10 @@ var (
 	sourcePattern = `^linux-source-\d+\.\d+$`
 )
 
-// Sandboxer returns a static sandboxer binary and its version ("7.3.4-1~bpo13+1"),
-// building it once per source package (cached under the kernel cache).
-func Sandboxer(ctx context.Context, f *kernels.Fetcher, note func(string)) ([]byte, string, error) {
+// Sandboxer returns a static sandboxer binary for the architecture arch
+// (amd64, arm64) and its version ("7.3.4-1~bpo13+1"), building it once per
+// source package and architecture (cached under the libraries cache).
+func Sandboxer(ctx context.Context, f *kernels.Fetcher, arch string, note func(string)) ([]byte, string, error) {
 	deb, p, err := f.FetchDeb(ctx, "sandboxer source", sourceSuites, sourcePattern)
 	if err != nil {
 		return nil, "", fmt.Errorf("the kernel's sandboxer: %w", err)
@@ -44,13 +46,20 @@ func Sandboxer(ctx context.Context, f *kernels.Fetcher, note func(string)) ([]by
 		return nil, "", err
 	}
 	bin := filepath.Join(cache, "sandboxer-"+p.Version)
+	if arch != kernels.AMD64 {
+		bin = filepath.Join(cache, "sandboxer-"+arch+"-"+p.Version)
+	}
 	if b, err := os.ReadFile(bin); err == nil {
 		return b, p.Version, nil
 	}
-	if note != nil {
-		note(fmt.Sprintf("building the kernel's sandboxer from %s %s (once; unpacking takes a minute)", p.Name, p.Version))
+	cc, err := compiler(arch)
+	if err != nil {
+		return nil, "", err
 	}
-	b, err := build(ctx, deb)
+	if note != nil {
+		note(fmt.Sprintf("building the kernel's sandboxer for %s from %s %s (once; unpacking takes a minute)", arch, p.Name, p.Version))
+	}
+	b, err := build(ctx, cc, deb)
 	if err != nil {
 		return nil, "", fmt.Errorf("building the kernel's sandboxer from %s %s: %w", p.Name, p.Version, err)
 	}
@@ -60,14 +69,15 @@ func Sandboxer(ctx context.Context, f *kernels.Fetcher, note func(string)) ([]by
 	return b, p.Version, diskio.WriteAtomic(bin, b, 0o755)
 }
 
-// Files are the initramfs files of the libraries that need any.
-func Files(ctx context.Context, f *kernels.Fetcher, libs []string, note func(string)) ([]vm.File, error) {
+// Files are the initramfs files of the libraries that need any, for a
+// guest of the architecture arch.
+func Files(ctx context.Context, f *kernels.Fetcher, arch string, libs []string, note func(string)) ([]vm.File, error) {
 	var out []vm.File
 	for _, l := range libs {
 		if l != "sandboxer" {
 			continue
 		}
-		b, version, err := Sandboxer(ctx, f, note)
+		b, version, err := Sandboxer(ctx, f, arch, note)
 		if err != nil {
 			return nil, err
 		}
@@ -80,14 +90,35 @@ func Files(ctx context.Context, f *kernels.Fetcher, libs []string, note func(str
 // wanted are the files of the source tree the build needs.
 var wanted = regexp.MustCompile(`^[^/]+/(samples/landlock/sandboxer\.c|include/uapi/linux/landlock\.h)$`)
 
+// compiler finds the C compiler for arch: gcc for this host's own
+// architecture, Debian's cross compiler for another.
+func compiler(arch string) (string, error) {
+	type cc struct{ goarch, triplet, pkgs string }
+	ccs := map[string]cc{
+		kernels.AMD64: {"amd64", "x86_64-linux-gnu", "gcc-x86-64-linux-gnu libc6-dev-amd64-cross"},
+		kernels.ARM64: {"arm64", "aarch64-linux-gnu", "gcc-aarch64-linux-gnu libc6-dev-arm64-cross"},
+	}
+	c, ok := ccs[arch]
+	if !ok {
+		return "", fmt.Errorf("the kernel's sandboxer: no C compiler known for %q", arch)
+	}
+	if c.goarch == runtime.GOARCH {
+		if gcc, err := exec.LookPath("gcc"); err == nil {
+			return gcc, nil
+		}
+		return "", errors.New("gcc not found: apt-get install gcc libc6-dev (needed for --library sandboxer)")
+	}
+	gcc, err := exec.LookPath(c.triplet + "-gcc")
+	if err != nil {
+		return "", fmt.Errorf("%s-gcc not found: apt-get install %s (needed for --library sandboxer on %s)", c.triplet, c.pkgs, arch)
+	}
+	return gcc, nil
+}
+
 // build unpacks sandboxer.c and the UAPI header it needs from the
 // linux-source .deb (a source tarball inside the package's payload) and
-// compiles it with gcc -static.
-func build(ctx context.Context, debPath string) ([]byte, error) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		return nil, errors.New("gcc not found: apt-get install gcc libc6-dev (needed for --library sandboxer)")
-	}
+// compiles it with gcc (the compiler cc) -static.
+func build(ctx context.Context, gcc, debPath string) ([]byte, error) {
 	deb, err := os.Open(debPath)
 	if err != nil {
 		return nil, err
@@ -121,7 +152,7 @@ func build(ctx context.Context, debPath string) ([]byte, error) {
 	out := filepath.Join(dir, "sandboxer")
 	cmd := exec.CommandContext(ctx, gcc, "-static", "-O2", "-I", filepath.Join(dir, "include"), "-o", out, filepath.Join(dir, "src", "sandboxer.c"))
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("gcc -static: %v: %s (is libc6-dev installed?)", err, bytes.TrimSpace(b))
+		return nil, fmt.Errorf("%s -static: %v: %s (is its libc6-dev installed?)", filepath.Base(gcc), err, bytes.TrimSpace(b))
 	}
 	return os.ReadFile(out)
 }

@@ -23,19 +23,29 @@ import (
 // QEMU with the agent and checks the whole matrix: every kernel complete,
 // reporting the Landlock state and ABI of its catalog entry, no case
 // failing or broken. It needs the Debian mirror (or a warm cache) and
-// QEMU; `make test` runs it.
+// QEMU; `make test` runs it for amd64. LLCONFORM_E2E_ARCH=arm64 (or
+// "amd64,arm64") picks the architectures.
 func TestDefaultMatrixEndToEnd(t *testing.T) {
 	if os.Getenv("LLCONFORM_E2E") != "1" {
 		t.Skip("VM end-to-end run: set LLCONFORM_E2E=1 (make test does)")
+	}
+	arches := []string{kernels.AMD64}
+	if a := os.Getenv("LLCONFORM_E2E_ARCH"); a != "" {
+		arches = strings.Split(a, ",")
 	}
 	ctx := context.Background()
 	f, err := kernels.NewFetcher()
 	assert.NilError(t, err)
 	var targets []Target
-	for _, e := range kernels.Catalog() {
-		k, err := f.Fetch(ctx, e)
-		assert.NilError(t, err, e.Name)
-		targets = append(targets, TargetOf(k))
+	var entries []kernels.Entry
+	for _, arch := range arches {
+		assert.NilError(t, kernels.CheckArch(arch))
+		for _, e := range kernels.Catalog(arch) {
+			k, err := f.Fetch(ctx, e)
+			assert.NilError(t, err, e.Name)
+			targets = append(targets, TargetOf(k))
+			entries = append(entries, e)
+		}
 	}
 	dir := filepath.Join(t.TempDir(), "run")
 	run, err := Run(ctx, Config{Parallel: 2, OutDir: dir}, targets)
@@ -44,18 +54,20 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 	if !run.Passed(false) {
 		results.Terminal(os.Stderr, run, false)
 	}
-	assert.Equal(t, len(run.Kernels), len(kernels.Catalog()))
+	assert.Equal(t, len(run.Kernels), len(entries))
 	for i, k := range run.Kernels {
-		e := kernels.Catalog()[i]
+		e := entries[i]
 		assert.Equal(t, k.Name, e.Name)
-		assert.Equal(t, k.Status, results.StatusComplete, "%s: %s", k.Name, k.Reason)
-		assert.Equal(t, k.Env.LandlockStatus, e.Status, k.Name)
+		assert.Equal(t, k.Arch, e.Arch)
+		assert.Equal(t, results.ArchOfUname(k.Env.Arch), e.Arch, "%s: the guest's uname -m", k.Key())
+		assert.Equal(t, k.Status, results.StatusComplete, "%s: %s", k.Key(), k.Reason)
+		assert.Equal(t, k.Env.LandlockStatus, e.Status, k.Key())
 		if e.Status == landlock.Enabled {
-			assert.Equal(t, k.Env.ABI, e.ABI, k.Name)
+			assert.Equal(t, k.Env.ABI, e.ABI, k.Key())
 		}
-		assert.Assert(t, len(k.Cases) > 100, "%s: %d cases", k.Name, len(k.Cases))
+		assert.Assert(t, len(k.Cases) > 100, "%s: %d cases", k.Key(), len(k.Cases))
 		for _, c := range k.Cases {
-			assert.Assert(t, c.Verdict == results.Pass || c.Verdict == results.Skip || c.Verdict == results.Known || c.Verdict == results.Warn, "%s %s: %s expected %s observed %s", k.Name, c.ID(), c.Verdict, c.Expected, c.Observed)
+			assert.Assert(t, c.Verdict == results.Pass || c.Verdict == results.Skip || c.Verdict == results.Known || c.Verdict == results.Warn, "%s %s: %s expected %s observed %s", k.Key(), c.ID(), c.Verdict, c.Expected, c.Observed)
 		}
 	}
 	assert.Assert(t, run.Passed(false), "the matrix has failing or broken cells")
@@ -73,18 +85,18 @@ func TestQEMUKilledMidRunIsRetried(t *testing.T) {
 	ctx := context.Background()
 	f, err := kernels.NewFetcher()
 	assert.NilError(t, err)
-	e, ok := kernels.Lookup("7.3")
+	e, ok := kernels.Lookup("7.3", kernels.AMD64)
 	assert.Assert(t, ok)
 	k, err := f.Fetch(ctx, e)
 	assert.NilError(t, err)
 	dir := filepath.Join(t.TempDir(), "run")
-	console := filepath.Join(dir, "console", "7.3.log")
+	console := filepath.Join(dir, "console", "7.3_amd64.log")
 	var once sync.Once
 	var killed int
 	var killErr error
 	cfg := Config{Settings: protocol.Settings{Areas: []string{"base"}}, Parallel: 1, OutDir: dir}
 	cfg.Progress = func(ev Event) {
-		if ev.Kernel != "7.3" || ev.State != StateRunning || ev.Done < 20 {
+		if ev.Kernel != "7.3/amd64" || ev.State != StateRunning || ev.Done < 20 {
 			return
 		}
 		once.Do(func() {
@@ -109,7 +121,7 @@ func TestQEMUKilledMidRunIsRetried(t *testing.T) {
 	assert.Equal(t, kr.Status, results.StatusComplete)
 	assert.Assert(t, !run.Incomplete)
 	assert.Equal(t, kr.Env.Suite, "trixie-backports")
-	assert.Equal(t, kr.Attempts[1].ConsoleLog, filepath.Join("console", "7.3.attempt2.log"))
+	assert.Equal(t, kr.Attempts[1].ConsoleLog, filepath.Join("console", "7.3_amd64.attempt2.log"))
 }
 
 // qemuWriting finds the QEMU process whose console goes to the file.

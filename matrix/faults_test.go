@@ -24,7 +24,8 @@ func faultConfig(t *testing.T) Config {
 	dir := t.TempDir()
 	img := filepath.Join(dir, "initramfs.cpio")
 	assert.NilError(t, os.WriteFile(img, []byte("not used by the fake"), 0o644))
-	return Config{Parallel: 1, MemoryMB: 64, Timeout: time.Minute, OutDir: filepath.Join(dir, "run"), Initramfs: img}
+	return Config{Parallel: 1, MemoryMB: 64, Timeout: time.Minute, OutDir: filepath.Join(dir, "run"),
+		Initramfs: map[string]string{"amd64": img, "arm64": img}}
 }
 
 func target(t *testing.T, name, behaviour string) Target {
@@ -63,8 +64,8 @@ func TestRunTruncatedStreamIsRetried(t *testing.T) {
 	assert.Equal(t, k.Attempts[0].Status, results.StatusBroken)
 	assert.Equal(t, k.Attempts[0].Reason, "no done record after 1 cases: crash, hang or truncated output")
 	assert.Equal(t, k.Attempts[1].Status, results.StatusComplete)
-	assert.Equal(t, k.Attempts[0].ConsoleLog, filepath.Join("console", "k.log"))
-	assert.Equal(t, k.Attempts[1].ConsoleLog, filepath.Join("console", "k.attempt2.log"))
+	assert.Equal(t, k.Attempts[0].ConsoleLog, filepath.Join("console", "k_amd64.log"))
+	assert.Equal(t, k.Attempts[1].ConsoleLog, filepath.Join("console", "k_amd64.attempt2.log"))
 	for i, a := range k.Attempts {
 		log, err := os.ReadFile(filepath.Join(cfg.OutDir, a.ConsoleLog))
 		assert.NilError(t, err)
@@ -132,7 +133,7 @@ func TestRunCancelledDuringRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg.Progress = func(e Event) {
-		if e.Kernel == "hangs" && e.State == StateRunning && e.Done == 1 {
+		if e.Kernel == "hangs/amd64" && e.State == StateRunning && e.Done == 1 {
 			cancel() // like SIGINT once the first case has arrived
 		}
 	}
@@ -155,7 +156,7 @@ func TestRunCancelledBeforeTheRetry(t *testing.T) {
 	defer cancel()
 	tg := target(t, "k", fakeqemu.Truncated)
 	cfg.Progress = func(e Event) {
-		if e.Kernel == "k" && e.State == StateRunning && e.Done == 1 {
+		if e.Kernel == "k/amd64" && e.State == StateRunning && e.Done == 1 {
 			cancel() // the first boot ends broken with the run cancelled
 		}
 	}
@@ -194,6 +195,58 @@ func TestRunDuplicateNamesWriteTheirOwnConsole(t *testing.T) {
 		assert.NilError(t, err)
 		assert.Assert(t, is.Contains(string(b), ts[i].Image), "%s holds another VM's console", log)
 	}
-	assert.DeepEqual(t, consoleNames(ts), []string{"7.3", "7.3-2", "7.3-2-2"})
-	assert.DeepEqual(t, consoleNames([]Target{{Name: "a/b"}, {Name: "a:b"}}), []string{"a_b", "a_b-2"})
+	assert.DeepEqual(t, consoleNames(ts), []string{"7.3_amd64", "7.3_amd64-2", "7.3-2_amd64"})
+	assert.DeepEqual(t, consoleNames([]Target{{Name: "a/b"}, {Name: "a:b"}}), []string{"a_b_amd64", "a_b_amd64-2"})
+}
+
+// One matrix of both architectures: each target boots its own QEMU with
+// its own initramfs, console and result port on the agent's command line,
+// and its kernel run records the architecture; the same series on both
+// never share a console log.
+func TestRunBothArchitectures(t *testing.T) {
+	cfg := faultConfig(t)
+	dir := t.TempDir()
+	cfg.Initramfs = map[string]string{"amd64": filepath.Join(dir, "amd64.cpio"), "arm64": filepath.Join(dir, "arm64.cpio")}
+	cfg.MemoryMB = 0
+	x86 := target(t, "7.3", fakeqemu.Complete)
+	arm := target(t, "7.3", fakeqemu.Complete)
+	arm.Arch = "arm64"
+	var mu sync.Mutex
+	var events []string
+	cfg.Progress = func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.State == StateBooting {
+			events = append(events, e.Kernel)
+		}
+	}
+	run, err := Run(context.Background(), cfg, []Target{x86, arm})
+	assert.NilError(t, err)
+	assert.Equal(t, run.Kernels[0].Arch, "amd64")
+	assert.Equal(t, run.Kernels[1].Arch, "arm64")
+	assert.Equal(t, run.Kernels[1].Status, results.StatusComplete, run.Kernels[1].Reason)
+	assert.Equal(t, run.Kernels[1].Env.CPU, "max,pauth=off")
+	assert.Equal(t, run.Kernels[1].Attempts[0].ConsoleLog, filepath.Join("console", "7.3_arm64.log"))
+	assert.DeepEqual(t, events, []string{"7.3/amd64", "7.3/arm64"})
+
+	a := fakeqemu.Args(t, x86.Image)
+	assert.Assert(t, strings.HasPrefix(a, "qemu-system-x86_64 "), a)
+	assert.Assert(t, is.Contains(a, "-m 512 "))
+	assert.Assert(t, is.Contains(a, "-initrd "+cfg.Initramfs["amd64"]))
+	assert.Assert(t, is.Contains(a, "llconform.port=/dev/ttyS1"))
+	a = fakeqemu.Args(t, arm.Image)
+	assert.Assert(t, strings.HasPrefix(a, "qemu-system-aarch64 -machine virt "), a)
+	assert.Assert(t, is.Contains(a, "-m 256 "))
+	assert.Assert(t, is.Contains(a, "-initrd "+cfg.Initramfs["arm64"]))
+	assert.Assert(t, is.Contains(a, "console=ttyAMA0 "))
+	assert.Assert(t, is.Contains(a, "llconform.port=/dev/ttyS0"))
+}
+
+// A guest of another architecture than the target's is flagged.
+func TestArchitectureMismatchIsFlagged(t *testing.T) {
+	tg := Target{Name: "7.3", Arch: "arm64"}
+	kr := results.KernelRun{Env: results.Env{LandlockStatus: "enabled", ABI: 11, Arch: "x86_64"}}
+	assert.DeepEqual(t, flags(tg, kr), []string{"architecture mismatch: booted as arm64 (aarch64), the guest reports x86_64"})
+	kr.Env.Arch = "aarch64"
+	assert.Assert(t, is.Len(flags(tg, kr), 0))
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +25,8 @@ import (
 // Target is one kernel of a matrix run.
 type Target struct {
 	Name           string
-	Image          string // kernel image (bzImage) path
+	Arch           string // Debian architecture: amd64 ("" too) or arm64
+	Image          string // kernel image path (x86 bzImage, arm64 Image)
 	Cmdline        string // kernel command-line additions of the catalog entry
 	ExpectedStatus landlock.State
 	ExpectedABI    *int
@@ -35,9 +37,21 @@ type Target struct {
 	DownloadMS     int64  // 0 when it came from the cache
 }
 
+// Architecture is the target's architecture, amd64 when unset.
+func (t Target) Architecture() string {
+	if t.Arch == "" {
+		return kernels.AMD64
+	}
+	return t.Arch
+}
+
+// Key names the target in progress events and file names: its name and
+// architecture, as results.KernelRun.Key.
+func (t Target) Key() string { return t.Name + "/" + t.Architecture() }
+
 // TargetOf turns a fetched kernel into a target.
 func TargetOf(k kernels.Kernel) Target {
-	t := Target{Name: k.Name, Image: k.Image, Cmdline: k.Cmdline, ExpectedStatus: k.ExpectedStatus,
+	t := Target{Name: k.Name, Arch: k.Arch, Image: k.Image, Cmdline: k.Cmdline, ExpectedStatus: k.ExpectedStatus,
 		ExpectedABI: k.ExpectedABI, Package: k.Package, PackageVersion: k.Version, Suite: k.Suite, SHA256: k.ImageSHA256}
 	if !k.Cached {
 		t.DownloadMS = k.Download.Milliseconds()
@@ -47,15 +61,16 @@ func TargetOf(k kernels.Kernel) Target {
 
 // Config is how a matrix runs.
 type Config struct {
-	Settings protocol.Settings // what the agent runs
+	Settings protocol.Settings // what the agent runs; the result port is set per architecture
 	Parallel int               // VMs at a time; default 1
-	MemoryMB int               // guest memory; default 512
+	MemoryMB int               // guest memory; default vm.DefaultMemoryMB of each target's architecture
 	Timeout  time.Duration     // per boot; default 5 minutes
 	OutDir   string            // run directory (console logs, reports)
-	// Initramfs is an image from vm.Prepare to boot; empty: Run prepares
-	// one (builds the agent) itself, with the Extra files.
-	Initramfs string
-	Extra     []vm.File
+	// Initramfs holds, per architecture, an image from vm.Prepare to
+	// boot; for an architecture it lacks, Run prepares one (builds the
+	// agent) itself, with that architecture's Extra files.
+	Initramfs map[string]string
+	Extra     map[string][]vm.File
 	Args      []string // the command line, for the record
 	Progress  Progress // live progress, optional
 }
@@ -63,18 +78,22 @@ type Config struct {
 // Run boots every target and collects one run document; kernels keep
 // their order. After a cancel no new VM starts, and the run says so.
 func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error) {
-	if err := vm.CheckQEMU(); err != nil {
-		return nil, err
+	var arches []string
+	for _, t := range targets {
+		if !slices.Contains(arches, t.Architecture()) {
+			arches = append(arches, t.Architecture())
+		}
 	}
-	guestArgs, err := cfg.Settings.Cmdline()
-	if err != nil {
+	for _, a := range arches {
+		if err := vm.CheckQEMU(a); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := cfg.Settings.Cmdline(); err != nil {
 		return nil, err
 	}
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1
-	}
-	if cfg.MemoryMB == 0 {
-		cfg.MemoryMB = 512
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Minute
@@ -85,14 +104,14 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "console"), 0o755); err != nil {
 		return nil, err
 	}
-	initramfs := cfg.Initramfs
-	if initramfs == "" {
-		initramfs, err = vm.Prepare(ctx, func(note string) { cfg.Progress(Event{Note: note}) }, cfg.Extra...)
+	b := &booter{cfg: cfg, arch: map[string]archBoot{}}
+	for _, a := range arches {
+		ab, err := prepareArch(ctx, cfg, a)
 		if err != nil {
 			return nil, err
 		}
+		b.arch[a] = ab
 	}
-	b := &booter{cfg: cfg, guestArgs: guestArgs, initramfs: initramfs, accel: vm.Accel()}
 	logs := consoleNames(targets)
 	started := time.Now()
 	out := make([]results.KernelRun, len(targets))
@@ -117,6 +136,36 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	return run, nil
 }
 
+// archBoot is what the boots of one architecture share.
+type archBoot struct {
+	guestArgs string // the agent's settings, with this architecture's result port
+	initramfs string
+	accel     string
+	memoryMB  int
+}
+
+// prepareArch builds (or takes from cfg) the initramfs of an architecture
+// and its agent settings.
+func prepareArch(ctx context.Context, cfg Config, arch string) (archBoot, error) {
+	st := cfg.Settings
+	st.Port = vm.ResultPort(arch)
+	args, err := st.Cmdline()
+	if err != nil {
+		return archBoot{}, err
+	}
+	ab := archBoot{guestArgs: args, initramfs: cfg.Initramfs[arch], accel: vm.Accel(arch), memoryMB: cfg.MemoryMB}
+	if ab.memoryMB == 0 {
+		ab.memoryMB = vm.DefaultMemoryMB(arch)
+	}
+	if ab.initramfs == "" {
+		ab.initramfs, err = vm.Prepare(ctx, arch, func(note string) { cfg.Progress(Event{Note: note}) }, cfg.Extra[arch]...)
+		if err != nil {
+			return archBoot{}, err
+		}
+	}
+	return ab, nil
+}
+
 // consoleNames gives every target a console log name of its own, even
 // when two targets have the same name (or names that differ only in
 // characters a file name cannot hold): two VMs never write one log.
@@ -124,9 +173,9 @@ func consoleNames(targets []Target) []string {
 	used := map[string]bool{}
 	out := make([]string, len(targets))
 	for i, t := range targets {
-		name := safeName(t.Name)
+		name := safeName(t.Key())
 		for n := 2; used[name]; n++ {
-			name = fmt.Sprintf("%s-%d", safeName(t.Name), n)
+			name = fmt.Sprintf("%s-%d", safeName(t.Key()), n)
 		}
 		used[name] = true
 		out[i] = name
@@ -135,10 +184,8 @@ func consoleNames(targets []Target) []string {
 }
 
 type booter struct {
-	cfg       Config
-	guestArgs string
-	initramfs string
-	accel     string
+	cfg  Config
+	arch map[string]archBoot
 }
 
 // kernel runs one target: a boot, and one retry when it broke. A boot
@@ -146,7 +193,7 @@ type booter struct {
 // kernel without attempts is "not run"; one whose retry never started is
 // "interrupted", with the cases of its first attempt.
 func (b *booter) kernel(ctx context.Context, t Target, log string) results.KernelRun {
-	kr := results.KernelRun{Name: t.Name, Env: b.hostEnv(t), Status: results.StatusNotRun}
+	kr := results.KernelRun{Name: t.Name, Arch: t.Architecture(), Env: b.hostEnv(t), Status: results.StatusNotRun}
 	start := time.Now()
 	var last *attempt
 	for n := 1; n <= 2 && ctx.Err() == nil; n++ {
@@ -166,7 +213,7 @@ func (b *booter) kernel(ctx context.Context, t Target, log string) results.Kerne
 	}
 	if last == nil {
 		kr.Reason = "the run was interrupted before this kernel started"
-		b.cfg.Progress(Event{Kernel: t.Name, State: StateNotRun})
+		b.cfg.Progress(Event{Kernel: t.Key(), State: StateNotRun})
 		return kr
 	}
 	kr.Timings.DownloadMS = t.DownloadMS
@@ -187,14 +234,15 @@ func (b *booter) kernel(ctx context.Context, t Target, log string) results.Kerne
 	if c, ok := catalogCase(t, kr); ok {
 		kr.Cases = append(kr.Cases, c)
 	}
-	b.cfg.Progress(Event{Kernel: t.Name, State: State(kr.Status)})
+	b.cfg.Progress(Event{Kernel: t.Key(), State: State(kr.Status)})
 	return kr
 }
 
 // hostEnv is what the host knows of a target before it boots.
 func (b *booter) hostEnv(t Target) results.Env {
+	ab := b.arch[t.Architecture()]
 	return results.Env{Kernel: t.Name, Package: t.Package, PackageVersion: t.PackageVersion, Suite: t.Suite, SHA256: t.SHA256,
-		ExpectedABI: t.ExpectedABI, Accel: b.accel}
+		ExpectedABI: t.ExpectedABI, Accel: ab.accel, CPU: vm.CPU(t.Architecture(), ab.accel)}
 }
 
 // attempt is one boot, judged.
@@ -211,11 +259,12 @@ func (b *booter) boot(ctx context.Context, t Target, n int, name string) *attemp
 	if n > 1 {
 		log = filepath.Join("console", fmt.Sprintf("%s.attempt%d.log", name, n))
 	}
-	spec := vm.Spec{Kernel: t.Image, Initramfs: b.initramfs, Cmdline: strings.TrimSpace(t.Cmdline + " " + b.guestArgs),
-		MemoryMB: b.cfg.MemoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: b.accel}
+	ab := b.arch[t.Architecture()]
+	spec := vm.Spec{Arch: t.Architecture(), Kernel: t.Image, Initramfs: ab.initramfs, Cmdline: strings.TrimSpace(t.Cmdline + " " + ab.guestArgs),
+		MemoryMB: ab.memoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: ab.accel}
 	a := &attempt{stream: &protocol.Stream{}, record: results.Attempt{ConsoleLog: log}}
-	live := newLiveCount(t.Name, b.cfg.Progress)
-	b.cfg.Progress(Event{Kernel: t.Name, State: StateBooting, Attempt: n})
+	live := newLiveCount(t.Key(), b.cfg.Progress)
+	b.cfg.Progress(Event{Kernel: t.Key(), State: StateBooting, Attempt: n})
 	var headerAt, doneAt time.Time
 	boot, err := vm.Run(ctx, spec, func(line []byte) {
 		ev, ok := a.stream.Add(line)
@@ -325,7 +374,7 @@ func catalogCase(t Target, kr results.KernelRun) (results.Case, bool) {
 func mergeEnv(guest, host results.Env) results.Env {
 	guest.Kernel = host.Kernel
 	guest.Package, guest.PackageVersion, guest.Suite, guest.SHA256 = host.Package, host.PackageVersion, host.Suite, host.SHA256
-	guest.ExpectedABI, guest.Accel = host.ExpectedABI, host.Accel
+	guest.ExpectedABI, guest.Accel, guest.CPU = host.ExpectedABI, host.Accel, host.CPU
 	return guest
 }
 
@@ -342,6 +391,9 @@ func flags(t Target, kr results.KernelRun) []string {
 	}
 	if e := t.ExpectedABI; e != nil && kr.Env.LandlockStatus == landlock.Enabled && *e != kr.Env.ABI {
 		f = append(f, fmt.Sprintf("ABI mismatch: catalog expects %d, kernel reports %d", *e, kr.Env.ABI))
+	}
+	if want := vm.GuestUname(t.Architecture()); kr.Env.Arch != "" && want != "" && kr.Env.Arch != want {
+		f = append(f, fmt.Sprintf("architecture mismatch: booted as %s (%s), the guest reports %s", t.Architecture(), want, kr.Env.Arch))
 	}
 	if kr.Env.ABI > landlock.NewestABI {
 		f = append(f, fmt.Sprintf("newer ABI %d: only the cases of ABI ≤ %d exist, not fully covered", kr.Env.ABI, landlock.NewestABI))

@@ -105,12 +105,12 @@ func NewBench(floor, overhead, full *Run) Bench {
 		b.RecordMS = (float64(suitesMS) - float64(threadUS+procUS)/1000) / float64(results)
 	}
 	for _, k := range full.Kernels {
-		b.KernelSeconds[k.Name] = [2]float64{float64(k.Timings.BootMS) / 1000, float64(k.Timings.SuitesMS) / 1000}
+		b.KernelSeconds[k.Key()] = [2]float64{float64(k.Timings.BootMS) / 1000, float64(k.Timings.SuitesMS) / 1000}
 		per := map[string]float64{}
 		for _, c := range k.Cases {
 			per[c.Row()] += float64(c.DurationUS) / 1e6
 		}
-		b.AreaSeconds[k.Name] = per
+		b.AreaSeconds[k.Key()] = per
 	}
 	return b
 }

@@ -25,8 +25,8 @@ func TestBench(t *testing.T) {
 	assert.Equal(t, b.ThreadCaseMS, 3.0)
 	assert.Equal(t, b.ProcessCaseMS, 90.0)
 	assert.Equal(t, b.RecordMS, (1000.0-96)/3)
-	assert.Equal(t, b.AreaSeconds["7.3"]["fs"], 2.0)
+	assert.Equal(t, b.AreaSeconds["7.3/amd64"]["fs"], 2.0)
 	var s strings.Builder
-	assert.NilError(t, b.Write(&s, []string{"fs"}, []string{"7.3"}))
+	assert.NilError(t, b.Write(&s, []string{"fs"}, []string{"7.3/amd64"}))
 	assert.Assert(t, strings.Contains(s.String(), "3.00x wall, 3.00x QEMU CPU"), s.String())
 }

@@ -27,7 +27,7 @@ func severity(v Verdict) int {
 // Change is one difference between two runs, for one case of one kernel,
 // or for the kernel run itself when Case is empty.
 type Change struct {
-	Kernel string
+	Kernel string // KernelRun.Key: name and architecture
 	Case   string // Case.ID(); empty for a change of the kernel run
 	// Before and After are the verdicts ("" where the case is absent); for
 	// a kernel run, Pass stands for complete and Broken for broken.
@@ -37,7 +37,7 @@ type Change struct {
 	Detail                        string // the new detail, or the kernel's reason
 }
 
-// String is one line: "6.12 fs/x/unpriv: pass -> fail (expected EACCES, observed ok)".
+// String is one line: "6.12/amd64 fs/x/unpriv: pass -> fail (expected EACCES, observed ok)".
 func (c Change) String() string {
 	if c.Case == "" {
 		s := c.Kernel + ": kernel run " + kernelWord(c.Before) + " -> " + kernelWord(c.After)
@@ -119,8 +119,8 @@ func (d Diff) Empty() bool {
 		len(d.ChangedObservations)+len(d.OtherChanges)+len(d.NewKernels)+len(d.MissingKernels) == 0
 }
 
-// Compare matches kernels by name and cases by ID and lists what changed
-// from base to cur.
+// Compare matches kernels by name and architecture (KernelRun.Key) and
+// cases by ID and lists what changed from base to cur.
 func Compare(base, cur *Run) Diff {
 	d := Diff{Base: base.ID, New: cur.ID, BaseIncomplete: base.Incomplete, NewIncomplete: cur.Incomplete}
 	baseK := kernelsByName(base)
@@ -193,19 +193,20 @@ type kernelIndex struct {
 	byName map[string]*KernelRun
 }
 
-// kernelsByName indexes a run's kernels; a name given twice (unmerged
-// shards) is merged so that no case is lost.
+// kernelsByName indexes a run's kernels by KernelRun.Key; a kernel given
+// twice (unmerged shards) is merged so that no case is lost.
 func kernelsByName(run *Run) kernelIndex {
 	idx := kernelIndex{byName: map[string]*KernelRun{}}
 	for i := range run.Kernels {
 		k := &run.Kernels[i]
-		if prev, ok := idx.byName[k.Name]; ok {
+		key := k.Key()
+		if prev, ok := idx.byName[key]; ok {
 			merged := mergeKernel(*prev, *k)
-			idx.byName[k.Name] = &merged
+			idx.byName[key] = &merged
 			continue
 		}
-		idx.order = append(idx.order, k.Name)
-		idx.byName[k.Name] = k
+		idx.order = append(idx.order, key)
+		idx.byName[key] = k
 	}
 	return idx
 }

@@ -26,12 +26,12 @@ func TestCompareOneRegression(t *testing.T) {
 	d := Compare(base, cur)
 	assert.Assert(t, d.HasRegressions())
 	assert.DeepEqual(t, d, Diff{Base: base.ID, New: "new", Regressions: []Change{{
-		Kernel: "6.1", Case: "fs/read_file_denied/root", Before: Pass, After: Fail,
+		Kernel: "6.1/amd64", Case: "fs/read_file_denied/root", Before: Pass, After: Fail,
 		Expected: "EACCES", BeforeObserved: "EACCES", AfterObserved: "ok", Detail: "open succeeded",
 	}}})
 	var b strings.Builder
 	assert.NilError(t, d.Write(&b))
-	assert.Check(t, is.Contains(b.String(), "Regressions (1):\n  6.1 fs/read_file_denied/root: pass -> fail (expected EACCES, observed ok): open succeeded\n"))
+	assert.Check(t, is.Contains(b.String(), "Regressions (1):\n  6.1/amd64 fs/read_file_denied/root: pass -> fail (expected EACCES, observed ok): open succeeded\n"))
 }
 
 func TestCompareEverything(t *testing.T) {
@@ -57,13 +57,13 @@ func TestCompareEverything(t *testing.T) {
 		}
 		return out
 	}
-	assert.DeepEqual(t, ids(d.Regressions), []string{"6.1 "})
-	assert.DeepEqual(t, ids(d.Fixes), []string{"6.12 fs/read_file_denied/unpriv", "7.0 "})
-	assert.DeepEqual(t, ids(d.ChangedObservations), []string{"6.12 fs/read_file_denied/root"})
-	assert.DeepEqual(t, ids(d.NewCases), []string{"6.12 udp/send/root"})
-	assert.DeepEqual(t, ids(d.RemovedCases), []string{"6.12 tcp/bind_v6_denied/root"}) // not 6.1's: it broke
-	assert.DeepEqual(t, d.NewKernels, []string{"7.1"})
-	assert.DeepEqual(t, d.MissingKernels, []string{"5.10"})
+	assert.DeepEqual(t, ids(d.Regressions), []string{"6.1/amd64 "})
+	assert.DeepEqual(t, ids(d.Fixes), []string{"6.12/amd64 fs/read_file_denied/unpriv", "7.0/amd64 "})
+	assert.DeepEqual(t, ids(d.ChangedObservations), []string{"6.12/amd64 fs/read_file_denied/root"})
+	assert.DeepEqual(t, ids(d.NewCases), []string{"6.12/amd64 udp/send/root"})
+	assert.DeepEqual(t, ids(d.RemovedCases), []string{"6.12/amd64 tcp/bind_v6_denied/root"}) // not 6.1's: it broke
+	assert.DeepEqual(t, d.NewKernels, []string{"7.1/amd64"})
+	assert.DeepEqual(t, d.MissingKernels, []string{"5.10/amd64"})
 	assert.Equal(t, len(d.OtherChanges), 0)
 
 	var b strings.Builder
@@ -71,11 +71,11 @@ func TestCompareEverything(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"1 regression, 2 fixes",
-		"6.1: kernel run complete -> broken: no done record after 1 cases",
-		"6.12 fs/read_file_denied/root: pass, observed EACCES -> EPERM",
-		"udp/send/root: 6.12 fail",
-		"New kernels (1): 7.1",
-		"Missing kernels (1): 5.10",
+		"6.1/amd64: kernel run complete -> broken: no done record after 1 cases",
+		"6.12/amd64 fs/read_file_denied/root: pass, observed EACCES -> EPERM",
+		"udp/send/root: 6.12/amd64 fail",
+		"New kernels (1): 7.1/amd64",
+		"Missing kernels (1): 5.10/amd64",
 	} {
 		assert.Check(t, is.Contains(out, want))
 	}
@@ -119,7 +119,7 @@ func TestCompareDeviationsAndGate(t *testing.T) {
 	assert.DeepEqual(t, regs, []string{"x/a/root", "x/b/root"}) // pass -> warn, known -> fail
 	assert.DeepEqual(t, fixes, []string{"x/c/root"})            // warn -> pass
 	assert.Equal(t, len(d.OtherChanges), 1)                     // pass -> skip
-	assert.DeepEqual(t, d.MissingKernels, []string{"6.1 (not run)"})
+	assert.DeepEqual(t, d.MissingKernels, []string{"6.1/amd64 (not run)"})
 	assert.Assert(t, !d.Gate(true), "regressions fail the gate")
 
 	var b strings.Builder
@@ -132,4 +132,28 @@ func TestCompareDeviationsAndGate(t *testing.T) {
 	assert.Assert(t, !empty.HasRegressions())
 	assert.Assert(t, !empty.Gate(false))
 	assert.Assert(t, empty.Gate(true))
+}
+
+// The same series on two architectures are two kernels: a regression on
+// arm64 is not hidden by amd64's pass, nor a kernel of one architecture
+// matched with the other's. A document older than the arch field counts
+// as amd64, unless its guest said aarch64.
+func TestCompareKeysKernelsByNameAndArchitecture(t *testing.T) {
+	k := func(arch string, v Verdict) KernelRun {
+		return KernelRun{Name: "7.3", Arch: arch, Status: StatusComplete,
+			Cases: []Case{{Area: "x", Name: "a", Priv: "root", Verdict: v, Expected: "EACCES", Observed: "EACCES"}}}
+	}
+	old := k("", Pass) // schema 2: no arch
+	oldArm := k("", Pass)
+	oldArm.Env.Arch = "aarch64"
+	base := &Run{ID: "base", Kernels: []KernelRun{old, oldArm}}
+	cur := &Run{ID: "new", Kernels: []KernelRun{k("arm64", Fail), k("amd64", Pass)}}
+	d := Compare(base, cur)
+	assert.Equal(t, len(d.Regressions), 1, "%+v", d)
+	assert.Equal(t, d.Regressions[0].Kernel, "7.3/arm64")
+	assert.Equal(t, len(d.NewKernels)+len(d.MissingKernels), 0, "%+v", d)
+
+	d = Compare(&Run{Kernels: []KernelRun{k("amd64", Pass)}}, &Run{Kernels: []KernelRun{k("arm64", Pass)}})
+	assert.DeepEqual(t, d.NewKernels, []string{"7.3/arm64"})
+	assert.DeepEqual(t, d.MissingKernels, []string{"7.3/amd64"})
 }

@@ -28,13 +28,13 @@ func TestSaveLoad(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ name, content, err string }{
-		{"garbage", "\x00\x01 this is not json", "is not an llconform results.json (schema 2): invalid character"},
-		{"stream", `{"type":"header","env":{"release":"6.1"}}` + "\n" + `{"type":"done"}`, `is not an llconform results.json (schema 2): invalid character '{' after top-level value`},
-		{"other json", `{"name":"x"}`, `is not an llconform results.json (schema 2): no "schema" field`},
-		{"array", `[1,2]`, "is not an llconform results.json (schema 2): json: cannot unmarshal array"},
-		{"newer", `{"schema":3,"kernels":[]}`, "has results schema 3, this llconform reads schemas 1 to 2: use a newer llconform"},
-		{"older", `{"schema":0}`, "is not an llconform results.json (schema 2): unsupported schema 0"},
-		{"wrong types", `{"schema":1,"kernels":{"a":1}}`, "is not an llconform results.json (schema 2): json: cannot unmarshal object"},
+		{"garbage", "\x00\x01 this is not json", "is not an llconform results.json (schema 3): invalid character"},
+		{"stream", `{"type":"header","env":{"release":"6.1"}}` + "\n" + `{"type":"done"}`, `is not an llconform results.json (schema 3): invalid character '{' after top-level value`},
+		{"other json", `{"name":"x"}`, `is not an llconform results.json (schema 3): no "schema" field`},
+		{"array", `[1,2]`, "is not an llconform results.json (schema 3): json: cannot unmarshal array"},
+		{"newer", `{"schema":4,"kernels":[]}`, "has results schema 4, this llconform reads schemas 1 to 3: use a newer llconform"},
+		{"older", `{"schema":0}`, "is not an llconform results.json (schema 3): unsupported schema 0"},
+		{"wrong types", `{"schema":1,"kernels":{"a":1}}`, "is not an llconform results.json (schema 3): json: cannot unmarshal object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, tc.name+".json")

@@ -29,10 +29,16 @@ type htmlPage struct {
 	Duration string
 	Totals   string
 	Kernels  []htmlKernel
+	Groups   []htmlGroup // the architectures over the kernel columns
 	Areas    []string
 	Rows     []htmlRow
 	Problems []htmlProblem
 	Flags    []htmlProblem
+}
+
+type htmlGroup struct {
+	Title string
+	Span  int
 }
 
 type htmlRow struct {
@@ -143,6 +149,9 @@ func newHTMLPage(run *Run) *htmlPage {
 			pg.Duration = run.Finished.Sub(run.Started).Round(time.Second).String()
 		}
 	}
+	for _, g := range m.Groups {
+		pg.Groups = append(pg.Groups, htmlGroup{Title: GroupTitle(g), Span: g.End - g.Start})
+	}
 	for i, k := range m.Kernels {
 		hk := htmlKernel{KernelRun: k, Anchor: fmt.Sprintf("k%d", i), ABI: ABILabel(k.Env), State: LandlockState(k.Env)}
 		if k.Env.ExpectedABI != nil {
@@ -191,21 +200,21 @@ func newHTMLPage(run *Run) *htmlPage {
 			}
 			hk.Cells = append(hk.Cells, hc)
 			if c.Verdict != Pass && !c.Empty() && !k.Broken() {
-				pg.Problems = append(pg.Problems, htmlProblem{Class: hc.Class, Label: hc.Label, Kernel: k.Name,
+				pg.Problems = append(pg.Problems, htmlProblem{Class: hc.Class, Label: hc.Label, Kernel: k.Key(),
 					Anchor: hc.Anchor, Area: area, Explain: c.Explain})
 			}
 		}
 		hk.Class = "pass"
 		if k.Broken() {
 			hk.Class = "broken"
-			pg.Problems = append(pg.Problems, htmlProblem{Class: "broken", Label: k.StatusLabel(), Kernel: k.Name,
+			pg.Problems = append(pg.Problems, htmlProblem{Class: "broken", Label: k.StatusLabel(), Kernel: k.Key(),
 				Anchor: hk.Anchor, Explain: "kernel run broken: " + k.BrokenReason()})
 		} else if r, why := k.Retried(); r {
-			pg.Problems = append(pg.Problems, htmlProblem{Class: "warn", Label: "RETRIED", Kernel: k.Name,
+			pg.Problems = append(pg.Problems, htmlProblem{Class: "warn", Label: "RETRIED", Kernel: k.Key(),
 				Anchor: hk.Anchor, Explain: "the first boot was " + why + "; the retry completed"})
 		}
 		for _, f := range k.Flags {
-			pg.Flags = append(pg.Flags, htmlProblem{Class: "flag", Label: "FLAG", Kernel: k.Name, Anchor: hk.Anchor, Explain: f})
+			pg.Flags = append(pg.Flags, htmlProblem{Class: "flag", Label: "FLAG", Kernel: k.Key(), Anchor: hk.Anchor, Explain: f})
 		}
 		pg.Kernels = append(pg.Kernels, hk)
 	}
@@ -257,6 +266,7 @@ table { border-collapse: collapse; background: #fff; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #eef0f3; font-weight: 600; }
 table.matrix th.kernel { text-align: center; min-width: 84px; }
+table.matrix th.arch { text-align: center; border-bottom: 2px solid var(--line); }
 table.matrix th.kernel small { display:block; font-weight: 400; color:#555b63; }
 table.matrix th.area { vertical-align: middle; font-family: ui-monospace, Menlo, Consolas, monospace; font-weight: 500; }
 table.matrix td { padding: 0; text-align: center; }
@@ -319,7 +329,9 @@ pre.tail { background: #16181c; color: #e6e6e6; padding: 10px 12px; border-radiu
 <section>
 {{- if .Kernels}}
 <table class="matrix">
-<thead><tr><th>area</th>
+<thead><tr><th></th>
+{{- range .Groups}}<th class="arch" colspan="{{.Span}}">{{.Title}}</th>{{end}}
+</tr><tr><th>area</th>
 {{- range .Kernels}}<th class="kernel"><a href="#{{.Anchor}}">{{.Name}}</a><small>{{.ABI}}{{if .Flags}} ⚑{{end}}</small></th>{{end}}
 </tr></thead>
 <tbody>
@@ -351,7 +363,7 @@ pre.tail { background: #16181c; color: #e6e6e6; padding: 10px 12px; border-radiu
 
 {{- range .Kernels}}
 <section id="{{.Anchor}}" class="kernel">
-<h2 class="kernel-head"><span>{{.Name}}</span> <span class="badge {{.Class}}">{{or .Status "no status"}}</span> <small class="muted">{{.ABI}} · {{.Summary}}</small></h2>
+<h2 class="kernel-head"><span>{{.Key}}</span> <span class="badge {{.Class}}">{{or .Status "no status"}}</span> <small class="muted">{{.ABI}} · {{.Summary}}</small></h2>
 {{- if .Broken}}<p class="flags">Broken: {{.BrokenReason}}</p>{{end}}
 {{- range .Flags}}<p class="flags">⚑ {{.}}</p>{{end}}
 <div class="cols">

@@ -61,13 +61,14 @@ type (
 )
 
 // JUnitReport converts one kernel run: a testsuite per area, a testcase
-// per case (classname kernel.area, name name[priv]); a broken run adds an
+// per case (classname kernel/arch.area, name name[priv]); a broken run adds an
 // error testcase with the reason and the console tail.
 func JUnitReport(k KernelRun) JUnitSuites {
 	run := &Run{Kernels: []KernelRun{k}}
 	m := NewMatrix(run)
 	kr := m.Kernels[0]
-	out := JUnitSuites{Name: "llconform " + k.Name}
+	name := kr.Key() // "7.3/arm64": the same series on two architectures are two kernels
+	out := JUnitSuites{Name: "llconform " + name}
 	props := junitProps(kr)
 	var totalUS int64
 	add := func(s JUnitSuite) {
@@ -83,25 +84,25 @@ func JUnitReport(k KernelRun) JUnitSuites {
 		if tail := lastConsoleTail(kr); tail != "" {
 			text += "\n\nconsole tail:\n" + tail
 		}
-		add(JUnitSuite{Name: k.Name + ".kernel", Tests: 1, Errors: 1, Time: "0", Properties: props,
-			Cases: []JUnitCase{{ClassName: k.Name + ".kernel", Name: "run", Time: seconds(k.Timings.WallMS * 1000),
+		add(JUnitSuite{Name: name + ".kernel", Tests: 1, Errors: 1, Time: "0", Properties: props,
+			Cases: []JUnitCase{{ClassName: name + ".kernel", Name: "run", Time: seconds(k.Timings.WallMS * 1000),
 				Error: &JUnitProblem{Message: msg, Type: "broken", Text: xmlSafe(text)}}}})
 		props = nil
 	} else if r, why := kr.Retried(); r {
 		// A completed retry is no failure, but must not go unseen.
-		add(JUnitSuite{Name: k.Name + ".kernel", Tests: 1, Time: "0", Properties: props,
-			Cases: []JUnitCase{{ClassName: k.Name + ".kernel", Name: "run", Time: seconds(k.Timings.WallMS * 1000),
+		add(JUnitSuite{Name: name + ".kernel", Tests: 1, Time: "0", Properties: props,
+			Cases: []JUnitCase{{ClassName: name + ".kernel", Name: "run", Time: seconds(k.Timings.WallMS * 1000),
 				Properties: &JUnitProperties{Property: []JUnitProperty{{Name: "verdict", Value: "retried"}}},
 				SystemOut:  xmlSafe("RETRIED: the first boot was " + why + "; the retry completed")}}})
 		props = nil
 	}
 	for a, area := range m.Areas {
 		cell := m.Cells[a][0]
-		s := JUnitSuite{Name: k.Name + "." + area, Properties: props}
+		s := JUnitSuite{Name: name + "." + area, Properties: props}
 		props = nil // once per file is enough
 		var us int64
 		for _, c := range cell.Cases {
-			jc := JUnitCase{ClassName: k.Name + "." + area, Name: c.Name + "[" + c.Priv + "]", Time: seconds(c.DurationUS)}
+			jc := JUnitCase{ClassName: name + "." + area, Name: c.Name + "[" + c.Priv + "]", Time: seconds(c.DurationUS)}
 			us += c.DurationUS
 			switch c.Verdict {
 			case Pass:
@@ -179,6 +180,7 @@ func junitProps(k *KernelRun) *JUnitProperties {
 		}
 	}
 	add("kernel", k.Name)
+	add("arch", k.Architecture())
 	add("status", string(k.Status))
 	add("release", e.Release)
 	add("landlock", LandlockState(e))

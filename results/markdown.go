@@ -21,9 +21,10 @@ func Markdown(w io.Writer, run *Run) error {
 	}
 	p("\n\n")
 
-	if len(m.Kernels) > 0 {
-		p("| area |")
-		for _, k := range m.Kernels {
+	for _, g := range m.Groups {
+		// One table per architecture, under its title.
+		p("**%s**\n\n| area |", mdText(GroupTitle(g)))
+		for _, k := range m.Kernels[g.Start:g.End] {
 			flag := ""
 			if len(k.Flags) > 0 {
 				flag = " \\*"
@@ -31,13 +32,13 @@ func Markdown(w io.Writer, run *Run) error {
 			p(" %s<br>%s%s |", mdText(k.Name), mdText(ABILabel(k.Env)), flag)
 		}
 		p("\n|---|")
-		for range m.Kernels {
+		for range m.Kernels[g.Start:g.End] {
 			p("---|")
 		}
 		p("\n")
 		for a, area := range m.Areas {
 			p("| %s |", mdText(area))
-			for i := range m.Kernels {
+			for i := g.Start; i < g.End; i++ {
 				c := m.Cells[a][i]
 				label := mdText(c.Label())
 				if c.Verdict == Fail || c.Verdict == Broken {
@@ -94,7 +95,7 @@ func Markdown(w io.Writer, run *Run) error {
 	var flags []string
 	for _, k := range m.Kernels {
 		for _, f := range k.Flags {
-			flags = append(flags, fmt.Sprintf("- %s: %s", mdText(k.Name), mdText(f)))
+			flags = append(flags, fmt.Sprintf("- %s: %s", mdText(k.Key()), mdText(f)))
 		}
 	}
 	if len(flags) > 0 {

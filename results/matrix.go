@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/llconform/llconform/landlock"
@@ -121,7 +122,7 @@ func (c Counts) summary() string {
 
 // Cell is one kernel × area of the matrix.
 type Cell struct {
-	Kernel       string
+	Kernel       string // KernelRun.Key
 	Area         string
 	Verdict      Verdict
 	Counts       Counts
@@ -195,7 +196,7 @@ func (c Cell) Summary() string {
 // warn, else known if any case is, else pass if any passes, else skip
 // (which includes a cell with no cases).
 func NewCell(k *KernelRun, area string) Cell {
-	c := Cell{Kernel: k.Name, Area: area, KernelBroken: k.Broken(), KernelStatus: k.Status}
+	c := Cell{Kernel: k.Key(), Area: area, KernelBroken: k.Broken(), KernelStatus: k.Status}
 	for _, cs := range k.Cases {
 		if cs.Row() == area {
 			c.Cases = append(c.Cases, cs)
@@ -305,23 +306,40 @@ func skipReasons(cases []Case) string {
 
 // Matrix is the kernel × area table of a run.
 type Matrix struct {
-	Run     *Run
-	Kernels []*KernelRun // columns, in run order
-	Areas   []string     // rows
-	Cells   [][]Cell     // Cells[area][kernel]
-	Totals  Counts       // every case of every kernel
+	Run *Run
+	// Kernels are the columns, grouped by architecture (Groups), in run
+	// order within one.
+	Kernels []*KernelRun
+	Groups  []Group
+	Areas   []string // rows
+	Cells   [][]Cell // Cells[area][kernel]
+	Totals  Counts   // every case of every kernel
 	// BrokenKernels counts the kernel runs that did not complete.
 	BrokenKernels int
 	// RetriedKernels counts the kernel runs that completed at a second boot.
 	RetriedKernels int
 }
 
+// Group is the columns of one architecture: Kernels[Start:End].
+type Group struct {
+	Arch       string
+	Start, End int
+}
+
 // NewMatrix builds the matrix of a run.
 func NewMatrix(run *Run) *Matrix {
 	m := &Matrix{Run: run, Areas: Areas(run)}
 	for i := range run.Kernels {
-		k := &run.Kernels[i]
-		m.Kernels = append(m.Kernels, k)
+		m.Kernels = append(m.Kernels, &run.Kernels[i])
+	}
+	slices.SortStableFunc(m.Kernels, func(a, b *KernelRun) int { return archRank(a.Architecture(), b.Architecture()) })
+	for i, k := range m.Kernels {
+		if n := len(m.Groups); n == 0 || m.Groups[n-1].Arch != k.Architecture() {
+			m.Groups = append(m.Groups, Group{Arch: k.Architecture(), Start: i})
+		}
+		m.Groups[len(m.Groups)-1].End = i + 1
+	}
+	for _, k := range m.Kernels {
 		for _, c := range k.Cases {
 			m.Totals.Add(c.Verdict)
 		}
@@ -377,7 +395,7 @@ func plural(n int) string {
 // EmptyArea is an area without cases on some complete kernels.
 type EmptyArea struct {
 	Area    string
-	Kernels []string
+	Kernels []string // KernelRun.Key
 }
 
 // EmptyAreas lists, per area, the complete kernels that have no case in
@@ -388,7 +406,7 @@ func (m *Matrix) EmptyAreas() []EmptyArea {
 		e := EmptyArea{Area: area}
 		for i, k := range m.Kernels {
 			if c := m.Cells[a][i]; c.Empty() && !c.KernelBroken {
-				e.Kernels = append(e.Kernels, k.Name)
+				e.Kernels = append(e.Kernels, k.Key())
 			}
 		}
 		if len(e.Kernels) > 0 {
@@ -425,4 +443,16 @@ func LandlockState(e Env) string {
 		return "unknown (no header received)"
 	}
 	return string(e.LandlockStatus)
+}
+
+// GroupTitle names a group of columns: "amd64 (x86_64): 9 kernels".
+func GroupTitle(g Group) string {
+	s := g.Arch
+	for u, a := range unameArch {
+		if a == g.Arch {
+			s += " (" + u + ")"
+		}
+	}
+	n := g.End - g.Start
+	return fmt.Sprintf("%s: %d kernel%s", s, n, plural(n))
 }

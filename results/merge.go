@@ -10,10 +10,12 @@ import (
 )
 
 // Merge combines the runs of shards run on several machines into one run:
-// every kernel of every run, in natural order of their names (5.10, 6.1,
-// 6.12, 6.12-nolandlock, …: kernel shards deal the catalog out in turn,
-// so first appearance would scramble it). A kernel found
-// in several shards has its cases merged; a case reported twice with
+// every kernel of every run, grouped by architecture (amd64, arm64) and in
+// natural order of their names within one (5.10, 6.1, 6.12,
+// 6.12-nolandlock, …: kernel shards deal the catalog out in turn, so first
+// appearance would scramble it). A kernel is its name and architecture
+// (KernelRun.Key): 7.3 on amd64 and 7.3 on arm64 stay two kernels. A
+// kernel found in several shards has its cases merged; a case reported twice with
 // different verdicts keeps the worse one, with a note in its Detail. The
 // result is incomplete if any input is, spans the inputs' times and gets
 // an ID derived from theirs (merging the same shards gives the same ID).
@@ -50,15 +52,23 @@ func Merge(runs ...*Run) (*Run, error) {
 			out.Args = nil // shards differ in their arguments: none is the merge's
 		}
 		for _, k := range r.Kernels {
-			if j, ok := index[k.Name]; ok {
+			key := k.Key()
+			if j, ok := index[key]; ok {
 				out.Kernels[j] = mergeKernel(out.Kernels[j], k)
 				continue
 			}
-			index[k.Name] = len(out.Kernels)
-			out.Kernels = append(out.Kernels, copyKernel(k))
+			index[key] = len(out.Kernels)
+			k = copyKernel(k)
+			k.Arch = k.Architecture() // an older shard's kernel says it in the merge
+			out.Kernels = append(out.Kernels, k)
 		}
 	}
-	slices.SortStableFunc(out.Kernels, func(a, b KernelRun) int { return naturalCompare(a.Name, b.Name) })
+	slices.SortStableFunc(out.Kernels, func(a, b KernelRun) int {
+		if c := archRank(a.Architecture(), b.Architecture()); c != 0 {
+			return c
+		}
+		return naturalCompare(a.Name, b.Name)
+	})
 	out.Host.Hostname = strings.Join(hosts, ", ")
 	out.Host.Kernel = strings.Join(hkernels, ", ")
 	out.Host.Version = strings.Join(versions, ", ")

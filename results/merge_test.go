@@ -78,3 +78,24 @@ func TestMergeErrors(t *testing.T) {
 	_, err = Merge(r)
 	assert.ErrorContains(t, err, "schema 9")
 }
+
+// Shards of a two-architecture matrix: the same series on amd64 and arm64
+// stay two kernels, grouped by architecture in natural order; a shard
+// from before the arch field is amd64 and gets it in the merge.
+func TestMergeKeysKernelsByNameAndArchitecture(t *testing.T) {
+	k := func(name, arch string, v Verdict) KernelRun {
+		return KernelRun{Name: name, Arch: arch, Status: StatusComplete, Cases: []Case{{Area: "x", Name: "a", Priv: "root", Verdict: v}}}
+	}
+	a := &Run{ID: "a", Schema: SchemaVersion, Kernels: []KernelRun{k("7.3", "arm64", Fail), k("6.12", "amd64", Pass), k("6.1", "arm64", Pass)}}
+	b := &Run{ID: "b", Schema: 2, Kernels: []KernelRun{k("7.3", "", Pass), k("6.12", "arm64", Pass)}}
+	m, err := Merge(a, b)
+	assert.NilError(t, err)
+	var keys []string
+	for _, k := range m.Kernels {
+		keys = append(keys, k.Key())
+		assert.Assert(t, k.Arch != "", "%s: every merged kernel records its architecture", k.Name)
+	}
+	assert.DeepEqual(t, keys, []string{"6.12/amd64", "7.3/amd64", "6.1/arm64", "6.12/arm64", "7.3/arm64"})
+	assert.Equal(t, m.Kernels[4].Cases[0].Verdict, Fail, "arm64's failure is not merged away by amd64's pass")
+	assert.Equal(t, m.Kernels[1].Cases[0].Verdict, Pass)
+}

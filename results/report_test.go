@@ -22,20 +22,21 @@ func TestTerminal(t *testing.T) {
 	out := b.String()
 	t.Log("\n" + out)
 	for _, want := range []string{
-		"kernel  6.1     6.12    7.0\n" +
+		"amd64 (x86_64): 3 kernels\n" +
+			"kernel  6.1     6.12    7.0\n" +
 			"        ABI 2   ABI 6*  ABI 8\n" +
 			"------  ------  ------  ------\n" +
 			"base    ok 1    ok 1    BROKEN\n" +
 			"fs      ok 2    FAIL 1  BROKEN\n" +
 			"tcp     skip 1  ok 1    BROKEN\n",
-		"skip 1 6.1 (ABI 2) tcp: 1 skip (no IPv6)",
-		"FAIL 1 6.12 (ABI 6) fs: 1 fail, 1 pass\n",
+		"skip 1 6.1/amd64 (ABI 2) tcp: 1 skip (no IPv6)",
+		"FAIL 1 6.12/amd64 (ABI 6) fs: 1 fail, 1 pass\n",
 		"    fs/read_file_denied/unpriv: fail, expected EACCES, observed ok\n",
 		`      read <policy> & "quotes" succeeded`,
-		"BROKEN 7.0 (ABI 8): no done record after 2 cases",
+		"BROKEN 7.0/amd64 (ABI 8): no done record after 2 cases",
 		"console console/7.0-2.log",
 		"Kernel panic - not syncing: double fault",
-		"6.12: ABI mismatch: catalog expects 7, kernel reports 6",
+		"6.12/amd64: ABI mismatch: catalog expects 7, kernel reports 6",
 		"8 passed, 1 failed, 1 skipped, 0 broken (3 kernels, 1 broken)",
 	} {
 		assert.Check(t, is.Contains(out, want))
@@ -87,13 +88,13 @@ func TestMarkdown(t *testing.T) {
 	out := b.String()
 	t.Log("\n" + out)
 	for _, want := range []string{
-		"| area | 6.1<br>ABI 2 | 6.12<br>ABI 6 \\* | 7.0<br>ABI 8 |\n|---|---|---|---|\n",
+		"**amd64 (x86\\_64): 3 kernels**\n\n| area | 6.1<br>ABI 2 | 6.12<br>ABI 6 \\* | 7.0<br>ABI 8 |\n|---|---|---|---|\n",
 		"| fs | ok 2 | **FAIL 1** | **BROKEN** |\n",
 		"| tcp | skip 1 | ok 1 | **BROKEN** |\n",
-		"- **FAIL** 6.12 (ABI 6) fs: 1 fail, 1 pass\n",
+		"- **FAIL** 6.12/amd64 (ABI 6) fs: 1 fail, 1 pass\n",
 		"  - `fs/read_file_denied/unpriv` fail: expected `EACCES`, observed `ok` (read \\<policy\\> \\& \"quotes\" succeeded)\n",
-		"- **BROKEN** 7.0 (ABI 8): no done record",
-		"- 6.12: ABI mismatch: catalog expects 7, kernel reports 6",
+		"- **BROKEN** 7.0/amd64 (ABI 8): no done record",
+		"- 6.12/amd64: ABI mismatch: catalog expects 7, kernel reports 6",
 		"8 passed, 1 failed, 1 skipped, 0 broken",
 	} {
 		assert.Check(t, is.Contains(out, want))
@@ -125,7 +126,7 @@ func TestJUnitParsesBack(t *testing.T) {
 			assert.Equal(t, s.Tests, len(s.Cases))
 			n += len(s.Cases)
 			for _, c := range s.Cases {
-				assert.Check(t, strings.HasPrefix(s.Name, k.Name+"."))
+				assert.Check(t, strings.HasPrefix(s.Name, k.Key()+"."))
 				assert.Equal(t, c.ClassName, s.Name)
 			}
 		}
@@ -137,7 +138,7 @@ func TestJUnitParsesBack(t *testing.T) {
 	var got JUnitSuites
 	assert.NilError(t, xml.Unmarshal(b.Bytes(), &got))
 	fs := got.Suites[1]
-	assert.Equal(t, fs.Name, "6.12.fs")
+	assert.Equal(t, fs.Name, "6.12/amd64.fs")
 	assert.Equal(t, fs.Cases[1].Name, "read_file_denied[unpriv]")
 	assert.DeepEqual(t, fs.Cases[1].Failure, &JUnitProblem{Message: "expected EACCES, observed ok", Type: "fail", Text: `read <policy> & "quotes" succeeded`})
 
@@ -146,7 +147,7 @@ func TestJUnitParsesBack(t *testing.T) {
 	got = JUnitSuites{}
 	assert.NilError(t, xml.Unmarshal(b.Bytes(), &got))
 	run := got.Suites[0].Cases[0]
-	assert.Equal(t, run.ClassName, "7.0.kernel")
+	assert.Equal(t, run.ClassName, "7.0/amd64.kernel")
 	assert.Check(t, is.Contains(run.Error.Message, "no done record after 2 cases"))
 	assert.Check(t, is.Contains(run.Error.Text, "Kernel panic - not syncing: double fault"))
 }
@@ -201,7 +202,7 @@ func TestWriteAll(t *testing.T) {
 	first := filepath.Join(root, "runs", "run-1")
 	run := fixture()
 	assert.NilError(t, WriteAll(first, run))
-	for _, f := range []string{"results.json", "matrix.md", "index.html", "junit/6.1.xml", "junit/6.12.xml", "junit/7.0.xml"} {
+	for _, f := range []string{"results.json", "matrix.md", "index.html", "junit/6.1_amd64.xml", "junit/6.12_amd64.xml", "junit/7.0_amd64.xml"} {
 		fi, err := os.Stat(filepath.Join(first, f))
 		assert.NilError(t, err, f)
 		assert.Assert(t, fi.Size() > 0, f)
@@ -230,7 +231,7 @@ func TestWriteAll(t *testing.T) {
 	assert.Equal(t, string(b), "boot log\n")
 	_, err = os.Stat(stale)
 	assert.Check(t, os.IsNotExist(err), "stale junit file kept")
-	for _, f := range []string{"results.json", "matrix.md", "index.html", "junit/6.1.xml", "junit/6.12.xml", "junit/7.0.xml"} {
+	for _, f := range []string{"results.json", "matrix.md", "index.html", "junit/6.1_amd64.xml", "junit/6.12_amd64.xml", "junit/7.0_amd64.xml"} {
 		_, err := os.Stat(filepath.Join(second, f))
 		assert.NilError(t, err, f)
 	}
@@ -276,8 +277,10 @@ func TestWriteAllLatestNotALink(t *testing.T) {
 }
 
 func TestJUnitFileNames(t *testing.T) {
-	run := &Run{Kernels: []KernelRun{{Name: "6.12"}, {Name: "6.12/lsm off"}, {Name: "6.12_lsm_off"}, {Name: ".."}, {Name: "6.12"}}}
-	assert.DeepEqual(t, junitFileNames(run), []string{"6.12.xml", "6.12_lsm_off.xml", "6.12_lsm_off-2.xml", "kernel4.xml", "6.12-2.xml"})
+	run := &Run{Kernels: []KernelRun{{Name: "6.12"}, {Name: "6.12/lsm off"}, {Name: "6.12_lsm_off"}, {Name: ".."}, {Name: "6.12"},
+		{Name: "6.12", Arch: "arm64"}}}
+	assert.DeepEqual(t, junitFileNames(run), []string{"6.12_amd64.xml", "6.12_lsm_off_amd64.xml", "6.12_lsm_off_amd64-2.xml",
+		"kernel4_amd64.xml", "6.12_amd64-2.xml", "6.12_arm64.xml"})
 }
 
 // A kernel that needed a retry is marked in every report and counted.
@@ -291,11 +294,11 @@ func TestRetriedKernelIsVisibleEverywhere(t *testing.T) {
 		Cases: []Case{{Area: "fs", Name: "a", Priv: "root", Verdict: Pass}}}}}
 	var term strings.Builder
 	assert.NilError(t, Terminal(&term, run, false))
-	assert.Check(t, is.Contains(term.String(), "RETRIED 7.3 (ABI 11): the first boot was broken: no done record after 540 cases"))
+	assert.Check(t, is.Contains(term.String(), "RETRIED 7.3/amd64 (ABI 11): the first boot was broken: no done record after 540 cases"))
 	assert.Check(t, is.Contains(term.String(), "(1 kernel, 1 retried)"))
 	files, err := renderAll(run)
 	assert.NilError(t, err)
-	assert.Check(t, is.Contains(string(files[FileMarkdown]), "**RETRIED** 7.3"))
+	assert.Check(t, is.Contains(string(files[FileMarkdown]), "**RETRIED** 7.3/amd64"))
 	assert.Check(t, is.Contains(string(files[FileHTML]), "RETRIED"))
 	var junit string
 	for name, b := range files {
@@ -306,4 +309,41 @@ func TestRetriedKernelIsVisibleEverywhere(t *testing.T) {
 	assert.Check(t, is.Contains(junit, `<property name="verdict" value="retried">`))
 	assert.Check(t, is.Contains(junit, "RETRIED: the first boot was broken"))
 	assert.Assert(t, run.Passed(false) && !run.Passed(true))
+}
+
+// A run of both architectures: one table per architecture in every
+// report, titled with it, and the same series twice, told apart.
+func TestReportsGroupColumnsByArchitecture(t *testing.T) {
+	k := func(name, arch string, v Verdict) KernelRun {
+		return KernelRun{Name: name, Arch: arch, Status: StatusComplete, Env: Env{LandlockStatus: landlock.Enabled, ABI: 11},
+			Cases: []Case{{Area: "fs", Name: "a", Priv: "root", Verdict: v, Expected: "EACCES", Observed: "ok"}}}
+	}
+	// Interleaved in the run: the reports group them.
+	run := &Run{ID: "two", Kernels: []KernelRun{k("7.3", "arm64", Fail), k("7.3", "amd64", Pass), k("6.1", "arm64", Pass), k("6.1", "amd64", Pass)}}
+	m := NewMatrix(run)
+	assert.DeepEqual(t, m.Groups, []Group{{Arch: "amd64", Start: 0, End: 2}, {Arch: "arm64", Start: 2, End: 4}})
+	assert.Equal(t, m.Kernels[2].Key(), "7.3/arm64")
+
+	var term strings.Builder
+	assert.NilError(t, Terminal(&term, run, false))
+	out := term.String()
+	t.Log("\n" + out)
+	assert.Check(t, is.Contains(out, "amd64 (x86_64): 2 kernels\nkernel  7.3     6.1\n"))
+	assert.Check(t, is.Contains(out, "arm64 (aarch64): 2 kernels\nkernel  7.3     6.1\n"))
+	assert.Check(t, is.Contains(out, "\nfs      ok 1    ok 1\n"))
+	assert.Check(t, is.Contains(out, "\nfs      FAIL 1  ok 1\n"))
+	assert.Check(t, is.Contains(out, "FAIL 1 7.3/arm64 (ABI 11) fs"))
+
+	files, err := renderAll(run)
+	assert.NilError(t, err)
+	md := string(files[FileMarkdown])
+	assert.Check(t, is.Contains(md, "**amd64 (x86\\_64): 2 kernels**\n\n| area | 7.3<br>ABI 11 | 6.1<br>ABI 11 |\n"))
+	assert.Check(t, is.Contains(md, "**arm64 (aarch64): 2 kernels**\n\n| area | 7.3<br>ABI 11 | 6.1<br>ABI 11 |\n|---|---|---|\n| fs | **FAIL 1** | ok 1 |"))
+	html := string(files[FileHTML])
+	assert.Check(t, is.Contains(html, `<th class="arch" colspan="2">amd64 (x86_64): 2 kernels</th><th class="arch" colspan="2">arm64 (aarch64): 2 kernels</th>`))
+	assert.Check(t, is.Contains(html, "<span>7.3/arm64</span>"))
+	_, ok := files["junit/7.3_arm64.xml"]
+	assert.Check(t, ok, "a JUnit file per kernel and architecture")
+	_, ok = files["junit/7.3_amd64.xml"]
+	assert.Check(t, ok)
 }

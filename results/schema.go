@@ -12,10 +12,14 @@ import (
 )
 
 // SchemaVersion is bumped whenever a field changes meaning or is removed.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Schema history: 2 added the verdicts known and warn, and attempts that
 // keep their cases; documents of schema 1 still load (they hold neither).
+// 3 added the kernel's architecture (kernels[].arch): kernels are the same
+// only with the same name and architecture. Documents of schemas 1 and 2
+// still load; their kernels are amd64 unless the guest's uname -m said
+// otherwise (Architecture).
 
 // Verdict is the outcome of one case.
 type Verdict string
@@ -76,6 +80,7 @@ type Env struct {
 	SHA256         string `json:"sha256,omitempty"` // of the kernel image booted
 	ExpectedABI    *int   `json:"expected_abi,omitempty"`
 	Accel          string `json:"accel,omitempty"` // kvm or tcg
+	CPU            string `json:"cpu,omitempty"`   // QEMU's -cpu model
 }
 
 // Case is the result of one conformance case in one privilege mode.
@@ -145,7 +150,10 @@ type Timings struct {
 
 // KernelRun is everything known about one kernel in a run.
 type KernelRun struct {
-	Name     string    `json:"name"`
+	Name string `json:"name"`
+	// Arch is the architecture the kernel was booted as, by its Debian
+	// name: amd64 or arm64. Name and Arch together name a kernel (Key).
+	Arch     string    `json:"arch"`
 	Env      Env       `json:"env"`
 	Status   Status    `json:"status"`
 	Reason   string    `json:"reason,omitempty"`

@@ -23,9 +23,9 @@ const (
 	ansiBold   = "\x1b[1m"
 )
 
-// Terminal prints the matrix (kernels as columns, areas as rows), then
-// every cell that is not a pass with its cases, the kernel flags and the
-// totals line.
+// Terminal prints the matrix (kernels as columns, areas as rows; one table
+// per architecture, titled with it), then every cell that is not a pass
+// with its cases, the kernel flags and the totals line.
 func Terminal(w io.Writer, run *Run, color bool) error {
 	m := NewMatrix(run)
 	t := &termWriter{color: color}
@@ -95,6 +95,15 @@ func (t *termWriter) table(m *Matrix) {
 		t.line("")
 		return
 	}
+	for _, g := range m.Groups {
+		t.line(t.paint(ansiBold, GroupTitle(g)))
+		t.groupTable(m, g)
+	}
+}
+
+// groupTable is the table of one architecture's columns.
+func (t *termWriter) groupTable(m *Matrix, g Group) {
+	kernels := m.Kernels[g.Start:g.End]
 	areaW := len("kernel")
 	for _, a := range m.Areas {
 		areaW = max(areaW, utf8.RuneCountInString(a))
@@ -106,16 +115,16 @@ func (t *termWriter) table(m *Matrix) {
 		w    int
 	}
 	const gap = 2
-	cols := make([]col, len(m.Kernels))
+	cols := make([]col, len(kernels))
 	total := areaW
-	for i, k := range m.Kernels {
+	for i, k := range kernels {
 		c := col{abi: ABILabel(k.Env)}
 		if len(k.Flags) > 0 {
 			c.abi += "*"
 		}
 		c.min = utf8.RuneCountInString(c.abi)
 		for a := range m.Areas {
-			c.min = max(c.min, len(m.Cells[a][i].Label()))
+			c.min = max(c.min, len(m.Cells[a][g.Start+i].Label()))
 		}
 		c.w = max(c.min, utf8.RuneCountInString(k.Name))
 		total += gap + c.w
@@ -137,7 +146,7 @@ func (t *termWriter) table(m *Matrix) {
 		total--
 	}
 	nameLines := 1
-	for i, k := range m.Kernels {
+	for i, k := range kernels {
 		cols[i].name = wrapName(k.Name, cols[i].w)
 		nameLines = max(nameLines, len(cols[i].name))
 	}
@@ -182,7 +191,7 @@ func (t *termWriter) table(m *Matrix) {
 	for a, area := range m.Areas {
 		s := pad(area, areaW)
 		for i, c := range cols {
-			cell := m.Cells[a][i]
+			cell := m.Cells[a][g.Start+i]
 			s += sep + t.paint(verdictColor(cell.Verdict, cell.Empty()), cell.Label()) + trail(i, c.w-len(cell.Label()))
 		}
 		t.line(strings.TrimRight(s, " "))
@@ -212,9 +221,9 @@ func wrapName(name string, w int) []string {
 	return append(out, string(r))
 }
 
-// kernelTitle is "6.12 (ABI 6)".
+// kernelTitle is "6.12/amd64 (ABI 6)".
 func kernelTitle(k *KernelRun) string {
-	return k.Name + " (" + ABILabel(k.Env) + ")"
+	return k.Key() + " (" + ABILabel(k.Env) + ")"
 }
 
 func (t *termWriter) problems(m *Matrix) {
@@ -291,7 +300,7 @@ func (t *termWriter) flags(m *Matrix) {
 	var out []string
 	for _, k := range m.Kernels {
 		for _, f := range k.Flags {
-			out = append(out, wrap(k.Name+": "+f, "", "    ")...)
+			out = append(out, wrap(k.Key()+": "+f, "", "    ")...)
 		}
 	}
 	if len(out) == 0 {

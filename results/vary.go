@@ -40,13 +40,13 @@ func Vary(runs []*Run) []Variation {
 			if kr.Status != StatusComplete {
 				st = Broken
 			}
-			note(key{kr.Name, "(kernel run)"}, i, st, string(kr.Status)+" "+kr.Reason)
+			note(key{kr.Key(), "(kernel run)"}, i, st, string(kr.Status)+" "+kr.Reason)
 			for _, c := range kr.Cases {
 				s := string(c.Verdict)
 				if c.Verdict != Pass && c.Verdict != Skip {
 					s += fmt.Sprintf(" (expected %s, observed %s)", orNone(c.Expected), orNone(c.Observed))
 				}
-				note(key{kr.Name, c.ID()}, i, c.Verdict, s)
+				note(key{kr.Key(), c.ID()}, i, c.Verdict, s)
 			}
 		}
 	}

@@ -160,22 +160,26 @@ func pointLatest(parent, base string) error {
 }
 
 // junitFileNames gives each kernel of the run a distinct, safe file name:
-// its name with anything but letters, digits, '.', '-' and '_' replaced,
-// and a numeric suffix where two names collide.
+// its name and architecture (7.3_arm64.xml) with anything but letters,
+// digits, '.', '-' and '_' replaced, and a numeric suffix where two names
+// collide.
 func junitFileNames(run *Run) []string {
 	used := map[string]bool{}
 	out := make([]string, len(run.Kernels))
 	for i, k := range run.Kernels {
-		s := strings.Map(func(r rune) rune {
-			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
-				return r
-			}
-			return '_'
-		}, k.Name)
-		s = strings.TrimLeft(s, ".") // no hidden files, no "." or ".."
+		safe := func(s string) string {
+			return strings.Map(func(r rune) rune {
+				if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+					return r
+				}
+				return '_'
+			}, s)
+		}
+		s := strings.TrimLeft(safe(k.Name), ".") // no hidden files, no "." or ".."
 		if s == "" {
 			s = fmt.Sprintf("kernel%d", i+1)
 		}
+		s += "_" + safe(k.Architecture())
 		name := s + ".xml"
 		for n := 2; used[strings.ToLower(name)]; n++ {
 			name = fmt.Sprintf("%s-%d.xml", s, n)

@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
-# Installs what a VM run needs when it is missing: QEMU (qemu-system-x86) and
-# the Debian archive keyring that verifies the kernels' index
-# (debian-archive-keyring; Ubuntu has the package too). As root it runs
-# apt-get; as another user it uses sudo when sudo needs no password (sudo -n,
-# as on hosted CI runners); otherwise it prints the command to run.
+# Installs what a VM run needs when it is missing: QEMU for the guest
+# architectures asked for and the Debian archive keyring that verifies the
+# kernels' index (debian-archive-keyring; Ubuntu has the package too).
+#
+#   ensure-qemu.sh [amd64|arm64|all]   (default: $ARCH, else amd64)
+#
+# amd64 needs qemu-system-x86 (qemu-system-x86_64), arm64 qemu-system-arm
+# (qemu-system-aarch64); the default stays amd64 only, so an x86 run
+# installs nothing it does not boot. As root it runs apt-get; as another
+# user it uses sudo when sudo needs no password (sudo -n, as on hosted CI
+# runners); otherwise it prints the command to run.
 set -euo pipefail
+
+arch=${1:-${ARCH:-amd64}}
+case "$arch" in
+amd64) want=(qemu-system-x86_64:qemu-system-x86) ;;
+arm64) want=(qemu-system-aarch64:qemu-system-arm) ;;
+all) want=(qemu-system-x86_64:qemu-system-x86 qemu-system-aarch64:qemu-system-arm) ;;
+*)
+  echo "ensure-qemu.sh: architecture '$arch': want amd64, arm64 or all" >&2
+  exit 2
+  ;;
+esac
 
 keyring=${LLCONFORM_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 pkgs=()
-command -v qemu-system-x86_64 >/dev/null 2>&1 || pkgs+=(qemu-system-x86)
+for w in "${want[@]}"; do
+  command -v "${w%%:*}" >/dev/null 2>&1 || pkgs+=("${w#*:}")
+done
 [ -e "$keyring" ] || [ -e "${keyring%.gpg}.pgp" ] || pkgs+=(debian-archive-keyring)
 
 # KVM is used when this user can open /dev/kvm (llconform probes it); TCG
@@ -19,7 +38,7 @@ fi
 
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "missing ${pkgs[*]}: install QEMU (qemu-system-x86_64) and the Debian archive keyring with this system's package manager" >&2
+  echo "missing ${pkgs[*]}: install QEMU (${want[*]%%:*}) and the Debian archive keyring with this system's package manager" >&2
   exit 1
 fi
 sudo=()

@@ -14,7 +14,7 @@ import (
 // fakeBin is a PATH of stand-ins: id says uid (and the user "runner"),
 // sudo and apt-get record their arguments in the log, and sudo -n fails
 // when sudoPassword is set, as sudo does when it would have to ask.
-func fakeBin(t *testing.T, uid string, withSudo, sudoPassword, withQEMU bool) (bin, log string) {
+func fakeBin(t *testing.T, uid string, withSudo, sudoPassword, withQEMU bool, qemus ...string) (bin, log string) {
 	bin = t.TempDir()
 	log = filepath.Join(t.TempDir(), "log")
 	write := func(name, body string) {
@@ -36,6 +36,9 @@ exec "$@"
 	}
 	if withQEMU {
 		write("qemu-system-x86_64", "exit 0\n")
+	}
+	for _, q := range qemus {
+		write(q, "exit 0\n")
 	}
 	for _, p := range []string{"env", "true"} {
 		real, err := exec.LookPath(p)
@@ -95,6 +98,50 @@ func TestEnsureQEMU(t *testing.T) {
 			} else {
 				assert.Assert(t, strings.Contains(stderr.String(), tc.wantStderr), stderr.String())
 			}
+		})
+	}
+}
+
+// QEMU for arm64 guests is installed only when arm64 is asked for: by
+// argument or $ARCH, with the x86 one too for "all".
+func TestEnsureQEMUPerArchitecture(t *testing.T) {
+	present := filepath.Join(t.TempDir(), "debian-archive-keyring.gpg")
+	assert.NilError(t, os.WriteFile(present, nil, 0o644))
+	for _, tc := range []struct {
+		name       string
+		args, env  []string
+		qemus      []string
+		wantLog    string
+		wantStatus string
+		wantStderr string
+	}{
+		{name: "default: amd64 only", qemus: []string{"qemu-system-x86_64"}},
+		{name: "arm64 by argument", args: []string{"arm64"}, qemus: []string{"qemu-system-x86_64"},
+			wantLog: "apt-get update -qq\napt-get install -y -qq qemu-system-arm\n"},
+		{name: "arm64 by ARCH", env: []string{"ARCH=arm64"},
+			wantLog: "apt-get update -qq\napt-get install -y -qq qemu-system-arm\n"},
+		{name: "all, both missing", args: []string{"all"},
+			wantLog: "apt-get update -qq\napt-get install -y -qq qemu-system-x86 qemu-system-arm\n"},
+		{name: "all, both there", args: []string{"all"}, qemus: []string{"qemu-system-x86_64", "qemu-system-aarch64"}},
+		{name: "arm64 there, amd64 not asked", args: []string{"arm64"}, qemus: []string{"qemu-system-aarch64"}},
+		{name: "a bad architecture", args: []string{"x86_64"}, wantStatus: "exit status 2",
+			wantStderr: "ensure-qemu.sh: architecture 'x86_64': want amd64, arm64 or all"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin, log := fakeBin(t, "0", false, false, false, tc.qemus...)
+			cmd := exec.Command("/bin/bash", append([]string{"ensure-qemu.sh"}, tc.args...)...)
+			cmd.Env = append([]string{"PATH=" + bin, "LLCONFORM_KEYRING=" + present}, tc.env...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if tc.wantStatus != "" {
+				assert.ErrorContains(t, err, tc.wantStatus)
+			} else {
+				assert.NilError(t, err, stderr.String())
+			}
+			got, _ := os.ReadFile(log)
+			assert.Equal(t, string(got), tc.wantLog)
+			assert.Assert(t, strings.Contains(stderr.String(), tc.wantStderr), stderr.String())
 		})
 	}
 }

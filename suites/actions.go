@@ -113,7 +113,7 @@ func tinyELF(code []byte) []byte {
 }
 
 // writeExecutable writes the exit(0) program at path.
-func writeExecutable(path string) error { return os.WriteFile(path, tinyELF(exitCode), 0o755) }
+func writeExecutable(path string) error { return os.WriteFile(path, exitProgram(), 0o755) }
 
 // execute runs path from the calling thread (the child inherits the
 // thread's domain) and returns the execve error, if any.

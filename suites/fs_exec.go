@@ -24,6 +24,9 @@ import (
 // with 0 or the errno of the open: a child that shows what its inherited
 // domain allows, at the cost of an exec of a few hundred bytes.
 func openProgram(path string, flags uint32) []byte {
+	if tinyArch == "arm64" {
+		return a64OpenProgram(path, flags)
+	}
 	code := []byte{
 		0x48, 0x8d, 0x3d, 0, 0, 0, 0, // lea rdi, [rip+path]
 		0xbe, 0, 0, 0, 0, // mov esi, flags

@@ -161,7 +161,7 @@ var readCode = append([]byte{0x31, 0xff, 0x48, 0x8d, 0x74, 0x24, 0xf0, 0xba, 1, 
 // this whole process could not send).
 func readerProcess(dir string) (pid int, stop func(), err error) {
 	path := filepath.Join(dir, "reader")
-	if err := os.WriteFile(path, tinyELF(readCode), 0o755); err != nil {
+	if err := os.WriteFile(path, readProgram(), 0o755); err != nil {
 		return 0, nil, err
 	}
 	var p [2]int

@@ -417,7 +417,7 @@ func sleeper(t *T) (pid int, kill func(), err error) { return sleeperIn(t.Root()
 // runtime: much cheaper to start under TCG.
 func sleeperIn(dir string) (pid int, kill func(), err error) {
 	path := filepath.Join(dir, "pause")
-	if err := os.WriteFile(path, tinyELF(pauseCode), 0o755); err != nil {
+	if err := os.WriteFile(path, pauseProgram(), 0o755); err != nil {
 		return 0, nil, err
 	}
 	pid, err = syscall.ForkExec(path, []string{path}, &syscall.ProcAttr{Env: []string{}})

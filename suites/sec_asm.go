@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// A few tiny x86-64 programs, assembled at run time: the security cases
+// A few tiny programs, assembled at run time for this machine (x86-64
+// here; arm64 in asm_aarch64.go, which the methods below hand over to): the security cases
 // need processes that are single-threaded (KEYCTL_SESSION_TO_PARENT),
 // that act on exactly one thread (PTRACE_TRACEME, signals, ptrace of a
 // parent), that add their own Landlock layer, and that start in a few
@@ -40,10 +41,35 @@ type (
 	dataAddr int   // the address of a read-only blob (asm.blob)
 )
 
-func (v imm) load(p *asm, r reg)      { p.movImm(r, int32(v)) }
-func (s slotVal) load(p *asm, r reg)  { p.rspOp(0x8b, r, int(s)) }
-func (s slotAddr) load(p *asm, r reg) { p.rspOp(0x8d, r, int(s)) }
+func (v imm) load(p *asm, r reg) {
+	if p.arm64 {
+		p.a64MovImm(r, int64(v))
+		return
+	}
+	p.movImm(r, int32(v))
+}
+
+func (s slotVal) load(p *asm, r reg) {
+	if p.arm64 {
+		p.a64Slot(a64LDR, r, int(s))
+		return
+	}
+	p.rspOp(0x8b, r, int(s))
+}
+
+func (s slotAddr) load(p *asm, r reg) {
+	if p.arm64 {
+		p.a64SlotAddr(r, int(s))
+		return
+	}
+	p.rspOp(0x8d, r, int(s))
+}
+
 func (d dataAddr) load(p *asm, r reg) {
+	if p.arm64 {
+		p.a64DataAddr(r, d)
+		return
+	}
 	if r >= 8 {
 		p.code = append(p.code, 0x41)
 	}
@@ -59,12 +85,17 @@ type asm struct {
 	labels     map[string]int
 	jumps      map[int]string // code offset of a rel32 -> label
 	frame      int            // displacement added to slot addresses
+	arm64      bool           // the program is for arm64 (asm_aarch64.go)
+	a64Relocs  []a64Reloc
 }
 
 // frameSize is the stack the program reserves below its initial rsp.
 const frameSize = 16384
 
 func newAsm() *asm {
+	if tinyArch == "arm64" {
+		return newA64()
+	}
 	p := &asm{labels: map[string]int{}, jumps: map[int]string{}}
 	p.code = append(p.code, 0x48, 0x81, 0xec) // sub rsp, frameSize
 	p.code = binary.LittleEndian.AppendUint32(p.code, frameSize)
@@ -109,6 +140,10 @@ func (p *asm) cstr(s string) dataAddr { return p.blob(append([]byte(s), 0)) }
 
 // sys performs a system call; its result is left in rax.
 func (p *asm) sys(nr int, args ...asmArg) {
+	if p.arm64 {
+		p.a64Sys(nr, args...)
+		return
+	}
 	for i, a := range args {
 		a.load(p, syscallRegs[i])
 	}
@@ -122,10 +157,28 @@ func (p *asm) sysTo(slot, nr int, args ...asmArg) {
 	p.save(slot)
 }
 
-func (p *asm) save(slot int)     { p.rspOp(0x89, rax, slot) }
-func (p *asm) loadRax(slot int)  { p.rspOp(0x8b, rax, slot) }
+func (p *asm) save(slot int) {
+	if p.arm64 {
+		p.a64Slot(a64STR, 0, slot)
+		return
+	}
+	p.rspOp(0x89, rax, slot)
+}
+
+func (p *asm) loadRax(slot int) {
+	if p.arm64 {
+		p.a64Slot(a64LDR, 0, slot)
+		return
+	}
+	p.rspOp(0x8b, rax, slot)
+}
+
 func (p *asm) label(name string) { p.labels[name] = len(p.code) }
 func (p *asm) setSlot(slot int, v int32) {
+	if p.arm64 {
+		p.a64SetSlot(slot, int64(v))
+		return
+	}
 	// mov qword [rsp+disp32], imm32
 	p.code = append(p.code, 0x48, 0xc7, 0x84, 0x24)
 	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(int32(8*slot+p.frame)))
@@ -142,17 +195,29 @@ const (
 
 // cmpRax compares rax with v.
 func (p *asm) cmpRax(v int32) {
+	if p.arm64 {
+		p.a64Cmp(int64(v))
+		return
+	}
 	p.code = append(p.code, 0x48, 0x3d)
 	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(v))
 }
 
 func (p *asm) jumpIf(cc byte, label string) {
+	if p.arm64 {
+		p.a64Branch(a64Cond[cc], label)
+		return
+	}
 	p.code = append(p.code, 0x0f, 0x80|cc)
 	p.jumps[len(p.code)] = label
 	p.code = append(p.code, 0, 0, 0, 0)
 }
 
 func (p *asm) jump(label string) {
+	if p.arm64 {
+		p.a64Branch(a64Always, label)
+		return
+	}
 	p.code = append(p.code, 0xe9)
 	p.jumps[len(p.code)] = label
 	p.code = append(p.code, 0, 0, 0, 0)
@@ -174,6 +239,9 @@ func (p *asm) exitGroup(code asmArg) { p.sys(sysExitGroup, code) }
 
 // program links the code and the data into an ELF image.
 func (p *asm) program() []byte {
+	if p.arm64 {
+		return p.a64Program()
+	}
 	code := append([]byte(nil), p.code...)
 	for at, l := range p.jumps {
 		to, ok := p.labels[l]
@@ -191,29 +259,3 @@ func (p *asm) program() []byte {
 
 // tinyBase is where tinyELF loads its segment.
 const tinyBase = 0x400000
-
-// x86-64 system call numbers used by the programs.
-const (
-	sysRead           = 0
-	sysWrite          = 1
-	sysOpen           = 2
-	sysClose          = 3
-	sysRtSigprocmask  = 14
-	sysPause          = 34
-	sysGetpid         = 39
-	sysClone          = 56
-	sysFork           = 57
-	sysExit           = 60
-	sysWait4          = 61
-	sysKill           = 62
-	sysPtrace         = 101
-	sysGetppid        = 110
-	sysPrctl          = 157
-	sysTkill          = 200
-	sysFutex          = 202
-	sysExitGroup      = 231
-	sysTgkill         = 234
-	sysKeyctl         = 250
-	sysLandlockCreate = 444
-	sysLandlockRestr  = 446
-)

@@ -320,6 +320,9 @@ func withReceiver(t *T, op string, enforce func() error, open func() (int, error
 // or "fionread") and exits with 0 or the errno. Its buffers (the msghdr,
 // iovec and control message) live in its own image, mapped writable.
 func receiverProgram(op string) []byte {
+	if tinyArch == "arm64" {
+		return a64ReceiverProgram(op)
+	}
 	const base = 0x400000 + 64 + 56 // where the code is loaded (tinyELF)
 	var code []byte
 	emit := func(b ...byte) { code = append(code, b...) }

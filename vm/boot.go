@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,12 +16,13 @@ import (
 
 // Spec describes one boot.
 type Spec struct {
-	Kernel     string        // bzImage
-	Initramfs  string        // from Prepare
+	Arch       string        // guest architecture: amd64 (default) or arm64
+	Kernel     string        // the kernel image (x86 bzImage, arm64 Image)
+	Initramfs  string        // from Prepare, for the same architecture
 	Cmdline    string        // appended to the base command line
-	MemoryMB   int           // default 512
+	MemoryMB   int           // default DefaultMemoryMB(Arch)
 	Timeout    time.Duration // default 5 minutes; the VM is killed then
-	ConsoleLog string        // where the guest console (ttyS0) is written
+	ConsoleLog string        // where the guest console (ttyS0, ttyAMA0) is written
 	Accel      string        // "kvm" or "tcg"; "" probes
 }
 
@@ -48,69 +48,34 @@ type Boot struct {
 	Silent bool
 }
 
-const qemuBinary = "qemu-system-x86_64"
-
-// ErrNoQEMU says how to get QEMU.
-var ErrNoQEMU = errors.New(qemuBinary + " not found: apt-get install qemu-system-x86")
-
-// tcgCPU is the CPU model under TCG. QEMU's default model makes the 6.12
-// cloud kernel double-fault in the allocator; with "max" the suites still
-// broke 1 boot in 3 there, at the slab allocator's cmpxchg16b (double
-// fault, or a #DB WARNING). Without CX16 the kernel takes the allocator's
-// locking path: 9 of 9 boots ran clean.
-const tcgCPU = "max,-cx16"
-
-// baseCmdline: console on ttyS0, reboot (and so exit, with -no-reboot) at
-// once on a panic. CPU vulnerability mitigations only cost time under TCG
-// (7.3's suites ran about 20 % faster without them) and have nothing to do
-// with Landlock. no_timer_check: on a loaded host the kernel's IO-APIC
-// timer check panicked ("IO-APIC + timer doesn't work!") 3 boots in about
-// 170.
-const baseCmdline = "console=ttyS0 panic=-1 rdinit=/init mitigations=off no_timer_check"
-
-// CheckQEMU says how to install QEMU when it is missing.
-func CheckQEMU() error {
-	if _, err := exec.LookPath(qemuBinary); err != nil {
-		return ErrNoQEMU
-	}
-	return nil
-}
-
 // Run boots the spec once. Every line the guest writes to its result
 // port goes to onLine as it arrives (without the newline). The error is
 // for a QEMU that could not start; anything the guest did is in Boot.
 func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
-	qemu, err := exec.LookPath(qemuBinary)
+	m, err := machineOf(spec.Arch)
 	if err != nil {
-		return nil, ErrNoQEMU
+		return nil, err
+	}
+	qemu, err := exec.LookPath(m.qemu)
+	if err != nil {
+		return nil, noQEMU(m)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err // never start a VM for a run that is over
 	}
 	if spec.MemoryMB == 0 {
-		spec.MemoryMB = 512
+		spec.MemoryMB = m.memoryMB
 	}
 	if spec.Timeout == 0 {
 		spec.Timeout = 5 * time.Minute
 	}
 	if spec.Accel == "" {
-		spec.Accel = Accel()
+		spec.Accel = Accel(m.arch)
 	}
-	cpu := tcgCPU
-	if spec.Accel == "kvm" {
-		cpu = "host"
-	}
-	if c := os.Getenv("LLCONFORM_QEMU_CPU"); c != "" {
-		cpu = c
-	}
-	args := []string{
-		"-accel", spec.Accel, "-cpu", cpu, "-m", fmt.Sprint(spec.MemoryMB), "-smp", "1",
-		"-nodefaults", "-no-reboot", "-display", "none", "-monitor", "none",
-		"-serial", "file:" + spec.ConsoleLog, // ttyS0: the console
-		"-serial", "stdio", // ttyS1: the results
+	cpu := CPU(m.arch, spec.Accel)
+	args := append(m.args(spec.Accel, cpu, spec.MemoryMB, spec.ConsoleLog),
 		"-kernel", spec.Kernel, "-initrd", spec.Initramfs,
-		"-append", strings.TrimSpace(baseCmdline + " " + spec.Cmdline),
-	}
+		"-append", strings.TrimSpace(m.cmdline()+" "+spec.Cmdline))
 	tctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(tctx, qemu, args...)
@@ -170,8 +135,24 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// consoleTrouble matches console lines that mean the kernel misbehaved.
-var consoleTrouble = regexp.MustCompile(`(?m)^.*(Kernel panic|Oops:|BUG:|WARNING:|double fault|general protection fault|Attempted to kill init|Initramfs unpacking failed).*$`)
+// consoleTrouble matches console lines that mean the kernel misbehaved
+// (arm64 reports an oops as "Internal error: Oops: ..." and a bad access
+// as "Unable to handle kernel ...").
+var consoleTrouble = regexp.MustCompile(`(?m)^.*(Kernel panic|Oops:|BUG:|WARNING:|double fault|general protection fault|Internal error:|Unable to handle kernel|Attempted to kill init|Initramfs unpacking failed).*$`)
+
+// CPU is the -cpu model of a boot of arch under accel: the host's own
+// under KVM, the measured TCG model otherwise; LLCONFORM_QEMU_CPU
+// overrides both.
+func CPU(arch, accel string) string {
+	if c := os.Getenv("LLCONFORM_QEMU_CPU"); c != "" {
+		return c
+	}
+	if accel == "kvm" {
+		return "host"
+	}
+	m, _ := machineOf(arch)
+	return m.tcgCPU
+}
 
 func trimLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

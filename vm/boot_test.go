@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +63,41 @@ func TestRunTimeoutKillsAHungGuest(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Assert(t, b.TimedOut)
 	assert.Assert(t, !b.Silent)
+}
+
+// Each architecture boots its own QEMU with its own machine, console and
+// result port; the defaults (memory, CPU model) are the architecture's.
+func TestRunCommandLinePerArchitecture(t *testing.T) {
+	fakeqemu.Install(t)
+	t.Setenv("LLCONFORM_QEMU_CPU", "")
+	for _, tc := range []struct {
+		arch string
+		want []string
+	}{
+		{"amd64", []string{"qemu-system-x86_64 -accel tcg -cpu max,-cx16 -m 512 -smp 1 ",
+			" -serial file:CONSOLE -serial stdio -kernel KERNEL -initrd /dev/null -append console=ttyS0 panic=-1 rdinit=/init mitigations=off no_timer_check llconform.x=1"}},
+		{"arm64", []string{"qemu-system-aarch64 -machine virt -accel tcg -cpu max,pauth=off -m 256 -smp 1 ",
+			" -serial file:CONSOLE -chardev stdio,id=results -device pci-serial,chardev=results -kernel KERNEL -initrd /dev/null -append console=ttyAMA0 panic=-1 rdinit=/init mitigations=off llconform.x=1"}},
+	} {
+		kernel := fakeqemu.Kernel(t, fakeqemu.Complete)
+		console := filepath.Join(t.TempDir(), "console.log")
+		spec := Spec{Arch: tc.arch, Kernel: kernel, Initramfs: "/dev/null", Cmdline: "llconform.x=1", ConsoleLog: console, Accel: "tcg"}
+		b, err := Run(context.Background(), spec, nil)
+		assert.NilError(t, err, tc.arch)
+		assert.Equal(t, b.Exit, "", tc.arch)
+		args := strings.ReplaceAll(strings.ReplaceAll(fakeqemu.Args(t, kernel), console, "CONSOLE"), kernel, "KERNEL")
+		for _, w := range tc.want {
+			assert.Assert(t, strings.Contains(args, w), "%s: %s\nwant %s", tc.arch, args, w)
+		}
+	}
+	_, err := Run(context.Background(), Spec{Arch: "riscv64", ConsoleLog: filepath.Join(t.TempDir(), "c")}, nil)
+	assert.ErrorContains(t, err, `no QEMU machine for architecture "riscv64" (have: amd64, arm64)`)
+	assert.Equal(t, ResultPort("arm64"), "/dev/ttyS0")
+	assert.Equal(t, ResultPort("amd64"), "/dev/ttyS1")
+}
+
+func TestCheckQEMUSaysWhatToInstall(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	assert.Error(t, CheckQEMU("arm64"), "qemu-system-aarch64 not found: apt-get install qemu-system-arm (or make deps ARCH=arm64)")
+	assert.Error(t, CheckQEMU("amd64"), "qemu-system-x86_64 not found: apt-get install qemu-system-x86 (or make deps ARCH=amd64)")
 }

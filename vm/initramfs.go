@@ -3,10 +3,48 @@
 // lines of the guest's result port, the console log, how QEMU ended. It
 // knows nothing of Landlock or of the records on the result port.
 //
-// The result port is the guest's second ISA serial port (ttyS1, QEMU's
-// second -serial, written to QEMU's standard output): Debian's cloud
+// Two guest architectures boot (arch.go): amd64 (qemu-system-x86_64) and
+// arm64 (qemu-system-aarch64 -machine virt). The agent is built for the
+// guest's GOARCH (static, CGO_ENABLED=0) and cached per architecture.
+//
+// The result port of an x86 guest is its second ISA serial port (ttyS1,
+// QEMU's second -serial, written to QEMU's standard output): Debian's cloud
 // kernels have neither 9p nor virtio-console built in, but every x86
 // kernel has the 8250 UART.
+//
+// arm64 (measured 2026-11-30, QEMU 7.2 from Debian's qemu-system-arm,
+// TCG on this 2-core x86 host, every cloud-arm64 series 5.10 to 7.3.4;
+// /work/notes/arm64.md has the tables):
+//
+//   - Result port: a 16550 on PCI (-device pci-serial, chardev stdio),
+//     which the guest names /dev/ttyS0; the console is the virt machine's
+//     PL011 (ttyAMA0, -serial file:). 8250 and 8250_PCI are built into
+//     every series, so it needs no module: 165 of 165 streams of 426 KB
+//     arrived byte-exact, including runs where the host reader fell
+//     behind. The alternatives lost: QEMU 7.2's virt has one PL011 and
+//     ignores a second -serial without a word; virtio-console is a module
+//     on 5.10 and 6.1 and dropped data in 2 of 11 runs when the host fell
+//     behind (QEMU drops the rest of a console's buffer on a short write);
+//     virtserialport is fast but a module on 5.10/6.1 and not a tty. The
+//     16550 costs one MMIO exit per byte: 0.09 to 0.23 MiB/s, about a
+//     third of x86's ISA port.
+//   - CPU: -cpu max,pauth=off under TCG. QEMU CPU-seconds to power-off of
+//     a boot with a small fork/exec/thread workload (median): 6.12: max
+//     35.3 s, max,pauth-impdef=on 8.9 s, max,pauth=off 8.2 s, cortex-a72
+//     10.9 s; 7.3.4: 25.7, 10.7, 9.9, 12.2 s. Emulating pointer
+//     authentication (QARMA5) is most of max's cost; 2 of 3 6.12 boots
+//     with max printed "BUG: soft lockup" in the jitterentropy self-test on
+//     the loaded host, which the console check would call broken.
+//     max,pauth=off had 0 trouble in 74 boots and keeps LSE, BTI, SVE and
+//     E0PD (so no KPTI); cortex-a72 is ARMv8.0, without LSE atomics, with
+//     KPTI forced on: its user space (exec, threads) was the slowest.
+//     Under KVM (an arm64 host) the CPU is "host".
+//   - Memory: 64 MiB panics on every tried series, 80 MiB deadlocks 7.3.4
+//     on memory, 96 MiB booted all of them with no margin on 7.3; the
+//     arm64 kernels reserve about 48 MB. 256 MiB is the arm64 default,
+//     MinMemoryMB (128) the floor.
+//   - KVM: only on an arm64 host (accel.go); /dev/kvm of an x86 host can
+//     never run an aarch64 guest.
 //
 // QEMU runs through os/exec, not github.com/hugelgupf/vmtest's qemu
 // package. That package was tried: it attaches a pty console and
@@ -34,6 +72,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"time"
 
@@ -63,10 +102,14 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-// BuildAgent compiles the agent as a static binary (CGO_ENABLED=0, so it
-// needs no loader in the initramfs) to the path out. Go's build cache
-// makes repeated builds cheap.
-func BuildAgent(ctx context.Context, out string) error {
+// BuildAgent compiles the agent for the guest architecture arch as a
+// static binary (CGO_ENABLED=0, so it needs no loader in the initramfs) to
+// the path out. Go's build cache makes repeated builds cheap.
+func BuildAgent(ctx context.Context, arch, out string) error {
+	m, err := machineOf(arch)
+	if err != nil {
+		return err
+	}
 	root, err := ModuleRoot()
 	if err != nil {
 		return err
@@ -77,9 +120,9 @@ func BuildAgent(ctx context.Context, out string) error {
 	}
 	cmd := exec.CommandContext(ctx, gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, AgentPackage)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+m.goarch)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the VM agent: %v\n%s", err, b)
+		return fmt.Errorf("building the VM agent for %s: %v\n%s", arch, err, b)
 	}
 	return nil
 }
@@ -123,9 +166,9 @@ func Initramfs(agent []byte, extra ...File) ([]byte, error) {
 
 // The VM cache, under diskio.CacheDir("vm"):
 //
-//	agent-<sha256 prefix>            an agent binary, named by its content
-//	initramfs-<sha256 prefix>.cpio   an image holding one as /init, named by its content
-//	.build-*/                        one run's private build directory
+//	agent-<arch>-<sha256 prefix>            an agent binary, named by its architecture and content
+//	initramfs-<arch>-<sha256 prefix>.cpio   an image holding one as /init, likewise
+//	.build-*/                               one run's private build directory
 //
 // Every run builds its agent in a private directory, makes the image in
 // memory and publishes both under their content hashes with an atomic
@@ -141,29 +184,38 @@ const (
 	pruneGrace = time.Hour
 )
 
-// Prepare builds the agent and its initramfs and returns the image's path
-// in the cache, pruning old images. Outside the source tree it falls back
-// to the running executable, which can serve as /init when it is
-// statically linked (CGO_ENABLED=0). note, if not nil, receives what a
+// Prepare builds the agent for the guest architecture arch and its
+// initramfs and returns the image's path in the cache, pruning old
+// images. Outside the source tree it falls back to the running
+// executable, which can serve as /init when it is statically linked
+// (CGO_ENABLED=0) and built for arch. note, if not nil, receives what a
 // user should know (a damaged cache entry replaced).
-func Prepare(ctx context.Context, note func(string), extra ...File) (string, error) {
+func Prepare(ctx context.Context, arch string, note func(string), extra ...File) (string, error) {
+	if _, err := machineOf(arch); err != nil {
+		return "", err
+	}
+	if arch == "" {
+		arch = "amd64"
+	}
 	dir, err := diskio.CacheDir("vm")
 	if err != nil {
 		return "", err
 	}
-	return prepare(ctx, dir, buildOrSelf, note, extra...)
+	build := func(ctx context.Context, out string) error { return buildOrSelf(ctx, arch, out) }
+	return prepare(ctx, dir, arch, build, note, extra...)
 }
 
 // buildOrSelf builds the agent to out, or copies the running executable
-// there when it is static and the source tree is not at hand.
-func buildOrSelf(ctx context.Context, out string) error {
-	err := BuildAgent(ctx, out)
+// there when it is static, of arch, and the source tree is not at hand.
+func buildOrSelf(ctx context.Context, arch, out string) error {
+	err := BuildAgent(ctx, arch, out)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
 	self, serr := os.Executable()
-	if serr != nil || !isStatic(self) {
-		return fmt.Errorf("%w; or use a statically linked llconform (CGO_ENABLED=0 go build ./cmd/llconform)", err)
+	m, _ := machineOf(arch)
+	if serr != nil || !isStatic(self) || runtime.GOARCH != m.goarch {
+		return fmt.Errorf("%w; or use a statically linked llconform built for %s (CGO_ENABLED=0 GOARCH=%s go build ./cmd/llconform)", err, arch, m.goarch)
 	}
 	b, rerr := os.ReadFile(self)
 	if rerr != nil {
@@ -173,7 +225,7 @@ func buildOrSelf(ctx context.Context, out string) error {
 }
 
 // prepare is Prepare with the cache directory and the agent build given.
-func prepare(ctx context.Context, dir string, build func(ctx context.Context, out string) error, note func(string), extra ...File) (string, error) {
+func prepare(ctx context.Context, dir, arch string, build func(ctx context.Context, out string) error, note func(string), extra ...File) (string, error) {
 	if note == nil {
 		note = func(string) {}
 	}
@@ -196,10 +248,10 @@ func prepare(ctx context.Context, dir string, build func(ctx context.Context, ou
 	if err != nil {
 		return "", err
 	}
-	if _, err := publish(dir, "agent-%s", agent, 0o755, note); err != nil {
+	if _, err := publish(dir, "agent-"+arch+"-%s", agent, 0o755, note); err != nil {
 		return "", err
 	}
-	path, err := publish(dir, "initramfs-%s.cpio", img, 0o644, note)
+	path, err := publish(dir, "initramfs-"+arch+"-%s.cpio", img, 0o644, note)
 	if err != nil {
 		return "", err
 	}

@@ -3,11 +3,13 @@ package vm
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,7 +75,7 @@ func TestPrepareConcurrentCheckoutsBootTheirOwnAgent(t *testing.T) {
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i, checkout := range []string{"/src/a", "/src/b"} {
-		wg.Go(func() { paths[i], errs[i] = prepare(context.Background(), dir, barrier(checkout), nil) })
+		wg.Go(func() { paths[i], errs[i] = prepare(context.Background(), dir, "amd64", barrier(checkout), nil) })
 	}
 	wg.Wait()
 	for i, checkout := range []string{"/src/a", "/src/b"} {
@@ -91,7 +93,7 @@ func TestPrepareConcurrentCheckoutsBootTheirOwnAgent(t *testing.T) {
 
 func TestPrepareReusesAndVerifiesTheCachedImage(t *testing.T) {
 	dir := t.TempDir()
-	path, err := prepare(context.Background(), dir, fakeBuild("a"), nil)
+	path, err := prepare(context.Background(), dir, "amd64", fakeBuild("a"), nil)
 	assert.NilError(t, err)
 	good, err := os.ReadFile(path)
 	assert.NilError(t, err)
@@ -99,7 +101,7 @@ func TestPrepareReusesAndVerifiesTheCachedImage(t *testing.T) {
 	// The same agent: the same path, nothing said.
 	var notes []string
 	note := func(s string) { notes = append(notes, s) }
-	again, err := prepare(context.Background(), dir, fakeBuild("a"), note)
+	again, err := prepare(context.Background(), dir, "amd64", fakeBuild("a"), note)
 	assert.NilError(t, err)
 	assert.Equal(t, again, path)
 	assert.Assert(t, is.Len(notes, 0))
@@ -108,7 +110,7 @@ func TestPrepareReusesAndVerifiesTheCachedImage(t *testing.T) {
 	bad := bytes.Clone(good)
 	bad[len(bad)/2] ^= 0x40
 	assert.NilError(t, os.WriteFile(path, bad, 0o644))
-	again, err = prepare(context.Background(), dir, fakeBuild("a"), note)
+	again, err = prepare(context.Background(), dir, "amd64", fakeBuild("a"), note)
 	assert.NilError(t, err)
 	assert.Equal(t, again, path)
 	got, err := os.ReadFile(path)
@@ -119,7 +121,7 @@ func TestPrepareReusesAndVerifiesTheCachedImage(t *testing.T) {
 
 func TestPrepareBuildErrorLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
-	_, err := prepare(context.Background(), dir, func(context.Context, string) error { return fmt.Errorf("no go") }, nil)
+	_, err := prepare(context.Background(), dir, "amd64", func(context.Context, string) error { return fmt.Errorf("no go") }, nil)
 	assert.ErrorContains(t, err, "no go")
 	assert.Assert(t, is.Len(names(t, dir), 0))
 }
@@ -155,4 +157,35 @@ func TestPruneKeepsTheNewestAndTheRecentlyUsed(t *testing.T) {
 	assert.DeepEqual(t, names(t, dir), []string{".build-running",
 		"agent-3", "agent-4", "agent-5", "agent-6",
 		"initramfs-4.cpio", "initramfs-5.cpio", "initramfs-6.cpio", "initramfs-in-use-elsewhere.cpio"})
+}
+
+// The cache keeps each architecture's agent and image under its own name,
+// even if their bytes were the same.
+func TestPrepareNamesByArchitecture(t *testing.T) {
+	dir := t.TempDir()
+	a, err := prepare(context.Background(), dir, "amd64", fakeBuild("a"), nil)
+	assert.NilError(t, err)
+	b, err := prepare(context.Background(), dir, "arm64", fakeBuild("a"), nil)
+	assert.NilError(t, err)
+	assert.Assert(t, strings.HasPrefix(filepath.Base(a), "initramfs-amd64-"), a)
+	assert.Assert(t, strings.HasPrefix(filepath.Base(b), "initramfs-arm64-"), b)
+	n := names(t, dir)
+	assert.Equal(t, len(n), 4, "%v", n)
+	_, err = Prepare(context.Background(), "riscv64", nil)
+	assert.ErrorContains(t, err, "no QEMU machine for architecture")
+}
+
+// The agent really is cross-built: an arm64 build is an aarch64 ELF
+// without an interpreter.
+func TestBuildAgentForArm64(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the agent for arm64")
+	}
+	out := filepath.Join(t.TempDir(), "agent")
+	assert.NilError(t, BuildAgent(context.Background(), "arm64", out))
+	f, err := elf.Open(out)
+	assert.NilError(t, err)
+	defer f.Close()
+	assert.Equal(t, f.Machine, elf.EM_AARCH64)
+	assert.Assert(t, isStatic(out))
 }

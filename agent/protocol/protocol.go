@@ -27,7 +27,15 @@ type Settings struct {
 	// Overhead runs no-op cases instead of the suites
 	// (llconform.overhead=1): what a case costs the harness.
 	Overhead bool
+	// Port is the guest's result port (llconform.port=/dev/ttyS0): the
+	// host picks it per architecture, since the serial ports differ. Empty:
+	// DefaultPort.
+	Port string
 }
+
+// DefaultPort is the result port of an agent told none: the x86 guest's
+// second ISA serial port (the first is the console).
+const DefaultPort = "/dev/ttyS1"
 
 // Shard is case shard Index of Count (1-based); the zero value is "all".
 type Shard struct{ Index, Count int }
@@ -89,13 +97,21 @@ func (s Settings) Cmdline() (string, error) {
 	if s.Overhead {
 		w = append(w, keyPrefix+"overhead=1")
 	}
+	if s.Port != "" {
+		if !strings.HasPrefix(s.Port, "/dev/") || strings.ContainsAny(s.Port, " \t\n\"") {
+			return "", fmt.Errorf("result port %q: want a device path such as /dev/ttyS0", s.Port)
+		}
+		w = append(w, keyPrefix+"port="+s.Port)
+	}
 	return strings.Join(w, " "), nil
 }
 
 // ParseCmdline reads the llconform.* words of a kernel command line and
-// ignores every other word.
+// ignores every other word. On an error it still reads every other word,
+// so that the agent knows its result port to report the error on.
 func ParseCmdline(cmdline string) (Settings, error) {
 	var s Settings
+	var first error
 	for _, word := range strings.Fields(cmdline) {
 		k, v, _ := strings.Cut(word, "=")
 		if !strings.HasPrefix(k, keyPrefix) {
@@ -121,12 +137,26 @@ func ParseCmdline(cmdline string) (Settings, error) {
 			s.Libraries = strings.Split(v, ",")
 		case "overhead":
 			s.Overhead = v == "1"
+		case "port":
+			if !strings.HasPrefix(v, "/dev/") {
+				err = fmt.Errorf("want a device path such as /dev/ttyS0")
+				break
+			}
+			s.Port = v
 		default:
 			err = fmt.Errorf("unknown key (a newer host than this agent?)")
 		}
-		if err != nil {
-			return s, fmt.Errorf("kernel command line %s: %v", word, err)
+		if err != nil && first == nil {
+			first = fmt.Errorf("kernel command line %s: %v", word, err)
 		}
 	}
-	return s, nil
+	return s, first
+}
+
+// ResultPort is the port the agent writes its records to.
+func (s Settings) ResultPort() string {
+	if s.Port == "" {
+		return DefaultPort
+	}
+	return s.Port
 }

@@ -11,7 +11,7 @@ import (
 // The host encodes with the code the guest decodes: every field survives.
 func TestSettingsRoundTrip(t *testing.T) {
 	s := Settings{Run: "^fs/", Areas: []string{"fs", "tcp"}, Ceiling: 3, Shard: Shard{2, 4}, Verbose: true, Noop: true, NoUnpriv: true,
-		Libraries: []string{"own", "go-landlock"}, Overhead: true}
+		Libraries: []string{"own", "go-landlock"}, Overhead: true, Port: "/dev/ttyS0"}
 	line, err := s.Cmdline()
 	assert.NilError(t, err)
 	got, err := ParseCmdline("console=ttyS0 quiet " + line + " lsm=landlock")
@@ -24,14 +24,25 @@ func TestSettingsRoundTrip(t *testing.T) {
 }
 
 func TestBadSettings(t *testing.T) {
-	for _, s := range []Settings{{Run: "a b"}, {Run: "("}, {Run: `x"y`}} {
+	for _, s := range []Settings{{Run: "a b"}, {Run: "("}, {Run: `x"y`}, {Port: "ttyS0"}, {Port: "/dev/tty S0"}} {
 		_, err := s.Cmdline()
 		assert.Assert(t, err != nil, "%+v", s)
 	}
-	for _, line := range []string{"llconform.shard=4/3", "llconform.ceiling=x", "llconform.frobnicate=1"} {
+	for _, line := range []string{"llconform.shard=4/3", "llconform.ceiling=x", "llconform.frobnicate=1", "llconform.port=ttyS0"} {
 		_, err := ParseCmdline(line)
 		assert.ErrorContains(t, err, line)
 	}
+}
+
+// The agent learns its result port even from a command line with a bad
+// word, to report the error there; without the key it is the x86 one.
+func TestResultPort(t *testing.T) {
+	s, err := ParseCmdline("llconform.frobnicate=1 llconform.port=/dev/ttyS0 llconform.ceiling=x")
+	assert.ErrorContains(t, err, "llconform.frobnicate=1")
+	assert.Equal(t, s.ResultPort(), "/dev/ttyS0")
+	s, err = ParseCmdline("console=ttyS0")
+	assert.NilError(t, err)
+	assert.Equal(t, s.ResultPort(), "/dev/ttyS1")
 }
 
 func TestParseShard(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/llconform/llconform/agent/protocol"
@@ -24,11 +25,13 @@ func runBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var only listFlag
 	fs.Var(&only, "kernels", "only these catalog kernels (default: the whole catalog)")
+	var arch archFlag
+	arch.register(fs)
 	out := fs.String("out", "", "directory for the bench report (default out/bench-<time>)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	entries, err := catalogEntries(only)
+	entries, err := catalogEntries(only, arch.arches())
 	if err != nil {
 		return err
 	}
@@ -53,7 +56,7 @@ func runBench(args []string) error {
 		name     string
 		settings protocol.Settings
 	}{{"floor", protocol.Settings{Noop: true}}, {"overhead", protocol.Settings{Overhead: true}}, {"matrix", protocol.Settings{}}} {
-		cfg := matrix.Config{Settings: r.settings, Parallel: runtime.NumCPU(), MemoryMB: 512,
+		cfg := matrix.Config{Settings: r.settings, Parallel: runtime.NumCPU(),
 			Timeout: 5 * time.Minute, OutDir: filepath.Join(dir, r.name), Args: args}
 		fmt.Fprintf(os.Stderr, "bench: %s of %d kernels...\n", r.name, len(targets))
 		run, err := matrix.Run(ctx, cfg, targets)
@@ -68,9 +71,9 @@ func runBench(args []string) error {
 	b := results.NewBench(runs["floor"], runs["overhead"], runs["matrix"])
 	var names []string
 	for _, k := range runs["matrix"].Kernels {
-		names = append(names, k.Name)
+		names = append(names, k.Key())
 	}
-	fmt.Printf("%d kernels, %d VMs at a time\n", len(targets), runtime.NumCPU())
+	fmt.Printf("%d kernels (%s), %d VMs at a time\n", len(targets), strings.Join(arch.arches(), ", "), runtime.NumCPU())
 	if err := b.Write(os.Stdout, results.Areas(runs["matrix"]), names); err != nil {
 		return err
 	}

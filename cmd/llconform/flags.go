@@ -99,7 +99,7 @@ func (f *vmFlags) register(fs *flag.FlagSet) {
 	f.sel.register(fs)
 	fs.StringVar(&f.out, "out", "", "run directory for results.json, reports and console logs (default out/<run-id>)")
 	fs.IntVar(&f.parallel, "parallel", runtime.NumCPU(), "VMs at a time, ≥ 1 (default: one per CPU; on 2 cores two VMs cost about 9 % each, four give nothing more)")
-	fs.IntVar(&f.memory, "memory", 512, fmt.Sprintf("guest memory in MiB, ≥ %d", vm.MinMemoryMB))
+	fs.IntVar(&f.memory, "memory", 0, fmt.Sprintf("guest memory in MiB, ≥ %d (default: amd64 %d, arm64 %d)", vm.MinMemoryMB, vm.DefaultMemoryMB("amd64"), vm.DefaultMemoryMB("arm64")))
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "per-boot timeout; the VM is killed then")
 	fs.BoolVar(&f.noop, "noop", false, "boot with a no-op agent (header and done only): the bare-boot floor")
 	fs.BoolVar(&f.jsonOut, "json", false, "print results.json to stdout instead of the terminal matrix")
@@ -120,7 +120,7 @@ func (f *vmFlags) config(args []string) (matrix.Config, error) {
 	switch {
 	case f.parallel < 1:
 		return matrix.Config{}, usagef("--parallel %d: want 1 or more VMs at a time", f.parallel)
-	case f.memory < vm.MinMemoryMB:
+	case f.memory != 0 && f.memory < vm.MinMemoryMB:
 		return matrix.Config{}, usagef("--memory %d: the catalog kernels need at least %d MiB", f.memory, vm.MinMemoryMB)
 	case f.timeout <= 0:
 		return matrix.Config{}, usagef("--timeout %v: want a positive duration such as 5m", f.timeout)

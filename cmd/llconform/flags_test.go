@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"flag"
+	"io"
 	"testing"
 
 	"github.com/llconform/llconform/agent/protocol"
@@ -40,15 +42,43 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestCatalogEntries(t *testing.T) {
-	all, err := catalogEntries(nil)
+	amd64 := []string{"amd64"}
+	all, err := catalogEntries(nil, amd64)
 	assert.NilError(t, err)
 	assert.Equal(t, len(all), 9)
-	some, err := catalogEntries([]string{"7.3", "5.10"})
+	some, err := catalogEntries([]string{"7.3", "5.10"}, amd64)
 	assert.NilError(t, err)
 	assert.Equal(t, some[0].Name, "7.3")
-	_, err = catalogEntries([]string{"4.19"})
+	both, err := catalogEntries([]string{"7.3", "5.10"}, []string{"amd64", "arm64"})
+	assert.NilError(t, err)
+	var got []string
+	for _, e := range both {
+		got = append(got, e.Name+"/"+e.Arch)
+	}
+	assert.DeepEqual(t, got, []string{"7.3/amd64", "5.10/amd64", "7.3/arm64", "5.10/arm64"})
+	every, err := catalogEntries(nil, []string{"amd64", "arm64"})
+	assert.NilError(t, err)
+	assert.Equal(t, len(every), 18)
+	_, err = catalogEntries([]string{"4.19"}, amd64)
 	var ue usageError
 	assert.Assert(t, errors.As(err, &ue))
 	assert.ErrorContains(t, err, `no kernel "4.19" in the catalog`)
 	assert.ErrorContains(t, noDuplicates("--kernel", []string{"7.3", "7.3"}), "given twice")
+}
+
+func TestArchFlag(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var a archFlag
+	a.register(fs)
+	assert.NilError(t, fs.Parse(nil))
+	assert.DeepEqual(t, a.arches(), []string{"amd64"})
+	assert.Equal(t, a.byo(), "amd64")
+	assert.NilError(t, fs.Parse([]string{"--arch", "all"}))
+	assert.DeepEqual(t, a.arches(), []string{"amd64", "arm64"})
+	assert.Equal(t, a.byo(), "", "all: the image says")
+	assert.NilError(t, fs.Parse([]string{"--arch", "arm64"}))
+	assert.DeepEqual(t, a.arches(), []string{"arm64"})
+	err := fs.Parse([]string{"--arch", "x86_64"})
+	assert.ErrorContains(t, err, "--arch x86_64: want amd64, arm64 or all")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -39,6 +40,8 @@ func runKernels(args []string) error {
 	}
 	fs := flag.NewFlagSet("kernels "+args[0], flag.ContinueOnError)
 	mirror, keyring := mirrorFlags(fs)
+	var arch archFlag
+	arch.register(fs)
 	resolve := fs.Bool("resolve", false, "list: also resolve each entry to its newest package")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -49,7 +52,7 @@ func runKernels(args []string) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	entries, err := catalogEntries(fs.Args())
+	entries, err := catalogEntries(fs.Args(), arch.arches())
 	if err != nil {
 		return err
 	}
@@ -57,38 +60,38 @@ func runKernels(args []string) error {
 	defer tw.Flush()
 	if args[0] == "list" {
 		if !*resolve {
-			fmt.Fprintln(tw, "NAME\tSUITES\tPACKAGE\tEXPECTS\tCMDLINE")
+			fmt.Fprintln(tw, "NAME\tARCH\tSUITES\tPACKAGE\tEXPECTS\tCMDLINE")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, strings.Join(e.Suites, ","), e.Package, expects(e), e.Cmdline)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), e.Package, expects(e), e.Cmdline)
 			}
 			return nil
 		}
-		fmt.Fprintln(tw, "NAME\tSUITES\tEXPECTS\tCMDLINE\tRESOLVED\tVERSION\tIN SUITE")
+		fmt.Fprintln(tw, "NAME\tARCH\tSUITES\tEXPECTS\tCMDLINE\tRESOLVED\tVERSION\tIN SUITE")
 		var failed []string
 		for _, e := range entries {
 			p, err := f.Resolve(ctx, e)
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "%s: %v\n", e.Name, err)
-				failed = append(failed, e.Name)
+				fmt.Fprintf(os.Stderr, "%s/%s: %v\n", e.Name, e.Arch, err)
+				failed = append(failed, e.Name+"/"+e.Arch)
 				p = kernels.Package{Name: "error (above)"}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, strings.Join(e.Suites, ","), expects(e), e.Cmdline, p.Name, p.Version, p.Suite)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), expects(e), e.Cmdline, p.Name, p.Version, p.Suite)
 		}
 		if len(failed) > 0 {
 			return fmt.Errorf("could not resolve %s", strings.Join(failed, ", "))
 		}
 		return nil
 	}
-	fmt.Fprintln(tw, "NAME\tPACKAGE\tVERSION\tSUITE\tDOWNLOAD\tTIME\tCACHED\tIMAGE")
+	fmt.Fprintln(tw, "NAME\tARCH\tPACKAGE\tVERSION\tSUITE\tDOWNLOAD\tTIME\tCACHED\tIMAGE")
 	var failed []string
 	for _, e := range entries {
 		k, err := f.Fetch(ctx, e)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", e.Name, err)
-			failed = append(failed, e.Name)
+			fmt.Fprintf(os.Stderr, "%s/%s: %v\n", e.Name, e.Arch, err)
+			failed = append(failed, e.Name+"/"+e.Arch)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f MiB\t%.1fs\t%v\t%s\n", k.Name, k.Package, k.Version, k.Suite, float64(k.DownloadBytes)/(1<<20), k.Download.Seconds(), k.Cached, k.Image)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f MiB\t%.1fs\t%v\t%s\n", k.Name, k.Arch, k.Package, k.Version, k.Suite, float64(k.DownloadBytes)/(1<<20), k.Download.Seconds(), k.Cached, k.Image)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("could not fetch %s", strings.Join(failed, ", "))
@@ -103,18 +106,25 @@ func expects(e kernels.Entry) string {
 	return string(e.Status)
 }
 
-// catalogEntries returns the named entries, or the whole catalog.
-func catalogEntries(names []string) ([]kernels.Entry, error) {
-	if len(names) == 0 {
-		return kernels.Catalog(), nil
-	}
+// catalogEntries returns the named entries, or the whole catalog, of each
+// architecture in turn (all of amd64's, then all of arm64's).
+func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
 	var out []kernels.Entry
-	for _, n := range names {
-		e, ok := kernels.Lookup(n)
-		if !ok {
-			return nil, usagef("no kernel %q in the catalog (have: %s)", n, strings.Join(kernels.Names(), ", "))
+	for _, arch := range arches {
+		if len(names) == 0 {
+			out = append(out, kernels.Catalog(arch)...)
+			continue
 		}
-		out = append(out, e)
+		for _, n := range names {
+			e, ok := kernels.Lookup(n, arch)
+			if !ok {
+				if slices.Contains(kernels.Names(), n) {
+					return nil, usagef("the catalog has no %s kernel for %s", n, arch)
+				}
+				return nil, usagef("no kernel %q in the catalog (have: %s)", n, strings.Join(kernels.Names(), ", "))
+			}
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }
@@ -133,23 +143,30 @@ func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Ent
 }
 
 // resolveTargets turns --kernel values into bootable targets: catalog
-// names are fetched, anything else must be a path to the user's own
-// kernel (bzImage, .deb or build directory). --expect-abi overrides a
-// catalog entry's ABI too.
-func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int) ([]matrix.Target, error) {
+// names are fetched for each architecture of arch, anything else must be
+// a path to the user's own kernel (image, .deb or build directory) of the
+// architecture asked for (with --arch all: of either). --expect-abi
+// overrides a catalog entry's ABI too.
+func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int, arch *archFlag) ([]matrix.Target, error) {
 	var abi *int
 	if expectABI >= 0 {
 		abi = &expectABI
 	}
 	var out []matrix.Target
 	for _, n := range names {
-		if e, ok := kernels.Lookup(n); ok {
-			ts, err := fetchTargets(ctx, f, []kernels.Entry{e})
+		if slices.Contains(kernels.Names(), n) {
+			entries, err := catalogEntries([]string{n}, arch.arches())
 			if err != nil {
 				return nil, err
 			}
-			if abi != nil {
-				ts[0].ExpectedABI = abi
+			ts, err := fetchTargets(ctx, f, entries)
+			if err != nil {
+				return nil, err
+			}
+			for i := range ts {
+				if abi != nil {
+					ts[i].ExpectedABI = abi
+				}
 			}
 			out = append(out, ts...)
 			continue
@@ -157,7 +174,7 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 		if _, err := os.Stat(n); err != nil {
 			return nil, usagef("--kernel %s: not a catalog name (%s) and not a file: %v", n, strings.Join(kernels.Names(), ", "), err)
 		}
-		k, err := kernels.FromPath(n, byoName, abi)
+		k, err := kernels.FromPath(n, byoName, arch.byo(), abi)
 		if err != nil {
 			return nil, err
 		}

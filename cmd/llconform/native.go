@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -91,7 +92,7 @@ func sandboxerForNative() error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	b, version, err := libraries.Sandboxer(ctx, fetcher, func(s string) { fmt.Fprintln(os.Stderr, s) })
+	b, version, err := libraries.Sandboxer(ctx, fetcher, runtime.GOARCH, func(s string) { fmt.Fprintln(os.Stderr, s) })
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ func runSoak(args []string) error {
 	f.register(fs)
 	var only listFlag
 	fs.Var(&only, "kernels", "only these catalog kernels (default: the whole catalog)")
+	var arch archFlag
+	arch.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform soak [flags] N\n\nRuns the matrix N times and lists every case whose verdict varied; exit 1 when any did.")
 		fs.PrintDefaults()
@@ -39,7 +41,7 @@ func runSoak(args []string) error {
 	if err != nil {
 		return err
 	}
-	entries, err := catalogEntries(only)
+	entries, err := catalogEntries(only, arch.arches())
 	if err != nil {
 		return err
 	}

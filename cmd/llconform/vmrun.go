@@ -15,10 +15,11 @@ import (
 	"github.com/llconform/llconform/libraries"
 	"github.com/llconform/llconform/matrix"
 	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/vm"
 )
 
 func init() {
-	commands["run"] = command{"boot the given kernels (catalog names or your own bzImage/.deb/build dir) and run the suites", runRun}
+	commands["run"] = command{"boot the given kernels (catalog names or your own bzImage/Image/.deb/build dir) and run the suites", runRun}
 	commands["matrix"] = command{"the main job: every default kernel in QEMU, one kernel × area matrix and reports", runMatrix}
 }
 
@@ -28,16 +29,18 @@ func runMatrix(args []string) error {
 	f.register(fs)
 	var only listFlag
 	fs.Var(&only, "kernels", "only these catalog kernels (comma-separated; default: the whole catalog)")
-	kshard := fs.String("kernel-shard", "", "only kernel shard i/n of the catalog (for CI jobs; merge the results with 'llconform merge')")
+	kshard := fs.String("kernel-shard", "", "only kernel shard i/n of the catalog (of every architecture's, in turn: for CI jobs; merge the results with 'llconform merge')")
 	mirror, keyring := mirrorFlags(fs)
+	var arch archFlag
+	arch.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: llconform matrix [flags]\n\nKernels: %s\n\n", strings.Join(kernels.Names(), ", "))
+		fmt.Fprintf(os.Stderr, "usage: llconform matrix [flags]\n\nKernels: %s\nArchitectures: %s (--arch)\n\n", strings.Join(kernels.Names(), ", "), strings.Join(kernels.Arches, ", "))
 		fs.PrintDefaults()
 	}
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	entries, err := catalogEntries(only)
+	entries, err := catalogEntries(only, arch.arches())
 	if err != nil {
 		return err
 	}
@@ -64,10 +67,12 @@ func runRun(args []string) error {
 	var f vmFlags
 	f.register(fs)
 	var kernelsArg listFlag
-	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'), a bzImage, a .deb or a kernel build directory; repeatable, comma-separated")
+	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'), a bzImage (amd64) or Image (arm64), a .deb or a kernel build directory; repeatable, comma-separated")
 	name := fs.String("name", "", "name of a bring-your-own kernel (default: from the file)")
 	expectABI := fs.Int("expect-abi", -1, "the ABI the kernel must report (a catalog kernel's own by default; bring-your-own: not checked)")
 	mirror, keyring := mirrorFlags(fs)
+	var arch archFlag
+	arch.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [flags]")
 		fs.PrintDefaults()
@@ -83,7 +88,7 @@ func runRun(args []string) error {
 		return err
 	}
 	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
-		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI)
+		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch)
 	})
 }
 
@@ -143,8 +148,15 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets fu
 		return err
 	}
 	note := func(s string) { fmt.Fprintln(os.Stderr, s) }
-	if cfg.Extra, err = libraries.Files(ctx, fetcher, cfg.Settings.Libraries, note); err != nil {
-		return err
+	cfg.Extra = map[string][]vm.File{}
+	for _, t := range ts {
+		a := t.Architecture()
+		if _, ok := cfg.Extra[a]; ok {
+			continue
+		}
+		if cfg.Extra[a], err = libraries.Files(ctx, fetcher, a, cfg.Settings.Libraries, note); err != nil {
+			return err
+		}
 	}
 	cfg.OutDir = f.out
 	if cfg.OutDir == "" {
@@ -152,7 +164,7 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets fu
 	}
 	names := make([]string, len(ts))
 	for i, t := range ts {
-		names[i] = t.Name
+		names[i] = t.Key()
 	}
 	fmt.Fprintf(os.Stderr, "building the agent and initramfs...\n")
 	progress, finish := matrix.Printer(os.Stderr, isTerminal(os.Stderr), names)

@@ -1,8 +1,9 @@
-// Package fakeqemu puts a fake qemu-system-x86_64 first on PATH for
-// tests of what the host does when a VM misbehaves, without booting one.
-// The fake reads its behaviour from the file given as -kernel, so each
-// target of a matrix can fail its own way, and counts its boots next to
-// that file.
+// Package fakeqemu puts a fake qemu-system-x86_64 and qemu-system-aarch64
+// first on PATH for tests of what the host does when a VM misbehaves,
+// without booting one. The fake reads its behaviour from the file given as
+// -kernel, so each target of a matrix can fail its own way, counts its
+// boots next to that file and keeps the command line of the last boot
+// there.
 package fakeqemu
 
 import (
@@ -28,8 +29,8 @@ const (
 const Cases = 3
 
 const script = `#!/bin/sh
-# A fake qemu-system-x86_64 (llconform internal/fakeqemu).
-console=; kernel=
+# A fake qemu-system-x86_64 / qemu-system-aarch64 (llconform internal/fakeqemu).
+console=; kernel=; all="$(basename "$0") $*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-serial) case "$2" in file:*) console="${2#file:}" ;; esac; shift ;;
@@ -40,6 +41,7 @@ done
 n=$(cat "$kernel.boots" 2>/dev/null || echo 0)
 n=$((n + 1))
 echo $n >"$kernel.boots"
+echo "$all" >"$kernel.args"
 mode=$(cat "$kernel")
 : >"$console"
 header() {
@@ -72,8 +74,10 @@ esac
 func Install(t testing.TB) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "qemu-system-x86_64"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"qemu-system-x86_64", "qemu-system-aarch64"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("LLCONFORM_ACCEL", "tcg")
@@ -108,4 +112,15 @@ func Boots(t testing.TB, kernel string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Args returns the command line of the last boot of a kernel file: the
+// binary's name, then its arguments, separated by blanks.
+func Args(t testing.TB, kernel string) string {
+	t.Helper()
+	b, err := os.ReadFile(kernel + ".args")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }

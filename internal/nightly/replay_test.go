@@ -209,7 +209,7 @@ func plantRegression(t *testing.T, dir, src string) (string, string, string) {
 			b, err := json.MarshalIndent(run, "", "  ")
 			assert.NilError(t, err)
 			assert.NilError(t, os.WriteFile(p, b, 0o644))
-			return dst, k.Name, c.ID()
+			return dst, k.Key(), c.ID()
 		}
 	}
 	t.Fatalf("%s has no passing case to plant a regression in", p)
