@@ -1,6 +1,9 @@
 package results
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // unameArch maps the guest's uname -m to the Debian architecture names
 // runs use.
@@ -39,18 +42,11 @@ func (k *KernelRun) Key() string { return k.Name + "/" + k.Architecture() }
 // by name.
 func archRank(a, b string) int {
 	order := []string{"amd64", "arm64"}
-	ia, ib := slices.Index(order, a), slices.Index(order, b)
-	switch {
-	case ia >= 0 && ib >= 0:
-		return ia - ib
-	case ia >= 0:
-		return -1
-	case ib >= 0:
-		return 1
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+	rank := func(x string) int {
+		if i := slices.Index(order, x); i >= 0 {
+			return i
+		}
+		return len(order)
 	}
-	return 0
+	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
 }
