@@ -23,25 +23,19 @@ func init() {
 
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	var only listFlag
-	fs.Var(&only, "kernels", "only these catalog kernels (default: the whole catalog)")
-	var arch archFlag
-	arch.register(fs)
+	var sel catalogFlags
+	sel.register(fs)
 	out := fs.String("out", "", "directory for the bench report (default out/bench-<time>)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	entries, err := catalogEntries(only, arch.arches())
-	if err != nil {
-		return err
-	}
-	fetcher, err := newFetcher("", "")
+	entries, err := sel.entries()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	targets, err := fetchTargets(ctx, fetcher, entries)
+	targets, err := fetchCatalog(ctx, entries)
 	if err != nil {
 		return err
 	}
@@ -73,7 +67,7 @@ func runBench(args []string) error {
 	for _, k := range runs["matrix"].Kernels {
 		names = append(names, k.Key())
 	}
-	fmt.Printf("%d kernels (%s), %d VMs at a time\n", len(targets), strings.Join(arch.arches(), ", "), runtime.NumCPU())
+	fmt.Printf("%d kernels (%s), %d VMs at a time\n", len(targets), strings.Join(sel.arch.arches(), ", "), runtime.NumCPU())
 	if err := b.Write(os.Stdout, results.Areas(runs["matrix"]), names); err != nil {
 		return err
 	}

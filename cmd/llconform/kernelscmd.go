@@ -129,6 +129,32 @@ func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
 	return out, nil
 }
 
+// catalogFlags are --kernels and --arch: the catalog kernels a command
+// boots.
+type catalogFlags struct {
+	only listFlag
+	arch archFlag
+}
+
+func (c *catalogFlags) register(fs *flag.FlagSet) {
+	fs.Var(&c.only, "kernels", "only these catalog kernels (comma-separated; default: the whole catalog)")
+	c.arch.register(fs)
+}
+
+func (c *catalogFlags) entries() ([]kernels.Entry, error) {
+	return catalogEntries(c.only, c.arch.arches())
+}
+
+// fetchCatalog fetches the entries' kernels (or finds them in the cache)
+// from the default mirror.
+func fetchCatalog(ctx context.Context, entries []kernels.Entry) ([]matrix.Target, error) {
+	fetcher, err := newFetcher("", "")
+	if err != nil {
+		return nil, err
+	}
+	return fetchTargets(ctx, fetcher, entries)
+}
+
 // fetchTargets fetches catalog entries.
 func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Entry) ([]matrix.Target, error) {
 	var out []matrix.Target

@@ -22,10 +22,8 @@ func runSoak(args []string) error {
 	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
 	var f vmFlags
 	f.register(fs)
-	var only listFlag
-	fs.Var(&only, "kernels", "only these catalog kernels (default: the whole catalog)")
-	var arch archFlag
-	arch.register(fs)
+	var sel catalogFlags
+	sel.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform soak [flags] N\n\nRuns the matrix N times and lists every case whose verdict varied; exit 1 when any did.")
 		fs.PrintDefaults()
@@ -41,17 +39,13 @@ func runSoak(args []string) error {
 	if err != nil {
 		return err
 	}
-	entries, err := catalogEntries(only, arch.arches())
-	if err != nil {
-		return err
-	}
-	fetcher, err := newFetcher("", "")
+	entries, err := sel.entries()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	targets, err := fetchTargets(ctx, fetcher, entries)
+	targets, err := fetchCatalog(ctx, entries)
 	if err != nil {
 		return err
 	}

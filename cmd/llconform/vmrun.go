@@ -27,12 +27,10 @@ func runMatrix(args []string) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	var f vmFlags
 	f.register(fs)
-	var only listFlag
-	fs.Var(&only, "kernels", "only these catalog kernels (comma-separated; default: the whole catalog)")
+	var sel catalogFlags
+	sel.register(fs)
 	kshard := fs.String("kernel-shard", "", "only kernel shard i/n of the catalog (of every architecture's, in turn: for CI jobs; merge the results with 'llconform merge')")
 	mirror, keyring := mirrorFlags(fs)
-	var arch archFlag
-	arch.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: llconform matrix [flags]\n\nKernels: %s\nArchitectures: %s (--arch)\n\n", strings.Join(kernels.Names(), ", "), strings.Join(kernels.Arches, ", "))
 		fs.PrintDefaults()
@@ -40,7 +38,7 @@ func runMatrix(args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	entries, err := catalogEntries(only, arch.arches())
+	entries, err := sel.entries()
 	if err != nil {
 		return err
 	}
