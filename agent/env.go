@@ -39,6 +39,7 @@ func DetectEnv(ceiling int) (suites.Env, results.Env, error) {
 		ABICeiling:     ceiling,
 		UptimeMS:       uptime().Milliseconds(),
 		KnownConsole:   suites.KnownConsole(env),
+		Modules:        loadedModules,
 	}
 	return env, hdr, nil
 }

@@ -4,9 +4,13 @@ package agent
 // open the result port raw, and power off at the end.
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/llconform/llconform/agent/protocol"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +30,8 @@ var mounts = []struct {
 	{"securityfs", "/sys/kernel/security", "securityfs", 0, "", true},
 }
 
-// Setup mounts the filesystems and brings the loopback interface up.
+// Setup mounts the filesystems, loads the modules the host supplied and
+// brings the loopback interface up.
 func Setup() error {
 	for _, m := range mounts {
 		if err := os.MkdirAll(m.target, 0o755); err != nil && !m.optional {
@@ -36,7 +41,46 @@ func Setup() error {
 			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.target, err)
 		}
 	}
+	loadedModules = loadModules("/" + protocol.ModuleDir)
 	return loopbackUp()
+}
+
+// loadedModules is what Setup's loadModules said, for the header.
+var loadedModules []string
+
+// loadModules loads the modules in dir in the order of their names and
+// says, per module, its name or why it did not load. A module that fails
+// leaves its cases to skip with the reason; it does not stop the run.
+func loadModules(dir string) []string {
+	ents, _ := os.ReadDir(dir) // none: a kernel without supplied modules
+	var out []string
+	for _, e := range ents {
+		stem, ok := strings.CutSuffix(e.Name(), ".ko")
+		if !ok {
+			continue
+		}
+		_, name, _ := strings.Cut(stem, "-")
+		err := loadModule(filepath.Join(dir, e.Name()))
+		var errno unix.Errno
+		switch {
+		case err == nil, errors.Is(err, unix.EEXIST):
+		case errors.As(err, &errno):
+			name += ": " + unix.ErrnoName(errno)
+		default:
+			name += ": " + err.Error()
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.FinitModule(int(f.Fd()), "", 0)
 }
 
 // loopbackUp sets IFF_UP on lo: it is down at boot, and the network cases

@@ -46,20 +46,30 @@ func xzBytes(t testing.TB, data []byte) []byte {
 // fakeDeb builds a .deb: an ar archive with debian-binary, control.tar.xz
 // and a data.tar.<comp> holding some files and the image at path.
 func fakeDeb(t testing.TB, path string, img []byte, comp string) []byte {
+	files := []debFile{{"./boot/config-x", []byte("CONFIG_SECURITY_LANDLOCK=y\n")}, {"./usr/lib/modules/x/modules.order", []byte("odd length")}}
+	if path != "" {
+		files = append(files, debFile{"./" + path, img})
+	}
+	return debWith(t, comp, files...)
+}
+
+type debFile struct {
+	name string
+	body []byte
+}
+
+// debWith builds a .deb whose data.tar.<comp> holds files (and the
+// directories ./boot/ and ./usr/lib/modules/x/).
+func debWith(t testing.TB, comp string, files ...debFile) []byte {
 	var tbuf bytes.Buffer
 	tw := tar.NewWriter(&tbuf)
 	for _, d := range []string{"./", "./boot/", "./usr/", "./usr/lib/", "./usr/lib/modules/", "./usr/lib/modules/x/"} {
 		assert.NilError(t, tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755}))
 	}
-	file := func(name string, body []byte) {
-		assert.NilError(t, tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}))
-		_, err := tw.Write(body)
+	for _, f := range files {
+		assert.NilError(t, tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.body))}))
+		_, err := tw.Write(f.body)
 		assert.NilError(t, err)
-	}
-	file("./boot/config-x", []byte("CONFIG_SECURITY_LANDLOCK=y\n"))
-	file("./usr/lib/modules/x/modules.order", []byte("odd length"))
-	if path != "" {
-		file("./"+path, img)
 	}
 	assert.NilError(t, tw.Close())
 	var data []byte

@@ -43,7 +43,10 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 		for _, e := range kernels.Catalog(arch) {
 			k, err := f.Fetch(ctx, e)
 			assert.NilError(t, err, e.Name)
-			targets = append(targets, TargetOf(k))
+			target := TargetOf(k)
+			target.Modules, err = f.Modules(ctx, k, kernels.GuestModules)
+			assert.NilError(t, err, e.Name)
+			targets = append(targets, target)
 			entries = append(entries, e)
 		}
 	}
@@ -66,6 +69,9 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 			assert.Equal(t, k.Env.ABI, e.ABI, k.Key())
 		}
 		assert.Assert(t, len(k.Cases) > 100, "%s: %d cases", k.Key(), len(k.Cases))
+		for _, m := range kernels.GuestModules {
+			assert.Assert(t, slices.Contains(k.Env.Modules, m), "%s: module %s not loaded: %v", k.Key(), m, k.Env.Modules)
+		}
 		for _, c := range k.Cases {
 			assert.Assert(t, c.Verdict == results.Pass || c.Verdict == results.Skip || c.Verdict == results.Known || c.Verdict == results.Warn, "%s %s: %s expected %s observed %s", k.Key(), c.ID(), c.Verdict, c.Expected, c.Observed)
 		}

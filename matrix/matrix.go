@@ -35,6 +35,9 @@ type Target struct {
 	Suite          string // Debian suite the package came from
 	SHA256         string // of the image
 	DownloadMS     int64  // 0 when it came from the cache
+	// Modules are loaded by the guest before the suites (load order);
+	// kernels.Fetcher.Modules gives a catalog kernel's.
+	Modules []kernels.Module
 }
 
 // Architecture is the target's architecture, amd64 when unset.
@@ -105,6 +108,14 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 		return nil, err
 	}
 	b := &booter{cfg: cfg, arch: map[string]archBoot{}}
+	if slices.ContainsFunc(targets, func(t Target) bool { return len(t.Modules) > 0 }) {
+		scratch, err := vm.ScratchDir()
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(scratch)
+		b.scratch = scratch
+	}
 	for _, a := range arches {
 		ab, err := prepareArch(ctx, cfg, a)
 		if err != nil {
@@ -184,8 +195,28 @@ func consoleNames(targets []Target) []string {
 }
 
 type booter struct {
-	cfg  Config
-	arch map[string]archBoot
+	cfg     Config
+	arch    map[string]archBoot
+	scratch string // the run's per-kernel images (with modules)
+}
+
+// initramfsOf is the image target t boots: its architecture's, with the
+// target's modules added in a per-kernel copy.
+func (b *booter) initramfsOf(t Target, log string) (string, error) {
+	base := b.arch[t.Architecture()].initramfs
+	if len(t.Modules) == 0 {
+		return base, nil
+	}
+	var files []vm.File
+	for _, m := range t.Modules {
+		data, err := os.ReadFile(m.Path)
+		if err != nil {
+			return "", fmt.Errorf("module %s: %w", m.Name, err)
+		}
+		files = append(files, vm.File{Path: protocol.ModuleDir + "/" + filepath.Base(m.Path), Data: data, Mode: 0o644})
+	}
+	path := filepath.Join(b.scratch, log+".cpio")
+	return path, vm.WithFiles(base, path, files...)
 }
 
 // kernel runs one target: a boot, and one retry when it broke. A boot
@@ -195,9 +226,15 @@ type booter struct {
 func (b *booter) kernel(ctx context.Context, t Target, log string) results.KernelRun {
 	kr := results.KernelRun{Name: t.Name, Arch: t.Architecture(), Env: b.hostEnv(t), Status: results.StatusNotRun}
 	start := time.Now()
+	initramfs, err := b.initramfsOf(t, log)
+	if err != nil {
+		kr.Status, kr.Reason = results.StatusBroken, "the kernel's initramfs: "+err.Error()
+		b.cfg.Progress(Event{Kernel: t.Key(), State: State(kr.Status)})
+		return kr
+	}
 	var last *attempt
 	for n := 1; n <= 2 && ctx.Err() == nil; n++ {
-		a := b.boot(ctx, t, n, log)
+		a := b.boot(ctx, t, initramfs, n, log)
 		if a == nil {
 			break
 		}
@@ -254,13 +291,13 @@ type attempt struct {
 
 // boot runs attempt n of a target; nil when the VM never started because
 // the run was cancelled.
-func (b *booter) boot(ctx context.Context, t Target, n int, name string) *attempt {
+func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, name string) *attempt {
 	log := filepath.Join("console", name+".log")
 	if n > 1 {
 		log = filepath.Join("console", fmt.Sprintf("%s.attempt%d.log", name, n))
 	}
 	ab := b.arch[t.Architecture()]
-	spec := vm.Spec{Arch: t.Architecture(), Kernel: t.Image, Initramfs: ab.initramfs, Cmdline: strings.TrimSpace(t.Cmdline + " " + ab.guestArgs),
+	spec := vm.Spec{Arch: t.Architecture(), Kernel: t.Image, Initramfs: initramfs, Cmdline: strings.TrimSpace(t.Cmdline + " " + ab.guestArgs),
 		MemoryMB: ab.memoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: ab.accel}
 	a := &attempt{stream: &protocol.Stream{}, record: results.Attempt{ConsoleLog: log}}
 	live := newLiveCount(t.Key(), b.cfg.Progress)

@@ -72,6 +72,10 @@ type Env struct {
 	// Pruned says which cases were not run on this kernel because others
 	// prove the same (with the count and the argument).
 	Pruned []string `json:"pruned,omitempty"`
+	// Modules the VM's init loaded before the suites ran ("sctp"), or
+	// could not ("sctp: ENOEXEC"); the host supplies a catalog kernel's
+	// (kernels.GuestModules).
+	Modules []string `json:"modules,omitempty"`
 
 	// Host-side facts.
 	Package        string `json:"package,omitempty"`

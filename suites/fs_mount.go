@@ -420,7 +420,7 @@ func init() {
 		case nil:
 			return ""
 		case unix.ENODEV:
-			return "no overlayfs in this kernel (mount: ENODEV; Debian builds it as a module)"
+			return "no overlayfs in this kernel (mount: ENODEV): not built in, and no module loaded (a catalog kernel's header lists the modules the VM loaded)"
 		}
 		return "overlayfs cannot be mounted here (mount: " + Outcome(err) + ")"
 	}

@@ -18,10 +18,12 @@ import (
 //
 // Not testable in a VM, with the reason (coverage table):
 //   - §3.8 SMC (also named by erratum 1): AF_SMC and IPPROTO_SMC are
-//     modules in the Debian cloud kernels and the initramfs loads none.
-//   - §3.8 SCTP where it is a module (Debian builds CONFIG_IP_SCTP=m):
-//     the SCTP rows skip with the socket's errno as the reason; they run
-//     where SCTP is built in or loaded (natively).
+//     modules in the Debian cloud kernels, and the VM loads only the
+//     modules of kernels.GuestModules (overlay, sctp).
+//   - §3.8 SCTP: a module in Debian (CONFIG_IP_SCTP=m), which the VM
+//     loads from the kernel's own package before the suites; where it is
+//     neither built in nor loaded (a bring-your-own kernel, a host) the
+//     SCTP rows skip with the socket's errno as the reason.
 //   - §3.8/§3.9 a kernel without CONFIG_IPV6 or CONFIG_INET: every
 //     catalogue kernel has both (the IPv6 rows skip where ::1 is absent).
 //   - §3.8 the network namespace and `ip` set-up of the selftests: the
@@ -448,7 +450,7 @@ func noProto(f family, proto int, name string) func(Env) string {
 	return func(Env) string {
 		fd, err := unix.Socket(f.af, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, proto)
 		if err != nil {
-			return fmt.Sprintf("no %s over %s in this kernel (socket: %s): not built in, or a module that is not loaded (the VM's initramfs loads none)", name, f.name, Outcome(err))
+			return fmt.Sprintf("no %s over %s in this kernel (socket: %s): not built in, and no module loaded (a catalog kernel's header lists the modules the VM loaded)", name, f.name, Outcome(err))
 		}
 		unix.Close(fd)
 		return ""

@@ -164,6 +164,44 @@ func Initramfs(agent []byte, extra ...File) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// WithFiles writes to path the image base with files added, as a second
+// newc archive after base's (the kernel unpacks every archive of a
+// concatenation): per-kernel files, such as a kernel's modules, ride on
+// the shared image without rebuilding it.
+func WithFiles(base, path string, files ...File) error {
+	img, err := os.ReadFile(base)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	w := cpio.Newc.Writer(&buf)
+	var recs []cpio.Record
+	for _, f := range files {
+		recs = append(recs, cpio.StaticFile(f.Path, string(f.Data), uint64(f.Mode)))
+	}
+	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
+		return err
+	}
+	if err := cpio.WriteTrailer(w); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(img, buf.Bytes()...), 0o644)
+}
+
+// ScratchDir makes a private directory in the VM cache for one run's
+// per-kernel images. The caller removes it; Prune removes one that a
+// killed run left behind.
+func ScratchDir() (string, error) {
+	dir, err := diskio.CacheDir("vm")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(dir, ".build-")
+}
+
 // The VM cache, under diskio.CacheDir("vm"):
 //
 //	agent-<arch>-<sha256 prefix>            an agent binary, named by its architecture and content

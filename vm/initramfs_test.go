@@ -189,3 +189,25 @@ func TestBuildAgentForArm64(t *testing.T) {
 	assert.Equal(t, f.Machine, elf.EM_AARCH64)
 	assert.Assert(t, isStatic(out))
 }
+
+// A kernel's own files follow the shared image as a second archive: the
+// shared bytes unchanged, the files after them.
+func TestWithFilesAppendsAnArchive(t *testing.T) {
+	dir := t.TempDir()
+	base, err := Initramfs([]byte("agent"))
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "base.cpio"), base, 0o644))
+	out := filepath.Join(dir, "kernel.cpio")
+	assert.NilError(t, WithFiles(filepath.Join(dir, "base.cpio"), out, File{Path: "lib/modules/llconform/00-overlay.ko", Data: []byte("ko"), Mode: 0o644}))
+	got, err := os.ReadFile(out)
+	assert.NilError(t, err)
+	assert.Assert(t, bytes.HasPrefix(got, base))
+	assert.Equal(t, len(base)%4, 0, "the second archive must start 4-byte aligned")
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(got[len(base):])))
+	assert.NilError(t, err)
+	var paths []string
+	for _, r := range recs {
+		paths = append(paths, r.Name)
+	}
+	assert.DeepEqual(t, paths, []string{"lib", "lib/modules", "lib/modules/llconform", "lib/modules/llconform/00-overlay.ko"})
+}

@@ -33,6 +33,11 @@ type Settings struct {
 	Port string
 }
 
+// ModuleDir is where the host puts a kernel's modules in the initramfs
+// (relative to /): NN-<name>.ko, loaded in the order of the names before
+// the suites run.
+const ModuleDir = "lib/modules/llconform"
+
 // DefaultPort is the result port of an agent told none: the x86 guest's
 // second ISA serial port (the first is the console).
 const DefaultPort = "/dev/ttyS1"

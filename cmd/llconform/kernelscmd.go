@@ -163,7 +163,16 @@ func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Ent
 		if err != nil {
 			return nil, err // the fetcher names the kernel
 		}
-		out = append(out, matrix.TargetOf(k))
+		t := matrix.TargetOf(k)
+		// Without its modules a kernel still runs: the cases that need
+		// one skip with the reason, and the header has no modules.
+		if t.Modules, err = f.Modules(ctx, k, kernels.GuestModules); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			fmt.Fprintf(os.Stderr, "warning: %s/%s: no modules for the guest (%v); the cases that need overlayfs or SCTP will skip\n", k.Name, k.Arch, err)
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }

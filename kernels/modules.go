@@ -1,0 +1,266 @@
+package kernels
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/ulikunitz/xz"
+)
+
+// GuestModules are the modules some cases need that Debian's cloud kernels
+// build as loadable modules: overlayfs (the fs/mount overlay cases) and
+// SCTP (the tcp cases that SCTP is not a TCP right's business). The VM's
+// initramfs loads them, with their dependencies, before the suites run;
+// without them those cases skip with the reason.
+var GuestModules = []string{"overlay", "sctp"}
+
+// Module is one kernel module, decompressed, ready for finit_module.
+type Module struct {
+	Name string // the module's own name (modinfo name=)
+	Path string // the .ko in the cache
+}
+
+// Modules returns the named modules of the catalog kernel k and every
+// module they depend on, dependencies first, from the kernel's own Debian
+// packages: linux-image-* carries its modules, linux-binary-* leaves them
+// to linux-modules-* of the same version. The first call downloads that
+// package (verified against the signed index like the kernel), keeps the
+// modules asked for under modules/<package>_<version>/ in the cache and
+// drops the package.
+func (f *Fetcher) Modules(ctx context.Context, k Kernel, names []string) ([]Module, error) {
+	if k.Suite == "" {
+		return nil, fmt.Errorf("%s: not a catalog kernel, its modules are not known", k.Name)
+	}
+	pkg := modulesPackage(k.Package)
+	cache, err := f.cacheDir()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(cache, "modules", pkg+"_"+k.Version, strings.Join(names, "+"))
+	defer f.lock(dir)()
+	if mods, err := readModuleDir(dir); err == nil {
+		return mods, nil
+	}
+	debPath, p, err := f.FetchDeb(ctx, k.Name+" modules", []string{k.Suite}, "^"+regexp.QuoteMeta(pkg)+"$")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(debPath) // only the few modules are kept
+	if p.Version != k.Version {
+		return nil, fmt.Errorf("%s: the index lists %s %s, the kernel is %s: its modules would not load", k.Name, pkg, p.Version, k.Version)
+	}
+	mods, err := extractModules(debPath, names)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s %s: %w", k.Name, pkg, p.Version, err)
+	}
+	return writeModuleDir(dir, mods)
+}
+
+// modulesPackage names the package that carries the modules of a kernel
+// package.
+func modulesPackage(kernelPackage string) string {
+	if rest, ok := strings.CutPrefix(kernelPackage, "linux-binary-"); ok {
+		return "linux-modules-" + rest
+	}
+	return kernelPackage
+}
+
+type moduleData struct {
+	name    string
+	depends []string
+	data    []byte
+}
+
+// extractModules reads the named modules and, pass by pass, the modules
+// they depend on out of a package, and returns them in load order.
+func extractModules(debPath string, names []string) ([]moduleData, error) {
+	found := map[string]moduleData{}
+	want := slices.Clone(names)
+	for len(want) > 0 {
+		got, err := readModules(debPath, want)
+		if err != nil {
+			return nil, err
+		}
+		var next []string
+		for _, n := range want {
+			m, ok := got[n]
+			if !ok {
+				return nil, fmt.Errorf("no module %s in the package", n)
+			}
+			found[n] = m
+			for _, d := range m.depends {
+				if _, seen := found[d]; !seen && !slices.Contains(next, d) && !slices.Contains(want, d) {
+					next = append(next, d)
+				}
+			}
+		}
+		want = next
+	}
+	var order []moduleData
+	var visit func(n string)
+	placed := map[string]bool{}
+	visit = func(n string) {
+		if placed[n] {
+			return
+		}
+		placed[n] = true
+		for _, d := range found[n].depends {
+			visit(d)
+		}
+		order = append(order, found[n])
+	}
+	for _, n := range names {
+		visit(n)
+	}
+	return order, nil
+}
+
+// readModules returns the modules of the package whose file names (with
+// - read as _, as the kernel does) are in want, decompressed, with their
+// dependencies.
+func readModules(debPath string, want []string) (map[string]moduleData, error) {
+	fh, err := os.Open(debPath)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	t, err := DebFiles(fh)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]moduleData{}
+	for {
+		h, err := t.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		base := path.Base(h.Name)
+		stem, comp, ok := moduleFile(base)
+		if h.Typeflag != tar.TypeReg || !ok || !strings.Contains(h.Name, "/kernel/") || !slices.Contains(want, stem) {
+			continue
+		}
+		data, err := decompressModule(t, comp)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", base, err)
+		}
+		name, depends, err := modinfo(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", base, err)
+		}
+		out[name] = moduleData{name: name, depends: depends, data: data}
+	}
+}
+
+// moduleFile splits "crc32c-intel.ko.xz" into the module name the kernel
+// uses (crc32c_intel) and the compression ("xz", or "" for none).
+func moduleFile(base string) (stem, comp string, ok bool) {
+	i := strings.Index(base, ".ko")
+	if i <= 0 {
+		return "", "", false
+	}
+	switch rest := base[i+3:]; rest {
+	case "", ".xz", ".zst", ".gz":
+		return strings.ReplaceAll(base[:i], "-", "_"), strings.TrimPrefix(rest, "."), true
+	}
+	return "", "", false
+}
+
+func decompressModule(r io.Reader, comp string) ([]byte, error) {
+	switch comp {
+	case "":
+		return io.ReadAll(r)
+	case "xz":
+		x, err := xz.NewReader(r)
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(x)
+	}
+	return nil, fmt.Errorf("a %s-compressed module, which llconform cannot unpack", comp)
+}
+
+// modinfo reads a module's name and dependencies from its .modinfo
+// section (NUL-separated key=value strings).
+func modinfo(ko []byte) (string, []string, error) {
+	e, err := elf.NewFile(bytes.NewReader(ko))
+	if err != nil {
+		return "", nil, err
+	}
+	s := e.Section(".modinfo")
+	if s == nil {
+		return "", nil, errors.New("no .modinfo section: not a kernel module")
+	}
+	b, err := s.Data()
+	if err != nil {
+		return "", nil, err
+	}
+	var name string
+	var depends []string
+	for _, kv := range bytes.Split(b, []byte{0}) {
+		k, v, _ := strings.Cut(string(kv), "=")
+		switch k {
+		case "name":
+			name = v
+		case "depends":
+			if v != "" {
+				depends = strings.Split(v, ",")
+			}
+		}
+	}
+	if name == "" {
+		return "", nil, errors.New("no name in .modinfo")
+	}
+	return name, depends, nil
+}
+
+// The module directory holds NN-<name>.ko: the load order is the order of
+// the names.
+func writeModuleDir(dir string, mods []moduleData) ([]Module, error) {
+	staging := dir + ".staging"
+	os.RemoveAll(staging)
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return nil, err
+	}
+	for i, m := range mods {
+		if err := os.WriteFile(filepath.Join(staging, fmt.Sprintf("%02d-%s.ko", i, m.name)), m.data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(staging, dir); err != nil {
+		return nil, err
+	}
+	return readModuleDir(dir)
+}
+
+func readModuleDir(dir string) ([]Module, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Module
+	for _, e := range ents {
+		n, ok := strings.CutSuffix(e.Name(), ".ko")
+		if _, name, found := strings.Cut(n, "-"); ok && found {
+			out = append(out, Module{Name: name, Path: filepath.Join(dir, e.Name())})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no modules", dir)
+	}
+	return out, nil
+}

@@ -1,0 +1,113 @@
+package kernels
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gotest.tools/v3/assert"
+)
+
+// fakeModule is a minimal ELF64 relocatable object whose only section
+// besides the section names is .modinfo with the given strings.
+func fakeModule(modinfo ...string) []byte {
+	var info []byte
+	for _, s := range modinfo {
+		info = append(append(info, s...), 0)
+	}
+	shstr := []byte("\x00.modinfo\x00.shstrtab\x00")
+	le := binary.LittleEndian
+	var b bytes.Buffer
+	hdr := make([]byte, 64)
+	copy(hdr, "\x7fELF\x02\x01\x01")
+	le.PutUint16(hdr[16:], 1)  // ET_REL
+	le.PutUint16(hdr[18:], 62) // EM_X86_64
+	le.PutUint32(hdr[20:], 1)
+	shoff := 64 + len(info) + len(shstr)
+	shoff += (8 - shoff%8) % 8
+	le.PutUint64(hdr[40:], uint64(shoff))
+	le.PutUint16(hdr[52:], 64) // e_ehsize
+	le.PutUint16(hdr[58:], 64) // e_shentsize
+	le.PutUint16(hdr[60:], 3)  // e_shnum
+	le.PutUint16(hdr[62:], 2)  // e_shstrndx
+	b.Write(hdr)
+	b.Write(info)
+	b.Write(shstr)
+	for b.Len() < shoff {
+		b.WriteByte(0)
+	}
+	section := func(name, typ uint32, off, size int) {
+		sh := make([]byte, 64)
+		le.PutUint32(sh[0:], name)
+		le.PutUint32(sh[4:], typ)
+		le.PutUint64(sh[24:], uint64(off))
+		le.PutUint64(sh[32:], uint64(size))
+		le.PutUint64(sh[48:], 1)
+		b.Write(sh)
+	}
+	section(0, 0, 0, 0)
+	section(1, 1, 64, len(info))             // .modinfo, PROGBITS
+	section(10, 3, 64+len(info), len(shstr)) // .shstrtab, STRTAB
+	return b.Bytes()
+}
+
+// The modules asked for come with what they depend on, dependencies
+// first, whatever the compression and however the file names spell "_".
+func TestExtractModules(t *testing.T) {
+	dir := "./usr/lib/modules/x/kernel/"
+	deb := debWith(t, "xz",
+		debFile{dir + "net/sctp/sctp.ko.xz", xzBytes(t, fakeModule("license=GPL", "depends=udp_tunnel,libcrc32c", "name=sctp"))},
+		debFile{dir + "fs/overlayfs/overlay.ko.xz", xzBytes(t, fakeModule("depends=", "name=overlay"))},
+		debFile{dir + "net/ipv4/udp_tunnel.ko", fakeModule("depends=", "name=udp_tunnel")},
+		debFile{dir + "lib/libcrc32c.ko.xz", xzBytes(t, fakeModule("depends=crc32c_generic", "name=libcrc32c"))},
+		debFile{dir + "crypto/crc32c-generic.ko", fakeModule("name=crc32c_generic")},
+		debFile{dir + "net/unrelated.ko", fakeModule("depends=sctp", "name=unrelated")},
+	)
+	path := filepath.Join(t.TempDir(), "m.deb")
+	assert.NilError(t, os.WriteFile(path, deb, 0o644))
+	mods, err := extractModules(path, []string{"overlay", "sctp"})
+	assert.NilError(t, err)
+	var names []string
+	for _, m := range mods {
+		names = append(names, m.name)
+	}
+	assert.DeepEqual(t, names, []string{"overlay", "udp_tunnel", "crc32c_generic", "libcrc32c", "sctp"})
+
+	cached, err := writeModuleDir(filepath.Join(t.TempDir(), "mods"), mods)
+	assert.NilError(t, err)
+	assert.Equal(t, len(cached), 5)
+	assert.Equal(t, cached[3].Name, "libcrc32c")
+	assert.Equal(t, filepath.Base(cached[3].Path), "03-libcrc32c.ko")
+	got, err := os.ReadFile(cached[3].Path)
+	assert.NilError(t, err)
+	assert.Assert(t, bytes.HasPrefix(got, []byte("\x7fELF")), "decompressed")
+
+	_, err = extractModules(path, []string{"nosuch"})
+	assert.ErrorContains(t, err, "no module nosuch in the package")
+}
+
+func TestModulesPackage(t *testing.T) {
+	assert.Equal(t, modulesPackage("linux-binary-7.3.4+deb13-cloud-arm64"), "linux-modules-7.3.4+deb13-cloud-arm64")
+	assert.Equal(t, modulesPackage("linux-image-6.1.0-50-cloud-amd64"), "linux-image-6.1.0-50-cloud-amd64")
+}
+
+func TestModuleFile(t *testing.T) {
+	for _, c := range []struct{ base, stem, comp string }{
+		{"crc32c-intel.ko.xz", "crc32c_intel", "xz"},
+		{"sctp.ko", "sctp", ""},
+		{"overlay.ko.zst", "overlay", "zst"},
+	} {
+		stem, comp, ok := moduleFile(c.base)
+		assert.Assert(t, ok, c.base)
+		assert.Equal(t, stem, c.stem)
+		assert.Equal(t, comp, c.comp)
+	}
+	for _, base := range []string{"modules.order", "x.ko.sig", ".ko"} {
+		_, _, ok := moduleFile(base)
+		assert.Assert(t, !ok, base)
+	}
+	_, err := decompressModule(bytes.NewReader(nil), "zst")
+	assert.ErrorContains(t, err, "zst-compressed module")
+}
