@@ -19,7 +19,13 @@ import (
 // downloads it unless the cache has it, and verifies it against the signed
 // index. It returns the path of the verified .deb in the cache.
 func (f *Fetcher) FetchDeb(ctx context.Context, label string, suites []string, pattern string) (string, Package, error) {
-	e := Entry{Name: label, Suites: suites, Package: pattern}
+	return f.fetchDeb(ctx, Entry{Name: label, Suites: suites, Package: pattern})
+}
+
+// fetchDeb is FetchDeb of the package e names, in the index of e's
+// architecture.
+func (f *Fetcher) fetchDeb(ctx context.Context, e Entry) (string, Package, error) {
+	label := e.Name
 	p, _, err := f.resolve(ctx, e, false)
 	if err != nil {
 		return "", p, err

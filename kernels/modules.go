@@ -52,7 +52,7 @@ func (f *Fetcher) Modules(ctx context.Context, k Kernel, names []string) ([]Modu
 	if mods, err := readModuleDir(dir); err == nil {
 		return mods, nil
 	}
-	debPath, p, err := f.FetchDeb(ctx, k.Name+" modules", []string{k.Suite}, "^"+regexp.QuoteMeta(pkg)+"$")
+	debPath, p, err := f.fetchDeb(ctx, Entry{Name: k.Name + " modules", Arch: k.Arch, Suites: []string{k.Suite}, Package: "^" + regexp.QuoteMeta(pkg) + "$"})
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,12 @@ package kernels
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 )
@@ -110,4 +112,47 @@ func TestModuleFile(t *testing.T) {
 	}
 	_, err := decompressModule(bytes.NewReader(nil), "zst")
 	assert.ErrorContains(t, err, "zst-compressed module")
+}
+
+// A linux-binary kernel's modules come from linux-modules-* of the same
+// version, in the index of the kernel's architecture; the second call
+// reads the cache and downloads nothing.
+func TestModulesOfAnArm64Kernel(t *testing.T) {
+	key, _ := testKeys(t)
+	mods := "./usr/lib/modules/7.3.4+deb13-cloud-arm64/kernel/"
+	m := newFakeMirror(t, "trixie-backports", nil)
+	m.publishArches(t, "trixie-backports", map[string][]fakePkg{
+		"amd64": {{"linux-modules-7.3.4+deb13-cloud-arm64", "7.3.4-1~bpo13+1", "pool/main/l/linux/wrong_amd64.deb",
+			debWith(t, "xz")}},
+		"arm64": {
+			{"linux-binary-7.3.4+deb13-cloud-arm64", "7.3.4-1~bpo13+1", "pool/main/l/linux-signed-arm64/k_arm64.deb",
+				fakeDeb(t, "usr/lib/modules/7.3.4+deb13-cloud-arm64/vmlinuz", fakeArm64Image("7.3.4+deb13-cloud-arm64"), "xz")},
+			{"linux-modules-7.3.4+deb13-cloud-arm64", "7.3.4-1~bpo13+1", "pool/main/l/linux/m_arm64.deb", debWith(t, "xz",
+				debFile{mods + "fs/overlayfs/overlay.ko.xz", xzBytes(t, fakeModule("depends=", "name=overlay"))},
+				debFile{mods + "net/sctp/sctp.ko.xz", xzBytes(t, fakeModule("depends=udp_tunnel", "name=sctp"))},
+				debFile{mods + "net/ipv4/udp_tunnel.ko.xz", xzBytes(t, fakeModule("depends=", "name=udp_tunnel"))})},
+		},
+	}, key, time.Time{})
+	f := m.fetcher(t, t.TempDir())
+	e, ok := Lookup("7.3", ARM64)
+	assert.Assert(t, ok)
+	e.Suites = []string{"trixie-backports"}
+	k, err := f.Fetch(context.Background(), e)
+	assert.NilError(t, err)
+	for range 2 {
+		got, err := f.Modules(context.Background(), k, GuestModules)
+		assert.NilError(t, err)
+		var names []string
+		for _, m := range got {
+			names = append(names, m.Name)
+		}
+		assert.DeepEqual(t, names, []string{"overlay", "udp_tunnel", "sctp"})
+	}
+	assert.Equal(t, m.hitsOf("pool/main/l/linux/m_arm64.deb"), 1, "the second call reads the cache")
+	assert.Equal(t, m.hitsOf("pool/main/l/linux/wrong_amd64.deb"), 0)
+	_, err = os.Stat(filepath.Join(f.CacheDir, "packages", "linux-modules-7.3.4+deb13-cloud-arm64_7.3.4-1~bpo13+1.deb"))
+	assert.Assert(t, os.IsNotExist(err), "only the modules are kept, not the package")
+
+	_, err = f.Modules(context.Background(), Kernel{Name: "mine", Package: "x.deb"}, GuestModules)
+	assert.ErrorContains(t, err, "not a catalog kernel")
 }
