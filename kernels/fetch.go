@@ -438,7 +438,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 		if len(missing) > 0 {
 			return Package{}, false, errors.Join(missing...)
 		}
-		return Package{}, false, fmt.Errorf("kernel %s: no package matching %s in %s (%s): the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, strings.Join(e.Suites, ", "), e.arch())
+		return Package{}, false, noPackageError{fmt.Sprintf("kernel %s: no package matching %s in %s (%s): the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, strings.Join(e.Suites, ", "), e.arch())}
 	}
 	for _, err := range missing {
 		f.warnOnce(fmt.Sprintf("%s: %v; using %s", e.Name, err, best.Suite))

@@ -53,6 +53,11 @@ func (f *Fetcher) Modules(ctx context.Context, k Kernel, names []string) ([]Modu
 		return mods, nil
 	}
 	debPath, p, err := f.fetchDeb(ctx, Entry{Name: k.Name + " modules", Arch: k.Arch, Suites: []string{k.Suite}, Package: "^" + regexp.QuoteMeta(pkg) + "$"})
+	if errors.As(err, new(noPackageError)) {
+		// Seen for 7.0 and 7.1 in trixie-backports: the signed kernels
+		// stay, the modules left with their unsigned source.
+		return nil, fmt.Errorf("the signed %s index (%s) no longer lists %s: the archive does not carry this kernel's modules any more", k.Suite, k.Arch, pkg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +71,11 @@ func (f *Fetcher) Modules(ctx context.Context, k Kernel, names []string) ([]Modu
 	}
 	return writeModuleDir(dir, mods)
 }
+
+// noPackageError is resolve's "no package matches".
+type noPackageError struct{ msg string }
+
+func (e noPackageError) Error() string { return e.msg }
 
 // modulesPackage names the package that carries the modules of a kernel
 // package.

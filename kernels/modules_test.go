@@ -156,3 +156,21 @@ func TestModulesOfAnArm64Kernel(t *testing.T) {
 	_, err = f.Modules(context.Background(), Kernel{Name: "mine", Package: "x.deb"}, GuestModules)
 	assert.ErrorContains(t, err, "not a catalog kernel")
 }
+
+// A modules package the signed index no longer lists is said as such,
+// not as a series that left the archive.
+func TestModulesTheArchiveNoLongerCarries(t *testing.T) {
+	key, _ := testKeys(t)
+	m := newFakeMirror(t, "trixie-backports", nil)
+	m.publishArches(t, "trixie-backports", map[string][]fakePkg{
+		"amd64": {binaryPkg(t, "linux-binary-7.3.4+deb13-cloud-amd64", "7.3.4-1~bpo13+1", "7.3.4+deb13-cloud-amd64")},
+	}, key, time.Time{})
+	f := m.fetcher(t, t.TempDir())
+	e, ok := Lookup("7.3", AMD64)
+	assert.Assert(t, ok)
+	e.Suites = []string{"trixie-backports"}
+	k, err := f.Fetch(context.Background(), e)
+	assert.NilError(t, err)
+	_, err = f.Modules(context.Background(), k, GuestModules)
+	assert.ErrorContains(t, err, "the signed trixie-backports index (amd64) no longer lists linux-modules-7.3.4+deb13-cloud-amd64")
+}
