@@ -152,14 +152,26 @@ func unixServer(addr string, typ int) (int, error) {
 	return fd, nil
 }
 
-// unixConnect connects a new socket of the given type to addr.
-func unixConnect(addr string, typ int) error {
+// unixDial returns a new socket of the given type connected to addr.
+func unixDial(addr string, typ int) (int, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return -1, err
 	}
-	defer unix.Close(fd)
-	return unix.Connect(fd, &unix.SockaddrUnix{Name: addr})
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// unixConnect connects a new socket of the given type to addr.
+func unixConnect(addr string, typ int) error {
+	fd, err := unixDial(addr, typ)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return err
 }
 
 // unixSendto sends one datagram to addr from a new unconnected socket.

@@ -470,13 +470,8 @@ var tcpFastOpenRows = []netRow{
 			})
 		}},
 	{name: "sendmsg_fastopen/checked_as_connect", diff: true, policy: pol(tcpConnect), covers: []string{"net.1", "§6.10"},
-		want: tcpDeniedOr(asUnsandboxed),
-		deviate: func(e Env) []Deviation {
-			if e.LibABI() < abiNet {
-				return nil
-			}
-			return fixTCPFastOpen.without(asUnsandboxed)(e)
-		},
+		want:    tcpDeniedOr(asUnsandboxed),
+		deviate: fastOpenUnchecked,
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error {
 				_, err := unix.SendmsgN(fd, []byte("x"), nil, x.f.addr(x.port), unix.MSG_FASTOPEN)

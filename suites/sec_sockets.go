@@ -197,14 +197,11 @@ func init() {
 					return "setup failed: " + Outcome(err)
 				}
 				defer unix.Close(srv)
-				fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+				fd, err := unixDial(addr, unix.SOCK_DGRAM)
 				if err != nil {
 					return "setup failed: " + Outcome(err)
 				}
 				defer unix.Close(fd)
-				if err := unix.Connect(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
-					return "setup failed: " + Outcome(err)
-				}
 				if err := t.Enforce(pol); err != nil {
 					return enforceFailed(err)
 				}
@@ -283,14 +280,11 @@ func init() {
 					return "setup failed: " + Outcome(err)
 				}
 				defer unix.Close(b)
-				fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+				fd, err := unixDial(peer, unix.SOCK_DGRAM)
 				if err != nil {
 					return "setup failed: " + Outcome(err)
 				}
 				defer unix.Close(fd)
-				if err := unix.Connect(fd, &unix.SockaddrUnix{Name: peer}); err != nil {
-					return "setup failed: " + Outcome(err)
-				}
 				if err := t.Enforce(pol); err != nil {
 					return enforceFailed(err)
 				}
