@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/llconform/llconform/agent/protocol"
 	"golang.org/x/sys/unix"
@@ -55,11 +54,10 @@ func loadModules(dir string) []string {
 	ents, _ := os.ReadDir(dir) // none: a kernel without supplied modules
 	var out []string
 	for _, e := range ents {
-		stem, ok := strings.CutSuffix(e.Name(), ".ko")
+		name, ok := protocol.ModuleName(e.Name())
 		if !ok {
 			continue
 		}
-		_, name, _ := strings.Cut(stem, "-")
 		err := loadModule(filepath.Join(dir, e.Name()))
 		var errno unix.Errno
 		switch {

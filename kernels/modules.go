@@ -3,6 +3,7 @@ package kernels
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"debug/elf"
 	"errors"
@@ -199,6 +200,12 @@ func decompressModule(r io.Reader, comp string) ([]byte, error) {
 			return nil, err
 		}
 		return io.ReadAll(x)
+	case "gz":
+		g, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(g)
 	}
 	return nil, fmt.Errorf("a %s-compressed module, which llconform cannot unpack", comp)
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"os"
@@ -110,7 +111,14 @@ func TestModuleFile(t *testing.T) {
 		_, _, ok := moduleFile(base)
 		assert.Assert(t, !ok, base)
 	}
-	_, err := decompressModule(bytes.NewReader(nil), "zst")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(fakeModule("name=x"))
+	assert.NilError(t, zw.Close())
+	got, err := decompressModule(&gz, "gz")
+	assert.NilError(t, err)
+	assert.DeepEqual(t, got, fakeModule("name=x"))
+	_, err = decompressModule(bytes.NewReader(nil), "zst")
 	assert.ErrorContains(t, err, "zst-compressed module")
 }
 

@@ -208,12 +208,12 @@ func (b *booter) initramfsOf(t Target, log string) (string, error) {
 		return base, nil
 	}
 	var files []vm.File
-	for _, m := range t.Modules {
+	for i, m := range t.Modules {
 		data, err := os.ReadFile(m.Path)
 		if err != nil {
 			return "", fmt.Errorf("module %s: %w", m.Name, err)
 		}
-		files = append(files, vm.File{Path: protocol.ModuleDir + "/" + filepath.Base(m.Path), Data: data, Mode: 0o644})
+		files = append(files, vm.File{Path: protocol.ModuleDir + "/" + protocol.ModuleFile(i, m.Name), Data: data, Mode: 0o644})
 	}
 	path := filepath.Join(b.scratch, log+".cpio")
 	return path, vm.WithFiles(base, path, files...)

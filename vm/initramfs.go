@@ -169,23 +169,32 @@ func Initramfs(agent []byte, extra ...File) ([]byte, error) {
 // concatenation): per-kernel files, such as a kernel's modules, ride on
 // the shared image without rebuilding it.
 func WithFiles(base, path string, files ...File) error {
-	img, err := os.ReadFile(base)
+	in, err := os.Open(base)
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	w := cpio.Newc.Writer(&buf)
+	defer in.Close()
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	w := cpio.Newc.Writer(out)
 	var recs []cpio.Record
 	for _, f := range files {
 		recs = append(recs, cpio.StaticFile(f.Path, string(f.Data), uint64(f.Mode)))
 	}
-	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
-		return err
+	err = cpio.WriteRecordsAndDirs(w, recs)
+	if err == nil {
+		err = cpio.WriteTrailer(w)
 	}
-	if err := cpio.WriteTrailer(w); err != nil {
-		return err
+	if cerr := out.Close(); err == nil {
+		err = cerr
 	}
-	return os.WriteFile(path, append(img, buf.Bytes()...), 0o644)
+	return err
 }
 
 // ScratchDir makes a private directory in the VM cache for one run's

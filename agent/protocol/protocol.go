@@ -34,9 +34,23 @@ type Settings struct {
 }
 
 // ModuleDir is where the host puts a kernel's modules in the initramfs
-// (relative to /): NN-<name>.ko, loaded in the order of the names before
-// the suites run.
+// (relative to /), named by ModuleFile: the guest loads them in the order
+// of the names before the suites run.
 const ModuleDir = "lib/modules/llconform"
+
+// ModuleFile names the i-th module to load (from 0) in ModuleDir.
+func ModuleFile(i int, name string) string { return fmt.Sprintf("%02d-%s.ko", i, name) }
+
+// ModuleName is the module name of a ModuleFile name; false for any other
+// file.
+func ModuleName(file string) (string, bool) {
+	stem, ok := strings.CutSuffix(file, ".ko")
+	if !ok {
+		return "", false
+	}
+	_, name, ok := strings.Cut(stem, "-")
+	return name, ok && name != ""
+}
 
 // DefaultPort is the result port of an agent told none: the x86 guest's
 // second ISA serial port (the first is the console).

@@ -85,3 +85,15 @@ func TestIncompleteStreams(t *testing.T) {
 		assert.Assert(t, strings.Contains(why, tc.why), "%q: %q", tc.lines, why)
 	}
 }
+
+// The host names the modules, the guest reads the names back in order.
+func TestModuleFileNames(t *testing.T) {
+	assert.Equal(t, ModuleFile(3, "libcrc32c"), "03-libcrc32c.ko")
+	name, ok := ModuleName(ModuleFile(3, "libcrc32c"))
+	assert.Assert(t, ok)
+	assert.Equal(t, name, "libcrc32c")
+	for _, other := range []string{"overlay.ko.xz", "README", "00-.ko", "overlay.ko"} {
+		_, ok := ModuleName(other)
+		assert.Assert(t, !ok, other)
+	}
+}
