@@ -82,7 +82,7 @@ func runKernels(args []string) error {
 		}
 		return nil
 	}
-	fmt.Fprintln(tw, "NAME\tARCH\tPACKAGE\tVERSION\tSUITE\tDOWNLOAD\tTIME\tCACHED\tIMAGE")
+	fmt.Fprintln(tw, "NAME\tARCH\tPACKAGE\tVERSION\tSUITE\tDOWNLOAD\tTIME\tCACHED\tMODULES\tIMAGE")
 	var failed []string
 	for _, e := range entries {
 		k, err := f.Fetch(ctx, e)
@@ -91,7 +91,13 @@ func runKernels(args []string) error {
 			failed = append(failed, e.Name+"/"+e.Arch)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f MiB\t%.1fs\t%v\t%s\n", k.Name, k.Arch, k.Package, k.Version, k.Suite, float64(k.DownloadBytes)/(1<<20), k.Download.Seconds(), k.Cached, k.Image)
+		// The guest's modules too, so that a cache filled here serves
+		// an offline run completely; a kernel without them still runs.
+		mods := "none"
+		if ms := guestModules(ctx, f, k); ms != nil {
+			mods = fmt.Sprint(len(ms))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f MiB\t%.1fs\t%v\t%s\t%s\n", k.Name, k.Arch, k.Package, k.Version, k.Suite, float64(k.DownloadBytes)/(1<<20), k.Download.Seconds(), k.Cached, mods, k.Image)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("could not fetch %s", strings.Join(failed, ", "))
@@ -129,6 +135,17 @@ func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
 	return out, nil
 }
 
+// guestModules fetches the modules of kernels.GuestModules for k. Without
+// them a kernel still runs: the cases that need one skip with the reason,
+// and the warning here says why they are missing.
+func guestModules(ctx context.Context, f *kernels.Fetcher, k kernels.Kernel) []kernels.Module {
+	ms, err := f.Modules(ctx, k, kernels.GuestModules)
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(os.Stderr, "warning: %s/%s: no modules for the guest (%v); the cases that need overlayfs or SCTP will skip\n", k.Name, k.Arch, err)
+	}
+	return ms
+}
+
 // catalogFlags are --kernels and --arch: the catalog kernels a command
 // boots.
 type catalogFlags struct {
@@ -164,13 +181,9 @@ func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Ent
 			return nil, err // the fetcher names the kernel
 		}
 		t := matrix.TargetOf(k)
-		// Without its modules a kernel still runs: the cases that need
-		// one skip with the reason, and the header has no modules.
-		if t.Modules, err = f.Modules(ctx, k, kernels.GuestModules); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			fmt.Fprintf(os.Stderr, "warning: %s/%s: no modules for the guest (%v); the cases that need overlayfs or SCTP will skip\n", k.Name, k.Arch, err)
+		t.Modules = guestModules(ctx, f, k)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 		out = append(out, t)
 	}
