@@ -445,7 +445,7 @@ func protoRows(proto string) []netRow {
 
 // noProto is an environment skip: the kernel cannot create a stream
 // socket of the protocol in the family (not built in, IPv6 support of
-// the protocol missing, or a module the initramfs cannot load).
+// the protocol missing, or a module the VM did not load).
 func noProto(f family, proto int, name string) func(Env) string {
 	return func(Env) string {
 		fd, err := unix.Socket(f.af, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, proto)
