@@ -56,21 +56,66 @@ func (f *Fetcher) Modules(ctx context.Context, k Kernel, names []string) ([]Modu
 	debPath, p, err := f.fetchDeb(ctx, Entry{Name: k.Name + " modules", Arch: k.Arch, Suites: []string{k.Suite}, Package: "^" + regexp.QuoteMeta(pkg) + "$"})
 	if errors.As(err, new(noPackageError)) {
 		// Seen for 7.0 and 7.1 in trixie-backports: the signed kernels
-		// stay, the modules left with their unsigned source.
-		return nil, fmt.Errorf("the signed %s index (%s) no longer lists %s: the archive does not carry this kernel's modules any more", k.Suite, k.Arch, pkg)
-	}
-	if err != nil {
+		// stay listed, their modules package is no longer. The pool may
+		// still hold it: nothing signed vouches for its bytes then, but
+		// each module carries Debian's signature, which the guest kernel
+		// checks against its built-in key (module.sig_enforce=1 in the
+		// VM) before it loads a byte of it.
+		debPath, err = f.fetchUnlisted(ctx, k, pkg)
+		if err != nil {
+			return nil, fmt.Errorf("the signed %s index (%s) no longer lists %s, and the pool does not have it either (%v): the archive does not carry this kernel's modules any more", k.Suite, k.Arch, pkg, err)
+		}
+		p = Package{Name: pkg, Version: k.Version}
+	} else if err != nil {
 		return nil, err
-	}
-	defer os.Remove(debPath) // only the few modules are kept
-	if p.Version != k.Version {
+	} else if p.Version != k.Version {
+		os.Remove(debPath)
 		return nil, fmt.Errorf("%s: the index lists %s %s, the kernel is %s: its modules would not load", k.Name, pkg, p.Version, k.Version)
 	}
+	defer os.Remove(debPath) // only the few modules are kept
 	mods, err := extractModules(debPath, names)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s %s: %w", k.Name, pkg, p.Version, err)
 	}
+	for _, m := range mods {
+		if !bytes.HasSuffix(m.data, []byte(moduleSigMagic)) {
+			return nil, fmt.Errorf("%s: %s %s: module %s carries no signature: refused", k.Name, pkg, p.Version, m.name)
+		}
+	}
 	return writeModuleDir(dir, mods)
+}
+
+// moduleSigMagic ends a signed module. Every Debian module is signed, so
+// an unsigned one is not Debian's; the guest kernel checks the signature
+// itself.
+const moduleSigMagic = "~Module signature appended~\n"
+
+// fetchUnlisted downloads a kernel's modules package that its suite's
+// index no longer lists from where Debian's pool keeps the packages of
+// the linux source (pool/main/l/linux/<package>_<version>_<arch>.deb).
+func (f *Fetcher) fetchUnlisted(ctx context.Context, k Kernel, pkg string) (string, error) {
+	cache, err := f.cacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "packages")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".download-*")
+	if err != nil {
+		return "", err
+	}
+	rel := fmt.Sprintf("pool/main/l/linux/%s_%s_%s.deb", pkg, k.Version, k.Arch)
+	_, err = f.get(ctx, rel, tmp, 0, fmt.Sprintf("%s modules (%s %s, not in the index)", k.Name, pkg, k.Version))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
 }
 
 // noPackageError is resolve's "no package matches".

@@ -14,8 +14,13 @@ import (
 )
 
 // fakeModule is a minimal ELF64 relocatable object whose only section
-// besides the section names is .modinfo with the given strings.
+// besides the section names is .modinfo with the given strings, ending
+// like a signed module.
 func fakeModule(modinfo ...string) []byte {
+	return append(unsignedModule(modinfo...), moduleSigMagic...)
+}
+
+func unsignedModule(modinfo ...string) []byte {
 	var info []byte
 	for _, s := range modinfo {
 		info = append(append(info, s...), 0)
@@ -165,9 +170,10 @@ func TestModulesOfAnArm64Kernel(t *testing.T) {
 	assert.ErrorContains(t, err, "not a catalog kernel")
 }
 
-// A modules package the signed index no longer lists is said as such,
-// not as a series that left the archive.
-func TestModulesTheArchiveNoLongerCarries(t *testing.T) {
+// A modules package the signed index no longer lists is taken from the
+// pool, where the linux source keeps it, when its modules are signed; when
+// the pool lacks it too, that is said, not a series that left the archive.
+func TestModulesTheIndexNoLongerLists(t *testing.T) {
 	key, _ := testKeys(t)
 	m := newFakeMirror(t, "trixie-backports", nil)
 	m.publishArches(t, "trixie-backports", map[string][]fakePkg{
@@ -180,5 +186,25 @@ func TestModulesTheArchiveNoLongerCarries(t *testing.T) {
 	k, err := f.Fetch(context.Background(), e)
 	assert.NilError(t, err)
 	_, err = f.Modules(context.Background(), k, GuestModules)
-	assert.ErrorContains(t, err, "the signed trixie-backports index (amd64) no longer lists linux-modules-7.3.4+deb13-cloud-amd64")
+	assert.ErrorContains(t, err, "the signed trixie-backports index (amd64) no longer lists linux-modules-7.3.4+deb13-cloud-amd64, and the pool does not have it either")
+
+	mods := "./usr/lib/modules/7.3.4+deb13-cloud-amd64/kernel/"
+	pool := "pool/main/l/linux/linux-modules-7.3.4+deb13-cloud-amd64_7.3.4-1~bpo13+1_amd64.deb"
+	publish := func(overlay []byte) {
+		m.edit(func(files map[string][]byte) {
+			files[pool] = debWith(t, "xz",
+				debFile{mods + "fs/overlayfs/overlay.ko.xz", xzBytes(t, overlay)},
+				debFile{mods + "net/sctp/sctp.ko.xz", xzBytes(t, fakeModule("depends=", "name=sctp"))})
+		})
+	}
+	publish(unsignedModule("depends=", "name=overlay"))
+	_, err = f.Modules(context.Background(), k, GuestModules)
+	assert.ErrorContains(t, err, "module overlay carries no signature: refused")
+
+	publish(fakeModule("depends=", "name=overlay"))
+	got, err := f.Modules(context.Background(), k, GuestModules)
+	assert.NilError(t, err)
+	assert.Equal(t, len(got), 2)
+	left, _ := filepath.Glob(filepath.Join(f.CacheDir, "packages", "*"))
+	assert.Equal(t, len(left), 0, "only the modules are kept: %v", left)
 }

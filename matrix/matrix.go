@@ -297,7 +297,13 @@ func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, na
 		log = filepath.Join("console", fmt.Sprintf("%s.attempt%d.log", name, n))
 	}
 	ab := b.arch[t.Architecture()]
-	spec := vm.Spec{Arch: t.Architecture(), Kernel: t.Image, Initramfs: initramfs, Cmdline: strings.TrimSpace(t.Cmdline + " " + ab.guestArgs),
+	cmdline := t.Cmdline + " " + ab.guestArgs
+	if len(t.Modules) > 0 {
+		// The kernel loads only modules signed by its own build's key:
+		// some come from the pool without the index's word (kernels.Modules).
+		cmdline += " module.sig_enforce=1"
+	}
+	spec := vm.Spec{Arch: t.Architecture(), Kernel: t.Image, Initramfs: initramfs, Cmdline: strings.TrimSpace(cmdline),
 		MemoryMB: ab.memoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: ab.accel}
 	a := &attempt{stream: &protocol.Stream{}, record: results.Attempt{ConsoleLog: log}}
 	live := newLiveCount(t.Key(), b.cfg.Progress)
