@@ -125,7 +125,7 @@ func runInChild(c suites.Case, env suites.Env, timeout time.Duration) outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), caseEnv+"="+c.ID(), caseEnvEnv+"="+string(ej), caseDirEnv+"="+dir)
+	cmd.Env = append(os.Environ(), caseEnv+"="+c.Ref(), caseEnvEnv+"="+string(ej), caseDirEnv+"="+dir)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -176,14 +176,14 @@ func tail(s string, n int) string {
 // role.
 func ChildMain() {
 	suites.ProbeMain()
-	if id, ok := os.LookupEnv(caseEnv); ok {
+	if ref, ok := os.LookupEnv(caseEnv); ok {
 		var env suites.Env
 		if err := json.Unmarshal([]byte(os.Getenv(caseEnvEnv)), &env); err != nil {
 			fatalChild(err)
 		}
-		c, ok := suites.Lookup(id)
+		c, ok := suites.LookupRef(ref)
 		if !ok {
-			fatalChild(fmt.Errorf("no case %q", id))
+			fatalChild(fmt.Errorf("no case %q", ref))
 		}
 		c.Isolation = suites.Thread // already in a fresh process
 		o := runOnThread(c, env, time.Hour, os.Getenv(caseDirEnv))

@@ -128,236 +128,238 @@ func openPathProgram(path string) []byte {
 }
 
 func init() {
-	register(
-		// A denial produces a record naming the blocked right and the
-		// domain, which an "allocated" record attributes to its creator.
-		auditCase("fs_denial_record_names_blocker_and_domain", nil,
-			recordsWant(abiLandlock, "", "open=EACCES", true, "fs.read_dir"),
-			func(t *T, a *auditSession) string {
-				d := auditDirs(t, "d")[0]
-				if e := t.enforceLayer(rawLayer{fs: fsReadDir}); e != "" {
+	build(func() {
+		register(
+			// A denial produces a record naming the blocked right and the
+			// domain, which an "allocated" record attributes to its creator.
+			auditCase("fs_denial_record_names_blocker_and_domain", nil,
+				recordsWant(abiLandlock, "", "open=EACCES", true, "fs.read_dir"),
+				func(t *T, a *auditSession) string {
+					d := auditDirs(t, "d")[0]
+					if e := t.enforceLayer(rawLayer{fs: fsReadDir}); e != "" {
+						return e
+					}
+					return openDirRecords(a, d)
+				}),
+			auditCase("log_same_exec_off_suppresses_own_denials", nil,
+				recordsWant(abiLogFlags, "EINVAL", "open=EACCES", false, ""),
+				func(t *T, a *auditSession) string {
+					d := auditDirs(t, "d")[0]
+					if e := t.enforceLayer(rawLayer{fs: fsReadDir, flags: logSameExecOff}); e != "" {
+						return e
+					}
+					return openDirRecords(a, d)
+				}),
+		)
+
+		// Across execve: the case thread's own denial (same executable) and
+		// a program's it executes (new executable) under each flag pair.
+		execRows := []struct {
+			name           string
+			flags          uint32
+			same, afterRec bool
+		}{
+			{"denials_after_exec_not_logged_by_default", 0, true, false},
+			{"log_new_exec_on_logs_denials_after_exec", logNewExecOn, true, true},
+			{"log_same_exec_off_with_new_exec_on_logs_only_after_exec", logSameExecOff | logNewExecOn, false, true},
+			{"log_same_exec_off_silences_before_and_after_exec", logSameExecOff, false, false},
+		}
+		for _, r := range execRows {
+			r := r
+			need := abiLandlock
+			if r.flags != 0 {
+				need = abiLogFlags
+			}
+			want := sys(func(e Env) string {
+				if e.ABI < need {
+					return "EINVAL"
+				}
+				n := func(b bool) int {
+					if b && e.ABI >= abiLogFlags {
+						return 1
+					}
+					return 0
+				}
+				return fmt.Sprintf("same: open=EACCES records=%d; exec: open=EACCES records=%d", n(r.same), n(r.afterRec))
+			})
+			register(auditCase(r.name, nil, want, func(t *T, a *auditSession) string {
+				ds := auditDirs(t, "same", "exec")
+				if e := t.enforceLayer(rawLayer{fs: fsReadDir, flags: r.flags}); e != "" {
 					return e
 				}
-				return openDirRecords(a, d)
-			}),
-		auditCase("log_same_exec_off_suppresses_own_denials", nil,
-			recordsWant(abiLogFlags, "EINVAL", "open=EACCES", false, ""),
-			func(t *T, a *auditSession) string {
-				d := auditDirs(t, "d")[0]
-				if e := t.enforceLayer(rawLayer{fs: fsReadDir, flags: logSameExecOff}); e != "" {
-					return e
-				}
-				return openDirRecords(a, d)
-			}),
-	)
-
-	// Across execve: the case thread's own denial (same executable) and
-	// a program's it executes (new executable) under each flag pair.
-	execRows := []struct {
-		name           string
-		flags          uint32
-		same, afterRec bool
-	}{
-		{"denials_after_exec_not_logged_by_default", 0, true, false},
-		{"log_new_exec_on_logs_denials_after_exec", logNewExecOn, true, true},
-		{"log_same_exec_off_with_new_exec_on_logs_only_after_exec", logSameExecOff | logNewExecOn, false, true},
-		{"log_same_exec_off_silences_before_and_after_exec", logSameExecOff, false, false},
-	}
-	for _, r := range execRows {
-		r := r
-		need := abiLandlock
-		if r.flags != 0 {
-			need = abiLogFlags
-		}
-		want := sys(func(e Env) string {
-			if e.ABI < need {
-				return "EINVAL"
-			}
-			n := func(b bool) int {
-				if b && e.ABI >= abiLogFlags {
-					return 1
-				}
-				return 0
-			}
-			return fmt.Sprintf("same: open=EACCES records=%d; exec: open=EACCES records=%d", n(r.same), n(r.afterRec))
-		})
-		register(auditCase(r.name, nil, want, func(t *T, a *auditSession) string {
-			ds := auditDirs(t, "same", "exec")
-			if e := t.enforceLayer(rawLayer{fs: fsReadDir, flags: r.flags}); e != "" {
-				return e
-			}
-			o := Outcome(openClose(ds[0], openDirFlags))
-			recs, err := a.mark()
-			if err != nil {
-				return "audit: " + err.Error()
-			}
-			same := len(viewOf(recs, pathIs(ds[0])).access)
-			res, err := runReporting(t.Root(), openPathProgram(ds[1]), 1)
-			if err != nil {
-				return "setup failed: " + err.Error()
-			}
-			recs, err = a.mark()
-			if err != nil {
-				return "audit: " + err.Error()
-			}
-			return fmt.Sprintf("same: open=%s records=%d; exec: open=%s records=%d", o, same, okOrErr(res[0]), len(viewOf(recs, pathIs(ds[1])).access))
-		}))
-	}
-
-	// LOG_SUBDOMAINS_OFF concerns the domains created after it, below
-	// the one it is set with (or with ruleset_fd -1, below none).
-	subRows := []struct {
-		name   string
-		first  *rawLayer // nil: restrict_self(-1, LOG_SUBDOMAINS_OFF)
-		second rawLayer
-		logged bool
-	}{
-		{"log_subdomains_off_silences_nested_domain", &rawLayer{fs: fsMakeDir, flags: logSubdomainOff}, rawLayer{fs: fsReadDir}, false},
-		{"nested_domain_denial_logged_without_log_subdomains_off", &rawLayer{fs: fsMakeDir}, rawLayer{fs: fsReadDir}, true},
-		{"log_subdomains_off_keeps_own_denials", &rawLayer{fs: fsReadDir, flags: logSubdomainOff}, rawLayer{fs: fsMakeDir}, true},
-		{"no_ruleset_log_subdomains_off_silences_later_domain", nil, rawLayer{fs: fsReadDir}, false},
-	}
-	for _, r := range subRows {
-		r := r
-		need := abiLandlock
-		if r.first == nil || r.first.flags != 0 {
-			need = abiLogFlags
-		}
-		c := auditCase(r.name, nil, recordsWant(need, "EINVAL", "open=EACCES", r.logged, "fs.read_dir"), func(t *T, a *auditSession) string {
-			d := auditDirs(t, "d")[0]
-			if r.first == nil {
-				if err := t.restrict(-1, logSubdomainOff); err != nil {
-					return Outcome(err)
-				}
-			} else if e := t.enforceLayer(*r.first); e != "" {
-				return e
-			}
-			if e := t.enforceLayer(r.second); e != "" {
-				return e
-			}
-			return openDirRecords(a, d)
-		})
-		if r.first == nil {
-			c = c.deviating(fixLogSubdomainsOff.without(loggedByEnforcer))
-		}
-		register(c)
-	}
-
-	// LOG_SUBDOMAINS_OFF set with ruleset_fd -1 is inherited by a
-	// program executed afterwards: the domain it creates for itself is
-	// silenced; without the flag its own denial is logged.
-	for _, off := range []bool{true, false} {
-		off := off
-		name := "log_subdomains_off_inherited_across_exec"
-		need := abiLogFlags
-		if !off {
-			name, need = "own_domain_of_executed_program_logged", abiLandlock
-		}
-		c := auditCase(name, nil, recordsWant(need, "EINVAL", "open=EACCES", !off, "fs.read_dir"), func(t *T, a *auditSession) string {
-			d := auditDirs(t, "d")[0]
-			if off {
-				if err := t.restrict(-1, logSubdomainOff); err != nil {
-					return Outcome(err)
-				}
-			}
-			s := targetSpec{layer: &layerSpec{fs: fsReadDir}, results: 1, action: func(p *asm) {
-				p.sysTo(2, sysOpen, p.cstr(d), imm(openDirFlags))
-			}}
-			p, err := startTarget(t.Root(), s)
-			if err != nil {
-				return "setup failed: " + err.Error()
-			}
-			defer p.kill()
-			if p.layer != 0 {
-				return result(p.layer) // no Landlock: ENOSYS or EOPNOTSUPP
-			}
-			res, err := p.read(1)
-			if err != nil {
-				return "target: " + err.Error()
-			}
-			recs, err := a.mark()
-			if err != nil {
-				return "audit: " + err.Error()
-			}
-			return "open=" + okOrErr(res[0]) + " " + viewOf(recs, pathIs(d)).describe(p.pid)
-		})
-		if off {
-			c = c.deviating(fixLogSubdomainsOff.without(loggedByEnforcer))
-		}
-		register(c)
-	}
-
-	// Quiet rules and masks (ABI 10) suppress records, never decisions.
-	quietRows := []struct {
-		name   string
-		layer  func(dirs []string) rawLayer
-		logged bool
-	}{
-		{"quiet_rule_and_mask_suppress_record", func(d []string) rawLayer {
-			return rawLayer{fs: fsReadDir, quietFS: fsReadDir, quietOn: []string{d[0]}}
-		}, false},
-		{"quiet_rule_on_parent_suppresses_record", func(d []string) rawLayer {
-			return rawLayer{fs: fsReadDir, quietFS: fsReadDir, quietOn: []string{d[1]}}
-		}, false},
-		{"quiet_mask_without_quiet_rule_logs", func(d []string) rawLayer {
-			return rawLayer{fs: fsReadDir, quietFS: fsReadDir}
-		}, true},
-		{"quiet_rule_for_other_right_logs", func(d []string) rawLayer {
-			return rawLayer{fs: fsReadDir | fsMakeDir, quietFS: fsMakeDir, quietOn: []string{d[0]}}
-		}, true},
-	}
-	for _, r := range quietRows {
-		r := r
-		register(auditCase(r.name, nil, recordsWant(abiQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *T, a *auditSession) string {
-			ds := auditDirs(t, "p/d", "p")
-			if e := t.enforceLayer(r.layer(ds)); e != "" {
-				return e
-			}
-			return openDirRecords(a, ds[0])
-		}))
-	}
-
-	// Scope and ptrace denials are logged too; quiet_scoped silences
-	// the scope's records.
-	signalRecords := func(l rawLayer) func(t *T, a *auditSession) string {
-		return func(t *T, a *auditSession) string {
-			p, err := startTarget(t.Root(), sigTarget)
-			if err != nil {
-				return "setup failed: " + err.Error()
-			}
-			defer killFromOutside(p.kill)
-			if e := t.enforceLayer(l); e != "" {
-				return e
-			}
-			o := Outcome(unix.Kill(p.pid, blocked))
-			recs, err := a.mark()
-			if err != nil {
-				return "audit: " + err.Error()
-			}
-			return "kill=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
-		}
-	}
-	register(
-		auditCase("signal_denial_record", nil, recordsWant(abiScoped, "E2BIG", "kill=EPERM", true, "scope.signal"),
-			signalRecords(rawLayer{scoped: sigScope})),
-		auditCase("quiet_scoped_suppresses_signal_record", nil, recordsWant(abiQuiet, "E2BIG", "kill=EPERM", false, ""),
-			signalRecords(rawLayer{scoped: sigScope, quietScoped: sigScope})),
-		auditCase("ptrace_denial_record", ptraceSkip, recordsWant(abiLandlock, "", "attach=EPERM", true, "ptrace"),
-			func(t *T, a *auditSession) string {
-				p, err := startTarget(t.Root(), targetSpec{})
-				if err != nil {
-					return "setup failed: " + err.Error()
-				}
-				defer killFromOutside(p.kill)
-				if e := t.enforceLayer(rawLayer{fs: fsMakeDir}); e != "" {
-					return e
-				}
-				o := Outcome(attach(p.pid))
+				o := Outcome(openClose(ds[0], openDirFlags))
 				recs, err := a.mark()
 				if err != nil {
 					return "audit: " + err.Error()
 				}
-				return "attach=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
-			}),
-	)
+				same := len(viewOf(recs, pathIs(ds[0])).access)
+				res, err := runReporting(t.Root(), openPathProgram(ds[1]), 1)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				recs, err = a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				return fmt.Sprintf("same: open=%s records=%d; exec: open=%s records=%d", o, same, okOrErr(res[0]), len(viewOf(recs, pathIs(ds[1])).access))
+			}))
+		}
+
+		// LOG_SUBDOMAINS_OFF concerns the domains created after it, below
+		// the one it is set with (or with ruleset_fd -1, below none).
+		subRows := []struct {
+			name   string
+			first  *rawLayer // nil: restrict_self(-1, LOG_SUBDOMAINS_OFF)
+			second rawLayer
+			logged bool
+		}{
+			{"log_subdomains_off_silences_nested_domain", &rawLayer{fs: fsMakeDir, flags: logSubdomainOff}, rawLayer{fs: fsReadDir}, false},
+			{"nested_domain_denial_logged_without_log_subdomains_off", &rawLayer{fs: fsMakeDir}, rawLayer{fs: fsReadDir}, true},
+			{"log_subdomains_off_keeps_own_denials", &rawLayer{fs: fsReadDir, flags: logSubdomainOff}, rawLayer{fs: fsMakeDir}, true},
+			{"no_ruleset_log_subdomains_off_silences_later_domain", nil, rawLayer{fs: fsReadDir}, false},
+		}
+		for _, r := range subRows {
+			r := r
+			need := abiLandlock
+			if r.first == nil || r.first.flags != 0 {
+				need = abiLogFlags
+			}
+			c := auditCase(r.name, nil, recordsWant(need, "EINVAL", "open=EACCES", r.logged, "fs.read_dir"), func(t *T, a *auditSession) string {
+				d := auditDirs(t, "d")[0]
+				if r.first == nil {
+					if err := t.restrict(-1, logSubdomainOff); err != nil {
+						return Outcome(err)
+					}
+				} else if e := t.enforceLayer(*r.first); e != "" {
+					return e
+				}
+				if e := t.enforceLayer(r.second); e != "" {
+					return e
+				}
+				return openDirRecords(a, d)
+			})
+			if r.first == nil {
+				c = c.deviating(fixLogSubdomainsOff.without(loggedByEnforcer))
+			}
+			register(c)
+		}
+
+		// LOG_SUBDOMAINS_OFF set with ruleset_fd -1 is inherited by a
+		// program executed afterwards: the domain it creates for itself is
+		// silenced; without the flag its own denial is logged.
+		for _, off := range []bool{true, false} {
+			off := off
+			name := "log_subdomains_off_inherited_across_exec"
+			need := abiLogFlags
+			if !off {
+				name, need = "own_domain_of_executed_program_logged", abiLandlock
+			}
+			c := auditCase(name, nil, recordsWant(need, "EINVAL", "open=EACCES", !off, "fs.read_dir"), func(t *T, a *auditSession) string {
+				d := auditDirs(t, "d")[0]
+				if off {
+					if err := t.restrict(-1, logSubdomainOff); err != nil {
+						return Outcome(err)
+					}
+				}
+				s := targetSpec{layer: &layerSpec{fs: fsReadDir}, results: 1, action: func(p *asm) {
+					p.sysTo(2, sysOpen, p.cstr(d), imm(openDirFlags))
+				}}
+				p, err := startTarget(t.Root(), s)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				defer p.kill()
+				if p.layer != 0 {
+					return result(p.layer) // no Landlock: ENOSYS or EOPNOTSUPP
+				}
+				res, err := p.read(1)
+				if err != nil {
+					return "target: " + err.Error()
+				}
+				recs, err := a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				return "open=" + okOrErr(res[0]) + " " + viewOf(recs, pathIs(d)).describe(p.pid)
+			})
+			if off {
+				c = c.deviating(fixLogSubdomainsOff.without(loggedByEnforcer))
+			}
+			register(c)
+		}
+
+		// Quiet rules and masks (ABI 10) suppress records, never decisions.
+		quietRows := []struct {
+			name   string
+			layer  func(dirs []string) rawLayer
+			logged bool
+		}{
+			{"quiet_rule_and_mask_suppress_record", func(d []string) rawLayer {
+				return rawLayer{fs: fsReadDir, quietFS: fsReadDir, quietOn: []string{d[0]}}
+			}, false},
+			{"quiet_rule_on_parent_suppresses_record", func(d []string) rawLayer {
+				return rawLayer{fs: fsReadDir, quietFS: fsReadDir, quietOn: []string{d[1]}}
+			}, false},
+			{"quiet_mask_without_quiet_rule_logs", func(d []string) rawLayer {
+				return rawLayer{fs: fsReadDir, quietFS: fsReadDir}
+			}, true},
+			{"quiet_rule_for_other_right_logs", func(d []string) rawLayer {
+				return rawLayer{fs: fsReadDir | fsMakeDir, quietFS: fsMakeDir, quietOn: []string{d[0]}}
+			}, true},
+		}
+		for _, r := range quietRows {
+			r := r
+			register(auditCase(r.name, nil, recordsWant(abiQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *T, a *auditSession) string {
+				ds := auditDirs(t, "p/d", "p")
+				if e := t.enforceLayer(r.layer(ds)); e != "" {
+					return e
+				}
+				return openDirRecords(a, ds[0])
+			}))
+		}
+
+		// Scope and ptrace denials are logged too; quiet_scoped silences
+		// the scope's records.
+		signalRecords := func(l rawLayer) func(t *T, a *auditSession) string {
+			return func(t *T, a *auditSession) string {
+				p, err := startTarget(t.Root(), sigTarget)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				defer killFromOutside(p.kill)
+				if e := t.enforceLayer(l); e != "" {
+					return e
+				}
+				o := Outcome(unix.Kill(p.pid, blocked))
+				recs, err := a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				return "kill=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
+			}
+		}
+		register(
+			auditCase("signal_denial_record", nil, recordsWant(abiScoped, "E2BIG", "kill=EPERM", true, "scope.signal"),
+				signalRecords(rawLayer{scoped: sigScope})),
+			auditCase("quiet_scoped_suppresses_signal_record", nil, recordsWant(abiQuiet, "E2BIG", "kill=EPERM", false, ""),
+				signalRecords(rawLayer{scoped: sigScope, quietScoped: sigScope})),
+			auditCase("ptrace_denial_record", ptraceSkip, recordsWant(abiLandlock, "", "attach=EPERM", true, "ptrace"),
+				func(t *T, a *auditSession) string {
+					p, err := startTarget(t.Root(), targetSpec{})
+					if err != nil {
+						return "setup failed: " + err.Error()
+					}
+					defer killFromOutside(p.kill)
+					if e := t.enforceLayer(rawLayer{fs: fsMakeDir}); e != "" {
+						return e
+					}
+					o := Outcome(attach(p.pid))
+					recs, err := a.mark()
+					if err != nil {
+						return "audit: " + err.Error()
+					}
+					return "attach=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
+				}),
+		)
+	})
 }

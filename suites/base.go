@@ -141,50 +141,52 @@ func fieldOutcome(fieldABI, bitABI int) func(Env) string {
 // Feature probes: every right, scope and restrict flag of the table is
 // accepted from its ABI and rejected before it with the documented errno.
 func init() {
-	for _, r := range featuresOf(FSRight) {
-		register(baseCase("probe/handled_access_fs/"+r.Name, since(r.ABI, "EINVAL"), func(*T) string {
-			return createOutcome(attr(8, r.Value), 0)
-		}).covering("§6.3"))
-	}
-	for _, r := range featuresOf(NetRight) {
-		register(baseCase("probe/handled_access_net/"+r.Name, fieldOutcome(abiNet, r.ABI), func(*T) string {
-			return createOutcome(attr(16, 0, r.Value), 0)
-		}).covering("§6.3", "§6.2"))
-	}
-	for _, r := range featuresOf(ScopeBit) {
-		register(baseCase("probe/scoped/"+r.Name, fieldOutcome(abiScoped, r.ABI), func(*T) string {
-			return createOutcome(attr(24, 0, 0, r.Value), 0)
-		}).covering("§6.3", "§6.2"))
-	}
-	for _, r := range featuresOf(RestrictFlag) {
-		iso := Thread
-		if r.Name == "tsync" {
-			iso = Process // TSYNC restricts every thread of the process
+	build(func() {
+		for _, r := range featuresOf(FSRight) {
+			register(baseCase("probe/handled_access_fs/"+r.Name, since(r.ABI, "EINVAL"), func(*T) string {
+				return createOutcome(attr(8, r.Value), 0)
+			}).covering("§6.3"))
 		}
-		want := since(r.ABI, "EINVAL")
-		if r.Name == "no_new_privs" { // the flag replaces the prctl
-			want = sys(func(e Env) string {
-				if e.ABI >= r.ABI {
-					return OK
-				}
-				return flagsOrPriv("EINVAL")(e)
-			})
+		for _, r := range featuresOf(NetRight) {
+			register(baseCase("probe/handled_access_net/"+r.Name, fieldOutcome(abiNet, r.ABI), func(*T) string {
+				return createOutcome(attr(16, 0, r.Value), 0)
+			}).covering("§6.3", "§6.2"))
 		}
-		register(Case{Area: "base", Name: "probe/restrict_flag/" + r.Name, Isolation: iso, Want: want, Covers: []string{"§6.3", "§6.8"}, Run: func(t *T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				if r.Name != "no_new_privs" && !t.Env.Root {
-					if err := setNoNewPrivs(); err != nil {
-						return "prctl: " + Outcome(err)
+		for _, r := range featuresOf(ScopeBit) {
+			register(baseCase("probe/scoped/"+r.Name, fieldOutcome(abiScoped, r.ABI), func(*T) string {
+				return createOutcome(attr(24, 0, 0, r.Value), 0)
+			}).covering("§6.3", "§6.2"))
+		}
+		for _, r := range featuresOf(RestrictFlag) {
+			iso := Thread
+			if r.Name == "tsync" {
+				iso = Process // TSYNC restricts every thread of the process
+			}
+			want := since(r.ABI, "EINVAL")
+			if r.Name == "no_new_privs" { // the flag replaces the prctl
+				want = sys(func(e Env) string {
+					if e.ABI >= r.ABI {
+						return OK
 					}
-				}
-				return Outcome(landlock.SysRestrictSelf(fd, uint32(r.Value)))
-			})
-		}})
-	}
-	for _, c := range baseCases {
-		c.Covers = append(c.Covers, baseCovers(c.Name)...)
-		register(c)
-	}
+					return flagsOrPriv("EINVAL")(e)
+				})
+			}
+			register(Case{Area: "base", Name: "probe/restrict_flag/" + r.Name, Isolation: iso, Want: want, Covers: []string{"§6.3", "§6.8"}, Run: func(t *T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string {
+					if r.Name != "no_new_privs" && !t.Env.Root {
+						if err := setNoNewPrivs(); err != nil {
+							return "prctl: " + Outcome(err)
+						}
+					}
+					return Outcome(landlock.SysRestrictSelf(fd, uint32(r.Value)))
+				})
+			}})
+		}
+		for _, c := range baseCases {
+			c.Covers = append(c.Covers, baseCovers(c.Name)...)
+			register(c)
+		}
+	})
 }
 
 // baseCovers names the coverage items of a base case from its name.
@@ -478,32 +480,34 @@ func errataMaskOutcome(m uint64, abi int) string {
 
 // A ruleset fd passed over SCM_RIGHTS is usable by the receiver.
 func init() {
-	register(baseCase("ruleset_fd/passed_over_scm_rights_usable", always(OK), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string {
-			pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				return "setup: " + Outcome(err)
-			}
-			defer unix.Close(pair[0])
-			defer unix.Close(pair[1])
-			if err := unix.Sendmsg(pair[0], []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
-				return "sendmsg: " + Outcome(err)
-			}
-			oob := make([]byte, unix.CmsgSpace(4))
-			_, oobn, _, _, err := unix.Recvmsg(pair[1], make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
-			if err != nil {
-				return "recvmsg: " + Outcome(err)
-			}
-			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-			if err != nil || len(msgs) != 1 {
-				return "no fd received"
-			}
-			fds, err := unix.ParseUnixRights(&msgs[0])
-			if err != nil || len(fds) != 1 {
-				return "no fd received"
-			}
-			defer unix.Close(fds[0])
-			return Outcome(t.restrict(fds[0], 0))
-		})
-	}).covering("§3.1", "net.3"))
+	build(func() {
+		register(baseCase("ruleset_fd/passed_over_scm_rights_usable", always(OK), func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					return "setup: " + Outcome(err)
+				}
+				defer unix.Close(pair[0])
+				defer unix.Close(pair[1])
+				if err := unix.Sendmsg(pair[0], []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
+					return "sendmsg: " + Outcome(err)
+				}
+				oob := make([]byte, unix.CmsgSpace(4))
+				_, oobn, _, _, err := unix.Recvmsg(pair[1], make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
+				if err != nil {
+					return "recvmsg: " + Outcome(err)
+				}
+				msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+				if err != nil || len(msgs) != 1 {
+					return "no fd received"
+				}
+				fds, err := unix.ParseUnixRights(&msgs[0])
+				if err != nil || len(fds) != 1 {
+					return "no fd received"
+				}
+				defer unix.Close(fds[0])
+				return Outcome(t.restrict(fds[0], 0))
+			})
+		}).covering("§3.1", "net.3"))
+	})
 }

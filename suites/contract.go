@@ -182,357 +182,359 @@ func portsOutcome(fd int, access uint64, ports []uint64, names []string) string 
 }
 
 func init() {
-	pagesize := os.Getpagesize()
-	cs := []Case{
-		// create_ruleset: flags → attr pointer → size → copy → bits → ENOMSG.
-		contractCase("create_ruleset/unreadable_attr_efault", always("EFAULT"), func(*T) string {
-			p, done, err := unreadable()
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer done()
-			_, err = landlock.SysCreateRuleset(p, 8, 0)
-			return Outcome(err)
-		}),
-		contractCase("create_ruleset/unknown_flag_before_null_attr_einval", always("EINVAL"), func(*T) string {
-			_, err := landlock.SysCreateRuleset(nil, 8, 1<<30)
-			return Outcome(err)
-		}),
-		contractCase("create_ruleset/null_attr_before_size_over_page_efault", always("EFAULT"), func(*T) string {
-			_, err := landlock.SysCreateRuleset(nil, uintptr(pagesize+1), 0)
-			return Outcome(err)
-		}),
-		contractCase("create_ruleset/size_7_before_unreadable_attr_einval", always("EINVAL"), func(*T) string {
-			p, done, err := unreadable()
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer done()
-			_, err = landlock.SysCreateRuleset(p, 7, 0)
-			return Outcome(err)
-		}),
-		contractCase("create_ruleset/nonzero_unknown_tail_before_unknown_bit_e2big", always("E2BIG"), func(*T) string {
-			b := attr(56, 1<<63)
-			b[48] = 1
-			return createOutcome(b, 0)
-		}),
-		// The first bit past the newest ABI's rights and scopes, the
-		// other fields empty: EINVAL (not ENOMSG) on every ABI with the
-		// field, E2BIG before it.
-		contractCase("create_ruleset/first_unknown_fs_bit", unknownBit(abiLandlock), func(*T) string {
-			return createOutcome(attr(8, nextBit(FSRight)), 0)
-		}),
-		contractCase("create_ruleset/first_unknown_net_bit", unknownBit(abiNet), func(*T) string {
-			return createOutcome(attr(16, 0, nextBit(NetRight)), 0)
-		}),
-		contractCase("create_ruleset/first_unknown_scope_bit", unknownBit(abiScoped), func(*T) string {
-			return createOutcome(attr(24, 0, 0, nextBit(ScopeBit)), 0)
-		}),
-		contractCase("create_ruleset/highest_net_bit", unknownBit(abiNet), func(*T) string {
-			return createOutcome(attr(16, 0, 1<<63), 0)
-		}),
-		contractCase("create_ruleset/highest_scope_bit", unknownBit(abiScoped), func(*T) string {
-			return createOutcome(attr(24, 0, 0, 1<<63), 0)
-		}),
-
-		// add_rule: flags → ruleset fd → rule type → attr copy → ENOMSG →
-		// handled subset → quiet → parent fd → file type.
-		contractCase("add_rule/unknown_flag_before_bad_ruleset_fd_einval", always("EINVAL"), func(*T) string {
-			return Outcome(addPath(-1, fsRead, unix.AT_FDCWD, 1<<30))
-		}),
-		contractCase("add_rule/first_unknown_flag", orNewer(always("EINVAL")), func(*T) string {
-			return withRoot(func(root int) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string {
-					return Outcome(addPath(fd, fsRead, root, uint32(nextBit(AddRuleFlag))))
-				})
-			})
-		}),
-		// QUIET is a known flag from ABI 10: then the fd is checked.
-		contractCase("add_rule/quiet_flag_then_bad_ruleset_fd", sys(func(e Env) string {
-			if e.ABI >= abiQuiet {
-				return "EBADF"
-			}
-			return "EINVAL"
-		}), func(*T) string {
-			return Outcome(addPath(-1, fsRead, unix.AT_FDCWD, unix.LANDLOCK_ADD_RULE_QUIET))
-		}),
-		contractCase("add_rule/bad_ruleset_fd_before_unknown_rule_type_ebadf", always("EBADF"), func(*T) string {
-			b := pathAttr(fsRead, 0)
-			return Outcome(landlock.SysAddRule(-1, 99, unsafe.Pointer(&b[0]), 0))
-		}),
-		contractCase("add_rule/non_ruleset_fd_before_unknown_rule_type_ebadfd", always("EBADFD"), func(*T) string {
-			return withRoot(func(root int) string {
-				dir, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	build(func() {
+		pagesize := os.Getpagesize()
+		cs := []Case{
+			// create_ruleset: flags → attr pointer → size → copy → bits → ENOMSG.
+			contractCase("create_ruleset/unreadable_attr_efault", always("EFAULT"), func(*T) string {
+				p, done, err := unreadable()
 				if err != nil {
 					return "setup failed: " + Outcome(err)
 				}
-				defer unix.Close(dir)
-				b := pathAttr(fsRead, root)
-				return Outcome(landlock.SysAddRule(dir, 99, unsafe.Pointer(&b[0]), 0))
-			})
-		}),
-		contractCase("add_rule/unknown_rule_type_before_null_attr_einval", always("EINVAL"), func(*T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysAddRule(fd, 99, nil, 0)) })
-		}),
-		contractCase("add_rule/unreadable_attr_efault", always("EFAULT"), func(*T) string {
-			p, done, err := unreadable()
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer done()
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				return Outcome(landlock.SysAddRule(fd, unix.LANDLOCK_RULE_PATH_BENEATH, p, 0))
-			})
-		}),
-		contractCase("add_rule/empty_access_before_bad_parent_fd_enomsg", always("ENOMSG"), func(*T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, 0, -1, 0)) })
-		}),
-		// QUIET without a quiet mask is refused before the parent fd is
-		// looked at (from ABI 10; before, the flag itself is unknown).
-		contractCase("add_rule/quiet_without_quiet_mask_before_bad_parent_fd_einval", always("EINVAL"), func(*T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				return Outcome(addPath(fd, fsRead, tooBigFD, unix.LANDLOCK_ADD_RULE_QUIET))
-			})
-		}),
-		contractCase("add_rule/unhandled_access_before_bad_parent_fd_einval", always("EINVAL"), func(*T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				return Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), -1, 0))
-			})
-		}),
-		// A directory right on a parent that is no file at all: the
-		// parent's type is refused before its rights are compared with
-		// what a non-directory can carry.
-		contractCase("add_rule/nsfs_parent_with_directory_right_ebadfd", always("EBADFD"), func(t *T) string {
-			const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
-			ns, closeNS, err := foreignFDs[0].open(t)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer closeNS()
-			return withRuleset(attr(8, rd), func(fd int) string { return Outcome(addPath(fd, rd, ns, 0)) })
-		}),
-		contractCase("add_rule/bad_parent_fd_with_directory_right_ebadf", always("EBADF"), func(*T) string {
-			const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
-			return withRuleset(attr(8, rd), func(fd int) string { return Outcome(addPath(fd, rd, tooBigFD, 0)) })
-		}),
+				defer done()
+				_, err = landlock.SysCreateRuleset(p, 8, 0)
+				return Outcome(err)
+			}),
+			contractCase("create_ruleset/unknown_flag_before_null_attr_einval", always("EINVAL"), func(*T) string {
+				_, err := landlock.SysCreateRuleset(nil, 8, 1<<30)
+				return Outcome(err)
+			}),
+			contractCase("create_ruleset/null_attr_before_size_over_page_efault", always("EFAULT"), func(*T) string {
+				_, err := landlock.SysCreateRuleset(nil, uintptr(pagesize+1), 0)
+				return Outcome(err)
+			}),
+			contractCase("create_ruleset/size_7_before_unreadable_attr_einval", always("EINVAL"), func(*T) string {
+				p, done, err := unreadable()
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer done()
+				_, err = landlock.SysCreateRuleset(p, 7, 0)
+				return Outcome(err)
+			}),
+			contractCase("create_ruleset/nonzero_unknown_tail_before_unknown_bit_e2big", always("E2BIG"), func(*T) string {
+				b := attr(56, 1<<63)
+				b[48] = 1
+				return createOutcome(b, 0)
+			}),
+			// The first bit past the newest ABI's rights and scopes, the
+			// other fields empty: EINVAL (not ENOMSG) on every ABI with the
+			// field, E2BIG before it.
+			contractCase("create_ruleset/first_unknown_fs_bit", unknownBit(abiLandlock), func(*T) string {
+				return createOutcome(attr(8, nextBit(FSRight)), 0)
+			}),
+			contractCase("create_ruleset/first_unknown_net_bit", unknownBit(abiNet), func(*T) string {
+				return createOutcome(attr(16, 0, nextBit(NetRight)), 0)
+			}),
+			contractCase("create_ruleset/first_unknown_scope_bit", unknownBit(abiScoped), func(*T) string {
+				return createOutcome(attr(24, 0, 0, nextBit(ScopeBit)), 0)
+			}),
+			contractCase("create_ruleset/highest_net_bit", unknownBit(abiNet), func(*T) string {
+				return createOutcome(attr(16, 0, 1<<63), 0)
+			}),
+			contractCase("create_ruleset/highest_scope_bit", unknownBit(abiScoped), func(*T) string {
+				return createOutcome(attr(24, 0, 0, 1<<63), 0)
+			}),
 
-		// Net rules.
-		contractCase("add_rule/net_empty_access_before_port_check_enomsg", sinceNet("65535=ok empty,65536=ENOMSG"), func(*T) string {
-			return withNetRuleset(netBindTCPBit, func(fd int) string {
-				if err := addPort(fd, netBindTCPBit, 65535, 0); err != nil {
-					return "net_port rule refused: " + Outcome(err)
-				}
-				return "65535=ok empty,65536=" + Outcome(addPort(fd, 0, 65536, 0))
-			})
-		}),
-		// A net rule granting a right the ruleset does not handle.
-		contractCase("add_rule/net_unhandled_access_einval", sinceNet("bind_tcp=ok connect_tcp=EINVAL"), func(*T) string {
-			return withNetRuleset(netBindTCPBit, func(fd int) string {
-				if err := addPort(fd, netBindTCPBit, 80, 0); err != nil {
-					return "net_port rule refused: " + Outcome(err)
-				}
-				return "bind_tcp=ok connect_tcp=" + Outcome(addPort(fd, netConnectTCPBit, 80, 0))
-			})
-		}),
-		// A UDP right on a TCP ruleset: unhandled from ABI 10, an
-		// unknown bit before; EINVAL either way.
-		contractCase("add_rule/net_udp_right_on_tcp_ruleset_einval", sinceNet("bind_tcp=ok bind_udp=EINVAL"), func(*T) string {
-			return withNetRuleset(netBindTCPBit, func(fd int) string {
-				if err := addPort(fd, netBindTCPBit, 80, 0); err != nil {
-					return "net_port rule refused: " + Outcome(err)
-				}
-				return "bind_tcp=ok bind_udp=" + Outcome(addPort(fd, netBindUDPBit, 80, 0))
-			})
-		}),
-		// A ruleset handling no network right accepts no net rule: an
-		// unknown rule type before ABI 4, an unhandled right after.
-		contractCase("add_rule/net_rule_on_filesystem_only_ruleset_einval", always("EINVAL"), func(*T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPort(fd, netBindTCPBit, 80, 0)) })
-		}),
-		// Ports past 16 bits, including values whose low 16 or 32 bits
-		// are a valid port (a kernel truncating the field would accept
-		// them and grant port 80).
-		contractCase("add_rule/port_past_32_bits_einval",
-			sinceNet("65535=ok 2^32=EINVAL 2^32+1=EINVAL 2^32+80=EINVAL 2^16+80=EINVAL 2^64-1=EINVAL"), func(*T) string {
-				return withNetRuleset(netBindTCPBit, func(fd int) string {
-					return portsOutcome(fd, netBindTCPBit,
-						[]uint64{1 << 32, 1<<32 + 1, 1<<32 + 80, 1<<16 + 80, 1<<64 - 1},
-						[]string{"2^32", "2^32+1", "2^32+80", "2^16+80", "2^64-1"})
+			// add_rule: flags → ruleset fd → rule type → attr copy → ENOMSG →
+			// handled subset → quiet → parent fd → file type.
+			contractCase("add_rule/unknown_flag_before_bad_ruleset_fd_einval", always("EINVAL"), func(*T) string {
+				return Outcome(addPath(-1, fsRead, unix.AT_FDCWD, 1<<30))
+			}),
+			contractCase("add_rule/first_unknown_flag", orNewer(always("EINVAL")), func(*T) string {
+				return withRoot(func(root int) string {
+					return withRuleset(attr(8, fsRead), func(fd int) string {
+						return Outcome(addPath(fd, fsRead, root, uint32(nextBit(AddRuleFlag))))
+					})
 				})
 			}),
-		contractCase("add_rule/udp_port_above_65535_einval", sys(func(e Env) string {
-			if e.ABI < abiUDP {
-				return "net_port rule refused: EINVAL" // an unknown right (or rule type)
-			}
-			return "65535=ok 65536=EINVAL 2^32+1=EINVAL"
-		}), func(*T) string {
-			return withRulesetOrFallback(attr(16, 0, netBindUDPBit), attr(8, fsRead), func(fd int) string {
-				return portsOutcome(fd, netBindUDPBit, []uint64{65536, 1<<32 + 1}, []string{"65536", "2^32+1"})
-			})
-		}),
+			// QUIET is a known flag from ABI 10: then the fd is checked.
+			contractCase("add_rule/quiet_flag_then_bad_ruleset_fd", sys(func(e Env) string {
+				if e.ABI >= abiQuiet {
+					return "EBADF"
+				}
+				return "EINVAL"
+			}), func(*T) string {
+				return Outcome(addPath(-1, fsRead, unix.AT_FDCWD, unix.LANDLOCK_ADD_RULE_QUIET))
+			}),
+			contractCase("add_rule/bad_ruleset_fd_before_unknown_rule_type_ebadf", always("EBADF"), func(*T) string {
+				b := pathAttr(fsRead, 0)
+				return Outcome(landlock.SysAddRule(-1, 99, unsafe.Pointer(&b[0]), 0))
+			}),
+			contractCase("add_rule/non_ruleset_fd_before_unknown_rule_type_ebadfd", always("EBADFD"), func(*T) string {
+				return withRoot(func(root int) string {
+					dir, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(dir)
+					b := pathAttr(fsRead, root)
+					return Outcome(landlock.SysAddRule(dir, 99, unsafe.Pointer(&b[0]), 0))
+				})
+			}),
+			contractCase("add_rule/unknown_rule_type_before_null_attr_einval", always("EINVAL"), func(*T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysAddRule(fd, 99, nil, 0)) })
+			}),
+			contractCase("add_rule/unreadable_attr_efault", always("EFAULT"), func(*T) string {
+				p, done, err := unreadable()
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer done()
+				return withRuleset(attr(8, fsRead), func(fd int) string {
+					return Outcome(landlock.SysAddRule(fd, unix.LANDLOCK_RULE_PATH_BENEATH, p, 0))
+				})
+			}),
+			contractCase("add_rule/empty_access_before_bad_parent_fd_enomsg", always("ENOMSG"), func(*T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, 0, -1, 0)) })
+			}),
+			// QUIET without a quiet mask is refused before the parent fd is
+			// looked at (from ABI 10; before, the flag itself is unknown).
+			contractCase("add_rule/quiet_without_quiet_mask_before_bad_parent_fd_einval", always("EINVAL"), func(*T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string {
+					return Outcome(addPath(fd, fsRead, tooBigFD, unix.LANDLOCK_ADD_RULE_QUIET))
+				})
+			}),
+			contractCase("add_rule/unhandled_access_before_bad_parent_fd_einval", always("EINVAL"), func(*T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string {
+					return Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), -1, 0))
+				})
+			}),
+			// A directory right on a parent that is no file at all: the
+			// parent's type is refused before its rights are compared with
+			// what a non-directory can carry.
+			contractCase("add_rule/nsfs_parent_with_directory_right_ebadfd", always("EBADFD"), func(t *T) string {
+				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
+				ns, closeNS, err := foreignFDs[0].open(t)
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer closeNS()
+				return withRuleset(attr(8, rd), func(fd int) string { return Outcome(addPath(fd, rd, ns, 0)) })
+			}),
+			contractCase("add_rule/bad_parent_fd_with_directory_right_ebadf", always("EBADF"), func(*T) string {
+				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
+				return withRuleset(attr(8, rd), func(fd int) string { return Outcome(addPath(fd, rd, tooBigFD, 0)) })
+			}),
 
-		// restrict_self: flags → privilege (no_new_privs, CAP_SYS_ADMIN,
-		// or from ABI 11 the NO_NEW_PRIVS flag) → fd. Unprivileged
-		// callers without no_new_privs get EPERM before the fd errors.
-		contractCase("restrict_self/bad_fd_without_no_new_privs", sys(func(e Env) string {
-			if e.Root {
-				return "EBADF"
-			}
-			return "EPERM"
-		}), func(*T) string { return Outcome(landlock.SysRestrictSelf(tooBigFD, 0)) }),
-		contractCase("restrict_self/non_ruleset_fd_without_no_new_privs", sys(func(e Env) string {
-			if e.Root {
-				return "EBADFD"
-			}
-			return "EPERM"
-		}), func(t *T) string {
-			fd, done, err := foreignFDs[1].open(t)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer done()
-			return Outcome(landlock.SysRestrictSelf(fd, 0))
-		}),
-		contractCase("restrict_self/unknown_flag_and_bad_fd_without_no_new_privs", sys(flagsOrPriv("EINVAL")), func(*T) string {
-			return Outcome(landlock.SysRestrictSelf(tooBigFD, 1<<30))
-		}),
-		contractCase("restrict_self/unknown_flag_and_bad_fd_with_no_new_privs_einval", always("EINVAL"), func(t *T) string {
-			return Outcome(t.restrict(tooBigFD, 1<<30))
-		}),
-		contractCase("restrict_self/first_unknown_flag", orNewer(always("EINVAL")), func(t *T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, uint32(nextBit(RestrictFlag)))) })
-		}),
-		contractCase("restrict_self/first_unknown_flag_without_no_new_privs", orNewer(sys(flagsOrPriv("EINVAL"))), func(*T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				return Outcome(landlock.SysRestrictSelf(fd, uint32(nextBit(RestrictFlag))))
-			})
-		}),
-		// From ABI 11 the NO_NEW_PRIVS flag satisfies the privilege
-		// check, so the bad fd is reported; before, the flag is unknown.
-		contractCase("restrict_self/no_new_privs_flag_and_bad_fd", sys(func(e Env) string {
-			if e.ABI >= abiNNPFlag {
-				return "EBADF"
-			}
-			return flagsOrPriv("EINVAL")(e)
-		}), func(*T) string { return Outcome(landlock.SysRestrictSelf(tooBigFD, nnpFlag)) }),
+			// Net rules.
+			contractCase("add_rule/net_empty_access_before_port_check_enomsg", sinceNet("65535=ok empty,65536=ENOMSG"), func(*T) string {
+				return withNetRuleset(netBindTCPBit, func(fd int) string {
+					if err := addPort(fd, netBindTCPBit, 65535, 0); err != nil {
+						return "net_port rule refused: " + Outcome(err)
+					}
+					return "65535=ok empty,65536=" + Outcome(addPort(fd, 0, 65536, 0))
+				})
+			}),
+			// A net rule granting a right the ruleset does not handle.
+			contractCase("add_rule/net_unhandled_access_einval", sinceNet("bind_tcp=ok connect_tcp=EINVAL"), func(*T) string {
+				return withNetRuleset(netBindTCPBit, func(fd int) string {
+					if err := addPort(fd, netBindTCPBit, 80, 0); err != nil {
+						return "net_port rule refused: " + Outcome(err)
+					}
+					return "bind_tcp=ok connect_tcp=" + Outcome(addPort(fd, netConnectTCPBit, 80, 0))
+				})
+			}),
+			// A UDP right on a TCP ruleset: unhandled from ABI 10, an
+			// unknown bit before; EINVAL either way.
+			contractCase("add_rule/net_udp_right_on_tcp_ruleset_einval", sinceNet("bind_tcp=ok bind_udp=EINVAL"), func(*T) string {
+				return withNetRuleset(netBindTCPBit, func(fd int) string {
+					if err := addPort(fd, netBindTCPBit, 80, 0); err != nil {
+						return "net_port rule refused: " + Outcome(err)
+					}
+					return "bind_tcp=ok bind_udp=" + Outcome(addPort(fd, netBindUDPBit, 80, 0))
+				})
+			}),
+			// A ruleset handling no network right accepts no net rule: an
+			// unknown rule type before ABI 4, an unhandled right after.
+			contractCase("add_rule/net_rule_on_filesystem_only_ruleset_einval", always("EINVAL"), func(*T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPort(fd, netBindTCPBit, 80, 0)) })
+			}),
+			// Ports past 16 bits, including values whose low 16 or 32 bits
+			// are a valid port (a kernel truncating the field would accept
+			// them and grant port 80).
+			contractCase("add_rule/port_past_32_bits_einval",
+				sinceNet("65535=ok 2^32=EINVAL 2^32+1=EINVAL 2^32+80=EINVAL 2^16+80=EINVAL 2^64-1=EINVAL"), func(*T) string {
+					return withNetRuleset(netBindTCPBit, func(fd int) string {
+						return portsOutcome(fd, netBindTCPBit,
+							[]uint64{1 << 32, 1<<32 + 1, 1<<32 + 80, 1<<16 + 80, 1<<64 - 1},
+							[]string{"2^32", "2^32+1", "2^32+80", "2^16+80", "2^64-1"})
+					})
+				}),
+			contractCase("add_rule/udp_port_above_65535_einval", sys(func(e Env) string {
+				if e.ABI < abiUDP {
+					return "net_port rule refused: EINVAL" // an unknown right (or rule type)
+				}
+				return "65535=ok 65536=EINVAL 2^32+1=EINVAL"
+			}), func(*T) string {
+				return withRulesetOrFallback(attr(16, 0, netBindUDPBit), attr(8, fsRead), func(fd int) string {
+					return portsOutcome(fd, netBindUDPBit, []uint64{65536, 1<<32 + 1}, []string{"65536", "2^32+1"})
+				})
+			}),
 
-		// The ruleset fd's own I/O and other opens of it.
-		contractCase("ruleset_fd/write_einval", always("EINVAL"), func(*T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				_, err := unix.Write(fd, []byte("x"))
-				return Outcome(err)
-			})
-		}),
-		contractCase("ruleset_fd/o_path_reopen_add_rule_ebadf", always("EBADF"), func(*T) string {
-			return withRoot(func(root int) string {
+			// restrict_self: flags → privilege (no_new_privs, CAP_SYS_ADMIN,
+			// or from ABI 11 the NO_NEW_PRIVS flag) → fd. Unprivileged
+			// callers without no_new_privs get EPERM before the fd errors.
+			contractCase("restrict_self/bad_fd_without_no_new_privs", sys(func(e Env) string {
+				if e.Root {
+					return "EBADF"
+				}
+				return "EPERM"
+			}), func(*T) string { return Outcome(landlock.SysRestrictSelf(tooBigFD, 0)) }),
+			contractCase("restrict_self/non_ruleset_fd_without_no_new_privs", sys(func(e Env) string {
+				if e.Root {
+					return "EBADFD"
+				}
+				return "EPERM"
+			}), func(t *T) string {
+				fd, done, err := foreignFDs[1].open(t)
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer done()
+				return Outcome(landlock.SysRestrictSelf(fd, 0))
+			}),
+			contractCase("restrict_self/unknown_flag_and_bad_fd_without_no_new_privs", sys(flagsOrPriv("EINVAL")), func(*T) string {
+				return Outcome(landlock.SysRestrictSelf(tooBigFD, 1<<30))
+			}),
+			contractCase("restrict_self/unknown_flag_and_bad_fd_with_no_new_privs_einval", always("EINVAL"), func(t *T) string {
+				return Outcome(t.restrict(tooBigFD, 1<<30))
+			}),
+			contractCase("restrict_self/first_unknown_flag", orNewer(always("EINVAL")), func(t *T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, uint32(nextBit(RestrictFlag)))) })
+			}),
+			contractCase("restrict_self/first_unknown_flag_without_no_new_privs", orNewer(sys(flagsOrPriv("EINVAL"))), func(*T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string {
+					return Outcome(landlock.SysRestrictSelf(fd, uint32(nextBit(RestrictFlag))))
+				})
+			}),
+			// From ABI 11 the NO_NEW_PRIVS flag satisfies the privilege
+			// check, so the bad fd is reported; before, the flag is unknown.
+			contractCase("restrict_self/no_new_privs_flag_and_bad_fd", sys(func(e Env) string {
+				if e.ABI >= abiNNPFlag {
+					return "EBADF"
+				}
+				return flagsOrPriv("EINVAL")(e)
+			}), func(*T) string { return Outcome(landlock.SysRestrictSelf(tooBigFD, nnpFlag)) }),
+
+			// The ruleset fd's own I/O and other opens of it.
+			contractCase("ruleset_fd/write_einval", always("EINVAL"), func(*T) string {
+				return withRuleset(attr(8, fsRead), func(fd int) string {
+					_, err := unix.Write(fd, []byte("x"))
+					return Outcome(err)
+				})
+			}),
+			contractCase("ruleset_fd/o_path_reopen_add_rule_ebadf", always("EBADF"), func(*T) string {
+				return withRoot(func(root int) string {
+					return withRuleset(attr(8, fsRead), func(fd int) string {
+						p, err := reopen(fd, unix.O_PATH)
+						if err != nil {
+							return "setup failed: reopen O_PATH: " + Outcome(err)
+						}
+						defer unix.Close(p)
+						return Outcome(addPath(p, fsRead, root, 0))
+					})
+				})
+			}),
+			contractCase("ruleset_fd/o_path_reopen_restrict_self_ebadf", always("EBADF"), func(t *T) string {
 				return withRuleset(attr(8, fsRead), func(fd int) string {
 					p, err := reopen(fd, unix.O_PATH)
 					if err != nil {
 						return "setup failed: reopen O_PATH: " + Outcome(err)
 					}
 					defer unix.Close(p)
-					return Outcome(addPath(p, fsRead, root, 0))
+					return Outcome(t.restrict(p, 0))
 				})
-			})
-		}),
-		contractCase("ruleset_fd/o_path_reopen_restrict_self_ebadf", always("EBADF"), func(t *T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				p, err := reopen(fd, unix.O_PATH)
-				if err != nil {
-					return "setup failed: reopen O_PATH: " + Outcome(err)
-				}
-				defer unix.Close(p)
-				return Outcome(t.restrict(p, 0))
-			})
-		}),
-		// The documented EPERM of a ruleset fd opened without write
-		// (add_rule) or read (restrict_self) access, if such an fd can
-		// be had at all (see the comment at the top).
-		contractCase("ruleset_fd/reopen_read_only_add_rule", always("reopen refused|EPERM"), func(t *T) string {
-			return withRoot(func(root int) string {
+			}),
+			// The documented EPERM of a ruleset fd opened without write
+			// (add_rule) or read (restrict_self) access, if such an fd can
+			// be had at all (see the comment at the top).
+			contractCase("ruleset_fd/reopen_read_only_add_rule", always("reopen refused|EPERM"), func(t *T) string {
+				return withRoot(func(root int) string {
+					return withRuleset(attr(8, fsRead), func(fd int) string {
+						r, err := reopen(fd, unix.O_RDONLY)
+						if err != nil {
+							t.Logf("reopen O_RDONLY: %s", Outcome(err))
+							return "reopen refused"
+						}
+						defer unix.Close(r)
+						return Outcome(addPath(r, fsRead, root, 0))
+					})
+				})
+			}),
+			contractCase("ruleset_fd/reopen_write_only_restrict_self", always("reopen refused|EPERM"), func(t *T) string {
 				return withRuleset(attr(8, fsRead), func(fd int) string {
-					r, err := reopen(fd, unix.O_RDONLY)
+					w, err := reopen(fd, unix.O_WRONLY)
 					if err != nil {
-						t.Logf("reopen O_RDONLY: %s", Outcome(err))
+						t.Logf("reopen O_WRONLY: %s", Outcome(err))
 						return "reopen refused"
 					}
-					defer unix.Close(r)
-					return Outcome(addPath(r, fsRead, root, 0))
+					defer unix.Close(w)
+					return Outcome(t.restrict(w, 0))
 				})
-			})
-		}),
-		contractCase("ruleset_fd/reopen_write_only_restrict_self", always("reopen refused|EPERM"), func(t *T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				w, err := reopen(fd, unix.O_WRONLY)
+			}),
+		}
+		// Every kind of file that is no ruleset: refused as a rule's parent
+		// (EBADFD, the ruleset itself included) and as the ruleset of
+		// restrict_self (EBADFD, the ruleset excepted).
+		for _, k := range foreignFDs {
+			k := k
+			cs = append(cs, contractCase("add_rule/parent_fd_"+k.name+"_ebadfd", always("EBADFD"), func(t *T) string {
+				p, done, err := k.open(t)
 				if err != nil {
-					t.Logf("reopen O_WRONLY: %s", Outcome(err))
-					return "reopen refused"
+					return Outcome(err) // ENOSYS/EOPNOTSUPP for a ruleset without Landlock
 				}
-				defer unix.Close(w)
-				return Outcome(t.restrict(w, 0))
-			})
-		}),
-	}
-	// Every kind of file that is no ruleset: refused as a rule's parent
-	// (EBADFD, the ruleset itself included) and as the ruleset of
-	// restrict_self (EBADFD, the ruleset excepted).
-	for _, k := range foreignFDs {
-		k := k
-		cs = append(cs, contractCase("add_rule/parent_fd_"+k.name+"_ebadfd", always("EBADFD"), func(t *T) string {
-			p, done, err := k.open(t)
-			if err != nil {
-				return Outcome(err) // ENOSYS/EOPNOTSUPP for a ruleset without Landlock
+				defer done()
+				return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, fsRead, p, 0)) })
+			}))
+			if k.name == "ruleset" {
+				continue
 			}
-			defer done()
-			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, fsRead, p, 0)) })
-		}))
-		if k.name == "ruleset" {
-			continue
+			cs = append(cs, contractCase("restrict_self/"+k.name+"_fd_ebadfd", always("EBADFD"), func(t *T) string {
+				fd, done, err := k.open(t)
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer done()
+				// Without Landlock, the errno of creating a ruleset.
+				return withRuleset(attr(8, fsRead), func(int) string { return Outcome(t.restrict(fd, 0)) })
+			}))
 		}
-		cs = append(cs, contractCase("restrict_self/"+k.name+"_fd_ebadfd", always("EBADFD"), func(t *T) string {
-			fd, done, err := k.open(t)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
+		for _, c := range cs {
+			switch {
+			case strings.HasPrefix(c.Name, "restrict_self/"):
+				c.Covers = append(c.Covers, "§6.8")
+			case strings.Contains(c.Name, "port_"):
+				c.Covers = append(c.Covers, "§6.16", "net.1")
+			case strings.Contains(c.Name, "unreadable") || strings.Contains(c.Name, "reopen") ||
+				strings.Contains(c.Name, "nsfs") || strings.Contains(c.Name, "pipefs") || strings.Contains(c.Name, "write_einval"):
+				c.Covers = append(c.Covers, "§6.16")
+			case strings.Contains(c.Name, "first_unknown") || strings.Contains(c.Name, "highest"):
+				c.Covers = append(c.Covers, "§6.3")
 			}
-			defer done()
-			// Without Landlock, the errno of creating a ruleset.
-			return withRuleset(attr(8, fsRead), func(int) string { return Outcome(t.restrict(fd, 0)) })
-		}))
-	}
-	for _, c := range cs {
-		switch {
-		case strings.HasPrefix(c.Name, "restrict_self/"):
-			c.Covers = append(c.Covers, "§6.8")
-		case strings.Contains(c.Name, "port_"):
-			c.Covers = append(c.Covers, "§6.16", "net.1")
-		case strings.Contains(c.Name, "unreadable") || strings.Contains(c.Name, "reopen") ||
-			strings.Contains(c.Name, "nsfs") || strings.Contains(c.Name, "pipefs") || strings.Contains(c.Name, "write_einval"):
-			c.Covers = append(c.Covers, "§6.16")
-		case strings.Contains(c.Name, "first_unknown") || strings.Contains(c.Name, "highest"):
-			c.Covers = append(c.Covers, "§6.3")
+			register(c)
 		}
-		register(c)
-	}
-	// create_ruleset: a full fd table (EMFILE), after the ruleset was
-	// allocated. RLIMIT_NOFILE is per process: its own process.
-	register(Case{Area: "base", Name: "create_ruleset/fd_table_full_emfile", Isolation: Process, Want: always("EMFILE"),
-		Covers: []string{"§3.1", "net.3", "§6.16"},
-		Run: func(t *T) string {
-			var old unix.Rlimit
-			if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
-				return "setup failed: getrlimit: " + Outcome(err)
-			}
-			low, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0) // the lowest free fd
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			unix.Close(low)
-			lim := old
-			lim.Cur = uint64(low)
-			if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-				return "setup failed: setrlimit: " + Outcome(err)
-			}
-			defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
-			return createOutcome(attr(8, fsRead), 0)
-		}})
+		// create_ruleset: a full fd table (EMFILE), after the ruleset was
+		// allocated. RLIMIT_NOFILE is per process: its own process.
+		register(Case{Area: "base", Name: "create_ruleset/fd_table_full_emfile", Isolation: Process, Want: always("EMFILE"),
+			Covers: []string{"§3.1", "net.3", "§6.16"},
+			Run: func(t *T) string {
+				var old unix.Rlimit
+				if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+					return "setup failed: getrlimit: " + Outcome(err)
+				}
+				low, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0) // the lowest free fd
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				unix.Close(low)
+				lim := old
+				lim.Cur = uint64(low)
+				if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+					return "setup failed: setrlimit: " + Outcome(err)
+				}
+				defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+				return createOutcome(attr(8, fsRead), 0)
+			}})
+	})
 }

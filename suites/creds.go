@@ -160,110 +160,111 @@ func runReporting(dir string, prog []byte, n int) ([]int64, error) {
 func openDirOutcome() string { return Outcome(openClose("/", openDirFlags)) }
 
 func init() {
-	// CVE-2024-42318: KEYCTL_SESSION_TO_PARENT installs credentials on
-	// the parent that are copied by the cred_transfer hook, not by
-	// cred_prepare; a kernel whose Landlock lacked that hook gave the
-	// parent credentials without a domain. The parent must still be
-	// denied after the transfer. A kernel without the fix fails.
-	register(credsCase("keyctl_session_to_parent_keeps_parent_domain", noKeys, func(e Env) string {
-		d := dirDenied(e)
-		return fmt.Sprintf("before=%s transfer=ok after=%s", d, d)
-	}, func(t *T) string {
-		dir := t.Root()
-		if err := t.Enforce(readDirDenied); err != nil {
-			return enforceFailed(err)
-		}
-		r, err := runReporting(dir, sessionToParentProgram(), 8)
-		if err != nil {
-			return "setup failed: " + err.Error()
-		}
-		// r[0]: the child's SESSION_TO_PARENT; r[1..6]: the parent's
-		// slots 2..8 (join, open before, fork, wait4, status, open
-		// after, session keyring after).
-		t.Logf("parent join %s, fork %s, wait4 %s", okOrErr(r[1]), okOrErr(r[3]), okOrErr(r[4]))
-		transfer := result(r[0])
-		if r[0] == 0 && r[7] == r[1] {
-			transfer = "not applied (the parent's session keyring is unchanged)"
-		}
-		after := okOrErr(r[6])
-		if after == OK && dirDenied(t.Env) != OK {
-			t.Logf("the parent lost its domain: %s (%s)", fixCredTransfer.what, fixCredTransfer.ref)
-		}
-		return fmt.Sprintf("before=%s transfer=%s after=%s", okOrErr(r[2]), transfer, after)
-	}).deviating(fixCredTransfer.without("before=EACCES transfer=ok after=ok")).covering("§6.10"))
+	build(func() { // CVE-2024-42318: KEYCTL_SESSION_TO_PARENT installs credentials on
+		// the parent that are copied by the cred_transfer hook, not by
+		// cred_prepare; a kernel whose Landlock lacked that hook gave the
+		// parent credentials without a domain. The parent must still be
+		// denied after the transfer. A kernel without the fix fails.
+		register(credsCase("keyctl_session_to_parent_keeps_parent_domain", noKeys, func(e Env) string {
+			d := dirDenied(e)
+			return fmt.Sprintf("before=%s transfer=ok after=%s", d, d)
+		}, func(t *T) string {
+			dir := t.Root()
+			if err := t.Enforce(readDirDenied); err != nil {
+				return enforceFailed(err)
+			}
+			r, err := runReporting(dir, sessionToParentProgram(), 8)
+			if err != nil {
+				return "setup failed: " + err.Error()
+			}
+			// r[0]: the child's SESSION_TO_PARENT; r[1..6]: the parent's
+			// slots 2..8 (join, open before, fork, wait4, status, open
+			// after, session keyring after).
+			t.Logf("parent join %s, fork %s, wait4 %s", okOrErr(r[1]), okOrErr(r[3]), okOrErr(r[4]))
+			transfer := result(r[0])
+			if r[0] == 0 && r[7] == r[1] {
+				transfer = "not applied (the parent's session keyring is unchanged)"
+			}
+			after := okOrErr(r[6])
+			if after == OK && dirDenied(t.Env) != OK {
+				t.Logf("the parent lost its domain: %s (%s)", fixCredTransfer.what, fixCredTransfer.ref)
+			}
+			return fmt.Sprintf("before=%s transfer=%s after=%s", okOrErr(r[2]), transfer, after)
+		}).deviating(fixCredTransfer.without("before=EACCES transfer=ok after=ok")).covering("§6.10"))
 
-	register(
-		// A program executed from the domain is in it; before the domain
-		// the same program may open "/".
-		credsCase("domain_survives_exec", nil, func(e Env) string {
-			return "before=ok after=" + dirDenied(e)
-		}, func(t *T) string {
-			dir := t.Root()
-			before, err := runReporting(dir, openRootProgram(), 1)
-			if err != nil {
-				return "setup failed: " + err.Error()
-			}
-			if err := t.Enforce(readDirDenied); err != nil {
-				return enforceFailed(err)
-			}
-			after, err := runReporting(dir, openRootProgram(), 1)
-			if err != nil {
-				return "setup failed: " + err.Error()
-			}
-			return fmt.Sprintf("before=%s after=%s", okOrErr(before[0]), okOrErr(after[0]))
-		}),
-		credsCase("domain_inherited_by_forked_child", nil, dirDenied, func(t *T) string {
-			dir := t.Root()
-			if err := t.Enforce(readDirDenied); err != nil {
-				return enforceFailed(err)
-			}
-			r, err := runReporting(dir, forkOpenRootProgram(), 1)
-			if err != nil {
-				return "setup failed: " + err.Error()
-			}
-			return okOrErr(r[0])
-		}),
-		credsCase("domain_inherited_by_new_thread", nil, func(e Env) string { return "clone=ok thread=" + dirDenied(e) }, func(t *T) string {
-			dir := t.Root()
-			if err := t.Enforce(readDirDenied); err != nil {
-				return enforceFailed(err)
-			}
-			r, err := runReporting(dir, threadOpenRootProgram(), 2)
-			if err != nil {
-				return "setup failed: " + err.Error()
-			}
-			return fmt.Sprintf("clone=%s thread=%s", okOrErr(r[0]), okOrErr(r[1]))
-		}),
-		// Credential changes the user is allowed (root: to nobody;
-		// others: to their own ids) make new credentials that keep the
-		// domain. Raw calls change the case thread only.
-		credsCase("domain_survives_setresuid_and_setresgid", nil, func(e Env) string {
-			return "setresgid=ok setresuid=ok open=" + dirDenied(e)
-		}, func(t *T) string {
-			if err := t.Enforce(readDirDenied); err != nil {
-				return enforceFailed(err)
-			}
-			uid, gid := os.Getuid(), os.Getgid()
-			if t.Env.Root {
-				uid, gid = 65534, 65534
-			}
-			_, _, eg := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid))
-			_, _, eu := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
-			return fmt.Sprintf("setresgid=%s setresuid=%s open=%s", Outcome(rawErr(eg)), Outcome(rawErr(eu)), openDirOutcome())
-		}),
-		credsCase("domain_survives_dropping_capabilities", nil, func(e Env) string {
-			return "capset=ok open=" + dirDenied(e)
-		}, func(t *T) string {
-			if err := t.Enforce(readDirDenied); err != nil {
-				return enforceFailed(err)
-			}
-			hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-			var data [2]unix.CapUserData // no capability at all
-			err := unix.Capset(&hdr, &data[0])
-			return fmt.Sprintf("capset=%s open=%s", Outcome(err), openDirOutcome())
-		}),
-		// The companion of the cases above: without a domain the same
-		// open succeeds, so their EACCES is Landlock's.
-		credsCase("open_root_directory_unsandboxed_allowed", nil, allowed, func(t *T) string { return openDirOutcome() }),
-	)
+		register(
+			// A program executed from the domain is in it; before the domain
+			// the same program may open "/".
+			credsCase("domain_survives_exec", nil, func(e Env) string {
+				return "before=ok after=" + dirDenied(e)
+			}, func(t *T) string {
+				dir := t.Root()
+				before, err := runReporting(dir, openRootProgram(), 1)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				if err := t.Enforce(readDirDenied); err != nil {
+					return enforceFailed(err)
+				}
+				after, err := runReporting(dir, openRootProgram(), 1)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				return fmt.Sprintf("before=%s after=%s", okOrErr(before[0]), okOrErr(after[0]))
+			}),
+			credsCase("domain_inherited_by_forked_child", nil, dirDenied, func(t *T) string {
+				dir := t.Root()
+				if err := t.Enforce(readDirDenied); err != nil {
+					return enforceFailed(err)
+				}
+				r, err := runReporting(dir, forkOpenRootProgram(), 1)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				return okOrErr(r[0])
+			}),
+			credsCase("domain_inherited_by_new_thread", nil, func(e Env) string { return "clone=ok thread=" + dirDenied(e) }, func(t *T) string {
+				dir := t.Root()
+				if err := t.Enforce(readDirDenied); err != nil {
+					return enforceFailed(err)
+				}
+				r, err := runReporting(dir, threadOpenRootProgram(), 2)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				return fmt.Sprintf("clone=%s thread=%s", okOrErr(r[0]), okOrErr(r[1]))
+			}),
+			// Credential changes the user is allowed (root: to nobody;
+			// others: to their own ids) make new credentials that keep the
+			// domain. Raw calls change the case thread only.
+			credsCase("domain_survives_setresuid_and_setresgid", nil, func(e Env) string {
+				return "setresgid=ok setresuid=ok open=" + dirDenied(e)
+			}, func(t *T) string {
+				if err := t.Enforce(readDirDenied); err != nil {
+					return enforceFailed(err)
+				}
+				uid, gid := os.Getuid(), os.Getgid()
+				if t.Env.Root {
+					uid, gid = 65534, 65534
+				}
+				_, _, eg := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid))
+				_, _, eu := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
+				return fmt.Sprintf("setresgid=%s setresuid=%s open=%s", Outcome(rawErr(eg)), Outcome(rawErr(eu)), openDirOutcome())
+			}),
+			credsCase("domain_survives_dropping_capabilities", nil, func(e Env) string {
+				return "capset=ok open=" + dirDenied(e)
+			}, func(t *T) string {
+				if err := t.Enforce(readDirDenied); err != nil {
+					return enforceFailed(err)
+				}
+				hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+				var data [2]unix.CapUserData // no capability at all
+				err := unix.Capset(&hdr, &data[0])
+				return fmt.Sprintf("capset=%s open=%s", Outcome(err), openDirOutcome())
+			}),
+			// The companion of the cases above: without a domain the same
+			// open succeeds, so their EACCES is Landlock's.
+			credsCase("open_root_directory_unsandboxed_allowed", nil, allowed, func(t *T) string { return openDirOutcome() }),
+		)
+	})
 }

@@ -72,71 +72,73 @@ func missingOutcome(names []string) string {
 }
 
 func init() {
-	for _, c := range ceilings {
-		c := c
-		prefix := fmt.Sprintf("ceiling_%d/", c)
-		for _, r := range fsRights {
-			r := r
-			register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "fs/" + r.name, Skip: r.skip(),
-				Want: withCeiling(c, r.deniedWant),
-				Run: func(t *T) string {
-					t.Env.Ceiling = c
-					return r.run(t, r.denyingGrant())
-				}})
+	build(func() {
+		for _, c := range ceilings {
+			c := c
+			prefix := fmt.Sprintf("ceiling_%d/", c)
+			for _, r := range fsRights {
+				r := r
+				register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "fs/" + r.name, Skip: r.skip(),
+					Want: withCeiling(c, r.deniedWant),
+					Run: func(t *T) string {
+						t.Env.Ceiling = c
+						return r.run(t, r.denyingGrant())
+					}})
+			}
+			register(
+				Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "strict_names_missing_features",
+					Want: withCeiling(c, func(e Env) string { return missingOutcome(missingAt(e.LibABI())) }),
+					Run: func(t *T) string {
+						_, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.Strict, Threads: landlock.CurrentThread, MaxABI: c})
+						var ue *landlock.UnsupportedError
+						if err != nil && !errors.As(err, &ue) {
+							return "error: " + err.Error()
+						}
+						if ue == nil {
+							return OK
+						}
+						var names []string
+						for _, d := range ue.Missing {
+							names = append(names, d.Feature)
+						}
+						sort.Strings(names)
+						return missingOutcome(names)
+					}},
+				// SoftRequirement is all or nothing: the maximal policy is
+				// enforced where the ABI has all of it, else nothing is.
+				Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "soft_requirement_all_or_nothing",
+					Want: withCeiling(c, func(e Env) string {
+						if e.LibABI() >= abiFullPolicy {
+							return string(landlock.FullyEnforced) + ", read=EACCES"
+						}
+						return string(landlock.NotEnforced) + ", read=ok"
+					}),
+					Run: func(t *T) string {
+						t.files("f")
+						r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.SoftRequirement, Threads: landlock.CurrentThread, MaxABI: c})
+						if err != nil {
+							return enforceFailed(err)
+						}
+						return fmt.Sprintf("%s, read=%s", r.State, Outcome(openRead(t.path("f"))))
+					}},
+				Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "best_effort_report",
+					Want: withCeiling(c, func(e Env) string {
+						switch abi := e.LibABI(); {
+						case abi == 0:
+							return string(landlock.NotEnforced)
+						case abi < abiFullPolicy:
+							return string(landlock.PartiallyEnforced)
+						}
+						return string(landlock.FullyEnforced)
+					}),
+					Run: func(t *T) string {
+						r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: c})
+						if err != nil {
+							return enforceFailed(err)
+						}
+						return string(r.State)
+					}},
+			)
 		}
-		register(
-			Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "strict_names_missing_features",
-				Want: withCeiling(c, func(e Env) string { return missingOutcome(missingAt(e.LibABI())) }),
-				Run: func(t *T) string {
-					_, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.Strict, Threads: landlock.CurrentThread, MaxABI: c})
-					var ue *landlock.UnsupportedError
-					if err != nil && !errors.As(err, &ue) {
-						return "error: " + err.Error()
-					}
-					if ue == nil {
-						return OK
-					}
-					var names []string
-					for _, d := range ue.Missing {
-						names = append(names, d.Feature)
-					}
-					sort.Strings(names)
-					return missingOutcome(names)
-				}},
-			// SoftRequirement is all or nothing: the maximal policy is
-			// enforced where the ABI has all of it, else nothing is.
-			Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "soft_requirement_all_or_nothing",
-				Want: withCeiling(c, func(e Env) string {
-					if e.LibABI() >= abiFullPolicy {
-						return string(landlock.FullyEnforced) + ", read=EACCES"
-					}
-					return string(landlock.NotEnforced) + ", read=ok"
-				}),
-				Run: func(t *T) string {
-					t.files("f")
-					r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.SoftRequirement, Threads: landlock.CurrentThread, MaxABI: c})
-					if err != nil {
-						return enforceFailed(err)
-					}
-					return fmt.Sprintf("%s, read=%s", r.State, Outcome(openRead(t.path("f"))))
-				}},
-			Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "best_effort_report",
-				Want: withCeiling(c, func(e Env) string {
-					switch abi := e.LibABI(); {
-					case abi == 0:
-						return string(landlock.NotEnforced)
-					case abi < abiFullPolicy:
-						return string(landlock.PartiallyEnforced)
-					}
-					return string(landlock.FullyEnforced)
-				}),
-				Run: func(t *T) string {
-					r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: c})
-					if err != nil {
-						return enforceFailed(err)
-					}
-					return string(r.State)
-				}},
-		)
-	}
+	})
 }

@@ -83,41 +83,42 @@ var netOps = []netOp{
 }
 
 func init() {
-	// ceiling 0 is the kernel's own ABI (or the run's ceiling, if any).
-	for _, c := range append([]int{0}, ceilings...) {
-		prefix := fmt.Sprintf("ceiling_%d/net/", c)
-		if c == 0 {
-			prefix = "no_ceiling/net/"
-		}
-		for _, op := range netOps {
-			c, op := c, op
-			want := deniedFrom(op.abi, op.errno)
-			if c > 0 {
-				want = withCeiling(c, want)
+	build(func() { // ceiling 0 is the kernel's own ABI (or the run's ceiling, if any).
+		for _, c := range append([]int{0}, ceilings...) {
+			prefix := fmt.Sprintf("ceiling_%d/net/", c)
+			if c == 0 {
+				prefix = "no_ceiling/net/"
 			}
-			register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + op.name, Isolation: op.isolation, Want: want,
-				Run: func(t *T) string {
-					if c > 0 {
-						t.Env.Ceiling = c
-					}
-					return op.run(t, func() error { return t.Enforce(maximalPolicy()) })
-				}})
+			for _, op := range netOps {
+				c, op := c, op
+				want := deniedFrom(op.abi, op.errno)
+				if c > 0 {
+					want = withCeiling(c, want)
+				}
+				register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + op.name, Isolation: op.isolation, Want: want,
+					Run: func(t *T) string {
+						if c > 0 {
+							t.Env.Ceiling = c
+						}
+						return op.run(t, func() error { return t.Enforce(maximalPolicy()) })
+					}})
+			}
 		}
-	}
-	// Unprivileged, Landlock requires no_new_privs: a policy that keeps
-	// privileges (the library leaves no_new_privs unset) must fail with
-	// EPERM, and works as root (CAP_SYS_ADMIN). Without Landlock the
-	// library enforces nothing and reports no error.
-	register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: "keep_privileges_needs_cap_sys_admin", Want: func(e Env) string {
-		if e.LibABI() >= abiLandlock && !e.Root {
-			return "enforce failed: EPERM"
-		}
-		return OK
-	}, Run: func(t *T) string {
-		p := landlock.Policy{FS: landlock.FSReadFile, KeepPrivileges: true}
-		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
-		}
-		return OK
-	}})
+		// Unprivileged, Landlock requires no_new_privs: a policy that keeps
+		// privileges (the library leaves no_new_privs unset) must fail with
+		// EPERM, and works as root (CAP_SYS_ADMIN). Without Landlock the
+		// library enforces nothing and reports no error.
+		register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: "keep_privileges_needs_cap_sys_admin", Want: func(e Env) string {
+			if e.LibABI() >= abiLandlock && !e.Root {
+				return "enforce failed: EPERM"
+			}
+			return OK
+		}, Run: func(t *T) string {
+			p := landlock.Policy{FS: landlock.FSReadFile, KeepPrivileges: true}
+			if err := t.Enforce(p); err != nil {
+				return enforceFailed(err)
+			}
+			return OK
+		}})
+	})
 }

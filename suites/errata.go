@@ -73,47 +73,49 @@ func mknodWhiteout(t *T, grant landlock.AccessFS, fixedErr, unfixedErr error) st
 }
 
 func init() {
-	register(
-		// Erratum 1: TCP rights apply to TCP sockets only, not to MPTCP
-		// (nor SCTP, SMC). Unfixed kernels deny with EACCES.
-		erratumCase(1, "tcp_bind_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
-			if err := t.Enforce(netPolicy(tcpBind)); err != nil {
-				return enforceFailed(err)
-			}
-			return classify(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, 0), nil, unix.EACCES)
-		}),
-		erratumCase(1, "tcp_connect_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
-			srv, port, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer unix.Close(srv)
-			if err := t.Enforce(netPolicy(tcpConnect)); err != nil {
-				return enforceFailed(err)
-			}
-			return classify(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, port), nil, unix.EACCES)
-		}),
-		// Erratum 2: SCOPE_SIGNAL no longer blocks signals between threads
-		// of one process in different domains. The probe sends signal 0 to
-		// a sibling thread outside the case's domain.
-		erratumCase(2, "signal_scope_allows_sibling_threads", Thread, nil, fixed, func(t *T) string {
-			tid, stop := siblingThread()
-			defer stop()
-			if err := t.Enforce(scopePolicy(scopeSignal)); err != nil {
-				return enforceFailed(err)
-			}
-			return classify(unix.Tgkill(unix.Getpid(), tid, 0), nil, unix.EPERM)
-		}),
-		// Erratum 4: creating a whiteout needs MAKE_REG, not MAKE_CHAR.
-		// Without a domain the whiteout is simply created.
-		erratumCase(4, "whiteout_denied_with_only_make_char", Thread, nil, unfixed, func(t *T) string {
-			return mknodWhiteout(t, landlock.FSMakeChar, unix.EACCES, nil)
-		}),
-		erratumCase(4, "whiteout_allowed_with_only_make_reg", Thread, nil, fixed, func(t *T) string {
-			return mknodWhiteout(t, landlock.FSMakeReg, nil, unix.EACCES)
-		}),
-	)
-	registerErratum3()
+	build(func() {
+		register(
+			// Erratum 1: TCP rights apply to TCP sockets only, not to MPTCP
+			// (nor SCTP, SMC). Unfixed kernels deny with EACCES.
+			erratumCase(1, "tcp_bind_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
+				if err := t.Enforce(netPolicy(tcpBind)); err != nil {
+					return enforceFailed(err)
+				}
+				return classify(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, 0), nil, unix.EACCES)
+			}),
+			erratumCase(1, "tcp_connect_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
+				srv, port, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer unix.Close(srv)
+				if err := t.Enforce(netPolicy(tcpConnect)); err != nil {
+					return enforceFailed(err)
+				}
+				return classify(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, port), nil, unix.EACCES)
+			}),
+			// Erratum 2: SCOPE_SIGNAL no longer blocks signals between threads
+			// of one process in different domains. The probe sends signal 0 to
+			// a sibling thread outside the case's domain.
+			erratumCase(2, "signal_scope_allows_sibling_threads", Thread, nil, fixed, func(t *T) string {
+				tid, stop := siblingThread()
+				defer stop()
+				if err := t.Enforce(scopePolicy(scopeSignal)); err != nil {
+					return enforceFailed(err)
+				}
+				return classify(unix.Tgkill(unix.Getpid(), tid, 0), nil, unix.EPERM)
+			}),
+			// Erratum 4: creating a whiteout needs MAKE_REG, not MAKE_CHAR.
+			// Without a domain the whiteout is simply created.
+			erratumCase(4, "whiteout_denied_with_only_make_char", Thread, nil, unfixed, func(t *T) string {
+				return mknodWhiteout(t, landlock.FSMakeChar, unix.EACCES, nil)
+			}),
+			erratumCase(4, "whiteout_allowed_with_only_make_reg", Thread, nil, fixed, func(t *T) string {
+				return mknodWhiteout(t, landlock.FSMakeReg, nil, unix.EACCES)
+			}),
+		)
+		registerErratum3()
+	})
 }
 
 // Erratum 3: a directory moved out of the bind mount it was reached

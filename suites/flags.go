@@ -47,20 +47,22 @@ func flagCovers(name string) []string {
 // domain still denies what it handles (before the flags' ABI the flag
 // itself is refused).
 func init() {
-	for _, f := range featuresOf(RestrictFlag) {
-		if f.ABI != abiLogFlags {
-			continue
+	build(func() {
+		for _, f := range featuresOf(RestrictFlag) {
+			if f.ABI != abiLogFlags {
+				continue
+			}
+			register(flagCase("log/"+f.Name+"/does_not_change_decisions", withLogFlags("EACCES"), func(t *T) string {
+				t.files("f")
+				return withRuleset(attr(8, fsRead), func(fd int) string {
+					if err := t.restrict(fd, uint32(f.Value)); err != nil {
+						return Outcome(err)
+					}
+					return Outcome(openRead(t.path("f")))
+				})
+			}).showing(f.ID(), ShowsEffect))
 		}
-		register(flagCase("log/"+f.Name+"/does_not_change_decisions", withLogFlags("EACCES"), func(t *T) string {
-			t.files("f")
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				if err := t.restrict(fd, uint32(f.Value)); err != nil {
-					return Outcome(err)
-				}
-				return Outcome(openRead(t.path("f")))
-			})
-		}).showing(f.ID(), ShowsEffect))
-	}
+	})
 }
 
 // withLogFlags is err from the ABI of the logging flags, EINVAL before.
@@ -124,225 +126,227 @@ func both(o func(Env) string) func(Env) string {
 	return func(e Env) string { return fmt.Sprintf("plain=%s quiet=%s", o(e), o(e)) }
 }
 
-// flagCases are the rows of this file; init registers them.
-var flagCases = []Case{
-	// Logging flags only change audit records: with a real ruleset
-	// the enforcement succeeds from ABI 7.
-	flagCase("log/all_three_with_ruleset", withLogFlags(OK), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, logAll)) })
-	}),
-	// Without no_new_privs, unprivileged callers get EPERM on every
-	// ABI (before ABI 11 the privilege is checked before the flags).
-	flagCase("log/flags_without_no_new_privs", sys(func(e Env) string {
-		switch {
-		case !e.Root:
-			return "EPERM"
-		case e.ABI >= abiLogFlags:
-			return OK
-		}
-		return "EINVAL"
-	}), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, logAll)) })
-	}),
-	// ruleset_fd -1 is only for LOG_SUBDOMAINS_OFF alone (base.go
-	// covers it alone and with LOG_SAME_EXEC_OFF).
-	flagCase("log/no_ruleset_with_log_new_exec_on", withLogFlags("EBADF"), func(t *T) string {
-		return Outcome(t.restrict(-1, logNewExecOn))
-	}),
-	flagCase("log/no_ruleset_with_log_subdomains_off_and_same_exec_off", withLogFlags("EBADF"), func(t *T) string {
-		return Outcome(t.restrict(-1, logSubdomainOff|logSameExecOff))
-	}),
-	flagCase("log/fd_minus_2_with_log_subdomains_off", withLogFlags("EBADF"), func(t *T) string {
-		return Outcome(t.restrict(-2, logSubdomainOff))
-	}),
-	flagCase("log/non_ruleset_fd_with_log_subdomains_off", withLogFlags("EBADFD"), func(t *T) string {
-		n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return "setup: " + Outcome(err)
-		}
-		defer unix.Close(n)
-		return Outcome(t.restrict(n, logSubdomainOff))
-	}),
-	// (-1, LOG_SUBDOMAINS_OFF) creates no domain; a later ruleset is
-	// enforced as usual.
-	flagCase("log/no_ruleset_creates_no_domain", sys(func(e Env) string {
-		first := "EINVAL"
-		if e.ABI >= abiLogFlags {
-			first = OK
-		}
-		return first + ", read=ok, then enforce=ok read=EACCES"
-	}), func(t *T) string {
-		t.files("f")
-		return withRuleset(attr(8, fsRead), func(fd int) string {
-			first := Outcome(t.restrict(-1, logSubdomainOff))
-			before := Outcome(openRead(t.path("f")))
-			enf := Outcome(t.restrict(fd, 0))
-			return fmt.Sprintf("%s, read=%s, then enforce=%s read=%s", first, before, enf, Outcome(openRead(t.path("f"))))
-		})
-	}),
-
-	// NO_NEW_PRIVS (ABI 11) satisfies the privilege requirement and
-	// sets no_new_privs iff the call succeeds; before ABI 11 it is an
-	// unknown flag and no_new_privs stays unset.
-	flagCase("no_new_privs/sets_it_on_success", sys(func(e Env) string {
-		if e.ABI >= abiNNPFlag {
-			return "ok, no_new_privs=1"
-		}
-		return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
-	}), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string {
-			err := landlock.SysRestrictSelf(fd, nnpFlag)
-			return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
-		})
-	}).showing("restrict/no_new_privs", ShowsEffect),
-	flagCase("no_new_privs/enforces_the_ruleset", sys(func(e Env) string {
-		if e.ABI >= abiNNPFlag {
-			return "EACCES"
-		}
-		return flagsOrPriv("EINVAL")(e)
-	}), func(t *T) string {
-		t.files("f")
-		return withRuleset(attr(8, fsRead), func(fd int) string {
-			if err := landlock.SysRestrictSelf(fd, nnpFlag); err != nil {
-				return Outcome(err)
+// flagCases makes the rows of this file; init registers them.
+func flagCases() []Case {
+	return []Case{
+		// Logging flags only change audit records: with a real ruleset
+		// the enforcement succeeds from ABI 7.
+		flagCase("log/all_three_with_ruleset", withLogFlags(OK), func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, logAll)) })
+		}),
+		// Without no_new_privs, unprivileged callers get EPERM on every
+		// ABI (before ABI 11 the privilege is checked before the flags).
+		flagCase("log/flags_without_no_new_privs", sys(func(e Env) string {
+			switch {
+			case !e.Root:
+				return "EPERM"
+			case e.ABI >= abiLogFlags:
+				return OK
 			}
-			return Outcome(openRead(t.path("f")))
-		})
-	}),
-	flagCase("no_new_privs/with_log_flags", sys(func(e Env) string {
-		if e.ABI >= abiNNPFlag {
-			return "ok, no_new_privs=1"
-		}
-		return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
-	}), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string {
-			err := landlock.SysRestrictSelf(fd, nnpFlag|logAll)
-			return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
-		})
-	}),
-	Case{Area: "flags", Name: "no_new_privs/bad_fd_leaves_it_unset", Covers: flagCovers("no_new_privs/"), Want: func(e Env) string {
-		if o, ok := noLandlock(e); ok {
-			return o + ", no_new_privs=0"
-		}
-		if e.ABI >= abiNNPFlag {
-			return "EBADFD, no_new_privs=0"
-		}
-		return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
-	}, Run: func(t *T) string {
-		n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return "setup: " + Outcome(err)
-		}
-		defer unix.Close(n)
-		err = landlock.SysRestrictSelf(n, nnpFlag)
-		return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
-	}},
-
-	// Quiet fields (ABI 10) must be subsets of the handled sets; before
-	// ABI 10 they lie past the kernel's struct (E2BIG).
-	flagCase("quiet/net_subset", fieldOutcome(abiQuiet, abiQuiet), func(*T) string {
-		return createOutcome(attr(48, 0, netBindTCP, 0, 0, netBindTCP), 0)
-	}),
-	flagCase("quiet/net_not_subset", sys(func(e Env) string {
-		if e.ABI >= abiQuiet {
 			return "EINVAL"
-		}
-		return "E2BIG"
-	}), func(*T) string {
-		return createOutcome(attr(48, 0, netBindTCP, 0, 0, netConnTCP), 0)
-	}),
-	flagCase("quiet/scoped_subset", fieldOutcome(abiQuiet, abiQuiet), func(*T) string {
-		return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeSig), 0)
-	}),
-	flagCase("quiet/scoped_not_subset", sys(func(e Env) string {
-		if e.ABI >= abiQuiet {
-			return "EINVAL"
-		}
-		return "E2BIG"
-	}), func(*T) string {
-		return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeAbs), 0)
-	}),
-	// A QUIET rule needs a quiet mask for its rule type (ABI 10), and
-	// may then carry no access; before ABI 10 the flag is unknown. The
-	// port rule cases need handled_access_net (ABI 4): before, the
-	// ruleset itself is refused (E2BIG).
-	flagCase("quiet/path_rule_without_access", since(abiQuiet, "EINVAL"), func(t *T) string {
-		return withDirPath(t, func(d int) string {
-			return withRulesetOrFallback(attr(48, fsRead, 0, 0, fsRead), attr(8, fsRead), func(fd int) string {
-				return Outcome(addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET))
+		}), func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, logAll)) })
+		}),
+		// ruleset_fd -1 is only for LOG_SUBDOMAINS_OFF alone (base.go
+		// covers it alone and with LOG_SAME_EXEC_OFF).
+		flagCase("log/no_ruleset_with_log_new_exec_on", withLogFlags("EBADF"), func(t *T) string {
+			return Outcome(t.restrict(-1, logNewExecOn))
+		}),
+		flagCase("log/no_ruleset_with_log_subdomains_off_and_same_exec_off", withLogFlags("EBADF"), func(t *T) string {
+			return Outcome(t.restrict(-1, logSubdomainOff|logSameExecOff))
+		}),
+		flagCase("log/fd_minus_2_with_log_subdomains_off", withLogFlags("EBADF"), func(t *T) string {
+			return Outcome(t.restrict(-2, logSubdomainOff))
+		}),
+		flagCase("log/non_ruleset_fd_with_log_subdomains_off", withLogFlags("EBADFD"), func(t *T) string {
+			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "setup: " + Outcome(err)
+			}
+			defer unix.Close(n)
+			return Outcome(t.restrict(n, logSubdomainOff))
+		}),
+		// (-1, LOG_SUBDOMAINS_OFF) creates no domain; a later ruleset is
+		// enforced as usual.
+		flagCase("log/no_ruleset_creates_no_domain", sys(func(e Env) string {
+			first := "EINVAL"
+			if e.ABI >= abiLogFlags {
+				first = OK
+			}
+			return first + ", read=ok, then enforce=ok read=EACCES"
+		}), func(t *T) string {
+			t.files("f")
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				first := Outcome(t.restrict(-1, logSubdomainOff))
+				before := Outcome(openRead(t.path("f")))
+				enf := Outcome(t.restrict(fd, 0))
+				return fmt.Sprintf("%s, read=%s, then enforce=%s read=%s", first, before, enf, Outcome(openRead(t.path("f"))))
 			})
-		})
-	}),
-	flagCase("quiet/port_rule_without_access", needsNetField(func(e Env) string {
-		if e.ABI >= abiQuiet {
-			return OK
-		}
-		return "EINVAL"
-	}), func(*T) string {
-		return withRulesetOrFallback(attr(48, 0, netBindTCP, 0, 0, netBindTCP), attr(16, 0, netBindTCP), func(fd int) string {
-			return Outcome(addQuietPort(fd, 0))
-		})
-	}),
-	flagCase("quiet/port_rule_without_quiet_net_mask", needsNetField(func(Env) string { return "EINVAL" }), func(*T) string {
-		return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, fsRead), attr(16, fsRead, netBindTCP), func(fd int) string {
-			return Outcome(addQuietPort(fd, netBindTCP))
-		})
-	}),
-	flagCase("quiet/path_rule_without_quiet_fs_mask", always("EINVAL"), func(t *T) string {
-		return withDirPath(t, func(d int) string {
-			return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, 0, netBindTCP), attr(8, fsRead), func(fd int) string {
-				return Outcome(addPath(fd, fsRead, d, unix.LANDLOCK_ADD_RULE_QUIET))
-			})
-		})
-	}),
+		}),
 
-	// Quiet masks and quiet rules only mute audit records: the same
-	// decisions with and without them, for each kind of restriction.
-	flagCase("quiet/never_changes_fs_decisions", both(func(e Env) string {
-		return "allowed:ok,denied:" + deniedFrom(abiLandlock, "EACCES")(e)
-	}), func(t *T) string {
-		t.files("a/f", "b/f")
-		return quietPair(t, func(quiet bool) landlock.Policy {
-			p := landlock.Policy{FS: landlock.FSReadFile}
-			p.Rules = append(p.Rules, landlock.PathRule{Path: t.path("a"), Access: landlock.FSReadFile, Quiet: quiet})
-			if quiet {
-				p.QuietFS = landlock.FSReadFile
-				p.Rules = append(p.Rules, landlock.PathRule{Path: t.path("b"), Quiet: true})
+		// NO_NEW_PRIVS (ABI 11) satisfies the privilege requirement and
+		// sets no_new_privs iff the call succeeds; before ABI 11 it is an
+		// unknown flag and no_new_privs stays unset.
+		flagCase("no_new_privs/sets_it_on_success", sys(func(e Env) string {
+			if e.ABI >= abiNNPFlag {
+				return "ok, no_new_privs=1"
 			}
-			return p
-		}, func() string {
-			return fmt.Sprintf("allowed:%s,denied:%s", Outcome(openRead(t.path("a/f"))), Outcome(openRead(t.path("b/f"))))
-		})
-	}).showing("add_rule/quiet", ShowsEffect),
-	flagCase("quiet/never_changes_net_decisions", both(tcpDenied), func(t *T) string {
-		port, err := freePort(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		return quietPair(t, func(quiet bool) landlock.Policy {
-			p := netPolicy(tcpBind)
-			if quiet {
-				p.QuietNet = tcpBind
-				p.Rules = append(p.Rules, landlock.PortRule{Port: uint64(port), Quiet: true})
+			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
+		}), func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				err := landlock.SysRestrictSelf(fd, nnpFlag)
+				return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+			})
+		}).showing("restrict/no_new_privs", ShowsEffect),
+		flagCase("no_new_privs/enforces_the_ruleset", sys(func(e Env) string {
+			if e.ABI >= abiNNPFlag {
+				return "EACCES"
 			}
-			return p
-		}, func() string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)) })
-	}),
-	flagCase("quiet/never_changes_scope_decisions", both(scopeDenied), func(t *T) string {
-		name := abstractName()
-		srv, err := unixServer(name, unix.SOCK_STREAM)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer unix.Close(srv)
-		return quietPair(t, func(quiet bool) landlock.Policy {
-			p := scopePolicy(scopeAbstract)
-			if quiet {
-				p.QuietScoped = scopeAbstract
+			return flagsOrPriv("EINVAL")(e)
+		}), func(t *T) string {
+			t.files("f")
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				if err := landlock.SysRestrictSelf(fd, nnpFlag); err != nil {
+					return Outcome(err)
+				}
+				return Outcome(openRead(t.path("f")))
+			})
+		}),
+		flagCase("no_new_privs/with_log_flags", sys(func(e Env) string {
+			if e.ABI >= abiNNPFlag {
+				return "ok, no_new_privs=1"
 			}
-			return p
-		}, func() string { return Outcome(connectStream(name)) })
-	}),
+			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
+		}), func(t *T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string {
+				err := landlock.SysRestrictSelf(fd, nnpFlag|logAll)
+				return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+			})
+		}),
+		Case{Area: "flags", Name: "no_new_privs/bad_fd_leaves_it_unset", Covers: flagCovers("no_new_privs/"), Want: func(e Env) string {
+			if o, ok := noLandlock(e); ok {
+				return o + ", no_new_privs=0"
+			}
+			if e.ABI >= abiNNPFlag {
+				return "EBADFD, no_new_privs=0"
+			}
+			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
+		}, Run: func(t *T) string {
+			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "setup: " + Outcome(err)
+			}
+			defer unix.Close(n)
+			err = landlock.SysRestrictSelf(n, nnpFlag)
+			return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+		}},
+
+		// Quiet fields (ABI 10) must be subsets of the handled sets; before
+		// ABI 10 they lie past the kernel's struct (E2BIG).
+		flagCase("quiet/net_subset", fieldOutcome(abiQuiet, abiQuiet), func(*T) string {
+			return createOutcome(attr(48, 0, netBindTCP, 0, 0, netBindTCP), 0)
+		}),
+		flagCase("quiet/net_not_subset", sys(func(e Env) string {
+			if e.ABI >= abiQuiet {
+				return "EINVAL"
+			}
+			return "E2BIG"
+		}), func(*T) string {
+			return createOutcome(attr(48, 0, netBindTCP, 0, 0, netConnTCP), 0)
+		}),
+		flagCase("quiet/scoped_subset", fieldOutcome(abiQuiet, abiQuiet), func(*T) string {
+			return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeSig), 0)
+		}),
+		flagCase("quiet/scoped_not_subset", sys(func(e Env) string {
+			if e.ABI >= abiQuiet {
+				return "EINVAL"
+			}
+			return "E2BIG"
+		}), func(*T) string {
+			return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeAbs), 0)
+		}),
+		// A QUIET rule needs a quiet mask for its rule type (ABI 10), and
+		// may then carry no access; before ABI 10 the flag is unknown. The
+		// port rule cases need handled_access_net (ABI 4): before, the
+		// ruleset itself is refused (E2BIG).
+		flagCase("quiet/path_rule_without_access", since(abiQuiet, "EINVAL"), func(t *T) string {
+			return withDirPath(t, func(d int) string {
+				return withRulesetOrFallback(attr(48, fsRead, 0, 0, fsRead), attr(8, fsRead), func(fd int) string {
+					return Outcome(addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET))
+				})
+			})
+		}),
+		flagCase("quiet/port_rule_without_access", needsNetField(func(e Env) string {
+			if e.ABI >= abiQuiet {
+				return OK
+			}
+			return "EINVAL"
+		}), func(*T) string {
+			return withRulesetOrFallback(attr(48, 0, netBindTCP, 0, 0, netBindTCP), attr(16, 0, netBindTCP), func(fd int) string {
+				return Outcome(addQuietPort(fd, 0))
+			})
+		}),
+		flagCase("quiet/port_rule_without_quiet_net_mask", needsNetField(func(Env) string { return "EINVAL" }), func(*T) string {
+			return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, fsRead), attr(16, fsRead, netBindTCP), func(fd int) string {
+				return Outcome(addQuietPort(fd, netBindTCP))
+			})
+		}),
+		flagCase("quiet/path_rule_without_quiet_fs_mask", always("EINVAL"), func(t *T) string {
+			return withDirPath(t, func(d int) string {
+				return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, 0, netBindTCP), attr(8, fsRead), func(fd int) string {
+					return Outcome(addPath(fd, fsRead, d, unix.LANDLOCK_ADD_RULE_QUIET))
+				})
+			})
+		}),
+
+		// Quiet masks and quiet rules only mute audit records: the same
+		// decisions with and without them, for each kind of restriction.
+		flagCase("quiet/never_changes_fs_decisions", both(func(e Env) string {
+			return "allowed:ok,denied:" + deniedFrom(abiLandlock, "EACCES")(e)
+		}), func(t *T) string {
+			t.files("a/f", "b/f")
+			return quietPair(t, func(quiet bool) landlock.Policy {
+				p := landlock.Policy{FS: landlock.FSReadFile}
+				p.Rules = append(p.Rules, landlock.PathRule{Path: t.path("a"), Access: landlock.FSReadFile, Quiet: quiet})
+				if quiet {
+					p.QuietFS = landlock.FSReadFile
+					p.Rules = append(p.Rules, landlock.PathRule{Path: t.path("b"), Quiet: true})
+				}
+				return p
+			}, func() string {
+				return fmt.Sprintf("allowed:%s,denied:%s", Outcome(openRead(t.path("a/f"))), Outcome(openRead(t.path("b/f"))))
+			})
+		}).showing("add_rule/quiet", ShowsEffect),
+		flagCase("quiet/never_changes_net_decisions", both(tcpDenied), func(t *T) string {
+			port, err := freePort(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			return quietPair(t, func(quiet bool) landlock.Policy {
+				p := netPolicy(tcpBind)
+				if quiet {
+					p.QuietNet = tcpBind
+					p.Rules = append(p.Rules, landlock.PortRule{Port: uint64(port), Quiet: true})
+				}
+				return p
+			}, func() string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)) })
+		}),
+		flagCase("quiet/never_changes_scope_decisions", both(scopeDenied), func(t *T) string {
+			name := abstractName()
+			srv, err := unixServer(name, unix.SOCK_STREAM)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer unix.Close(srv)
+			return quietPair(t, func(quiet bool) landlock.Policy {
+				p := scopePolicy(scopeAbstract)
+				if quiet {
+					p.QuietScoped = scopeAbstract
+				}
+				return p
+			}, func() string { return Outcome(connectStream(name)) })
+		}),
+	}
 }
 
-func init() { register(flagCases...) }
+func init() { build(func() { register(flagCases()...) }) }

@@ -170,18 +170,20 @@ func (r fsRight) skip() func(Env) string {
 }
 
 func init() {
-	for _, r := range fsRights {
-		r := r
-		register(
-			Case{Area: "fs", Name: r.name + "/allowed_by_rule", Skip: r.skip(), Want: r.allowedWant,
-				Feature: "fs/" + r.name, Shows: ShowsAllowed, Covers: r.covers(),
-				Run: func(t *T) string { return r.run(t, r.right()|r.extra) }},
-			Case{Area: "fs", Name: r.name + "/denied_without_rule", Skip: r.skip(), Want: r.deniedWant,
-				Feature: "fs/" + r.name, Shows: ShowsDenied, Covers: r.covers(),
-				Run: func(t *T) string { return r.run(t, r.denyingGrant()) }},
-		)
-	}
-	register(fsCases...)
+	build(func() {
+		for _, r := range fsRights {
+			r := r
+			register(
+				Case{Area: "fs", Name: r.name + "/allowed_by_rule", Skip: r.skip(), Want: r.allowedWant,
+					Feature: "fs/" + r.name, Shows: ShowsAllowed, Covers: r.covers(),
+					Run: func(t *T) string { return r.run(t, r.right()|r.extra) }},
+				Case{Area: "fs", Name: r.name + "/denied_without_rule", Skip: r.skip(), Want: r.deniedWant,
+					Feature: "fs/" + r.name, Shows: ShowsDenied, Covers: r.covers(),
+					Run: func(t *T) string { return r.run(t, r.denyingGrant()) }},
+			)
+		}
+		register(fsCases...)
+	})
 }
 
 // fsCases are the rule-semantics cases beyond one right at a time.

@@ -109,71 +109,73 @@ func execCase(name string, want func(Env) string, run func(t *T) string) Case {
 }
 
 func init() {
-	prog := func(t *T, rel string) error {
-		if err := layout(t, rel[:len(rel)-len("prog")]); err != nil {
-			return err
+	build(func() {
+		prog := func(t *T, rel string) error {
+			if err := layout(t, rel[:len(rel)-len("prog")]); err != nil {
+				return err
+			}
+			return writeExecutable(t.path(rel))
 		}
-		return writeExecutable(t.path(rel))
-	}
-	denied := deniedFrom(abiLandlock, "EACCES")
-	register(
-		execCase("allowed_by_rule_on_an_ancestor", byLibABI(abiLandlock, "deep=ok other=EACCES", "deep=ok other=ok"), func(t *T) string {
-			if err := prog(t, "a/b/c/prog"); err != nil {
-				return setupFailed(err)
-			}
-			if err := prog(t, "z/prog"); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("deep", Outcome(execute(t.path("a/b/c/prog"))), "other", Outcome(execute(t.path("z/prog"))))
-		}),
-		// The file reached decides, not the symbolic link.
-		execCase("symlink_to_denied_target", denied, func(t *T) string {
-			if err := prog(t, "b/prog"); err != nil {
-				return setupFailed(err)
-			}
-			if err := layout(t, "a/l->../b/prog"); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead), on("b", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(execute(t.path("a/l")))
-		}),
-		// A domain that does not handle EXECUTE lets programs run, while it
-		// denies what it handles.
-		execCase("not_handled_allowed", byLibABI(abiLandlock, "exec=ok write=EACCES", "exec=ok write=ok"), func(t *T) string {
-			if err := prog(t, "a/prog"); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, aWrite); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("exec", Outcome(execute(t.path("a/prog"))), "write", Outcome(openWrite(t.path("a/prog"))))
-		}),
-		Case{Area: "fs", Name: "execute/execveat_check_allowed_with_execute", Covers: []string{"fs.7", "§3.2"},
-			Want: withExecveCheck(allowed), Run: func(t *T) string {
-				if err := prog(t, "a/prog"); err != nil {
+		denied := deniedFrom(abiLandlock, "EACCES")
+		register(
+			execCase("allowed_by_rule_on_an_ancestor", byLibABI(abiLandlock, "deep=ok other=EACCES", "deep=ok other=ok"), func(t *T) string {
+				if err := prog(t, "a/b/c/prog"); err != nil {
+					return setupFailed(err)
+				}
+				if err := prog(t, "z/prog"); err != nil {
 					return setupFailed(err)
 				}
 				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(execveCheck(t.path("a/prog")))
-			}},
-		Case{Area: "fs", Name: "execute/execveat_check_denied_without_execute", Covers: []string{"fs.7", "§3.2"},
-			Want: withExecveCheck(denied), Run: func(t *T) string {
+				return pairs("deep", Outcome(execute(t.path("a/b/c/prog"))), "other", Outcome(execute(t.path("z/prog"))))
+			}),
+			// The file reached decides, not the symbolic link.
+			execCase("symlink_to_denied_target", denied, func(t *T) string {
+				if err := prog(t, "b/prog"); err != nil {
+					return setupFailed(err)
+				}
+				if err := layout(t, "a/l->../b/prog"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead), on("b", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(execute(t.path("a/l")))
+			}),
+			// A domain that does not handle EXECUTE lets programs run, while it
+			// denies what it handles.
+			execCase("not_handled_allowed", byLibABI(abiLandlock, "exec=ok write=EACCES", "exec=ok write=ok"), func(t *T) string {
 				if err := prog(t, "a/prog"); err != nil {
 					return setupFailed(err)
 				}
-				if err := enforceFS(t, aExec|aRead, on("a", aRead)); err != nil {
+				if err := enforceFS(t, aWrite); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(execveCheck(t.path("a/prog")))
-			}},
-	)
+				return pairs("exec", Outcome(execute(t.path("a/prog"))), "write", Outcome(openWrite(t.path("a/prog"))))
+			}),
+			Case{Area: "fs", Name: "execute/execveat_check_allowed_with_execute", Covers: []string{"fs.7", "§3.2"},
+				Want: withExecveCheck(allowed), Run: func(t *T) string {
+					if err := prog(t, "a/prog"); err != nil {
+						return setupFailed(err)
+					}
+					if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
+						return enforceFailed(err)
+					}
+					return Outcome(execveCheck(t.path("a/prog")))
+				}},
+			Case{Area: "fs", Name: "execute/execveat_check_denied_without_execute", Covers: []string{"fs.7", "§3.2"},
+				Want: withExecveCheck(denied), Run: func(t *T) string {
+					if err := prog(t, "a/prog"); err != nil {
+						return setupFailed(err)
+					}
+					if err := enforceFS(t, aExec|aRead, on("a", aRead)); err != nil {
+						return enforceFailed(err)
+					}
+					return Outcome(execveCheck(t.path("a/prog")))
+				}},
+		)
+	})
 }
 
 // writeProgram writes a program file (mode 0755) at path.

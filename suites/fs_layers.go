@@ -32,94 +32,96 @@ func enforceLayers(t *T, ls ...fsLayerSpec) error {
 }
 
 func init() {
-	read := func(t *T, p string) string { return Outcome(openRead(t.path(p))) }
-	write := func(t *T, p string) string { return Outcome(openWrite(t.path(p))) }
-	register(
-		// The second layer grants READ|WRITE everywhere; the first granted
-		// only READ on a: writing stays denied.
-		layerCase("superset_layer_cannot_widen", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *T) string {
-			t.files("a/f")
-			if err := enforceLayers(t, fsLayerSpec{aRead | aWrite, []rule{on("a", aRead)}}, fsLayerSpec{aRead | aWrite, []rule{on("", aRead|aWrite)}}); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
-		}),
-		// Layers handling different rights: each only restricts its own.
-		layerCase("non_overlapping_accesses", byLibABI(abiLandlock, "a_read=ok b_write=ok a_write=EACCES b_read=EACCES", "a_read=ok b_write=ok a_write=ok b_read=ok"), func(t *T) string {
-			t.files("a/f", "b/f")
-			if err := enforceLayers(t, fsLayerSpec{aRead, []rule{on("a", aRead)}}, fsLayerSpec{aWrite, []rule{on("b", aWrite)}}); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("a_read", read(t, "a/f"), "b_write", write(t, "b/f"), "a_write", write(t, "a/f"), "b_read", read(t, "b/f"))
-		}),
-		// A middle layer that handles WRITE_FILE and grants nothing masks
-		// the WRITE_FILE of the others; READ_FILE stays as they grant it.
-		layerCase("interleaved_masked_accesses", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *T) string {
-			t.files("a/f")
-			if err := enforceLayers(t,
-				fsLayerSpec{aRead | aWrite, []rule{on("a", aRead|aWrite)}},
-				fsLayerSpec{aWrite, nil},
-				fsLayerSpec{aRead, []rule{on("a", aRead)}}); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
-		}),
-		layerCase("empty_layer_denies_only_what_it_handles", byLibABI(abiLandlock, "read=EACCES write=ok", "read=ok write=ok"), func(t *T) string {
-			t.files("a/f")
-			if err := enforceLayers(t, fsLayerSpec{aRead, nil}); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
-		}),
-		// The same ruleset enforced twice: two equal layers.
-		layerCase("same_ruleset_twice", sys(func(Env) string { return "a=ok b=EACCES" }), func(t *T) string {
-			t.files("a/f", "b/f")
-			return withRuleset(attr(8, fsRead), func(rs int) string {
-				d, err := unix.Open(t.path("a"), unix.O_PATH|unix.O_CLOEXEC, 0)
-				if err != nil {
+	build(func() {
+		read := func(t *T, p string) string { return Outcome(openRead(t.path(p))) }
+		write := func(t *T, p string) string { return Outcome(openWrite(t.path(p))) }
+		register(
+			// The second layer grants READ|WRITE everywhere; the first granted
+			// only READ on a: writing stays denied.
+			layerCase("superset_layer_cannot_widen", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *T) string {
+				t.files("a/f")
+				if err := enforceLayers(t, fsLayerSpec{aRead | aWrite, []rule{on("a", aRead)}}, fsLayerSpec{aRead | aWrite, []rule{on("", aRead|aWrite)}}); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
+			}),
+			// Layers handling different rights: each only restricts its own.
+			layerCase("non_overlapping_accesses", byLibABI(abiLandlock, "a_read=ok b_write=ok a_write=EACCES b_read=EACCES", "a_read=ok b_write=ok a_write=ok b_read=ok"), func(t *T) string {
+				t.files("a/f", "b/f")
+				if err := enforceLayers(t, fsLayerSpec{aRead, []rule{on("a", aRead)}}, fsLayerSpec{aWrite, []rule{on("b", aWrite)}}); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("a_read", read(t, "a/f"), "b_write", write(t, "b/f"), "a_write", write(t, "a/f"), "b_read", read(t, "b/f"))
+			}),
+			// A middle layer that handles WRITE_FILE and grants nothing masks
+			// the WRITE_FILE of the others; READ_FILE stays as they grant it.
+			layerCase("interleaved_masked_accesses", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *T) string {
+				t.files("a/f")
+				if err := enforceLayers(t,
+					fsLayerSpec{aRead | aWrite, []rule{on("a", aRead|aWrite)}},
+					fsLayerSpec{aWrite, nil},
+					fsLayerSpec{aRead, []rule{on("a", aRead)}}); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
+			}),
+			layerCase("empty_layer_denies_only_what_it_handles", byLibABI(abiLandlock, "read=EACCES write=ok", "read=ok write=ok"), func(t *T) string {
+				t.files("a/f")
+				if err := enforceLayers(t, fsLayerSpec{aRead, nil}); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
+			}),
+			// The same ruleset enforced twice: two equal layers.
+			layerCase("same_ruleset_twice", sys(func(Env) string { return "a=ok b=EACCES" }), func(t *T) string {
+				t.files("a/f", "b/f")
+				return withRuleset(attr(8, fsRead), func(rs int) string {
+					d, err := unix.Open(t.path("a"), unix.O_PATH|unix.O_CLOEXEC, 0)
+					if err != nil {
+						return setupFailed(err)
+					}
+					defer unix.Close(d)
+					if err := addPath(rs, fsRead, d, 0); err != nil {
+						return "add_rule: " + Outcome(err)
+					}
+					for i := 0; i < 2; i++ {
+						if err := t.restrict(rs, 0); err != nil {
+							return "restrict: " + Outcome(err)
+						}
+					}
+					return pairs("a", read(t, "a/f"), "b", read(t, "b/f"))
+				})
+			}),
+		)
+
+		inherit := func(name string, want func(Env) string, run func(t *T) string) Case {
+			return Case{Area: "fs", Name: "inheritance/" + name, Want: want, Covers: []string{"fs.6", "§3.4"}, Run: run}
+		}
+		register(
+			// The executed program (a new image) still runs in the domain.
+			inherit("executed_program_keeps_the_domain", byLibABI(abiLandlock, "a=ok b=EACCES", "a=ok b=ok"), func(t *T) string {
+				t.files("a/f", "b/f")
+				progs := map[string]string{"a": t.path("a/open-prog"), "b": t.path("a/open-b-prog")}
+				if err := writeProgram(progs["a"], openProgram(t.path("a/f"), unix.O_RDONLY)); err != nil {
 					return setupFailed(err)
 				}
-				defer unix.Close(d)
-				if err := addPath(rs, fsRead, d, 0); err != nil {
-					return "add_rule: " + Outcome(err)
+				if err := writeProgram(progs["b"], openProgram(t.path("b/f"), unix.O_RDONLY)); err != nil {
+					return setupFailed(err)
 				}
-				for i := 0; i < 2; i++ {
-					if err := t.restrict(rs, 0); err != nil {
-						return "restrict: " + Outcome(err)
-					}
+				if err := enforceFS(t, aRead|aExec, on("a", aRead|aExec)); err != nil {
+					return enforceFailed(err)
 				}
-				return pairs("a", read(t, "a/f"), "b", read(t, "b/f"))
-			})
-		}),
-	)
-
-	inherit := func(name string, want func(Env) string, run func(t *T) string) Case {
-		return Case{Area: "fs", Name: "inheritance/" + name, Want: want, Covers: []string{"fs.6", "§3.4"}, Run: run}
-	}
-	register(
-		// The executed program (a new image) still runs in the domain.
-		inherit("executed_program_keeps_the_domain", byLibABI(abiLandlock, "a=ok b=EACCES", "a=ok b=ok"), func(t *T) string {
-			t.files("a/f", "b/f")
-			progs := map[string]string{"a": t.path("a/open-prog"), "b": t.path("a/open-b-prog")}
-			if err := writeProgram(progs["a"], openProgram(t.path("a/f"), unix.O_RDONLY)); err != nil {
-				return setupFailed(err)
-			}
-			if err := writeProgram(progs["b"], openProgram(t.path("b/f"), unix.O_RDONLY)); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, aRead|aExec, on("a", aRead|aExec)); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("a", runProgram(progs["a"]), "b", runProgram(progs["b"]))
-		}),
-		// A thread that existed before the enforcement is outside the
-		// domain; the enforcing thread is inside.
-		inherit("sibling_thread_not_restricted", byLibABI(abiLandlock, "self=EACCES sibling=ok", "self=ok sibling=ok"), func(t *T) string {
-			t.files("f")
-			if err := enforceFS(t, aRead); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("self", read(t, "f"), "sibling", onOtherThread(func() string { return read(t, "f") }))
-		}),
-	)
+				return pairs("a", runProgram(progs["a"]), "b", runProgram(progs["b"]))
+			}),
+			// A thread that existed before the enforcement is outside the
+			// domain; the enforcing thread is inside.
+			inherit("sibling_thread_not_restricted", byLibABI(abiLandlock, "self=EACCES sibling=ok", "self=ok sibling=ok"), func(t *T) string {
+				t.files("f")
+				if err := enforceFS(t, aRead); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("self", read(t, "f"), "sibling", onOtherThread(func() string { return read(t, "f") }))
+			}),
+		)
+	})
 }

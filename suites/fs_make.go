@@ -71,31 +71,33 @@ func creatNew(name string) func(t *T, dirfd int) error {
 }
 
 func init() {
-	for _, r := range makeRows {
-		r := r
-		want := allowed
-		if r.denied {
-			want = deniedFrom(abiLandlock, "EACCES")
+	build(func() {
+		for _, r := range makeRows {
+			r := r
+			want := allowed
+			if r.denied {
+				want = deniedFrom(abiLandlock, "EACCES")
+			}
+			register(Case{Area: "fs", Name: "make/" + r.name, Want: want, Covers: []string{"fs.8", "§3.2"}, Run: func(t *T) string {
+				// Everything happens in d0, opened (O_PATH) before the
+				// enforcement.
+				specs := []string{"d0/"}
+				for _, s := range r.layout {
+					specs = append(specs, "d0/"+s)
+				}
+				if err := layout(t, specs...); err != nil {
+					return setupFailed(err)
+				}
+				dirfd, err := unix.Open(t.path("d0"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return setupFailed(err)
+				}
+				defer unix.Close(dirfd)
+				if err := enforceFS(t, makeHandled, on("d0", r.grant)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(r.op(t, dirfd))
+			}})
 		}
-		register(Case{Area: "fs", Name: "make/" + r.name, Want: want, Covers: []string{"fs.8", "§3.2"}, Run: func(t *T) string {
-			// Everything happens in d0, opened (O_PATH) before the
-			// enforcement.
-			specs := []string{"d0/"}
-			for _, s := range r.layout {
-				specs = append(specs, "d0/"+s)
-			}
-			if err := layout(t, specs...); err != nil {
-				return setupFailed(err)
-			}
-			dirfd, err := unix.Open(t.path("d0"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return setupFailed(err)
-			}
-			defer unix.Close(dirfd)
-			if err := enforceFS(t, makeHandled, on("d0", r.grant)); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(r.op(t, dirfd))
-		}})
-	}
+	})
 }

@@ -160,184 +160,186 @@ func topoCase(name string, want func(Env) string, body func(t *T) string) Case {
 }
 
 func init() {
-	topoDenied := deniedFrom(abiLandlock, "EPERM")
-	for _, r := range topoRows {
-		r := r
-		register(topoCase("topology/"+r.name+"_denied_when_fs_handled", topoDenied, func(t *T) string {
-			if err := r.prep(t); err != nil {
-				return setupFailed(err)
-			}
-			if err := topologyDomain(t); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(r.change(t))
-		}))
-	}
-	register(topoCase("topology/attach_detached_tree_denied_when_fs_handled", topoDenied, func(t *T) string {
-		return attachDetachedTree(t, func() error { return topologyDomain(t) })
-	}))
-
-	// Allowed in a domain without filesystem rights; the companion shows
-	// that domain denies what it handles.
-	for _, d := range []struct {
-		name     string
-		enforce  func(t *T) (func() error, error)
-		abi      int
-		denied   string
-		what     string
-		topology []string
-	}{
-		{"net_only", netOnly, abiNet, "EACCES", "bind_tcp", []string{"mount", "umount", "pivot_root", "move_mount"}},
-		{"scope_only", scopeOnly, abiScoped, "EPERM", "abstract_connect", []string{"mount", "remount"}},
-	} {
-		for _, name := range d.topology {
-			d := d
-			r := rowNamed(name)
-			register(topoCase("topology/"+name+"_allowed_in_"+d.name+"_domain",
-				byLibABI(d.abi, name+"=ok "+d.what+"="+d.denied, name+"=ok "+d.what+"=ok"),
-				func(t *T) string {
-					if err := r.prep(t); err != nil {
-						return setupFailed(err)
-					}
-					companion, err := d.enforce(t)
-					if err != nil {
-						return enforceFailed(err)
-					}
-					return name + "=" + Outcome(r.change(t)) + " " + d.what + "=" + Outcome(companion())
-				}))
-		}
-	}
-
-	register(
-		topoCase("chroot/chroot_allowed", allowed, func(t *T) string {
-			if err := layout(t, "root/"); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, allFS&^aRefer, on("", allFS&^aRefer)); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Chroot(t.path("root")))
-		}),
-		// Inside a chroot, the rules still name the same inodes.
-		topoCase("chroot/rules_apply_inside_chroot", byLibABI(abiLandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *T) string {
-			if err := layout(t, "root/d/f", "root/e/f"); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, aRead, on("root/d", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			if err := unix.Chroot(t.path("root")); err != nil {
-				return "chroot: " + Outcome(err)
-			}
-			return "d=" + Outcome(openRead("/d/f")) + " e=" + Outcome(openRead("/e/f"))
-		}),
-
-		// A rule taken on a mount point (after the mount) is on the mounted
-		// filesystem's root.
-		topoCase("mount/rule_on_mount_point_covers_the_mount", byLibABI(abiLandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *T) string {
-			if err := mountTmpfs(t, "m"); err != nil {
-				return setupFailed(err)
-			}
-			if err := layout(t, "m/f", "n/f"); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, aRead, on("m", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return "inside=" + Outcome(openRead(t.path("m/f"))) + " outside=" + Outcome(openRead(t.path("n/f")))
-		}),
-		topoCase("mount/rule_over_mount_point_covers_the_mount", byLibABI(abiLandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *T) string {
-			if err := mountTmpfs(t, "a/m"); err != nil {
-				return setupFailed(err)
-			}
-			if err := layout(t, "a/m/f", "n/f"); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, aRead, on("a", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return "inside=" + Outcome(openRead(t.path("a/m/f"))) + " outside=" + Outcome(openRead(t.path("n/f")))
-		}),
-		// The rule is added on directory m, then a tmpfs covers m, then the
-		// ruleset is enforced: the rule is on the hidden directory, not on
-		// the mount. Raw syscalls, so that the mount comes between the rule
-		// and the enforcement.
-		topoCase("mount/covered_rule_does_not_reach_the_mount", fsSys(abiLandlock, "EACCES"), func(t *T) string {
-			if err := layout(t, "m/"); err != nil {
-				return setupFailed(err)
-			}
-			return withRuleset(attr(8, fsRead), func(rs int) string {
-				d, err := unix.Open(t.path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
-				if err != nil {
+	build(func() {
+		topoDenied := deniedFrom(abiLandlock, "EPERM")
+		for _, r := range topoRows {
+			r := r
+			register(topoCase("topology/"+r.name+"_denied_when_fs_handled", topoDenied, func(t *T) string {
+				if err := r.prep(t); err != nil {
 					return setupFailed(err)
 				}
-				defer unix.Close(d)
-				if err := addPath(rs, fsRead, d, 0); err != nil {
-					return "add_rule: " + Outcome(err)
+				if err := topologyDomain(t); err != nil {
+					return enforceFailed(err)
 				}
+				return Outcome(r.change(t))
+			}))
+		}
+		register(topoCase("topology/attach_detached_tree_denied_when_fs_handled", topoDenied, func(t *T) string {
+			return attachDetachedTree(t, func() error { return topologyDomain(t) })
+		}))
+
+		// Allowed in a domain without filesystem rights; the companion shows
+		// that domain denies what it handles.
+		for _, d := range []struct {
+			name     string
+			enforce  func(t *T) (func() error, error)
+			abi      int
+			denied   string
+			what     string
+			topology []string
+		}{
+			{"net_only", netOnly, abiNet, "EACCES", "bind_tcp", []string{"mount", "umount", "pivot_root", "move_mount"}},
+			{"scope_only", scopeOnly, abiScoped, "EPERM", "abstract_connect", []string{"mount", "remount"}},
+		} {
+			for _, name := range d.topology {
+				d := d
+				r := rowNamed(name)
+				register(topoCase("topology/"+name+"_allowed_in_"+d.name+"_domain",
+					byLibABI(d.abi, name+"=ok "+d.what+"="+d.denied, name+"=ok "+d.what+"=ok"),
+					func(t *T) string {
+						if err := r.prep(t); err != nil {
+							return setupFailed(err)
+						}
+						companion, err := d.enforce(t)
+						if err != nil {
+							return enforceFailed(err)
+						}
+						return name + "=" + Outcome(r.change(t)) + " " + d.what + "=" + Outcome(companion())
+					}))
+			}
+		}
+
+		register(
+			topoCase("chroot/chroot_allowed", allowed, func(t *T) string {
+				if err := layout(t, "root/"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, allFS&^aRefer, on("", allFS&^aRefer)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(unix.Chroot(t.path("root")))
+			}),
+			// Inside a chroot, the rules still name the same inodes.
+			topoCase("chroot/rules_apply_inside_chroot", byLibABI(abiLandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *T) string {
+				if err := layout(t, "root/d/f", "root/e/f"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, aRead, on("root/d", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				if err := unix.Chroot(t.path("root")); err != nil {
+					return "chroot: " + Outcome(err)
+				}
+				return "d=" + Outcome(openRead("/d/f")) + " e=" + Outcome(openRead("/e/f"))
+			}),
+
+			// A rule taken on a mount point (after the mount) is on the mounted
+			// filesystem's root.
+			topoCase("mount/rule_on_mount_point_covers_the_mount", byLibABI(abiLandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *T) string {
 				if err := mountTmpfs(t, "m"); err != nil {
 					return setupFailed(err)
 				}
-				if err := layout(t, "m/f"); err != nil {
+				if err := layout(t, "m/f", "n/f"); err != nil {
 					return setupFailed(err)
 				}
-				if err := t.restrict(rs, 0); err != nil {
-					return "restrict: " + Outcome(err)
+				if err := enforceFS(t, aRead, on("m", aRead)); err != nil {
+					return enforceFailed(err)
 				}
-				return Outcome(openRead(t.path("m/f")))
-			})
-		}),
-		// A ruleset whose rule is on a filesystem that goes away: the
-		// unmount succeeds, the rule goes with it, enforcing still works and
-		// the covered directory is not granted.
-		topoCase("mount/rule_released_when_the_mount_goes_away", sys(func(e Env) string { return "umount=ok restrict=ok read_dir=EACCES" }), func(t *T) string {
-			if err := mountTmpfs(t, "m"); err != nil {
-				return setupFailed(err)
-			}
-			const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
-			return withRuleset(attr(8, rd), func(rs int) string {
-				d, err := unix.Open(t.path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
-				if err != nil {
+				return "inside=" + Outcome(openRead(t.path("m/f"))) + " outside=" + Outcome(openRead(t.path("n/f")))
+			}),
+			topoCase("mount/rule_over_mount_point_covers_the_mount", byLibABI(abiLandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *T) string {
+				if err := mountTmpfs(t, "a/m"); err != nil {
 					return setupFailed(err)
 				}
-				err = addPath(rs, rd, d, 0)
-				unix.Close(d)
-				if err != nil {
-					return "add_rule: " + Outcome(err)
-				}
-				o := "umount=" + Outcome(unix.Unmount(t.path("m"), 0))
-				o += " restrict=" + Outcome(t.restrict(rs, 0))
-				return o + " read_dir=" + Outcome(readDir(t.path("m")))
-			})
-		}),
-		// pivot_root before the enforcement: rules name paths of the new
-		// root.
-		topoCase("mount/rules_after_pivot_root", byLibABI(abiLandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *T) string {
-			if err := pivotPrep(t); err != nil {
-				return setupFailed(err)
-			}
-			for _, f := range []string{"/nr/d/f", "/nr/e/f"} {
-				if err := os.MkdirAll(f[:len(f)-2], 0o755); err != nil {
+				if err := layout(t, "a/m/f", "n/f"); err != nil {
 					return setupFailed(err)
 				}
-				if err := os.WriteFile(f, nil, 0o644); err != nil {
+				if err := enforceFS(t, aRead, on("a", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				return "inside=" + Outcome(openRead(t.path("a/m/f"))) + " outside=" + Outcome(openRead(t.path("n/f")))
+			}),
+			// The rule is added on directory m, then a tmpfs covers m, then the
+			// ruleset is enforced: the rule is on the hidden directory, not on
+			// the mount. Raw syscalls, so that the mount comes between the rule
+			// and the enforcement.
+			topoCase("mount/covered_rule_does_not_reach_the_mount", fsSys(abiLandlock, "EACCES"), func(t *T) string {
+				if err := layout(t, "m/"); err != nil {
 					return setupFailed(err)
 				}
-			}
-			if err := unix.PivotRoot("/nr", "/nr/old"); err != nil {
-				return "setup failed: pivot_root: " + Outcome(err)
-			}
-			if err := unix.Chdir("/"); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, aRead, on("/d", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return "d=" + Outcome(openRead("/d/f")) + " e=" + Outcome(openRead("/e/f"))
-		}),
-	)
-	register(bindCases()...)
-	register(overlayCases()...)
+				return withRuleset(attr(8, fsRead), func(rs int) string {
+					d, err := unix.Open(t.path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
+					if err != nil {
+						return setupFailed(err)
+					}
+					defer unix.Close(d)
+					if err := addPath(rs, fsRead, d, 0); err != nil {
+						return "add_rule: " + Outcome(err)
+					}
+					if err := mountTmpfs(t, "m"); err != nil {
+						return setupFailed(err)
+					}
+					if err := layout(t, "m/f"); err != nil {
+						return setupFailed(err)
+					}
+					if err := t.restrict(rs, 0); err != nil {
+						return "restrict: " + Outcome(err)
+					}
+					return Outcome(openRead(t.path("m/f")))
+				})
+			}),
+			// A ruleset whose rule is on a filesystem that goes away: the
+			// unmount succeeds, the rule goes with it, enforcing still works and
+			// the covered directory is not granted.
+			topoCase("mount/rule_released_when_the_mount_goes_away", sys(func(e Env) string { return "umount=ok restrict=ok read_dir=EACCES" }), func(t *T) string {
+				if err := mountTmpfs(t, "m"); err != nil {
+					return setupFailed(err)
+				}
+				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
+				return withRuleset(attr(8, rd), func(rs int) string {
+					d, err := unix.Open(t.path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
+					if err != nil {
+						return setupFailed(err)
+					}
+					err = addPath(rs, rd, d, 0)
+					unix.Close(d)
+					if err != nil {
+						return "add_rule: " + Outcome(err)
+					}
+					o := "umount=" + Outcome(unix.Unmount(t.path("m"), 0))
+					o += " restrict=" + Outcome(t.restrict(rs, 0))
+					return o + " read_dir=" + Outcome(readDir(t.path("m")))
+				})
+			}),
+			// pivot_root before the enforcement: rules name paths of the new
+			// root.
+			topoCase("mount/rules_after_pivot_root", byLibABI(abiLandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *T) string {
+				if err := pivotPrep(t); err != nil {
+					return setupFailed(err)
+				}
+				for _, f := range []string{"/nr/d/f", "/nr/e/f"} {
+					if err := os.MkdirAll(f[:len(f)-2], 0o755); err != nil {
+						return setupFailed(err)
+					}
+					if err := os.WriteFile(f, nil, 0o644); err != nil {
+						return setupFailed(err)
+					}
+				}
+				if err := unix.PivotRoot("/nr", "/nr/old"); err != nil {
+					return "setup failed: pivot_root: " + Outcome(err)
+				}
+				if err := unix.Chdir("/"); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, aRead, on("/d", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				return "d=" + Outcome(openRead("/d/f")) + " e=" + Outcome(openRead("/e/f"))
+			}),
+		)
+		register(bindCases()...)
+		register(overlayCases()...)
+	})
 }
 
 func rowNamed(name string) topoRow {

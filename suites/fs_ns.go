@@ -37,7 +37,8 @@ import (
 // (Debian's kernel.unprivileged_userns_clone, user.max_user_namespaces),
 // the cases are skipped with that reason.
 
-// nsBodies are the case bodies that need a mount namespace, by case ID.
+// nsBodies are the case bodies that need a mount namespace, by case ID,
+// filled as the builders make the cases.
 var nsBodies = map[string]func(*T) string{}
 
 // withMountNS makes c run body in a private mount namespace: directly as
@@ -269,6 +270,7 @@ func init() {
 
 // nsServerMain serves requests on stdin until it closes.
 func nsServerMain() {
+	buildAll() // the cases' bodies (nsBodies) are made with them
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	enc := json.NewEncoder(os.Stdout)

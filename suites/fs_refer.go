@@ -216,26 +216,28 @@ var referRows = []referRow{
 }
 
 func init() {
-	for _, r := range referRows {
-		register(r.caseFor())
-	}
-	register(referMountCases()...)
-	register(
-		// A rule granting everything above both directories: reparenting
-		// within it is allowed, while the domain still denies reading
-		// outside the case directory.
-		Case{Area: "fs", Name: "refer/superset_rule_above_allows", Covers: []string{"fs.1", "§3.3"},
-			Want: byLibABI(abiRefer, "rename=ok outside=EACCES", "rename=ok outside=ok"),
-			Run: func(t *T) string {
-				if err := layout(t, "a/f", "b/"); err != nil {
-					return setupFailed(err)
-				}
-				if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
-					return enforceFailed(err)
-				}
-				return "rename=" + Outcome(mv("a/f", "b/f")(t)) + " outside=" + Outcome(openRead(outsidePath()))
-			}},
-	)
+	build(func() {
+		for _, r := range referRows {
+			register(r.caseFor())
+		}
+		register(referMountCases()...)
+		register(
+			// A rule granting everything above both directories: reparenting
+			// within it is allowed, while the domain still denies reading
+			// outside the case directory.
+			Case{Area: "fs", Name: "refer/superset_rule_above_allows", Covers: []string{"fs.1", "§3.3"},
+				Want: byLibABI(abiRefer, "rename=ok outside=EACCES", "rename=ok outside=ok"),
+				Run: func(t *T) string {
+					if err := layout(t, "a/f", "b/"); err != nil {
+						return setupFailed(err)
+					}
+					if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
+						return enforceFailed(err)
+					}
+					return "rename=" + Outcome(mv("a/f", "b/f")(t)) + " outside=" + Outcome(openRead(outsidePath()))
+				}},
+		)
+	})
 }
 
 // referMountCases: renames and links that meet a mount (in a private

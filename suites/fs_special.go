@@ -55,176 +55,178 @@ func specialCase(name string, want func(Env) string, covers []string, run func(t
 }
 
 func init() {
-	for _, s := range specialFSes {
-		s := s
-		for _, granted := range []bool{true, false} {
-			granted := granted
-			name, want, ruleOn := "rule_on_mount_allows", allowed, "m"
-			if !granted {
-				name, want, ruleOn = "denied_without_rule", deniedFrom(abiLandlock, "EACCES"), "other"
-			}
-			register(withMountNS(specialCase(s.typ+"/"+name, want, []string{"§3.11"}, nil), func(t *T) string {
-				p, err := s.mount(t)
-				if err != nil {
-					return "setup failed: " + err.Error()
+	build(func() {
+		for _, s := range specialFSes {
+			s := s
+			for _, granted := range []bool{true, false} {
+				granted := granted
+				name, want, ruleOn := "rule_on_mount_allows", allowed, "m"
+				if !granted {
+					name, want, ruleOn = "denied_without_rule", deniedFrom(abiLandlock, "EACCES"), "other"
 				}
-				if err := enforceFS(t, aRead|aWrite, on(ruleOn, aRead)); err != nil {
+				register(withMountNS(specialCase(s.typ+"/"+name, want, []string{"§3.11"}, nil), func(t *T) string {
+					p, err := s.mount(t)
+					if err != nil {
+						return "setup failed: " + err.Error()
+					}
+					if err := enforceFS(t, aRead|aWrite, on(ruleOn, aRead)); err != nil {
+						return enforceFailed(err)
+					}
+					return Outcome(openRead(p))
+				}))
+			}
+		}
+
+		denyAll := func(t *T) error { return enforceFS(t, allFS&^aRefer) }
+		register(
+			// The system's own /proc and /dev are filesystems like any other.
+			specialCase("proc/self_status_denied_without_rule", deniedFrom(abiLandlock, "EACCES"), []string{"§3.11"}, func(t *T) string {
+				if err := enforceFS(t, aRead, on("", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(openRead(p))
-			}))
-		}
-	}
-
-	denyAll := func(t *T) error { return enforceFS(t, allFS&^aRefer) }
-	register(
-		// The system's own /proc and /dev are filesystems like any other.
-		specialCase("proc/self_status_denied_without_rule", deniedFrom(abiLandlock, "EACCES"), []string{"§3.11"}, func(t *T) string {
-			if err := enforceFS(t, aRead, on("", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(openRead("/proc/self/status"))
-		}),
-		specialCase("proc/self_status_allowed_by_rule_on_proc", allowed, []string{"§3.11"}, func(t *T) string {
-			if err := enforceFS(t, aRead, on("/proc", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(openRead("/proc/self/status"))
-		}),
-		specialCase("dev/null_write_denied_without_rule", deniedFrom(abiLandlock, "EACCES"), nil, func(t *T) string {
-			if err := enforceFS(t, aWrite, on("", aWrite)); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(openWrite("/dev/null"))
-		}),
-		specialCase("dev/null_write_allowed_by_rule_on_the_device", allowed, nil, func(t *T) string {
-			if err := enforceFS(t, aWrite, on("/dev/null", aWrite)); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(openWrite("/dev/null"))
-		}),
-		// nsfs is internal: its files stay openable under a domain that
-		// denies everything, while /proc itself is restricted.
-		specialCase("nsfs/open_not_restricted", byLibABI(abiLandlock, "nsfs=ok status=EACCES", "nsfs=ok status=ok"), []string{"§3.11"}, func(t *T) string {
-			if err := denyAll(t); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("nsfs", Outcome(openRead("/proc/thread-self/ns/mnt")), "status", Outcome(openRead("/proc/self/status")))
-		}),
-		// Pipes, sockets and memfds reached through /proc/self/fd.
-		specialCase("proc_fd/pipe_not_restricted", byLibABI(abiLandlock, "pipe=ok file=EACCES", "pipe=ok file=ok"), []string{"§3.11"}, func(t *T) string {
-			t.files("f")
-			if err := denyAll(t); err != nil {
-				return enforceFailed(err)
-			}
-			var p [2]int
-			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-				return setupFailed(err)
-			}
-			defer unix.Close(p[0])
-			defer unix.Close(p[1])
-			return pairs("pipe", Outcome(openWrite(procFD(p[1]))), "file", Outcome(openRead(t.path("f"))))
-		}),
-		specialCase("proc_fd/socket_enxio_not_eacces", byLibABI(abiLandlock, "socket=ENXIO file=EACCES", "socket=ENXIO file=ok"), []string{"§3.11"}, func(t *T) string {
-			t.files("f")
-			if err := denyAll(t); err != nil {
-				return enforceFailed(err)
-			}
-			sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				return setupFailed(err)
-			}
-			defer unix.Close(sp[0])
-			defer unix.Close(sp[1])
-			return pairs("socket", Outcome(openRead(procFD(sp[0]))), "file", Outcome(openRead(t.path("f"))))
-		}),
-		specialCase("proc_fd/memfd_not_restricted", byLibABI(abiLandlock, "memfd=ok file=EACCES", "memfd=ok file=ok"), []string{"§3.6", "fs.9"}, func(t *T) string {
-			t.files("f")
-			if err := denyAll(t); err != nil {
-				return enforceFailed(err)
-			}
-			m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
-			if err != nil {
-				return setupFailed(err)
-			}
-			defer unix.Close(m)
-			return pairs("memfd", Outcome(openClose(procFD(m), unix.O_RDWR)), "file", Outcome(openRead(t.path("f"))))
-		}),
-		// Reopening cannot upgrade: a read-only descriptor reopened for
-		// writing is checked against the file's rules.
-		specialCase("proc_fd/reopen_cannot_upgrade_read_only_fd", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
-			t.files("a/f")
-			if err := enforceFS(t, aRead|aWrite, on("a", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			fd, err := unix.Open(t.path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "open: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			return pairs("read", Outcome(openRead(procFD(fd))), "write", Outcome(openWrite(procFD(fd))))
-		}),
-		specialCase("proc_fd/reopen_of_unlinked_file_cannot_upgrade", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
-			t.files("a/f")
-			if err := enforceFS(t, aRead|aWrite|aRmFile, on("a", aRead|aRmFile)); err != nil {
-				return enforceFailed(err)
-			}
-			fd, err := unix.Open(t.path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "open: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			if err := unix.Unlink(t.path("a/f")); err != nil {
-				return "unlink: " + Outcome(err)
-			}
-			return pairs("read", Outcome(openRead(procFD(fd))), "write", Outcome(openWrite(procFD(fd))))
-		}),
-		// A descriptor opened before the enforcement keeps its rights, but
-		// a reopen is a new open, checked now.
-		specialCase("proc_fd/reopen_of_fd_opened_before_enforcement_checked", byLibABI(abiLandlock, "fd=ok reopen=EACCES", "fd=ok reopen=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
-			t.files("f")
-			fd, err := unix.Open(t.path("f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return setupFailed(err)
-			}
-			defer unix.Close(fd)
-			if err := denyAll(t); err != nil {
-				return enforceFailed(err)
-			}
-			_, rerr := unix.Pread(fd, make([]byte, 1), 0)
-			return pairs("fd", Outcome(rerr), "reopen", Outcome(openRead(procFD(fd))))
-		}),
-	)
-
-	// Descriptors of internal filesystems cannot be rule parents
-	// (landlock_add_rule(2): EBADFD for a member of rule_attr that is not
-	// the expected descriptor).
-	for _, p := range []struct {
-		name string
-		open func() (int, error)
-	}{
-		{"nsfs", func() (int, error) { return unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0) }},
-		{"pipe", func() (int, error) {
-			var p [2]int
-			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-				return -1, err
-			}
-			unix.Close(p[1])
-			return p[0], nil
-		}},
-		{"socket", func() (int, error) { return unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0) }},
-		{"memfd", func() (int, error) { return unix.MemfdCreate("llconform", unix.MFD_CLOEXEC) }},
-	} {
-		p := p
-		register(specialCase("rule_parent/"+p.name+"_ebadfd", always("EBADFD"), []string{"§6.16"}, func(t *T) string {
-			return withRuleset(attr(8, fsRead), func(rs int) string {
-				fd, err := p.open()
+				return Outcome(openRead("/proc/self/status"))
+			}),
+			specialCase("proc/self_status_allowed_by_rule_on_proc", allowed, []string{"§3.11"}, func(t *T) string {
+				if err := enforceFS(t, aRead, on("/proc", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(openRead("/proc/self/status"))
+			}),
+			specialCase("dev/null_write_denied_without_rule", deniedFrom(abiLandlock, "EACCES"), nil, func(t *T) string {
+				if err := enforceFS(t, aWrite, on("", aWrite)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(openWrite("/dev/null"))
+			}),
+			specialCase("dev/null_write_allowed_by_rule_on_the_device", allowed, nil, func(t *T) string {
+				if err := enforceFS(t, aWrite, on("/dev/null", aWrite)); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(openWrite("/dev/null"))
+			}),
+			// nsfs is internal: its files stay openable under a domain that
+			// denies everything, while /proc itself is restricted.
+			specialCase("nsfs/open_not_restricted", byLibABI(abiLandlock, "nsfs=ok status=EACCES", "nsfs=ok status=ok"), []string{"§3.11"}, func(t *T) string {
+				if err := denyAll(t); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("nsfs", Outcome(openRead("/proc/thread-self/ns/mnt")), "status", Outcome(openRead("/proc/self/status")))
+			}),
+			// Pipes, sockets and memfds reached through /proc/self/fd.
+			specialCase("proc_fd/pipe_not_restricted", byLibABI(abiLandlock, "pipe=ok file=EACCES", "pipe=ok file=ok"), []string{"§3.11"}, func(t *T) string {
+				t.files("f")
+				if err := denyAll(t); err != nil {
+					return enforceFailed(err)
+				}
+				var p [2]int
+				if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+					return setupFailed(err)
+				}
+				defer unix.Close(p[0])
+				defer unix.Close(p[1])
+				return pairs("pipe", Outcome(openWrite(procFD(p[1]))), "file", Outcome(openRead(t.path("f"))))
+			}),
+			specialCase("proc_fd/socket_enxio_not_eacces", byLibABI(abiLandlock, "socket=ENXIO file=EACCES", "socket=ENXIO file=ok"), []string{"§3.11"}, func(t *T) string {
+				t.files("f")
+				if err := denyAll(t); err != nil {
+					return enforceFailed(err)
+				}
+				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					return setupFailed(err)
+				}
+				defer unix.Close(sp[0])
+				defer unix.Close(sp[1])
+				return pairs("socket", Outcome(openRead(procFD(sp[0]))), "file", Outcome(openRead(t.path("f"))))
+			}),
+			specialCase("proc_fd/memfd_not_restricted", byLibABI(abiLandlock, "memfd=ok file=EACCES", "memfd=ok file=ok"), []string{"§3.6", "fs.9"}, func(t *T) string {
+				t.files("f")
+				if err := denyAll(t); err != nil {
+					return enforceFailed(err)
+				}
+				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
+				if err != nil {
+					return setupFailed(err)
+				}
+				defer unix.Close(m)
+				return pairs("memfd", Outcome(openClose(procFD(m), unix.O_RDWR)), "file", Outcome(openRead(t.path("f"))))
+			}),
+			// Reopening cannot upgrade: a read-only descriptor reopened for
+			// writing is checked against the file's rules.
+			specialCase("proc_fd/reopen_cannot_upgrade_read_only_fd", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
+				t.files("a/f")
+				if err := enforceFS(t, aRead|aWrite, on("a", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				fd, err := unix.Open(t.path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "open: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				return pairs("read", Outcome(openRead(procFD(fd))), "write", Outcome(openWrite(procFD(fd))))
+			}),
+			specialCase("proc_fd/reopen_of_unlinked_file_cannot_upgrade", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
+				t.files("a/f")
+				if err := enforceFS(t, aRead|aWrite|aRmFile, on("a", aRead|aRmFile)); err != nil {
+					return enforceFailed(err)
+				}
+				fd, err := unix.Open(t.path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "open: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				if err := unix.Unlink(t.path("a/f")); err != nil {
+					return "unlink: " + Outcome(err)
+				}
+				return pairs("read", Outcome(openRead(procFD(fd))), "write", Outcome(openWrite(procFD(fd))))
+			}),
+			// A descriptor opened before the enforcement keeps its rights, but
+			// a reopen is a new open, checked now.
+			specialCase("proc_fd/reopen_of_fd_opened_before_enforcement_checked", byLibABI(abiLandlock, "fd=ok reopen=EACCES", "fd=ok reopen=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
+				t.files("f")
+				fd, err := unix.Open(t.path("f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
 					return setupFailed(err)
 				}
 				defer unix.Close(fd)
-				return Outcome(addPath(rs, fsRead, fd, 0))
-			})
-		}))
-	}
+				if err := denyAll(t); err != nil {
+					return enforceFailed(err)
+				}
+				_, rerr := unix.Pread(fd, make([]byte, 1), 0)
+				return pairs("fd", Outcome(rerr), "reopen", Outcome(openRead(procFD(fd))))
+			}),
+		)
+
+		// Descriptors of internal filesystems cannot be rule parents
+		// (landlock_add_rule(2): EBADFD for a member of rule_attr that is not
+		// the expected descriptor).
+		for _, p := range []struct {
+			name string
+			open func() (int, error)
+		}{
+			{"nsfs", func() (int, error) { return unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0) }},
+			{"pipe", func() (int, error) {
+				var p [2]int
+				if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+					return -1, err
+				}
+				unix.Close(p[1])
+				return p[0], nil
+			}},
+			{"socket", func() (int, error) { return unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0) }},
+			{"memfd", func() (int, error) { return unix.MemfdCreate("llconform", unix.MFD_CLOEXEC) }},
+		} {
+			p := p
+			register(specialCase("rule_parent/"+p.name+"_ebadfd", always("EBADFD"), []string{"§6.16"}, func(t *T) string {
+				return withRuleset(attr(8, fsRead), func(rs int) string {
+					fd, err := p.open()
+					if err != nil {
+						return setupFailed(err)
+					}
+					defer unix.Close(fd)
+					return Outcome(addPath(rs, fsRead, fd, 0))
+				})
+			}))
+		}
+	})
 }

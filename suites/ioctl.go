@@ -61,27 +61,29 @@ func ioctlIntArg(cmd uint, v int) func(int) error {
 }
 
 func init() {
-	const r = landlock.FSReadFile
-	register(
-		ioctlCase("dev_zero/fionread_denied", "/dev/zero", r, ioctlDenied, fionread),
-		ioctlCase("dev_zero/fionread_allowed_with_ioctl_dev", "/dev/zero", r|landlock.FSIoctlDev, func(Env) string { return notDeniedIoctl }, fionread),
-		ioctlCase("dev_zero/fioclex_always_allowed", "/dev/zero", r, allowed, ioctlNone(fioclexCmd)),
-		ioctlCase("dev_zero/fionclex_always_allowed", "/dev/zero", r, allowed, ioctlNone(fionclexCmd)),
-		ioctlCase("dev_zero/fionbio_always_allowed", "/dev/zero", r, allowed, ioctlIntArg(fionbioCmd, 0)),
-		ioctlCase("dev_zero/fioasync_always_allowed", "/dev/zero", r, allowed, ioctlIntArg(fioasyncCmd, 0)),
-		ioctlCase("regular_file/fionread_not_restricted", "", r, allowed, fionread),
-		Case{Area: "ioctl", Name: "dev_zero/fd_opened_before_enforcement_allowed", Covers: []string{"fs.10", "§3.7", "§6.11"}, Want: func(Env) string { return notDeniedIoctl }, Run: func(t *T) string {
-			fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(fionread(fd))
-		}},
-	)
+	build(func() {
+		const r = landlock.FSReadFile
+		register(
+			ioctlCase("dev_zero/fionread_denied", "/dev/zero", r, ioctlDenied, fionread),
+			ioctlCase("dev_zero/fionread_allowed_with_ioctl_dev", "/dev/zero", r|landlock.FSIoctlDev, func(Env) string { return notDeniedIoctl }, fionread),
+			ioctlCase("dev_zero/fioclex_always_allowed", "/dev/zero", r, allowed, ioctlNone(fioclexCmd)),
+			ioctlCase("dev_zero/fionclex_always_allowed", "/dev/zero", r, allowed, ioctlNone(fionclexCmd)),
+			ioctlCase("dev_zero/fionbio_always_allowed", "/dev/zero", r, allowed, ioctlIntArg(fionbioCmd, 0)),
+			ioctlCase("dev_zero/fioasync_always_allowed", "/dev/zero", r, allowed, ioctlIntArg(fioasyncCmd, 0)),
+			ioctlCase("regular_file/fionread_not_restricted", "", r, allowed, fionread),
+			Case{Area: "ioctl", Name: "dev_zero/fd_opened_before_enforcement_allowed", Covers: []string{"fs.10", "§3.7", "§6.11"}, Want: func(Env) string { return notDeniedIoctl }, Run: func(t *T) string {
+				fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(fionread(fd))
+			}},
+		)
+	})
 }
 
 // Generic ioctl commands (asm-generic/ioctls.h) that x/sys does not name.
@@ -224,134 +226,136 @@ func ioctlCase10(name string, want func(Env) string, run func(t *T) string) Case
 }
 
 func init() {
-	for _, c := range []struct {
-		name string
-		cmd  uint
-	}{
-		{"fioqsize", fioqsizeCmd}, {"figetbsz", figetbszCmd}, {"fithaw", fithawCmd},
-		{"fs_ioc_getfsuuid", fsIocGetFSUUIDCmd}, {"fs_ioc_getfssysfspath", fsIocGetSysfsCmd},
-		{"fs_ioc_fiemap", fsIocFiemapCmd}, {"ficlone", ficloneCmd}, {"ficlonerange", ficlonerangeCmd},
-		{"fideduperange", fideduperangeCmd},
-	} {
-		c := c
-		register(ioctlCase10("dev_zero/"+c.name+"_always_allowed", withFionread(unchanged), func(t *T) string {
-			return ioctlDiff(t, "/dev/zero", aRead, ioctlBuf(c.cmd))
-		}))
-	}
-	for _, c := range []struct {
-		name string
-		cmd  uint
-	}{
-		{"fs_ioc_getflags", unix.FS_IOC_GETFLAGS}, {"fs_ioc_fsgetxattr", fsIocFSGetXattrCmd},
-		{"fibmap", fibmapCmd}, {"tcgets", unix.TCGETS}, {"unknown_command", unknownDeviceIoctl},
-	} {
-		c := c
-		register(
-			ioctlCase10("dev_zero/"+c.name+"_denied_without_ioctl_dev", withFionread(ioctlDeniedDiff), func(t *T) string {
-				return ioctlDiff(t, "/dev/zero", aRead, ioctlBuf(c.cmd))
-			}),
-			ioctlCase10("dev_zero/"+c.name+"_allowed_with_ioctl_dev", unchanged, func(t *T) string {
-				return ioctlDiff(t, "/dev/zero", aRead|aIoctl, ioctlBuf(c.cmd))
-			}),
-		)
-	}
-
-	// Other kinds of files: never restricted, whatever the command.
-	otherKinds := []struct {
-		name string
-		open func(t *T) (int, error)
-	}{
-		{"fifo", func(t *T) (int, error) {
-			if err := unix.Mkfifo(t.path("p"), 0o644); err != nil && err != unix.EEXIST {
-				return -1, err
-			}
-			return unix.Open(t.path("p"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		}},
-		{"socket", func(t *T) (int, error) {
-			sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				return -1, err
-			}
-			unix.Close(sp[1])
-			return sp[0], nil
-		}},
-		{"directory", func(t *T) (int, error) {
-			if err := os.MkdirAll(t.path("d"), 0o755); err != nil {
-				return -1, err
-			}
-			return unix.Open(t.path("d"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		}},
-		{"regular_file", func(t *T) (int, error) {
-			return unix.Open(t.path("f"), unix.O_RDONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
-		}},
-		{"memfd", func(t *T) (int, error) { return unix.MemfdCreate("llconform", unix.MFD_CLOEXEC) }},
-	}
-	for _, k := range otherKinds {
+	build(func() {
 		for _, c := range []struct {
 			name string
 			cmd  uint
-		}{{"fionread", fionreadCmd}, {"unknown_command", unknownDeviceIoctl}} {
-			k, c := k, c
-			if k.name == "regular_file" && c.name == "fionread" {
-				continue // ioctl/regular_file/fionread_not_restricted
-			}
-			register(ioctlCase10(k.name+"/"+c.name+"_not_restricted",
-				byLibABI(abiIoctlDev, "as unsandboxed; dev_zero fionread EACCES", "as unsandboxed; dev_zero fionread not denied"),
-				func(t *T) string {
-					// The same command on this file before and after a domain
-					// that handles IOCTL_DEV and grants it nowhere; the
-					// companion shows the domain denies a device command.
-					return ioctlOnKind(t, k.open, ioctlBuf(c.cmd))
-				}))
+		}{
+			{"fioqsize", fioqsizeCmd}, {"figetbsz", figetbszCmd}, {"fithaw", fithawCmd},
+			{"fs_ioc_getfsuuid", fsIocGetFSUUIDCmd}, {"fs_ioc_getfssysfspath", fsIocGetSysfsCmd},
+			{"fs_ioc_fiemap", fsIocFiemapCmd}, {"ficlone", ficloneCmd}, {"ficlonerange", ficlonerangeCmd},
+			{"fideduperange", fideduperangeCmd},
+		} {
+			c := c
+			register(ioctlCase10("dev_zero/"+c.name+"_always_allowed", withFionread(unchanged), func(t *T) string {
+				return ioctlDiff(t, "/dev/zero", aRead, ioctlBuf(c.cmd))
+			}))
 		}
-	}
+		for _, c := range []struct {
+			name string
+			cmd  uint
+		}{
+			{"fs_ioc_getflags", unix.FS_IOC_GETFLAGS}, {"fs_ioc_fsgetxattr", fsIocFSGetXattrCmd},
+			{"fibmap", fibmapCmd}, {"tcgets", unix.TCGETS}, {"unknown_command", unknownDeviceIoctl},
+		} {
+			c := c
+			register(
+				ioctlCase10("dev_zero/"+c.name+"_denied_without_ioctl_dev", withFionread(ioctlDeniedDiff), func(t *T) string {
+					return ioctlDiff(t, "/dev/zero", aRead, ioctlBuf(c.cmd))
+				}),
+				ioctlCase10("dev_zero/"+c.name+"_allowed_with_ioctl_dev", unchanged, func(t *T) string {
+					return ioctlDiff(t, "/dev/zero", aRead|aIoctl, ioctlBuf(c.cmd))
+				}),
+			)
+		}
 
-	register(
-		ioctlCase10("dev/rule_on_parent_directory_grants_ioctl_dev", func(Env) string { return "not denied" }, func(t *T) string {
-			if err := enforceFS(t, aRead|aIoctl, on("/dev", aRead|aIoctl)); err != nil {
-				return enforceFailed(err)
-			}
-			return notDenied(ioctlFIONREAD("/dev/zero"))
-		}),
-		ioctlCase10("dev/ioctl_dev_not_handled_allowed", byLibABI(abiLandlock, "fionread=not denied other=EACCES", "fionread=not denied other=ok"), func(t *T) string {
-			t.files("f")
-			if err := enforceFS(t, aRead, on("/dev/zero", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("fionread", notDenied(ioctlFIONREAD("/dev/zero")), "other", Outcome(openRead(t.path("f"))))
-		}),
-		// A reopen through /proc/self/fd is a new open: it loses the
-		// unrestricted ioctl of the descriptor opened before.
-		ioctlCase10("dev/reopen_through_proc_fd_is_restricted", byLibABI(abiIoctlDev, "fd=not denied reopened=EACCES", "fd=not denied reopened=not denied"), func(t *T) string {
-			fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return setupFailed(err)
-			}
-			defer unix.Close(fd)
-			if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("fd", notDenied(fionread(fd)), "reopened", notDenied(ioctlFIONREAD(procFD(fd))))
-		}),
-		ioctlCase10("o_path/ioctl_ebadf", byLibABI(abiIoctlDev, "o_path=EBADF fionread=EACCES", "o_path=EBADF fionread=not denied"), func(t *T) string {
-			if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
-				return enforceFailed(err)
-			}
-			fd, err := unix.Open("/dev/zero", unix.O_PATH|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "open: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			return pairs("o_path", Outcome(fionread(fd)), "fionread", notDenied(ioctlFIONREAD("/dev/zero")))
-		}),
-		Case{Area: "ioctl", Name: "fd_passed_to_unsandboxed_process/device_ioctl_denied", Covers: []string{"fs.10", "fs.9", "§3.7", "§6.11"},
-			Want: byLibABI(abiIoctlDev, "EACCES", "ok|ENOTTY"), Run: func(t *T) string {
-				return withReceiver(t, "fionread", func() error { return enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)) }, func() (int, error) {
-					return unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-				})
+		// Other kinds of files: never restricted, whatever the command.
+		otherKinds := []struct {
+			name string
+			open func(t *T) (int, error)
+		}{
+			{"fifo", func(t *T) (int, error) {
+				if err := unix.Mkfifo(t.path("p"), 0o644); err != nil && err != unix.EEXIST {
+					return -1, err
+				}
+				return unix.Open(t.path("p"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 			}},
-	)
-	register(ptyCases()...)
+			{"socket", func(t *T) (int, error) {
+				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					return -1, err
+				}
+				unix.Close(sp[1])
+				return sp[0], nil
+			}},
+			{"directory", func(t *T) (int, error) {
+				if err := os.MkdirAll(t.path("d"), 0o755); err != nil {
+					return -1, err
+				}
+				return unix.Open(t.path("d"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			}},
+			{"regular_file", func(t *T) (int, error) {
+				return unix.Open(t.path("f"), unix.O_RDONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+			}},
+			{"memfd", func(t *T) (int, error) { return unix.MemfdCreate("llconform", unix.MFD_CLOEXEC) }},
+		}
+		for _, k := range otherKinds {
+			for _, c := range []struct {
+				name string
+				cmd  uint
+			}{{"fionread", fionreadCmd}, {"unknown_command", unknownDeviceIoctl}} {
+				k, c := k, c
+				if k.name == "regular_file" && c.name == "fionread" {
+					continue // ioctl/regular_file/fionread_not_restricted
+				}
+				register(ioctlCase10(k.name+"/"+c.name+"_not_restricted",
+					byLibABI(abiIoctlDev, "as unsandboxed; dev_zero fionread EACCES", "as unsandboxed; dev_zero fionread not denied"),
+					func(t *T) string {
+						// The same command on this file before and after a domain
+						// that handles IOCTL_DEV and grants it nowhere; the
+						// companion shows the domain denies a device command.
+						return ioctlOnKind(t, k.open, ioctlBuf(c.cmd))
+					}))
+			}
+		}
+
+		register(
+			ioctlCase10("dev/rule_on_parent_directory_grants_ioctl_dev", func(Env) string { return "not denied" }, func(t *T) string {
+				if err := enforceFS(t, aRead|aIoctl, on("/dev", aRead|aIoctl)); err != nil {
+					return enforceFailed(err)
+				}
+				return notDenied(ioctlFIONREAD("/dev/zero"))
+			}),
+			ioctlCase10("dev/ioctl_dev_not_handled_allowed", byLibABI(abiLandlock, "fionread=not denied other=EACCES", "fionread=not denied other=ok"), func(t *T) string {
+				t.files("f")
+				if err := enforceFS(t, aRead, on("/dev/zero", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("fionread", notDenied(ioctlFIONREAD("/dev/zero")), "other", Outcome(openRead(t.path("f"))))
+			}),
+			// A reopen through /proc/self/fd is a new open: it loses the
+			// unrestricted ioctl of the descriptor opened before.
+			ioctlCase10("dev/reopen_through_proc_fd_is_restricted", byLibABI(abiIoctlDev, "fd=not denied reopened=EACCES", "fd=not denied reopened=not denied"), func(t *T) string {
+				fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return setupFailed(err)
+				}
+				defer unix.Close(fd)
+				if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				return pairs("fd", notDenied(fionread(fd)), "reopened", notDenied(ioctlFIONREAD(procFD(fd))))
+			}),
+			ioctlCase10("o_path/ioctl_ebadf", byLibABI(abiIoctlDev, "o_path=EBADF fionread=EACCES", "o_path=EBADF fionread=not denied"), func(t *T) string {
+				if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
+					return enforceFailed(err)
+				}
+				fd, err := unix.Open("/dev/zero", unix.O_PATH|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "open: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				return pairs("o_path", Outcome(fionread(fd)), "fionread", notDenied(ioctlFIONREAD("/dev/zero")))
+			}),
+			Case{Area: "ioctl", Name: "fd_passed_to_unsandboxed_process/device_ioctl_denied", Covers: []string{"fs.10", "fs.9", "§3.7", "§6.11"},
+				Want: byLibABI(abiIoctlDev, "EACCES", "ok|ENOTTY"), Run: func(t *T) string {
+					return withReceiver(t, "fionread", func() error { return enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)) }, func() (int, error) {
+						return unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+					})
+				}},
+		)
+		register(ptyCases()...)
+	})
 }
 
 // ioctlOnKind runs op on a file of another kind before and after a domain

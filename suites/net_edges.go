@@ -613,52 +613,54 @@ func (r mmsgRow) caseFor(f family) Case {
 }
 
 func init() {
-	stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
-	dgram, udp := unix.SOCK_DGRAM, unix.IPPROTO_UDP
-	for _, r := range tcpLayerRows() {
-		r.covers = n1
-		register(r.caseFor("tcp", ipv4, stream, tcp))
-	}
-	for _, r := range udpLayerRows() {
-		r.covers = n1
-		register(r.caseFor("udp", ipv4, dgram, udp))
-	}
-	register(netCases("tcp", stream, tcp, tcpPortZeroRows)...)
-	register(netCases("udp", dgram, udp, udpPortZeroRows)...)
-	register(netCases("tcp", stream, tcp, tcpFamilyRows)...)
-	for _, f := range families {
-		for _, r := range udpFamilyRows(f) {
-			register(r.caseFor("udp", f, dgram, udp))
+	build(func() {
+		stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
+		dgram, udp := unix.SOCK_DGRAM, unix.IPPROTO_UDP
+		for _, r := range tcpLayerRows() {
+			r.covers = n1
+			register(r.caseFor("tcp", ipv4, stream, tcp))
 		}
-	}
-	for _, r := range tcpMappedRows {
-		register(r.caseFor("tcp", mappedV4, stream, tcp))
-	}
-	for _, r := range udpMappedRows {
-		register(r.caseFor("udp", mappedV4, dgram, udp))
-	}
-	for _, r := range privilegedRows(tcpDenied, tcpBind, tcpConnect) {
-		register(r.caseFor("tcp", ipv4, stream, tcp))
-	}
-	for _, r := range privilegedRows(udpDenied, udpBind, udpSend) {
-		register(r.caseFor("udp", ipv4, dgram, udp))
-	}
-	for _, p := range []struct {
-		name  string
-		proto int
-	}{{"mptcp", unix.IPPROTO_MPTCP}, {"sctp", unix.IPPROTO_SCTP}} {
+		for _, r := range udpLayerRows() {
+			r.covers = n1
+			register(r.caseFor("udp", ipv4, dgram, udp))
+		}
+		register(netCases("tcp", stream, tcp, tcpPortZeroRows)...)
+		register(netCases("udp", dgram, udp, udpPortZeroRows)...)
+		register(netCases("tcp", stream, tcp, tcpFamilyRows)...)
 		for _, f := range families {
-			for _, r := range protoRows(p.name) {
-				r.skip = noProto(f, p.proto, p.name)
-				register(r.caseFor("tcp", f, stream, p.proto))
+			for _, r := range udpFamilyRows(f) {
+				register(r.caseFor("udp", f, dgram, udp))
 			}
 		}
-	}
-	register(netCases("tcp", stream, tcp, tcpFastOpenRows)...)
-	register(netCases("udp", dgram, udp, udpTruncatedRows())...)
-	for _, f := range families {
-		for _, r := range mmsgRows {
-			register(r.caseFor(f))
+		for _, r := range tcpMappedRows {
+			register(r.caseFor("tcp", mappedV4, stream, tcp))
 		}
-	}
+		for _, r := range udpMappedRows {
+			register(r.caseFor("udp", mappedV4, dgram, udp))
+		}
+		for _, r := range privilegedRows(tcpDenied, tcpBind, tcpConnect) {
+			register(r.caseFor("tcp", ipv4, stream, tcp))
+		}
+		for _, r := range privilegedRows(udpDenied, udpBind, udpSend) {
+			register(r.caseFor("udp", ipv4, dgram, udp))
+		}
+		for _, p := range []struct {
+			name  string
+			proto int
+		}{{"mptcp", unix.IPPROTO_MPTCP}, {"sctp", unix.IPPROTO_SCTP}} {
+			for _, f := range families {
+				for _, r := range protoRows(p.name) {
+					r.skip = noProto(f, p.proto, p.name)
+					register(r.caseFor("tcp", f, stream, p.proto))
+				}
+			}
+		}
+		register(netCases("tcp", stream, tcp, tcpFastOpenRows)...)
+		register(netCases("udp", dgram, udp, udpTruncatedRows())...)
+		for _, f := range families {
+			for _, r := range mmsgRows {
+				register(r.caseFor(f))
+			}
+		}
+	})
 }

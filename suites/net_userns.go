@@ -27,38 +27,40 @@ import (
 const netnsChildEnv = "LLCONFORM_NETNS_CHILD"
 
 func init() {
-	if spec, ok := os.LookupEnv(netnsChildEnv); ok {
-		fmt.Println(privilegedPortChild(spec))
-		os.Exit(0)
-	}
-	for _, k := range []struct {
-		area      string
-		typ       int
-		proto     int
-		bind, oth landlock.AccessNet
-		abi       int
-		cov       string
-	}{
-		{"tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpBind, tcpConnect, abiNet, "§3.8"},
-		{"udp", unix.SOCK_DGRAM, unix.IPPROTO_UDP, udpBind, udpSend, abiUDP, "§3.9"},
-	} {
-		k := k
-		spec := fmt.Sprintf("%d:%d:%d:%d", k.typ, k.proto, k.bind, k.oth)
-		register(Case{Area: k.area, Name: "ipv4/bind/privileged_port_in_own_user_and_network_namespace",
-			Skip: noUserns, Covers: []string{k.cov, "net.1"},
-			Want: func(e Env) string {
-				denied := OK
-				if e.LibABI() >= k.abi {
-					denied = "EACCES"
-				}
-				return "unsandboxed=ok granted=ok denied=" + denied
-			},
-			Run: func(t *T) string {
-				t.Logf("kernel.unprivileged_userns_clone=%s user.max_user_namespaces=%s",
-					sysctl("kernel/unprivileged_userns_clone"), sysctl("user/max_user_namespaces"))
-				return inOwnNetns(spec, t.Env.Ceiling)
-			}})
-	}
+	build(func() {
+		if spec, ok := os.LookupEnv(netnsChildEnv); ok {
+			fmt.Println(privilegedPortChild(spec))
+			os.Exit(0)
+		}
+		for _, k := range []struct {
+			area      string
+			typ       int
+			proto     int
+			bind, oth landlock.AccessNet
+			abi       int
+			cov       string
+		}{
+			{"tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpBind, tcpConnect, abiNet, "§3.8"},
+			{"udp", unix.SOCK_DGRAM, unix.IPPROTO_UDP, udpBind, udpSend, abiUDP, "§3.9"},
+		} {
+			k := k
+			spec := fmt.Sprintf("%d:%d:%d:%d", k.typ, k.proto, k.bind, k.oth)
+			register(Case{Area: k.area, Name: "ipv4/bind/privileged_port_in_own_user_and_network_namespace",
+				Skip: noUserns, Covers: []string{k.cov, "net.1"},
+				Want: func(e Env) string {
+					denied := OK
+					if e.LibABI() >= k.abi {
+						denied = "EACCES"
+					}
+					return "unsandboxed=ok granted=ok denied=" + denied
+				},
+				Run: func(t *T) string {
+					t.Logf("kernel.unprivileged_userns_clone=%s user.max_user_namespaces=%s",
+						sysctl("kernel/unprivileged_userns_clone"), sysctl("user/max_user_namespaces"))
+					return inOwnNetns(spec, t.Env.Ceiling)
+				}})
+		}
+	})
 }
 
 // noUserns is an environment skip: the kernel's settings forbid this user

@@ -175,97 +175,98 @@ func tracerWant(k topology, errno string) func(Env) string {
 }
 
 func init() {
-	// PTRACE_ATTACH from the case thread to a child in each topology.
-	for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
-		k := k
-		name := map[topology]string{
-			outside:   "attach_to_process_outside_domain_denied",
-			same:      "attach_to_process_in_same_domain_allowed",
-			nested:    "attach_to_child_in_nested_domain_allowed",
-			sibling:   "attach_to_child_in_sibling_domain_denied",
-			unrelated: "attach_to_process_in_unrelated_domain_denied",
-			fromFree:  "attach_from_unsandboxed_parent_to_sandboxed_child_allowed",
-		}[k]
-		c := ptraceCase(name, Thread, ptraceSkip, tracerWant(k, "EPERM"), func(t *T) string {
-			return withTopology(t, k, targetSpec{}, func(p *tinyProc) string { return Outcome(attach(p.pid)) })
-		})
-		register(c)
-	}
-
-	// PTRACE_TRACEME from the child, whose tracer is the case thread: the
-	// child waits until the case thread has its domain.
-	traceme := targetSpec{waitGo: true, results: 1, action: func(p *asm) {
-		p.sysTo(2, sysPtrace, imm(unix.PTRACE_TRACEME), imm(0), imm(0), imm(0))
-	}}
-	for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
-		k := k
-		name := map[topology]string{
-			outside:   "traceme_to_parent_whose_domain_the_child_is_outside_denied",
-			same:      "traceme_in_same_domain_allowed",
-			nested:    "traceme_from_nested_domain_allowed",
-			sibling:   "traceme_between_sibling_domains_denied",
-			unrelated: "traceme_between_unrelated_domains_denied",
-			fromFree:  "traceme_from_sandboxed_child_to_unsandboxed_parent_allowed",
-		}[k]
-		register(ptraceCase(name, Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *T) string {
-			return withTopology(t, k, traceme, func(p *tinyProc) string {
-				if err := p.goAhead(); err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				r, err := p.read(1)
-				if err != nil {
-					return "target: " + err.Error()
-				}
-				return result(r[0])
+	build(func() { // PTRACE_ATTACH from the case thread to a child in each topology.
+		for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
+			k := k
+			name := map[topology]string{
+				outside:   "attach_to_process_outside_domain_denied",
+				same:      "attach_to_process_in_same_domain_allowed",
+				nested:    "attach_to_child_in_nested_domain_allowed",
+				sibling:   "attach_to_child_in_sibling_domain_denied",
+				unrelated: "attach_to_process_in_unrelated_domain_denied",
+				fromFree:  "attach_from_unsandboxed_parent_to_sandboxed_child_allowed",
+			}[k]
+			c := ptraceCase(name, Thread, ptraceSkip, tracerWant(k, "EPERM"), func(t *T) string {
+				return withTopology(t, k, targetSpec{}, func(p *tinyProc) string { return Outcome(attach(p.pid)) })
 			})
-		}))
-	}
-
-	// PTRACE_ATTACH from the child to its parent's case thread. These run
-	// in their own process: the tracee is a thread of the case's process,
-	// which must not be the VM's init (init ignores SIGSTOP, so the
-	// attach would never stop it) and which allows any tracer for Yama
-	// (PR_SET_PTRACER, process-wide).
-	for _, k := range []topology{same, nested, fromFree, outside} {
-		k := k
-		name := map[topology]string{
-			same:     "child_attach_to_parent_in_same_domain_allowed",
-			nested:   "child_in_nested_domain_attach_to_parent_denied",
-			fromFree: "sandboxed_child_attach_to_unsandboxed_parent_denied",
-			outside:  "unsandboxed_child_attach_to_sandboxed_parent_allowed",
-		}[k]
-		want := allowed // the tracer is the child here
-		if k == nested || k == fromFree {
-			want = ptraceDenied("EPERM")
+			register(c)
 		}
-		register(ptraceCase(name, Process, ptraceSkip, want, func(t *T) string {
-			unix.Prctl(unix.PR_SET_PTRACER, unix.PR_SET_PTRACER_ANY, 0, 0, 0) // EINVAL without Yama
-			tid := unix.Gettid()
-			spec := targetSpec{waitGo: true, results: 3, action: func(p *asm) {
-				p.setSlot(3, 0)
-				p.setSlot(4, 0)
-				p.sysTo(2, sysPtrace, imm(unix.PTRACE_ATTACH), imm(tid), imm(0), imm(0))
-				p.cmpRax(0)
-				p.jumpIf(ccNe, "done")
-				p.sysTo(3, sysWait4, imm(tid), imm(0), imm(unix.WALL), imm(0))
-				p.sysTo(4, sysPtrace, imm(unix.PTRACE_DETACH), imm(tid), imm(0), imm(0))
-				p.label("done")
-			}}
-			return withTopology(t, k, spec, func(p *tinyProc) string {
-				if err := p.goAhead(); err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				r, err := p.read(3)
-				if err != nil {
-					return "target: " + err.Error()
-				}
-				if r[0] == 0 {
-					t.Logf("wait %s, detach %s", okOrErr(r[1]), result(r[2]))
-				}
-				return result(r[0])
-			})
-		}))
-	}
+
+		// PTRACE_TRACEME from the child, whose tracer is the case thread: the
+		// child waits until the case thread has its domain.
+		traceme := targetSpec{waitGo: true, results: 1, action: func(p *asm) {
+			p.sysTo(2, sysPtrace, imm(unix.PTRACE_TRACEME), imm(0), imm(0), imm(0))
+		}}
+		for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
+			k := k
+			name := map[topology]string{
+				outside:   "traceme_to_parent_whose_domain_the_child_is_outside_denied",
+				same:      "traceme_in_same_domain_allowed",
+				nested:    "traceme_from_nested_domain_allowed",
+				sibling:   "traceme_between_sibling_domains_denied",
+				unrelated: "traceme_between_unrelated_domains_denied",
+				fromFree:  "traceme_from_sandboxed_child_to_unsandboxed_parent_allowed",
+			}[k]
+			register(ptraceCase(name, Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *T) string {
+				return withTopology(t, k, traceme, func(p *tinyProc) string {
+					if err := p.goAhead(); err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					r, err := p.read(1)
+					if err != nil {
+						return "target: " + err.Error()
+					}
+					return result(r[0])
+				})
+			}))
+		}
+
+		// PTRACE_ATTACH from the child to its parent's case thread. These run
+		// in their own process: the tracee is a thread of the case's process,
+		// which must not be the VM's init (init ignores SIGSTOP, so the
+		// attach would never stop it) and which allows any tracer for Yama
+		// (PR_SET_PTRACER, process-wide).
+		for _, k := range []topology{same, nested, fromFree, outside} {
+			k := k
+			name := map[topology]string{
+				same:     "child_attach_to_parent_in_same_domain_allowed",
+				nested:   "child_in_nested_domain_attach_to_parent_denied",
+				fromFree: "sandboxed_child_attach_to_unsandboxed_parent_denied",
+				outside:  "unsandboxed_child_attach_to_sandboxed_parent_allowed",
+			}[k]
+			want := allowed // the tracer is the child here
+			if k == nested || k == fromFree {
+				want = ptraceDenied("EPERM")
+			}
+			register(ptraceCase(name, Process, ptraceSkip, want, func(t *T) string {
+				unix.Prctl(unix.PR_SET_PTRACER, unix.PR_SET_PTRACER_ANY, 0, 0, 0) // EINVAL without Yama
+				tid := unix.Gettid()
+				spec := targetSpec{waitGo: true, results: 3, action: func(p *asm) {
+					p.setSlot(3, 0)
+					p.setSlot(4, 0)
+					p.sysTo(2, sysPtrace, imm(unix.PTRACE_ATTACH), imm(tid), imm(0), imm(0))
+					p.cmpRax(0)
+					p.jumpIf(ccNe, "done")
+					p.sysTo(3, sysWait4, imm(tid), imm(0), imm(unix.WALL), imm(0))
+					p.sysTo(4, sysPtrace, imm(unix.PTRACE_DETACH), imm(tid), imm(0), imm(0))
+					p.label("done")
+				}}
+				return withTopology(t, k, spec, func(p *tinyProc) string {
+					if err := p.goAhead(); err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					r, err := p.read(3)
+					if err != nil {
+						return "target: " + err.Error()
+					}
+					if r[0] == 0 {
+						t.Logf("wait %s, detach %s", okOrErr(r[1]), result(r[2]))
+					}
+					return result(r[0])
+				})
+			}))
+		}
+	})
 }
 
 // PTRACE_MODE checks from the case thread on a child outside its domain
@@ -319,41 +320,43 @@ func getfd(pid int) error {
 var bypassCaps = []int{unix.CAP_PERFMON, unix.CAP_SYS_ADMIN}
 
 func init() {
-	for _, m := range modeChecks {
-		m := m
-		skip := func(Env) string { return "" }
-		if m.attachMode {
-			skip = ptraceSkip
-		}
-		register(
-			ptraceCase(m.name+"_of_process_outside_domain_denied", Thread, skip, ptraceDenied(m.denied), func(t *T) string {
-				return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
-					if t.Env.Root {
-						if err := capDrop(bypassCaps...); err != nil {
-							return "setup failed: capset: " + Outcome(err)
-						}
-					}
-					return Outcome(m.op(p.pid))
-				})
-			}),
-			ptraceCase(m.name+"_of_process_in_same_domain_allowed", Thread, skip, allowed, func(t *T) string {
-				return withTopology(t, same, targetSpec{}, func(p *tinyProc) string { return Outcome(m.op(p.pid)) })
-			}),
-		)
-	}
-	// The same check with every capability root has. The documentation
-	// promises the domain hierarchy decides (landlock.rst "Special
-	// filesystems": sensitive /proc files are restricted by the ptrace
-	// restrictions; "Ptrace restrictions": the tracee must be in a
-	// sub-domain of the tracer); kernels whose mm_access() lets
-	// CAP_PERFMON override the refusal do not keep it for root.
-	register(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", Thread, needRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *T) string {
-		return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
-			o := Outcome(readEnviron(p.pid))
-			if o == OK {
-				t.Logf("opened by a perfmon-capable caller: mm_access() lets CAP_PERFMON (or CAP_SYS_ADMIN) pass PTRACE_MODE_READ checks that ptrace_may_access() refused, the Landlock refusal included (kernel change \"mm,procfs: allow read-only remote mm access under CAP_PERFMON\"; not in Debian 6.12, in 6.18 and later); the same open without those capabilities is refused (read_environ_of_process_outside_domain_denied)")
+	build(func() {
+		for _, m := range modeChecks {
+			m := m
+			skip := func(Env) string { return "" }
+			if m.attachMode {
+				skip = ptraceSkip
 			}
-			return o
-		})
-	}).deviating(changePerfmonProcAccess.observed(OK)))
+			register(
+				ptraceCase(m.name+"_of_process_outside_domain_denied", Thread, skip, ptraceDenied(m.denied), func(t *T) string {
+					return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
+						if t.Env.Root {
+							if err := capDrop(bypassCaps...); err != nil {
+								return "setup failed: capset: " + Outcome(err)
+							}
+						}
+						return Outcome(m.op(p.pid))
+					})
+				}),
+				ptraceCase(m.name+"_of_process_in_same_domain_allowed", Thread, skip, allowed, func(t *T) string {
+					return withTopology(t, same, targetSpec{}, func(p *tinyProc) string { return Outcome(m.op(p.pid)) })
+				}),
+			)
+		}
+		// The same check with every capability root has. The documentation
+		// promises the domain hierarchy decides (landlock.rst "Special
+		// filesystems": sensitive /proc files are restricted by the ptrace
+		// restrictions; "Ptrace restrictions": the tracee must be in a
+		// sub-domain of the tracer); kernels whose mm_access() lets
+		// CAP_PERFMON override the refusal do not keep it for root.
+		register(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", Thread, needRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *T) string {
+			return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
+				o := Outcome(readEnviron(p.pid))
+				if o == OK {
+					t.Logf("opened by a perfmon-capable caller: mm_access() lets CAP_PERFMON (or CAP_SYS_ADMIN) pass PTRACE_MODE_READ checks that ptrace_may_access() refused, the Landlock refusal included (kernel change \"mm,procfs: allow read-only remote mm access under CAP_PERFMON\"; not in Debian 6.12, in 6.18 and later); the same open without those capabilities is refused (read_environ_of_process_outside_domain_denied)")
+				}
+				return o
+			})
+		}).deviating(changePerfmonProcAccess.observed(OK)))
+	})
 }

@@ -55,80 +55,82 @@ func grantOn(names ...string) func(t *T) landlock.Policy {
 }
 
 func init() {
-	stream, dgram, seqpacket := unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET
-	connect := func(typ int) func(string) error { return func(p string) error { return unixConnect(p, typ) } }
-	noRule := grantOn()
-	register(
-		pathServerCase("stream_connect_outside_denied", resolveDenied, stream, noRule, connect(stream)),
-		pathServerCase("seqpacket_connect_outside_denied", resolveDenied, seqpacket, noRule, connect(seqpacket)),
-		pathServerCase("dgram_connect_outside_denied", resolveDenied, dgram, noRule, connect(dgram)),
-		pathServerCase("dgram_sendto_outside_denied", resolveDenied, dgram, noRule, unixSendto),
-		pathServerCase("allowed_by_rule_on_socket", allowed, stream, grantOn("d/sock"), connect(stream)),
-		pathServerCase("allowed_by_rule_on_parent", allowed, stream, grantOn("d"), connect(stream)),
-		pathServerCase("allowed_by_rule_on_ancestor", allowed, stream, grantOn("."), connect(stream)),
-		pathServerCase("dgram_sendto_allowed_by_rule", allowed, dgram, grantOn("d"), unixSendto),
-		pathServerCase("rule_on_other_directory_does_not_allow", resolveDenied, stream, grantOn("elsewhere"), connect(stream)),
-		// Other filesystem rights do not concern socket lookups.
-		pathServerCase("other_fs_rights_do_not_restrict", allowed, stream, func(*T) landlock.Policy {
-			return landlock.Policy{FS: landlock.FSReadFile | landlock.FSWriteFile}
-		}, connect(stream)),
-		// The abstract scope and RESOLVE_UNIX are independent.
-		pathServerCase("abstract_scope_does_not_restrict", allowed, stream, func(*T) landlock.Policy {
-			return scopePolicy(scopeAbstract)
-		}, connect(stream)),
+	build(func() {
+		stream, dgram, seqpacket := unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET
+		connect := func(typ int) func(string) error { return func(p string) error { return unixConnect(p, typ) } }
+		noRule := grantOn()
+		register(
+			pathServerCase("stream_connect_outside_denied", resolveDenied, stream, noRule, connect(stream)),
+			pathServerCase("seqpacket_connect_outside_denied", resolveDenied, seqpacket, noRule, connect(seqpacket)),
+			pathServerCase("dgram_connect_outside_denied", resolveDenied, dgram, noRule, connect(dgram)),
+			pathServerCase("dgram_sendto_outside_denied", resolveDenied, dgram, noRule, unixSendto),
+			pathServerCase("allowed_by_rule_on_socket", allowed, stream, grantOn("d/sock"), connect(stream)),
+			pathServerCase("allowed_by_rule_on_parent", allowed, stream, grantOn("d"), connect(stream)),
+			pathServerCase("allowed_by_rule_on_ancestor", allowed, stream, grantOn("."), connect(stream)),
+			pathServerCase("dgram_sendto_allowed_by_rule", allowed, dgram, grantOn("d"), unixSendto),
+			pathServerCase("rule_on_other_directory_does_not_allow", resolveDenied, stream, grantOn("elsewhere"), connect(stream)),
+			// Other filesystem rights do not concern socket lookups.
+			pathServerCase("other_fs_rights_do_not_restrict", allowed, stream, func(*T) landlock.Policy {
+				return landlock.Policy{FS: landlock.FSReadFile | landlock.FSWriteFile}
+			}, connect(stream)),
+			// The abstract scope and RESOLVE_UNIX are independent.
+			pathServerCase("abstract_scope_does_not_restrict", allowed, stream, func(*T) landlock.Policy {
+				return scopePolicy(scopeAbstract)
+			}, connect(stream)),
 
-		Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
-			srv, err := unixServer(t.path("sock"), dgram)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer unix.Close(srv)
-			fd, err := unix.Socket(unix.AF_UNIX, dgram|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			if err := unix.Connect(fd, &unix.SockaddrUnix{Name: t.path("sock")}); err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			if err := t.Enforce(resolvePolicy()); err != nil {
-				return enforceFailed(err)
-			}
-			_, err = unix.Write(fd, []byte("x"))
-			return Outcome(err)
-		}},
-		// MAKE_SOCK is not handled, so the domain may bind its own server.
-		Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_created_in_same_domain_reachable", Want: allowed, Run: func(t *T) string {
-			if err := t.Enforce(resolvePolicy()); err != nil {
-				return enforceFailed(err)
-			}
-			srv, err := unixServer(t.path("inside.sock"), stream)
-			if err != nil {
-				return "server in the domain: " + Outcome(err)
-			}
-			defer unix.Close(srv)
-			return Outcome(unixConnect(t.path("inside.sock"), stream))
-		}},
-		// A server of the parent domain is outside a nested domain.
-		Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_parent_domain_denied_from_nested_domain", Want: resolveDenied, Run: func(t *T) string {
-			if err := t.Enforce(resolvePolicy()); err != nil {
-				return enforceFailed(err)
-			}
-			srv, err := unixServer(t.path("parent.sock"), stream)
-			if err != nil {
-				return "server in the domain: " + Outcome(err)
-			}
-			defer unix.Close(srv)
-			if err := t.Enforce(resolvePolicy()); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unixConnect(t.path("parent.sock"), stream))
-		}},
-		Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_nested_domain_reachable", Want: allowed, Run: func(t *T) string {
-			return nestedServer(t, "pathname", t.path("nested.sock"))
-		}},
-		Case{Area: "resolveunix", Covers: resolveCovers, Name: "abstract_socket_unaffected", Want: allowed, Run: func(t *T) string {
-			return withAbstractServer(t, stream, resolvePolicy(), connectStream)
-		}},
-	)
+			Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
+				srv, err := unixServer(t.path("sock"), dgram)
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer unix.Close(srv)
+				fd, err := unix.Socket(unix.AF_UNIX, dgram|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				if err := unix.Connect(fd, &unix.SockaddrUnix{Name: t.path("sock")}); err != nil {
+					return "setup failed: " + Outcome(err)
+				}
+				if err := t.Enforce(resolvePolicy()); err != nil {
+					return enforceFailed(err)
+				}
+				_, err = unix.Write(fd, []byte("x"))
+				return Outcome(err)
+			}},
+			// MAKE_SOCK is not handled, so the domain may bind its own server.
+			Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_created_in_same_domain_reachable", Want: allowed, Run: func(t *T) string {
+				if err := t.Enforce(resolvePolicy()); err != nil {
+					return enforceFailed(err)
+				}
+				srv, err := unixServer(t.path("inside.sock"), stream)
+				if err != nil {
+					return "server in the domain: " + Outcome(err)
+				}
+				defer unix.Close(srv)
+				return Outcome(unixConnect(t.path("inside.sock"), stream))
+			}},
+			// A server of the parent domain is outside a nested domain.
+			Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_parent_domain_denied_from_nested_domain", Want: resolveDenied, Run: func(t *T) string {
+				if err := t.Enforce(resolvePolicy()); err != nil {
+					return enforceFailed(err)
+				}
+				srv, err := unixServer(t.path("parent.sock"), stream)
+				if err != nil {
+					return "server in the domain: " + Outcome(err)
+				}
+				defer unix.Close(srv)
+				if err := t.Enforce(resolvePolicy()); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(unixConnect(t.path("parent.sock"), stream))
+			}},
+			Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_nested_domain_reachable", Want: allowed, Run: func(t *T) string {
+				return nestedServer(t, "pathname", t.path("nested.sock"))
+			}},
+			Case{Area: "resolveunix", Covers: resolveCovers, Name: "abstract_socket_unaffected", Want: allowed, Run: func(t *T) string {
+				return withAbstractServer(t, stream, resolvePolicy(), connectStream)
+			}},
+		)
+	})
 }

@@ -125,130 +125,132 @@ var (
 	signalScoped   = scopePolicy(scopeSignal)
 )
 
-// scopeCases are the abstract-socket and signal rows; init registers them.
-var scopeCases = []Case{
-	scopeCase("abstract_unix/stream_connect_outside_denied", scopeDenied, func(t *T) string {
-		return withAbstractServer(t, unix.SOCK_STREAM, abstractScoped, connectStream)
-	}).showing("scope/abstract_unix_socket", ShowsDenied),
-	scopeCase("abstract_unix/seqpacket_connect_outside_denied", scopeDenied, func(t *T) string {
-		return withAbstractServer(t, unix.SOCK_SEQPACKET, abstractScoped, connectSeqpacket)
-	}),
-	scopeCase("abstract_unix/dgram_connect_outside_denied", scopeDenied, func(t *T) string {
-		return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, func(n string) error { return unixConnect(n, unix.SOCK_DGRAM) })
-	}),
-	// sendto on an unconnected datagram socket is an implicit connect.
-	scopeCase("abstract_unix/dgram_sendto_outside_denied", scopeDenied, func(t *T) string {
-		return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
-	}),
-	// A socket connected before enforcement is not restricted, for
-	// datagram and stream sockets alike.
-	scopeCase("abstract_unix/stream_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
-		return connectedBefore(t, unix.SOCK_STREAM, abstractScoped)
-	}),
-	scopeCase("abstract_unix/dgram_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
-		return connectedBefore(t, unix.SOCK_DGRAM, abstractScoped)
-	}),
-	scopeCase("abstract_unix/stream_connect_same_domain_allowed", allowed, func(t *T) string {
-		return serverInside(t, unix.SOCK_STREAM, abstractScoped, connectStream)
-	}).showing("scope/abstract_unix_socket", ShowsAllowed),
-	scopeCase("abstract_unix/dgram_sendto_same_domain_allowed", allowed, func(t *T) string {
-		return serverInside(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
-	}),
-	// A nested domain is scoped away from its parent domain's sockets.
-	scopeCase("abstract_unix/connect_from_nested_domain_to_parent_denied", scopeDenied, func(t *T) string {
-		if err := t.Enforce(abstractScoped); err != nil {
-			return enforceFailed(err)
-		}
-		return withAbstractServer(t, unix.SOCK_STREAM, abstractScoped, connectStream)
-	}),
-	// The domain of the socket's creator counts, not the binder's: a
-	// socket created before enforcement and bound inside the domain is
-	// still outside.
-	scopeCase("abstract_unix/socket_created_outside_bound_inside_denied", scopeDenied, func(t *T) string {
-		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer unix.Close(fd)
-		if err := t.Enforce(abstractScoped); err != nil {
-			return enforceFailed(err)
-		}
-		name := abstractName()
-		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
-			return "bind in the domain: " + Outcome(err)
-		}
-		if err := unix.Listen(fd, 8); err != nil {
-			return "listen in the domain: " + Outcome(err)
-		}
-		return Outcome(connectStream(name))
-	}),
-	scopeCase("abstract_unix/pathname_socket_unaffected", allowed, func(t *T) string {
-		srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer unix.Close(srv)
-		if err := t.Enforce(abstractScoped); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(connectStream(t.path("sock")))
-	}),
-	scopeCase("abstract_unix/signal_scope_does_not_restrict_sockets", allowed, func(t *T) string {
-		return withAbstractServer(t, unix.SOCK_STREAM, signalScoped, connectStream)
-	}),
-	// Scopes have no rules: granting every filesystem and network right
-	// does not re-allow an abstractScoped socket outside the domain.
-	scopeCase("abstract_unix/rules_cannot_reallow", scopeDenied, func(t *T) string {
-		return withAbstractServer(t, unix.SOCK_STREAM, grantEverything(scopeAbstract), connectStream)
-	}),
+// scopeCases makes the abstract-socket and signal rows; init registers them.
+func scopeCases() []Case {
+	return []Case{
+		scopeCase("abstract_unix/stream_connect_outside_denied", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_STREAM, abstractScoped, connectStream)
+		}).showing("scope/abstract_unix_socket", ShowsDenied),
+		scopeCase("abstract_unix/seqpacket_connect_outside_denied", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_SEQPACKET, abstractScoped, connectSeqpacket)
+		}),
+		scopeCase("abstract_unix/dgram_connect_outside_denied", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, func(n string) error { return unixConnect(n, unix.SOCK_DGRAM) })
+		}),
+		// sendto on an unconnected datagram socket is an implicit connect.
+		scopeCase("abstract_unix/dgram_sendto_outside_denied", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
+		}),
+		// A socket connected before enforcement is not restricted, for
+		// datagram and stream sockets alike.
+		scopeCase("abstract_unix/stream_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
+			return connectedBefore(t, unix.SOCK_STREAM, abstractScoped)
+		}),
+		scopeCase("abstract_unix/dgram_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
+			return connectedBefore(t, unix.SOCK_DGRAM, abstractScoped)
+		}),
+		scopeCase("abstract_unix/stream_connect_same_domain_allowed", allowed, func(t *T) string {
+			return serverInside(t, unix.SOCK_STREAM, abstractScoped, connectStream)
+		}).showing("scope/abstract_unix_socket", ShowsAllowed),
+		scopeCase("abstract_unix/dgram_sendto_same_domain_allowed", allowed, func(t *T) string {
+			return serverInside(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
+		}),
+		// A nested domain is scoped away from its parent domain's sockets.
+		scopeCase("abstract_unix/connect_from_nested_domain_to_parent_denied", scopeDenied, func(t *T) string {
+			if err := t.Enforce(abstractScoped); err != nil {
+				return enforceFailed(err)
+			}
+			return withAbstractServer(t, unix.SOCK_STREAM, abstractScoped, connectStream)
+		}),
+		// The domain of the socket's creator counts, not the binder's: a
+		// socket created before enforcement and bound inside the domain is
+		// still outside.
+		scopeCase("abstract_unix/socket_created_outside_bound_inside_denied", scopeDenied, func(t *T) string {
+			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer unix.Close(fd)
+			if err := t.Enforce(abstractScoped); err != nil {
+				return enforceFailed(err)
+			}
+			name := abstractName()
+			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
+				return "bind in the domain: " + Outcome(err)
+			}
+			if err := unix.Listen(fd, 8); err != nil {
+				return "listen in the domain: " + Outcome(err)
+			}
+			return Outcome(connectStream(name))
+		}),
+		scopeCase("abstract_unix/pathname_socket_unaffected", allowed, func(t *T) string {
+			srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer unix.Close(srv)
+			if err := t.Enforce(abstractScoped); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(connectStream(t.path("sock")))
+		}),
+		scopeCase("abstract_unix/signal_scope_does_not_restrict_sockets", allowed, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_STREAM, signalScoped, connectStream)
+		}),
+		// Scopes have no rules: granting every filesystem and network right
+		// does not re-allow an abstractScoped socket outside the domain.
+		scopeCase("abstract_unix/rules_cannot_reallow", scopeDenied, func(t *T) string {
+			return withAbstractServer(t, unix.SOCK_STREAM, grantEverything(scopeAbstract), connectStream)
+		}),
 
-	signalCase("signal/to_process_outside_denied", scopeDenied, func(t *T) string {
-		return signalOutside(t, signalScoped)
-	}).showing("scope/signal", ShowsDenied),
-	signalCase("signal/abstract_scope_does_not_restrict_signals", allowed, func(t *T) string {
-		return signalOutside(t, abstractScoped)
-	}),
-	signalCase("signal/rules_cannot_reallow", scopeDenied, func(t *T) string {
-		return signalOutside(t, grantEverything(scopeSignal))
-	}),
-	// A child forked from the domain is in it.
-	signalCase("signal/to_child_created_inside_allowed", allowed, func(t *T) string {
-		if err := t.Enforce(signalScoped); err != nil {
-			return enforceFailed(err)
-		}
-		pid, kill, err := sleeper(t)
-		if err != nil {
-			return "child in the domain: " + Outcome(err)
-		}
-		defer kill()
-		return Outcome(unix.Kill(pid, 0))
-	}).showing("scope/signal", ShowsAllowed),
-	signalCase("signal/to_own_thread_allowed", allowed, func(t *T) string {
-		if err := t.Enforce(signalScoped); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
-	}),
-	// Threads of one process may always signal each other (erratum 2):
-	// a sibling thread outside the domain, and the process itself
-	// (whose leader thread is outside the domain).
-	signalCase("signal/to_sibling_thread_outside_domain", allowed, func(t *T) string {
-		tid, stop := siblingThread()
-		defer stop()
-		if err := t.Enforce(signalScoped); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(unix.Tgkill(unix.Getpid(), tid, 0))
-	}).deviating(unfixedErratum(2, "EPERM")),
-	signalCase("signal/to_own_process", allowed, func(t *T) string {
-		if err := t.Enforce(signalScoped); err != nil {
-			return enforceFailed(err)
-		}
-		return Outcome(unix.Kill(unix.Getpid(), 0))
-	}).deviating(unfixedErratum(2, "EPERM")),
+		signalCase("signal/to_process_outside_denied", scopeDenied, func(t *T) string {
+			return signalOutside(t, signalScoped)
+		}).showing("scope/signal", ShowsDenied),
+		signalCase("signal/abstract_scope_does_not_restrict_signals", allowed, func(t *T) string {
+			return signalOutside(t, abstractScoped)
+		}),
+		signalCase("signal/rules_cannot_reallow", scopeDenied, func(t *T) string {
+			return signalOutside(t, grantEverything(scopeSignal))
+		}),
+		// A child forked from the domain is in it.
+		signalCase("signal/to_child_created_inside_allowed", allowed, func(t *T) string {
+			if err := t.Enforce(signalScoped); err != nil {
+				return enforceFailed(err)
+			}
+			pid, kill, err := sleeper(t)
+			if err != nil {
+				return "child in the domain: " + Outcome(err)
+			}
+			defer kill()
+			return Outcome(unix.Kill(pid, 0))
+		}).showing("scope/signal", ShowsAllowed),
+		signalCase("signal/to_own_thread_allowed", allowed, func(t *T) string {
+			if err := t.Enforce(signalScoped); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
+		}),
+		// Threads of one process may always signal each other (erratum 2):
+		// a sibling thread outside the domain, and the process itself
+		// (whose leader thread is outside the domain).
+		signalCase("signal/to_sibling_thread_outside_domain", allowed, func(t *T) string {
+			tid, stop := siblingThread()
+			defer stop()
+			if err := t.Enforce(signalScoped); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(unix.Tgkill(unix.Getpid(), tid, 0))
+		}).deviating(unfixedErratum(2, "EPERM")),
+		signalCase("signal/to_own_process", allowed, func(t *T) string {
+			if err := t.Enforce(signalScoped); err != nil {
+				return enforceFailed(err)
+			}
+			return Outcome(unix.Kill(unix.Getpid(), 0))
+		}).deviating(unfixedErratum(2, "EPERM")),
+	}
 }
 
-func init() { register(scopeCases...) }
+func init() { build(func() { register(scopeCases()...) }) }
 
 // grantEverything handles and grants every filesystem and network right
 // beneath / and on every port used here, plus the scope s.
@@ -337,7 +339,9 @@ func childServer(t *T, nest, addr string) (stop func(), err error) {
 }
 
 func init() {
-	register(scopeCase("abstract_unix/connect_to_server_of_nested_domain_allowed", allowed, func(t *T) string {
-		return nestedServer(t, "abstract", abstractName())
-	}))
+	build(func() {
+		register(scopeCase("abstract_unix/connect_to_server_of_nested_domain_allowed", allowed, func(t *T) string {
+			return nestedServer(t, "abstract", abstractName())
+		}))
+	})
 }

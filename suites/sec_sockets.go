@@ -99,273 +99,275 @@ func passFD(fd int) (int, error) {
 }
 
 func init() {
-	for _, k := range sockKinds {
-		k := k
-		pol := k.policy()
+	build(func() {
+		for _, k := range sockKinds {
+			k := k
+			pol := k.policy()
+			register(
+				// Two sibling domains under a common one: the server's child
+				// adds its own layer after it was forked, the case thread then
+				// adds another.
+				k.caseOf("server_of_sibling_domain_denied", k.denied, func(t *T) string {
+					addr := k.addr(t, "sibling")
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					stop, err := childServer(t, k.kind, addr)
+					if err != nil {
+						return "child server failed: " + err.Error()
+					}
+					defer stop()
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					return Outcome(connectStream(addr))
+				}),
+				// Two domains with no common one: a thread of this process
+				// serves from its own domain.
+				k.caseOf("server_of_unrelated_domain_denied", k.denied, func(t *T) string {
+					addr := k.addr(t, "unrelated")
+					stop, err := threadServer(&pol, t, addr)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer stop()
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					return Outcome(connectStream(addr))
+				}),
+				// A process forked after the enforcement is in the domain,
+				// both ways.
+				k.caseOf("server_of_child_forked_in_domain_allowed", allowed, func(t *T) string {
+					addr := k.addr(t, "forked")
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					stop, err := childServer(t, "none", addr)
+					if err != nil {
+						return "child server failed: " + err.Error()
+					}
+					defer stop()
+					return Outcome(connectStream(addr))
+				}),
+				k.caseOf("child_forked_in_domain_reaches_parent_server_allowed", allowed, func(t *T) string {
+					addr := k.addr(t, "parent")
+					self, err := os.Executable()
+					if err != nil {
+						return "setup failed: " + err.Error()
+					}
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					srv, err := unixServer(addr, unix.SOCK_STREAM)
+					if err != nil {
+						return "server in the domain: " + Outcome(err)
+					}
+					defer unix.Close(srv)
+					return probe(self, "connect-stream", addr)
+				}),
+				// A socket created outside and passed in over SCM_RIGHTS:
+				// connecting it from the domain is the domain's connect...
+				k.caseOf("unconnected_socket_passed_in_denied", k.denied, func(t *T) string {
+					addr := k.addr(t, "passed")
+					srv, err := unixServer(addr, unix.SOCK_STREAM)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(srv)
+					fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(fd)
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					in, err := passFD(fd)
+					if err != nil {
+						return "setup failed: " + err.Error()
+					}
+					defer unix.Close(in)
+					return Outcome(unix.Connect(in, &unix.SockaddrUnix{Name: addr}))
+				}),
+				// ...while one connected outside keeps working.
+				k.caseOf("connected_socket_passed_in_allowed", allowed, func(t *T) string {
+					addr := k.addr(t, "passed")
+					srv, err := unixServer(addr, unix.SOCK_DGRAM)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(srv)
+					fd, err := unixDial(addr, unix.SOCK_DGRAM)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(fd)
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					in, err := passFD(fd)
+					if err != nil {
+						return "setup failed: " + err.Error()
+					}
+					defer unix.Close(in)
+					_, err = unix.Write(in, []byte("x"))
+					return Outcome(err)
+				}),
+				// Unnamed sockets have no address to resolve.
+				k.caseOf("socketpair_created_outside_unaffected", allowed, func(t *T) string {
+					sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(sp[0])
+					defer unix.Close(sp[1])
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					_, err = unix.Write(sp[0], []byte("x"))
+					return Outcome(err)
+				}),
+				k.caseOf("socketpair_created_inside_unaffected", allowed, func(t *T) string {
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+					if err != nil {
+						return "socketpair: " + Outcome(err)
+					}
+					defer unix.Close(sp[0])
+					defer unix.Close(sp[1])
+					_, err = unix.Write(sp[0], []byte("x"))
+					return Outcome(err)
+				}),
+				// A datagram socket sending to its own address: created and
+				// bound outside it is outside; created inside it is not.
+				k.caseOf("send_to_own_address_of_socket_created_outside_denied", k.denied, func(t *T) string {
+					addr := k.addr(t, "self")
+					fd, err := unixServer(addr, unix.SOCK_DGRAM)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(fd)
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
+				}),
+				k.caseOf("send_to_own_address_of_socket_created_inside_allowed", allowed, func(t *T) string {
+					addr := k.addr(t, "self")
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					fd, err := unixServer(addr, unix.SOCK_DGRAM)
+					if err != nil {
+						return "socket in the domain: " + Outcome(err)
+					}
+					defer unix.Close(fd)
+					return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
+				}),
+				// An explicit address on a connected datagram socket is
+				// checked like an unconnected send.
+				k.caseOf("sendto_other_address_on_connected_socket_denied", k.denied, func(t *T) string {
+					peer, other := k.addr(t, "peer"), k.addr(t, "other")
+					a, err := unixServer(peer, unix.SOCK_DGRAM)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(a)
+					b, err := unixServer(other, unix.SOCK_DGRAM)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(b)
+					fd, err := unixDial(peer, unix.SOCK_DGRAM)
+					if err != nil {
+						return "setup failed: " + Outcome(err)
+					}
+					defer unix.Close(fd)
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: other}))
+				}),
+				k.caseOf("seqpacket_connect_same_domain_allowed", allowed, func(t *T) string {
+					addr := k.addr(t, "seq")
+					if err := t.Enforce(pol); err != nil {
+						return enforceFailed(err)
+					}
+					srv, err := unixServer(addr, unix.SOCK_SEQPACKET)
+					if err != nil {
+						return "server in the domain: " + Outcome(err)
+					}
+					defer unix.Close(srv)
+					return Outcome(connectSeqpacket(addr))
+				}),
+			)
+		}
+
+		// A nested layer that does not restrict the kind leaves its parent
+		// domain's servers reachable: the parent's layer is the same domain.
+		abstract, pathname := sockKinds[0], sockKinds[1]
 		register(
-			// Two sibling domains under a common one: the server's child
-			// adds its own layer after it was forked, the case thread then
-			// adds another.
-			k.caseOf("server_of_sibling_domain_denied", k.denied, func(t *T) string {
-				addr := k.addr(t, "sibling")
-				if err := t.Enforce(pol); err != nil {
+			abstract.caseOf("connect_from_unscoped_nested_domain_to_parent_allowed", allowed, func(t *T) string {
+				if err := t.Enforce(abstractScoped); err != nil {
 					return enforceFailed(err)
 				}
-				stop, err := childServer(t, k.kind, addr)
-				if err != nil {
-					return "child server failed: " + err.Error()
-				}
-				defer stop()
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				return Outcome(connectStream(addr))
+				return serverThenNest(t, abstractName(), landlock.Policy{FS: landlock.FSMakeDir})
 			}),
-			// Two domains with no common one: a thread of this process
-			// serves from its own domain.
-			k.caseOf("server_of_unrelated_domain_denied", k.denied, func(t *T) string {
-				addr := k.addr(t, "unrelated")
-				stop, err := threadServer(&pol, t, addr)
-				if err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				defer stop()
-				if err := t.Enforce(pol); err != nil {
+			pathname.caseOf("server_of_parent_reachable_from_nested_layer_not_handling_it", allowed, func(t *T) string {
+				addr := t.path("parent.sock")
+				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(connectStream(addr))
+				return serverThenNest(t, addr, landlock.Policy{FS: landlock.FSMakeDir})
 			}),
-			// A process forked after the enforcement is in the domain,
-			// both ways.
-			k.caseOf("server_of_child_forked_in_domain_allowed", allowed, func(t *T) string {
-				addr := k.addr(t, "forked")
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				stop, err := childServer(t, "none", addr)
-				if err != nil {
-					return "child server failed: " + err.Error()
-				}
-				defer stop()
-				return Outcome(connectStream(addr))
-			}),
-			k.caseOf("child_forked_in_domain_reaches_parent_server_allowed", allowed, func(t *T) string {
-				addr := k.addr(t, "parent")
-				self, err := os.Executable()
-				if err != nil {
-					return "setup failed: " + err.Error()
-				}
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				srv, err := unixServer(addr, unix.SOCK_STREAM)
-				if err != nil {
-					return "server in the domain: " + Outcome(err)
-				}
-				defer unix.Close(srv)
-				return probe(self, "connect-stream", addr)
-			}),
-			// A socket created outside and passed in over SCM_RIGHTS:
-			// connecting it from the domain is the domain's connect...
-			k.caseOf("unconnected_socket_passed_in_denied", k.denied, func(t *T) string {
-				addr := k.addr(t, "passed")
-				srv, err := unixServer(addr, unix.SOCK_STREAM)
-				if err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				defer unix.Close(srv)
-				fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			// The autobind name of an unbound datagram socket is abstract.
+			abstract.caseOf("autobound_socket_created_outside_denied", scopeDenied, func(t *T) string {
+				fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
 					return "setup failed: " + Outcome(err)
 				}
 				defer unix.Close(fd)
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
+				// bind with only the family: the kernel picks an abstract name.
+				fam := uint16(unix.AF_UNIX)
+				if _, _, e := unix.Syscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&fam)), 2); e != 0 {
+					return "setup failed: autobind: " + Outcome(e)
 				}
-				in, err := passFD(fd)
-				if err != nil {
-					return "setup failed: " + err.Error()
-				}
-				defer unix.Close(in)
-				return Outcome(unix.Connect(in, &unix.SockaddrUnix{Name: addr}))
-			}),
-			// ...while one connected outside keeps working.
-			k.caseOf("connected_socket_passed_in_allowed", allowed, func(t *T) string {
-				addr := k.addr(t, "passed")
-				srv, err := unixServer(addr, unix.SOCK_DGRAM)
+				sa, err := unix.Getsockname(fd)
 				if err != nil {
 					return "setup failed: " + Outcome(err)
 				}
-				defer unix.Close(srv)
-				fd, err := unixDial(addr, unix.SOCK_DGRAM)
-				if err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				defer unix.Close(fd)
-				if err := t.Enforce(pol); err != nil {
+				name := sa.(*unix.SockaddrUnix).Name
+				if err := t.Enforce(abstractScoped); err != nil {
 					return enforceFailed(err)
 				}
-				in, err := passFD(fd)
-				if err != nil {
-					return "setup failed: " + err.Error()
-				}
-				defer unix.Close(in)
-				_, err = unix.Write(in, []byte("x"))
-				return Outcome(err)
-			}),
-			// Unnamed sockets have no address to resolve.
-			k.caseOf("socketpair_created_outside_unaffected", allowed, func(t *T) string {
-				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-				if err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				defer unix.Close(sp[0])
-				defer unix.Close(sp[1])
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				_, err = unix.Write(sp[0], []byte("x"))
-				return Outcome(err)
-			}),
-			k.caseOf("socketpair_created_inside_unaffected", allowed, func(t *T) string {
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-				if err != nil {
-					return "socketpair: " + Outcome(err)
-				}
-				defer unix.Close(sp[0])
-				defer unix.Close(sp[1])
-				_, err = unix.Write(sp[0], []byte("x"))
-				return Outcome(err)
-			}),
-			// A datagram socket sending to its own address: created and
-			// bound outside it is outside; created inside it is not.
-			k.caseOf("send_to_own_address_of_socket_created_outside_denied", k.denied, func(t *T) string {
-				addr := k.addr(t, "self")
-				fd, err := unixServer(addr, unix.SOCK_DGRAM)
-				if err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				defer unix.Close(fd)
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
-			}),
-			k.caseOf("send_to_own_address_of_socket_created_inside_allowed", allowed, func(t *T) string {
-				addr := k.addr(t, "self")
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				fd, err := unixServer(addr, unix.SOCK_DGRAM)
-				if err != nil {
-					return "socket in the domain: " + Outcome(err)
-				}
-				defer unix.Close(fd)
-				return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
-			}),
-			// An explicit address on a connected datagram socket is
-			// checked like an unconnected send.
-			k.caseOf("sendto_other_address_on_connected_socket_denied", k.denied, func(t *T) string {
-				peer, other := k.addr(t, "peer"), k.addr(t, "other")
-				a, err := unixServer(peer, unix.SOCK_DGRAM)
-				if err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				defer unix.Close(a)
-				b, err := unixServer(other, unix.SOCK_DGRAM)
-				if err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				defer unix.Close(b)
-				fd, err := unixDial(peer, unix.SOCK_DGRAM)
-				if err != nil {
-					return "setup failed: " + Outcome(err)
-				}
-				defer unix.Close(fd)
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: other}))
-			}),
-			k.caseOf("seqpacket_connect_same_domain_allowed", allowed, func(t *T) string {
-				addr := k.addr(t, "seq")
-				if err := t.Enforce(pol); err != nil {
-					return enforceFailed(err)
-				}
-				srv, err := unixServer(addr, unix.SOCK_SEQPACKET)
-				if err != nil {
-					return "server in the domain: " + Outcome(err)
-				}
-				defer unix.Close(srv)
-				return Outcome(connectSeqpacket(addr))
+				return Outcome(unixSendto(name))
 			}),
 		)
-	}
-
-	// A nested layer that does not restrict the kind leaves its parent
-	// domain's servers reachable: the parent's layer is the same domain.
-	abstract, pathname := sockKinds[0], sockKinds[1]
-	register(
-		abstract.caseOf("connect_from_unscoped_nested_domain_to_parent_allowed", allowed, func(t *T) string {
-			if err := t.Enforce(abstractScoped); err != nil {
-				return enforceFailed(err)
-			}
-			return serverThenNest(t, abstractName(), landlock.Policy{FS: landlock.FSMakeDir})
-		}),
-		pathname.caseOf("server_of_parent_reachable_from_nested_layer_not_handling_it", allowed, func(t *T) string {
-			addr := t.path("parent.sock")
-			if err := t.Enforce(resolvePolicy()); err != nil {
-				return enforceFailed(err)
-			}
-			return serverThenNest(t, addr, landlock.Policy{FS: landlock.FSMakeDir})
-		}),
-		// The autobind name of an unbound datagram socket is abstract.
-		abstract.caseOf("autobound_socket_created_outside_denied", scopeDenied, func(t *T) string {
-			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		// A socket created outside and bound inside is still a server
+		// created outside (the abstract twin is in scope.go).
+		register(pathname.caseOf("socket_created_outside_bound_inside_denied", resolveDenied, func(t *T) string {
+			dir := t.Root()
+			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 			if err != nil {
 				return "setup failed: " + Outcome(err)
 			}
 			defer unix.Close(fd)
-			// bind with only the family: the kernel picks an abstract name.
-			fam := uint16(unix.AF_UNIX)
-			if _, _, e := unix.Syscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&fam)), 2); e != 0 {
-				return "setup failed: autobind: " + Outcome(e)
-			}
-			sa, err := unix.Getsockname(fd)
-			if err != nil {
-				return "setup failed: " + Outcome(err)
-			}
-			name := sa.(*unix.SockaddrUnix).Name
-			if err := t.Enforce(abstractScoped); err != nil {
+			if err := t.Enforce(resolvePolicy()); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(unixSendto(name))
-		}),
-	)
-	// A socket created outside and bound inside is still a server
-	// created outside (the abstract twin is in scope.go).
-	register(pathname.caseOf("socket_created_outside_bound_inside_denied", resolveDenied, func(t *T) string {
-		dir := t.Root()
-		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer unix.Close(fd)
-		if err := t.Enforce(resolvePolicy()); err != nil {
-			return enforceFailed(err)
-		}
-		addr := dir + "/bound-inside.sock"
-		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
-			return "bind in the domain: " + Outcome(err)
-		}
-		if err := unix.Listen(fd, 8); err != nil {
-			return "listen in the domain: " + Outcome(err)
-		}
-		return Outcome(connectStream(addr))
-	}))
+			addr := dir + "/bound-inside.sock"
+			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
+				return "bind in the domain: " + Outcome(err)
+			}
+			if err := unix.Listen(fd, 8); err != nil {
+				return "listen in the domain: " + Outcome(err)
+			}
+			return Outcome(connectStream(addr))
+		}))
+	})
 }
 
 // serverThenNest serves at addr from the case thread's current domain,

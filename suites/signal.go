@@ -138,27 +138,29 @@ func signalTopology(t *T, k topology, op func(p *tinyProc) string) string {
 }
 
 func init() {
-	for _, m := range sendMethods {
-		m := m
-		register(
-			sigCase(m.name+"/to_process_outside_domain_not_delivered", Thread, nil, scopedSend, func(t *T) string {
-				return signalTopology(t, outside, func(p *tinyProc) string { return sendOutcome(m.send(p.pid), pendingOf(p.pid, blocked)) })
-			}),
-			sigCase(m.name+"/to_child_in_same_domain_delivered", Thread, nil, isDelivered, func(t *T) string {
-				return signalTopology(t, same, func(p *tinyProc) string { return sendOutcome(m.send(p.pid), pendingOf(p.pid, blocked)) })
-			}),
-		)
-	}
-	send := func(k topology) func(t *T) string {
-		return func(t *T) string {
-			return signalTopology(t, k, func(p *tinyProc) string { return sendOutcome(unix.Kill(p.pid, blocked), pendingOf(p.pid, blocked)) })
+	build(func() {
+		for _, m := range sendMethods {
+			m := m
+			register(
+				sigCase(m.name+"/to_process_outside_domain_not_delivered", Thread, nil, scopedSend, func(t *T) string {
+					return signalTopology(t, outside, func(p *tinyProc) string { return sendOutcome(m.send(p.pid), pendingOf(p.pid, blocked)) })
+				}),
+				sigCase(m.name+"/to_child_in_same_domain_delivered", Thread, nil, isDelivered, func(t *T) string {
+					return signalTopology(t, same, func(p *tinyProc) string { return sendOutcome(m.send(p.pid), pendingOf(p.pid, blocked)) })
+				}),
+			)
 		}
-	}
-	register(
-		sigCase("kill/to_child_in_nested_domain_delivered", Thread, nil, isDelivered, send(nested)),
-		sigCase("kill/to_child_in_sibling_domain_not_delivered", Thread, nil, scopedSend, send(sibling)),
-		sigCase("kill/to_process_in_unrelated_domain_not_delivered", Thread, nil, scopedSend, send(unrelated)),
-	)
+		send := func(k topology) func(t *T) string {
+			return func(t *T) string {
+				return signalTopology(t, k, func(p *tinyProc) string { return sendOutcome(unix.Kill(p.pid, blocked), pendingOf(p.pid, blocked)) })
+			}
+		}
+		register(
+			sigCase("kill/to_child_in_nested_domain_delivered", Thread, nil, isDelivered, send(nested)),
+			sigCase("kill/to_child_in_sibling_domain_not_delivered", Thread, nil, scopedSend, send(sibling)),
+			sigCase("kill/to_process_in_unrelated_domain_not_delivered", Thread, nil, scopedSend, send(unrelated)),
+		)
+	})
 }
 
 // Signals from a child to a thread of its parent, the case thread, which
@@ -166,69 +168,71 @@ func init() {
 // parent is in the child's domain or beneath it. In their own process:
 // signals are for the case thread of a process that is not the VM's init.
 func init() {
-	scopedChild := &layerSpec{scoped: uint64(unix.LANDLOCK_SCOPE_SIGNAL)}
-	// refusedFromScope: the child's own scoped layer (a raw syscall)
-	// exists from the scope's ABI.
-	refusedFromScope := sys(func(e Env) string {
-		if e.ABI >= abiScoped {
-			return refused
-		}
-		return delivered
-	})
-	noDomain := func(e Env) string { return delivered }
-	rows := []struct {
-		name          string
-		layer         *layerSpec
-		want          func(Env) string
-		parentEnforce bool
-	}{
-		// The child adds a layer scoping signals: its parent is outside.
-		{"from_scoped_child_to_unsandboxed_parent_not_delivered", scopedChild, refusedFromScope, false},
-		// The child is in its parent's scoped domain.
-		{"from_child_to_parent_in_same_domain_delivered", nil, noDomain, true},
-		// The child nests a layer that scopes nothing: its parent's
-		// domain is still its scope.
-		{"from_unscoped_nested_child_to_parent_delivered", ownLayer, noDomain, true},
-		// The child nests a layer scoping signals under its parent's.
-		{"from_scoped_nested_child_to_parent_not_delivered", scopedChild, refusedFromScope, true},
-	}
-	for _, r := range rows {
-		r := r
-		want := func(e Env) string {
-			if _, ok := noLandlock(e); ok {
-				return delivered // no domain anywhere
+	build(func() {
+		scopedChild := &layerSpec{scoped: uint64(unix.LANDLOCK_SCOPE_SIGNAL)}
+		// refusedFromScope: the child's own scoped layer (a raw syscall)
+		// exists from the scope's ABI.
+		refusedFromScope := sys(func(e Env) string {
+			if e.ABI >= abiScoped {
+				return refused
 			}
-			return r.want(e)
+			return delivered
+		})
+		noDomain := func(e Env) string { return delivered }
+		rows := []struct {
+			name          string
+			layer         *layerSpec
+			want          func(Env) string
+			parentEnforce bool
+		}{
+			// The child adds a layer scoping signals: its parent is outside.
+			{"from_scoped_child_to_unsandboxed_parent_not_delivered", scopedChild, refusedFromScope, false},
+			// The child is in its parent's scoped domain.
+			{"from_child_to_parent_in_same_domain_delivered", nil, noDomain, true},
+			// The child nests a layer that scopes nothing: its parent's
+			// domain is still its scope.
+			{"from_unscoped_nested_child_to_parent_delivered", ownLayer, noDomain, true},
+			// The child nests a layer scoping signals under its parent's.
+			{"from_scoped_nested_child_to_parent_not_delivered", scopedChild, refusedFromScope, true},
 		}
-		register(sigCase("tgkill/"+r.name, Process, nil, want, func(t *T) string {
-			dir := t.Root()
-			if err := blockOnThread(blocked); err != nil {
-				return "setup failed: sigprocmask: " + Outcome(err)
-			}
-			if r.parentEnforce {
-				if err := t.Enforce(signalScoped); err != nil {
-					return enforceFailed(err)
+		for _, r := range rows {
+			r := r
+			want := func(e Env) string {
+				if _, ok := noLandlock(e); ok {
+					return delivered // no domain anywhere
 				}
+				return r.want(e)
 			}
-			pid, tid := unix.Getpid(), unix.Gettid()
-			s := targetSpec{layer: r.layer, results: 1, action: func(p *asm) {
-				p.sysTo(2, sysTgkill, imm(pid), imm(tid), imm(int(blocked)))
-			}}
-			p, err := startTarget(dir, s)
-			if err != nil {
-				return "setup failed: " + err.Error()
-			}
-			defer killFromOutside(p.kill)
-			if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled && (r.layer.scoped == 0 || t.Env.ABI >= abiScoped) {
-				return e
-			}
-			res, err := p.read(1)
-			if err != nil {
-				return "target: " + err.Error()
-			}
-			return fmt.Sprintf("send=%s pending=%s", result(res[0]), takePending(blocked))
-		}))
-	}
+			register(sigCase("tgkill/"+r.name, Process, nil, want, func(t *T) string {
+				dir := t.Root()
+				if err := blockOnThread(blocked); err != nil {
+					return "setup failed: sigprocmask: " + Outcome(err)
+				}
+				if r.parentEnforce {
+					if err := t.Enforce(signalScoped); err != nil {
+						return enforceFailed(err)
+					}
+				}
+				pid, tid := unix.Getpid(), unix.Gettid()
+				s := targetSpec{layer: r.layer, results: 1, action: func(p *asm) {
+					p.sysTo(2, sysTgkill, imm(pid), imm(tid), imm(int(blocked)))
+				}}
+				p, err := startTarget(dir, s)
+				if err != nil {
+					return "setup failed: " + err.Error()
+				}
+				defer killFromOutside(p.kill)
+				if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled && (r.layer.scoped == 0 || t.Env.ABI >= abiScoped) {
+					return e
+				}
+				res, err := p.read(1)
+				if err != nil {
+					return "target: " + err.Error()
+				}
+				return fmt.Sprintf("send=%s pending=%s", result(res[0]), takePending(blocked))
+			}))
+		}
+	})
 }
 
 // blockOnThread blocks sig on the calling thread (which dies with the
@@ -297,34 +301,36 @@ func (b *blockingThread) stop() { close(b.take) }
 // real signals: a sibling thread outside the domain, and a case thread
 // whose domain was set after it took other credentials than its sibling.
 func init() {
-	register(sigCase("tgkill/to_sibling_thread_outside_domain_delivered", Thread, nil, isDelivered, func(t *T) string {
-		b, err := startBlockingThread(blocked)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer b.stop()
-		if err := t.Enforce(signalScoped); err != nil {
-			return enforceFailed(err)
-		}
-		err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
-		return sendOutcome(err, b.pending())
-	}).deviating(unfixedErratum(2, refused)))
-	register(sigCase("tgkill/from_thread_with_other_uid_to_sibling_thread_delivered", Thread, needRoot("CAP_SETUID"), isDelivered, func(t *T) string {
-		b, err := startBlockingThread(blocked)
-		if err != nil {
-			return "setup failed: " + Outcome(err)
-		}
-		defer b.stop()
-		// This thread only (a raw setresuid): the sibling stays root.
-		if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
-			return "setup failed: setresuid: " + Outcome(e)
-		}
-		if err := t.Enforce(signalScoped); err != nil {
-			return enforceFailed(err)
-		}
-		err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
-		return sendOutcome(err, b.pending())
-	}).deviating(unfixedErratum(2, refused)))
+	build(func() {
+		register(sigCase("tgkill/to_sibling_thread_outside_domain_delivered", Thread, nil, isDelivered, func(t *T) string {
+			b, err := startBlockingThread(blocked)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer b.stop()
+			if err := t.Enforce(signalScoped); err != nil {
+				return enforceFailed(err)
+			}
+			err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
+			return sendOutcome(err, b.pending())
+		}).deviating(unfixedErratum(2, refused)))
+		register(sigCase("tgkill/from_thread_with_other_uid_to_sibling_thread_delivered", Thread, needRoot("CAP_SETUID"), isDelivered, func(t *T) string {
+			b, err := startBlockingThread(blocked)
+			if err != nil {
+				return "setup failed: " + Outcome(err)
+			}
+			defer b.stop()
+			// This thread only (a raw setresuid): the sibling stays root.
+			if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
+				return "setup failed: setresuid: " + Outcome(e)
+			}
+			if err := t.Enforce(signalScoped); err != nil {
+				return enforceFailed(err)
+			}
+			err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
+			return sendOutcome(err, b.pending())
+		}).deviating(unfixedErratum(2, refused)))
+	})
 }
 
 // F_SETOWN and F_SETOWN_EX: the owner's domain is recorded when it is
@@ -440,32 +446,34 @@ func fownSend(t *T, tr fownTrigger, o ownerKind, k topology, ownerBefore bool, s
 func fownOutcome(pending string) string { return "setown=ok pending=" + pending }
 
 func init() {
-	scope := func(t *T) func() error { return func() error { return t.Enforce(signalScoped) } }
-	for _, tr := range fownTriggers {
-		tr := tr
-		sig := map[unix.Signal]string{unix.SIGIO: "sigio", unix.SIGURG: "sigurg"}[tr.sig]
-		for i, o := range ownerKinds {
-			o := o
-			register(sigCase(sig+"/"+o.name+"_outside_domain_not_delivered", Thread, tr.skip, func(e Env) string {
-				if e.LibABI() >= abiScoped {
-					return fownOutcome("no")
+	build(func() {
+		scope := func(t *T) func() error { return func() error { return t.Enforce(signalScoped) } }
+		for _, tr := range fownTriggers {
+			tr := tr
+			sig := map[unix.Signal]string{unix.SIGIO: "sigio", unix.SIGURG: "sigurg"}[tr.sig]
+			for i, o := range ownerKinds {
+				o := o
+				register(sigCase(sig+"/"+o.name+"_outside_domain_not_delivered", Thread, tr.skip, func(e Env) string {
+					if e.LibABI() >= abiScoped {
+						return fownOutcome("no")
+					}
+					return fownOutcome("yes")
+				}, func(t *T) string { return fownSend(t, tr, o, outside, false, scope(t)) }))
+				if i < 2 {
+					register(sigCase(sig+"/"+o.name+"_in_same_domain_delivered", Thread, tr.skip, fownDelivered, func(t *T) string {
+						return fownSend(t, tr, o, same, false, scope(t))
+					}))
 				}
-				return fownOutcome("yes")
-			}, func(t *T) string { return fownSend(t, tr, o, outside, false, scope(t)) }))
-			if i < 2 {
-				register(sigCase(sig+"/"+o.name+"_in_same_domain_delivered", Thread, tr.skip, fownDelivered, func(t *T) string {
-					return fownSend(t, tr, o, same, false, scope(t))
-				}))
 			}
+			// The owner's domain is the one of the thread that set it: set
+			// before the scope, it reaches the target outside.
+			register(sigCase(sig+"/owner_set_before_scope_delivered", Thread, tr.skip, fownDelivered, func(t *T) string {
+				return fownSend(t, tr, ownerKinds[0], outside, true, scope(t))
+			}))
 		}
-		// The owner's domain is the one of the thread that set it: set
-		// before the scope, it reaches the target outside.
-		register(sigCase(sig+"/owner_set_before_scope_delivered", Thread, tr.skip, fownDelivered, func(t *T) string {
-			return fownSend(t, tr, ownerKinds[0], outside, true, scope(t))
+		// The abstract-socket scope does not concern signals.
+		register(sigCase("sigio/abstract_scope_does_not_restrict", Thread, nil, fownDelivered, func(t *T) string {
+			return fownSend(t, fownTriggers[0], ownerKinds[0], outside, false, func() error { return t.Enforce(abstractScoped) })
 		}))
-	}
-	// The abstract-socket scope does not concern signals.
-	register(sigCase("sigio/abstract_scope_does_not_restrict", Thread, nil, fownDelivered, func(t *T) string {
-		return fownSend(t, fownTriggers[0], ownerKinds[0], outside, false, func() error { return t.Enforce(abstractScoped) })
-	}))
+	})
 }

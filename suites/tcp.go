@@ -147,46 +147,48 @@ var tcpRows = []netRow{
 }
 
 func init() {
-	register(netCases("tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpRows)...)
-	stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
-	register(
-		// On IPv4, bind(AF_UNSPEC) with INADDR_ANY is accepted by the
-		// stack as AF_INET, so Landlock checks its port. The socket is
-		// bound without listening and closed at once.
-		netRow{name: "bind_af_unspec/any_address_checked", want: tcpDenied, policy: pol(tcpBoth, onOther(freeOf, tcpBind)), covers: n1,
-			op: func(x *netFix) error {
-				return withSocket(x.f, x.typ, x.proto, func(fd int) error {
-					sa := x.f.raw(unix.AF_UNSPEC, x.free, 16)
-					clear(sa[4:8]) // INADDR_ANY
-					return rawBind(fd, sa)
-				})
-			}}.caseFor("tcp", ipv4, stream, tcp),
-		// With another address the stack refuses it (EAFNOSUPPORT), and
-		// Landlock must give the same answer.
-		netRow{name: "bind_af_unspec/loopback_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
-			companion: bindFree, companionWant: tcpDenied,
-			policy: pol(tcpBoth, onPort(0, tcpBind)),
-			op: func(x *netFix) error {
-				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.raw(unix.AF_UNSPEC, x.free, 16)) })
-			}}.caseFor("tcp", ipv4, stream, tcp),
-		// On IPv6 the stack refuses bind(AF_UNSPEC) (EAFNOSUPPORT). The
-		// pre-UDP Landlock implementation answered EINVAL for any
-		// non-IPv4 socket when BIND_TCP was handled; 7.3 leaves the
-		// stack's answer (the check moved when UDP support arrived, ABI 10).
-		netRow{name: "bind_af_unspec/refused_as_unsandboxed_or_einval", diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)), covers: n1,
-			companion: bindFree, companionWant: tcpDenied,
-			want: func(e Env) string {
-				if e.LibABI() >= abiNet {
-					return asUnsandboxed + "|EINVAL"
-				}
-				return asUnsandboxed
-			},
-			op: func(x *netFix) error {
-				return withSocket(x.f, x.typ, x.proto, func(fd int) error {
-					return rawBind(fd, x.f.raw(unix.AF_UNSPEC, x.free, x.f.fullLen()))
-				})
-			}}.caseFor("tcp", ipv6, stream, tcp),
-	)
+	build(func() {
+		register(netCases("tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpRows)...)
+		stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
+		register(
+			// On IPv4, bind(AF_UNSPEC) with INADDR_ANY is accepted by the
+			// stack as AF_INET, so Landlock checks its port. The socket is
+			// bound without listening and closed at once.
+			netRow{name: "bind_af_unspec/any_address_checked", want: tcpDenied, policy: pol(tcpBoth, onOther(freeOf, tcpBind)), covers: n1,
+				op: func(x *netFix) error {
+					return withSocket(x.f, x.typ, x.proto, func(fd int) error {
+						sa := x.f.raw(unix.AF_UNSPEC, x.free, 16)
+						clear(sa[4:8]) // INADDR_ANY
+						return rawBind(fd, sa)
+					})
+				}}.caseFor("tcp", ipv4, stream, tcp),
+			// With another address the stack refuses it (EAFNOSUPPORT), and
+			// Landlock must give the same answer.
+			netRow{name: "bind_af_unspec/loopback_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
+				companion: bindFree, companionWant: tcpDenied,
+				policy: pol(tcpBoth, onPort(0, tcpBind)),
+				op: func(x *netFix) error {
+					return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.raw(unix.AF_UNSPEC, x.free, 16)) })
+				}}.caseFor("tcp", ipv4, stream, tcp),
+			// On IPv6 the stack refuses bind(AF_UNSPEC) (EAFNOSUPPORT). The
+			// pre-UDP Landlock implementation answered EINVAL for any
+			// non-IPv4 socket when BIND_TCP was handled; 7.3 leaves the
+			// stack's answer (the check moved when UDP support arrived, ABI 10).
+			netRow{name: "bind_af_unspec/refused_as_unsandboxed_or_einval", diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)), covers: n1,
+				companion: bindFree, companionWant: tcpDenied,
+				want: func(e Env) string {
+					if e.LibABI() >= abiNet {
+						return asUnsandboxed + "|EINVAL"
+					}
+					return asUnsandboxed
+				},
+				op: func(x *netFix) error {
+					return withSocket(x.f, x.typ, x.proto, func(fd int) error {
+						return rawBind(fd, x.f.raw(unix.AF_UNSPEC, x.free, x.f.fullLen()))
+					})
+				}}.caseFor("tcp", ipv6, stream, tcp),
+		)
+	})
 }
 
 // fastOpenUnchecked is the deviation of a Fast Open send that a kernel

@@ -103,16 +103,18 @@ func allThreadsCase(name string, ceiling func(Env) int) Case {
 }
 
 func init() {
-	register(
-		// The library's default: TSYNC where the kernel has it.
-		allThreadsCase("default", func(e Env) int { return e.Ceiling }),
-		// A ceiling just below TSYNC forces the pre-TSYNC path even on a
-		// kernel that has TSYNC.
-		allThreadsCase("below_tsync_abi", func(e Env) int {
-			if e.Ceiling > 0 && e.Ceiling < abiTSync {
-				return e.Ceiling
-			}
-			return abiTSync - 1
-		}),
-	)
+	build(func() {
+		register(
+			// The library's default: TSYNC where the kernel has it.
+			allThreadsCase("default", func(e Env) int { return e.Ceiling }),
+			// A ceiling just below TSYNC forces the pre-TSYNC path even on a
+			// kernel that has TSYNC.
+			allThreadsCase("below_tsync_abi", func(e Env) int {
+				if e.Ceiling > 0 && e.Ceiling < abiTSync {
+					return e.Ceiling
+				}
+				return abiTSync - 1
+			}),
+		)
+	})
 }

@@ -40,45 +40,47 @@ const (
 )
 
 func init() {
-	register(
-		truncCase("truncate/denied", rw, truncateDenied, func(t *T) error { return unix.Truncate(t.path("f"), 0) }),
-		truncCase("truncate/allowed", rwt, allowed, func(t *T) error { return unix.Truncate(t.path("f"), 0) }),
-		truncCase("ftruncate/denied", rw, truncateDenied, func(t *T) error { return ftruncateAfterOpen(t.path("f"), unix.O_WRONLY) }),
-		truncCase("ftruncate/allowed", rwt, allowed, func(t *T) error { return ftruncateAfterOpen(t.path("f"), unix.O_WRONLY) }),
-		truncCase("o_trunc/denied", rw, truncateDenied, func(t *T) error { return openClose(t.path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
-		truncCase("o_trunc/allowed", rwt, allowed, func(t *T) error { return openClose(t.path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
-		truncCase("o_rdonly_o_trunc/denied", landlock.FSReadFile, truncateDenied, func(t *T) error { return openClose(t.path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
-		truncCase("o_rdonly_o_trunc/allowed_with_read_and_truncate", landlock.FSReadFile|landlock.FSTruncate, allowed, func(t *T) error { return openClose(t.path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
-		truncCase("creat_existing/denied", rw|landlock.FSMakeReg, truncateDenied, func(t *T) error { return creat(t.path("f")) }),
-		truncCase("creat_new/allowed_without_truncate", rw|landlock.FSMakeReg, allowed, func(t *T) error { return creat(t.path("new")) }),
-		Case{Area: "truncate", Name: "unhandled/truncate_allowed", Covers: []string{"fs.9", "§3.6"}, Want: allowed, Run: func(t *T) string {
-			t.files("f")
-			if err := t.Enforce(landlock.Policy{FS: landlock.FSWriteFile}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(unix.Truncate(t.path("f"), 0))
-		}},
-		Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: allowed, Run: func(t *T) string {
-			return withFileOpenedBefore(t, func(fd int) error { return unix.Ftruncate(fd, 0) })
-		}},
-		// The right is bound to the fd at open time: an unsandboxed thread
-		// (here another OS thread of this process, outside the domain)
-		// that receives the fd is still refused.
-		Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: truncateDenied, Run: func(t *T) string {
-			t.files("f")
-			p := landlock.Policy{FS: allFS}
-			p.AllowPath(t.Root(), rw)
-			if err := t.Enforce(p); err != nil {
-				return enforceFailed(err)
-			}
-			fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "open failed: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			return onOtherThread(func() string { return Outcome(unix.Ftruncate(fd, 0)) })
-		}},
-	)
+	build(func() {
+		register(
+			truncCase("truncate/denied", rw, truncateDenied, func(t *T) error { return unix.Truncate(t.path("f"), 0) }),
+			truncCase("truncate/allowed", rwt, allowed, func(t *T) error { return unix.Truncate(t.path("f"), 0) }),
+			truncCase("ftruncate/denied", rw, truncateDenied, func(t *T) error { return ftruncateAfterOpen(t.path("f"), unix.O_WRONLY) }),
+			truncCase("ftruncate/allowed", rwt, allowed, func(t *T) error { return ftruncateAfterOpen(t.path("f"), unix.O_WRONLY) }),
+			truncCase("o_trunc/denied", rw, truncateDenied, func(t *T) error { return openClose(t.path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
+			truncCase("o_trunc/allowed", rwt, allowed, func(t *T) error { return openClose(t.path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
+			truncCase("o_rdonly_o_trunc/denied", landlock.FSReadFile, truncateDenied, func(t *T) error { return openClose(t.path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
+			truncCase("o_rdonly_o_trunc/allowed_with_read_and_truncate", landlock.FSReadFile|landlock.FSTruncate, allowed, func(t *T) error { return openClose(t.path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
+			truncCase("creat_existing/denied", rw|landlock.FSMakeReg, truncateDenied, func(t *T) error { return creat(t.path("f")) }),
+			truncCase("creat_new/allowed_without_truncate", rw|landlock.FSMakeReg, allowed, func(t *T) error { return creat(t.path("new")) }),
+			Case{Area: "truncate", Name: "unhandled/truncate_allowed", Covers: []string{"fs.9", "§3.6"}, Want: allowed, Run: func(t *T) string {
+				t.files("f")
+				if err := t.Enforce(landlock.Policy{FS: landlock.FSWriteFile}); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(unix.Truncate(t.path("f"), 0))
+			}},
+			Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: allowed, Run: func(t *T) string {
+				return withFileOpenedBefore(t, func(fd int) error { return unix.Ftruncate(fd, 0) })
+			}},
+			// The right is bound to the fd at open time: an unsandboxed thread
+			// (here another OS thread of this process, outside the domain)
+			// that receives the fd is still refused.
+			Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: truncateDenied, Run: func(t *T) string {
+				t.files("f")
+				p := landlock.Policy{FS: allFS}
+				p.AllowPath(t.Root(), rw)
+				if err := t.Enforce(p); err != nil {
+					return enforceFailed(err)
+				}
+				fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "open failed: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				return onOtherThread(func() string { return Outcome(unix.Ftruncate(fd, 0)) })
+			}},
+		)
+	})
 }
 
 func creat(path string) error {
@@ -104,158 +106,160 @@ func truncPair(denied, unrestricted string) func(Env) string {
 }
 
 func init() {
-	ftrunc := func(fd int) string { return Outcome(unix.Ftruncate(fd, 0)) }
-	register(
-		fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *T) string {
-			t.files("f")
-			if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
-				return enforceFailed(err)
-			}
-			m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
-			if err != nil {
-				return setupFailed(err)
-			}
-			defer unix.Close(m)
-			return pairs("memfd", ftrunc(m), "file", Outcome(unix.Truncate(t.path("f"), 0)))
-		}),
-		fdCase("o_path/ftruncate_ebadf", truncPair("o_path=EBADF truncate=EACCES", "o_path=EBADF truncate=ok"), func(t *T) string {
-			t.files("f")
-			if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
-				return enforceFailed(err)
-			}
-			fd, err := unix.Open(t.path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "open: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			return pairs("o_path", ftrunc(fd), "truncate", Outcome(unix.Truncate(t.path("f"), 0)))
-		}),
-		// Descriptors opened at three stages: before any layer, after a
-		// layer granting TRUNCATE, after a second layer denying it. Each
-		// keeps what its open allowed.
-		fdCase("layer_stages/ftruncate_as_allowed_at_open", truncPair("before=ok layer1=ok layer2=EACCES", "before=ok layer1=ok layer2=ok"), func(t *T) string {
-			t.files("f")
-			var fds []int
-			defer func() {
-				for _, fd := range fds {
-					unix.Close(fd)
-				}
-			}()
-			open := func() error {
-				fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-				if err == nil {
-					fds = append(fds, fd)
-				}
-				return err
-			}
-			if err := open(); err != nil {
-				return setupFailed(err)
-			}
-			if err := enforceFS(t, rwt, on("", rwt)); err != nil {
-				return enforceFailed(err)
-			}
-			if err := open(); err != nil {
-				return "open after layer 1: " + Outcome(err)
-			}
-			if err := enforceFS(t, rwt, on("", rw)); err != nil {
-				return enforceFailed(err)
-			}
-			if err := open(); err != nil {
-				return "open after layer 2: " + Outcome(err)
-			}
-			return pairs("before", ftrunc(fds[0]), "layer1", ftrunc(fds[1]), "layer2", ftrunc(fds[2]))
-		}),
-		// A later layer granting TRUNCATE does not undo an earlier denial.
-		fdCase("layer_stages/later_grant_does_not_undo_denial", truncateDenied, func(t *T) string {
-			t.files("f")
-			if err := enforceLayers(t, fsLayerSpec{rwt, []rule{on("", rw)}}, fsLayerSpec{rwt, []rule{on("", rwt)}}); err != nil {
-				return enforceFailed(err)
-			}
-			return Outcome(ftruncateAfterOpen(t.path("f"), unix.O_WRONLY))
-		}),
-		// fallocate on a descriptor opened for writing without TRUNCATE:
-		// allocation and hole punching are not truncation; the companion
-		// ftruncate on the same descriptor is.
-		fdCase("fallocate/extend_and_punch_hole_not_truncation", truncPair("extend=ok punch_hole=ok ftruncate=EACCES", "extend=ok punch_hole=ok ftruncate=ok"), func(t *T) string {
-			t.files("f")
-			if err := enforceFS(t, rwt, on("", rw)); err != nil {
-				return enforceFailed(err)
-			}
-			fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "open: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			return pairs("extend", Outcome(unix.Fallocate(fd, 0, 0, 8192)),
-				"punch_hole", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, 4096)),
-				"ftruncate", ftrunc(fd))
-		}),
-		// FALLOC_FL_COLLAPSE_RANGE shortens a file on the filesystems that
-		// support it (landlock.rst: it sidesteps TRUNCATE); tmpfs does not
-		// (EOPNOTSUPP). Either way it is never Landlock's EACCES.
-		fdCase("fallocate/collapse_range_not_checked", func(e Env) string {
-			if e.LibABI() >= abiTruncate {
-				return "collapse=ok ftruncate=EACCES|collapse=EOPNOTSUPP ftruncate=EACCES"
-			}
-			return "collapse=ok ftruncate=ok|collapse=EOPNOTSUPP ftruncate=ok"
-		}, func(t *T) string {
-			t.files("f")
-			if err := enforceFS(t, rwt, on("", rw)); err != nil {
-				return enforceFailed(err)
-			}
-			fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return "open: " + Outcome(err)
-			}
-			defer unix.Close(fd)
-			if err := unix.Fallocate(fd, 0, 0, 1<<20); err != nil {
-				return "setup failed: fallocate: " + Outcome(err)
-			}
-			var st unix.Statfs_t
-			unix.Fstatfs(fd, &st)
-			block := int64(st.Bsize)
-			if block <= 0 {
-				block = 4096
-			}
-			return pairs("collapse", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_COLLAPSE_RANGE, 0, block)), "ftruncate", ftrunc(fd))
-		}),
-		Case{Area: "truncate", Name: "truncate/rule_on_the_file_grants_it", Covers: []string{"fs.9", "§3.6"},
-			Want: truncPair("f=ok g=EACCES", "f=ok g=ok"), Run: func(t *T) string {
-				t.files("f", "g")
-				if err := enforceFS(t, rwt, on("", rw), on("f", aTrunc)); err != nil {
+	build(func() {
+		ftrunc := func(fd int) string { return Outcome(unix.Ftruncate(fd, 0)) }
+		register(
+			fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *T) string {
+				t.files("f")
+				if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("f", Outcome(unix.Truncate(t.path("f"), 0)), "g", Outcome(unix.Truncate(t.path("g"), 0)))
-			}},
-		// The file reached decides, not the symbolic link.
-		Case{Area: "truncate", Name: "truncate/through_symlink_to_denied_target", Covers: []string{"fs.9", "fs.4", "§3.6"},
-			Want: truncateDenied, Run: func(t *T) string {
-				if err := layout(t, "b/f", "a/l->../b/f"); err != nil {
+				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
+				if err != nil {
 					return setupFailed(err)
 				}
-				if err := enforceFS(t, rwt, on("a", rwt), on("b", rw)); err != nil {
+				defer unix.Close(m)
+				return pairs("memfd", ftrunc(m), "file", Outcome(unix.Truncate(t.path("f"), 0)))
+			}),
+			fdCase("o_path/ftruncate_ebadf", truncPair("o_path=EBADF truncate=EACCES", "o_path=EBADF truncate=ok"), func(t *T) string {
+				t.files("f")
+				if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(unix.Truncate(t.path("a/l"), 0))
-			}},
-	)
+				fd, err := unix.Open(t.path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "open: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				return pairs("o_path", ftrunc(fd), "truncate", Outcome(unix.Truncate(t.path("f"), 0)))
+			}),
+			// Descriptors opened at three stages: before any layer, after a
+			// layer granting TRUNCATE, after a second layer denying it. Each
+			// keeps what its open allowed.
+			fdCase("layer_stages/ftruncate_as_allowed_at_open", truncPair("before=ok layer1=ok layer2=EACCES", "before=ok layer1=ok layer2=ok"), func(t *T) string {
+				t.files("f")
+				var fds []int
+				defer func() {
+					for _, fd := range fds {
+						unix.Close(fd)
+					}
+				}()
+				open := func() error {
+					fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+					if err == nil {
+						fds = append(fds, fd)
+					}
+					return err
+				}
+				if err := open(); err != nil {
+					return setupFailed(err)
+				}
+				if err := enforceFS(t, rwt, on("", rwt)); err != nil {
+					return enforceFailed(err)
+				}
+				if err := open(); err != nil {
+					return "open after layer 1: " + Outcome(err)
+				}
+				if err := enforceFS(t, rwt, on("", rw)); err != nil {
+					return enforceFailed(err)
+				}
+				if err := open(); err != nil {
+					return "open after layer 2: " + Outcome(err)
+				}
+				return pairs("before", ftrunc(fds[0]), "layer1", ftrunc(fds[1]), "layer2", ftrunc(fds[2]))
+			}),
+			// A later layer granting TRUNCATE does not undo an earlier denial.
+			fdCase("layer_stages/later_grant_does_not_undo_denial", truncateDenied, func(t *T) string {
+				t.files("f")
+				if err := enforceLayers(t, fsLayerSpec{rwt, []rule{on("", rw)}}, fsLayerSpec{rwt, []rule{on("", rwt)}}); err != nil {
+					return enforceFailed(err)
+				}
+				return Outcome(ftruncateAfterOpen(t.path("f"), unix.O_WRONLY))
+			}),
+			// fallocate on a descriptor opened for writing without TRUNCATE:
+			// allocation and hole punching are not truncation; the companion
+			// ftruncate on the same descriptor is.
+			fdCase("fallocate/extend_and_punch_hole_not_truncation", truncPair("extend=ok punch_hole=ok ftruncate=EACCES", "extend=ok punch_hole=ok ftruncate=ok"), func(t *T) string {
+				t.files("f")
+				if err := enforceFS(t, rwt, on("", rw)); err != nil {
+					return enforceFailed(err)
+				}
+				fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "open: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				return pairs("extend", Outcome(unix.Fallocate(fd, 0, 0, 8192)),
+					"punch_hole", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, 4096)),
+					"ftruncate", ftrunc(fd))
+			}),
+			// FALLOC_FL_COLLAPSE_RANGE shortens a file on the filesystems that
+			// support it (landlock.rst: it sidesteps TRUNCATE); tmpfs does not
+			// (EOPNOTSUPP). Either way it is never Landlock's EACCES.
+			fdCase("fallocate/collapse_range_not_checked", func(e Env) string {
+				if e.LibABI() >= abiTruncate {
+					return "collapse=ok ftruncate=EACCES|collapse=EOPNOTSUPP ftruncate=EACCES"
+				}
+				return "collapse=ok ftruncate=ok|collapse=EOPNOTSUPP ftruncate=ok"
+			}, func(t *T) string {
+				t.files("f")
+				if err := enforceFS(t, rwt, on("", rw)); err != nil {
+					return enforceFailed(err)
+				}
+				fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "open: " + Outcome(err)
+				}
+				defer unix.Close(fd)
+				if err := unix.Fallocate(fd, 0, 0, 1<<20); err != nil {
+					return "setup failed: fallocate: " + Outcome(err)
+				}
+				var st unix.Statfs_t
+				unix.Fstatfs(fd, &st)
+				block := int64(st.Bsize)
+				if block <= 0 {
+					block = 4096
+				}
+				return pairs("collapse", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_COLLAPSE_RANGE, 0, block)), "ftruncate", ftrunc(fd))
+			}),
+			Case{Area: "truncate", Name: "truncate/rule_on_the_file_grants_it", Covers: []string{"fs.9", "§3.6"},
+				Want: truncPair("f=ok g=EACCES", "f=ok g=ok"), Run: func(t *T) string {
+					t.files("f", "g")
+					if err := enforceFS(t, rwt, on("", rw), on("f", aTrunc)); err != nil {
+						return enforceFailed(err)
+					}
+					return pairs("f", Outcome(unix.Truncate(t.path("f"), 0)), "g", Outcome(unix.Truncate(t.path("g"), 0)))
+				}},
+			// The file reached decides, not the symbolic link.
+			Case{Area: "truncate", Name: "truncate/through_symlink_to_denied_target", Covers: []string{"fs.9", "fs.4", "§3.6"},
+				Want: truncateDenied, Run: func(t *T) string {
+					if err := layout(t, "b/f", "a/l->../b/f"); err != nil {
+						return setupFailed(err)
+					}
+					if err := enforceFS(t, rwt, on("a", rwt), on("b", rw)); err != nil {
+						return enforceFailed(err)
+					}
+					return Outcome(unix.Truncate(t.path("a/l"), 0))
+				}},
+		)
 
-	// The right is bound to the descriptor: a process outside every domain
-	// (started before the enforcement) that receives it over SCM_RIGHTS
-	// gets the same answer.
-	for _, granted := range []bool{false, true} {
-		granted := granted
-		name, want, grant := "fd_passed_to_unsandboxed_process/ftruncate_denied", truncateDenied, rw
-		if granted {
-			name, want, grant = "fd_passed_to_unsandboxed_process/ftruncate_allowed_with_truncate", allowed, rwt
+		// The right is bound to the descriptor: a process outside every domain
+		// (started before the enforcement) that receives it over SCM_RIGHTS
+		// gets the same answer.
+		for _, granted := range []bool{false, true} {
+			granted := granted
+			name, want, grant := "fd_passed_to_unsandboxed_process/ftruncate_denied", truncateDenied, rw
+			if granted {
+				name, want, grant = "fd_passed_to_unsandboxed_process/ftruncate_allowed_with_truncate", allowed, rwt
+			}
+			register(fdCase(name, want, func(t *T) string {
+				t.files("f")
+				return withReceiver(t, "ftruncate", func() error { return enforceFS(t, rwt, on("", grant)) }, func() (int, error) {
+					return unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				})
+			}))
 		}
-		register(fdCase(name, want, func(t *T) string {
-			t.files("f")
-			return withReceiver(t, "ftruncate", func() error { return enforceFS(t, rwt, on("", grant)) }, func() (int, error) {
-				return unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
-			})
-		}))
-	}
+	})
 }
 
 // withReceiver forks an unsandboxed helper process (a tiny program, see

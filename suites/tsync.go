@@ -105,80 +105,82 @@ func readF(t *T) string { return Outcome(openRead(t.path("f"))) }
 func nnpState(*T) string { return fmt.Sprintf("no_new_privs=%d", noNewPrivs()) }
 
 func init() {
-	read := attr(8, fsRead)
-	for _, r := range []tsyncRow{
-		{name: "sibling_thread_denied_fs_access", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true, op: readF, shows: ShowsEffect},
-		{name: "sibling_thread_unrestricted_without_tsync", want: sys(allowed), attr: read, prctl: true, op: readF},
-		{name: "sibling_thread_denied_tcp_bind", attr: attr(16, 0, uint64(landlock.NetBindTCP)), flags: tsyncFlag, prctl: true,
-			want: sys(func(e Env) string {
-				switch {
-				case e.ABI < abiNet:
-					return "E2BIG" // no handled_access_net field
-				case e.ABI < abiTSync:
-					return "EINVAL"
-				}
-				return "EACCES"
-			}),
-			op: func(*T) string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) }},
-		// The sibling's own domain (denying writes) is replaced by the
-		// caller's (denying reads).
-		{name: "sibling_own_domain_overridden", want: tsyncWant("read=EACCES write=ok"), attr: read, flags: tsyncFlag, prctl: true,
-			sibling: func(t *T) error {
-				fd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
-				if err != nil {
-					return err
-				}
-				defer unix.Close(fd)
-				return t.restrict(fd, 0)
-			},
-			op: func(t *T) string {
-				return fmt.Sprintf("read=%s write=%s", readF(t), Outcome(openWrite(t.path("f"))))
-			}},
-		// Threads Go starts after the restriction are restricted too.
-		{name: "thread_started_afterwards_restricted", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true,
-			op: func(t *T) string { return onOtherThread(func() string { return readF(t) }) }},
-		{name: "no_new_privs_propagates", want: tsyncWant("no_new_privs=1"), attr: read, flags: tsyncFlag, prctl: true, op: nnpState},
-		{name: "no_new_privs_stays_per_thread_without_tsync", want: sys(func(Env) string { return "no_new_privs=0" }), attr: read, prctl: true, op: nnpState},
-		// NO_NEW_PRIVS (ABI 11) with TSYNC sets it on every thread. Before
-		// ABI 11 the flag is unknown; unprivileged callers get EPERM first.
-		{name: "no_new_privs_flag_with_tsync_sets_siblings", attr: read, flags: tsyncFlag | nnpFlag, op: nnpState,
-			want: sys(func(e Env) string {
-				if e.ABI >= abiNNPFlag {
-					return "no_new_privs=1"
-				}
-				return flagsOrPriv("EINVAL")(e)
-			})},
-		// TSYNC needs no_new_privs or CAP_SYS_ADMIN like any enforcement:
-		// unprivileged callers get EPERM on every ABI (before ABI 11 the
-		// privilege is checked first, from ABI 11 the flag is valid).
-		{name: "without_no_new_privs", attr: read, flags: tsyncFlag, op: readF,
-			want: sys(func(e Env) string {
-				switch {
-				case !e.Root:
-					return "EPERM"
-				case e.ABI >= abiTSync:
+	build(func() {
+		read := attr(8, fsRead)
+		for _, r := range []tsyncRow{
+			{name: "sibling_thread_denied_fs_access", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true, op: readF, shows: ShowsEffect},
+			{name: "sibling_thread_unrestricted_without_tsync", want: sys(allowed), attr: read, prctl: true, op: readF},
+			{name: "sibling_thread_denied_tcp_bind", attr: attr(16, 0, uint64(landlock.NetBindTCP)), flags: tsyncFlag, prctl: true,
+				want: sys(func(e Env) string {
+					switch {
+					case e.ABI < abiNet:
+						return "E2BIG" // no handled_access_net field
+					case e.ABI < abiTSync:
+						return "EINVAL"
+					}
 					return "EACCES"
+				}),
+				op: func(*T) string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) }},
+			// The sibling's own domain (denying writes) is replaced by the
+			// caller's (denying reads).
+			{name: "sibling_own_domain_overridden", want: tsyncWant("read=EACCES write=ok"), attr: read, flags: tsyncFlag, prctl: true,
+				sibling: func(t *T) error {
+					fd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
+					if err != nil {
+						return err
+					}
+					defer unix.Close(fd)
+					return t.restrict(fd, 0)
+				},
+				op: func(t *T) string {
+					return fmt.Sprintf("read=%s write=%s", readF(t), Outcome(openWrite(t.path("f"))))
+				}},
+			// Threads Go starts after the restriction are restricted too.
+			{name: "thread_started_afterwards_restricted", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true,
+				op: func(t *T) string { return onOtherThread(func() string { return readF(t) }) }},
+			{name: "no_new_privs_propagates", want: tsyncWant("no_new_privs=1"), attr: read, flags: tsyncFlag, prctl: true, op: nnpState},
+			{name: "no_new_privs_stays_per_thread_without_tsync", want: sys(func(Env) string { return "no_new_privs=0" }), attr: read, prctl: true, op: nnpState},
+			// NO_NEW_PRIVS (ABI 11) with TSYNC sets it on every thread. Before
+			// ABI 11 the flag is unknown; unprivileged callers get EPERM first.
+			{name: "no_new_privs_flag_with_tsync_sets_siblings", attr: read, flags: tsyncFlag | nnpFlag, op: nnpState,
+				want: sys(func(e Env) string {
+					if e.ABI >= abiNNPFlag {
+						return "no_new_privs=1"
+					}
+					return flagsOrPriv("EINVAL")(e)
+				})},
+			// TSYNC needs no_new_privs or CAP_SYS_ADMIN like any enforcement:
+			// unprivileged callers get EPERM on every ABI (before ABI 11 the
+			// privilege is checked first, from ABI 11 the flag is valid).
+			{name: "without_no_new_privs", attr: read, flags: tsyncFlag, op: readF,
+				want: sys(func(e Env) string {
+					switch {
+					case !e.Root:
+						return "EPERM"
+					case e.ABI >= abiTSync:
+						return "EACCES"
+					}
+					return "EINVAL"
+				})},
+		} {
+			register(r.caseOf())
+		}
+		noRuleset := func(name string, flags uint32, want func(Env) string) Case {
+			return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Covers: []string{"§3.12", "§6.8"}, Run: func(t *T) string {
+				return Outcome(t.restrict(-1, flags))
+			}}
+		}
+		register(
+			// Only LOG_SUBDOMAINS_OFF (with or without TSYNC) works without a
+			// ruleset; NO_NEW_PRIVS requires one (landlock.h).
+			noRuleset("no_ruleset_log_subdomains_off_with_tsync", logSubdomainOff|tsyncFlag, tsyncWant(OK)),
+			noRuleset("no_ruleset_tsync_alone", tsyncFlag, tsyncWant("EBADF")),
+			noRuleset("no_ruleset_log_subdomains_off_tsync_no_new_privs", logSubdomainOff|tsyncFlag|nnpFlag, sys(func(e Env) string {
+				if e.ABI >= abiNNPFlag {
+					return "EBADF"
 				}
 				return "EINVAL"
-			})},
-	} {
-		register(r.caseOf())
-	}
-	noRuleset := func(name string, flags uint32, want func(Env) string) Case {
-		return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Covers: []string{"§3.12", "§6.8"}, Run: func(t *T) string {
-			return Outcome(t.restrict(-1, flags))
-		}}
-	}
-	register(
-		// Only LOG_SUBDOMAINS_OFF (with or without TSYNC) works without a
-		// ruleset; NO_NEW_PRIVS requires one (landlock.h).
-		noRuleset("no_ruleset_log_subdomains_off_with_tsync", logSubdomainOff|tsyncFlag, tsyncWant(OK)),
-		noRuleset("no_ruleset_tsync_alone", tsyncFlag, tsyncWant("EBADF")),
-		noRuleset("no_ruleset_log_subdomains_off_tsync_no_new_privs", logSubdomainOff|tsyncFlag|nnpFlag, sys(func(e Env) string {
-			if e.ABI >= abiNNPFlag {
-				return "EBADF"
-			}
-			return "EINVAL"
-		})),
-	)
+			})),
+		)
+	})
 }

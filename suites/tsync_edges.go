@@ -138,345 +138,347 @@ const (
 )
 
 func init() {
-	register(
-		// Two threads enforce with TSYNC at the same instant, several
-		// times: both calls succeed every time (neither may deadlock or
-		// fail because the other is midway), and a third thread ends
-		// up restricted.
-		tsyncCase("competing/two_threads_at_once", tsyncWant(fmt.Sprintf("both ok in %d of %d rounds, sibling read=EACCES", tsyncRounds, tsyncRounds)),
-			func(t *T) string {
-				t.files("f")
-				fd, err := create(attr(8, fsRead), 0)
-				if err != nil {
-					return Outcome(err)
-				}
-				defer unix.Close(fd)
-				on, stop := startSibling()
-				defer stop()
-				if err := privOrNNP(t); err != nil {
-					return "prctl: " + Outcome(err)
-				}
-				otherOn, otherStop := startSibling()
-				defer otherStop()
-				if o := otherOn(func() string { return Outcome(privOrNNP(t)) }); o != OK {
-					return "prctl: " + o
-				}
-				defer concurrently()()
-				ok := 0
-				for i := 0; i < tsyncRounds; i++ {
-					start := make(chan struct{})
-					res := make(chan string, 1)
-					go func() {
-						res <- otherOn(func() string { <-start; return Outcome(landlock.SysRestrictSelf(fd, tsyncFlag)) })
-					}()
-					close(start)
-					a := Outcome(landlock.SysRestrictSelf(fd, tsyncFlag))
-					b := <-res
-					if a != OK || b != OK {
-						if a == b && i == 0 {
-							return a // EINVAL before the TSYNC ABI
-						}
-						return fmt.Sprintf("round %d: A=%s B=%s", i+1, a, b)
-					}
-					ok++
-				}
-				return fmt.Sprintf("both ok in %d of %d rounds, sibling read=%s", ok, tsyncRounds, on(func() string { return readF(t) }))
-			}),
-
-		// A sibling blocked in read(2) on a pipe during the
-		// enforcement: the call returns 0, the sibling's read is not
-		// interrupted (no signal is delivered to it: it completes when
-		// data arrives) and the sibling is restricted afterwards.
-		tsyncCase("interrupted/sibling_blocked_in_syscall", tsyncWant("restrict=ok, sibling: read=1 byte, file=EACCES"),
-			func(t *T) string {
-				t.files("f")
-				var p [2]int
-				if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-					return "setup failed: pipe: " + Outcome(err)
-				}
-				defer unix.Close(p[0])
-				defer unix.Close(p[1])
-				tidc := make(chan int)
-				done := make(chan string)
-				go func() {
-					runtime.LockOSThread()
-					tidc <- unix.Gettid()
-					buf := make([]byte, 1)
-					n, err := unix.Read(p[0], buf)
-					read := fmt.Sprintf("%d byte", n)
-					if err != nil {
-						read = Outcome(err)
-					}
-					done <- fmt.Sprintf("read=%s, file=%s", read, readF(t))
-				}()
-				tid := <-tidc
-				if err := waitInSyscall(tid, unix.SYS_READ); err != nil {
-					return "setup failed: " + err.Error()
-				}
-				fd, err := create(attr(8, fsRead), 0)
-				if err != nil {
-					return Outcome(err)
-				}
-				defer unix.Close(fd)
-				rerr := t.restrict(fd, tsyncFlag)
-				unix.Write(p[1], []byte("x"))
-				sib := <-done
-				if rerr != nil {
-					return Outcome(rerr)
-				}
-				return "restrict=ok, sibling: " + sib
-			}),
-
-		// Signals keep arriving at the enforcing thread and at 16
-		// siblings while TSYNC waits for them: the wait is restarted,
-		// never reported (the call returns 0), and every sibling ends
-		// up restricted. The storm is bounded (maxSignals) so that the
-		// case stays cheap under TCG; the detail says how many signals
-		// arrived during the call.
-		tsyncCase("interrupted/signals_during_enforcement", tsyncWant("restrict=ok, siblings denied 16 of 16"),
-			func(t *T) string {
-				t.files("f")
-				const n = 16
-				ons := make([]func(func() string) string, n)
-				tids := make([]int, n)
-				for i := range ons {
-					on, stop := startSibling()
-					defer stop()
-					ons[i] = on
-					tids[i], _ = strconv.Atoi(on(func() string { return strconv.Itoa(unix.Gettid()) }))
-				}
-				fd, err := create(attr(8, fsRead), 0)
-				if err != nil {
-					return Outcome(err)
-				}
-				defer unix.Close(fd)
-				if err := privOrNNP(t); err != nil {
-					return "prctl: " + Outcome(err)
-				}
-				defer concurrently()()
-				self, pid := unix.Gettid(), unix.Getpid()
-				var stopSig atomic.Bool
-				var sent atomic.Int64
-				var wg sync.WaitGroup
-				wg.Add(1)
-				go func() { // SIGURG: the Go runtime's own, harmless signal
-					defer wg.Done()
-					runtime.LockOSThread()
-					for i := 0; !stopSig.Load() && i < maxSignals; i++ {
-						target := self
-						if i%2 == 1 {
-							target = tids[(i/2)%n]
-						}
-						if unix.Tgkill(pid, target, unix.SIGURG) == nil {
-							sent.Add(1)
-						}
-						unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
-					}
-				}()
-				for sent.Load() < 4 && !stopSig.Load() {
-					unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
-				}
-				before := sent.Load()
-				rerr := landlock.SysRestrictSelf(fd, tsyncFlag)
-				during := sent.Load() - before
-				stopSig.Store(true)
-				wg.Wait()
-				t.Logf("%d signals sent during the enforcement", during)
-				if rerr != nil {
-					return Outcome(rerr)
-				}
-				denied := 0
-				for _, on := range ons {
-					if on(func() string { return readF(t) }) == "EACCES" {
-						denied++
-					}
-				}
-				return fmt.Sprintf("restrict=ok, siblings denied %d of %d", denied, n)
-			}),
-
-		// The caller is at the layer limit: TSYNC fails with E2BIG and
-		// passes no_new_privs on to no thread. As root the
-		// NO_NEW_PRIVS flag (ABI 11) asks for it and must leave it unset
-		// everywhere; unprivileged the caller holds it (prctl) and TSYNC
-		// must not give it to the siblings.
-		tsyncCase("layer_limit/caller_at_limit_leaves_no_new_privs_unset", sys(func(e Env) string {
-			caller := 1
-			if e.Root {
-				caller = 0
-			}
-			errno := "E2BIG"
-			switch {
-			case e.ABI < abiTSync:
-				errno = "EINVAL"
-			case e.Root && e.ABI < abiNNPFlag:
-				errno = "EINVAL" // the NO_NEW_PRIVS flag is unknown
-			}
-			return fmt.Sprintf("%s, no_new_privs: caller=%d others=0", errno, caller)
-		}), func(t *T) string {
-			fd, err := create(attr(8, fsWrite), 0) // /proc stays readable
-			if err != nil {
-				return Outcome(err)
-			}
-			defer unix.Close(fd)
-			_, stop := startSibling()
-			defer stop()
-			if err := privOrNNP(t); err != nil {
-				return "prctl: " + Outcome(err)
-			}
-			if err := stackToLimit(fd); err != unix.E2BIG {
-				return "stacking: " + Outcome(err)
-			}
-			flags := uint32(tsyncFlag)
-			if t.Env.Root {
-				flags |= nnpFlag
-			}
-			rerr := landlock.SysRestrictSelf(fd, flags)
-			caller, _, others, err := threadNNP(unix.Gettid())
-			if err != nil {
-				return "reading /proc/self/task: " + Outcome(err)
-			}
-			return fmt.Sprintf("%s, no_new_privs: caller=%d others=%d", Outcome(rerr), caller, others)
-		}),
-
-		// A sibling is at the layer limit: TSYNC replaces its domain by
-		// the caller's, whatever it held, so the call succeeds, the
-		// sibling's own restriction (writes) is gone, the caller's
-		// (reads) applies, and the sibling can stack layers again.
-		tsyncCase("layer_limit/sibling_at_limit_overridden", tsyncWant("tsync=ok, sibling: read=EACCES write=ok, another layer=ok"),
-			func(t *T) string {
-				t.files("f")
-				on, stop := startSibling()
-				defer stop()
-				wfd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
-				if err != nil {
-					return Outcome(err)
-				}
-				defer unix.Close(wfd)
-				if o := on(func() string {
-					if err := privOrNNP(t); err != nil {
-						return "prctl: " + Outcome(err)
-					}
-					return Outcome(stackToLimit(wfd))
-				}); o != "E2BIG" {
-					return "sibling stacking: " + o
-				}
-				fd, err := create(attr(8, fsRead), 0)
-				if err != nil {
-					return Outcome(err)
-				}
-				defer unix.Close(fd)
-				if err := t.restrict(fd, tsyncFlag); err != nil {
-					return Outcome(err)
-				}
-				return "tsync=ok, sibling: " + on(func() string {
-					return fmt.Sprintf("read=%s write=%s, another layer=%s", readF(t), Outcome(openWrite(t.path("f"))),
-						Outcome(landlock.SysRestrictSelf(fd, 0)))
-				})
-			}),
-
-		// The enforcing thread is not the main thread (the thread group
-		// leader): the main thread gets no_new_privs like every other
-		// thread, and threads the case controls get the domain.
-		tsyncCase("from_thread_other_than_main", tsyncWant("main thread no_new_privs 0 -> 1, threads without it: 0, sibling write=EACCES"),
-			func(t *T) string {
-				t.files("f")
-				run := func() string {
-					on, stop := startSibling()
-					defer stop()
-					_, mainBefore, _, err := threadNNP(unix.Gettid())
-					if err != nil {
-						return "reading /proc/self/task: " + Outcome(err)
-					}
-					fd, err := create(attr(8, fsWrite), 0) // /proc stays readable
+	build(func() {
+		register(
+			// Two threads enforce with TSYNC at the same instant, several
+			// times: both calls succeed every time (neither may deadlock or
+			// fail because the other is midway), and a third thread ends
+			// up restricted.
+			tsyncCase("competing/two_threads_at_once", tsyncWant(fmt.Sprintf("both ok in %d of %d rounds, sibling read=EACCES", tsyncRounds, tsyncRounds)),
+				func(t *T) string {
+					t.files("f")
+					fd, err := create(attr(8, fsRead), 0)
 					if err != nil {
 						return Outcome(err)
 					}
 					defer unix.Close(fd)
-					if err := setNoNewPrivs(); err != nil {
+					on, stop := startSibling()
+					defer stop()
+					if err := privOrNNP(t); err != nil {
 						return "prctl: " + Outcome(err)
 					}
-					if err := landlock.SysRestrictSelf(fd, tsyncFlag); err != nil {
+					otherOn, otherStop := startSibling()
+					defer otherStop()
+					if o := otherOn(func() string { return Outcome(privOrNNP(t)) }); o != OK {
+						return "prctl: " + o
+					}
+					defer concurrently()()
+					ok := 0
+					for i := 0; i < tsyncRounds; i++ {
+						start := make(chan struct{})
+						res := make(chan string, 1)
+						go func() {
+							res <- otherOn(func() string { <-start; return Outcome(landlock.SysRestrictSelf(fd, tsyncFlag)) })
+						}()
+						close(start)
+						a := Outcome(landlock.SysRestrictSelf(fd, tsyncFlag))
+						b := <-res
+						if a != OK || b != OK {
+							if a == b && i == 0 {
+								return a // EINVAL before the TSYNC ABI
+							}
+							return fmt.Sprintf("round %d: A=%s B=%s", i+1, a, b)
+						}
+						ok++
+					}
+					return fmt.Sprintf("both ok in %d of %d rounds, sibling read=%s", ok, tsyncRounds, on(func() string { return readF(t) }))
+				}),
+
+			// A sibling blocked in read(2) on a pipe during the
+			// enforcement: the call returns 0, the sibling's read is not
+			// interrupted (no signal is delivered to it: it completes when
+			// data arrives) and the sibling is restricted afterwards.
+			tsyncCase("interrupted/sibling_blocked_in_syscall", tsyncWant("restrict=ok, sibling: read=1 byte, file=EACCES"),
+				func(t *T) string {
+					t.files("f")
+					var p [2]int
+					if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+						return "setup failed: pipe: " + Outcome(err)
+					}
+					defer unix.Close(p[0])
+					defer unix.Close(p[1])
+					tidc := make(chan int)
+					done := make(chan string)
+					go func() {
+						runtime.LockOSThread()
+						tidc <- unix.Gettid()
+						buf := make([]byte, 1)
+						n, err := unix.Read(p[0], buf)
+						read := fmt.Sprintf("%d byte", n)
+						if err != nil {
+							read = Outcome(err)
+						}
+						done <- fmt.Sprintf("read=%s, file=%s", read, readF(t))
+					}()
+					tid := <-tidc
+					if err := waitInSyscall(tid, unix.SYS_READ); err != nil {
+						return "setup failed: " + err.Error()
+					}
+					fd, err := create(attr(8, fsRead), 0)
+					if err != nil {
 						return Outcome(err)
 					}
-					without, mainAfter, err := threadsWithoutNNP()
-					if err != nil {
-						return "reading /proc/self/task: " + Outcome(err)
+					defer unix.Close(fd)
+					rerr := t.restrict(fd, tsyncFlag)
+					unix.Write(p[1], []byte("x"))
+					sib := <-done
+					if rerr != nil {
+						return Outcome(rerr)
 					}
-					return fmt.Sprintf("main thread no_new_privs %d -> %d, threads without it: %d, sibling write=%s",
-						mainBefore, mainAfter, without, on(func() string { return writeF(t) }))
-				}
-				if unix.Gettid() == unix.Getpid() {
-					return onThread(run) // a new thread is never the leader
-				}
-				return run()
-			}),
+					return "restrict=ok, sibling: " + sib
+				}),
 
-		// Threads are created continuously while TSYNC runs, in
-		// several rounds: every thread that exists once the calls
-		// returned, including those created during a call, is
-		// restricted. Whether a thread's creation overlaps a call is
-		// up to the scheduler; the detail says how many did.
-		tsyncCase("threads_created_during_enforcement", tsyncWant("restrict=ok, unrestricted threads: 0"),
-			func(t *T) string {
-				t.files("f")
-				fd, err := create(attr(8, fsRead), 0)
+			// Signals keep arriving at the enforcing thread and at 16
+			// siblings while TSYNC waits for them: the wait is restarted,
+			// never reported (the call returns 0), and every sibling ends
+			// up restricted. The storm is bounded (maxSignals) so that the
+			// case stays cheap under TCG; the detail says how many signals
+			// arrived during the call.
+			tsyncCase("interrupted/signals_during_enforcement", tsyncWant("restrict=ok, siblings denied 16 of 16"),
+				func(t *T) string {
+					t.files("f")
+					const n = 16
+					ons := make([]func(func() string) string, n)
+					tids := make([]int, n)
+					for i := range ons {
+						on, stop := startSibling()
+						defer stop()
+						ons[i] = on
+						tids[i], _ = strconv.Atoi(on(func() string { return strconv.Itoa(unix.Gettid()) }))
+					}
+					fd, err := create(attr(8, fsRead), 0)
+					if err != nil {
+						return Outcome(err)
+					}
+					defer unix.Close(fd)
+					if err := privOrNNP(t); err != nil {
+						return "prctl: " + Outcome(err)
+					}
+					defer concurrently()()
+					self, pid := unix.Gettid(), unix.Getpid()
+					var stopSig atomic.Bool
+					var sent atomic.Int64
+					var wg sync.WaitGroup
+					wg.Add(1)
+					go func() { // SIGURG: the Go runtime's own, harmless signal
+						defer wg.Done()
+						runtime.LockOSThread()
+						for i := 0; !stopSig.Load() && i < maxSignals; i++ {
+							target := self
+							if i%2 == 1 {
+								target = tids[(i/2)%n]
+							}
+							if unix.Tgkill(pid, target, unix.SIGURG) == nil {
+								sent.Add(1)
+							}
+							unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+						}
+					}()
+					for sent.Load() < 4 && !stopSig.Load() {
+						unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+					}
+					before := sent.Load()
+					rerr := landlock.SysRestrictSelf(fd, tsyncFlag)
+					during := sent.Load() - before
+					stopSig.Store(true)
+					wg.Wait()
+					t.Logf("%d signals sent during the enforcement", during)
+					if rerr != nil {
+						return Outcome(rerr)
+					}
+					denied := 0
+					for _, on := range ons {
+						if on(func() string { return readF(t) }) == "EACCES" {
+							denied++
+						}
+					}
+					return fmt.Sprintf("restrict=ok, siblings denied %d of %d", denied, n)
+				}),
+
+			// The caller is at the layer limit: TSYNC fails with E2BIG and
+			// passes no_new_privs on to no thread. As root the
+			// NO_NEW_PRIVS flag (ABI 11) asks for it and must leave it unset
+			// everywhere; unprivileged the caller holds it (prctl) and TSYNC
+			// must not give it to the siblings.
+			tsyncCase("layer_limit/caller_at_limit_leaves_no_new_privs_unset", sys(func(e Env) string {
+				caller := 1
+				if e.Root {
+					caller = 0
+				}
+				errno := "E2BIG"
+				switch {
+				case e.ABI < abiTSync:
+					errno = "EINVAL"
+				case e.Root && e.ABI < abiNNPFlag:
+					errno = "EINVAL" // the NO_NEW_PRIVS flag is unknown
+				}
+				return fmt.Sprintf("%s, no_new_privs: caller=%d others=0", errno, caller)
+			}), func(t *T) string {
+				fd, err := create(attr(8, fsWrite), 0) // /proc stays readable
 				if err != nil {
 					return Outcome(err)
 				}
 				defer unix.Close(fd)
+				_, stop := startSibling()
+				defer stop()
 				if err := privOrNNP(t); err != nil {
 					return "prctl: " + Outcome(err)
 				}
-				defer concurrently()()
-				const max, rounds = 64, 4
-				var (
-					threads  []func(func() string) string
-					stops    []func()
-					count    atomic.Int64
-					halt     atomic.Bool
-					spawned  = make(chan struct{})
-					finished = make(chan struct{})
-				)
-				go func() { // the spawner: a new locked thread per sibling
-					defer close(finished)
-					runtime.LockOSThread()
-					for i := 0; i < max && !halt.Load(); i++ {
+				if err := stackToLimit(fd); err != unix.E2BIG {
+					return "stacking: " + Outcome(err)
+				}
+				flags := uint32(tsyncFlag)
+				if t.Env.Root {
+					flags |= nnpFlag
+				}
+				rerr := landlock.SysRestrictSelf(fd, flags)
+				caller, _, others, err := threadNNP(unix.Gettid())
+				if err != nil {
+					return "reading /proc/self/task: " + Outcome(err)
+				}
+				return fmt.Sprintf("%s, no_new_privs: caller=%d others=%d", Outcome(rerr), caller, others)
+			}),
+
+			// A sibling is at the layer limit: TSYNC replaces its domain by
+			// the caller's, whatever it held, so the call succeeds, the
+			// sibling's own restriction (writes) is gone, the caller's
+			// (reads) applies, and the sibling can stack layers again.
+			tsyncCase("layer_limit/sibling_at_limit_overridden", tsyncWant("tsync=ok, sibling: read=EACCES write=ok, another layer=ok"),
+				func(t *T) string {
+					t.files("f")
+					on, stop := startSibling()
+					defer stop()
+					wfd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
+					if err != nil {
+						return Outcome(err)
+					}
+					defer unix.Close(wfd)
+					if o := on(func() string {
+						if err := privOrNNP(t); err != nil {
+							return "prctl: " + Outcome(err)
+						}
+						return Outcome(stackToLimit(wfd))
+					}); o != "E2BIG" {
+						return "sibling stacking: " + o
+					}
+					fd, err := create(attr(8, fsRead), 0)
+					if err != nil {
+						return Outcome(err)
+					}
+					defer unix.Close(fd)
+					if err := t.restrict(fd, tsyncFlag); err != nil {
+						return Outcome(err)
+					}
+					return "tsync=ok, sibling: " + on(func() string {
+						return fmt.Sprintf("read=%s write=%s, another layer=%s", readF(t), Outcome(openWrite(t.path("f"))),
+							Outcome(landlock.SysRestrictSelf(fd, 0)))
+					})
+				}),
+
+			// The enforcing thread is not the main thread (the thread group
+			// leader): the main thread gets no_new_privs like every other
+			// thread, and threads the case controls get the domain.
+			tsyncCase("from_thread_other_than_main", tsyncWant("main thread no_new_privs 0 -> 1, threads without it: 0, sibling write=EACCES"),
+				func(t *T) string {
+					t.files("f")
+					run := func() string {
 						on, stop := startSibling()
-						threads, stops = append(threads, on), append(stops, stop)
-						count.Add(1)
-						if i == 2 {
-							close(spawned)
+						defer stop()
+						_, mainBefore, _, err := threadNNP(unix.Gettid())
+						if err != nil {
+							return "reading /proc/self/task: " + Outcome(err)
+						}
+						fd, err := create(attr(8, fsWrite), 0) // /proc stays readable
+						if err != nil {
+							return Outcome(err)
+						}
+						defer unix.Close(fd)
+						if err := setNoNewPrivs(); err != nil {
+							return "prctl: " + Outcome(err)
+						}
+						if err := landlock.SysRestrictSelf(fd, tsyncFlag); err != nil {
+							return Outcome(err)
+						}
+						without, mainAfter, err := threadsWithoutNNP()
+						if err != nil {
+							return "reading /proc/self/task: " + Outcome(err)
+						}
+						return fmt.Sprintf("main thread no_new_privs %d -> %d, threads without it: %d, sibling write=%s",
+							mainBefore, mainAfter, without, on(func() string { return writeF(t) }))
+					}
+					if unix.Gettid() == unix.Getpid() {
+						return onThread(run) // a new thread is never the leader
+					}
+					return run()
+				}),
+
+			// Threads are created continuously while TSYNC runs, in
+			// several rounds: every thread that exists once the calls
+			// returned, including those created during a call, is
+			// restricted. Whether a thread's creation overlaps a call is
+			// up to the scheduler; the detail says how many did.
+			tsyncCase("threads_created_during_enforcement", tsyncWant("restrict=ok, unrestricted threads: 0"),
+				func(t *T) string {
+					t.files("f")
+					fd, err := create(attr(8, fsRead), 0)
+					if err != nil {
+						return Outcome(err)
+					}
+					defer unix.Close(fd)
+					if err := privOrNNP(t); err != nil {
+						return "prctl: " + Outcome(err)
+					}
+					defer concurrently()()
+					const max, rounds = 64, 4
+					var (
+						threads  []func(func() string) string
+						stops    []func()
+						count    atomic.Int64
+						halt     atomic.Bool
+						spawned  = make(chan struct{})
+						finished = make(chan struct{})
+					)
+					go func() { // the spawner: a new locked thread per sibling
+						defer close(finished)
+						runtime.LockOSThread()
+						for i := 0; i < max && !halt.Load(); i++ {
+							on, stop := startSibling()
+							threads, stops = append(threads, on), append(stops, stop)
+							count.Add(1)
+							if i == 2 {
+								close(spawned)
+							}
+						}
+					}()
+					<-spawned
+					var rerr error
+					during := int64(0)
+					for r := 0; r < rounds && rerr == nil; r++ {
+						before := count.Load()
+						rerr = landlock.SysRestrictSelf(fd, tsyncFlag)
+						during += count.Load() - before
+					}
+					halt.Store(true)
+					<-finished
+					defer func() {
+						for _, s := range stops {
+							s()
+						}
+					}()
+					t.Logf("%d threads created by the spawner, %d of them while an enforcement ran", len(threads), during)
+					if rerr != nil {
+						return Outcome(rerr)
+					}
+					free := 0
+					for _, on := range threads {
+						if on(func() string { return readF(t) }) != "EACCES" {
+							free++
 						}
 					}
-				}()
-				<-spawned
-				var rerr error
-				during := int64(0)
-				for r := 0; r < rounds && rerr == nil; r++ {
-					before := count.Load()
-					rerr = landlock.SysRestrictSelf(fd, tsyncFlag)
-					during += count.Load() - before
-				}
-				halt.Store(true)
-				<-finished
-				defer func() {
-					for _, s := range stops {
-						s()
-					}
-				}()
-				t.Logf("%d threads created by the spawner, %d of them while an enforcement ran", len(threads), during)
-				if rerr != nil {
-					return Outcome(rerr)
-				}
-				free := 0
-				for _, on := range threads {
-					if on(func() string { return readF(t) }) != "EACCES" {
-						free++
-					}
-				}
-				return fmt.Sprintf("restrict=ok, unrestricted threads: %d", free)
-			}),
-	)
+					return fmt.Sprintf("restrict=ok, unrestricted threads: %d", free)
+				}),
+		)
+	})
 }
 
 // threadsWithoutNNP counts the threads of the process without

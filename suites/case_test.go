@@ -1,0 +1,32 @@
+package suites
+
+import (
+	"testing"
+
+	"gotest.tools/v3/assert"
+)
+
+// A child process finds its case by running only the builder named in
+// the case's Ref, and gets the same case: same ID, isolation and
+// expectation inputs, in the same position among that builder's cases.
+func TestEveryCaseIsFoundByItsRef(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range All() {
+		assert.Assert(t, c.builder > 0, "%s: registered outside a builder", c.ID())
+		got, ok := LookupRef(c.Ref())
+		assert.Assert(t, ok, "%s: not found by its Ref %q", c.ID(), c.Ref())
+		assert.Equal(t, got.ID(), c.ID())
+		assert.Equal(t, got.builder, c.builder)
+		assert.Equal(t, got.Isolation, c.Isolation, c.ID())
+		assert.DeepEqual(t, got.Covers, c.Covers)
+		assert.Assert(t, !seen[c.ID()], "%s: two cases share this ID", c.ID())
+		seen[c.ID()] = true
+	}
+	// An unknown builder number falls back to the whole registry.
+	c := All()[0]
+	got, ok := LookupRef("999999:" + c.ID())
+	assert.Assert(t, ok)
+	assert.Equal(t, got.ID(), c.ID())
+	_, ok = LookupRef("1:no/such/case")
+	assert.Assert(t, !ok)
+}
