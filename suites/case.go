@@ -312,24 +312,22 @@ func LookupRef(ref string) (Case, bool) {
 	return Case{}, false
 }
 
-// Lookup finds a case by ID.
+// Lookup finds a case by ID. The harness's and the libraries' cases are
+// made from their tables without building the kernel cases.
 func Lookup(id string) (Case, bool) {
-	buildAll()
-	for _, c := range registry {
+	var from []Case
+	switch _, lib, isLib := strings.Cut(id, "@"); {
+	case strings.HasPrefix(id, harnessArea+"/"):
+		from = NoopCases()
+	case isLib:
+		from = LibraryCases(lib)
+	default:
+		buildAll()
+		from = registry
+	}
+	for _, c := range from {
 		if c.ID() == id {
 			return c, true
-		}
-	}
-	for _, c := range NoopCases() {
-		if c.ID() == id {
-			return c, true
-		}
-	}
-	if _, lib, ok := strings.Cut(id, "@"); ok {
-		for _, c := range LibraryCases(lib) {
-			if c.ID() == id {
-				return c, true
-			}
 		}
 	}
 	return Case{}, false
