@@ -299,7 +299,10 @@ func (c Case) Ref() string { return strconv.Itoa(c.builder) + ":" + c.ID() }
 
 // LookupRef finds a case by its Ref, running only the builder it names.
 func LookupRef(ref string) (Case, bool) {
-	n, id, _ := strings.Cut(ref, ":")
+	n, id, ok := strings.Cut(ref, ":")
+	if !ok {
+		return Lookup(ref)
+	}
 	b, err := strconv.Atoi(n)
 	if err != nil || b < 1 || b > len(builders) {
 		return Lookup(id)

@@ -27,6 +27,9 @@ func TestEveryCaseIsFoundByItsRef(t *testing.T) {
 	got, ok := LookupRef("999999:" + c.ID())
 	assert.Assert(t, ok)
 	assert.Equal(t, got.ID(), c.ID())
+	got, ok = LookupRef(c.ID())
+	assert.Assert(t, ok, "a bare ID is found too")
+	assert.Equal(t, got.ID(), c.ID())
 	_, ok = LookupRef("1:no/such/case")
 	assert.Assert(t, !ok)
 }
