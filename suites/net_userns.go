@@ -27,11 +27,11 @@ import (
 const netnsChildEnv = "LLCONFORM_NETNS_CHILD"
 
 func init() {
+	if spec, ok := os.LookupEnv(netnsChildEnv); ok {
+		fmt.Println(privilegedPortChild(spec))
+		os.Exit(0)
+	}
 	build(func() {
-		if spec, ok := os.LookupEnv(netnsChildEnv); ok {
-			fmt.Println(privilegedPortChild(spec))
-			os.Exit(0)
-		}
 		for _, k := range []struct {
 			area      string
 			typ       int
