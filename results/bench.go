@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Bench compares the runs of one `llconform bench`: the bare-boot floor
@@ -44,8 +45,19 @@ type BenchRun struct {
 	FailedCases int     `json:"failed_cases"`
 }
 
-func benchRun(what string, run *Run) BenchRun {
-	r := BenchRun{What: what, Kernels: len(run.Kernels), WallS: run.Finished.Sub(run.Started).Seconds()}
+// Phase is one of a bench's three runs and its wall time: the sum of its
+// rounds' when the bench ran in rounds, else (zero) the run's own span.
+type Phase struct {
+	Run  *Run
+	Wall time.Duration
+}
+
+func benchRun(what string, p Phase) BenchRun {
+	run, wall := p.Run, p.Wall
+	if wall == 0 {
+		wall = run.Finished.Sub(run.Started)
+	}
+	r := BenchRun{What: what, Kernels: len(run.Kernels), WallS: wall.Seconds()}
 	for _, k := range run.Kernels {
 		r.CPUS += float64(k.Timings.QEMUCPUMS) / 1000
 		r.BootS += float64(k.Timings.BootMS) / 1000
@@ -67,7 +79,7 @@ func benchRun(what string, run *Run) BenchRun {
 }
 
 // NewBench measures a bench's three runs.
-func NewBench(floor, overhead, full *Run) Bench {
+func NewBench(floor, overhead, full Phase) Bench {
 	b := Bench{Floor: benchRun("bare-boot floor (no-op agent)", floor), Overhead: benchRun("harness overhead (no-op cases)", overhead),
 		Full: benchRun("full matrix", full), AreaSeconds: map[string]map[string]float64{}, KernelSeconds: map[string][2]float64{}}
 	if b.Floor.WallS > 0 {
@@ -79,7 +91,7 @@ func NewBench(floor, overhead, full *Run) Bench {
 	var threadUS, procUS, threads, procs int64
 	var suitesMS int64
 	results := 0
-	for _, k := range overhead.Kernels {
+	for _, k := range overhead.Run.Kernels {
 		suitesMS += k.Timings.SuitesMS
 		for _, c := range k.Cases {
 			if c.Area != "harness" {
@@ -104,7 +116,7 @@ func NewBench(floor, overhead, full *Run) Bench {
 	if results > 0 {
 		b.RecordMS = (float64(suitesMS) - float64(threadUS+procUS)/1000) / float64(results)
 	}
-	for _, k := range full.Kernels {
+	for _, k := range full.Run.Kernels {
 		b.KernelSeconds[k.Key()] = [2]float64{float64(k.Timings.BootMS) / 1000, float64(k.Timings.SuitesMS) / 1000}
 		per := map[string]float64{}
 		for _, c := range k.Cases {

@@ -43,32 +43,51 @@ func runBench(args []string) error {
 	if dir == "" {
 		dir = filepath.Join("out", "bench-"+time.Now().UTC().Format("20060102-150405"))
 	}
-	// The three runs, one after the other in one session: only their
-	// ratios are stable on a noisy machine.
-	runs := map[string]*results.Run{}
-	for _, r := range []struct {
+	// The three phases run in rounds of as many kernels as run at once,
+	// each round running its kernels' floor, overhead and full matrix
+	// back to back: a change of load on this noisy machine then falls on
+	// all three alike. (Three whole matrices one after the other once saw
+	// the same kernels boot in 5 s in the floor and 12 s in the full run.)
+	phases := []struct {
 		name     string
 		settings protocol.Settings
-	}{{"floor", protocol.Settings{Noop: true}}, {"overhead", protocol.Settings{Overhead: true}}, {"matrix", protocol.Settings{}}} {
-		cfg := matrix.Config{Settings: r.settings, Parallel: runtime.NumCPU(),
-			Timeout: 5 * time.Minute, OutDir: filepath.Join(dir, r.name), Args: args}
-		fmt.Fprintf(os.Stderr, "bench: %s of %d kernels...\n", r.name, len(targets))
-		run, err := matrix.Run(ctx, cfg, targets)
+	}{{"floor", protocol.Settings{Noop: true}}, {"overhead", protocol.Settings{Overhead: true}}, {"matrix", protocol.Settings{}}}
+	par := runtime.NumCPU()
+	rounds := map[string][]*results.Run{}
+	walls := map[string]time.Duration{}
+	for first := 0; first < len(targets); first += par {
+		round := targets[first:min(first+par, len(targets))]
+		n := first/par + 1
+		for _, ph := range phases {
+			cfg := matrix.Config{Settings: ph.settings, Parallel: par, Timeout: 5 * time.Minute,
+				OutDir: filepath.Join(dir, ph.name, fmt.Sprintf("round%d", n)), Args: args}
+			fmt.Fprintf(os.Stderr, "bench: round %d of %d: %s of %d kernels...\n", n, (len(targets)+par-1)/par, ph.name, len(round))
+			run, err := matrix.Run(ctx, cfg, round)
+			if err != nil {
+				return err
+			}
+			if err := results.WriteAll(cfg.OutDir, run); err != nil {
+				return err
+			}
+			rounds[ph.name] = append(rounds[ph.name], run)
+			walls[ph.name] += run.Finished.Sub(run.Started)
+		}
+	}
+	runs := map[string]results.Phase{}
+	for _, ph := range phases {
+		run, err := results.Merge(rounds[ph.name]...)
 		if err != nil {
 			return err
 		}
-		if err := results.WriteAll(cfg.OutDir, run); err != nil {
-			return err
-		}
-		runs[r.name] = run
+		runs[ph.name] = results.Phase{Run: run, Wall: walls[ph.name]}
 	}
 	b := results.NewBench(runs["floor"], runs["overhead"], runs["matrix"])
 	var names []string
-	for _, k := range runs["matrix"].Kernels {
+	for _, k := range runs["matrix"].Run.Kernels {
 		names = append(names, k.Key())
 	}
 	fmt.Printf("%d kernels (%s), %d VMs at a time\n", len(targets), strings.Join(sel.arch.arches(), ", "), runtime.NumCPU())
-	if err := b.Write(os.Stdout, results.Areas(runs["matrix"]), names); err != nil {
+	if err := b.Write(os.Stdout, results.Areas(runs["matrix"].Run), names); err != nil {
 		return err
 	}
 	js, _ := json.MarshalIndent(b, "", "  ")
