@@ -34,7 +34,13 @@ func Main() {
 		return
 	}
 	defer port.Close()
-	w := protocol.NewStreamWriter(port)
+	out, err := protocol.NewDeflateWriter(port)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "llconform agent:", err)
+		return
+	}
+	defer out.Close() // before the port's: the stream's end must leave the UART too
+	w := protocol.NewStreamWriter(out)
 	// A panic must still end the stream with a reason, not a silent hang.
 	defer func() {
 		if p := recover(); p != nil {

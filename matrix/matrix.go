@@ -304,7 +304,8 @@ func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, na
 		cmdline += " module.sig_enforce=1"
 	}
 	spec := vm.Spec{Arch: t.Architecture(), Kernel: t.Image, Initramfs: initramfs, Cmdline: strings.TrimSpace(cmdline),
-		MemoryMB: ab.memoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: ab.accel}
+		MemoryMB: ab.memoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: ab.accel,
+		Decode: protocol.PortReader}
 	a := &attempt{stream: &protocol.Stream{}, record: results.Attempt{ConsoleLog: log}}
 	live := newLiveCount(t.Key(), b.cfg.Progress)
 	b.cfg.Progress(Event{Kernel: t.Key(), State: StateBooting, Attempt: n})

@@ -24,6 +24,9 @@ type Spec struct {
 	Timeout    time.Duration // default 5 minutes; the VM is killed then
 	ConsoleLog string        // where the guest console (ttyS0, ttyAMA0) is written
 	Accel      string        // "kvm" or "tcg"; "" probes
+	// Decode, if set, turns the result port's bytes into the lines the
+	// caller reads (the guest may compress them).
+	Decode func(io.Reader) io.Reader
 }
 
 // Boot is what one QEMU run showed, as facts: whether its result stream
@@ -93,7 +96,11 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 		return nil, fmt.Errorf("starting %s: %w", qemu, err)
 	}
 	results := &countingReader{r: stdout}
-	sc := bufio.NewScanner(results)
+	var lines io.Reader = results
+	if spec.Decode != nil {
+		lines = spec.Decode(results)
+	}
+	sc := bufio.NewScanner(lines)
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {
 		if onLine != nil {
