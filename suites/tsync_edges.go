@@ -96,6 +96,22 @@ func privOrNNP(t *T) error {
 	return setNoNewPrivs()
 }
 
+// ruleless creates a ruleset that handles access and has no rule, and
+// readies the calling thread to enforce it (privOrNNP; per thread, so
+// siblings started before or after are alike); fail is the outcome to
+// return when a step failed. The caller closes fd.
+func ruleless(t *T, access uint64) (fd int, fail string) {
+	fd, err := create(attr(8, access), 0)
+	if err != nil {
+		return -1, Outcome(err)
+	}
+	if err := privOrNNP(t); err != nil {
+		unix.Close(fd)
+		return -1, "prctl: " + Outcome(err)
+	}
+	return fd, ""
+}
+
 // stackToLimit enforces fd on the calling thread until the kernel refuses
 // (E2BIG at the layer limit, 16 or 64: fixes.go) and returns the error.
 func stackToLimit(fd int) error {
@@ -147,16 +163,13 @@ func init() {
 			tsyncCase("competing/two_threads_at_once", tsyncWant(fmt.Sprintf("both ok in %d of %d rounds, sibling read=EACCES", tsyncRounds, tsyncRounds)),
 				func(t *T) string {
 					t.files("f")
-					fd, err := create(attr(8, fsRead), 0)
-					if err != nil {
-						return Outcome(err)
+					fd, fail := ruleless(t, fsRead)
+					if fail != "" {
+						return fail
 					}
 					defer unix.Close(fd)
 					on, stop := startSibling()
 					defer stop()
-					if err := privOrNNP(t); err != nil {
-						return "prctl: " + Outcome(err)
-					}
 					otherOn, otherStop := startSibling()
 					defer otherStop()
 					if o := otherOn(func() string { return Outcome(privOrNNP(t)) }); o != OK {
@@ -246,14 +259,11 @@ func init() {
 						ons[i] = on
 						tids[i], _ = strconv.Atoi(on(func() string { return strconv.Itoa(unix.Gettid()) }))
 					}
-					fd, err := create(attr(8, fsRead), 0)
-					if err != nil {
-						return Outcome(err)
+					fd, fail := ruleless(t, fsRead)
+					if fail != "" {
+						return fail
 					}
 					defer unix.Close(fd)
-					if err := privOrNNP(t); err != nil {
-						return "prctl: " + Outcome(err)
-					}
 					defer concurrently()()
 					self, pid := unix.Gettid(), unix.Getpid()
 					var stopSig atomic.Bool
@@ -314,16 +324,13 @@ func init() {
 				}
 				return fmt.Sprintf("%s, no_new_privs: caller=%d others=0", errno, caller)
 			}), func(t *T) string {
-				fd, err := create(attr(8, fsWrite), 0) // /proc stays readable
-				if err != nil {
-					return Outcome(err)
+				fd, fail := ruleless(t, fsWrite) // /proc stays readable
+				if fail != "" {
+					return fail
 				}
 				defer unix.Close(fd)
 				_, stop := startSibling()
 				defer stop()
-				if err := privOrNNP(t); err != nil {
-					return "prctl: " + Outcome(err)
-				}
 				if err := stackToLimit(fd); err != unix.E2BIG {
 					return "stacking: " + Outcome(err)
 				}
@@ -420,14 +427,11 @@ func init() {
 			tsyncCase("threads_created_during_enforcement", tsyncWant("restrict=ok, unrestricted threads: 0"),
 				func(t *T) string {
 					t.files("f")
-					fd, err := create(attr(8, fsRead), 0)
-					if err != nil {
-						return Outcome(err)
+					fd, fail := ruleless(t, fsRead)
+					if fail != "" {
+						return fail
 					}
 					defer unix.Close(fd)
-					if err := privOrNNP(t); err != nil {
-						return "prctl: " + Outcome(err)
-					}
 					defer concurrently()()
 					const max, rounds = 64, 4
 					var (
