@@ -369,7 +369,7 @@ func onDualStack(x *netFix, op func(fd int) error) error {
 }
 
 func mappedConnect(x *netFix) error {
-	return onDualStack(x, func(fd int) error { return unix.Connect(fd, mappedAddr(x.port)) })
+	return onDualStack(x, func(fd int) error { return connectFresh(fd, mappedAddr(x.port)) })
 }
 func mappedBind(x *netFix) error {
 	return onDualStack(x, func(fd int) error { return unix.Bind(fd, mappedAddr(x.free)) })

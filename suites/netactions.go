@@ -152,7 +152,22 @@ func bindOn(f family, typ, proto, port int) error {
 
 // connectTo connects a new socket to port.
 func connectTo(f family, typ, proto, port int) error {
-	return withSocket(f, typ, proto, func(fd int) error { return unix.Connect(fd, f.addr(port)) })
+	return withSocket(f, typ, proto, func(fd int) error { return connectFresh(fd, f.addr(port)) })
+}
+
+// connectFresh connects a socket nobody else has connected. A blocking
+// connect that a signal interrupts (Go preempts a thread with SIGURG, and
+// under TCG an SCTP or TCP handshake is long) is restarted by the kernel,
+// and the restarted call finds the association the first one made:
+// EISCONN, which for a fresh socket means connected. The restart goes
+// through Landlock's check again (security_socket_connect precedes every
+// attempt), so a denial still shows as EACCES. Seen once: arm64 6.18,
+// SCTP, in the unprivileged pass.
+func connectFresh(fd int, sa unix.Sockaddr) error {
+	if err := unix.Connect(fd, sa); err != unix.EISCONN {
+		return err
+	}
+	return nil
 }
 
 // sendTo sends one datagram to port from a new unbound UDP socket.
@@ -206,7 +221,7 @@ func newNetFix(f family, typ, proto int) *netFix {
 		return fail("socket", err)
 	}
 	x.closers = append(x.closers, x.conn)
-	if err = unix.Connect(x.conn, f.addr(x.port)); err != nil {
+	if err = connectFresh(x.conn, f.addr(x.port)); err != nil {
 		return fail("connect", err)
 	}
 	// The free port is chosen last, once every setup socket holds its
