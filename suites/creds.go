@@ -111,7 +111,12 @@ func threadOpenRootProgram() []byte {
 	p.loadRax(10)
 	p.cmpRax(0)
 	p.jumpIf(ccEq, "joined")
-	p.sys(sysFutex, slotAddr(10), imm(0 /* FUTEX_WAIT */), slotVal(10), imm(0))
+	// FUTEX_WAIT expects the tid just compared (slot 13), not a second
+	// read of slot 10: had the thread exited between the two reads, the
+	// wait would expect 0, find 0 and sleep with no wake to come (seen
+	// once in an arm64 soak: the case timed out after 20 s).
+	p.save(13)
+	p.sys(sysFutex, slotAddr(10), imm(0 /* FUTEX_WAIT */), slotVal(13), imm(0))
 	p.jump("wait")
 	p.label("joined")
 	p.report(3, 11, 2)
