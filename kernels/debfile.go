@@ -30,12 +30,8 @@ func (f *Fetcher) fetchDeb(ctx context.Context, e Entry) (string, Package, error
 	if err != nil {
 		return "", p, err
 	}
-	cache, err := f.cacheDir()
+	dir, err := f.packagesDir()
 	if err != nil {
-		return "", p, err
-	}
-	dir := filepath.Join(cache, "packages")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", p, err
 	}
 	path := filepath.Join(dir, p.Name+"_"+p.Version+".deb")
@@ -45,23 +41,48 @@ func (f *Fetcher) fetchDeb(ctx context.Context, e Entry) (string, Package, error
 	} else if err == nil {
 		f.logf("%s: the cached %s %s failed its SHA256 check: fetching again", label, p.Name, p.Version)
 	}
-	tmp, err := os.CreateTemp(dir, ".download-*")
+	tmp, got, err := f.getTemp(ctx, dir, p.Filename, p.Size, fmt.Sprintf("%s (%s %s)", label, p.Name, p.Version))
 	if err != nil {
 		return "", p, err
 	}
-	defer os.Remove(tmp.Name())
+	if got != p.SHA256 {
+		os.Remove(tmp)
+		return "", p, fmt.Errorf("corrupted download of %s %s: sha256 %s, want %s; deleted, run again", p.Name, p.Version, got, p.SHA256)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", p, err
+	}
+	return path, p, nil
+}
+
+// packagesDir is the cache's directory of downloaded packages.
+func (f *Fetcher) packagesDir() (string, error) {
+	cache, err := f.cacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "packages")
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// getTemp downloads mirror/rel into a new hidden file in dir and returns
+// its path and SHA256; nothing is left behind on failure.
+func (f *Fetcher) getTemp(ctx context.Context, dir, rel string, size int64, label string) (string, string, error) {
+	tmp, err := os.CreateTemp(dir, ".download-*")
+	if err != nil {
+		return "", "", err
+	}
 	h := sha256.New()
-	_, err = f.get(ctx, p.Filename, io.MultiWriter(tmp, h), p.Size, fmt.Sprintf("%s (%s %s)", label, p.Name, p.Version))
+	_, err = f.get(ctx, rel, io.MultiWriter(tmp, h), size, label)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return "", p, err
+		os.Remove(tmp.Name())
+		return "", "", err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != p.SHA256 {
-		return "", p, fmt.Errorf("corrupted download of %s %s: sha256 %s, want %s; deleted, run again", p.Name, p.Version, got, p.SHA256)
-	}
-	return path, p, os.Rename(tmp.Name(), path)
+	return tmp.Name(), hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func fileHash(path string) (string, error) {

@@ -94,28 +94,13 @@ const moduleSigMagic = "~Module signature appended~\n"
 // index no longer lists from where Debian's pool keeps the packages of
 // the linux source (pool/main/l/linux/<package>_<version>_<arch>.deb).
 func (f *Fetcher) fetchUnlisted(ctx context.Context, k Kernel, pkg string) (string, error) {
-	cache, err := f.cacheDir()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(cache, "packages")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(dir, ".download-*")
+	dir, err := f.packagesDir()
 	if err != nil {
 		return "", err
 	}
 	rel := fmt.Sprintf("pool/main/l/linux/%s_%s_%s.deb", pkg, k.Version, k.Arch)
-	_, err = f.get(ctx, rel, tmp, 0, fmt.Sprintf("%s modules (%s %s, not in the index)", k.Name, pkg, k.Version))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return tmp.Name(), nil
+	path, _, err := f.getTemp(ctx, dir, rel, 0, fmt.Sprintf("%s modules (%s %s, not in the index)", k.Name, pkg, k.Version))
+	return path, err
 }
 
 // noPackageError is resolve's "no package matches".
