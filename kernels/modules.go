@@ -13,7 +13,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/ulikunitz/xz"
@@ -123,54 +122,61 @@ type moduleData struct {
 	data    []byte
 }
 
-// extractModules reads the named modules and, pass by pass, the modules
-// they depend on out of a package, and returns them in load order.
+// extractModules reads the named modules and the modules they depend on
+// out of a package, and returns them in load order. The package is read
+// once: the dependencies are only known from the modules themselves, so
+// every module file is kept as packed until they are resolved.
 func extractModules(debPath string, names []string) ([]moduleData, error) {
-	found := map[string]moduleData{}
-	want := slices.Clone(names)
-	for len(want) > 0 {
-		got, err := readModules(debPath, want)
-		if err != nil {
-			return nil, err
-		}
-		var next []string
-		for _, n := range want {
-			m, ok := got[n]
-			if !ok {
-				return nil, fmt.Errorf("no module %s in the package", n)
-			}
-			found[n] = m
-			for _, d := range m.depends {
-				if _, seen := found[d]; !seen && !slices.Contains(next, d) && !slices.Contains(want, d) {
-					next = append(next, d)
-				}
-			}
-		}
-		want = next
+	files, err := moduleFiles(debPath)
+	if err != nil {
+		return nil, err
 	}
+	found := map[string]moduleData{}
 	var order []moduleData
-	var visit func(n string)
-	placed := map[string]bool{}
-	visit = func(n string) {
-		if placed[n] {
-			return
+	var visit func(n string) error
+	visit = func(n string) error {
+		if _, ok := found[n]; ok {
+			return nil
 		}
-		placed[n] = true
-		for _, d := range found[n].depends {
-			visit(d)
+		f, ok := files[n]
+		if !ok {
+			return fmt.Errorf("no module %s in the package", n)
 		}
-		order = append(order, found[n])
+		data, err := decompressModule(bytes.NewReader(f.packed), f.comp)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.base, err)
+		}
+		name, depends, err := modinfo(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.base, err)
+		}
+		m := moduleData{name: name, depends: depends, data: data}
+		found[n] = m
+		for _, d := range depends {
+			if err := visit(d); err != nil {
+				return err
+			}
+		}
+		order = append(order, m) // after what it depends on
+		return nil
 	}
 	for _, n := range names {
-		visit(n)
+		if err := visit(n); err != nil {
+			return nil, err
+		}
 	}
 	return order, nil
 }
 
-// readModules returns the modules of the package whose file names (with
-// - read as _, as the kernel does) are in want, decompressed, with their
-// dependencies.
-func readModules(debPath string, want []string) (map[string]moduleData, error) {
+// moduleFileData is a module file of a package, as packed.
+type moduleFileData struct {
+	base, comp string
+	packed     []byte
+}
+
+// moduleFiles returns the module files of a package by the name the
+// kernel uses (the file name with - read as _).
+func moduleFiles(debPath string) (map[string]moduleFileData, error) {
 	fh, err := os.Open(debPath)
 	if err != nil {
 		return nil, err
@@ -180,7 +186,7 @@ func readModules(debPath string, want []string) (map[string]moduleData, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]moduleData{}
+	out := map[string]moduleFileData{}
 	for {
 		h, err := t.Next()
 		if errors.Is(err, io.EOF) {
@@ -191,18 +197,14 @@ func readModules(debPath string, want []string) (map[string]moduleData, error) {
 		}
 		base := path.Base(h.Name)
 		stem, comp, ok := moduleFile(base)
-		if h.Typeflag != tar.TypeReg || !ok || !strings.Contains(h.Name, "/kernel/") || !slices.Contains(want, stem) {
+		if h.Typeflag != tar.TypeReg || !ok || !strings.Contains(h.Name, "/kernel/") {
 			continue
 		}
-		data, err := decompressModule(t, comp)
+		packed, err := io.ReadAll(t)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", base, err)
 		}
-		name, depends, err := modinfo(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", base, err)
-		}
-		out[name] = moduleData{name: name, depends: depends, data: data}
+		out[stem] = moduleFileData{base: base, comp: comp, packed: packed}
 	}
 }
 
