@@ -84,7 +84,12 @@ func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir strin
 			}
 		}()
 		obs := c.Run(t)
-		done <- outcome{Observed: obs, Detail: t.Detail()}
+		o := outcome{Observed: obs, Detail: t.Detail()}
+		if why, ok := suites.SetupFailure(obs, t); ok {
+			// The kernel was not asked: the case shows nothing of it.
+			o.Broken = "the fixture could not be built: " + why
+		}
+		done <- o
 	}()
 	// A stopped timer, not time.After: with the collector off (tuneGC)
 	// every case's timer would otherwise stay queued until it fires.

@@ -33,21 +33,15 @@ func (t *T) path(names ...string) string {
 // mkdirs creates directories under the case directory.
 func (t *T) mkdirs(names ...string) {
 	for _, n := range names {
-		if err := os.MkdirAll(t.path(n), 0o755); err != nil {
-			t.Logf("setup: %v", err)
-		}
+		t.setup("mkdir "+n, os.MkdirAll(t.path(n), 0o755))
 	}
 }
 
 // files creates small regular files under the case directory.
 func (t *T) files(names ...string) {
 	for _, n := range names {
-		if err := os.MkdirAll(filepath.Dir(t.path(n)), 0o755); err != nil {
-			t.Logf("setup: %v", err)
-		}
-		if err := os.WriteFile(t.path(n), []byte("llconform\n"), 0o644); err != nil {
-			t.Logf("setup: %v", err)
-		}
+		t.setup("mkdir "+filepath.Dir(n), os.MkdirAll(filepath.Dir(t.path(n)), 0o755))
+		t.setup("create "+n, os.WriteFile(t.path(n), []byte("llconform\n"), 0o644))
 	}
 }
 

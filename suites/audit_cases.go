@@ -46,7 +46,7 @@ func (t *T) enforceLayer(l rawLayer) string {
 	for _, p := range l.quietOn {
 		d, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return "setup failed: " + Outcome(err)
+			return SetupFailed(err)
 		}
 		err = addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET)
 		unix.Close(d)
@@ -70,11 +70,11 @@ func auditCase(name string, skip func(Env) string, want func(Env) string, run fu
 		Run: func(t *T) string {
 			a, err := openAudit()
 			if err != nil {
-				return "setup failed: " + err.Error()
+				return SetupFailedf("%v", err)
 			}
 			defer a.close()
 			if _, err := a.mark(); err != nil { // flush what came before
-				return "setup failed: " + err.Error()
+				return SetupFailedf("%v", err)
 			}
 			return run(t, a)
 		}}
@@ -195,7 +195,7 @@ func init() {
 				same := len(viewOf(recs, pathIs(ds[0])).access)
 				res, err := runReporting(t.Root(), openPathProgram(ds[1]), 1)
 				if err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				recs, err = a.mark()
 				if err != nil {
@@ -266,7 +266,7 @@ func init() {
 				}}
 				p, err := startTarget(t.Root(), s)
 				if err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				defer p.kill()
 				if p.layer != 0 {
@@ -324,7 +324,7 @@ func init() {
 			return func(t *T, a *auditSession) string {
 				p, err := startTarget(t.Root(), sigTarget)
 				if err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				defer killFromOutside(p.kill)
 				if e := t.enforceLayer(l); e != "" {
@@ -347,7 +347,7 @@ func init() {
 				func(t *T, a *auditSession) string {
 					p, err := startTarget(t.Root(), targetSpec{})
 					if err != nil {
-						return "setup failed: " + err.Error()
+						return SetupFailedf("%v", err)
 					}
 					defer killFromOutside(p.kill)
 					if e := t.enforceLayer(rawLayer{fs: fsMakeDir}); e != "" {

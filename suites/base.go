@@ -297,7 +297,7 @@ var baseCases = []Case{
 	baseCase("add_rule/quiet_flag", since(abiQuiet, "EINVAL"), func(*T) string {
 		root, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return "setup: " + Outcome(err)
+			return SetupFailed(err)
 		}
 		defer unix.Close(root)
 		// A quiet rule needs a quiet mask (ABI 10).
@@ -309,7 +309,7 @@ var baseCases = []Case{
 	baseCase("add_rule/non_ruleset_fd_ebadfd", always("EBADFD"), func(t *T) string {
 		d, err := unix.Open(t.Root(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return "setup: " + Outcome(err)
+			return SetupFailed(err)
 		}
 		defer unix.Close(d)
 		return Outcome(addPath(d, fsRead, d, 0))
@@ -332,7 +332,7 @@ var baseCases = []Case{
 		return withRuleset(attr(8, fsRead), func(fd int) string {
 			d, err := unix.Open(t.Root(), unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return "setup: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer unix.Close(d)
 			return Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), d, 0))
@@ -347,7 +347,7 @@ var baseCases = []Case{
 		return withRuleset(attr(8, rd), func(fd int) string {
 			f, err := unix.Open(t.path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return "setup: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer unix.Close(f)
 			return Outcome(addPath(fd, rd, f, 0))
@@ -404,7 +404,7 @@ var baseCases = []Case{
 	baseCase("restrict_self/non_ruleset_fd_ebadfd", always("EBADFD"), func(t *T) string {
 		n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return "setup: " + Outcome(err)
+			return SetupFailed(err)
 		}
 		defer unix.Close(n)
 		return Outcome(t.restrict(n, 0))
@@ -485,7 +485,7 @@ func init() {
 			return withRuleset(attr(8, fsRead), func(fd int) string {
 				pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
-					return "setup: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(pair[0])
 				defer unix.Close(pair[1])

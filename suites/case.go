@@ -3,6 +3,8 @@ package suites
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +49,31 @@ const (
 // OK is the outcome of an action that succeeded.
 const OK = "ok"
 
+// setupPrefix marks an observation that is no answer of the kernel: the
+// case's fixture could not be built, so the case proves nothing and is
+// judged broken (SetupFailure), never fail.
+const setupPrefix = "setup failed: "
+
+// SetupFailed is the observation of a fixture that could not be built.
+func SetupFailed(err error) string { return setupPrefix + Outcome(err) }
+
+// SetupFailedf is SetupFailed with the failed step named.
+func SetupFailedf(format string, args ...any) string {
+	return setupPrefix + fmt.Sprintf(format, args...)
+}
+
+// SetupFailure reports whether a case's observation (or its T) says the
+// fixture could not be built, and why.
+func SetupFailure(observed string, t *T) (string, bool) {
+	if why, ok := strings.CutPrefix(observed, setupPrefix); ok {
+		return why, true
+	}
+	if t != nil && t.setupErr != "" {
+		return t.setupErr, true
+	}
+	return "", false
+}
+
 // Case is one conformance check.
 type Case struct {
 	Area      string
@@ -83,7 +110,64 @@ type Case struct {
 	// hide a failure, written next to the rows that use them.
 	Redundant func(Env) string
 
+	// Variants are the values of the dimensions this case runs with (a
+	// row written once and registered per family, socket type, ...).
+	Variants []Variant
+	// Omits names the values of a dimension the row leaves out, and why;
+	// TestVariantsAreComplete fails on a row that leaves one out silently.
+	Omits []Omission
+	// Source is where the case was registered, relative to the module
+	// root (file.go:line); `llconform cases` shows it.
+	Source string
+
 	builder int // 1 + the index of the builder that registered it, 0 for none
+}
+
+// Dim is a dimension a row varies over.
+type Dim string
+
+const (
+	DimFamily   Dim = "family"   // ipv4, ipv6
+	DimProtocol Dim = "protocol" // tcp, udp, mptcp, sctp
+	DimSockType Dim = "socket"   // stream, dgram, seqpacket
+	DimLayers   Dim = "layers"   // how many domains, and which one decides
+	DimFS       Dim = "fs"       // the filesystem type under the rule
+	DimTopology Dim = "topology" // outside, same domain, parent, child, sibling, nested
+)
+
+// Variant is the value of one dimension a case runs with.
+type Variant struct {
+	Dim   Dim    `json:"dim"`
+	Value string `json:"value"`
+}
+
+// Omission is what a row leaves out of a dimension, and why.
+type Omission struct {
+	Dim    Dim      `json:"dim"`
+	Values []string `json:"values"`
+	Why    string   `json:"why"`
+}
+
+// Variant returns the case's value of dimension d, "" if it has none.
+func (c Case) Variant(d Dim) string {
+	for _, v := range c.Variants {
+		if v.Dim == d {
+			return v.Value
+		}
+	}
+	return ""
+}
+
+// varying adds the values of dimensions a case runs with.
+func (c Case) varying(vs ...Variant) Case {
+	c.Variants = append(append([]Variant(nil), c.Variants...), vs...)
+	return c
+}
+
+// omitting says which values of a dimension a row leaves out, and why.
+func (c Case) omitting(d Dim, why string, values ...string) Case {
+	c.Omits = append(append([]Omission(nil), c.Omits...), Omission{Dim: d, Values: values, Why: why})
+	return c
 }
 
 // Behaviour is what a case shows of its feature.
@@ -109,9 +193,9 @@ const (
 
 // Deviation is an outcome judged Kind instead of fail, and why.
 type Deviation struct {
-	Outcome string // alternatives separated by "|", like Want
-	Kind    DeviationKind
-	Why     string
+	Outcome string        `json:"outcome"` // alternatives separated by "|", like Want
+	Kind    DeviationKind `json:"kind"`
+	Why     string        `json:"why"`
 }
 
 // showing tags a case with the feature whose behaviour it shows.
@@ -182,6 +266,16 @@ type T struct {
 	Dir    string
 	NewDir func() (string, error)
 	log    []string
+	// setupErr is the first fixture step that failed (setup): the case
+	// is then broken whatever it observed afterwards.
+	setupErr string
+}
+
+// setup records a fixture step that failed; the first one is kept.
+func (t *T) setup(what string, err error) {
+	if err != nil && t.setupErr == "" {
+		t.setupErr = what + ": " + Outcome(err)
+	}
 }
 
 // Root returns the case directory, making it on first use. Cases ask for
@@ -189,9 +283,7 @@ type T struct {
 func (t *T) Root() string {
 	if t.Dir == "" && t.NewDir != nil {
 		d, err := t.NewDir()
-		if err != nil {
-			t.Logf("case directory: %v", err)
-		}
+		t.setup("case directory", err)
 		t.Dir = d
 	}
 	return t.Dir
@@ -266,10 +358,34 @@ func register(cs ...Case) {
 	if building == 0 {
 		panic("suites: register outside a builder (use build in init)")
 	}
+	src := callerSource(2)
 	for i := range cs {
 		cs[i].builder = building
+		if cs[i].Source == "" {
+			cs[i].Source = src
+		}
 	}
 	made = append(made, cs...)
+}
+
+// moduleRoot is the directory of the module's source, from this file's
+// own path (case.go is in suites/).
+var moduleRoot = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}()
+
+// callerSource is the file:line of the caller skip frames up, relative
+// to the module root.
+func callerSource(skip int) string {
+	_, file, line, ok := runtime.Caller(skip)
+	if !ok {
+		return ""
+	}
+	if rel, err := filepath.Rel(moduleRoot, file); err == nil {
+		file = rel
+	}
+	return file + ":" + strconv.Itoa(line)
 }
 
 // Areas is the order of the areas in a run and in every report: the

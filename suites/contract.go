@@ -136,7 +136,7 @@ func reopen(fd, flags int) (int, error) {
 func withRoot(f func(root int) string) string {
 	root, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(root)
 	return f(root)
@@ -189,7 +189,7 @@ func init() {
 			contractCase("create_ruleset/unreadable_attr_efault", always("EFAULT"), func(*T) string {
 				p, done, err := unreadable()
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer done()
 				_, err = landlock.SysCreateRuleset(p, 8, 0)
@@ -206,7 +206,7 @@ func init() {
 			contractCase("create_ruleset/size_7_before_unreadable_attr_einval", always("EINVAL"), func(*T) string {
 				p, done, err := unreadable()
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer done()
 				_, err = landlock.SysCreateRuleset(p, 7, 0)
@@ -265,7 +265,7 @@ func init() {
 				return withRoot(func(root int) string {
 					dir, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(dir)
 					b := pathAttr(fsRead, root)
@@ -278,7 +278,7 @@ func init() {
 			contractCase("add_rule/unreadable_attr_efault", always("EFAULT"), func(*T) string {
 				p, done, err := unreadable()
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer done()
 				return withRuleset(attr(8, fsRead), func(fd int) string {
@@ -307,7 +307,7 @@ func init() {
 				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
 				ns, closeNS, err := foreignFDs[0].open(t)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer closeNS()
 				return withRuleset(attr(8, rd), func(fd int) string { return Outcome(addPath(fd, rd, ns, 0)) })
@@ -389,7 +389,7 @@ func init() {
 			}), func(t *T) string {
 				fd, done, err := foreignFDs[1].open(t)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer done()
 				return Outcome(landlock.SysRestrictSelf(fd, 0))
@@ -429,7 +429,7 @@ func init() {
 					return withRuleset(attr(8, fsRead), func(fd int) string {
 						p, err := reopen(fd, unix.O_PATH)
 						if err != nil {
-							return "setup failed: reopen O_PATH: " + Outcome(err)
+							return SetupFailedf("reopen O_PATH: %s", Outcome(err))
 						}
 						defer unix.Close(p)
 						return Outcome(addPath(p, fsRead, root, 0))
@@ -440,7 +440,7 @@ func init() {
 				return withRuleset(attr(8, fsRead), func(fd int) string {
 					p, err := reopen(fd, unix.O_PATH)
 					if err != nil {
-						return "setup failed: reopen O_PATH: " + Outcome(err)
+						return SetupFailedf("reopen O_PATH: %s", Outcome(err))
 					}
 					defer unix.Close(p)
 					return Outcome(t.restrict(p, 0))
@@ -493,7 +493,7 @@ func init() {
 			cs = append(cs, contractCase("restrict_self/"+k.name+"_fd_ebadfd", always("EBADFD"), func(t *T) string {
 				fd, done, err := k.open(t)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer done()
 				// Without Landlock, the errno of creating a ruleset.
@@ -521,17 +521,17 @@ func init() {
 			Run: func(t *T) string {
 				var old unix.Rlimit
 				if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
-					return "setup failed: getrlimit: " + Outcome(err)
+					return SetupFailedf("getrlimit: %s", Outcome(err))
 				}
 				low, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0) // the lowest free fd
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				unix.Close(low)
 				lim := old
 				lim.Cur = uint64(low)
 				if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-					return "setup failed: setrlimit: " + Outcome(err)
+					return SetupFailedf("setrlimit: %s", Outcome(err))
 				}
 				defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
 				return createOutcome(attr(8, fsRead), 0)

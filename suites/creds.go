@@ -180,7 +180,7 @@ func init() {
 			}
 			r, err := runReporting(dir, sessionToParentProgram(), 8)
 			if err != nil {
-				return "setup failed: " + err.Error()
+				return SetupFailedf("%v", err)
 			}
 			// r[0]: the child's SESSION_TO_PARENT; r[1..6]: the parent's
 			// slots 2..8 (join, open before, fork, wait4, status, open
@@ -206,14 +206,14 @@ func init() {
 				dir := t.Root()
 				before, err := runReporting(dir, openRootProgram(), 1)
 				if err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				if err := t.Enforce(readDirDenied); err != nil {
 					return enforceFailed(err)
 				}
 				after, err := runReporting(dir, openRootProgram(), 1)
 				if err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				return fmt.Sprintf("before=%s after=%s", okOrErr(before[0]), okOrErr(after[0]))
 			}),
@@ -224,7 +224,7 @@ func init() {
 				}
 				r, err := runReporting(dir, forkOpenRootProgram(), 1)
 				if err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				return okOrErr(r[0])
 			}),
@@ -235,7 +235,7 @@ func init() {
 				}
 				r, err := runReporting(dir, threadOpenRootProgram(), 2)
 				if err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				return fmt.Sprintf("clone=%s thread=%s", okOrErr(r[0]), okOrErr(r[1]))
 			}),

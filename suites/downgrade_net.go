@@ -34,7 +34,7 @@ func afterEnforce(enforce func() error, op func() error) string {
 func withServerOf(typ, proto int, enforce func() error, op func(port int) error) string {
 	srv, port, err := server(ipv4, typ, proto)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(srv)
 	return afterEnforce(enforce, func() error { return op(port) })
@@ -59,7 +59,7 @@ var netOps = []netOp{
 		name := abstractName()
 		srv, err := unixServer(name, unix.SOCK_STREAM)
 		if err != nil {
-			return "setup failed: " + Outcome(err)
+			return SetupFailed(err)
 		}
 		defer unix.Close(srv)
 		return afterEnforce(enforce, func() error { return connectStream(name) })
@@ -67,7 +67,7 @@ var netOps = []netOp{
 	{"signal_outside", 6, "EPERM", Thread, func(t *T, enforce func() error) string {
 		pid, kill, err := sleeper(t)
 		if err != nil {
-			return "setup failed: " + Outcome(err)
+			return SetupFailed(err)
 		}
 		defer killFromOutside(kill)
 		return afterEnforce(enforce, func() error { return unix.Kill(pid, 0) })
@@ -75,7 +75,7 @@ var netOps = []netOp{
 	{"resolve_unix_connect_outside", 9, "EACCES", Thread, func(t *T, enforce func() error) string {
 		srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
 		if err != nil {
-			return "setup failed: " + Outcome(err)
+			return SetupFailed(err)
 		}
 		defer unix.Close(srv)
 		return afterEnforce(enforce, func() error { return connectStream(t.path("sock")) })

@@ -86,7 +86,7 @@ func init() {
 			erratumCase(1, "tcp_connect_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
 				srv, port, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(srv)
 				if err := t.Enforce(netPolicy(tcpConnect)); err != nil {

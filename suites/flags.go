@@ -90,7 +90,7 @@ func needsNetField(f func(Env) string) func(Env) string {
 func withDirPath(t *T, f func(d int) string) string {
 	d, err := unix.Open(t.Root(), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "setup: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(d)
 	return f(d)
@@ -161,7 +161,7 @@ func flagCases() []Case {
 		flagCase("log/non_ruleset_fd_with_log_subdomains_off", withLogFlags("EBADFD"), func(t *T) string {
 			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return "setup: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer unix.Close(n)
 			return Outcome(t.restrict(n, logSubdomainOff))
@@ -234,7 +234,7 @@ func flagCases() []Case {
 		}, Run: func(t *T) string {
 			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return "setup: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer unix.Close(n)
 			err = landlock.SysRestrictSelf(n, nnpFlag)
@@ -320,7 +320,7 @@ func flagCases() []Case {
 		flagCase("quiet/never_changes_net_decisions", both(tcpDenied), func(t *T) string {
 			port, err := freePort(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 			if err != nil {
-				return "setup failed: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			return quietPair(t, func(quiet bool) landlock.Policy {
 				p := netPolicy(tcpBind)
@@ -335,7 +335,7 @@ func flagCases() []Case {
 			name := abstractName()
 			srv, err := unixServer(name, unix.SOCK_STREAM)
 			if err != nil {
-				return "setup failed: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer unix.Close(srv)
 			return quietPair(t, func(quiet bool) landlock.Policy {

@@ -100,7 +100,7 @@ func (r fsRight) ruleTarget(t *T) string {
 func (r fsRight) run(t *T, grant landlock.AccessFS) string {
 	if r.setup != nil {
 		if err := r.setup(t); err != nil {
-			return "setup failed: " + Outcome(err)
+			return SetupFailed(err)
 		}
 	}
 	p := landlock.Policy{FS: allFS}
@@ -253,7 +253,7 @@ var fsCases = []Case{
 		t.files("f")
 		self, err := os.Executable()
 		if err != nil {
-			return "setup failed: " + err.Error()
+			return SetupFailedf("%v", err)
 		}
 		p := landlock.Policy{FS: landlock.FSReadFile | landlock.FSExecute}
 		p.AllowPath(self, landlock.FSReadFile|landlock.FSExecute)
@@ -293,7 +293,7 @@ func withFileOpenedBefore(t *T, op func(fd int) error) string {
 	t.files("f")
 	fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(fd)
 	if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {

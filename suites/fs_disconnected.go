@@ -62,7 +62,7 @@ func disconnect(t *T, topo discTopo) (int, error) {
 func withDisconnected(t *T, topo discTopo, handled landlock.AccessFS, rules []rule, op func(fd int) string) string {
 	fd, err := disconnect(t, topo)
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return SetupFailedf("%v", err)
 	}
 	defer unix.Close(fd)
 	if err := enforceFS(t, handled, rules...); err != nil {

@@ -120,10 +120,10 @@ func init() {
 		register(
 			execCase("allowed_by_rule_on_an_ancestor", byLibABI(abiLandlock, "deep=ok other=EACCES", "deep=ok other=ok"), func(t *T) string {
 				if err := prog(t, "a/b/c/prog"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := prog(t, "z/prog"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
 					return enforceFailed(err)
@@ -133,10 +133,10 @@ func init() {
 			// The file reached decides, not the symbolic link.
 			execCase("symlink_to_denied_target", denied, func(t *T) string {
 				if err := prog(t, "b/prog"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := layout(t, "a/l->../b/prog"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead), on("b", aRead)); err != nil {
 					return enforceFailed(err)
@@ -147,7 +147,7 @@ func init() {
 			// denies what it handles.
 			execCase("not_handled_allowed", byLibABI(abiLandlock, "exec=ok write=EACCES", "exec=ok write=ok"), func(t *T) string {
 				if err := prog(t, "a/prog"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aWrite); err != nil {
 					return enforceFailed(err)
@@ -157,7 +157,7 @@ func init() {
 			Case{Area: "fs", Name: "execute/execveat_check_allowed_with_execute", Covers: []string{"fs.7", "§3.2"},
 				Want: withExecveCheck(allowed), Run: func(t *T) string {
 					if err := prog(t, "a/prog"); err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
 						return enforceFailed(err)
@@ -167,7 +167,7 @@ func init() {
 			Case{Area: "fs", Name: "execute/execveat_check_denied_without_execute", Covers: []string{"fs.7", "§3.2"},
 				Want: withExecveCheck(denied), Run: func(t *T) string {
 					if err := prog(t, "a/prog"); err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					if err := enforceFS(t, aExec|aRead, on("a", aRead)); err != nil {
 						return enforceFailed(err)

@@ -99,9 +99,6 @@ func layout(t *T, specs ...string) error {
 	return nil
 }
 
-// setupFailed names a fixture failure as the outcome.
-func setupFailed(err error) string { return "setup failed: " + Outcome(err) }
-
 // fsSys is the expectation of a raw-syscall filesystem case: errno from
 // abi on, ok before it (the kernel cannot deny what it does not know), and
 // ENOSYS/EOPNOTSUPP without Landlock.
@@ -168,7 +165,7 @@ func offMainThread(f func() string) string {
 func ownFS(t *T, body func(*T) string) string {
 	return offMainThread(func() string {
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			return "setup failed: unshare(CLONE_FS): " + Outcome(err)
+			return SetupFailedf("unshare(CLONE_FS): %s", Outcome(err))
 		}
 		return body(t)
 	})

@@ -78,7 +78,7 @@ func init() {
 				return withRuleset(attr(8, fsRead), func(rs int) string {
 					d, err := unix.Open(t.path("a"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(d)
 					if err := addPath(rs, fsRead, d, 0); err != nil {
@@ -103,10 +103,10 @@ func init() {
 				t.files("a/f", "b/f")
 				progs := map[string]string{"a": t.path("a/open-prog"), "b": t.path("a/open-b-prog")}
 				if err := writeProgram(progs["a"], openProgram(t.path("a/f"), unix.O_RDONLY)); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := writeProgram(progs["b"], openProgram(t.path("b/f"), unix.O_RDONLY)); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead|aExec, on("a", aRead|aExec)); err != nil {
 					return enforceFailed(err)

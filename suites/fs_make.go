@@ -86,11 +86,11 @@ func init() {
 					specs = append(specs, "d0/"+s)
 				}
 				if err := layout(t, specs...); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				dirfd, err := unix.Open(t.path("d0"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(dirfd)
 				if err := enforceFS(t, makeHandled, on("d0", r.grant)); err != nil {

@@ -109,11 +109,11 @@ var topoRows = []topoRow{
 // enforcement and attaches it after: move_mount(2) of an open_tree(2) fd.
 func attachDetachedTree(t *T, enforce func() error) string {
 	if err := layout(t, "a/f", "n/"); err != nil {
-		return setupFailed(err)
+		return SetupFailed(err)
 	}
 	fd, err := unix.OpenTree(unix.AT_FDCWD, t.path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
-		return "setup failed: open_tree: " + Outcome(err)
+		return SetupFailedf("open_tree: %s", Outcome(err))
 	}
 	defer unix.Close(fd)
 	if err := enforce(); err != nil {
@@ -166,7 +166,7 @@ func init() {
 			r := r
 			register(topoCase("topology/"+r.name+"_denied_when_fs_handled", topoDenied, func(t *T) string {
 				if err := r.prep(t); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := topologyDomain(t); err != nil {
 					return enforceFailed(err)
@@ -198,7 +198,7 @@ func init() {
 					byLibABI(d.abi, name+"=ok "+d.what+"="+d.denied, name+"=ok "+d.what+"=ok"),
 					func(t *T) string {
 						if err := r.prep(t); err != nil {
-							return setupFailed(err)
+							return SetupFailed(err)
 						}
 						companion, err := d.enforce(t)
 						if err != nil {
@@ -212,7 +212,7 @@ func init() {
 		register(
 			topoCase("chroot/chroot_allowed", allowed, func(t *T) string {
 				if err := layout(t, "root/"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, allFS&^aRefer, on("", allFS&^aRefer)); err != nil {
 					return enforceFailed(err)
@@ -222,7 +222,7 @@ func init() {
 			// Inside a chroot, the rules still name the same inodes.
 			topoCase("chroot/rules_apply_inside_chroot", byLibABI(abiLandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *T) string {
 				if err := layout(t, "root/d/f", "root/e/f"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead, on("root/d", aRead)); err != nil {
 					return enforceFailed(err)
@@ -237,10 +237,10 @@ func init() {
 			// filesystem's root.
 			topoCase("mount/rule_on_mount_point_covers_the_mount", byLibABI(abiLandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *T) string {
 				if err := mountTmpfs(t, "m"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := layout(t, "m/f", "n/f"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead, on("m", aRead)); err != nil {
 					return enforceFailed(err)
@@ -249,10 +249,10 @@ func init() {
 			}),
 			topoCase("mount/rule_over_mount_point_covers_the_mount", byLibABI(abiLandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *T) string {
 				if err := mountTmpfs(t, "a/m"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := layout(t, "a/m/f", "n/f"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead, on("a", aRead)); err != nil {
 					return enforceFailed(err)
@@ -265,22 +265,22 @@ func init() {
 			// and the enforcement.
 			topoCase("mount/covered_rule_does_not_reach_the_mount", fsSys(abiLandlock, "EACCES"), func(t *T) string {
 				if err := layout(t, "m/"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				return withRuleset(attr(8, fsRead), func(rs int) string {
 					d, err := unix.Open(t.path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(d)
 					if err := addPath(rs, fsRead, d, 0); err != nil {
 						return "add_rule: " + Outcome(err)
 					}
 					if err := mountTmpfs(t, "m"); err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					if err := layout(t, "m/f"); err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					if err := t.restrict(rs, 0); err != nil {
 						return "restrict: " + Outcome(err)
@@ -293,13 +293,13 @@ func init() {
 			// the covered directory is not granted.
 			topoCase("mount/rule_released_when_the_mount_goes_away", sys(func(e Env) string { return "umount=ok restrict=ok read_dir=EACCES" }), func(t *T) string {
 				if err := mountTmpfs(t, "m"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
 				return withRuleset(attr(8, rd), func(rs int) string {
 					d, err := unix.Open(t.path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					err = addPath(rs, rd, d, 0)
 					unix.Close(d)
@@ -315,21 +315,21 @@ func init() {
 			// root.
 			topoCase("mount/rules_after_pivot_root", byLibABI(abiLandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *T) string {
 				if err := pivotPrep(t); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				for _, f := range []string{"/nr/d/f", "/nr/e/f"} {
 					if err := os.MkdirAll(f[:len(f)-2], 0o755); err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					if err := os.WriteFile(f, nil, 0o644); err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 				}
 				if err := unix.PivotRoot("/nr", "/nr/old"); err != nil {
-					return "setup failed: pivot_root: " + Outcome(err)
+					return SetupFailedf("pivot_root: %s", Outcome(err))
 				}
 				if err := unix.Chdir("/"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead, on("/d", aRead)); err != nil {
 					return enforceFailed(err)
@@ -362,7 +362,7 @@ func bindCases() []Case {
 	row := func(name, ruleOn, read string, want func(Env) string) Case {
 		c := topoCase("mount/bind_"+name, want, func(t *T) string {
 			if err := bound(t); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			if err := enforceFS(t, aRead, on(ruleOn, aRead)); err != nil {
 				return enforceFailed(err)
@@ -393,7 +393,7 @@ func overlayCases() []Case {
 	row := func(name, ruleOn string, want func(Env) string) Case {
 		c := topoCase("mount/overlay_"+name, want, func(t *T) string {
 			if err := merged(t); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			if err := enforceFS(t, aRead, on(ruleOn, aRead)); err != nil {
 				return enforceFailed(err)

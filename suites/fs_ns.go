@@ -51,7 +51,7 @@ func withMountNS(c Case, body func(*T) string) Case {
 		if t.Env.Root {
 			return offMainThread(func() string {
 				if err := privateMountNSThread(); err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				return body(t)
 			})
@@ -229,7 +229,7 @@ func (s *nsServer) call(req nsRequest) (nsResponse, error) {
 func (s *nsServer) run(id string, t *T) string {
 	resp, err := s.call(nsRequest{ID: id, Env: t.Env, Dir: t.Dir})
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return SetupFailedf("%v", err)
 	}
 	if resp.Detail != "" {
 		t.log = append(t.log, resp.Detail)
@@ -277,7 +277,7 @@ func nsServerMain() {
 	for sc.Scan() {
 		var req nsRequest
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			enc.Encode(nsResponse{Observed: "setup failed: bad request: " + err.Error()})
+			enc.Encode(nsResponse{Observed: SetupFailedf("bad request: %v", err)})
 			continue
 		}
 		enc.Encode(nsServe(req))
@@ -296,7 +296,7 @@ func nsServe(req nsRequest) nsResponse {
 			}
 		}()
 		if err := privateMountNSThread(); err != nil {
-			done <- nsResponse{Observed: "setup failed: " + err.Error()}
+			done <- nsResponse{Observed: SetupFailedf("%v", err)}
 			return
 		}
 		if req.Probe != "" {
@@ -316,10 +316,13 @@ func nsServe(req nsRequest) nsResponse {
 		}
 		body, ok := nsBodies[req.ID]
 		if !ok {
-			done <- nsResponse{Observed: "setup failed: no namespace case " + req.ID}
+			done <- nsResponse{Observed: SetupFailedf("no namespace case %s", req.ID)}
 			return
 		}
 		obs := body(t)
+		if why, ok := SetupFailure(obs, t); ok {
+			obs = setupPrefix + why // the fixture error crosses to the case
+		}
 		done <- nsResponse{Observed: obs, Detail: t.Detail()}
 	}()
 	return <-done

@@ -41,7 +41,7 @@ type referRow struct {
 
 func (r referRow) run(t *T) string {
 	if err := layout(t, r.layout...); err != nil {
-		return setupFailed(err)
+		return SetupFailed(err)
 	}
 	handled := r.handled
 	if handled == 0 {
@@ -229,7 +229,7 @@ func init() {
 				Want: byLibABI(abiRefer, "rename=ok outside=EACCES", "rename=ok outside=ok"),
 				Run: func(t *T) string {
 					if err := layout(t, "a/f", "b/"); err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
 						return enforceFailed(err)
@@ -254,10 +254,10 @@ func referMountCases() []Case {
 	return []Case{
 		nsRow("cross_mount_rename_exdev", byLibABI(abiRefer, "cross_mount=EXDEV same_mount=ok outside=EACCES", "cross_mount=EXDEV same_mount=ok outside=ok"), func(t *T) string {
 			if err := layout(t, "a/f", "a/g", "m/"); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			if err := unix.Mount(t.path("a"), t.path("m"), "", unix.MS_BIND, ""); err != nil {
-				return "setup failed: bind mount: " + Outcome(err)
+				return SetupFailedf("bind mount: %s", Outcome(err))
 			}
 			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
 				return enforceFailed(err)
@@ -267,7 +267,7 @@ func referMountCases() []Case {
 		}),
 		nsRow("rename_mount_point_ebusy", func(Env) string { return "EBUSY" }, func(t *T) string {
 			if err := mountTmpfs(t, "m"); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
 				return enforceFailed(err)
@@ -276,7 +276,7 @@ func referMountCases() []Case {
 		}),
 		nsRow("rename_mount_point_without_make_dir_eacces", byLibABI(abiLandlock, "EACCES", "EBUSY"), func(t *T) string {
 			if err := mountTmpfs(t, "m"); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			h := referHandled &^ aRefer
 			if err := enforceFS(t, h, on("", h&^aMkDir)); err != nil {
@@ -294,11 +294,11 @@ func referMountCases() []Case {
 			return "EPERM" // no hard links to directories
 		}, func(t *T) string {
 			if err := layout(t, "a/f"); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			root, err := unix.OpenTree(unix.AT_FDCWD, t.path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 			if err != nil {
-				return "setup failed: open_tree: " + Outcome(err)
+				return SetupFailedf("open_tree: %s", Outcome(err))
 			}
 			defer unix.Close(root)
 			if err := enforceFS(t, referHandled); err != nil {

@@ -67,7 +67,7 @@ func init() {
 				register(withMountNS(specialCase(s.typ+"/"+name, want, []string{"§3.11"}, nil), func(t *T) string {
 					p, err := s.mount(t)
 					if err != nil {
-						return "setup failed: " + err.Error()
+						return SetupFailedf("%v", err)
 					}
 					if err := enforceFS(t, aRead|aWrite, on(ruleOn, aRead)); err != nil {
 						return enforceFailed(err)
@@ -120,7 +120,7 @@ func init() {
 				}
 				var p [2]int
 				if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(p[0])
 				defer unix.Close(p[1])
@@ -133,7 +133,7 @@ func init() {
 				}
 				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(sp[0])
 				defer unix.Close(sp[1])
@@ -146,7 +146,7 @@ func init() {
 				}
 				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
 				if err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(m)
 				return pairs("memfd", Outcome(openClose(procFD(m), unix.O_RDWR)), "file", Outcome(openRead(t.path("f"))))
@@ -186,7 +186,7 @@ func init() {
 				t.files("f")
 				fd, err := unix.Open(t.path("f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				if err := denyAll(t); err != nil {
@@ -221,7 +221,7 @@ func init() {
 				return withRuleset(attr(8, fsRead), func(rs int) string {
 					fd, err := p.open()
 					if err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					return Outcome(addPath(rs, fsRead, fd, 0))

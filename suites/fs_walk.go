@@ -22,7 +22,7 @@ func walkCase(name string, want func(Env) string, body func(t *T) string) Case {
 	return Case{Area: "fs", Name: "walk/" + name, Want: want, Covers: []string{"fs.4"}, Run: func(t *T) string {
 		return ownFS(t, func(t *T) string {
 			if err := walkLayout(t); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			return body(t)
 		})
@@ -55,7 +55,7 @@ func init() {
 		register(
 			walkCase("relative_path_after_chdir_into_allowed_dir", sandboxed(abiLandlock, "f=ok ../b/f=EACCES", "f=ok ../b/f=ok"), func(t *T) string {
 				if err := unix.Chdir(t.path("a")); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
@@ -64,7 +64,7 @@ func init() {
 			}),
 			walkCase("relative_path_after_chdir_into_denied_dir", sandboxed(abiLandlock, "f=EACCES ../a/f=ok", "f=ok ../a/f=ok"), func(t *T) string {
 				if err := unix.Chdir(t.path("b")); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
@@ -108,7 +108,7 @@ func init() {
 				for _, d := range []string{"a", "b"} {
 					fd, err := unix.Open(t.path(d), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					fds[d] = fd
@@ -120,7 +120,7 @@ func init() {
 			}),
 			walkCase("rule_on_a_file_covers_only_that_file", sandboxed(abiLandlock, "a/f=ok a/g=EACCES", "a/f=ok a/g=ok"), func(t *T) string {
 				if err := layout(t, "a/g"); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, walkHandled, on("a/f", aRead)); err != nil {
 					return enforceFailed(err)
@@ -130,7 +130,7 @@ func init() {
 			// Rules are tied to inodes: a hard link elsewhere is the same file.
 			walkCase("rule_on_a_file_covers_its_hard_links", sandboxed(abiLandlock, "b/h=ok b/f=EACCES", "b/h=ok b/f=ok"), func(t *T) string {
 				if err := unix.Link(t.path("a/f"), t.path("b/h")); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, walkHandled, on("a/f", aRead)); err != nil {
 					return enforceFailed(err)
@@ -153,10 +153,10 @@ func init() {
 			// A working directory outside the chroot: relative paths walk up
 			// to the real root, past the chroot, and the rules met there count.
 			if err := layout(t, "a/f", "b/f", "root/"); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			if err := unix.Chdir(t.path("a")); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			if err := walkDomain(t); err != nil {
 				return enforceFailed(err)
@@ -168,7 +168,7 @@ func init() {
 		}))
 		register(walkNS("dotdot_stays_inside_chroot", sandboxed(abiLandlock, "/../d/f=ok /e/f=EACCES", "/../d/f=ok /e/f=ok"), func(t *T) string {
 			if err := layout(t, "root/d/f", "root/e/f"); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			if err := unix.Chroot(t.path("root")); err != nil {
 				return "chroot: " + Outcome(err)

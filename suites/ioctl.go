@@ -74,7 +74,7 @@ func init() {
 			Case{Area: "ioctl", Name: "dev_zero/fd_opened_before_enforcement_allowed", Covers: []string{"fs.10", "§3.7", "§6.11"}, Want: func(Env) string { return notDeniedIoctl }, Run: func(t *T) string {
 				fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
@@ -169,7 +169,7 @@ func ioctlNoneArg(fd int, cmd uint, arg uintptr) error {
 func ioctlDiff(t *T, path string, grant landlock.AccessFS, op func(fd int) error) string {
 	before, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return setupFailed(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(before)
 	if err := enforceFS(t, aRead|aIoctl, on(path, grant)); err != nil {
@@ -328,7 +328,7 @@ func init() {
 			ioctlCase10("dev/reopen_through_proc_fd_is_restricted", byLibABI(abiIoctlDev, "fd=not denied reopened=EACCES", "fd=not denied reopened=not denied"), func(t *T) string {
 				fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
@@ -364,7 +364,7 @@ func init() {
 func ioctlOnKind(t *T, open func(t *T) (int, error), op func(fd int) error) string {
 	fd, err := open(t)
 	if err != nil {
-		return setupFailed(err)
+		return SetupFailed(err)
 	}
 	b := Outcome(op(fd))
 	unix.Close(fd)
@@ -393,10 +393,10 @@ func ptyCases() []Case {
 	row := func(name string, grant landlock.AccessFS, want func(Env) string) Case {
 		return withMountNS(ioctlCase10("pty/"+name, want, nil), func(t *T) string {
 			if err := layout(t, "pts/"); err != nil {
-				return setupFailed(err)
+				return SetupFailed(err)
 			}
 			if err := unix.Mount("devpts", t.path("pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
-				return "setup failed: mount devpts: " + Outcome(err)
+				return SetupFailedf("mount devpts: %s", Outcome(err))
 			}
 			if err := enforceFS(t, aRead|aWrite|aIoctl, on("pts", grant)); err != nil {
 				return enforceFailed(err)

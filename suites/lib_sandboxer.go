@@ -65,11 +65,11 @@ func (sandboxerLibrary) Promise(e Env, c int) Promise {
 func (sandboxerLibrary) Run(t *T, req LibRequest, probes []Probe) string {
 	sb := sandboxerPath()
 	if _, err := os.Stat(sb); err != nil {
-		return "setup failed: no sandboxer binary (" + err.Error() + "): run with --library sandboxer so that it is built into the initramfs"
+		return SetupFailedf("no sandboxer binary (%v): run with --library sandboxer so that it is built into the initramfs", err)
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return SetupFailedf("%v", err)
 	}
 	pj, _ := json.Marshal(probes)
 	ports := func(list []int) string {

@@ -239,7 +239,7 @@ func (r libraryCase) caseFor(l Library, c int) Case {
 				defer cleanup()
 			}
 			if err != nil {
-				return "setup failed: " + err.Error()
+				return SetupFailedf("%v", err)
 			}
 			req.Ceiling = c
 			if p := l.Promise(t.Env, c); p.Note != "" {

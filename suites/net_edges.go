@@ -324,18 +324,20 @@ func udpFamilyRows(f family) []netRow {
 		// documentation excludes only AF_UNSPEC destinations for IPv6
 		// UDP sockets (landlock.h, CONNECT_SEND_UDP notes).
 		granted := pol(udpBoth, onServer(udpSend), onPort(0, udpBind))
+		v6 := onlyOn(ipv6, "only a dual-stack IPv6 socket sends to an IPv4 address; IPv4 has the other_family_address rows")
 		return append(rows,
-			netRow{name: "ipv4_address/sendto_denied", want: deniedOrEinval, covers: n1, policy: ungranted, op: sendForeign},
-			netRow{name: "ipv4_address/connect_denied", want: deniedOrEinval, covers: n1, policy: ungranted, op: connectForeign},
-			netRow{name: "ipv4_address/sendto_granted_port", want: allowed, covers: n1, policy: granted, op: sendForeign,
+			netRow{name: "ipv4_address/sendto_denied", omits: v6, want: deniedOrEinval, covers: n1, policy: ungranted, op: sendForeign},
+			netRow{name: "ipv4_address/connect_denied", omits: v6, want: deniedOrEinval, covers: n1, policy: ungranted, op: connectForeign},
+			netRow{name: "ipv4_address/sendto_granted_port", omits: v6, want: allowed, covers: n1, policy: granted, op: sendForeign,
 				companion: bindFreeOp, companionWant: udpDenied, deviate: udpForeignFamilyRefused},
-			netRow{name: "ipv4_address/connect_granted_port", want: allowed, covers: n1, policy: granted, op: connectForeign,
+			netRow{name: "ipv4_address/connect_granted_port", omits: v6, want: allowed, covers: n1, policy: granted, op: connectForeign,
 				companion: bindFreeOp, companionWant: udpDenied, deviate: udpForeignFamilyRefused})
 	}
+	v4 := onlyOn(ipv4, "an IPv4 socket refuses an IPv6 destination itself; IPv6 sends to an IPv4 one: the ipv4_address rows")
 	return append(rows,
-		netRow{name: "other_family_address/sendto_refused", want: refusedOrEinval(abiUDP), diff: true, covers: n1,
+		netRow{name: "other_family_address/sendto_refused", omits: v4, want: refusedOrEinval(abiUDP), diff: true, covers: n1,
 			policy: ungranted, companion: bindFreeOp, companionWant: udpDenied, op: sendForeign},
-		netRow{name: "other_family_address/connect_refused", want: refusedOrEinval(abiUDP), diff: true, covers: n1,
+		netRow{name: "other_family_address/connect_refused", omits: v4, want: refusedOrEinval(abiUDP), diff: true, covers: n1,
 			policy: ungranted, companion: bindFreeOp, companionWant: udpDenied, op: connectForeign})
 }
 
@@ -379,6 +381,10 @@ func mappedSendto(x *netFix) error {
 }
 
 var ipv6Skip = noIPv6(ipv6)
+
+// mappedOnly: the mapped rows are their own family value.
+var mappedOnly = []Omission{{Dim: DimFamily, Values: []string{"ipv4", "ipv6"},
+	Why: "an IPv4-mapped address exists only on a dual-stack IPv6 socket; the plain families have rows of their own"}}
 
 var tcpMappedRows = []netRow{
 	{name: "connect/allowed_port", want: allowed, skip: ipv6Skip, covers: n1, policy: pol(tcpBoth, onServer(tcpConnect)), op: mappedConnect},
@@ -611,6 +617,7 @@ var mmsgRows = []mmsgRow{
 
 func (r mmsgRow) caseFor(f family) Case {
 	return Case{Area: "udp", Name: f.name + "/" + r.name, Skip: noIPv6(f), Covers: []string{"§3.9", "net.1"},
+		Variants: netVariants(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP),
 		Want: func(e Env) string {
 			if e.LibABI() >= abiUDP {
 				return r.with
@@ -621,7 +628,7 @@ func (r mmsgRow) caseFor(f family) Case {
 			x := newNetFix(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
 			defer x.close()
 			if x.setupErr != nil {
-				return fmt.Sprintf("setup failed: %s: %s", x.setupErrWhat, Outcome(x.setupErr))
+				return SetupFailedf("%s: %s", x.setupErrWhat, Outcome(x.setupErr))
 			}
 			if err := t.Enforce(netPolicy(udpBoth, allow(x.port, udpSend))); err != nil {
 				return enforceFailed(err)
@@ -634,13 +641,15 @@ func init() {
 	build(func() {
 		stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
 		dgram, udp := unix.SOCK_DGRAM, unix.IPPROTO_UDP
-		for _, r := range tcpLayerRows() {
-			r.covers = n1
-			register(r.caseFor("tcp", ipv4, stream, tcp))
-		}
-		for _, r := range udpLayerRows() {
-			r.covers = n1
-			register(r.caseFor("udp", ipv4, dgram, udp))
+		for _, f := range families {
+			for _, r := range tcpLayerRows() {
+				r.covers = n1
+				register(r.caseFor("tcp", f, stream, tcp))
+			}
+			for _, r := range udpLayerRows() {
+				r.covers = n1
+				register(r.caseFor("udp", f, dgram, udp))
+			}
 		}
 		register(netCases("tcp", stream, tcp, tcpPortZeroRows)...)
 		register(netCases("udp", dgram, udp, udpPortZeroRows)...)
@@ -651,17 +660,15 @@ func init() {
 			}
 		}
 		for _, r := range tcpMappedRows {
+			r.omits = mappedOnly
 			register(r.caseFor("tcp", mappedV4, stream, tcp))
 		}
 		for _, r := range udpMappedRows {
+			r.omits = mappedOnly
 			register(r.caseFor("udp", mappedV4, dgram, udp))
 		}
-		for _, r := range privilegedRows(tcpDenied, tcpBind, tcpConnect) {
-			register(r.caseFor("tcp", ipv4, stream, tcp))
-		}
-		for _, r := range privilegedRows(udpDenied, udpBind, udpSend) {
-			register(r.caseFor("udp", ipv4, dgram, udp))
-		}
+		register(netCases("tcp", stream, tcp, privilegedRows(tcpDenied, tcpBind, tcpConnect))...)
+		register(netCases("udp", dgram, udp, privilegedRows(udpDenied, udpBind, udpSend))...)
 		for _, p := range []struct {
 			name  string
 			proto int

@@ -308,17 +308,20 @@ type netRow struct {
 	// covers names the coverage items of the row (Case.Covers), on top of
 	// the area's own.
 	covers []string
+	// omits says which families (or other values) the row leaves out, and
+	// why (Case.Omits).
+	omits []Omission
 }
 
 func (r netRow) run(t *T, f family, typ, proto int) string {
 	x := newNetFix(f, typ, proto)
 	defer x.close()
 	if x.setupErr != nil {
-		return fmt.Sprintf("setup failed: %s: %s", x.setupErrWhat, Outcome(x.setupErr))
+		return SetupFailedf("%s: %s", x.setupErrWhat, Outcome(x.setupErr))
 	}
 	if r.prep != nil {
 		if err := r.prep(x); err != nil {
-			return "setup failed: " + Outcome(err)
+			return SetupFailed(err)
 		}
 	}
 	var before string
@@ -382,8 +385,29 @@ func (r netRow) caseFor(area string, f family, typ, proto int) Case {
 	}
 	covers = append(covers, r.covers...)
 	return Case{Area: area, Name: f.name + "/" + r.name, Skip: skips(noIPv6(f), r.skip), Want: want,
-		Deviate: r.deviate, Feature: r.feature, Shows: r.shows, Covers: covers,
-		Run: func(t *T) string { return r.run(t, f, typ, proto) }}
+		Deviate: r.deviate, Feature: r.feature, Shows: r.shows, Covers: covers, Omits: r.omits,
+		Variants: netVariants(f, typ, proto),
+		Run:      func(t *T) string { return r.run(t, f, typ, proto) }}
+}
+
+// netVariants names the family, socket type and protocol of a network case.
+func netVariants(f family, typ, proto int) []Variant {
+	return []Variant{{DimFamily, f.name}, {DimSockType, sockTypeName[typ]}, {DimProtocol, protoName[proto]}}
+}
+
+var (
+	sockTypeName = map[int]string{unix.SOCK_STREAM: "stream", unix.SOCK_DGRAM: "dgram", unix.SOCK_SEQPACKET: "seqpacket"}
+	protoName    = map[int]string{unix.IPPROTO_TCP: "tcp", unix.IPPROTO_UDP: "udp", unix.IPPROTO_MPTCP: "mptcp", unix.IPPROTO_SCTP: "sctp"}
+)
+
+// onlyOn is the omission of a row written for one family: why the other
+// has no row of this name.
+func onlyOn(f family, why string) []Omission {
+	other := ipv6
+	if f == ipv6 {
+		other = ipv4
+	}
+	return []Omission{{Dim: DimFamily, Values: []string{other.name}, Why: why}}
 }
 
 // areaCoverage is the coverage item every network row of an area checks.

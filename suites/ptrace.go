@@ -148,7 +148,7 @@ func withTopology(t *T, k topology, s targetSpec, op func(p *tinyProc) string) s
 	}
 	p, err := startTarget(dir, s)
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return SetupFailedf("%v", err)
 	}
 	defer killFromOutside(p.kill)
 	if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled {
@@ -210,7 +210,7 @@ func init() {
 			register(ptraceCase(name, Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *T) string {
 				return withTopology(t, k, traceme, func(p *tinyProc) string {
 					if err := p.goAhead(); err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					r, err := p.read(1)
 					if err != nil {
@@ -253,7 +253,7 @@ func init() {
 				}}
 				return withTopology(t, k, spec, func(p *tinyProc) string {
 					if err := p.goAhead(); err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					r, err := p.read(3)
 					if err != nil {
@@ -332,7 +332,7 @@ func init() {
 					return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
 						if t.Env.Root {
 							if err := capDrop(bypassCaps...); err != nil {
-								return "setup failed: capset: " + Outcome(err)
+								return SetupFailedf("capset: %s", Outcome(err))
 							}
 						}
 						return Outcome(m.op(p.pid))

@@ -34,7 +34,7 @@ func pathServerCase(name string, want func(Env) string, typ int, policy func(t *
 		path := t.path("d", "sock")
 		srv, err := unixServer(path, typ)
 		if err != nil {
-			return "setup failed: " + Outcome(err)
+			return SetupFailed(err)
 		}
 		defer unix.Close(srv)
 		if err := t.Enforce(policy(t)); err != nil {
@@ -81,16 +81,16 @@ func init() {
 			Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
 				srv, err := unixServer(t.path("sock"), dgram)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(srv)
 				fd, err := unix.Socket(unix.AF_UNIX, dgram|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				if err := unix.Connect(fd, &unix.SockaddrUnix{Name: t.path("sock")}); err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)

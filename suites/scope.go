@@ -40,7 +40,7 @@ func withAbstractServer(t *T, typ int, p landlock.Policy, op func(name string) e
 	name := abstractName()
 	srv, err := unixServer(name, typ)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(srv)
 	if err := t.Enforce(p); err != nil {
@@ -70,16 +70,16 @@ func connectedBefore(t *T, typ int, p landlock.Policy) string {
 	name := abstractName()
 	srv, err := unixServer(name, typ)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(srv)
 	fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(fd)
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: name}); err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
@@ -92,7 +92,7 @@ func connectedBefore(t *T, typ int, p landlock.Policy) string {
 func signalOutside(t *T, p landlock.Policy) string {
 	pid, kill, err := sleeper(t)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer killFromOutside(kill) // the domain may not signal it
 	if err := t.Enforce(p); err != nil {
@@ -168,7 +168,7 @@ func scopeCases() []Case {
 		scopeCase("abstract_unix/socket_created_outside_bound_inside_denied", scopeDenied, func(t *T) string {
 			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 			if err != nil {
-				return "setup failed: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer unix.Close(fd)
 			if err := t.Enforce(abstractScoped); err != nil {
@@ -186,7 +186,7 @@ func scopeCases() []Case {
 		scopeCase("abstract_unix/pathname_socket_unaffected", allowed, func(t *T) string {
 			srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
 			if err != nil {
-				return "setup failed: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer unix.Close(srv)
 			if err := t.Enforce(abstractScoped); err != nil {

@@ -128,7 +128,7 @@ func init() {
 					addr := k.addr(t, "unrelated")
 					stop, err := threadServer(&pol, t, addr)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer stop()
 					if err := t.Enforce(pol); err != nil {
@@ -154,7 +154,7 @@ func init() {
 					addr := k.addr(t, "parent")
 					self, err := os.Executable()
 					if err != nil {
-						return "setup failed: " + err.Error()
+						return SetupFailedf("%v", err)
 					}
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
@@ -172,12 +172,12 @@ func init() {
 					addr := k.addr(t, "passed")
 					srv, err := unixServer(addr, unix.SOCK_STREAM)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(srv)
 					fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
@@ -185,7 +185,7 @@ func init() {
 					}
 					in, err := passFD(fd)
 					if err != nil {
-						return "setup failed: " + err.Error()
+						return SetupFailedf("%v", err)
 					}
 					defer unix.Close(in)
 					return Outcome(unix.Connect(in, &unix.SockaddrUnix{Name: addr}))
@@ -195,12 +195,12 @@ func init() {
 					addr := k.addr(t, "passed")
 					srv, err := unixServer(addr, unix.SOCK_DGRAM)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(srv)
 					fd, err := unixDial(addr, unix.SOCK_DGRAM)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
@@ -208,7 +208,7 @@ func init() {
 					}
 					in, err := passFD(fd)
 					if err != nil {
-						return "setup failed: " + err.Error()
+						return SetupFailedf("%v", err)
 					}
 					defer unix.Close(in)
 					_, err = unix.Write(in, []byte("x"))
@@ -218,7 +218,7 @@ func init() {
 				k.caseOf("socketpair_created_outside_unaffected", allowed, func(t *T) string {
 					sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(sp[0])
 					defer unix.Close(sp[1])
@@ -247,7 +247,7 @@ func init() {
 					addr := k.addr(t, "self")
 					fd, err := unixServer(addr, unix.SOCK_DGRAM)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
@@ -273,17 +273,17 @@ func init() {
 					peer, other := k.addr(t, "peer"), k.addr(t, "other")
 					a, err := unixServer(peer, unix.SOCK_DGRAM)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(a)
 					b, err := unixServer(other, unix.SOCK_DGRAM)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(b)
 					fd, err := unixDial(peer, unix.SOCK_DGRAM)
 					if err != nil {
-						return "setup failed: " + Outcome(err)
+						return SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
@@ -327,17 +327,17 @@ func init() {
 			abstract.caseOf("autobound_socket_created_outside_denied", scopeDenied, func(t *T) string {
 				fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				// bind with only the family: the kernel picks an abstract name.
 				fam := uint16(unix.AF_UNIX)
 				if _, _, e := unix.Syscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&fam)), 2); e != 0 {
-					return "setup failed: autobind: " + Outcome(e)
+					return SetupFailedf("autobind: %s", Outcome(e))
 				}
 				sa, err := unix.Getsockname(fd)
 				if err != nil {
-					return "setup failed: " + Outcome(err)
+					return SetupFailed(err)
 				}
 				name := sa.(*unix.SockaddrUnix).Name
 				if err := t.Enforce(abstractScoped); err != nil {
@@ -352,7 +352,7 @@ func init() {
 			dir := t.Root()
 			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 			if err != nil {
-				return "setup failed: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer unix.Close(fd)
 			if err := t.Enforce(resolvePolicy()); err != nil {

@@ -123,7 +123,7 @@ func signalTopology(t *T, k topology, op func(p *tinyProc) string) string {
 	}
 	p, err := startTarget(dir, s)
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return SetupFailedf("%v", err)
 	}
 	defer killFromOutside(p.kill)
 	if e := p.layerErr(); e != "" && t.Env.ABI >= abiLandlock {
@@ -206,7 +206,7 @@ func init() {
 			register(sigCase("tgkill/"+r.name, Process, nil, want, func(t *T) string {
 				dir := t.Root()
 				if err := blockOnThread(blocked); err != nil {
-					return "setup failed: sigprocmask: " + Outcome(err)
+					return SetupFailedf("sigprocmask: %s", Outcome(err))
 				}
 				if r.parentEnforce {
 					if err := t.Enforce(signalScoped); err != nil {
@@ -219,7 +219,7 @@ func init() {
 				}}
 				p, err := startTarget(dir, s)
 				if err != nil {
-					return "setup failed: " + err.Error()
+					return SetupFailedf("%v", err)
 				}
 				defer killFromOutside(p.kill)
 				if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled && (r.layer.scoped == 0 || t.Env.ABI >= abiScoped) {
@@ -305,7 +305,7 @@ func init() {
 		register(sigCase("tgkill/to_sibling_thread_outside_domain_delivered", Thread, nil, isDelivered, func(t *T) string {
 			b, err := startBlockingThread(blocked)
 			if err != nil {
-				return "setup failed: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer b.stop()
 			if err := t.Enforce(signalScoped); err != nil {
@@ -317,12 +317,12 @@ func init() {
 		register(sigCase("tgkill/from_thread_with_other_uid_to_sibling_thread_delivered", Thread, needRoot("CAP_SETUID"), isDelivered, func(t *T) string {
 			b, err := startBlockingThread(blocked)
 			if err != nil {
-				return "setup failed: " + Outcome(err)
+				return SetupFailed(err)
 			}
 			defer b.stop()
 			// This thread only (a raw setresuid): the sibling stays root.
 			if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
-				return "setup failed: setresuid: " + Outcome(e)
+				return SetupFailedf("setresuid: %s", Outcome(e))
 			}
 			if err := t.Enforce(signalScoped); err != nil {
 				return enforceFailed(err)
@@ -413,17 +413,17 @@ func fownSend(t *T, tr fownTrigger, o ownerKind, k topology, ownerBefore bool, s
 	}
 	p, err := startProgram(dir, sigTarget.program(), true)
 	if err != nil {
-		return "setup failed: " + err.Error()
+		return SetupFailedf("%v", err)
 	}
 	defer killFromOutside(p.kill)
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(sp[0])
 	defer unix.Close(sp[1])
 	if err := tr.prep(sp[0]); err != nil {
-		return "setup failed: " + Outcome(err)
+		return SetupFailed(err)
 	}
 	var setErr error
 	if ownerBefore {
@@ -438,7 +438,7 @@ func fownSend(t *T, tr fownTrigger, o ownerKind, k topology, ownerBefore bool, s
 		setErr = o.set(sp[0], p.pid)
 	}
 	if err := tr.fire(sp[1]); err != nil {
-		return "setup failed: trigger: " + Outcome(err)
+		return SetupFailedf("trigger: %s", Outcome(err))
 	}
 	return fmt.Sprintf("setown=%s pending=%s", Outcome(setErr), pendingOf(p.pid, tr.sig))
 }

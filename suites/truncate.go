@@ -116,7 +116,7 @@ func init() {
 				}
 				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
 				if err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				defer unix.Close(m)
 				return pairs("memfd", ftrunc(m), "file", Outcome(unix.Truncate(t.path("f"), 0)))
@@ -152,7 +152,7 @@ func init() {
 					return err
 				}
 				if err := open(); err != nil {
-					return setupFailed(err)
+					return SetupFailed(err)
 				}
 				if err := enforceFS(t, rwt, on("", rwt)); err != nil {
 					return enforceFailed(err)
@@ -212,7 +212,7 @@ func init() {
 				}
 				defer unix.Close(fd)
 				if err := unix.Fallocate(fd, 0, 0, 1<<20); err != nil {
-					return "setup failed: fallocate: " + Outcome(err)
+					return SetupFailedf("fallocate: %s", Outcome(err))
 				}
 				var st unix.Statfs_t
 				unix.Fstatfs(fd, &st)
@@ -234,7 +234,7 @@ func init() {
 			Case{Area: "truncate", Name: "truncate/through_symlink_to_denied_target", Covers: []string{"fs.9", "fs.4", "§3.6"},
 				Want: truncateDenied, Run: func(t *T) string {
 					if err := layout(t, "b/f", "a/l->../b/f"); err != nil {
-						return setupFailed(err)
+						return SetupFailed(err)
 					}
 					if err := enforceFS(t, rwt, on("a", rwt), on("b", rw)); err != nil {
 						return enforceFailed(err)
@@ -269,13 +269,13 @@ func init() {
 func withReceiver(t *T, op string, enforce func() error, open func() (int, error)) string {
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return setupFailed(err)
+		return SetupFailed(err)
 	}
 	defer unix.Close(sp[0])
 	prog := t.path("receiver")
 	if err := writeProgram(prog, receiverProgram(op)); err != nil {
 		unix.Close(sp[1])
-		return setupFailed(err)
+		return SetupFailed(err)
 	}
 	// Forked from this thread before the enforcement: outside the domain.
 	// The socket is the helper's descriptor 3 (and 0-2).
@@ -283,7 +283,7 @@ func withReceiver(t *T, op string, enforce func() error, open func() (int, error
 	pid, err := syscall.ForkExec(prog, []string{prog}, &syscall.ProcAttr{Env: []string{}, Files: []uintptr{peer, peer, peer, peer}})
 	unix.Close(sp[1])
 	if err != nil {
-		return "setup failed: helper: " + Outcome(err)
+		return SetupFailedf("helper: %s", Outcome(err))
 	}
 	done := false
 	defer func() {

@@ -206,7 +206,7 @@ func init() {
 					t.files("f")
 					var p [2]int
 					if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-						return "setup failed: pipe: " + Outcome(err)
+						return SetupFailedf("pipe: %s", Outcome(err))
 					}
 					defer unix.Close(p[0])
 					defer unix.Close(p[1])
@@ -225,7 +225,7 @@ func init() {
 					}()
 					tid := <-tidc
 					if err := waitInSyscall(tid, unix.SYS_READ); err != nil {
-						return "setup failed: " + err.Error()
+						return SetupFailedf("%v", err)
 					}
 					fd, err := create(attr(8, fsRead), 0)
 					if err != nil {
