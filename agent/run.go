@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
 )
@@ -106,12 +107,23 @@ func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir strin
 	}
 }
 
+// The roles of the agent's own children (internal/role).
 const (
-	caseEnv    = "LLCONFORM_CASE"
-	caseEnvEnv = "LLCONFORM_CASE_ENV"
-	caseDirEnv = "LLCONFORM_CASE_DIR"
-	unprivEnv  = "LLCONFORM_UNPRIV_PASS"
+	caseRole   = "LLCONFORM_CASE"        // one process-isolated case: a caseSpec
+	unprivRole = "LLCONFORM_UNPRIV_PASS" // the unprivileged pass: its protocol.Settings
 )
+
+// caseSpec is what a process-isolated case's child is given.
+type caseSpec struct {
+	Ref string     `json:"ref"` // suites.Case.Ref
+	Env suites.Env `json:"env"`
+	Dir string     `json:"dir"` // the case directory, owned by the parent
+}
+
+func init() {
+	role.Register(caseRole, caseMain)
+	role.Register(unprivRole, unprivMain)
+}
 
 // runInChild re-executes this binary to run one case in a fresh process.
 func runInChild(c suites.Case, env suites.Env, timeout time.Duration) outcome {
@@ -126,11 +138,11 @@ func runInChild(c suites.Case, env suites.Env, timeout time.Duration) outcome {
 		return outcome{Broken: err.Error()}
 	}
 	defer removeCaseDir(dir)
-	ej, _ := json.Marshal(env)
+	spec, _ := json.Marshal(caseSpec{Ref: c.Ref(), Env: env, Dir: dir})
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), caseEnv+"="+c.Ref(), caseEnvEnv+"="+string(ej), caseDirEnv+"="+dir)
+	cmd.Env = role.Environ(os.Environ(), caseRole, string(spec))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -175,51 +187,47 @@ func tail(s string, n int) string {
 	return s
 }
 
-// ChildMain handles the re-executed roles of a binary that runs cases: a
-// probe, one case in a child process, or the unprivileged pass. Call it
-// first in main and TestMain; it returns when this process has no such
-// role.
-func ChildMain() {
-	suites.ProbeMain()
-	if ref, ok := os.LookupEnv(caseEnv); ok {
-		var env suites.Env
-		if err := json.Unmarshal([]byte(os.Getenv(caseEnvEnv)), &env); err != nil {
-			fatalChild(err)
-		}
-		c, ok := suites.LookupRef(ref)
-		if !ok {
-			fatalChild(fmt.Errorf("no case %q", ref))
-		}
-		c.Isolation = suites.Thread // already in a fresh process
-		o := runOnThread(c, env, time.Hour, os.Getenv(caseDirEnv))
-		json.NewEncoder(os.Stdout).Encode(o)
-		os.Exit(0)
+// caseMain runs one case in this fresh process and prints its outcome.
+func caseMain(value string) int {
+	var spec caseSpec
+	if err := json.Unmarshal([]byte(value), &spec); err != nil {
+		return fatalChild(err)
 	}
-	if settings, ok := os.LookupEnv(unprivEnv); ok {
-		var s protocol.Settings
-		if err := json.Unmarshal([]byte(settings), &s); err != nil {
-			fatalChild(err)
-		}
-		p, err := newPlan(s)
-		if err != nil {
-			fatalChild(err)
-		}
-		// Records are batched on their way to the parent: one pipe write
-		// (and process switch, which under TCG flushes the emulated TLB)
-		// per record made this pass cost about twice the root pass.
-		out := newBatchWriter(os.Stdout, 32<<10, 250*time.Millisecond)
-		err = p.runPass(protocol.NewStreamWriter(out))
-		out.Flush()
-		if err != nil {
-			fatalChild(err)
-		}
-		os.Exit(0)
+	c, ok := suites.LookupRef(spec.Ref)
+	if !ok {
+		return fatalChild(fmt.Errorf("no case %q", spec.Ref))
 	}
+	c.Isolation = suites.Thread // already in a fresh process
+	o := runOnThread(c, spec.Env, time.Hour, spec.Dir)
+	json.NewEncoder(os.Stdout).Encode(o)
+	return 0
 }
 
-func fatalChild(err error) {
+// unprivMain runs the unprivileged pass and streams its records.
+func unprivMain(settings string) int {
+	var s protocol.Settings
+	if err := json.Unmarshal([]byte(settings), &s); err != nil {
+		return fatalChild(err)
+	}
+	p, err := newPlan(s)
+	if err != nil {
+		return fatalChild(err)
+	}
+	// Records are batched on their way to the parent: one pipe write
+	// (and process switch, which under TCG flushes the emulated TLB)
+	// per record made this pass cost about twice the root pass.
+	out := newBatchWriter(os.Stdout, 32<<10, 250*time.Millisecond)
+	err = p.runPass(protocol.NewStreamWriter(out))
+	out.Flush()
+	if err != nil {
+		return fatalChild(err)
+	}
+	return 0
+}
+
+func fatalChild(err error) int {
 	fmt.Fprintln(os.Stderr, "llconform child:", err)
-	os.Exit(3)
+	return 3
 }
 
 // batchWriter buffers writes and passes them on when the buffer is full

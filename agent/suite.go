@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
 )
@@ -199,7 +200,7 @@ func (p *plan) runUnprivPass(w *protocol.StreamWriter) error {
 	oj, _ := json.Marshal(p.settings)
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Dir = "/"
-	cmd.Env = append(os.Environ(), unprivEnv+"="+string(oj), "TMPDIR=/tmp", "HOME=/")
+	cmd.Env = append(role.Environ(os.Environ(), unprivRole, string(oj)), "TMPDIR=/tmp", "HOME=/")
 	if keepCaseDirs {
 		cmd.Env = append(cmd.Env, keepDirsEnv+"=1")
 	}

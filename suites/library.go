@@ -3,7 +3,6 @@ package suites
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"syscall"
@@ -139,19 +138,15 @@ const ProbesEnv = "LLCONFORM_PROBES"
 // outcomeLine prefixes the probes' observation on stdout.
 const outcomeLine = "LLCONFORM-OUTCOME v1 "
 
-// probesMain runs the probes of ProbesEnv, if set, and exits.
-func probesMain() {
-	spec, ok := os.LookupEnv(ProbesEnv)
-	if !ok {
-		return
-	}
+// probesMain performs the probes of ProbesEnv and prints their outcome.
+func probesMain(spec string) int {
 	var probes []Probe
 	if err := json.Unmarshal([]byte(spec), &probes); err != nil {
 		fmt.Println(outcomeLine + "bad probes: " + err.Error())
-		os.Exit(2)
+		return 2
 	}
 	fmt.Println(outcomeLine + observe(probes))
-	os.Exit(0)
+	return 0
 }
 
 // libraries are the adapters, by name.

@@ -22,15 +22,10 @@ import (
 //
 // The user namespace needs a child process: unshare(CLONE_NEWUSER)
 // refuses multithreaded callers, and every Go process is one. The child
-// is this binary again, recognised by netnsChildEnv in init below (before
-// any case or probe code runs), so no other process role is involved.
+// is this binary again, in the role netnsChildEnv (registered in probe.go).
 const netnsChildEnv = "LLCONFORM_NETNS_CHILD"
 
 func init() {
-	if spec, ok := os.LookupEnv(netnsChildEnv); ok {
-		fmt.Println(privilegedPortChild(spec))
-		os.Exit(0)
-	}
 	build(func() {
 		for _, k := range []struct {
 			area      string

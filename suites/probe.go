@@ -3,36 +3,40 @@ package suites
 import (
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/llconform/llconform/internal/role"
 )
 
 // Some cases need a second process that inherits the case's domain. The
-// suite binary re-executes itself with ProbeEnv set; ProbeMain, called at
-// the top of every main and TestMain, performs the action and prints its
-// outcome.
+// suite binary re-executes itself with ProbeEnv set; its role
+// (internal/role) performs the action and prints its outcome.
 const ProbeEnv = "LLCONFORM_PROBE"
 
 var probeActions = map[string]func(arg string) error{
 	"read": openRead,
 }
 
-// ProbeMain runs a probe action and exits if this process is a probe.
-func ProbeMain() {
-	probesMain()
-	spec, ok := os.LookupEnv(ProbeEnv)
-	if !ok {
-		return
-	}
+func init() {
+	role.Register(ProbeEnv, probeMain)
+	role.Register(ProbesEnv, probesMain)
+	role.Register(netnsChildEnv, func(spec string) int {
+		fmt.Println(privilegedPortChild(spec))
+		return 0
+	})
+}
+
+// probeMain performs one probe action and prints its outcome.
+func probeMain(spec string) int {
 	action, arg, _ := strings.Cut(spec, ":")
 	f, ok := probeActions[action]
 	if !ok {
 		fmt.Printf("unknown probe %q\n", action)
-		os.Exit(2)
+		return 2
 	}
 	fmt.Println(Outcome(f(arg)))
-	os.Exit(0)
+	return 0
 }
 
 // probe runs action in a child of the calling thread and returns its

@@ -8,12 +8,13 @@ import (
 
 	"github.com/llconform/llconform/agent"
 	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"gotest.tools/v3/assert"
 )
 
 func TestMain(m *testing.M) {
-	agent.ChildMain()
+	role.Run()
 	os.Exit(m.Run())
 }
 

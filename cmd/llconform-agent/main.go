@@ -8,10 +8,11 @@ import (
 	"os"
 
 	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/internal/role"
 )
 
 func main() {
-	agent.ChildMain() // re-executed roles: process-isolated cases, the unprivileged pass
+	role.Run() // a re-executed child (a process-isolated case, the unprivileged pass, a probe) does its part and exits
 	if os.Getpid() != 1 {
 		fmt.Fprintln(os.Stderr, "llconform-agent runs as /init inside the llconform VM; use 'llconform native' on a host")
 		os.Exit(2)

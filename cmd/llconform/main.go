@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"golang.org/x/term"
 )
@@ -63,7 +64,7 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
-	agent.ChildMain() // re-executed roles: process-isolated cases, the unprivileged pass
+	role.Run() // a re-executed child (a process-isolated case, the unprivileged pass, a probe) does its part and exits
 	if os.Getpid() == 1 {
 		agent.Main() // this binary is the VM's /init (see vm.Prepare)
 	}
