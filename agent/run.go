@@ -84,7 +84,7 @@ func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir strin
 				done <- outcome{Broken: fmt.Sprintf("panic: %v", p), Detail: t.Detail()}
 			}
 		}()
-		obs := c.Run(t)
+		obs := c.Execute(t)
 		o := outcome{Observed: obs, Detail: t.Detail()}
 		if why, ok := suites.SetupFailure(obs, t); ok {
 			// The kernel was not asked: the case shows nothing of it.

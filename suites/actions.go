@@ -159,6 +159,21 @@ func unixDial(addr string, typ int) (int, error) {
 	return fd, nil
 }
 
+// unixPair is a UNIX socket fixture: a server of typ bound at addr and
+// a client connected to it, both made now (before any enforcement) and
+// closed with the case. A failed step makes the case broken (T.setup).
+func (t *T) unixPair(addr string, typ int) (srv, cli int) {
+	srv, err := unixServer(addr, typ)
+	t.setup("UNIX server", err)
+	cli, err = unixDial(addr, typ)
+	t.setup("UNIX client", err)
+	t.Cleanup(func() {
+		unix.Close(srv)
+		unix.Close(cli)
+	})
+	return srv, cli
+}
+
 // unixConnect connects a new socket of the given type to addr.
 func unixConnect(addr string, typ int) error {
 	fd, err := unixDial(addr, typ)

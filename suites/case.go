@@ -269,6 +269,22 @@ type T struct {
 	// setupErr is the first fixture step that failed (setup): the case
 	// is then broken whatever it observed afterwards.
 	setupErr string
+	cleanups []func()
+}
+
+// Cleanup registers f to run when the case is over, after the ones
+// registered after it (last in, first out), on the case's thread.
+func (t *T) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
+
+// Execute runs the case on t and then its cleanups, even after a panic.
+func (c Case) Execute(t *T) string {
+	defer func() {
+		for i := len(t.cleanups) - 1; i >= 0; i-- {
+			t.cleanups[i]()
+		}
+		t.cleanups = nil
+	}()
+	return c.Run(t)
 }
 
 // setup records a fixture step that failed; the first one is kept.

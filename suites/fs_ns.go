@@ -319,7 +319,7 @@ func nsServe(req nsRequest) nsResponse {
 			done <- nsResponse{Observed: SetupFailedf("no namespace case %s", req.ID)}
 			return
 		}
-		obs := body(t)
+		obs := Case{Run: body}.Execute(t)
 		if why, ok := SetupFailure(obs, t); ok {
 			obs = setupPrefix + why // the fixture error crosses to the case
 		}

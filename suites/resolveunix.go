@@ -79,23 +79,11 @@ func init() {
 			}, connect(stream)),
 
 			Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
-				srv, err := unixServer(t.path("sock"), dgram)
-				if err != nil {
-					return SetupFailed(err)
-				}
-				defer unix.Close(srv)
-				fd, err := unix.Socket(unix.AF_UNIX, dgram|unix.SOCK_CLOEXEC, 0)
-				if err != nil {
-					return SetupFailed(err)
-				}
-				defer unix.Close(fd)
-				if err := unix.Connect(fd, &unix.SockaddrUnix{Name: t.path("sock")}); err != nil {
-					return SetupFailed(err)
-				}
+				_, fd := t.unixPair(t.path("sock"), dgram)
 				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)
 				}
-				_, err = unix.Write(fd, []byte("x"))
+				_, err := unix.Write(fd, []byte("x"))
 				return Outcome(err)
 			}},
 			// MAKE_SOCK is not handled, so the domain may bind its own server.

@@ -67,24 +67,11 @@ func serverInside(t *T, typ int, p landlock.Policy, op func(name string) error) 
 // connectedBefore connects a socket of typ to an abstract server before
 // enforcing p, then sends on it.
 func connectedBefore(t *T, typ int, p landlock.Policy) string {
-	name := abstractName()
-	srv, err := unixServer(name, typ)
-	if err != nil {
-		return SetupFailed(err)
-	}
-	defer unix.Close(srv)
-	fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return SetupFailed(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: name}); err != nil {
-		return SetupFailed(err)
-	}
+	_, fd := t.unixPair(abstractName(), typ)
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}
-	_, err = unix.Write(fd, []byte("x"))
+	_, err := unix.Write(fd, []byte("x"))
 	return Outcome(err)
 }
 

@@ -271,21 +271,12 @@ func init() {
 				// checked like an unconnected send.
 				k.caseOf("sendto_other_address_on_connected_socket_denied", k.denied, func(t *T) string {
 					peer, other := k.addr(t, "peer"), k.addr(t, "other")
-					a, err := unixServer(peer, unix.SOCK_DGRAM)
-					if err != nil {
-						return SetupFailed(err)
-					}
-					defer unix.Close(a)
+					_, fd := t.unixPair(peer, unix.SOCK_DGRAM)
 					b, err := unixServer(other, unix.SOCK_DGRAM)
 					if err != nil {
 						return SetupFailed(err)
 					}
 					defer unix.Close(b)
-					fd, err := unixDial(peer, unix.SOCK_DGRAM)
-					if err != nil {
-						return SetupFailed(err)
-					}
-					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
