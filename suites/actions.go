@@ -1,12 +1,12 @@
 package suites
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -72,42 +72,8 @@ func mknod(path string, mode uint32, major, minor uint32) error {
 	return unix.Mknod(path, mode|0o600, int(unix.Mkdev(major, minor)))
 }
 
-// Machine code of the tiny programs: exit(0), and pause() then exit(0).
-var (
-	exitCode  = []byte{0xb8, 60, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05}
-	pauseCode = append([]byte{0xb8, 34, 0, 0, 0, 0x0f, 0x05}, exitCode...)
-)
-
-// tinyELF is a minimal static x86-64 program running code: an ELF header
-// and one PT_LOAD segment. Writing it lets cases execute programs on any
-// filesystem, without a shell and without the cost of starting a Go
-// runtime (tens of milliseconds under TCG).
-func tinyELF(code []byte) []byte {
-	const base = 0x400000
-	b := make([]byte, 64+56, 64+56+len(code))
-	le := binary.LittleEndian
-	copy(b, []byte{0x7f, 'E', 'L', 'F', 2, 1, 1})
-	le.PutUint16(b[16:], 2)    // ET_EXEC
-	le.PutUint16(b[18:], 0x3e) // x86-64
-	le.PutUint32(b[20:], 1)
-	le.PutUint64(b[24:], base+64+56) // entry
-	le.PutUint64(b[32:], 64)         // phoff
-	le.PutUint16(b[52:], 64)         // ehsize
-	le.PutUint16(b[54:], 56)         // phentsize
-	le.PutUint16(b[56:], 1)          // phnum
-	ph := b[64:]
-	le.PutUint32(ph[0:], 1) // PT_LOAD
-	le.PutUint32(ph[4:], 5) // R+X
-	le.PutUint64(ph[16:], base)
-	le.PutUint64(ph[24:], base)
-	le.PutUint64(ph[32:], uint64(cap(b)))
-	le.PutUint64(ph[40:], uint64(cap(b)))
-	le.PutUint64(ph[48:], 0x1000)
-	return append(b, code...)
-}
-
 // writeExecutable writes the exit(0) program at path.
-func writeExecutable(path string) error { return os.WriteFile(path, exitProgram(), 0o755) }
+func writeExecutable(path string) error { return os.WriteFile(path, tinyasm.ExitProgram(), 0o755) }
 
 // execute runs path from the calling thread (the child inherits the
 // thread's domain) and returns the execve error, if any.

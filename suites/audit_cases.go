@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"golang.org/x/sys/unix"
 )
 
@@ -120,11 +121,11 @@ func openDirRecords(a *auditSession, dir string) string {
 
 // openPathProgram opens path as a directory and reports the result.
 func openPathProgram(path string) []byte {
-	p := newAsm()
-	p.sysTo(2, sysOpen, p.cstr(path), imm(openDirFlags))
-	p.report(3, 2, 1)
-	p.exitGroup(imm(0))
-	return p.program()
+	p := tinyasm.New()
+	p.SysTo(2, tinyasm.SysOpen, p.Cstr(path), tinyasm.Imm(openDirFlags))
+	p.Report(3, 2, 1)
+	p.ExitGroup(tinyasm.Imm(0))
+	return p.Bytes()
 }
 
 func init() {
@@ -261,8 +262,8 @@ func init() {
 						return Outcome(err)
 					}
 				}
-				s := targetSpec{layer: &layerSpec{fs: fsReadDir}, results: 1, action: func(p *asm) {
-					p.sysTo(2, sysOpen, p.cstr(d), imm(openDirFlags))
+				s := targetSpec{layer: &layerSpec{fs: fsReadDir}, results: 1, action: func(p *tinyasm.Program) {
+					p.SysTo(2, tinyasm.SysOpen, p.Cstr(d), tinyasm.Imm(openDirFlags))
 				}}
 				p, err := startTarget(t.Root(), s)
 				if err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -61,88 +62,88 @@ func noKeys(Env) string {
 // "/" again with the credentials the child gave it. The child reports the
 // keyctl result; the parent its two opens.
 func sessionToParentProgram() []byte {
-	p := newAsm()
-	root := p.cstr("/")
-	p.sysTo(2, sysKeyctl, imm(keyctlJoinSession), imm(0))
-	p.sysTo(3, sysOpen, root, imm(openDirFlags))
-	p.sysTo(4, sysFork)
-	p.cmpRax(0)
-	p.jumpIf(ccNe, "parent")
-	p.sys(sysKeyctl, imm(keyctlJoinSession), imm(0))
-	p.sysTo(10, sysKeyctl, imm(keyctlSessionToParent))
-	p.report(3, 10, 1)
-	p.exitGroup(imm(0))
-	p.label("parent")
-	p.sysTo(5, sysWait4, slotVal(4), slotAddr(6), imm(0), imm(0))
+	p := tinyasm.New()
+	root := p.Cstr("/")
+	p.SysTo(2, tinyasm.SysKeyctl, tinyasm.Imm(keyctlJoinSession), tinyasm.Imm(0))
+	p.SysTo(3, tinyasm.SysOpen, root, tinyasm.Imm(openDirFlags))
+	p.SysTo(4, tinyasm.SysFork)
+	p.CmpRax(0)
+	p.JumpIf(tinyasm.CcNe, "parent")
+	p.Sys(tinyasm.SysKeyctl, tinyasm.Imm(keyctlJoinSession), tinyasm.Imm(0))
+	p.SysTo(10, tinyasm.SysKeyctl, tinyasm.Imm(keyctlSessionToParent))
+	p.Report(3, 10, 1)
+	p.ExitGroup(tinyasm.Imm(0))
+	p.Label("parent")
+	p.SysTo(5, tinyasm.SysWait4, tinyasm.SlotVal(4), tinyasm.SlotAddr(6), tinyasm.Imm(0), tinyasm.Imm(0))
 	// The new credentials are installed on the way back to user space
 	// from wait4 (task work): this open is made with them.
-	p.sysTo(7, sysOpen, root, imm(openDirFlags))
-	p.sysTo(8, sysKeyctl, imm(keyctlGetKeyringID), imm(keySpecSessionKeyring), imm(0))
-	p.report(3, 2, 7)
-	p.exitGroup(imm(0))
-	return p.program()
+	p.SysTo(7, tinyasm.SysOpen, root, tinyasm.Imm(openDirFlags))
+	p.SysTo(8, tinyasm.SysKeyctl, tinyasm.Imm(keyctlGetKeyringID), tinyasm.Imm(keySpecSessionKeyring), tinyasm.Imm(0))
+	p.Report(3, 2, 7)
+	p.ExitGroup(tinyasm.Imm(0))
+	return p.Bytes()
 }
 
 // openRootProgram opens "/" as a directory and reports the result.
 func openRootProgram() []byte {
-	p := newAsm()
-	p.sysTo(2, sysOpen, p.cstr("/"), imm(openDirFlags))
-	p.report(3, 2, 1)
-	p.exitGroup(imm(0))
-	return p.program()
+	p := tinyasm.New()
+	p.SysTo(2, tinyasm.SysOpen, p.Cstr("/"), tinyasm.Imm(openDirFlags))
+	p.Report(3, 2, 1)
+	p.ExitGroup(tinyasm.Imm(0))
+	return p.Bytes()
 }
 
 // threadOpenRootProgram creates a thread (clone with CLONE_THREAD) that
 // opens "/" as a directory, waits for it to exit and reports its result.
 func threadOpenRootProgram() []byte {
-	p := newAsm()
-	root := p.cstr("/")
+	p := tinyasm.New()
+	root := p.Cstr("/")
 	const childStack = 1536 // slot: the thread's stack top, 12 KiB above rsp
 	flags := unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND | unix.CLONE_THREAD |
 		unix.CLONE_SYSVSEM | unix.CLONE_PARENT_SETTID | unix.CLONE_CHILD_CLEARTID
-	p.setSlot(10, 0)  // the thread's tid, cleared by the kernel when it exits
-	p.setSlot(12, -1) // its result
-	p.sysTo(11, sysClone, imm(flags), slotAddr(childStack), slotAddr(10), slotAddr(10), imm(0))
-	p.cmpRax(0)
-	p.jumpIf(ccEq, "thread")
-	p.cmpRax(0)
-	p.jumpIf(ccLt, "joined") // clone failed: report -1
-	p.label("wait")
-	p.loadRax(10)
-	p.cmpRax(0)
-	p.jumpIf(ccEq, "joined")
+	p.SetSlot(10, 0)  // the thread's tid, cleared by the kernel when it exits
+	p.SetSlot(12, -1) // its result
+	p.SysTo(11, tinyasm.SysClone, tinyasm.Imm(flags), tinyasm.SlotAddr(childStack), tinyasm.SlotAddr(10), tinyasm.SlotAddr(10), tinyasm.Imm(0))
+	p.CmpRax(0)
+	p.JumpIf(tinyasm.CcEq, "thread")
+	p.CmpRax(0)
+	p.JumpIf(tinyasm.CcLt, "joined") // clone failed: report -1
+	p.Label("wait")
+	p.LoadRax(10)
+	p.CmpRax(0)
+	p.JumpIf(tinyasm.CcEq, "joined")
 	// FUTEX_WAIT expects the tid just compared (slot 13), not a second
 	// read of slot 10: had the thread exited between the two reads, the
 	// wait would expect 0, find 0 and sleep with no wake to come (seen
 	// once in an arm64 soak: the case timed out after 20 s).
-	p.save(13)
-	p.sys(sysFutex, slotAddr(10), imm(0 /* FUTEX_WAIT */), slotVal(13), imm(0))
-	p.jump("wait")
-	p.label("joined")
-	p.report(3, 11, 2)
-	p.exitGroup(imm(0))
-	p.label("thread")
-	p.frame = -8 * childStack // the same slots, seen from the thread's stack
-	p.sysTo(12, sysOpen, root, imm(openDirFlags))
-	p.sys(sysExit, imm(0))
-	p.frame = 0
-	return p.program()
+	p.Save(13)
+	p.Sys(tinyasm.SysFutex, tinyasm.SlotAddr(10), tinyasm.Imm(0 /* FUTEX_WAIT */), tinyasm.SlotVal(13), tinyasm.Imm(0))
+	p.Jump("wait")
+	p.Label("joined")
+	p.Report(3, 11, 2)
+	p.ExitGroup(tinyasm.Imm(0))
+	p.Label("thread")
+	p.Frame = -8 * childStack // the same slots, seen from the thread's stack
+	p.SysTo(12, tinyasm.SysOpen, root, tinyasm.Imm(openDirFlags))
+	p.Sys(tinyasm.SysExit, tinyasm.Imm(0))
+	p.Frame = 0
+	return p.Bytes()
 }
 
 // forkOpenRootProgram forks a child that opens "/" as a directory and
 // reports the result.
 func forkOpenRootProgram() []byte {
-	p := newAsm()
-	p.sysTo(4, sysFork)
-	p.cmpRax(0)
-	p.jumpIf(ccNe, "parent")
-	p.sysTo(2, sysOpen, p.cstr("/"), imm(openDirFlags))
-	p.report(3, 2, 1)
-	p.exitGroup(imm(0))
-	p.label("parent")
-	p.sys(sysWait4, slotVal(4), imm(0), imm(0), imm(0))
-	p.exitGroup(imm(0))
-	return p.program()
+	p := tinyasm.New()
+	p.SysTo(4, tinyasm.SysFork)
+	p.CmpRax(0)
+	p.JumpIf(tinyasm.CcNe, "parent")
+	p.SysTo(2, tinyasm.SysOpen, p.Cstr("/"), tinyasm.Imm(openDirFlags))
+	p.Report(3, 2, 1)
+	p.ExitGroup(tinyasm.Imm(0))
+	p.Label("parent")
+	p.Sys(tinyasm.SysWait4, tinyasm.SlotVal(4), tinyasm.Imm(0), tinyasm.Imm(0), tinyasm.Imm(0))
+	p.ExitGroup(tinyasm.Imm(0))
+	return p.Bytes()
 }
 
 // runReporting starts prog from the calling thread and reads n results,

@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"encoding/binary"
 	"os"
 	"sync"
 	"syscall"
@@ -19,32 +18,6 @@ import (
 //
 // The executed programs are tiny static ELF files (actions.go): exit(0),
 // and openProgram, which opens one path and exits with the errno.
-
-// openProgram is a static program that opens path with flags and exits
-// with 0 or the errno of the open: a child that shows what its inherited
-// domain allows, at the cost of an exec of a few hundred bytes.
-func openProgram(path string, flags uint32) []byte {
-	if tinyArch == "arm64" {
-		return a64OpenProgram(path, flags)
-	}
-	code := []byte{
-		0x48, 0x8d, 0x3d, 0, 0, 0, 0, // lea rdi, [rip+path]
-		0xbe, 0, 0, 0, 0, // mov esi, flags
-		0xb8, 2, 0, 0, 0, // mov eax, SYS_open
-		0x0f, 0x05, // syscall
-		0x31, 0xff, // xor edi, edi
-		0x85, 0xc0, // test eax, eax
-		0x79, 0x04, // jns exit
-		0xf7, 0xd8, // neg eax
-		0x89, 0xc7, // mov edi, eax
-		0xb8, 60, 0, 0, 0, // exit: mov eax, SYS_exit
-		0x0f, 0x05, // syscall
-	}
-	binary.LittleEndian.PutUint32(code[3:], uint32(len(code)-7))
-	binary.LittleEndian.PutUint32(code[8:], flags)
-	code = append(code, path...)
-	return tinyELF(append(code, 0))
-}
 
 // runProgram runs prog from the calling thread (the child inherits its
 // domain) and names its exit status as an errno (ok for 0).

@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -102,10 +103,10 @@ func init() {
 			inherit("executed_program_keeps_the_domain", byLibABI(abiLandlock, "a=ok b=EACCES", "a=ok b=ok"), func(t *T) string {
 				t.files("a/f", "b/f")
 				progs := map[string]string{"a": t.path("a/open-prog"), "b": t.path("a/open-b-prog")}
-				if err := writeProgram(progs["a"], openProgram(t.path("a/f"), unix.O_RDONLY)); err != nil {
+				if err := writeProgram(progs["a"], tinyasm.OpenProgram(t.path("a/f"), unix.O_RDONLY)); err != nil {
 					return SetupFailed(err)
 				}
-				if err := writeProgram(progs["b"], openProgram(t.path("b/f"), unix.O_RDONLY)); err != nil {
+				if err := writeProgram(progs["b"], tinyasm.OpenProgram(t.path("b/f"), unix.O_RDONLY)); err != nil {
 					return SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead|aExec, on("a", aRead|aExec)); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"golang.org/x/sys/unix"
 )
 
@@ -152,16 +153,12 @@ func init() {
 	)
 }
 
-// readCode is read(0, sp-16, 1) then exit(0): a process that lives until
-// its stdin is closed.
-var readCode = append([]byte{0x31, 0xff, 0x48, 0x8d, 0x74, 0x24, 0xf0, 0xba, 1, 0, 0, 0, 0x31, 0xc0, 0x0f, 0x05}, exitCode...)
-
 // readerProcess starts the read program with a pipe as its stdin; stop
 // closes the pipe and reaps it, with no signal (which a scoped domain of
 // this whole process could not send).
 func readerProcess(dir string) (pid int, stop func(), err error) {
 	path := filepath.Join(dir, "reader")
-	if err := os.WriteFile(path, readProgram(), 0o755); err != nil {
+	if err := os.WriteFile(path, tinyasm.ReadProgram(), 0o755); err != nil {
 		return 0, nil, err
 	}
 	var p [2]int

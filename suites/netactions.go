@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -456,7 +457,7 @@ func sleeper(t *T) (pid int, kill func(), err error) { return sleeperIn(t.Root()
 // runtime: much cheaper to start under TCG.
 func sleeperIn(dir string) (pid int, kill func(), err error) {
 	path := filepath.Join(dir, "pause")
-	if err := os.WriteFile(path, pauseProgram(), 0o755); err != nil {
+	if err := os.WriteFile(path, tinyasm.PauseProgram(), 0o755); err != nil {
 		return 0, nil, err
 	}
 	pid, err = syscall.ForkExec(path, []string{path}, &syscall.ProcAttr{Env: []string{}})

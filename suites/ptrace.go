@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -194,8 +195,8 @@ func init() {
 
 		// PTRACE_TRACEME from the child, whose tracer is the case thread: the
 		// child waits until the case thread has its domain.
-		traceme := targetSpec{waitGo: true, results: 1, action: func(p *asm) {
-			p.sysTo(2, sysPtrace, imm(unix.PTRACE_TRACEME), imm(0), imm(0), imm(0))
+		traceme := targetSpec{waitGo: true, results: 1, action: func(p *tinyasm.Program) {
+			p.SysTo(2, tinyasm.SysPtrace, tinyasm.Imm(unix.PTRACE_TRACEME), tinyasm.Imm(0), tinyasm.Imm(0), tinyasm.Imm(0))
 		}}
 		for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
 			k := k
@@ -241,15 +242,15 @@ func init() {
 			register(ptraceCase(name, Process, ptraceSkip, want, func(t *T) string {
 				unix.Prctl(unix.PR_SET_PTRACER, unix.PR_SET_PTRACER_ANY, 0, 0, 0) // EINVAL without Yama
 				tid := unix.Gettid()
-				spec := targetSpec{waitGo: true, results: 3, action: func(p *asm) {
-					p.setSlot(3, 0)
-					p.setSlot(4, 0)
-					p.sysTo(2, sysPtrace, imm(unix.PTRACE_ATTACH), imm(tid), imm(0), imm(0))
-					p.cmpRax(0)
-					p.jumpIf(ccNe, "done")
-					p.sysTo(3, sysWait4, imm(tid), imm(0), imm(unix.WALL), imm(0))
-					p.sysTo(4, sysPtrace, imm(unix.PTRACE_DETACH), imm(tid), imm(0), imm(0))
-					p.label("done")
+				spec := targetSpec{waitGo: true, results: 3, action: func(p *tinyasm.Program) {
+					p.SetSlot(3, 0)
+					p.SetSlot(4, 0)
+					p.SysTo(2, tinyasm.SysPtrace, tinyasm.Imm(unix.PTRACE_ATTACH), tinyasm.Imm(tid), tinyasm.Imm(0), tinyasm.Imm(0))
+					p.CmpRax(0)
+					p.JumpIf(tinyasm.CcNe, "done")
+					p.SysTo(3, tinyasm.SysWait4, tinyasm.Imm(tid), tinyasm.Imm(0), tinyasm.Imm(unix.WALL), tinyasm.Imm(0))
+					p.SysTo(4, tinyasm.SysPtrace, tinyasm.Imm(unix.PTRACE_DETACH), tinyasm.Imm(tid), tinyasm.Imm(0), tinyasm.Imm(0))
+					p.Label("done")
 				}}
 				return withTopology(t, k, spec, func(p *tinyProc) string {
 					if err := p.goAhead(); err != nil {
@@ -291,7 +292,7 @@ func readEnviron(pid int) error { return openRead(fmt.Sprintf("/proc/%d/environ"
 // vmRead reads 8 bytes of the target's program header.
 func vmRead(pid int) error {
 	b := make([]byte, 8)
-	_, err := unix.ProcessVMReadv(pid, []unix.Iovec{{Base: &b[0], Len: 8}}, []unix.RemoteIovec{{Base: tinyBase, Len: 8}}, 0)
+	_, err := unix.ProcessVMReadv(pid, []unix.Iovec{{Base: &b[0], Len: 8}}, []unix.RemoteIovec{{Base: tinyasm.TinyBase, Len: 8}}, 0)
 	return err
 }
 

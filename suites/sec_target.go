@@ -9,10 +9,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"golang.org/x/sys/unix"
 )
 
-// Target processes for the security cases: a tiny program (sec_asm.go)
+// Target processes for the security cases: a tiny program (internal/tinyasm)
 // that blocks some signals, optionally adds its own Landlock layer,
 // reports "ready" on its fd 3 once it really runs its own code (after
 // execve: /proc/<pid>/* then belongs to its own credentials, which a
@@ -33,7 +34,7 @@ type targetSpec struct {
 	waitGo bool       // wait for a byte on fd 4 before the action
 	// action runs after ready (and go); it stores results in slots
 	// 2..2+results-1.
-	action  func(p *asm)
+	action  func(p *tinyasm.Program)
 	results int
 }
 
@@ -45,33 +46,33 @@ func sigBit(s unix.Signal) uint64 { return 1 << (uint(s) - 1) }
 var ownLayer = &layerSpec{fs: uint64(unix.LANDLOCK_ACCESS_FS_MAKE_DIR)}
 
 func (s targetSpec) program() []byte {
-	p := newAsm()
+	p := tinyasm.New()
 	if s.block != 0 {
-		p.setSlot(20, int32(s.block))
-		p.sys(sysRtSigprocmask, imm(unix.SIG_BLOCK), slotAddr(20), imm(0), imm(8))
+		p.SetSlot(20, int32(s.block))
+		p.Sys(tinyasm.SysRtSigprocmask, tinyasm.Imm(unix.SIG_BLOCK), tinyasm.SlotAddr(20), tinyasm.Imm(0), tinyasm.Imm(8))
 	}
-	p.setSlot(0, 0)
+	p.SetSlot(0, 0)
 	if s.layer != nil {
 		size := 8
 		if s.layer.scoped != 0 {
 			size = 24
 		}
 		a := attr(size, s.layer.fs, 0, s.layer.scoped)
-		p.sysTo(21, sysLandlockCreate, p.blob(a), imm(size), imm(0))
-		p.sys(sysPrctl, imm(unix.PR_SET_NO_NEW_PRIVS), imm(1), imm(0), imm(0), imm(0))
-		p.sysTo(0, sysLandlockRestr, slotVal(21), imm(0))
-		p.sys(sysClose, slotVal(21))
+		p.SysTo(21, tinyasm.SysLandlockCreate, p.Blob(a), tinyasm.Imm(size), tinyasm.Imm(0))
+		p.Sys(tinyasm.SysPrctl, tinyasm.Imm(unix.PR_SET_NO_NEW_PRIVS), tinyasm.Imm(1), tinyasm.Imm(0), tinyasm.Imm(0), tinyasm.Imm(0))
+		p.SysTo(0, tinyasm.SysLandlockRestr, tinyasm.SlotVal(21), tinyasm.Imm(0))
+		p.Sys(tinyasm.SysClose, tinyasm.SlotVal(21))
 	}
-	p.report(3, 0, 1)
+	p.Report(3, 0, 1)
 	if s.waitGo {
-		p.sys(sysRead, imm(4), slotAddr(1), imm(1))
+		p.Sys(tinyasm.SysRead, tinyasm.Imm(4), tinyasm.SlotAddr(1), tinyasm.Imm(1))
 	}
 	if s.action != nil {
 		s.action(p)
-		p.report(3, 2, s.results)
+		p.Report(3, 2, s.results)
 	}
-	p.pauseForever()
-	return p.program()
+	p.PauseForever()
+	return p.Bytes()
 }
 
 // tinyProc is a running target.

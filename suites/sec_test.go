@@ -1,6 +1,9 @@
 package suites
 
 import (
+	"bytes"
+	"debug/elf"
+	"runtime"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -15,23 +18,17 @@ func TestParseAuditRecord(t *testing.T) {
 	assert.Equal(t, r.fields["ino"], "9")
 }
 
-// The encodings the tiny programs rely on, against hand-assembled bytes.
-func TestAsmEncodings(t *testing.T) {
-	p := &asm{labels: map[string]int{}, jumps: map[int]string{}}
-	p.movImm(rax, 60)
-	p.movImm(r10, -1)
-	p.rspOp(0x8b, rdi, 2) // mov rdi, [rsp+16]
-	p.rspOp(0x89, rax, 3) // mov [rsp+24], rax
-	p.rspOp(0x8d, r8, 1)  // lea r8, [rsp+8]
-	p.setSlot(4, 7)       // mov qword [rsp+32], 7
-	p.cmpRax(0)
-	assert.DeepEqual(t, p.code, []byte{
-		0x48, 0xc7, 0xc0, 60, 0, 0, 0,
-		0x49, 0xc7, 0xc2, 0xff, 0xff, 0xff, 0xff,
-		0x48, 0x8b, 0xbc, 0x24, 16, 0, 0, 0,
-		0x48, 0x89, 0x84, 0x24, 24, 0, 0, 0,
-		0x4c, 0x8d, 0x84, 0x24, 8, 0, 0, 0,
-		0x48, 0xc7, 0x84, 0x24, 32, 0, 0, 0, 7, 0, 0, 0,
-		0x48, 0x3d, 0, 0, 0, 0,
-	})
+// The suites' own tiny programs are for the architecture the agent runs on.
+func TestSuiteProgramsAreForThisArchitecture(t *testing.T) {
+	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+	if want == 0 {
+		t.Skipf("no tiny programs for %s", runtime.GOARCH)
+	}
+	for name, prog := range map[string][]byte{
+		"target": targetSpec{layer: ownLayer}.program(), "threads": threadOpenRootProgram(),
+	} {
+		f, err := elf.NewFile(bytes.NewReader(prog))
+		assert.NilError(t, err, name)
+		assert.Equal(t, f.Machine, want, name)
+	}
 }

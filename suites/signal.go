@@ -6,6 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -214,8 +215,8 @@ func init() {
 					}
 				}
 				pid, tid := unix.Getpid(), unix.Gettid()
-				s := targetSpec{layer: r.layer, results: 1, action: func(p *asm) {
-					p.sysTo(2, sysTgkill, imm(pid), imm(tid), imm(int(blocked)))
+				s := targetSpec{layer: r.layer, results: 1, action: func(p *tinyasm.Program) {
+					p.SysTo(2, tinyasm.SysTgkill, tinyasm.Imm(pid), tinyasm.Imm(tid), tinyasm.Imm(int(blocked)))
 				}}
 				p, err := startTarget(dir, s)
 				if err != nil {

@@ -1,9 +1,9 @@
 package suites
 
 import (
-	"encoding/binary"
 	"syscall"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
@@ -273,7 +273,7 @@ func withReceiver(t *T, op string, enforce func() error, open func() (int, error
 	}
 	defer unix.Close(sp[0])
 	prog := t.path("receiver")
-	if err := writeProgram(prog, receiverProgram(op)); err != nil {
+	if err := writeProgram(prog, tinyasm.ReceiverProgram(op)); err != nil {
 		unix.Close(sp[1])
 		return SetupFailed(err)
 	}
@@ -317,78 +317,4 @@ func withReceiver(t *T, op string, enforce func() error, open func() (int, error
 		return OK
 	}
 	return Outcome(unix.Errno(ws.ExitStatus()))
-}
-
-// receiverProgram is a static x86-64 program that receives one descriptor
-// over SCM_RIGHTS on its descriptor 3, runs op on it ("ftruncate" to 0,
-// or "fionread") and exits with 0 or the errno. Its buffers (the msghdr,
-// iovec and control message) live in its own image, mapped writable.
-func receiverProgram(op string) []byte {
-	if tinyArch == "arm64" {
-		return a64ReceiverProgram(op)
-	}
-	const base = 0x400000 + 64 + 56 // where the code is loaded (tinyELF)
-	var code []byte
-	emit := func(b ...byte) { code = append(code, b...) }
-	type fix struct {
-		at, end int
-		target  *int
-	}
-	var fixes []fix
-	rel := func(target *int, b ...byte) { // an instruction ending in a rip-relative disp32
-		emit(b...)
-		emit(0, 0, 0, 0)
-		fixes = append(fixes, fix{len(code) - 4, len(code), target})
-	}
-	var msg, ctl, buf, result int
-	emit(0xbf, 3, 0, 0, 0)      // mov edi, 3
-	rel(&msg, 0x48, 0x8d, 0x35) // lea rsi, [rip+msg]
-	emit(0x31, 0xd2)            // xor edx, edx
-	emit(0xb8, 47, 0, 0, 0)     // mov eax, SYS_recvmsg
-	emit(0x0f, 0x05)            // syscall
-	emit(0x85, 0xc0)            // test eax, eax
-	emit(0x78, 0)               // js result
-	jsAt := len(code) - 1
-	var ctlFD int
-	rel(&ctlFD, 0x8b, 0x3d) // mov edi, [rip+ctl+16]: the received descriptor
-	switch op {
-	case "ftruncate":
-		emit(0x31, 0xf6)        // xor esi, esi
-		emit(0xb8, 77, 0, 0, 0) // mov eax, SYS_ftruncate
-	case "fionread":
-		emit(0xbe, 0x1b, 0x54, 0, 0) // mov esi, FIONREAD
-		rel(&buf, 0x48, 0x8d, 0x15)  // lea rdx, [rip+buf]
-		emit(0xb8, 16, 0, 0, 0)      // mov eax, SYS_ioctl
-	default:
-		panic("suites: receiverProgram: unknown operation " + op)
-	}
-	emit(0x0f, 0x05) // syscall
-	result = len(code)
-	code[jsAt] = byte(result - (jsAt + 1))
-	emit(0x31, 0xff, 0x85, 0xc0, 0x79, 0x04, 0xf7, 0xd8, 0x89, 0xc7) // exit status: 0 or -eax
-	emit(0xb8, 60, 0, 0, 0, 0x0f, 0x05)                              // exit
-	for len(code)%8 != 0 {
-		emit(0xcc)
-	}
-	// Data: msghdr (56 bytes), iovec (16), control buffer (24), byte buffer (8).
-	msg = len(code)
-	iov := msg + 56
-	ctl = iov + 16
-	buf = ctl + 24
-	ctlFD = ctl + 16
-	data := make([]byte, 56+16+24+8)
-	le := binary.LittleEndian
-	le.PutUint64(data[16:], uint64(base+iov)) // msg_iov
-	le.PutUint64(data[24:], 1)                // msg_iovlen
-	le.PutUint64(data[32:], uint64(base+ctl)) // msg_control
-	le.PutUint64(data[40:], 24)               // msg_controllen: CMSG_SPACE(4)
-	le.PutUint64(data[56:], uint64(base+buf)) // iov_base
-	le.PutUint64(data[64:], 1)                // iov_len
-	code = append(code, data...)
-	for _, f := range fixes {
-		le.PutUint32(code[f.at:], uint32(int32(*f.target-f.end)))
-	}
-	elf := tinyELF(code)
-	elf[64+4] = 7 // p_flags: R+W+X, the buffers are written
-	return elf
 }

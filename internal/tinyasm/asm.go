@@ -1,19 +1,9 @@
-package suites
+package tinyasm
 
 import (
 	"encoding/binary"
 	"fmt"
 )
-
-// A few tiny programs, assembled at run time for this machine (x86-64
-// here; arm64 in asm_aarch64.go, which the methods below hand over to): the security cases
-// need processes that are single-threaded (KEYCTL_SESSION_TO_PARENT),
-// that act on exactly one thread (PTRACE_TRACEME, signals, ptrace of a
-// parent), that add their own Landlock layer, and that start in a few
-// milliseconds under TCG, which a second Go runtime cannot. A program is
-// a list of system calls whose arguments are immediates, read-only data,
-// or 8-byte slots on its stack; results go to slots and are reported on
-// a pipe.
 
 type reg byte
 
@@ -31,17 +21,17 @@ const (
 // syscallRegs are the argument registers of the x86-64 syscall ABI.
 var syscallRegs = []reg{rdi, rsi, rdx, r10, r8, r9}
 
-// asmArg is a system call argument.
-type asmArg interface{ load(p *asm, r reg) }
+// Arg is a system call argument.
+type Arg interface{ load(p *Program, r reg) }
 
 type (
-	imm      int64 // an immediate (sign-extended from 32 bits)
-	slotVal  int   // the value of a stack slot
-	slotAddr int   // the address of a stack slot
-	dataAddr int   // the address of a read-only blob (asm.blob)
+	Imm      int64 // an immediate (sign-extended from 32 bits)
+	SlotVal  int   // the value of a stack slot
+	SlotAddr int   // the address of a stack slot
+	DataAddr int   // the address of a read-only blob (asm.blob)
 )
 
-func (v imm) load(p *asm, r reg) {
+func (v Imm) load(p *Program, r reg) {
 	if p.arm64 {
 		p.a64MovImm(r, int64(v))
 		return
@@ -49,7 +39,7 @@ func (v imm) load(p *asm, r reg) {
 	p.movImm(r, int32(v))
 }
 
-func (s slotVal) load(p *asm, r reg) {
+func (s SlotVal) load(p *Program, r reg) {
 	if p.arm64 {
 		p.a64Slot(a64LDR, r, int(s))
 		return
@@ -57,7 +47,7 @@ func (s slotVal) load(p *asm, r reg) {
 	p.rspOp(0x8b, r, int(s))
 }
 
-func (s slotAddr) load(p *asm, r reg) {
+func (s SlotAddr) load(p *Program, r reg) {
 	if p.arm64 {
 		p.a64SlotAddr(r, int(s))
 		return
@@ -65,7 +55,7 @@ func (s slotAddr) load(p *asm, r reg) {
 	p.rspOp(0x8d, r, int(s))
 }
 
-func (d dataAddr) load(p *asm, r reg) {
+func (d DataAddr) load(p *Program, r reg) {
 	if p.arm64 {
 		p.a64DataAddr(r, d)
 		return
@@ -78,13 +68,13 @@ func (d dataAddr) load(p *asm, r reg) {
 	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(d))
 }
 
-// asm assembles one program.
-type asm struct {
+// Program assembles one program.
+type Program struct {
 	code, data []byte
 	relocs     []int // code offsets of 32-bit data offsets to relocate
 	labels     map[string]int
 	jumps      map[int]string // code offset of a rel32 -> label
-	frame      int            // displacement added to slot addresses
+	Frame      int            // displacement added to slot addresses
 	arm64      bool           // the program is for arm64 (asm_aarch64.go)
 	a64Relocs  []a64Reloc
 }
@@ -92,11 +82,11 @@ type asm struct {
 // frameSize is the stack the program reserves below its initial rsp.
 const frameSize = 16384
 
-func newAsm() *asm {
+func New() *Program {
 	if tinyArch == "arm64" {
 		return newA64()
 	}
-	p := &asm{labels: map[string]int{}, jumps: map[int]string{}}
+	p := &Program{labels: map[string]int{}, jumps: map[int]string{}}
 	p.code = append(p.code, 0x48, 0x81, 0xec) // sub rsp, frameSize
 	p.code = binary.LittleEndian.AppendUint32(p.code, frameSize)
 	return p
@@ -114,32 +104,32 @@ func rex(r, b reg) byte {
 }
 
 // movImm is mov r64, imm32 (sign-extended).
-func (p *asm) movImm(r reg, v int32) {
+func (p *Program) movImm(r reg, v int32) {
 	p.code = append(p.code, rex(0, r), 0xc7, 0xc0|byte(r&7))
 	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(v))
 }
 
 // rspOp is op r64, [rsp+8*slot+frame] (op 0x8b load, 0x89 store, 0x8d lea).
-func (p *asm) rspOp(op byte, r reg, slot int) {
+func (p *Program) rspOp(op byte, r reg, slot int) {
 	p.code = append(p.code, rex(r, 0), op, 0x84|byte(r&7)<<3, 0x24)
-	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(int32(8*slot+p.frame)))
+	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(int32(8*slot+p.Frame)))
 }
 
-// blob places read-only bytes after the code and returns their address.
-func (p *asm) blob(b []byte) dataAddr {
+// Blob places read-only bytes after the code and returns their address.
+func (p *Program) Blob(b []byte) DataAddr {
 	off := len(p.data)
 	p.data = append(p.data, b...)
 	for len(p.data)%8 != 0 {
 		p.data = append(p.data, 0)
 	}
-	return dataAddr(off)
+	return DataAddr(off)
 }
 
-// cstr is a NUL-terminated string blob.
-func (p *asm) cstr(s string) dataAddr { return p.blob(append([]byte(s), 0)) }
+// Cstr is a NUL-terminated string blob.
+func (p *Program) Cstr(s string) DataAddr { return p.Blob(append([]byte(s), 0)) }
 
-// sys performs a system call; its result is left in rax.
-func (p *asm) sys(nr int, args ...asmArg) {
+// Sys performs a system call; its result is left in rax.
+func (p *Program) Sys(nr int, args ...Arg) {
 	if p.arm64 {
 		p.a64Sys(nr, args...)
 		return
@@ -151,13 +141,13 @@ func (p *asm) sys(nr int, args ...asmArg) {
 	p.code = append(p.code, 0x0f, 0x05)
 }
 
-// sysTo performs a system call and stores its result in slot.
-func (p *asm) sysTo(slot, nr int, args ...asmArg) {
-	p.sys(nr, args...)
-	p.save(slot)
+// SysTo performs a system call and stores its result in slot.
+func (p *Program) SysTo(slot, nr int, args ...Arg) {
+	p.Sys(nr, args...)
+	p.Save(slot)
 }
 
-func (p *asm) save(slot int) {
+func (p *Program) Save(slot int) {
 	if p.arm64 {
 		p.a64Slot(a64STR, 0, slot)
 		return
@@ -165,7 +155,7 @@ func (p *asm) save(slot int) {
 	p.rspOp(0x89, rax, slot)
 }
 
-func (p *asm) loadRax(slot int) {
+func (p *Program) LoadRax(slot int) {
 	if p.arm64 {
 		p.a64Slot(a64LDR, 0, slot)
 		return
@@ -173,28 +163,28 @@ func (p *asm) loadRax(slot int) {
 	p.rspOp(0x8b, rax, slot)
 }
 
-func (p *asm) label(name string) { p.labels[name] = len(p.code) }
-func (p *asm) setSlot(slot int, v int32) {
+func (p *Program) Label(name string) { p.labels[name] = len(p.code) }
+func (p *Program) SetSlot(slot int, v int32) {
 	if p.arm64 {
 		p.a64SetSlot(slot, int64(v))
 		return
 	}
 	// mov qword [rsp+disp32], imm32
 	p.code = append(p.code, 0x48, 0xc7, 0x84, 0x24)
-	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(int32(8*slot+p.frame)))
+	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(int32(8*slot+p.Frame)))
 	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(v))
 }
 
 // Condition codes for jumpIf, after cmpRax.
 const (
-	ccEq = 0x4
-	ccNe = 0x5
-	ccLt = 0xc
+	CcEq = 0x4
+	CcNe = 0x5
+	CcLt = 0xc
 	ccGe = 0xd
 )
 
-// cmpRax compares rax with v.
-func (p *asm) cmpRax(v int32) {
+// CmpRax compares rax with v.
+func (p *Program) CmpRax(v int32) {
 	if p.arm64 {
 		p.a64Cmp(int64(v))
 		return
@@ -203,7 +193,7 @@ func (p *asm) cmpRax(v int32) {
 	p.code = binary.LittleEndian.AppendUint32(p.code, uint32(v))
 }
 
-func (p *asm) jumpIf(cc byte, label string) {
+func (p *Program) JumpIf(cc byte, label string) {
 	if p.arm64 {
 		p.a64Branch(a64Cond[cc], label)
 		return
@@ -213,7 +203,7 @@ func (p *asm) jumpIf(cc byte, label string) {
 	p.code = append(p.code, 0, 0, 0, 0)
 }
 
-func (p *asm) jump(label string) {
+func (p *Program) Jump(label string) {
 	if p.arm64 {
 		p.a64Branch(a64Always, label)
 		return
@@ -223,22 +213,22 @@ func (p *asm) jump(label string) {
 	p.code = append(p.code, 0, 0, 0, 0)
 }
 
-// report writes n slots starting at first to fd.
-func (p *asm) report(fd, first, n int) {
-	p.sys(sysWrite, imm(fd), slotAddr(first), imm(8*n))
+// Report writes n slots starting at first to fd.
+func (p *Program) Report(fd, first, n int) {
+	p.Sys(SysWrite, Imm(fd), SlotAddr(first), Imm(8*n))
 }
 
-// pauseForever waits for signals until killed.
-func (p *asm) pauseForever() {
-	p.label("pause")
-	p.sys(sysPause)
-	p.jump("pause")
+// PauseForever waits for signals until killed.
+func (p *Program) PauseForever() {
+	p.Label("pause")
+	p.Sys(SysPause)
+	p.Jump("pause")
 }
 
-func (p *asm) exitGroup(code asmArg) { p.sys(sysExitGroup, code) }
+func (p *Program) ExitGroup(code Arg) { p.Sys(SysExitGroup, code) }
 
 // program links the code and the data into an ELF image.
-func (p *asm) program() []byte {
+func (p *Program) Bytes() []byte {
 	if p.arm64 {
 		return p.a64Program()
 	}
@@ -250,12 +240,12 @@ func (p *asm) program() []byte {
 		}
 		binary.LittleEndian.PutUint32(code[at:], uint32(int32(to-(at+4))))
 	}
-	dataBase := uint32(tinyBase + 64 + 56 + len(code))
+	dataBase := uint32(TinyBase + 64 + 56 + len(code))
 	for _, at := range p.relocs {
 		binary.LittleEndian.PutUint32(code[at:], dataBase+binary.LittleEndian.Uint32(code[at:]))
 	}
 	return tinyELF(append(code, p.data...))
 }
 
-// tinyBase is where tinyELF loads its segment.
-const tinyBase = 0x400000
+// TinyBase is where tinyELF loads its segment.
+const TinyBase = 0x400000

@@ -1,4 +1,4 @@
-package suites
+package tinyasm
 
 import (
 	"bytes"
@@ -31,11 +31,11 @@ func TestA64Encodings(t *testing.T) {
 	p.a64MovImm(3, 0)          // movz x3, #0
 	p.a64MovImm(4, -12288)     // movn x4, #0x2fff
 	p.a64SlotAddr(1, 2)        // add x1, sp, #16
-	p.loadRax(3)               // ldr x0, [sp, #24]
-	p.setSlot(4, 7)            // movz x10, #7; str x10, [sp, #32]
-	p.cmpRax(0)                // cmp x0, #0
-	p.cmpRax(-1)               // cmn x0, #1
-	p.cmpRax(5000)             // movz x10, #5000; cmp x0, x10
+	p.LoadRax(3)               // ldr x0, [sp, #24]
+	p.SetSlot(4, 7)            // movz x10, #7; str x10, [sp, #32]
+	p.CmpRax(0)                // cmp x0, #0
+	p.CmpRax(-1)               // cmn x0, #1
+	p.CmpRax(5000)             // movz x10, #5000; cmp x0, x10
 	p.a64(a64NEG)              // neg x0, x0
 	p.a64(a64SVC)              // svc #0
 	assert.DeepEqual(t, words(p.code), []uint32{
@@ -59,8 +59,8 @@ func TestA64Encodings(t *testing.T) {
 	// A slot seen from a thread's stack (a negative frame) is reached
 	// through x9.
 	p = newA64()
-	p.frame = -8 * 1536
-	p.save(12) // 96 - 12288 = -12192 from sp
+	p.Frame = -8 * 1536
+	p.Save(12) // 96 - 12288 = -12192 from sp
 	assert.DeepEqual(t, words(p.code[4:]), []uint32{
 		0x9285f3e9, // mov x9, #-12192
 		0x8b2963e9, // add x9, sp, x9 (uxtx)
@@ -72,40 +72,40 @@ func TestA64Encodings(t *testing.T) {
 // the code, and the image is an arm64 ELF whose entry is the code.
 func TestA64Linking(t *testing.T) {
 	p := newA64()
-	p.label("top")           // word 1
-	p.cmpRax(0)              // 1
-	p.jumpIf(ccNe, "out")    // 2: b.ne +3
-	p.jumpIf(ccLt, "top")    // 3: b.lt -2
-	p.jump("top")            // 4: b -3
-	p.label("out")           // 5
-	p.dataAddr0(p.cstr("/")) // 5, 6: the address of "/" in x1
-	img := p.program()
+	p.Label("top")           // word 1
+	p.CmpRax(0)              // 1
+	p.JumpIf(CcNe, "out")    // 2: b.ne +3
+	p.JumpIf(CcLt, "top")    // 3: b.lt -2
+	p.Jump("top")            // 4: b -3
+	p.Label("out")           // 5
+	p.dataAddr0(p.Cstr("/")) // 5, 6: the address of "/" in x1
+	img := p.Bytes()
 
 	f, err := elf.NewFile(bytes.NewReader(img))
 	assert.NilError(t, err)
 	assert.Equal(t, f.Machine, elf.EM_AARCH64)
-	assert.Equal(t, f.Entry, uint64(tinyBase+64+56))
+	assert.Equal(t, f.Entry, uint64(TinyBase+64+56))
 	assert.Equal(t, f.Progs[0].Align, uint64(0x10000))
 	code := words(img[64+56:])
 	assert.Equal(t, code[2], uint32(0x54000061), "b.ne +3")
 	assert.Equal(t, code[3], uint32(0x54ffffcb), "b.lt -2")
 	assert.Equal(t, code[4], uint32(0x17fffffd), "b -3")
 	// 7 words, padded to 8: the data starts 32 bytes after the entry.
-	addr := uint32(tinyBase + 64 + 56 + 32)
+	addr := uint32(TinyBase + 64 + 56 + 32)
 	assert.Equal(t, code[5], uint32(a64MOVZ|(addr&0xffff)<<5|1))
 	assert.Equal(t, code[6], uint32(a64MOVK|1<<21|(addr>>16)<<5|1))
 	assert.Equal(t, code[7], uint32(a64NOP))
-	assert.Equal(t, string(img[addr-tinyBase:addr-tinyBase+2]), "/\x00")
+	assert.Equal(t, string(img[addr-TinyBase:addr-TinyBase+2]), "/\x00")
 }
 
 // dataAddr0 loads a data address into x1 (as a system call's second
 // argument would be).
-func (p *asm) dataAddr0(d dataAddr) { d.load(p, 1) }
+func (p *Program) dataAddr0(d DataAddr) { d.load(p, 1) }
 
 // The calls arm64 lacks become the ones that stand in for them, and clone
 // gets arm64's argument order.
 func TestA64SystemCalls(t *testing.T) {
-	call := func(nr int, args ...asmArg) []uint32 {
+	call := func(nr int, args ...Arg) []uint32 {
 		p := newA64()
 		p.a64Sys(nr, args...)
 		return words(p.code[4:])
@@ -113,18 +113,18 @@ func TestA64SystemCalls(t *testing.T) {
 	nr := func(n int) uint32 { return a64MOVZ | uint32(n)<<5 | 8 } // mov x8, #n
 
 	// open(path, flags): openat(AT_FDCWD, path, flags, 0)
-	got := call(pseudoOpen, imm(5), imm(7))
-	assert.DeepEqual(t, got, []uint32{0x92800c60, a64MOVZ | 5<<5 | 1, a64MOVZ | 7<<5 | 2, a64MOVZ | 3, nr(sysOpenat), a64SVC})
+	got := call(pseudoOpen, Imm(5), Imm(7))
+	assert.DeepEqual(t, got, []uint32{0x92800c60, a64MOVZ | 5<<5 | 1, a64MOVZ | 7<<5 | 2, a64MOVZ | 3, nr(SysOpenat), a64SVC})
 
 	// fork(): clone(SIGCHLD, 0, 0, 0, 0)
-	assert.DeepEqual(t, call(pseudoFork), []uint32{a64MOVZ | uint32(unix.SIGCHLD)<<5, a64MOVZ | 1, a64MOVZ | 2, a64MOVZ | 3, a64MOVZ | 4, nr(sysClone), a64SVC})
+	assert.DeepEqual(t, call(pseudoFork), []uint32{a64MOVZ | uint32(unix.SIGCHLD)<<5, a64MOVZ | 1, a64MOVZ | 2, a64MOVZ | 3, a64MOVZ | 4, nr(SysClone), a64SVC})
 
 	// pause(): ppoll(NULL, 0, NULL, NULL, 0)
-	assert.DeepEqual(t, call(pseudoPause), []uint32{a64MOVZ, a64MOVZ | 1, a64MOVZ | 2, a64MOVZ | 3, a64MOVZ | 4, nr(sysPpoll), a64SVC})
+	assert.DeepEqual(t, call(pseudoPause), []uint32{a64MOVZ, a64MOVZ | 1, a64MOVZ | 2, a64MOVZ | 3, a64MOVZ | 4, nr(SysPpoll), a64SVC})
 
 	// clone(flags, stack, parent_tid, child_tid, tls) in x86-64's order:
 	// arm64 takes tls in x3 and child_tid in x4.
-	got = call(sysClone, imm(1), imm(2), imm(3), imm(4), imm(5))
+	got = call(SysClone, Imm(1), Imm(2), Imm(3), Imm(4), Imm(5))
 	assert.DeepEqual(t, got[:5], []uint32{a64MOVZ | 1<<5, a64MOVZ | 2<<5 | 1, a64MOVZ | 3<<5 | 2, a64MOVZ | 5<<5 | 3, a64MOVZ | 4<<5 | 4})
 }
 
@@ -136,9 +136,8 @@ func TestTinyProgramsAreForThisArchitecture(t *testing.T) {
 		t.Skipf("no tiny programs for %s", tinyArch)
 	}
 	for name, prog := range map[string][]byte{
-		"exit": exitProgram(), "pause": pauseProgram(), "read": readProgram(),
-		"open": openProgram("/", unix.O_RDONLY), "receiver": receiverProgram("fionread"),
-		"target": targetSpec{layer: ownLayer}.program(), "threads": threadOpenRootProgram(),
+		"exit": ExitProgram(), "pause": PauseProgram(), "read": ReadProgram(),
+		"open": OpenProgram("/", unix.O_RDONLY), "receiver": ReceiverProgram("fionread"),
 	} {
 		f, err := elf.NewFile(bytes.NewReader(prog))
 		assert.NilError(t, err, name)
@@ -153,4 +152,25 @@ func TestTinyProgramsAreForThisArchitecture(t *testing.T) {
 		assert.Equal(t, f.Machine, elf.EM_AARCH64, name)
 		assert.Equal(t, len(prog[64+56:])%4, 0, name)
 	}
+}
+
+// The encodings the tiny programs rely on, against hand-assembled bytes.
+func TestAsmEncodings(t *testing.T) {
+	p := &Program{labels: map[string]int{}, jumps: map[int]string{}}
+	p.movImm(rax, 60)
+	p.movImm(r10, -1)
+	p.rspOp(0x8b, rdi, 2) // mov rdi, [rsp+16]
+	p.rspOp(0x89, rax, 3) // mov [rsp+24], rax
+	p.rspOp(0x8d, r8, 1)  // lea r8, [rsp+8]
+	p.SetSlot(4, 7)       // mov qword [rsp+32], 7
+	p.CmpRax(0)
+	assert.DeepEqual(t, p.code, []byte{
+		0x48, 0xc7, 0xc0, 60, 0, 0, 0,
+		0x49, 0xc7, 0xc2, 0xff, 0xff, 0xff, 0xff,
+		0x48, 0x8b, 0xbc, 0x24, 16, 0, 0, 0,
+		0x48, 0x89, 0x84, 0x24, 24, 0, 0, 0,
+		0x4c, 0x8d, 0x84, 0x24, 8, 0, 0, 0,
+		0x48, 0xc7, 0x84, 0x24, 32, 0, 0, 0, 7, 0, 0, 0,
+		0x48, 0x3d, 0, 0, 0, 0,
+	})
 }

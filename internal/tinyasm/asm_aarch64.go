@@ -1,4 +1,4 @@
-package suites
+package tinyasm
 
 import (
 	"debug/elf"
@@ -10,7 +10,7 @@ import (
 )
 
 // The tiny programs on arm64 (AArch64): the same programs as on x86-64,
-// from the same code (sec_asm.go's asm hands every instruction it would
+// from the same code (asm.go's Program hands every instruction it would
 // emit over to the methods here when asm.arm64 is set), plus the few
 // that x86-64 writes by hand (exit, pause, read, open, receive a
 // descriptor). The system call ABI: the number in x8, the arguments in
@@ -65,7 +65,7 @@ const (
 
 // a64Cond maps the condition codes of jumpIf (x86-64 encodings, after
 // cmpRax) to arm64's: eq, ne, lt, ge.
-var a64Cond = map[byte]uint32{ccEq: 0x0, ccNe: 0x1, ccLt: 0xb, ccGe: 0xa}
+var a64Cond = map[byte]uint32{CcEq: 0x0, CcNe: 0x1, CcLt: 0xb, ccGe: 0xa}
 
 // a64Reloc is a movz/movk pair that loads the address of a data blob.
 type a64Reloc struct {
@@ -76,17 +76,17 @@ type a64Reloc struct {
 
 // newA64 starts an arm64 program: it reserves frameSize bytes of stack
 // (sub sp, sp, #frameSize: 16 KiB, sp stays 16-byte aligned).
-func newA64() *asm {
-	p := &asm{labels: map[string]int{}, jumps: map[int]string{}, arm64: true}
+func newA64() *Program {
+	p := &Program{labels: map[string]int{}, jumps: map[int]string{}, arm64: true}
 	p.a64(a64SUBI | 1<<22 | (frameSize>>12)<<10 | uint32(a64SP)<<5 | uint32(a64SP)) // sub sp, sp, #n, lsl #12
 	return p
 }
 
-func (p *asm) a64(insn uint32) { p.code = binary.LittleEndian.AppendUint32(p.code, insn) }
+func (p *Program) a64(insn uint32) { p.code = binary.LittleEndian.AppendUint32(p.code, insn) }
 
 // a64MovImm loads a 64-bit constant: movz (or movn when most halfwords
 // are ones), then movk for each remaining halfword.
-func (p *asm) a64MovImm(r reg, v int64) {
+func (p *Program) a64MovImm(r reg, v int64) {
 	u := uint64(v)
 	ones, zeros := 0, 0
 	for hw := 0; hw < 4; hw++ {
@@ -124,10 +124,10 @@ func (p *asm) a64MovImm(r reg, v int64) {
 }
 
 // a64SlotOff is the offset of a stack slot from sp.
-func (p *asm) a64SlotOff(slot int) int { return 8*slot + p.frame }
+func (p *Program) a64SlotOff(slot int) int { return 8*slot + p.Frame }
 
 // a64SlotAddr puts the address of a stack slot in r.
-func (p *asm) a64SlotAddr(r reg, slot int) {
+func (p *Program) a64SlotAddr(r reg, slot int) {
 	off := p.a64SlotOff(slot)
 	switch {
 	case off >= 0 && off < 4096:
@@ -141,7 +141,7 @@ func (p *asm) a64SlotAddr(r reg, slot int) {
 }
 
 // a64Slot loads (a64LDR) or stores (a64STR) r from or to a stack slot.
-func (p *asm) a64Slot(op uint32, r reg, slot int) {
+func (p *Program) a64Slot(op uint32, r reg, slot int) {
 	if off := p.a64SlotOff(slot); off >= 0 && off < 8*4096 {
 		p.a64(op | uint32(off/8)<<10 | uint32(a64SP)<<5 | uint32(r))
 		return
@@ -151,27 +151,27 @@ func (p *asm) a64Slot(op uint32, r reg, slot int) {
 }
 
 // a64SetSlot stores a constant in a stack slot.
-func (p *asm) a64SetSlot(slot int, v int64) {
+func (p *Program) a64SetSlot(slot int, v int64) {
 	p.a64MovImm(a64Value, v)
 	p.a64Slot(a64STR, a64Value, slot)
 }
 
 // a64SetSlotAddr stores the address of the stack slot target in slot.
-func (p *asm) a64SetSlotAddr(slot, target int) {
+func (p *Program) a64SetSlotAddr(slot, target int) {
 	p.a64SlotAddr(a64Value, target)
 	p.a64Slot(a64STR, a64Value, slot)
 }
 
 // a64DataAddr loads the address of a data blob: a movz/movk pair of the
 // 32-bit address, filled in by a64Program.
-func (p *asm) a64DataAddr(r reg, d dataAddr) {
+func (p *Program) a64DataAddr(r reg, d DataAddr) {
 	p.a64Relocs = append(p.a64Relocs, a64Reloc{at: len(p.code), r: r, off: int(d)})
 	p.a64(a64MOVZ | uint32(r))
 	p.a64(a64MOVK | 1<<21 | uint32(r))
 }
 
 // a64Cmp compares x0 with v.
-func (p *asm) a64Cmp(v int64) {
+func (p *Program) a64Cmp(v int64) {
 	switch {
 	case v >= 0 && v < 4096:
 		p.a64(a64SUBSI | uint32(v)<<10)
@@ -185,7 +185,7 @@ func (p *asm) a64Cmp(v int64) {
 
 // a64Branch is b.cond (or b for a64Always) to a label, linked by
 // a64Program.
-func (p *asm) a64Branch(cond uint32, label string) {
+func (p *Program) a64Branch(cond uint32, label string) {
 	p.jumps[len(p.code)] = label
 	if cond == a64Always {
 		p.a64(a64B)
@@ -198,16 +198,16 @@ func (p *asm) a64Branch(cond uint32, label string) {
 // that stand in for them, and clone takes x86-64's argument order (flags,
 // stack, parent_tid, child_tid, tls) from its callers, while arm64's puts
 // tls before child_tid.
-func (p *asm) a64Sys(nr int, args ...asmArg) {
+func (p *Program) a64Sys(nr int, args ...Arg) {
 	switch {
 	case nr == pseudoOpen:
-		nr, args = sysOpenat, append(append([]asmArg{imm(unix.AT_FDCWD)}, args...), imm(0))
+		nr, args = SysOpenat, append(append([]Arg{Imm(unix.AT_FDCWD)}, args...), Imm(0))
 	case nr == pseudoFork:
-		nr, args = sysClone, []asmArg{imm(unix.SIGCHLD), imm(0), imm(0), imm(0), imm(0)}
+		nr, args = SysClone, []Arg{Imm(unix.SIGCHLD), Imm(0), Imm(0), Imm(0), Imm(0)}
 	case nr == pseudoPause:
-		nr, args = sysPpoll, []asmArg{imm(0), imm(0), imm(0), imm(0), imm(0)}
-	case nr == sysClone && len(args) == 5:
-		args = []asmArg{args[0], args[1], args[2], args[4], args[3]}
+		nr, args = SysPpoll, []Arg{Imm(0), Imm(0), Imm(0), Imm(0), Imm(0)}
+	case nr == SysClone && len(args) == 5:
+		args = []Arg{args[0], args[1], args[2], args[4], args[3]}
 	}
 	if len(args) > len(a64Regs) {
 		panic(fmt.Sprintf("suites: asm: %d system call arguments", len(args)))
@@ -222,7 +222,7 @@ func (p *asm) a64Sys(nr int, args ...asmArg) {
 // a64Program links the code and the data into an arm64 ELF image: the
 // branches to their labels, the data addresses to the data, which
 // follows the code (8-byte aligned).
-func (p *asm) a64Program() []byte {
+func (p *Program) a64Program() []byte {
 	code := append([]byte(nil), p.code...)
 	for len(code)%8 != 0 {
 		code = binary.LittleEndian.AppendUint32(code, a64NOP)
@@ -242,7 +242,7 @@ func (p *asm) a64Program() []byte {
 		}
 		le.PutUint32(code[at:], insn)
 	}
-	dataBase := uint32(tinyBase + 64 + 56 + len(code))
+	dataBase := uint32(TinyBase + 64 + 56 + len(code))
 	for _, r := range p.a64Relocs {
 		addr := dataBase + uint32(r.off)
 		le.PutUint32(code[r.at:], a64MOVZ|(addr&0xffff)<<5|uint32(r.r))
@@ -266,45 +266,45 @@ func a64ELF(code []byte) []byte {
 // a64ExitProgram exits with 0.
 func a64ExitProgram() []byte {
 	p := newA64()
-	p.sys(sysExit, imm(0))
-	return p.program()
+	p.Sys(SysExit, Imm(0))
+	return p.Bytes()
 }
 
 // a64PauseProgram waits for a signal, then exits with 0.
 func a64PauseProgram() []byte {
 	p := newA64()
-	p.sys(sysPause)
-	p.sys(sysExit, imm(0))
-	return p.program()
+	p.Sys(SysPause)
+	p.Sys(SysExit, Imm(0))
+	return p.Bytes()
 }
 
 // a64ReadProgram reads one byte from its standard input, then exits with
 // 0: it lives until its stdin is closed.
 func a64ReadProgram() []byte {
 	p := newA64()
-	p.sys(sysRead, imm(0), slotAddr(0), imm(1))
-	p.sys(sysExit, imm(0))
-	return p.program()
+	p.Sys(SysRead, Imm(0), SlotAddr(0), Imm(1))
+	p.Sys(SysExit, Imm(0))
+	return p.Bytes()
 }
 
 // a64ExitWithErrno ends a program with 0 if the result in x0 is not
 // negative, else with its errno (-x0).
-func (p *asm) a64ExitWithErrno() {
-	p.setSlot(3, 0)
-	p.cmpRax(0)
-	p.jumpIf(ccGe, "exit")
+func (p *Program) a64ExitWithErrno() {
+	p.SetSlot(3, 0)
+	p.CmpRax(0)
+	p.JumpIf(ccGe, "exit")
 	p.a64(a64NEG) // x0 = -x0
-	p.save(3)
-	p.label("exit")
-	p.sys(sysExit, slotVal(3))
+	p.Save(3)
+	p.Label("exit")
+	p.Sys(SysExit, SlotVal(3))
 }
 
 // a64OpenProgram opens path with flags and exits with 0 or the errno.
 func a64OpenProgram(path string, flags uint32) []byte {
 	p := newA64()
-	p.sys(sysOpen, p.cstr(path), imm(int64(flags)))
+	p.Sys(SysOpen, p.Cstr(path), Imm(int64(flags)))
 	p.a64ExitWithErrno()
-	return p.program()
+	return p.Bytes()
 }
 
 // a64ReceiverProgram receives one descriptor over SCM_RIGHTS on its
@@ -318,24 +318,24 @@ func a64ReceiverProgram(op string) []byte {
 	}
 	p := newA64()
 	for s := 10; s <= 22; s++ {
-		p.setSlot(s, 0)
+		p.SetSlot(s, 0)
 	}
 	p.a64SetSlotAddr(12, 17) // msg_iov
-	p.setSlot(13, 1)         // msg_iovlen
+	p.SetSlot(13, 1)         // msg_iovlen
 	p.a64SetSlotAddr(14, 19) // msg_control
-	p.setSlot(15, 24)        // msg_controllen: CMSG_SPACE(4)
+	p.SetSlot(15, 24)        // msg_controllen: CMSG_SPACE(4)
 	p.a64SetSlotAddr(17, 22) // iov_base
-	p.setSlot(18, 1)         // iov_len
-	p.sys(sysRecvmsg, imm(3), slotAddr(10), imm(0))
-	p.cmpRax(0)
-	p.jumpIf(ccLt, "result")
+	p.SetSlot(18, 1)         // iov_len
+	p.Sys(SysRecvmsg, Imm(3), SlotAddr(10), Imm(0))
+	p.CmpRax(0)
+	p.JumpIf(CcLt, "result")
 	switch op {
 	case "ftruncate":
-		p.sys(sysFtruncate, slotVal(21), imm(0))
+		p.Sys(SysFtruncate, SlotVal(21), Imm(0))
 	case "fionread":
-		p.sys(sysIoctl, slotVal(21), imm(fionreadCmd), slotAddr(22))
+		p.Sys(SysIoctl, SlotVal(21), Imm(unix.TIOCINQ), SlotAddr(22)) // FIONREAD
 	}
-	p.label("result")
+	p.Label("result")
 	p.a64ExitWithErrno()
-	return p.program()
+	return p.Bytes()
 }
