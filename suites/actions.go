@@ -3,47 +3,16 @@ package suites
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/llconform/llconform/internal/tinyasm"
-	"github.com/llconform/llconform/landlock"
 	"golang.org/x/sys/unix"
 )
 
 // Shared actions and fixtures, written once for every suite.
 
-// Enforce applies a policy through the library, best effort, on the
-// calling thread only (the harness gives each case its own thread or
-// process), honouring the environment's ABI ceiling.
-func (t *T) Enforce(p landlock.Policy) error {
-	r, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: t.Env.Ceiling})
-	t.Logf("library: %s at effective ABI %d", r.State, r.ABI)
-	return err
-}
-
 // enforceFailed is the observed outcome when enforcement itself failed.
 func enforceFailed(err error) string { return "enforce failed: " + Outcome(err) }
-
-// path joins names under the case directory.
-func (t *T) path(names ...string) string {
-	return filepath.Join(append([]string{t.Root()}, names...)...)
-}
-
-// mkdirs creates directories under the case directory.
-func (t *T) mkdirs(names ...string) {
-	for _, n := range names {
-		t.setup("mkdir "+n, os.MkdirAll(t.path(n), 0o755))
-	}
-}
-
-// files creates small regular files under the case directory.
-func (t *T) files(names ...string) {
-	for _, n := range names {
-		t.setup("mkdir "+filepath.Dir(n), os.MkdirAll(filepath.Dir(t.path(n)), 0o755))
-		t.setup("create "+n, os.WriteFile(t.path(n), []byte("llconform\n"), 0o644))
-	}
-}
 
 func openClose(path string, flags int) error {
 	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0o644)
@@ -128,7 +97,7 @@ func unixDial(addr string, typ int) (int, error) {
 // unixPair is a UNIX socket fixture: a server of typ bound at addr and
 // a client connected to it, both made now (before any enforcement) and
 // closed with the case. A failed step makes the case broken (T.setup).
-func (t *T) unixPair(addr string, typ int) (srv, cli int) {
+func unixPair(t *T, addr string, typ int) (srv, cli int) {
 	srv, err := unixServer(addr, typ)
 	t.setup("UNIX server", err)
 	cli, err = unixDial(addr, typ)

@@ -38,7 +38,7 @@ func (l rawLayer) attrBytes() []byte {
 
 // enforceLayer enforces l on the calling thread: "" or the failure's
 // outcome (an errno name).
-func (t *T) enforceLayer(l rawLayer) string {
+func enforceLayer(t *T, l rawLayer) string {
 	fd, err := create(l.attrBytes(), 0)
 	if err != nil {
 		return Outcome(err)
@@ -55,7 +55,7 @@ func (t *T) enforceLayer(l rawLayer) string {
 			return "quiet rule: " + Outcome(err)
 		}
 	}
-	if err := t.restrict(fd, l.flags); err != nil {
+	if err := restrict(t, fd, l.flags); err != nil {
 		return Outcome(err)
 	}
 	return ""
@@ -137,7 +137,7 @@ func init() {
 				recordsWant(abiLandlock, "", "open=EACCES", true, "fs.read_dir"),
 				func(t *T, a *auditSession) string {
 					d := auditDirs(t, "d")[0]
-					if e := t.enforceLayer(rawLayer{fs: fsReadDir}); e != "" {
+					if e := enforceLayer(t, rawLayer{fs: fsReadDir}); e != "" {
 						return e
 					}
 					return openDirRecords(a, d)
@@ -146,7 +146,7 @@ func init() {
 				recordsWant(abiLogFlags, "EINVAL", "open=EACCES", false, ""),
 				func(t *T, a *auditSession) string {
 					d := auditDirs(t, "d")[0]
-					if e := t.enforceLayer(rawLayer{fs: fsReadDir, flags: logSameExecOff}); e != "" {
+					if e := enforceLayer(t, rawLayer{fs: fsReadDir, flags: logSameExecOff}); e != "" {
 						return e
 					}
 					return openDirRecords(a, d)
@@ -185,7 +185,7 @@ func init() {
 			})
 			register(auditCase(r.name, nil, want, func(t *T, a *auditSession) string {
 				ds := auditDirs(t, "same", "exec")
-				if e := t.enforceLayer(rawLayer{fs: fsReadDir, flags: r.flags}); e != "" {
+				if e := enforceLayer(t, rawLayer{fs: fsReadDir, flags: r.flags}); e != "" {
 					return e
 				}
 				o := Outcome(openClose(ds[0], openDirFlags))
@@ -228,13 +228,13 @@ func init() {
 			c := auditCase(r.name, nil, recordsWant(need, "EINVAL", "open=EACCES", r.logged, "fs.read_dir"), func(t *T, a *auditSession) string {
 				d := auditDirs(t, "d")[0]
 				if r.first == nil {
-					if err := t.restrict(-1, logSubdomainOff); err != nil {
+					if err := restrict(t, -1, logSubdomainOff); err != nil {
 						return Outcome(err)
 					}
-				} else if e := t.enforceLayer(*r.first); e != "" {
+				} else if e := enforceLayer(t, *r.first); e != "" {
 					return e
 				}
-				if e := t.enforceLayer(r.second); e != "" {
+				if e := enforceLayer(t, r.second); e != "" {
 					return e
 				}
 				return openDirRecords(a, d)
@@ -258,7 +258,7 @@ func init() {
 			c := auditCase(name, nil, recordsWant(need, "EINVAL", "open=EACCES", !off, "fs.read_dir"), func(t *T, a *auditSession) string {
 				d := auditDirs(t, "d")[0]
 				if off {
-					if err := t.restrict(-1, logSubdomainOff); err != nil {
+					if err := restrict(t, -1, logSubdomainOff); err != nil {
 						return Outcome(err)
 					}
 				}
@@ -312,7 +312,7 @@ func init() {
 			r := r
 			register(auditCase(r.name, nil, recordsWant(abiQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *T, a *auditSession) string {
 				ds := auditDirs(t, "p/d", "p")
-				if e := t.enforceLayer(r.layer(ds)); e != "" {
+				if e := enforceLayer(t, r.layer(ds)); e != "" {
 					return e
 				}
 				return openDirRecords(a, ds[0])
@@ -328,7 +328,7 @@ func init() {
 					return SetupFailedf("%v", err)
 				}
 				defer killFromOutside(p.kill)
-				if e := t.enforceLayer(l); e != "" {
+				if e := enforceLayer(t, l); e != "" {
 					return e
 				}
 				o := Outcome(unix.Kill(p.pid, blocked))
@@ -351,7 +351,7 @@ func init() {
 						return SetupFailedf("%v", err)
 					}
 					defer killFromOutside(p.kill)
-					if e := t.enforceLayer(rawLayer{fs: fsMakeDir}); e != "" {
+					if e := enforceLayer(t, rawLayer{fs: fsMakeDir}); e != "" {
 						return e
 					}
 					o := Outcome(attach(p.pid))

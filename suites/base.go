@@ -93,7 +93,7 @@ func withRulesetOrFallback(newer, fallback []byte, f func(fd int) string) string
 
 // restrict enforces fd on the calling thread, setting no_new_privs first
 // unless the case runs as root (CAP_SYS_ADMIN suffices).
-func (t *T) restrict(fd int, flags uint32) error {
+func restrict(t *T, fd int, flags uint32) error {
 	if !t.Env.Root {
 		if err := setNoNewPrivs(); err != nil {
 			return err
@@ -398,19 +398,19 @@ var baseCases = []Case{
 		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, 0)) })
 	}},
 	baseCase("restrict_self/unknown_flag_with_no_new_privs_einval", always("EINVAL"), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, 1<<31)) })
+		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(restrict(t, fd, 1<<31)) })
 	}),
-	baseCase("restrict_self/bad_fd_ebadf", always("EBADF"), func(t *T) string { return Outcome(t.restrict(-1, 0)) }),
+	baseCase("restrict_self/bad_fd_ebadf", always("EBADF"), func(t *T) string { return Outcome(restrict(t, -1, 0)) }),
 	baseCase("restrict_self/non_ruleset_fd_ebadfd", always("EBADFD"), func(t *T) string {
 		n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return SetupFailed(err)
 		}
 		defer unix.Close(n)
-		return Outcome(t.restrict(n, 0))
+		return Outcome(restrict(t, n, 0))
 	}),
 	baseCase("restrict_self/no_ruleset_with_log_subdomains_off", since(abiLogFlags, "EINVAL"), func(t *T) string {
-		return Outcome(t.restrict(-1, unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF))
+		return Outcome(restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF))
 	}),
 	// Only LOG_SUBDOMAINS_OFF works without a ruleset.
 	baseCase("restrict_self/no_ruleset_with_log_same_exec_off", sys(func(e Env) string {
@@ -419,7 +419,7 @@ var baseCases = []Case{
 		}
 		return "EINVAL"
 	}), func(t *T) string {
-		return Outcome(t.restrict(-1, unix.LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF))
+		return Outcome(restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF))
 	}),
 	baseCase("restrict_self/no_ruleset_with_no_new_privs", sys(func(e Env) string {
 		if e.ABI >= abiNNPFlag {
@@ -432,7 +432,7 @@ var baseCases = []Case{
 	baseCase("restrict_self/layer_limit", always("E2BIG after 16 layers"), func(t *T) string {
 		return withRuleset(attr(8, fsRead), func(fd int) string {
 			for n := 0; n <= 64; n++ {
-				if err := t.restrict(fd, 0); err != nil {
+				if err := restrict(t, fd, 0); err != nil {
 					return fmt.Sprintf("%s after %d layers", Outcome(err), n)
 				}
 			}
@@ -506,7 +506,7 @@ func init() {
 					return "no fd received"
 				}
 				defer unix.Close(fds[0])
-				return Outcome(t.restrict(fds[0], 0))
+				return Outcome(restrict(t, fds[0], 0))
 			})
 		}).covering("§3.1", "net.3"))
 	})

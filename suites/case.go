@@ -3,6 +3,7 @@ package suites
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -428,3 +429,44 @@ func All() []Case {
 // Ref names a case for a child process: the builder that made it and
 // its ID (LookupRef).
 func (c Case) Ref() string { return strconv.Itoa(c.builder) + ":" + c.ID() }
+
+// Enforce applies a policy through the library, best effort, on the
+// calling thread only (the harness gives each case its own thread or
+// process), honouring the environment's ABI ceiling.
+func (t *T) Enforce(p landlock.Policy) error {
+	r, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: t.Env.Ceiling})
+	t.Logf("library: %s at effective ABI %d", r.State, r.ABI)
+	return err
+}
+
+// path joins names under the case directory.
+func (t *T) path(names ...string) string {
+	return filepath.Join(append([]string{t.Root()}, names...)...)
+}
+
+// mkdirs creates directories under the case directory.
+func (t *T) mkdirs(names ...string) {
+	for _, n := range names {
+		t.setup("mkdir "+n, os.MkdirAll(t.path(n), 0o755))
+	}
+}
+
+// files creates small regular files under the case directory.
+func (t *T) files(names ...string) {
+	for _, n := range names {
+		t.setup("mkdir "+filepath.Dir(n), os.MkdirAll(filepath.Dir(t.path(n)), 0o755))
+		t.setup("create "+n, os.WriteFile(t.path(n), []byte("llconform\n"), 0o644))
+	}
+}
+
+// abs resolves a fixture path: absolute as is, else under the case
+// directory.
+func (t *T) abs(p string) string {
+	switch {
+	case strings.HasPrefix(p, "/"):
+		return p
+	case p == "":
+		return t.Root()
+	}
+	return t.path(p)
+}

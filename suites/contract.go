@@ -398,10 +398,10 @@ func init() {
 				return Outcome(landlock.SysRestrictSelf(tooBigFD, 1<<30))
 			}),
 			contractCase("restrict_self/unknown_flag_and_bad_fd_with_no_new_privs_einval", always("EINVAL"), func(t *T) string {
-				return Outcome(t.restrict(tooBigFD, 1<<30))
+				return Outcome(restrict(t, tooBigFD, 1<<30))
 			}),
 			contractCase("restrict_self/first_unknown_flag", orNewer(always("EINVAL")), func(t *T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, uint32(nextBit(RestrictFlag)))) })
+				return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(restrict(t, fd, uint32(nextBit(RestrictFlag)))) })
 			}),
 			contractCase("restrict_self/first_unknown_flag_without_no_new_privs", orNewer(sys(flagsOrPriv("EINVAL"))), func(*T) string {
 				return withRuleset(attr(8, fsRead), func(fd int) string {
@@ -443,7 +443,7 @@ func init() {
 						return SetupFailedf("reopen O_PATH: %s", Outcome(err))
 					}
 					defer unix.Close(p)
-					return Outcome(t.restrict(p, 0))
+					return Outcome(restrict(t, p, 0))
 				})
 			}),
 			// The documented EPERM of a ruleset fd opened without write
@@ -470,7 +470,7 @@ func init() {
 						return "reopen refused"
 					}
 					defer unix.Close(w)
-					return Outcome(t.restrict(w, 0))
+					return Outcome(restrict(t, w, 0))
 				})
 			}),
 		}
@@ -497,7 +497,7 @@ func init() {
 				}
 				defer done()
 				// Without Landlock, the errno of creating a ruleset.
-				return withRuleset(attr(8, fsRead), func(int) string { return Outcome(t.restrict(fd, 0)) })
+				return withRuleset(attr(8, fsRead), func(int) string { return Outcome(restrict(t, fd, 0)) })
 			}))
 		}
 		for _, c := range cs {

@@ -55,7 +55,7 @@ func init() {
 			register(flagCase("log/"+f.Name+"/does_not_change_decisions", withLogFlags("EACCES"), func(t *T) string {
 				t.files("f")
 				return withRuleset(attr(8, fsRead), func(fd int) string {
-					if err := t.restrict(fd, uint32(f.Value)); err != nil {
+					if err := restrict(t, fd, uint32(f.Value)); err != nil {
 						return Outcome(err)
 					}
 					return Outcome(openRead(t.path("f")))
@@ -132,7 +132,7 @@ func flagCases() []Case {
 		// Logging flags only change audit records: with a real ruleset
 		// the enforcement succeeds from ABI 7.
 		flagCase("log/all_three_with_ruleset", withLogFlags(OK), func(t *T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(t.restrict(fd, logAll)) })
+			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(restrict(t, fd, logAll)) })
 		}),
 		// Without no_new_privs, unprivileged callers get EPERM on every
 		// ABI (before ABI 11 the privilege is checked before the flags).
@@ -150,13 +150,13 @@ func flagCases() []Case {
 		// ruleset_fd -1 is only for LOG_SUBDOMAINS_OFF alone (base.go
 		// covers it alone and with LOG_SAME_EXEC_OFF).
 		flagCase("log/no_ruleset_with_log_new_exec_on", withLogFlags("EBADF"), func(t *T) string {
-			return Outcome(t.restrict(-1, logNewExecOn))
+			return Outcome(restrict(t, -1, logNewExecOn))
 		}),
 		flagCase("log/no_ruleset_with_log_subdomains_off_and_same_exec_off", withLogFlags("EBADF"), func(t *T) string {
-			return Outcome(t.restrict(-1, logSubdomainOff|logSameExecOff))
+			return Outcome(restrict(t, -1, logSubdomainOff|logSameExecOff))
 		}),
 		flagCase("log/fd_minus_2_with_log_subdomains_off", withLogFlags("EBADF"), func(t *T) string {
-			return Outcome(t.restrict(-2, logSubdomainOff))
+			return Outcome(restrict(t, -2, logSubdomainOff))
 		}),
 		flagCase("log/non_ruleset_fd_with_log_subdomains_off", withLogFlags("EBADFD"), func(t *T) string {
 			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -164,7 +164,7 @@ func flagCases() []Case {
 				return SetupFailed(err)
 			}
 			defer unix.Close(n)
-			return Outcome(t.restrict(n, logSubdomainOff))
+			return Outcome(restrict(t, n, logSubdomainOff))
 		}),
 		// (-1, LOG_SUBDOMAINS_OFF) creates no domain; a later ruleset is
 		// enforced as usual.
@@ -177,9 +177,9 @@ func flagCases() []Case {
 		}), func(t *T) string {
 			t.files("f")
 			return withRuleset(attr(8, fsRead), func(fd int) string {
-				first := Outcome(t.restrict(-1, logSubdomainOff))
+				first := Outcome(restrict(t, -1, logSubdomainOff))
 				before := Outcome(openRead(t.path("f")))
-				enf := Outcome(t.restrict(fd, 0))
+				enf := Outcome(restrict(t, fd, 0))
 				return fmt.Sprintf("%s, read=%s, then enforce=%s read=%s", first, before, enf, Outcome(openRead(t.path("f"))))
 			})
 		}),

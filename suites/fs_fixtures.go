@@ -40,18 +40,6 @@ type rule struct {
 
 func on(path string, access landlock.AccessFS) rule { return rule{path, access} }
 
-// abs resolves a fixture path: absolute as is, else under the case
-// directory.
-func (t *T) abs(p string) string {
-	switch {
-	case strings.HasPrefix(p, "/"):
-		return p
-	case p == "":
-		return t.Root()
-	}
-	return t.path(p)
-}
-
 // fsPolicy is a library policy handling handled with rules.
 func fsPolicy(t *T, handled landlock.AccessFS, rules ...rule) landlock.Policy {
 	p := landlock.Policy{FS: handled}

@@ -86,7 +86,7 @@ func init() {
 						return "add_rule: " + Outcome(err)
 					}
 					for i := 0; i < 2; i++ {
-						if err := t.restrict(rs, 0); err != nil {
+						if err := restrict(t, rs, 0); err != nil {
 							return "restrict: " + Outcome(err)
 						}
 					}

@@ -282,7 +282,7 @@ func init() {
 					if err := layout(t, "m/f"); err != nil {
 						return SetupFailed(err)
 					}
-					if err := t.restrict(rs, 0); err != nil {
+					if err := restrict(t, rs, 0); err != nil {
 						return "restrict: " + Outcome(err)
 					}
 					return Outcome(openRead(t.path("m/f")))
@@ -307,7 +307,7 @@ func init() {
 						return "add_rule: " + Outcome(err)
 					}
 					o := "umount=" + Outcome(unix.Unmount(t.path("m"), 0))
-					o += " restrict=" + Outcome(t.restrict(rs, 0))
+					o += " restrict=" + Outcome(restrict(t, rs, 0))
 					return o + " read_dir=" + Outcome(readDir(t.path("m")))
 				})
 			}),

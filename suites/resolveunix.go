@@ -79,7 +79,7 @@ func init() {
 			}, connect(stream)),
 
 			Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
-				_, fd := t.unixPair(t.path("sock"), dgram)
+				_, fd := unixPair(t, t.path("sock"), dgram)
 				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)
 				}

@@ -67,7 +67,7 @@ func serverInside(t *T, typ int, p landlock.Policy, op func(name string) error) 
 // connectedBefore connects a socket of typ to an abstract server before
 // enforcing p, then sends on it.
 func connectedBefore(t *T, typ int, p landlock.Policy) string {
-	_, fd := t.unixPair(abstractName(), typ)
+	_, fd := unixPair(t, abstractName(), typ)
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}

@@ -271,7 +271,7 @@ func init() {
 				// checked like an unconnected send.
 				k.caseOf("sendto_other_address_on_connected_socket_denied", k.denied, func(t *T) string {
 					peer, other := k.addr(t, "peer"), k.addr(t, "other")
-					_, fd := t.unixPair(peer, unix.SOCK_DGRAM)
+					_, fd := unixPair(t, peer, unix.SOCK_DGRAM)
 					b, err := unixServer(other, unix.SOCK_DGRAM)
 					if err != nil {
 						return SetupFailed(err)

@@ -130,7 +130,7 @@ func init() {
 						return err
 					}
 					defer unix.Close(fd)
-					return t.restrict(fd, 0)
+					return restrict(t, fd, 0)
 				},
 				op: func(t *T) string {
 					return fmt.Sprintf("read=%s write=%s", readF(t), Outcome(openWrite(t.path("f"))))
@@ -167,7 +167,7 @@ func init() {
 		}
 		noRuleset := func(name string, flags uint32, want func(Env) string) Case {
 			return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Covers: []string{"§3.12", "§6.8"}, Run: func(t *T) string {
-				return Outcome(t.restrict(-1, flags))
+				return Outcome(restrict(t, -1, flags))
 			}}
 		}
 		register(

@@ -232,7 +232,7 @@ func init() {
 						return Outcome(err)
 					}
 					defer unix.Close(fd)
-					rerr := t.restrict(fd, tsyncFlag)
+					rerr := restrict(t, fd, tsyncFlag)
 					unix.Write(p[1], []byte("x"))
 					sib := <-done
 					if rerr != nil {
@@ -373,7 +373,7 @@ func init() {
 						return Outcome(err)
 					}
 					defer unix.Close(fd)
-					if err := t.restrict(fd, tsyncFlag); err != nil {
+					if err := restrict(t, fd, tsyncFlag); err != nil {
 						return Outcome(err)
 					}
 					return "tsync=ok, sibling: " + on(func() string {
