@@ -8,22 +8,22 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
-	"github.com/llconform/llconform/suites"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
 // DetectEnv reads the running kernel's Landlock facts: the environment the
 // expectations are computed for, and the header record of the stream.
-func DetectEnv(ceiling int) (suites.Env, results.Env, error) {
+func DetectEnv(ceiling int) (check.Env, results.Env, error) {
 	st, err := landlock.Probe()
 	if err != nil {
-		return suites.Env{}, results.Env{}, err
+		return check.Env{}, results.Env{}, err
 	}
 	mask, known, err := landlock.Errata()
 	if err != nil {
-		return suites.Env{}, results.Env{}, err
+		return check.Env{}, results.Env{}, err
 	}
-	env := suites.Env{State: st.State, ABI: st.ABI, Errata: mask, ErrataKnown: known, Root: os.Geteuid() == 0, Ceiling: ceiling}
+	env := check.Env{State: st.State, ABI: st.ABI, Errata: mask, ErrataKnown: known, Root: os.Geteuid() == 0, Ceiling: ceiling}
 	var u unix.Utsname
 	_ = unix.Uname(&u)
 	hdr := results.Env{
@@ -38,7 +38,7 @@ func DetectEnv(ceiling int) (suites.Env, results.Env, error) {
 		UID:            os.Geteuid(),
 		ABICeiling:     ceiling,
 		UptimeMS:       uptime().Milliseconds(),
-		KnownConsole:   suites.KnownConsole(env),
+		KnownConsole:   check.KnownConsole(env),
 		Modules:        loadedModules,
 	}
 	return env, hdr, nil

@@ -15,9 +15,10 @@ import (
 	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
+	"github.com/llconform/llconform/suites/check"
 )
 
-func priv(env suites.Env) string {
+func priv(env check.Env) string {
 	if env.Root {
 		return "root"
 	}
@@ -25,7 +26,7 @@ func priv(env suites.Env) string {
 }
 
 // RunCase runs one case in its isolation and judges it.
-func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case {
+func RunCase(c check.Case, env check.Env, timeout time.Duration) results.Case {
 	r := results.Case{Area: c.Area, Name: c.Name, Priv: priv(env)}
 	r.Library = libraryOf(c)
 	if c.Skip != nil {
@@ -37,7 +38,7 @@ func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case 
 	r.Expected = c.Want(env)
 	start := time.Now()
 	var o outcome
-	if c.Isolation == suites.Process {
+	if c.Isolation == check.Process {
 		o = runInChild(c, env, timeout)
 	} else {
 		o = runOnThread(c, env, timeout, "")
@@ -48,7 +49,7 @@ func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case 
 	case o.Broken != "":
 		r.Verdict = results.Broken
 		r.Detail = strings.TrimPrefix(o.Broken+"; "+o.Detail, "; ")
-	case suites.Matches(r.Expected, r.Observed):
+	case check.Matches(r.Expected, r.Observed):
 		r.Verdict = results.Pass
 	default:
 		r.Verdict = results.Fail
@@ -60,7 +61,7 @@ func RunCase(c suites.Case, env suites.Env, timeout time.Duration) results.Case 
 	return r
 }
 
-var deviationVerdict = map[suites.DeviationKind]results.Verdict{suites.Known: results.Known, suites.Warn: results.Warn}
+var deviationVerdict = map[check.DeviationKind]results.Verdict{check.Known: results.Known, check.Warn: results.Warn}
 
 // outcome is what a case run returns, also across the process boundary.
 type outcome struct {
@@ -71,8 +72,8 @@ type outcome struct {
 
 // runOnThread runs the case on a new OS thread that is locked for its whole
 // life and so dies with the goroutine, taking its Landlock domain along.
-func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir string) outcome {
-	t := &suites.T{Env: env, Dir: dir}
+func runOnThread(c check.Case, env check.Env, timeout time.Duration, dir string) outcome {
+	t := &check.T{Env: env, Dir: dir}
 	if dir == "" {
 		t.NewDir = newCaseDir // made on first use
 	}
@@ -86,7 +87,7 @@ func runOnThread(c suites.Case, env suites.Env, timeout time.Duration, dir strin
 		}()
 		obs := c.Execute(t)
 		o := outcome{Observed: obs, Detail: t.Detail()}
-		if why, ok := suites.SetupFailure(obs, t); ok {
+		if why, ok := check.SetupFailure(obs, t); ok {
 			// The kernel was not asked: the case shows nothing of it.
 			o.Broken = "the fixture could not be built: " + why
 		}
@@ -115,9 +116,9 @@ const (
 
 // caseSpec is what a process-isolated case's child is given.
 type caseSpec struct {
-	Ref string     `json:"ref"` // suites.Case.Ref
-	Env suites.Env `json:"env"`
-	Dir string     `json:"dir"` // the case directory, owned by the parent
+	Ref string    `json:"ref"` // suites.Case.Ref
+	Env check.Env `json:"env"`
+	Dir string    `json:"dir"` // the case directory, owned by the parent
 }
 
 func init() {
@@ -126,7 +127,7 @@ func init() {
 }
 
 // runInChild re-executes this binary to run one case in a fresh process.
-func runInChild(c suites.Case, env suites.Env, timeout time.Duration) outcome {
+func runInChild(c check.Case, env check.Env, timeout time.Duration) outcome {
 	self, err := os.Executable()
 	if err != nil {
 		return outcome{Broken: "cannot find this executable: " + err.Error()}
@@ -197,7 +198,7 @@ func caseMain(value string) int {
 	if !ok {
 		return fatalChild(fmt.Errorf("no case %q", spec.Ref))
 	}
-	c.Isolation = suites.Thread // already in a fresh process
+	c.Isolation = check.Thread // already in a fresh process
 	o := runOnThread(c, spec.Env, time.Hour, spec.Dir)
 	json.NewEncoder(os.Stdout).Encode(o)
 	return 0

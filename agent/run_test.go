@@ -7,7 +7,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
-	"github.com/llconform/llconform/suites"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 )
@@ -32,22 +32,22 @@ func TestBatchWriterKeepsRecordsWhole(t *testing.T) {
 // A fixture that could not be built proves nothing of the kernel: the
 // case is broken with the reason, never a fail that blames the kernel.
 func TestSetupFailureIsBroken(t *testing.T) {
-	env := suites.Env{State: landlock.Enabled, ABI: 11, Root: true}
-	for name, run := range map[string]func(*suites.T) string{
-		"observed": func(*suites.T) string { return suites.SetupFailedf("socket: %s", "EAFNOSUPPORT") },
-		"case dir": func(t *suites.T) string {
+	env := check.Env{State: landlock.Enabled, ABI: 11, Root: true}
+	for name, run := range map[string]func(*check.T) string{
+		"observed": func(*check.T) string { return check.SetupFailedf("socket: %s", "EAFNOSUPPORT") },
+		"case dir": func(t *check.T) string {
 			t.NewDir = func() (string, error) { return "", unix.ENOSPC }
 			t.Dir = ""
 			t.Root()
 			return "EACCES"
 		},
 	} {
-		c := suites.Case{Area: "fs", Name: name, Want: func(suites.Env) string { return "EACCES" }, Run: run}
+		c := check.Case{Area: "fs", Name: name, Want: func(check.Env) string { return "EACCES" }, Run: run}
 		r := RunCase(c, env, time.Minute)
 		assert.Equal(t, r.Verdict, results.Broken, name)
 		assert.Assert(t, strings.Contains(r.Detail, "the fixture could not be built"), r.Detail)
 	}
-	ok := suites.Case{Area: "fs", Name: "kernel answer", Want: func(suites.Env) string { return "EACCES" },
-		Run: func(*suites.T) string { return suites.OK }}
+	ok := check.Case{Area: "fs", Name: "kernel answer", Want: func(check.Env) string { return "EACCES" },
+		Run: func(*check.T) string { return check.OK }}
 	assert.Equal(t, RunCase(ok, env, time.Minute).Verdict, results.Fail, "a wrong kernel answer stays a fail")
 }

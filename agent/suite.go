@@ -17,6 +17,7 @@ import (
 	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
+	"github.com/llconform/llconform/suites/check"
 )
 
 // UnprivUID is the uid (and gid) of the unprivileged pass: nobody.
@@ -26,9 +27,9 @@ const UnprivUID = 65534
 // selected cases, picked once.
 type plan struct {
 	settings protocol.Settings
-	env      suites.Env
+	env      check.Env
 	header   results.Env
-	cases    []suites.Case
+	cases    []check.Case
 	timeout  time.Duration
 }
 
@@ -48,7 +49,7 @@ func newPlan(s protocol.Settings) (*plan, error) {
 // Planned is what a pass on env runs: the selected cases, without those
 // that prove nothing new on this kernel (Case.Redundant), whose reasons it
 // lists with their counts.
-func Planned(s protocol.Settings, env suites.Env) ([]suites.Case, []string, error) {
+func Planned(s protocol.Settings, env check.Env) ([]check.Case, []string, error) {
 	all := AllCases(s.Libraries)
 	if s.Overhead {
 		all = suites.NoopCases()
@@ -57,7 +58,7 @@ func Planned(s protocol.Settings, env suites.Env) ([]suites.Case, []string, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	var cases []suites.Case
+	var cases []check.Case
 	var order []string
 	count := map[string]int{}
 	for _, c := range selected {
@@ -121,11 +122,11 @@ func Suite(s protocol.Settings, w *protocol.StreamWriter, native bool) error {
 
 // AllCases is every kernel case and the library cases of each library
 // (llconform's own by default), for a kernel of the given ABI.
-func AllCases(libraries []string) []suites.Case {
+func AllCases(libraries []string) []check.Case {
 	if len(libraries) == 0 {
 		libraries = []string{"own"}
 	}
-	all := suites.All()
+	all := check.All()
 	for _, l := range libraries {
 		all = append(all, suites.LibraryCases(l)...)
 	}
@@ -133,7 +134,7 @@ func AllCases(libraries []string) []suites.Case {
 }
 
 // Select returns the cases the settings pick, in registration order.
-func Select(all []suites.Case, s protocol.Settings) ([]suites.Case, error) {
+func Select(all []check.Case, s protocol.Settings) ([]check.Case, error) {
 	var re *regexp.Regexp
 	if s.Run != "" {
 		var err error
@@ -145,7 +146,7 @@ func Select(all []suites.Case, s protocol.Settings) ([]suites.Case, error) {
 	for _, a := range s.Areas {
 		areas[a] = true
 	}
-	var out []suites.Case
+	var out []check.Case
 	for i, c := range all {
 		if len(areas) > 0 && !areas[c.Area] {
 			continue
@@ -248,7 +249,7 @@ func caseKey(r results.Case) string {
 	return r.Area + "/" + r.Name
 }
 
-func libraryOf(c suites.Case) string {
+func libraryOf(c check.Case) string {
 	if c.Library == "" {
 		return ""
 	}

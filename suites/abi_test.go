@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"gotest.tools/v3/assert"
 )
 
@@ -12,22 +13,22 @@ import (
 // rights and scopes one case showing it allowed by a rule and one showing
 // it denied without; for flags one showing the flag's effect.
 func TestEveryFeatureHasBehaviourCases(t *testing.T) {
-	shown := map[string]map[Behaviour]int{}
-	for _, c := range All() {
+	shown := map[string]map[check.Behaviour]int{}
+	for _, c := range check.All() {
 		if c.Feature == "" {
 			continue
 		}
 		if shown[c.Feature] == nil {
-			shown[c.Feature] = map[Behaviour]int{}
+			shown[c.Feature] = map[check.Behaviour]int{}
 		}
 		shown[c.Feature][c.Shows]++
 	}
-	need := map[FeatureKind][]Behaviour{
-		FSRight: {ShowsAllowed, ShowsDenied}, NetRight: {ShowsAllowed, ShowsDenied}, ScopeBit: {ShowsAllowed, ShowsDenied},
-		RestrictFlag: {ShowsEffect}, AddRuleFlag: {ShowsEffect}, CreateFlag: {ShowsEffect},
+	need := map[check.FeatureKind][]check.Behaviour{
+		check.FSRight: {check.ShowsAllowed, check.ShowsDenied}, check.NetRight: {check.ShowsAllowed, check.ShowsDenied}, check.ScopeBit: {check.ShowsAllowed, check.ShowsDenied},
+		check.RestrictFlag: {check.ShowsEffect}, check.AddRuleFlag: {check.ShowsEffect}, check.CreateFlag: {check.ShowsEffect},
 	}
 	known := map[string]bool{}
-	for _, f := range Features {
+	for _, f := range check.Features {
 		known[f.ID()] = true
 		for _, b := range need[f.Kind] {
 			assert.Check(t, shown[f.ID()][b] > 0, "%s (ABI %d) has no case showing it %s", f.ID(), f.ABI, b)
@@ -40,16 +41,16 @@ func TestEveryFeatureHasBehaviourCases(t *testing.T) {
 
 // One newest-ABI fact: the suites' table and the library's agree on it.
 func TestNewestABIAgreesWithTheLibrary(t *testing.T) {
-	assert.Equal(t, NewestABI, landlock.NewestABI)
+	assert.Equal(t, check.NewestABI, landlock.NewestABI)
 }
 
 // The table is consistent: bits of one kind are distinct, and every kind
 // starts at ABI 1 or later.
 func TestABITableIsConsistent(t *testing.T) {
-	seen := map[FeatureKind]uint64{}
-	for _, f := range Features {
-		assert.Check(t, f.ABI >= 1 && f.ABI <= NewestABI, f.ID())
-		if f.Kind == AttrField || f.Kind == RuleType {
+	seen := map[check.FeatureKind]uint64{}
+	for _, f := range check.Features {
+		assert.Check(t, f.ABI >= 1 && f.ABI <= check.NewestABI, f.ID())
+		if f.Kind == check.AttrField || f.Kind == check.RuleType {
 			continue
 		}
 		assert.Check(t, seen[f.Kind]&f.Value == 0, "%s reuses a bit", f.ID())
@@ -59,7 +60,7 @@ func TestABITableIsConsistent(t *testing.T) {
 
 // Every area has its place in the report order.
 func TestEveryAreaIsOrdered(t *testing.T) {
-	for _, c := range All() {
-		assert.Check(t, slices.Contains(Areas, c.Area), "area %q of %s is not in suites.Areas", c.Area, c.ID())
+	for _, c := range check.All() {
+		assert.Check(t, slices.Contains(check.Areas, c.Area), "area %q of %s is not in suites.Areas", c.Area, c.ID())
 	}
 }

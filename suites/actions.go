@@ -6,13 +6,14 @@ import (
 	"syscall"
 
 	"github.com/llconform/llconform/internal/tinyasm"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
 // Shared actions and fixtures, written once for every suite.
 
 // enforceFailed is the observed outcome when enforcement itself failed.
-func enforceFailed(err error) string { return "enforce failed: " + Outcome(err) }
+func enforceFailed(err error) string { return "enforce failed: " + check.Outcome(err) }
 
 func openClose(path string, flags int) error {
 	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0o644)
@@ -97,11 +98,11 @@ func unixDial(addr string, typ int) (int, error) {
 // unixPair is a UNIX socket fixture: a server of typ bound at addr and
 // a client connected to it, both made now (before any enforcement) and
 // closed with the case. A failed step makes the case broken (T.setup).
-func unixPair(t *T, addr string, typ int) (srv, cli int) {
+func unixPair(t *check.T, addr string, typ int) (srv, cli int) {
 	srv, err := unixServer(addr, typ)
-	t.setup("UNIX server", err)
+	t.Setup("UNIX server", err)
 	cli, err = unixDial(addr, typ)
-	t.setup("UNIX client", err)
+	t.Setup("UNIX client", err)
 	t.Cleanup(func() {
 		unix.Close(srv)
 		unix.Close(cli)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llconform/llconform/suites/check"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -193,7 +194,7 @@ var auditEnv = sync.OnceValue(func() string {
 	return ""
 })
 
-func auditSkip(e Env) string {
+func auditSkip(e check.Env) string {
 	if !e.Root {
 		return "needs root (CAP_AUDIT_CONTROL)"
 	}

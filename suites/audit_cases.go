@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llconform/llconform/internal/tinyasm"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,44 +39,44 @@ func (l rawLayer) attrBytes() []byte {
 
 // enforceLayer enforces l on the calling thread: "" or the failure's
 // outcome (an errno name).
-func enforceLayer(t *T, l rawLayer) string {
+func enforceLayer(t *check.T, l rawLayer) string {
 	fd, err := create(l.attrBytes(), 0)
 	if err != nil {
-		return Outcome(err)
+		return check.Outcome(err)
 	}
 	defer unix.Close(fd)
 	for _, p := range l.quietOn {
 		d, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 		err = addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET)
 		unix.Close(d)
 		if err != nil {
-			return "quiet rule: " + Outcome(err)
+			return "quiet rule: " + check.Outcome(err)
 		}
 	}
 	if err := restrict(t, fd, l.flags); err != nil {
-		return Outcome(err)
+		return check.Outcome(err)
 	}
 	return ""
 }
 
 // auditCase is a root-only case run with an audit session.
-func auditCase(name string, skip func(Env) string, want func(Env) string, run func(t *T, a *auditSession) string) Case {
+func auditCase(name string, skip func(check.Env) string, want func(check.Env) string, run func(t *check.T, a *auditSession) string) check.Case {
 	covers := auditCovers
 	if strings.Contains(name, "quiet") {
 		covers = []string{"§3.13", "§3.14", "§6.12", "sec.6"}
 	}
-	return Case{Area: "audit", Name: name, Skip: skips(auditSkip, skip), Want: want, Covers: covers,
-		Run: func(t *T) string {
+	return check.Case{Area: "audit", Name: name, Skip: skips(auditSkip, skip), Want: want, Covers: covers,
+		Run: func(t *check.T) string {
 			a, err := openAudit()
 			if err != nil {
-				return SetupFailedf("%v", err)
+				return check.SetupFailedf("%v", err)
 			}
 			defer a.close()
 			if _, err := a.mark(); err != nil { // flush what came before
-				return SetupFailedf("%v", err)
+				return check.SetupFailedf("%v", err)
 			}
 			return run(t, a)
 		}}
@@ -84,12 +85,12 @@ func auditCase(name string, skip func(Env) string, want func(Env) string, run fu
 // recordsWant is the expectation of an action decided by Landlock that
 // is logged (from ABI 7) or not: decision plus the records. need is the
 // ABI the layer needs (its syscall fails before, with failErr).
-func recordsWant(need int, failErr, decision string, logged bool, blockers string) func(Env) string {
-	return sys(func(e Env) string {
+func recordsWant(need int, failErr, decision string, logged bool, blockers string) func(check.Env) string {
+	return check.Sys(func(e check.Env) string {
 		if e.ABI < need {
 			return failErr
 		}
-		if e.ABI < abiLogFlags || !logged {
+		if e.ABI < check.ABILogFlags || !logged {
 			return decision + " records=0"
 		}
 		return decision + " records=1 blockers=" + blockers + " domain=allocated by the enforcer"
@@ -100,18 +101,18 @@ func recordsWant(need int, failErr, decision string, logged bool, blockers strin
 const loggedByEnforcer = "open=EACCES records=1 blockers=fs.read_dir domain=allocated by the enforcer"
 
 // auditDirs makes n directories of the case, before any domain.
-func auditDirs(t *T, names ...string) []string {
+func auditDirs(t *check.T, names ...string) []string {
 	var out []string
 	for _, n := range names {
-		t.mkdirs(n)
-		out = append(out, t.path(n))
+		t.Mkdirs(n)
+		out = append(out, t.Path(n))
 	}
 	return out
 }
 
 // openDirRecords opens dir, marks, and describes the records about it.
 func openDirRecords(a *auditSession, dir string) string {
-	o := Outcome(openClose(dir, openDirFlags))
+	o := check.Outcome(openClose(dir, openDirFlags))
 	recs, err := a.mark()
 	if err != nil {
 		return "audit: " + err.Error()
@@ -129,13 +130,13 @@ func openPathProgram(path string) []byte {
 }
 
 func init() {
-	build(func() {
-		register(
+	check.Build(func() {
+		check.Register(
 			// A denial produces a record naming the blocked right and the
 			// domain, which an "allocated" record attributes to its creator.
 			auditCase("fs_denial_record_names_blocker_and_domain", nil,
-				recordsWant(abiLandlock, "", "open=EACCES", true, "fs.read_dir"),
-				func(t *T, a *auditSession) string {
+				recordsWant(check.ABILandlock, "", "open=EACCES", true, "fs.read_dir"),
+				func(t *check.T, a *auditSession) string {
 					d := auditDirs(t, "d")[0]
 					if e := enforceLayer(t, rawLayer{fs: fsReadDir}); e != "" {
 						return e
@@ -143,8 +144,8 @@ func init() {
 					return openDirRecords(a, d)
 				}),
 			auditCase("log_same_exec_off_suppresses_own_denials", nil,
-				recordsWant(abiLogFlags, "EINVAL", "open=EACCES", false, ""),
-				func(t *T, a *auditSession) string {
+				recordsWant(check.ABILogFlags, "EINVAL", "open=EACCES", false, ""),
+				func(t *check.T, a *auditSession) string {
 					d := auditDirs(t, "d")[0]
 					if e := enforceLayer(t, rawLayer{fs: fsReadDir, flags: logSameExecOff}); e != "" {
 						return e
@@ -167,28 +168,28 @@ func init() {
 		}
 		for _, r := range execRows {
 			r := r
-			need := abiLandlock
+			need := check.ABILandlock
 			if r.flags != 0 {
-				need = abiLogFlags
+				need = check.ABILogFlags
 			}
-			want := sys(func(e Env) string {
+			want := check.Sys(func(e check.Env) string {
 				if e.ABI < need {
 					return "EINVAL"
 				}
 				n := func(b bool) int {
-					if b && e.ABI >= abiLogFlags {
+					if b && e.ABI >= check.ABILogFlags {
 						return 1
 					}
 					return 0
 				}
 				return fmt.Sprintf("same: open=EACCES records=%d; exec: open=EACCES records=%d", n(r.same), n(r.afterRec))
 			})
-			register(auditCase(r.name, nil, want, func(t *T, a *auditSession) string {
+			check.Register(auditCase(r.name, nil, want, func(t *check.T, a *auditSession) string {
 				ds := auditDirs(t, "same", "exec")
 				if e := enforceLayer(t, rawLayer{fs: fsReadDir, flags: r.flags}); e != "" {
 					return e
 				}
-				o := Outcome(openClose(ds[0], openDirFlags))
+				o := check.Outcome(openClose(ds[0], openDirFlags))
 				recs, err := a.mark()
 				if err != nil {
 					return "audit: " + err.Error()
@@ -196,7 +197,7 @@ func init() {
 				same := len(viewOf(recs, pathIs(ds[0])).access)
 				res, err := runReporting(t.Root(), openPathProgram(ds[1]), 1)
 				if err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				recs, err = a.mark()
 				if err != nil {
@@ -221,15 +222,15 @@ func init() {
 		}
 		for _, r := range subRows {
 			r := r
-			need := abiLandlock
+			need := check.ABILandlock
 			if r.first == nil || r.first.flags != 0 {
-				need = abiLogFlags
+				need = check.ABILogFlags
 			}
-			c := auditCase(r.name, nil, recordsWant(need, "EINVAL", "open=EACCES", r.logged, "fs.read_dir"), func(t *T, a *auditSession) string {
+			c := auditCase(r.name, nil, recordsWant(need, "EINVAL", "open=EACCES", r.logged, "fs.read_dir"), func(t *check.T, a *auditSession) string {
 				d := auditDirs(t, "d")[0]
 				if r.first == nil {
 					if err := restrict(t, -1, logSubdomainOff); err != nil {
-						return Outcome(err)
+						return check.Outcome(err)
 					}
 				} else if e := enforceLayer(t, *r.first); e != "" {
 					return e
@@ -240,9 +241,9 @@ func init() {
 				return openDirRecords(a, d)
 			})
 			if r.first == nil {
-				c = c.deviating(fixLogSubdomainsOff.without(loggedByEnforcer))
+				c = c.Deviating(check.FixLogSubdomainsOff.Without(loggedByEnforcer))
 			}
-			register(c)
+			check.Register(c)
 		}
 
 		// LOG_SUBDOMAINS_OFF set with ruleset_fd -1 is inherited by a
@@ -251,15 +252,15 @@ func init() {
 		for _, off := range []bool{true, false} {
 			off := off
 			name := "log_subdomains_off_inherited_across_exec"
-			need := abiLogFlags
+			need := check.ABILogFlags
 			if !off {
-				name, need = "own_domain_of_executed_program_logged", abiLandlock
+				name, need = "own_domain_of_executed_program_logged", check.ABILandlock
 			}
-			c := auditCase(name, nil, recordsWant(need, "EINVAL", "open=EACCES", !off, "fs.read_dir"), func(t *T, a *auditSession) string {
+			c := auditCase(name, nil, recordsWant(need, "EINVAL", "open=EACCES", !off, "fs.read_dir"), func(t *check.T, a *auditSession) string {
 				d := auditDirs(t, "d")[0]
 				if off {
 					if err := restrict(t, -1, logSubdomainOff); err != nil {
-						return Outcome(err)
+						return check.Outcome(err)
 					}
 				}
 				s := targetSpec{layer: &layerSpec{fs: fsReadDir}, results: 1, action: func(p *tinyasm.Program) {
@@ -267,7 +268,7 @@ func init() {
 				}}
 				p, err := startTarget(t.Root(), s)
 				if err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				defer p.kill()
 				if p.layer != 0 {
@@ -284,9 +285,9 @@ func init() {
 				return "open=" + okOrErr(res[0]) + " " + viewOf(recs, pathIs(d)).describe(p.pid)
 			})
 			if off {
-				c = c.deviating(fixLogSubdomainsOff.without(loggedByEnforcer))
+				c = c.Deviating(check.FixLogSubdomainsOff.Without(loggedByEnforcer))
 			}
-			register(c)
+			check.Register(c)
 		}
 
 		// Quiet rules and masks (ABI 10) suppress records, never decisions.
@@ -310,7 +311,7 @@ func init() {
 		}
 		for _, r := range quietRows {
 			r := r
-			register(auditCase(r.name, nil, recordsWant(abiQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *T, a *auditSession) string {
+			check.Register(auditCase(r.name, nil, recordsWant(check.ABIQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *check.T, a *auditSession) string {
 				ds := auditDirs(t, "p/d", "p")
 				if e := enforceLayer(t, r.layer(ds)); e != "" {
 					return e
@@ -321,17 +322,17 @@ func init() {
 
 		// Scope and ptrace denials are logged too; quiet_scoped silences
 		// the scope's records.
-		signalRecords := func(l rawLayer) func(t *T, a *auditSession) string {
-			return func(t *T, a *auditSession) string {
+		signalRecords := func(l rawLayer) func(t *check.T, a *auditSession) string {
+			return func(t *check.T, a *auditSession) string {
 				p, err := startTarget(t.Root(), sigTarget)
 				if err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				defer killFromOutside(p.kill)
 				if e := enforceLayer(t, l); e != "" {
 					return e
 				}
-				o := Outcome(unix.Kill(p.pid, blocked))
+				o := check.Outcome(unix.Kill(p.pid, blocked))
 				recs, err := a.mark()
 				if err != nil {
 					return "audit: " + err.Error()
@@ -339,22 +340,22 @@ func init() {
 				return "kill=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
 			}
 		}
-		register(
-			auditCase("signal_denial_record", nil, recordsWant(abiScoped, "E2BIG", "kill=EPERM", true, "scope.signal"),
+		check.Register(
+			auditCase("signal_denial_record", nil, recordsWant(check.ABIScoped, "E2BIG", "kill=EPERM", true, "scope.signal"),
 				signalRecords(rawLayer{scoped: sigScope})),
-			auditCase("quiet_scoped_suppresses_signal_record", nil, recordsWant(abiQuiet, "E2BIG", "kill=EPERM", false, ""),
+			auditCase("quiet_scoped_suppresses_signal_record", nil, recordsWant(check.ABIQuiet, "E2BIG", "kill=EPERM", false, ""),
 				signalRecords(rawLayer{scoped: sigScope, quietScoped: sigScope})),
-			auditCase("ptrace_denial_record", ptraceSkip, recordsWant(abiLandlock, "", "attach=EPERM", true, "ptrace"),
-				func(t *T, a *auditSession) string {
+			auditCase("ptrace_denial_record", ptraceSkip, recordsWant(check.ABILandlock, "", "attach=EPERM", true, "ptrace"),
+				func(t *check.T, a *auditSession) string {
 					p, err := startTarget(t.Root(), targetSpec{})
 					if err != nil {
-						return SetupFailedf("%v", err)
+						return check.SetupFailedf("%v", err)
 					}
 					defer killFromOutside(p.kill)
 					if e := enforceLayer(t, rawLayer{fs: fsMakeDir}); e != "" {
 						return e
 					}
-					o := Outcome(attach(p.pid))
+					o := check.Outcome(attach(p.pid))
 					recs, err := a.mark()
 					if err != nil {
 						return "audit: " + err.Error()

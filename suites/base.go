@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,7 +44,7 @@ func createOutcome(b []byte, flags uint32) string {
 	if err == nil {
 		unix.Close(fd)
 	}
-	return Outcome(err)
+	return check.Outcome(err)
 }
 
 func pathAttr(access uint64, fd int) []byte {
@@ -70,7 +71,7 @@ func addPort(rulesetFD int, access, port uint64, flags uint32) error {
 func withRuleset(b []byte, f func(fd int) string) string {
 	fd, err := create(b, 0)
 	if err != nil {
-		return Outcome(err) // ENOSYS/EOPNOTSUPP without Landlock
+		return check.Outcome(err) // ENOSYS/EOPNOTSUPP without Landlock
 	}
 	defer unix.Close(fd)
 	return f(fd)
@@ -85,7 +86,7 @@ func withRulesetOrFallback(newer, fallback []byte, f func(fd int) string) string
 		fd, err = create(fallback, 0)
 	}
 	if err != nil {
-		return Outcome(err)
+		return check.Outcome(err)
 	}
 	defer unix.Close(fd)
 	return f(fd)
@@ -93,7 +94,7 @@ func withRulesetOrFallback(newer, fallback []byte, f func(fd int) string) string
 
 // restrict enforces fd on the calling thread, setting no_new_privs first
 // unless the case runs as root (CAP_SYS_ADMIN suffices).
-func restrict(t *T, fd int, flags uint32) error {
+func restrict(t *check.T, fd int, flags uint32) error {
 	if !t.Env.Root {
 		if err := setNoNewPrivs(); err != nil {
 			return err
@@ -104,8 +105,8 @@ func restrict(t *T, fd int, flags uint32) error {
 
 const fsRead = uint64(unix.LANDLOCK_ACCESS_FS_READ_FILE)
 
-func baseCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "base", Name: name, Want: want, Run: run}
+func baseCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "base", Name: name, Want: want, Run: run}
 }
 
 // flagsOrPriv is the outcome of a restrict_self call whose flags are
@@ -113,9 +114,9 @@ func baseCase(name string, want func(Env) string, run func(t *T) string) Case {
 // get EPERM first on kernels before ABI 11, which checked the privilege
 // before the flags; ABI 11 parses the flags first (NO_NEW_PRIVS can
 // satisfy the privilege requirement). Root always gets the flag error.
-func flagsOrPriv(flagErr string) func(Env) string {
-	return func(e Env) string {
-		if !e.Root && e.ABI < abiNNPFlag {
+func flagsOrPriv(flagErr string) func(check.Env) string {
+	return func(e check.Env) string {
+		if !e.Root && e.ABI < check.ABINNPFlag {
 			return "EPERM"
 		}
 		return flagErr
@@ -126,65 +127,65 @@ func flagsOrPriv(flagErr string) func(Env) string {
 // introduced at fieldABI for a bit introduced at bitABI: an unknown field
 // is E2BIG (non-zero bytes past the kernel's struct), an unknown bit in a
 // known field EINVAL.
-func fieldOutcome(fieldABI, bitABI int) func(Env) string {
-	return sys(func(e Env) string {
+func fieldOutcome(fieldABI, bitABI int) func(check.Env) string {
+	return check.Sys(func(e check.Env) string {
 		switch {
 		case e.ABI < fieldABI:
 			return "E2BIG"
 		case e.ABI < bitABI:
 			return "EINVAL"
 		}
-		return OK
+		return check.OK
 	})
 }
 
 // Feature probes: every right, scope and restrict flag of the table is
 // accepted from its ABI and rejected before it with the documented errno.
 func init() {
-	build(func() {
-		for _, r := range featuresOf(FSRight) {
-			register(baseCase("probe/handled_access_fs/"+r.Name, since(r.ABI, "EINVAL"), func(*T) string {
+	check.Build(func() {
+		for _, r := range check.FeaturesOf(check.FSRight) {
+			check.Register(baseCase("probe/handled_access_fs/"+r.Name, check.Since(r.ABI, "EINVAL"), func(*check.T) string {
 				return createOutcome(attr(8, r.Value), 0)
-			}).covering("§6.3"))
+			}).Covering("§6.3"))
 		}
-		for _, r := range featuresOf(NetRight) {
-			register(baseCase("probe/handled_access_net/"+r.Name, fieldOutcome(abiNet, r.ABI), func(*T) string {
+		for _, r := range check.FeaturesOf(check.NetRight) {
+			check.Register(baseCase("probe/handled_access_net/"+r.Name, fieldOutcome(check.ABINet, r.ABI), func(*check.T) string {
 				return createOutcome(attr(16, 0, r.Value), 0)
-			}).covering("§6.3", "§6.2"))
+			}).Covering("§6.3", "§6.2"))
 		}
-		for _, r := range featuresOf(ScopeBit) {
-			register(baseCase("probe/scoped/"+r.Name, fieldOutcome(abiScoped, r.ABI), func(*T) string {
+		for _, r := range check.FeaturesOf(check.ScopeBit) {
+			check.Register(baseCase("probe/scoped/"+r.Name, fieldOutcome(check.ABIScoped, r.ABI), func(*check.T) string {
 				return createOutcome(attr(24, 0, 0, r.Value), 0)
-			}).covering("§6.3", "§6.2"))
+			}).Covering("§6.3", "§6.2"))
 		}
-		for _, r := range featuresOf(RestrictFlag) {
-			iso := Thread
+		for _, r := range check.FeaturesOf(check.RestrictFlag) {
+			iso := check.Thread
 			if r.Name == "tsync" {
-				iso = Process // TSYNC restricts every thread of the process
+				iso = check.Process // TSYNC restricts every thread of the process
 			}
-			want := since(r.ABI, "EINVAL")
+			want := check.Since(r.ABI, "EINVAL")
 			if r.Name == "no_new_privs" { // the flag replaces the prctl
-				want = sys(func(e Env) string {
+				want = check.Sys(func(e check.Env) string {
 					if e.ABI >= r.ABI {
-						return OK
+						return check.OK
 					}
 					return flagsOrPriv("EINVAL")(e)
 				})
 			}
-			register(Case{Area: "base", Name: "probe/restrict_flag/" + r.Name, Isolation: iso, Want: want, Covers: []string{"§6.3", "§6.8"}, Run: func(t *T) string {
+			check.Register(check.Case{Area: "base", Name: "probe/restrict_flag/" + r.Name, Isolation: iso, Want: want, Covers: []string{"§6.3", "§6.8"}, Run: func(t *check.T) string {
 				return withRuleset(attr(8, fsRead), func(fd int) string {
 					if r.Name != "no_new_privs" && !t.Env.Root {
 						if err := setNoNewPrivs(); err != nil {
-							return "prctl: " + Outcome(err)
+							return "prctl: " + check.Outcome(err)
 						}
 					}
-					return Outcome(landlock.SysRestrictSelf(fd, uint32(r.Value)))
+					return check.Outcome(landlock.SysRestrictSelf(fd, uint32(r.Value)))
 				})
 			}})
 		}
 		for _, c := range baseCases {
 			c.Covers = append(c.Covers, baseCovers(c.Name)...)
-			register(c)
+			check.Register(c)
 		}
 	})
 }
@@ -214,249 +215,249 @@ func baseCovers(name string) []string {
 	return []string{"§3.1"}
 }
 
-var baseCases = []Case{
+var baseCases = []check.Case{
 	// The raw query must say what the environment detected (through the
 	// library) at the start of the run; the exact ABI a kernel must report
 	// is checked against its catalog entry or --expect-abi.
-	baseCase("abi/version_query", sys(func(e Env) string { return fmt.Sprintf("ABI %d", e.ABI) }), func(t *T) string {
+	baseCase("abi/version_query", check.Sys(func(e check.Env) string { return fmt.Sprintf("ABI %d", e.ABI) }), func(t *check.T) string {
 		v, err := create(nil, unix.LANDLOCK_CREATE_RULESET_VERSION)
 		if err != nil {
-			return Outcome(err)
+			return check.Outcome(err)
 		}
 		return fmt.Sprintf("ABI %d", v)
-	}).showing("create/version", ShowsEffect),
+	}).Showing("create/version", check.ShowsEffect),
 	// The errata query is tied to no ABI in the documentation: from the
 	// ABI it arrived with it must work, before it may (backports). The
 	// mask may only hold errata this suite knows, of features the ABI has.
-	baseCase("abi/errata_query", sys(func(e Env) string {
-		if e.ABI >= abiErrataQuery {
+	baseCase("abi/errata_query", check.Sys(func(e check.Env) string {
+		if e.ABI >= check.ABIErrataQuery {
 			return "mask of known errata"
 		}
 		return "mask of known errata|EINVAL"
-	}), func(t *T) string {
+	}), func(t *check.T) string {
 		v, err := create(nil, unix.LANDLOCK_CREATE_RULESET_ERRATA)
 		if err != nil {
-			return Outcome(err)
+			return check.Outcome(err)
 		}
 		t.Logf("errata %#x", v)
 		return errataMaskOutcome(uint64(v), t.Env.ABI)
-	}).showing("create/errata", ShowsEffect).deviating(func(Env) []Deviation {
-		return []Deviation{{Outcome: "mask with errata unknown to this suite", Kind: Warn,
-			Why: fmt.Sprintf("the kernel reports errata newer than the %d this suite knows", len(errata))}}
+	}).Showing("create/errata", check.ShowsEffect).Deviating(func(check.Env) []check.Deviation {
+		return []check.Deviation{{Outcome: "mask with errata unknown to this suite", Kind: check.Warn,
+			Why: fmt.Sprintf("the kernel reports errata newer than the %d this suite knows", len(check.Errata))}}
 	}),
-	baseCase("create_ruleset/version_and_errata_together_einval", always("EINVAL"), func(*T) string {
+	baseCase("create_ruleset/version_and_errata_together_einval", check.Always("EINVAL"), func(*check.T) string {
 		return createOutcome(nil, unix.LANDLOCK_CREATE_RULESET_VERSION|unix.LANDLOCK_CREATE_RULESET_ERRATA)
 	}),
-	baseCase("create_ruleset/unknown_flag_einval", always("EINVAL"), func(*T) string { return createOutcome(nil, 1<<30) }),
-	baseCase("create_ruleset/version_with_attr_einval", always("EINVAL"), func(*T) string {
+	baseCase("create_ruleset/unknown_flag_einval", check.Always("EINVAL"), func(*check.T) string { return createOutcome(nil, 1<<30) }),
+	baseCase("create_ruleset/version_with_attr_einval", check.Always("EINVAL"), func(*check.T) string {
 		return createOutcome(attr(8, fsRead), unix.LANDLOCK_CREATE_RULESET_VERSION)
 	}),
-	baseCase("create_ruleset/null_attr_efault", always("EFAULT"), func(*T) string {
+	baseCase("create_ruleset/null_attr_efault", check.Always("EFAULT"), func(*check.T) string {
 		_, err := landlock.SysCreateRuleset(nil, 8, 0)
-		return Outcome(err)
+		return check.Outcome(err)
 	}),
-	baseCase("create_ruleset/null_attr_size_1_efault_before_size_check", always("EFAULT"), func(*T) string {
+	baseCase("create_ruleset/null_attr_size_1_efault_before_size_check", check.Always("EFAULT"), func(*check.T) string {
 		_, err := landlock.SysCreateRuleset(nil, 1, 0)
-		return Outcome(err)
+		return check.Outcome(err)
 	}),
-	baseCase("create_ruleset/size_7_einval", always("EINVAL"), func(*T) string { return createOutcome(attr(7), 0) }),
-	baseCase("create_ruleset/size_over_page_e2big", always("E2BIG"), func(*T) string {
+	baseCase("create_ruleset/size_7_einval", check.Always("EINVAL"), func(*check.T) string { return createOutcome(attr(7), 0) }),
+	baseCase("create_ruleset/size_over_page_e2big", check.Always("E2BIG"), func(*check.T) string {
 		return createOutcome(attr(os.Getpagesize()+1, fsRead), 0)
 	}),
-	baseCase("create_ruleset/empty_enomsg", always("ENOMSG"), func(*T) string { return createOutcome(attr(8), 0) }),
-	baseCase("create_ruleset/unknown_fs_bit_einval", always("EINVAL"), func(*T) string { return createOutcome(attr(8, 1<<63), 0) }),
-	baseCase("struct_size/8_bytes", always(OK), func(*T) string { return createOutcome(attr(8, fsRead), 0) }),
-	baseCase("struct_size/16_bytes_zero_tail", always(OK), func(*T) string { return createOutcome(attr(16, fsRead), 0) }),
-	baseCase("struct_size/24_bytes_zero_tail", always(OK), func(*T) string { return createOutcome(attr(24, fsRead), 0) }),
-	baseCase("struct_size/48_bytes_zero_tail", always(OK), func(*T) string { return createOutcome(attr(48, fsRead), 0) }),
-	baseCase("struct_size/page_size_zero_tail", always(OK), func(*T) string {
+	baseCase("create_ruleset/empty_enomsg", check.Always("ENOMSG"), func(*check.T) string { return createOutcome(attr(8), 0) }),
+	baseCase("create_ruleset/unknown_fs_bit_einval", check.Always("EINVAL"), func(*check.T) string { return createOutcome(attr(8, 1<<63), 0) }),
+	baseCase("struct_size/8_bytes", check.Always(check.OK), func(*check.T) string { return createOutcome(attr(8, fsRead), 0) }),
+	baseCase("struct_size/16_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return createOutcome(attr(16, fsRead), 0) }),
+	baseCase("struct_size/24_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return createOutcome(attr(24, fsRead), 0) }),
+	baseCase("struct_size/48_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return createOutcome(attr(48, fsRead), 0) }),
+	baseCase("struct_size/page_size_zero_tail", check.Always(check.OK), func(*check.T) string {
 		return createOutcome(attr(os.Getpagesize(), fsRead), 0)
 	}),
-	baseCase("struct_size/56_bytes_nonzero_unknown_tail_e2big", always("E2BIG"), func(*T) string {
+	baseCase("struct_size/56_bytes_nonzero_unknown_tail_e2big", check.Always("E2BIG"), func(*check.T) string {
 		b := attr(56, fsRead)
 		b[48] = 1
 		return createOutcome(b, 0)
 	}),
-	baseCase("struct_size/48_bytes_quiet_fs", fieldOutcome(abiQuiet, abiQuiet), func(*T) string {
+	baseCase("struct_size/48_bytes_quiet_fs", fieldOutcome(check.ABIQuiet, check.ABIQuiet), func(*check.T) string {
 		return createOutcome(attr(48, fsRead, 0, 0, fsRead), 0)
 	}),
 	// quiet_access_fs must be a subset of handled_access_fs (ABI 10);
 	// before ABI 10 the field itself is unknown.
-	baseCase("quiet/quiet_fs_not_subset", sys(func(e Env) string {
-		if e.ABI >= abiQuiet {
+	baseCase("quiet/quiet_fs_not_subset", check.Sys(func(e check.Env) string {
+		if e.ABI >= check.ABIQuiet {
 			return "EINVAL"
 		}
 		return "E2BIG"
-	}), func(*T) string {
+	}), func(*check.T) string {
 		return createOutcome(attr(48, fsRead, 0, 0, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
 	}),
 
-	baseCase("add_rule/unknown_flag_einval", always("EINVAL"), func(*T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, fsRead, unix.AT_FDCWD, 1<<5)) })
+	baseCase("add_rule/unknown_flag_einval", check.Always("EINVAL"), func(*check.T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPath(fd, fsRead, unix.AT_FDCWD, 1<<5)) })
 	}),
-	baseCase("add_rule/quiet_flag", since(abiQuiet, "EINVAL"), func(*T) string {
+	baseCase("add_rule/quiet_flag", check.Since(check.ABIQuiet, "EINVAL"), func(*check.T) string {
 		root, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 		defer unix.Close(root)
 		// A quiet rule needs a quiet mask (ABI 10).
 		return withRulesetOrFallback(attr(48, fsRead, 0, 0, fsRead), attr(8, fsRead), func(fd int) string {
-			return Outcome(addPath(fd, fsRead, root, unix.LANDLOCK_ADD_RULE_QUIET))
+			return check.Outcome(addPath(fd, fsRead, root, unix.LANDLOCK_ADD_RULE_QUIET))
 		})
 	}),
-	baseCase("add_rule/bad_ruleset_fd_ebadf", always("EBADF"), func(*T) string { return Outcome(addPath(-1, fsRead, 0, 0)) }),
-	baseCase("add_rule/non_ruleset_fd_ebadfd", always("EBADFD"), func(t *T) string {
+	baseCase("add_rule/bad_ruleset_fd_ebadf", check.Always("EBADF"), func(*check.T) string { return check.Outcome(addPath(-1, fsRead, 0, 0)) }),
+	baseCase("add_rule/non_ruleset_fd_ebadfd", check.Always("EBADFD"), func(t *check.T) string {
 		d, err := unix.Open(t.Root(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 		defer unix.Close(d)
-		return Outcome(addPath(d, fsRead, d, 0))
+		return check.Outcome(addPath(d, fsRead, d, 0))
 	}),
-	baseCase("add_rule/unknown_rule_type_einval", always("EINVAL"), func(*T) string {
+	baseCase("add_rule/unknown_rule_type_einval", check.Always("EINVAL"), func(*check.T) string {
 		return withRuleset(attr(8, fsRead), func(fd int) string {
 			b := pathAttr(fsRead, 0)
-			return Outcome(landlock.SysAddRule(fd, 99, unsafe.Pointer(&b[0]), 0))
+			return check.Outcome(landlock.SysAddRule(fd, 99, unsafe.Pointer(&b[0]), 0))
 		})
 	}),
-	baseCase("add_rule/null_attr_efault", always("EFAULT"), func(*T) string {
+	baseCase("add_rule/null_attr_efault", check.Always("EFAULT"), func(*check.T) string {
 		return withRuleset(attr(8, fsRead), func(fd int) string {
-			return Outcome(landlock.SysAddRule(fd, unix.LANDLOCK_RULE_PATH_BENEATH, nil, 0))
+			return check.Outcome(landlock.SysAddRule(fd, unix.LANDLOCK_RULE_PATH_BENEATH, nil, 0))
 		})
 	}),
-	baseCase("add_rule/empty_access_enomsg", always("ENOMSG"), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, 0, unix.AT_FDCWD, 0)) })
+	baseCase("add_rule/empty_access_enomsg", check.Always("ENOMSG"), func(t *check.T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPath(fd, 0, unix.AT_FDCWD, 0)) })
 	}),
-	baseCase("add_rule/unhandled_access_einval", always("EINVAL"), func(t *T) string {
+	baseCase("add_rule/unhandled_access_einval", check.Always("EINVAL"), func(t *check.T) string {
 		return withRuleset(attr(8, fsRead), func(fd int) string {
 			d, err := unix.Open(t.Root(), unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer unix.Close(d)
-			return Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), d, 0))
+			return check.Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), d, 0))
 		})
 	}),
-	baseCase("add_rule/bad_parent_fd_ebadf", always("EBADF"), func(*T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(addPath(fd, fsRead, -1, 0)) })
+	baseCase("add_rule/bad_parent_fd_ebadf", check.Always("EBADF"), func(*check.T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPath(fd, fsRead, -1, 0)) })
 	}),
-	baseCase("add_rule/dir_right_on_file_einval", always("EINVAL"), func(t *T) string {
-		t.files("f")
+	baseCase("add_rule/dir_right_on_file_einval", check.Always("EINVAL"), func(t *check.T) string {
+		t.Files("f")
 		const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
 		return withRuleset(attr(8, rd), func(fd int) string {
-			f, err := unix.Open(t.path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
+			f, err := unix.Open(t.Path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer unix.Close(f)
-			return Outcome(addPath(fd, rd, f, 0))
+			return check.Outcome(addPath(fd, rd, f, 0))
 		})
 	}),
 	// RULE_NET_PORT is an unknown rule type before ABI 4.
-	baseCase("add_rule/net_port_rule_type", since(abiNet, "EINVAL"), func(*T) string {
+	baseCase("add_rule/net_port_rule_type", check.Since(check.ABINet, "EINVAL"), func(*check.T) string {
 		return withRulesetOrFallback(attr(16, 0, 1), attr(8, fsRead), func(fd int) string {
-			return Outcome(addPort(fd, 1, 8080, 0))
+			return check.Outcome(addPort(fd, 1, 8080, 0))
 		})
 	}),
 	// A port above 65535 is refused; the same ruleset accepts port 65535,
 	// so the EINVAL is the port's. Before net rules exist the rule type
 	// itself is refused, which is reported as such.
-	baseCase("add_rule/port_above_65535_einval", sys(func(e Env) string {
-		if e.ABI < abiNet {
+	baseCase("add_rule/port_above_65535_einval", check.Sys(func(e check.Env) string {
+		if e.ABI < check.ABINet {
 			return "net_port rule refused: EINVAL"
 		}
 		return "65535=ok 65536=EINVAL"
-	}), func(*T) string {
+	}), func(*check.T) string {
 		return withRulesetOrFallback(attr(16, 0, 1), attr(8, fsRead), func(fd int) string {
 			if err := addPort(fd, 1, 65535, 0); err != nil {
-				return "net_port rule refused: " + Outcome(err)
+				return "net_port rule refused: " + check.Outcome(err)
 			}
-			return "65535=ok 65536=" + Outcome(addPort(fd, 1, 65536, 0))
+			return "65535=ok 65536=" + check.Outcome(addPort(fd, 1, 65536, 0))
 		})
 	}),
-	baseCase("ruleset_fd/read_einval", always("EINVAL"), func(*T) string {
+	baseCase("ruleset_fd/read_einval", check.Always("EINVAL"), func(*check.T) string {
 		return withRuleset(attr(8, fsRead), func(fd int) string {
 			_, err := unix.Read(fd, make([]byte, 8))
-			return Outcome(err)
+			return check.Outcome(err)
 		})
 	}),
 
 	// Without no_new_privs, unprivileged: kernels before ABI 11 check the
 	// privilege before the flags (EPERM); ABI 11 parses the flags first,
 	// since NO_NEW_PRIVS can satisfy the requirement (EINVAL).
-	baseCase("restrict_self/unknown_flag", sys(flagsOrPriv("EINVAL")), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, 1<<30)) })
+	baseCase("restrict_self/unknown_flag", check.Sys(flagsOrPriv("EINVAL")), func(t *check.T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, 1<<30)) })
 	}),
 	// Without no_new_privs only CAP_SYS_ADMIN may enforce.
-	Case{Area: "base", Name: "restrict_self/without_no_new_privs", Want: sys(func(e Env) string {
+	check.Case{Area: "base", Name: "restrict_self/without_no_new_privs", Want: check.Sys(func(e check.Env) string {
 		if e.Root {
-			return OK
+			return check.OK
 		}
 		return "EPERM"
-	}), Run: func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, 0)) })
+	}), Run: func(t *check.T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, 0)) })
 	}},
-	baseCase("restrict_self/unknown_flag_with_no_new_privs_einval", always("EINVAL"), func(t *T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(restrict(t, fd, 1<<31)) })
+	baseCase("restrict_self/unknown_flag_with_no_new_privs_einval", check.Always("EINVAL"), func(t *check.T) string {
+		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(restrict(t, fd, 1<<31)) })
 	}),
-	baseCase("restrict_self/bad_fd_ebadf", always("EBADF"), func(t *T) string { return Outcome(restrict(t, -1, 0)) }),
-	baseCase("restrict_self/non_ruleset_fd_ebadfd", always("EBADFD"), func(t *T) string {
+	baseCase("restrict_self/bad_fd_ebadf", check.Always("EBADF"), func(t *check.T) string { return check.Outcome(restrict(t, -1, 0)) }),
+	baseCase("restrict_self/non_ruleset_fd_ebadfd", check.Always("EBADFD"), func(t *check.T) string {
 		n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 		defer unix.Close(n)
-		return Outcome(restrict(t, n, 0))
+		return check.Outcome(restrict(t, n, 0))
 	}),
-	baseCase("restrict_self/no_ruleset_with_log_subdomains_off", since(abiLogFlags, "EINVAL"), func(t *T) string {
-		return Outcome(restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF))
+	baseCase("restrict_self/no_ruleset_with_log_subdomains_off", check.Since(check.ABILogFlags, "EINVAL"), func(t *check.T) string {
+		return check.Outcome(restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF))
 	}),
 	// Only LOG_SUBDOMAINS_OFF works without a ruleset.
-	baseCase("restrict_self/no_ruleset_with_log_same_exec_off", sys(func(e Env) string {
-		if e.ABI >= abiLogFlags {
+	baseCase("restrict_self/no_ruleset_with_log_same_exec_off", check.Sys(func(e check.Env) string {
+		if e.ABI >= check.ABILogFlags {
 			return "EBADF"
 		}
 		return "EINVAL"
-	}), func(t *T) string {
-		return Outcome(restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF))
+	}), func(t *check.T) string {
+		return check.Outcome(restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF))
 	}),
-	baseCase("restrict_self/no_ruleset_with_no_new_privs", sys(func(e Env) string {
-		if e.ABI >= abiNNPFlag {
+	baseCase("restrict_self/no_ruleset_with_no_new_privs", check.Sys(func(e check.Env) string {
+		if e.ABI >= check.ABINNPFlag {
 			return "EBADF"
 		}
 		return flagsOrPriv("EINVAL")(e)
-	}), func(t *T) string { return Outcome(landlock.SysRestrictSelf(-1, 1<<4)) }),
+	}), func(t *check.T) string { return check.Outcome(landlock.SysRestrictSelf(-1, 1<<4)) }),
 	// Layers stack up to the limit, then E2BIG. The limit is 16; kernels
 	// without the stable-backported reduction allow 64 (fixes.go).
-	baseCase("restrict_self/layer_limit", always("E2BIG after 16 layers"), func(t *T) string {
+	baseCase("restrict_self/layer_limit", check.Always("E2BIG after 16 layers"), func(t *check.T) string {
 		return withRuleset(attr(8, fsRead), func(fd int) string {
 			for n := 0; n <= 64; n++ {
 				if err := restrict(t, fd, 0); err != nil {
-					return fmt.Sprintf("%s after %d layers", Outcome(err), n)
+					return fmt.Sprintf("%s after %d layers", check.Outcome(err), n)
 				}
 			}
 			return "no limit after 65 layers"
 		})
-	}).deviating(fixLayerLimit16.without("E2BIG after 64 layers")),
+	}).Deviating(check.FixLayerLimit16.Without("E2BIG after 64 layers")),
 	// With the NO_NEW_PRIVS flag (ABI 11), no_new_privs is set only if the
 	// enforcement succeeds. Stacking 16 layers without no_new_privs needs
 	// CAP_SYS_ADMIN.
-	Case{Area: "base", Name: "restrict_self/failed_no_new_privs_enforcement_leaves_it_unset", Skip: needRoot("CAP_SYS_ADMIN"),
-		Want: sys(func(e Env) string {
-			if e.ABI >= abiNNPFlag {
+	check.Case{Area: "base", Name: "restrict_self/failed_no_new_privs_enforcement_leaves_it_unset", Skip: check.NeedRoot("CAP_SYS_ADMIN"),
+		Want: check.Sys(func(e check.Env) string {
+			if e.ABI >= check.ABINNPFlag {
 				return "E2BIG, no_new_privs=0"
 			}
 			return "EINVAL, no_new_privs=0"
-		}), Run: func(t *T) string {
+		}), Run: func(t *check.T) string {
 			return withRuleset(attr(8, fsRead), func(fd int) string {
 				for i := 0; i < 16; i++ {
 					if err := landlock.SysRestrictSelf(fd, 0); err != nil {
-						return fmt.Sprintf("layer %d: %s", i+1, Outcome(err))
+						return fmt.Sprintf("layer %d: %s", i+1, check.Outcome(err))
 					}
 				}
 				err := landlock.SysRestrictSelf(fd, 1<<4)
-				return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), noNewPrivs())
 			})
 		}},
 }
@@ -465,11 +466,11 @@ var baseCases = []Case{
 // each of a feature the kernel's ABI has.
 func errataMaskOutcome(m uint64, abi int) string {
 	known := uint64(0)
-	for _, er := range errata {
-		bit := uint64(1) << (er.n - 1)
+	for _, er := range check.Errata {
+		bit := uint64(1) << (er.N - 1)
 		known |= bit
-		if m&bit != 0 && er.featureABI > abi {
-			return fmt.Sprintf("bit %d set for erratum %d of ABI %d on an ABI %d kernel", er.n-1, er.n, er.featureABI, abi)
+		if m&bit != 0 && er.FeatureABI > abi {
+			return fmt.Sprintf("bit %d set for erratum %d of ABI %d on an ABI %d kernel", er.N-1, er.N, er.FeatureABI, abi)
 		}
 	}
 	if m&^known != 0 {
@@ -480,22 +481,22 @@ func errataMaskOutcome(m uint64, abi int) string {
 
 // A ruleset fd passed over SCM_RIGHTS is usable by the receiver.
 func init() {
-	build(func() {
-		register(baseCase("ruleset_fd/passed_over_scm_rights_usable", always(OK), func(t *T) string {
+	check.Build(func() {
+		check.Register(baseCase("ruleset_fd/passed_over_scm_rights_usable", check.Always(check.OK), func(t *check.T) string {
 			return withRuleset(attr(8, fsRead), func(fd int) string {
 				pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(pair[0])
 				defer unix.Close(pair[1])
 				if err := unix.Sendmsg(pair[0], []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
-					return "sendmsg: " + Outcome(err)
+					return "sendmsg: " + check.Outcome(err)
 				}
 				oob := make([]byte, unix.CmsgSpace(4))
 				_, oobn, _, _, err := unix.Recvmsg(pair[1], make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
 				if err != nil {
-					return "recvmsg: " + Outcome(err)
+					return "recvmsg: " + check.Outcome(err)
 				}
 				msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 				if err != nil || len(msgs) != 1 {
@@ -506,8 +507,8 @@ func init() {
 					return "no fd received"
 				}
 				defer unix.Close(fds[0])
-				return Outcome(restrict(t, fds[0], 0))
+				return check.Outcome(restrict(t, fds[0], 0))
 			})
-		}).covering("§3.1", "net.3"))
+		}).Covering("§3.1", "net.3"))
 	})
 }

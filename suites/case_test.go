@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llconform/llconform/suites/check"
 	"gotest.tools/v3/assert"
 )
 
@@ -12,7 +13,7 @@ import (
 // expectation inputs, in the same position among that builder's cases.
 func TestEveryCaseIsFoundByItsRef(t *testing.T) {
 	seen := map[string]bool{}
-	for _, c := range All() {
+	for _, c := range check.All() {
 		assert.Assert(t, !strings.HasPrefix(c.Ref(), "0:"), "%s: registered outside a builder", c.ID())
 		got, ok := LookupRef(c.Ref())
 		assert.Assert(t, ok, "%s: not found by its Ref %q", c.ID(), c.Ref())
@@ -24,7 +25,7 @@ func TestEveryCaseIsFoundByItsRef(t *testing.T) {
 		seen[c.ID()] = true
 	}
 	// An unknown builder number falls back to the whole registry.
-	c := All()[0]
+	c := check.All()[0]
 	got, ok := LookupRef("999999:" + c.ID())
 	assert.Assert(t, ok)
 	assert.Equal(t, got.ID(), c.ID())

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llconform/llconform/suites/check"
 	"gotest.tools/v3/assert"
 )
 
@@ -15,7 +16,7 @@ const coverageFile = "../COVERAGE.md"
 // coverageTable renders COVERAGE.md from the cases' Covers.
 func coverageTable() string {
 	cases := map[string][]string{}
-	for _, c := range All() {
+	for _, c := range check.All() {
 		for _, id := range c.Covers {
 			if !slices.Contains(cases[id], c.ID()) {
 				cases[id] = append(cases[id], c.ID())
@@ -27,10 +28,10 @@ func coverageTable() string {
 		"`LLCONFORM_WRITE_COVERAGE=1 go test ./suites -run TestCoverageTableIsCurrent`.\n" +
 		"Every case runs on every kernel, as root and unprivileged; the counts are distinct cases.\n\n" +
 		"| item | behaviours | cases |\n|---|---|---|\n")
-	for _, it := range CoverageItems {
+	for _, it := range check.CoverageItems {
 		fmt.Fprintf(&b, "| %s | %s | %d |\n", it.ID, it.Title, len(cases[it.ID]))
 	}
-	for _, it := range CoverageItems {
+	for _, it := range check.CoverageItems {
 		fmt.Fprintf(&b, "\n## %s %s\n\n", it.ID, it.Title)
 		if len(cases[it.ID]) == 0 {
 			b.WriteString("No case yet.\n")
@@ -55,10 +56,10 @@ func TestCoverageTableIsCurrent(t *testing.T) {
 
 func TestCasesCoverKnownItems(t *testing.T) {
 	known := map[string]bool{}
-	for _, it := range CoverageItems {
+	for _, it := range check.CoverageItems {
 		known[it.ID] = true
 	}
-	for _, c := range All() {
+	for _, c := range check.All() {
 		for _, id := range c.Covers {
 			assert.Check(t, known[id], "%s covers unknown item %q", c.ID(), id)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,12 +24,12 @@ var readDirDenied = landlock.Policy{FS: landlock.FSReadDir}
 
 const openDirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 
-func credsCase(name string, skip, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "creds", Name: name, Skip: skip, Want: want, Covers: credsCovers, Run: run}
+func credsCase(name string, skip, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "creds", Name: name, Skip: skip, Want: want, Covers: credsCovers, Run: run}
 }
 
 // dirDenied is EACCES where the library's ABI has a domain, ok without.
-var dirDenied = deniedFrom(abiLandlock, "EACCES")
+var dirDenied = check.DeniedFrom(check.ABILandlock, "EACCES")
 
 // keyctl constants (linux/keyctl.h).
 const (
@@ -48,9 +49,9 @@ var keysErr = sync.OnceValue(func() error {
 	return nil
 })
 
-func noKeys(Env) string {
+func noKeys(check.Env) string {
 	if err := keysErr(); err != nil {
-		return "no key management in this kernel (CONFIG_KEYS; keyctl: " + Outcome(err) + ")"
+		return "no key management in this kernel (CONFIG_KEYS; keyctl: " + check.Outcome(err) + ")"
 	}
 	return ""
 }
@@ -163,25 +164,25 @@ func runReporting(dir string, prog []byte, n int) ([]int64, error) {
 	return append([]int64{p.layer}, rest...), nil
 }
 
-func openDirOutcome() string { return Outcome(openClose("/", openDirFlags)) }
+func openDirOutcome() string { return check.Outcome(openClose("/", openDirFlags)) }
 
 func init() {
-	build(func() { // CVE-2024-42318: KEYCTL_SESSION_TO_PARENT installs credentials on
+	check.Build(func() { // CVE-2024-42318: KEYCTL_SESSION_TO_PARENT installs credentials on
 		// the parent that are copied by the cred_transfer hook, not by
 		// cred_prepare; a kernel whose Landlock lacked that hook gave the
 		// parent credentials without a domain. The parent must still be
 		// denied after the transfer. A kernel without the fix fails.
-		register(credsCase("keyctl_session_to_parent_keeps_parent_domain", noKeys, func(e Env) string {
+		check.Register(credsCase("keyctl_session_to_parent_keeps_parent_domain", noKeys, func(e check.Env) string {
 			d := dirDenied(e)
 			return fmt.Sprintf("before=%s transfer=ok after=%s", d, d)
-		}, func(t *T) string {
+		}, func(t *check.T) string {
 			dir := t.Root()
 			if err := t.Enforce(readDirDenied); err != nil {
 				return enforceFailed(err)
 			}
 			r, err := runReporting(dir, sessionToParentProgram(), 8)
 			if err != nil {
-				return SetupFailedf("%v", err)
+				return check.SetupFailedf("%v", err)
 			}
 			// r[0]: the child's SESSION_TO_PARENT; r[1..6]: the parent's
 			// slots 2..8 (join, open before, fork, wait4, status, open
@@ -192,60 +193,60 @@ func init() {
 				transfer = "not applied (the parent's session keyring is unchanged)"
 			}
 			after := okOrErr(r[6])
-			if after == OK && dirDenied(t.Env) != OK {
-				t.Logf("the parent lost its domain: %s (%s)", fixCredTransfer.what, fixCredTransfer.ref)
+			if after == check.OK && dirDenied(t.Env) != check.OK {
+				t.Logf("the parent lost its domain: %s (%s)", check.FixCredTransfer.What, check.FixCredTransfer.Ref)
 			}
 			return fmt.Sprintf("before=%s transfer=%s after=%s", okOrErr(r[2]), transfer, after)
-		}).deviating(fixCredTransfer.without("before=EACCES transfer=ok after=ok")).covering("§6.10"))
+		}).Deviating(check.FixCredTransfer.Without("before=EACCES transfer=ok after=ok")).Covering("§6.10"))
 
-		register(
+		check.Register(
 			// A program executed from the domain is in it; before the domain
 			// the same program may open "/".
-			credsCase("domain_survives_exec", nil, func(e Env) string {
+			credsCase("domain_survives_exec", nil, func(e check.Env) string {
 				return "before=ok after=" + dirDenied(e)
-			}, func(t *T) string {
+			}, func(t *check.T) string {
 				dir := t.Root()
 				before, err := runReporting(dir, openRootProgram(), 1)
 				if err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				if err := t.Enforce(readDirDenied); err != nil {
 					return enforceFailed(err)
 				}
 				after, err := runReporting(dir, openRootProgram(), 1)
 				if err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				return fmt.Sprintf("before=%s after=%s", okOrErr(before[0]), okOrErr(after[0]))
 			}),
-			credsCase("domain_inherited_by_forked_child", nil, dirDenied, func(t *T) string {
+			credsCase("domain_inherited_by_forked_child", nil, dirDenied, func(t *check.T) string {
 				dir := t.Root()
 				if err := t.Enforce(readDirDenied); err != nil {
 					return enforceFailed(err)
 				}
 				r, err := runReporting(dir, forkOpenRootProgram(), 1)
 				if err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				return okOrErr(r[0])
 			}),
-			credsCase("domain_inherited_by_new_thread", nil, func(e Env) string { return "clone=ok thread=" + dirDenied(e) }, func(t *T) string {
+			credsCase("domain_inherited_by_new_thread", nil, func(e check.Env) string { return "clone=ok thread=" + dirDenied(e) }, func(t *check.T) string {
 				dir := t.Root()
 				if err := t.Enforce(readDirDenied); err != nil {
 					return enforceFailed(err)
 				}
 				r, err := runReporting(dir, threadOpenRootProgram(), 2)
 				if err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				return fmt.Sprintf("clone=%s thread=%s", okOrErr(r[0]), okOrErr(r[1]))
 			}),
 			// Credential changes the user is allowed (root: to nobody;
 			// others: to their own ids) make new credentials that keep the
 			// domain. Raw calls change the case thread only.
-			credsCase("domain_survives_setresuid_and_setresgid", nil, func(e Env) string {
+			credsCase("domain_survives_setresuid_and_setresgid", nil, func(e check.Env) string {
 				return "setresgid=ok setresuid=ok open=" + dirDenied(e)
-			}, func(t *T) string {
+			}, func(t *check.T) string {
 				if err := t.Enforce(readDirDenied); err != nil {
 					return enforceFailed(err)
 				}
@@ -255,22 +256,22 @@ func init() {
 				}
 				_, _, eg := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid))
 				_, _, eu := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
-				return fmt.Sprintf("setresgid=%s setresuid=%s open=%s", Outcome(rawErr(eg)), Outcome(rawErr(eu)), openDirOutcome())
+				return fmt.Sprintf("setresgid=%s setresuid=%s open=%s", check.Outcome(rawErr(eg)), check.Outcome(rawErr(eu)), openDirOutcome())
 			}),
-			credsCase("domain_survives_dropping_capabilities", nil, func(e Env) string {
+			credsCase("domain_survives_dropping_capabilities", nil, func(e check.Env) string {
 				return "capset=ok open=" + dirDenied(e)
-			}, func(t *T) string {
+			}, func(t *check.T) string {
 				if err := t.Enforce(readDirDenied); err != nil {
 					return enforceFailed(err)
 				}
 				hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 				var data [2]unix.CapUserData // no capability at all
 				err := unix.Capset(&hdr, &data[0])
-				return fmt.Sprintf("capset=%s open=%s", Outcome(err), openDirOutcome())
+				return fmt.Sprintf("capset=%s open=%s", check.Outcome(err), openDirOutcome())
 			}),
 			// The companion of the cases above: without a domain the same
 			// open succeeds, so their EACCES is Landlock's.
-			credsCase("open_root_directory_unsandboxed_allowed", nil, allowed, func(t *T) string { return openDirOutcome() }),
+			credsCase("open_root_directory_unsandboxed_allowed", nil, check.Allowed, func(t *check.T) string { return openDirOutcome() }),
 		)
 	})
 }

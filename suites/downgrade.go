@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 )
 
 // The library's downgrade path, for every ABI ceiling: a maximal
@@ -20,30 +21,30 @@ import (
 // kernel's ABI the kernel's own ABI is in force.
 var ceilings = func() []int {
 	var out []int
-	for c := 1; c <= NewestABI; c++ {
+	for c := 1; c <= check.NewestABI; c++ {
 		out = append(out, c)
 	}
 	return out
 }()
 
-func withCeiling(c int, want func(Env) string) func(Env) string {
-	return func(e Env) string { e.Ceiling = c; return want(e) }
+func withCeiling(c int, want func(check.Env) string) func(check.Env) string {
+	return func(e check.Env) string { e.Ceiling = c; return want(e) }
 }
 
 // maximalKinds are what maximalPolicy handles in full.
-var maximalKinds = map[FeatureKind]string{FSRight: "LANDLOCK_ACCESS_FS_", NetRight: "LANDLOCK_ACCESS_NET_", ScopeBit: "LANDLOCK_SCOPE_"}
+var maximalKinds = map[check.FeatureKind]string{check.FSRight: "LANDLOCK_ACCESS_FS_", check.NetRight: "LANDLOCK_ACCESS_NET_", check.ScopeBit: "LANDLOCK_SCOPE_"}
 
 // maximalPolicy handles every FS and network right and every scope of the
 // newest ABI of this suite's table.
 func maximalPolicy() landlock.Policy {
-	return landlock.Policy{FS: landlock.AccessFS(mask(FSRight, NewestABI)), Net: landlock.AccessNet(mask(NetRight, NewestABI)),
-		Scoped: landlock.Scope(mask(ScopeBit, NewestABI))}
+	return landlock.Policy{FS: landlock.AccessFS(check.Mask(check.FSRight, check.NewestABI)), Net: landlock.AccessNet(check.Mask(check.NetRight, check.NewestABI)),
+		Scoped: landlock.Scope(check.Mask(check.ScopeBit, check.NewestABI))}
 }
 
 // abiFullPolicy is the first ABI that has everything maximalPolicy asks.
 var abiFullPolicy = func() int {
 	n := 0
-	for _, f := range Features {
+	for _, f := range check.Features {
 		if maximalKinds[f.Kind] != "" {
 			n = max(n, f.ABI)
 		}
@@ -55,7 +56,7 @@ var abiFullPolicy = func() int {
 // maximalPolicy that ABI abi lacks.
 func missingAt(abi int) []string {
 	var out []string
-	for _, f := range Features {
+	for _, f := range check.Features {
 		if prefix := maximalKinds[f.Kind]; prefix != "" && f.ABI > abi {
 			out = append(out, strings.ToUpper(prefix+f.Name))
 		}
@@ -66,36 +67,36 @@ func missingAt(abi int) []string {
 
 func missingOutcome(names []string) string {
 	if len(names) == 0 {
-		return OK
+		return check.OK
 	}
 	return "strict error: lacks " + strings.Join(names, ",")
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, c := range ceilings {
 			c := c
 			prefix := fmt.Sprintf("ceiling_%d/", c)
 			for _, r := range fsRights {
 				r := r
-				register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "fs/" + r.name, Skip: r.skip(),
+				check.Register(check.Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: check.ClampedCeiling(c), Name: prefix + "fs/" + r.name, Skip: r.skip(),
 					Want: withCeiling(c, r.deniedWant),
-					Run: func(t *T) string {
+					Run: func(t *check.T) string {
 						t.Env.Ceiling = c
 						return r.run(t, r.denyingGrant())
 					}})
 			}
-			register(
-				Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "strict_names_missing_features",
-					Want: withCeiling(c, func(e Env) string { return missingOutcome(missingAt(e.LibABI())) }),
-					Run: func(t *T) string {
+			check.Register(
+				check.Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: check.ClampedCeiling(c), Name: prefix + "strict_names_missing_features",
+					Want: withCeiling(c, func(e check.Env) string { return missingOutcome(missingAt(e.LibABI())) }),
+					Run: func(t *check.T) string {
 						_, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.Strict, Threads: landlock.CurrentThread, MaxABI: c})
 						var ue *landlock.UnsupportedError
 						if err != nil && !errors.As(err, &ue) {
 							return "error: " + err.Error()
 						}
 						if ue == nil {
-							return OK
+							return check.OK
 						}
 						var names []string
 						for _, d := range ue.Missing {
@@ -106,23 +107,23 @@ func init() {
 					}},
 				// SoftRequirement is all or nothing: the maximal policy is
 				// enforced where the ABI has all of it, else nothing is.
-				Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "soft_requirement_all_or_nothing",
-					Want: withCeiling(c, func(e Env) string {
+				check.Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: check.ClampedCeiling(c), Name: prefix + "soft_requirement_all_or_nothing",
+					Want: withCeiling(c, func(e check.Env) string {
 						if e.LibABI() >= abiFullPolicy {
 							return string(landlock.FullyEnforced) + ", read=EACCES"
 						}
 						return string(landlock.NotEnforced) + ", read=ok"
 					}),
-					Run: func(t *T) string {
-						t.files("f")
+					Run: func(t *check.T) string {
+						t.Files("f")
 						r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.SoftRequirement, Threads: landlock.CurrentThread, MaxABI: c})
 						if err != nil {
 							return enforceFailed(err)
 						}
-						return fmt.Sprintf("%s, read=%s", r.State, Outcome(openRead(t.path("f"))))
+						return fmt.Sprintf("%s, read=%s", r.State, check.Outcome(openRead(t.Path("f"))))
 					}},
-				Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + "best_effort_report",
-					Want: withCeiling(c, func(e Env) string {
+				check.Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: check.ClampedCeiling(c), Name: prefix + "best_effort_report",
+					Want: withCeiling(c, func(e check.Env) string {
 						switch abi := e.LibABI(); {
 						case abi == 0:
 							return string(landlock.NotEnforced)
@@ -131,7 +132,7 @@ func init() {
 						}
 						return string(landlock.FullyEnforced)
 					}),
-					Run: func(t *T) string {
+					Run: func(t *check.T) string {
 						r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: c})
 						if err != nil {
 							return enforceFailed(err)

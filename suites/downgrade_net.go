@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,8 +19,8 @@ type netOp struct {
 	name      string
 	abi       int
 	errno     string
-	isolation Isolation
-	run       func(t *T, enforce func() error) string
+	isolation check.Isolation
+	run       func(t *check.T, enforce func() error) string
 }
 
 // afterEnforce runs op after enforce, for operations needing no setup.
@@ -27,63 +28,63 @@ func afterEnforce(enforce func() error, op func() error) string {
 	if err := enforce(); err != nil {
 		return enforceFailed(err)
 	}
-	return Outcome(op())
+	return check.Outcome(op())
 }
 
 // withServerOf runs op against a loopback server created before enforce.
 func withServerOf(typ, proto int, enforce func() error, op func(port int) error) string {
 	srv, port, err := server(ipv4, typ, proto)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	defer unix.Close(srv)
 	return afterEnforce(enforce, func() error { return op(port) })
 }
 
 var netOps = []netOp{
-	{"tcp_bind", 4, "EACCES", Thread, func(t *T, enforce func() error) string {
+	{"tcp_bind", 4, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
 		return afterEnforce(enforce, func() error { return bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0) })
 	}},
-	{"tcp_connect", 4, "EACCES", Thread, func(t *T, enforce func() error) string {
+	{"tcp_connect", 4, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
 		return withServerOf(unix.SOCK_STREAM, unix.IPPROTO_TCP, enforce, func(port int) error {
 			return connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)
 		})
 	}},
-	{"udp_bind", 10, "EACCES", Thread, func(t *T, enforce func() error) string {
+	{"udp_bind", 10, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
 		return afterEnforce(enforce, func() error { return bindOn(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, 0) })
 	}},
-	{"udp_sendto", 10, "EACCES", Thread, func(t *T, enforce func() error) string {
+	{"udp_sendto", 10, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
 		return withServerOf(unix.SOCK_DGRAM, unix.IPPROTO_UDP, enforce, func(port int) error { return sendTo(ipv4, port) })
 	}},
-	{"abstract_unix_connect_outside", 6, "EPERM", Thread, func(t *T, enforce func() error) string {
+	{"abstract_unix_connect_outside", 6, "EPERM", check.Thread, func(t *check.T, enforce func() error) string {
 		name := abstractName()
 		srv, err := unixServer(name, unix.SOCK_STREAM)
 		if err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 		defer unix.Close(srv)
 		return afterEnforce(enforce, func() error { return connectStream(name) })
 	}},
-	{"signal_outside", 6, "EPERM", Thread, func(t *T, enforce func() error) string {
+	{"signal_outside", 6, "EPERM", check.Thread, func(t *check.T, enforce func() error) string {
 		pid, kill, err := sleeper(t)
 		if err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 		defer killFromOutside(kill)
 		return afterEnforce(enforce, func() error { return unix.Kill(pid, 0) })
 	}},
-	{"resolve_unix_connect_outside", 9, "EACCES", Thread, func(t *T, enforce func() error) string {
-		srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
+	{"resolve_unix_connect_outside", 9, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
+		srv, err := unixServer(t.Path("sock"), unix.SOCK_STREAM)
 		if err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 		defer unix.Close(srv)
-		return afterEnforce(enforce, func() error { return connectStream(t.path("sock")) })
+		return afterEnforce(enforce, func() error { return connectStream(t.Path("sock")) })
 	}},
 }
 
 func init() {
-	build(func() { // ceiling 0 is the kernel's own ABI (or the run's ceiling, if any).
+	check.Build(func() { // ceiling 0 is the kernel's own ABI (or the run's ceiling, if any).
 		for _, c := range append([]int{0}, ceilings...) {
 			prefix := fmt.Sprintf("ceiling_%d/net/", c)
 			if c == 0 {
@@ -91,12 +92,12 @@ func init() {
 			}
 			for _, op := range netOps {
 				c, op := c, op
-				want := deniedFrom(op.abi, op.errno)
+				want := check.DeniedFrom(op.abi, op.errno)
 				if c > 0 {
 					want = withCeiling(c, want)
 				}
-				register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: clampedCeiling(c), Name: prefix + op.name, Isolation: op.isolation, Want: want,
-					Run: func(t *T) string {
+				check.Register(check.Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: check.ClampedCeiling(c), Name: prefix + op.name, Isolation: op.isolation, Want: want,
+					Run: func(t *check.T) string {
 						if c > 0 {
 							t.Env.Ceiling = c
 						}
@@ -108,17 +109,17 @@ func init() {
 		// privileges (the library leaves no_new_privs unset) must fail with
 		// EPERM, and works as root (CAP_SYS_ADMIN). Without Landlock the
 		// library enforces nothing and reports no error.
-		register(Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: "keep_privileges_needs_cap_sys_admin", Want: func(e Env) string {
-			if e.LibABI() >= abiLandlock && !e.Root {
+		check.Register(check.Case{Area: "downgrade", Covers: []string{"§6.1"}, Name: "keep_privileges_needs_cap_sys_admin", Want: func(e check.Env) string {
+			if e.LibABI() >= check.ABILandlock && !e.Root {
 				return "enforce failed: EPERM"
 			}
-			return OK
-		}, Run: func(t *T) string {
+			return check.OK
+		}, Run: func(t *check.T) string {
 			p := landlock.Policy{FS: landlock.FSReadFile, KeepPrivileges: true}
 			if err := t.Enforce(p); err != nil {
 				return enforceFailed(err)
 			}
-			return OK
+			return check.OK
 		}})
 	})
 }

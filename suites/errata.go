@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,16 +21,16 @@ const (
 
 // erratumCase is a probe of erratum n: fixed where the feature exists,
 // known when it behaves unfixed on a kernel whose mask lacks the fix.
-func erratumCase(n int, name string, iso Isolation, skip func(Env) string, unrestricted string, run func(t *T) string) Case {
-	er := erratumN(n)
-	return Case{Area: "errata", Name: fmt.Sprintf("%d_%s", n, name), Isolation: iso, Skip: skip, Covers: []string{"§6.4"},
-		Want: func(e Env) string {
-			if e.LibABI() < er.featureABI {
+func erratumCase(n int, name string, iso check.Isolation, skip func(check.Env) string, unrestricted string, run func(t *check.T) string) check.Case {
+	er := check.ErratumN(n)
+	return check.Case{Area: "errata", Name: fmt.Sprintf("%d_%s", n, name), Isolation: iso, Skip: skip, Covers: []string{"§6.4"},
+		Want: func(e check.Env) string {
+			if e.LibABI() < er.FeatureABI {
 				return unrestricted
 			}
 			return fixed
 		},
-		Deviate: unfixedErratum(n, unfixed),
+		Deviate: check.UnfixedErratum(n, unfixed),
 		Run:     run}
 }
 
@@ -42,15 +43,15 @@ func classify(err, fixedErr, unfixedErr error) string {
 	case unfixedErr:
 		return unfixed
 	}
-	return Outcome(err)
+	return check.Outcome(err)
 }
 
 // noMPTCP is an environment skip: kernels without CONFIG_MPTCP, or with
 // MPTCP disabled by sysctl.
-func noMPTCP(Env) string {
+func noMPTCP(check.Env) string {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_MPTCP)
 	if err != nil {
-		return "no MPTCP in this kernel (socket: " + Outcome(err) + ")"
+		return "no MPTCP in this kernel (socket: " + check.Outcome(err) + ")"
 	}
 	unix.Close(fd)
 	return ""
@@ -59,34 +60,34 @@ func noMPTCP(Env) string {
 // whiteoutPolicy handles MAKE_REG and MAKE_CHAR and grants only grant on
 // the case directory. A whiteout is a character device 0:0, which needs
 // no CAP_MKNOD.
-func whiteoutPolicy(t *T, grant landlock.AccessFS) landlock.Policy {
+func whiteoutPolicy(t *check.T, grant landlock.AccessFS) landlock.Policy {
 	p := landlock.Policy{FS: landlock.FSMakeReg | landlock.FSMakeChar}
 	p.AllowPath(t.Root(), grant)
 	return p
 }
 
-func mknodWhiteout(t *T, grant landlock.AccessFS, fixedErr, unfixedErr error) string {
+func mknodWhiteout(t *check.T, grant landlock.AccessFS, fixedErr, unfixedErr error) string {
 	if err := t.Enforce(whiteoutPolicy(t, grant)); err != nil {
 		return enforceFailed(err)
 	}
-	return classify(mknod(t.path("wh"), unix.S_IFCHR, 0, 0), fixedErr, unfixedErr)
+	return classify(mknod(t.Path("wh"), unix.S_IFCHR, 0, 0), fixedErr, unfixedErr)
 }
 
 func init() {
-	build(func() {
-		register(
+	check.Build(func() {
+		check.Register(
 			// Erratum 1: TCP rights apply to TCP sockets only, not to MPTCP
 			// (nor SCTP, SMC). Unfixed kernels deny with EACCES.
-			erratumCase(1, "tcp_bind_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
+			erratumCase(1, "tcp_bind_rule_does_not_restrict_mptcp", check.Thread, noMPTCP, fixed, func(t *check.T) string {
 				if err := t.Enforce(netPolicy(tcpBind)); err != nil {
 					return enforceFailed(err)
 				}
 				return classify(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, 0), nil, unix.EACCES)
 			}),
-			erratumCase(1, "tcp_connect_rule_does_not_restrict_mptcp", Thread, noMPTCP, fixed, func(t *T) string {
+			erratumCase(1, "tcp_connect_rule_does_not_restrict_mptcp", check.Thread, noMPTCP, fixed, func(t *check.T) string {
 				srv, port, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(srv)
 				if err := t.Enforce(netPolicy(tcpConnect)); err != nil {
@@ -97,7 +98,7 @@ func init() {
 			// Erratum 2: SCOPE_SIGNAL no longer blocks signals between threads
 			// of one process in different domains. The probe sends signal 0 to
 			// a sibling thread outside the case's domain.
-			erratumCase(2, "signal_scope_allows_sibling_threads", Thread, nil, fixed, func(t *T) string {
+			erratumCase(2, "signal_scope_allows_sibling_threads", check.Thread, nil, fixed, func(t *check.T) string {
 				tid, stop := siblingThread()
 				defer stop()
 				if err := t.Enforce(scopePolicy(scopeSignal)); err != nil {
@@ -107,10 +108,10 @@ func init() {
 			}),
 			// Erratum 4: creating a whiteout needs MAKE_REG, not MAKE_CHAR.
 			// Without a domain the whiteout is simply created.
-			erratumCase(4, "whiteout_denied_with_only_make_char", Thread, nil, unfixed, func(t *T) string {
+			erratumCase(4, "whiteout_denied_with_only_make_char", check.Thread, nil, unfixed, func(t *check.T) string {
 				return mknodWhiteout(t, landlock.FSMakeChar, unix.EACCES, nil)
 			}),
-			erratumCase(4, "whiteout_allowed_with_only_make_reg", Thread, nil, fixed, func(t *T) string {
+			erratumCase(4, "whiteout_allowed_with_only_make_reg", check.Thread, nil, fixed, func(t *check.T) string {
 				return mknodWhiteout(t, landlock.FSMakeReg, nil, unix.EACCES)
 			}),
 		)
@@ -132,19 +133,19 @@ func init() {
 // Kernels without the fix print a WARNING on such moves (the errata
 // catalogue lists it, so it does not break the run).
 func registerErratum3() {
-	probe := func(name string, skip func(Env) string, body func(t *T) string) {
-		c := erratumCase(3, name, Thread, skip, fixed, nil)
+	probe := func(name string, skip func(check.Env) string, body func(t *check.T) string) {
+		c := erratumCase(3, name, check.Thread, skip, fixed, nil)
 		c.Covers = append(c.Covers, "fs.2")
-		register(withMountNS(c, body))
+		check.Register(withMountNS(c, body))
 	}
 	readThrough := func(fd int) error { return openAt(fd, "f", unix.O_RDONLY) }
 	// The mount point's rule grants READ_FILE; the rename or link into the
 	// mount needs REFER, MAKE_REG and REMOVE_FILE, granted on the case
 	// directory (both hierarchies).
-	widening := func(t *T, move func(fd int) error) string {
+	widening := func(t *check.T, move func(fd int) error) string {
 		return withDisconnected(t, discLeaf, aRead|referOps, []rule{on("", referOps), on("mnt", aRead)}, func(fd int) string {
-			o := fmt.Sprintf("read=%s move=%s", Outcome(readThrough(fd)), Outcome(move(fd)))
-			o += " read_after=" + Outcome(openRead(t.path("mnt/other/f")))
+			o := fmt.Sprintf("read=%s move=%s", check.Outcome(readThrough(fd)), check.Outcome(move(fd)))
+			o += " read_after=" + check.Outcome(openRead(t.Path("mnt/other/f")))
 			t.Logf("%s", o)
 			switch o {
 			case "read=ok move=ok read_after=ok":
@@ -155,45 +156,45 @@ func registerErratum3() {
 			return o
 		})
 	}
-	probe("disconnected_directory_sees_mount_point_rules", nil, func(t *T) string {
+	probe("disconnected_directory_sees_mount_point_rules", nil, func(t *check.T) string {
 		return withDisconnected(t, discLeaf, aRead, []rule{on("mnt", aRead)}, func(fd int) string {
 			return classify(readThrough(fd), nil, unix.EACCES)
 		})
 	})
 	// Within the disconnected directory (no reparenting), creating the new
 	// name needs MAKE_REG, granted by the mount point's rule only.
-	probe("rename_within_disconnected_directory_sees_mount_point_rules", nil, func(t *T) string {
+	probe("rename_within_disconnected_directory_sees_mount_point_rules", nil, func(t *check.T) string {
 		return withDisconnected(t, discLeaf, aRead|aMkReg|aRmFile, []rule{on("mnt", aMkReg|aRmFile)}, func(fd int) string {
 			return classify(unix.Renameat(fd, "f", fd, "f2"), nil, unix.EACCES)
 		})
 	})
-	probe("link_within_disconnected_directory_sees_mount_point_rules", nil, func(t *T) string {
+	probe("link_within_disconnected_directory_sees_mount_point_rules", nil, func(t *check.T) string {
 		return withDisconnected(t, discLeaf, aRead|aMkReg, []rule{on("mnt", aMkReg)}, func(fd int) string {
 			return classify(unix.Linkat(fd, "f", fd, "f2", 0), nil, unix.EACCES)
 		})
 	})
-	probe("rename_out_of_disconnected_directory_does_not_widen", nil, func(t *T) string {
-		return widening(t, func(fd int) error { return unix.Renameat(fd, "f", unix.AT_FDCWD, t.path("mnt/other/f")) })
+	probe("rename_out_of_disconnected_directory_does_not_widen", nil, func(t *check.T) string {
+		return widening(t, func(fd int) error { return unix.Renameat(fd, "f", unix.AT_FDCWD, t.Path("mnt/other/f")) })
 	})
-	probe("link_out_of_disconnected_directory_does_not_widen", nil, func(t *T) string {
-		return widening(t, func(fd int) error { return unix.Linkat(fd, "f", unix.AT_FDCWD, t.path("mnt/other/f"), 0) })
+	probe("link_out_of_disconnected_directory_does_not_widen", nil, func(t *check.T) string {
+		return widening(t, func(fd int) error { return unix.Linkat(fd, "f", unix.AT_FDCWD, t.Path("mnt/other/f"), 0) })
 	})
 	// A move that would gain a right the destination grants and neither
 	// hierarchy of the source has is EXDEV (fixed); the documented unfixed
 	// state allows widening moves ("moved"). Without a domain, or below the
 	// REFER ABI (the library then enforces nothing), the file just moves.
-	c := erratumCase(3, "rename_out_of_disconnected_directory_with_gain_exdev", Thread, nil, fixed, nil)
+	c := erratumCase(3, "rename_out_of_disconnected_directory_with_gain_exdev", check.Thread, nil, fixed, nil)
 	c.Covers = append(c.Covers, "fs.2")
-	c.Want = func(e Env) string {
-		if e.LibABI() < abiRefer {
+	c.Want = func(e check.Env) string {
+		if e.LibABI() < check.ABIRefer {
 			return "moved"
 		}
 		return fixed
 	}
-	c.Deviate = unfixedErratum(3, "moved")
-	register(withMountNS(c, func(t *T) string {
+	c.Deviate = check.UnfixedErratum(3, "moved")
+	check.Register(withMountNS(c, func(t *check.T) string {
 		return withDisconnected(t, discLeaf, aRead|referOps, []rule{on("", referOps), on("mnt/other", aRead)}, func(fd int) string {
-			err := unix.Renameat(fd, "f", unix.AT_FDCWD, t.path("mnt/other/f"))
+			err := unix.Renameat(fd, "f", unix.AT_FDCWD, t.Path("mnt/other/f"))
 			if err == nil {
 				return "moved"
 			}
@@ -207,6 +208,6 @@ type setupError struct {
 	err error
 }
 
-func (e setupError) Error() string { return e.op + ": " + Outcome(e.err) }
+func (e setupError) Error() string { return e.op + ": " + check.Outcome(e.err) }
 
 func opErr(op string, err error) error { return setupError{op, err} }

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,8 +22,8 @@ const (
 	logAll         = logSameExecOff | logNewExecOn | logSubdomainOff
 )
 
-func flagCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "flags", Name: name, Want: want, Run: run, Covers: flagCovers(name)}
+func flagCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "flags", Name: name, Want: want, Run: run, Covers: flagCovers(name)}
 }
 
 // flagCovers names the coverage items of a flags case from its name.
@@ -47,28 +48,28 @@ func flagCovers(name string) []string {
 // domain still denies what it handles (before the flags' ABI the flag
 // itself is refused).
 func init() {
-	build(func() {
-		for _, f := range featuresOf(RestrictFlag) {
-			if f.ABI != abiLogFlags {
+	check.Build(func() {
+		for _, f := range check.FeaturesOf(check.RestrictFlag) {
+			if f.ABI != check.ABILogFlags {
 				continue
 			}
-			register(flagCase("log/"+f.Name+"/does_not_change_decisions", withLogFlags("EACCES"), func(t *T) string {
-				t.files("f")
+			check.Register(flagCase("log/"+f.Name+"/does_not_change_decisions", withLogFlags("EACCES"), func(t *check.T) string {
+				t.Files("f")
 				return withRuleset(attr(8, fsRead), func(fd int) string {
 					if err := restrict(t, fd, uint32(f.Value)); err != nil {
-						return Outcome(err)
+						return check.Outcome(err)
 					}
-					return Outcome(openRead(t.path("f")))
+					return check.Outcome(openRead(t.Path("f")))
 				})
-			}).showing(f.ID(), ShowsEffect))
+			}).Showing(f.ID(), check.ShowsEffect))
 		}
 	})
 }
 
 // withLogFlags is err from the ABI of the logging flags, EINVAL before.
-func withLogFlags(err string) func(Env) string {
-	return sys(func(e Env) string {
-		if e.ABI >= abiLogFlags {
+func withLogFlags(err string) func(check.Env) string {
+	return check.Sys(func(e check.Env) string {
+		if e.ABI >= check.ABILogFlags {
 			return err
 		}
 		return "EINVAL"
@@ -77,9 +78,9 @@ func withLogFlags(err string) func(Env) string {
 
 // needsNetField is a raw outcome needing handled_access_net: before its
 // ABI the ruleset is refused (E2BIG).
-func needsNetField(f func(Env) string) func(Env) string {
-	return sys(func(e Env) string {
-		if e.ABI < abiNet {
+func needsNetField(f func(check.Env) string) func(check.Env) string {
+	return check.Sys(func(e check.Env) string {
+		if e.ABI < check.ABINet {
 			return "E2BIG"
 		}
 		return f(e)
@@ -87,10 +88,10 @@ func needsNetField(f func(Env) string) func(Env) string {
 }
 
 // withDirPath runs f with an O_PATH descriptor of the case directory.
-func withDirPath(t *T, f func(d int) string) string {
+func withDirPath(t *check.T, f func(d int) string) string {
 	d, err := unix.Open(t.Root(), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	defer unix.Close(d)
 	return f(d)
@@ -110,7 +111,7 @@ var (
 
 // quietPair enforces policy(false) on a fresh thread and policy(true) on
 // the case thread, runs op under both and returns "plain=… quiet=…".
-func quietPair(t *T, policy func(quiet bool) landlock.Policy, op func() string) string {
+func quietPair(t *check.T, policy func(quiet bool) landlock.Policy, op func() string) string {
 	run := func(quiet bool) string {
 		if err := t.Enforce(policy(quiet)); err != nil {
 			return enforceFailed(err)
@@ -122,205 +123,205 @@ func quietPair(t *T, policy func(quiet bool) landlock.Policy, op func() string) 
 }
 
 // both is the expectation of quietPair: the same outcome either way.
-func both(o func(Env) string) func(Env) string {
-	return func(e Env) string { return fmt.Sprintf("plain=%s quiet=%s", o(e), o(e)) }
+func both(o func(check.Env) string) func(check.Env) string {
+	return func(e check.Env) string { return fmt.Sprintf("plain=%s quiet=%s", o(e), o(e)) }
 }
 
 // flagCases makes the rows of this file; init registers them.
-func flagCases() []Case {
-	return []Case{
+func flagCases() []check.Case {
+	return []check.Case{
 		// Logging flags only change audit records: with a real ruleset
 		// the enforcement succeeds from ABI 7.
-		flagCase("log/all_three_with_ruleset", withLogFlags(OK), func(t *T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(restrict(t, fd, logAll)) })
+		flagCase("log/all_three_with_ruleset", withLogFlags(check.OK), func(t *check.T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(restrict(t, fd, logAll)) })
 		}),
 		// Without no_new_privs, unprivileged callers get EPERM on every
 		// ABI (before ABI 11 the privilege is checked before the flags).
-		flagCase("log/flags_without_no_new_privs", sys(func(e Env) string {
+		flagCase("log/flags_without_no_new_privs", check.Sys(func(e check.Env) string {
 			switch {
 			case !e.Root:
 				return "EPERM"
-			case e.ABI >= abiLogFlags:
-				return OK
+			case e.ABI >= check.ABILogFlags:
+				return check.OK
 			}
 			return "EINVAL"
-		}), func(t *T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return Outcome(landlock.SysRestrictSelf(fd, logAll)) })
+		}), func(t *check.T) string {
+			return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, logAll)) })
 		}),
 		// ruleset_fd -1 is only for LOG_SUBDOMAINS_OFF alone (base.go
 		// covers it alone and with LOG_SAME_EXEC_OFF).
-		flagCase("log/no_ruleset_with_log_new_exec_on", withLogFlags("EBADF"), func(t *T) string {
-			return Outcome(restrict(t, -1, logNewExecOn))
+		flagCase("log/no_ruleset_with_log_new_exec_on", withLogFlags("EBADF"), func(t *check.T) string {
+			return check.Outcome(restrict(t, -1, logNewExecOn))
 		}),
-		flagCase("log/no_ruleset_with_log_subdomains_off_and_same_exec_off", withLogFlags("EBADF"), func(t *T) string {
-			return Outcome(restrict(t, -1, logSubdomainOff|logSameExecOff))
+		flagCase("log/no_ruleset_with_log_subdomains_off_and_same_exec_off", withLogFlags("EBADF"), func(t *check.T) string {
+			return check.Outcome(restrict(t, -1, logSubdomainOff|logSameExecOff))
 		}),
-		flagCase("log/fd_minus_2_with_log_subdomains_off", withLogFlags("EBADF"), func(t *T) string {
-			return Outcome(restrict(t, -2, logSubdomainOff))
+		flagCase("log/fd_minus_2_with_log_subdomains_off", withLogFlags("EBADF"), func(t *check.T) string {
+			return check.Outcome(restrict(t, -2, logSubdomainOff))
 		}),
-		flagCase("log/non_ruleset_fd_with_log_subdomains_off", withLogFlags("EBADFD"), func(t *T) string {
+		flagCase("log/non_ruleset_fd_with_log_subdomains_off", withLogFlags("EBADFD"), func(t *check.T) string {
 			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer unix.Close(n)
-			return Outcome(restrict(t, n, logSubdomainOff))
+			return check.Outcome(restrict(t, n, logSubdomainOff))
 		}),
 		// (-1, LOG_SUBDOMAINS_OFF) creates no domain; a later ruleset is
 		// enforced as usual.
-		flagCase("log/no_ruleset_creates_no_domain", sys(func(e Env) string {
+		flagCase("log/no_ruleset_creates_no_domain", check.Sys(func(e check.Env) string {
 			first := "EINVAL"
-			if e.ABI >= abiLogFlags {
-				first = OK
+			if e.ABI >= check.ABILogFlags {
+				first = check.OK
 			}
 			return first + ", read=ok, then enforce=ok read=EACCES"
-		}), func(t *T) string {
-			t.files("f")
+		}), func(t *check.T) string {
+			t.Files("f")
 			return withRuleset(attr(8, fsRead), func(fd int) string {
-				first := Outcome(restrict(t, -1, logSubdomainOff))
-				before := Outcome(openRead(t.path("f")))
-				enf := Outcome(restrict(t, fd, 0))
-				return fmt.Sprintf("%s, read=%s, then enforce=%s read=%s", first, before, enf, Outcome(openRead(t.path("f"))))
+				first := check.Outcome(restrict(t, -1, logSubdomainOff))
+				before := check.Outcome(openRead(t.Path("f")))
+				enf := check.Outcome(restrict(t, fd, 0))
+				return fmt.Sprintf("%s, read=%s, then enforce=%s read=%s", first, before, enf, check.Outcome(openRead(t.Path("f"))))
 			})
 		}),
 
 		// NO_NEW_PRIVS (ABI 11) satisfies the privilege requirement and
 		// sets no_new_privs iff the call succeeds; before ABI 11 it is an
 		// unknown flag and no_new_privs stays unset.
-		flagCase("no_new_privs/sets_it_on_success", sys(func(e Env) string {
-			if e.ABI >= abiNNPFlag {
+		flagCase("no_new_privs/sets_it_on_success", check.Sys(func(e check.Env) string {
+			if e.ABI >= check.ABINNPFlag {
 				return "ok, no_new_privs=1"
 			}
 			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
-		}), func(t *T) string {
+		}), func(t *check.T) string {
 			return withRuleset(attr(8, fsRead), func(fd int) string {
 				err := landlock.SysRestrictSelf(fd, nnpFlag)
-				return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), noNewPrivs())
 			})
-		}).showing("restrict/no_new_privs", ShowsEffect),
-		flagCase("no_new_privs/enforces_the_ruleset", sys(func(e Env) string {
-			if e.ABI >= abiNNPFlag {
+		}).Showing("restrict/no_new_privs", check.ShowsEffect),
+		flagCase("no_new_privs/enforces_the_ruleset", check.Sys(func(e check.Env) string {
+			if e.ABI >= check.ABINNPFlag {
 				return "EACCES"
 			}
 			return flagsOrPriv("EINVAL")(e)
-		}), func(t *T) string {
-			t.files("f")
+		}), func(t *check.T) string {
+			t.Files("f")
 			return withRuleset(attr(8, fsRead), func(fd int) string {
 				if err := landlock.SysRestrictSelf(fd, nnpFlag); err != nil {
-					return Outcome(err)
+					return check.Outcome(err)
 				}
-				return Outcome(openRead(t.path("f")))
+				return check.Outcome(openRead(t.Path("f")))
 			})
 		}),
-		flagCase("no_new_privs/with_log_flags", sys(func(e Env) string {
-			if e.ABI >= abiNNPFlag {
+		flagCase("no_new_privs/with_log_flags", check.Sys(func(e check.Env) string {
+			if e.ABI >= check.ABINNPFlag {
 				return "ok, no_new_privs=1"
 			}
 			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
-		}), func(t *T) string {
+		}), func(t *check.T) string {
 			return withRuleset(attr(8, fsRead), func(fd int) string {
 				err := landlock.SysRestrictSelf(fd, nnpFlag|logAll)
-				return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), noNewPrivs())
 			})
 		}),
-		Case{Area: "flags", Name: "no_new_privs/bad_fd_leaves_it_unset", Covers: flagCovers("no_new_privs/"), Want: func(e Env) string {
-			if o, ok := noLandlock(e); ok {
+		check.Case{Area: "flags", Name: "no_new_privs/bad_fd_leaves_it_unset", Covers: flagCovers("no_new_privs/"), Want: func(e check.Env) string {
+			if o, ok := check.NoLandlock(e); ok {
 				return o + ", no_new_privs=0"
 			}
-			if e.ABI >= abiNNPFlag {
+			if e.ABI >= check.ABINNPFlag {
 				return "EBADFD, no_new_privs=0"
 			}
 			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
-		}, Run: func(t *T) string {
+		}, Run: func(t *check.T) string {
 			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer unix.Close(n)
 			err = landlock.SysRestrictSelf(n, nnpFlag)
-			return fmt.Sprintf("%s, no_new_privs=%d", Outcome(err), noNewPrivs())
+			return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), noNewPrivs())
 		}},
 
 		// Quiet fields (ABI 10) must be subsets of the handled sets; before
 		// ABI 10 they lie past the kernel's struct (E2BIG).
-		flagCase("quiet/net_subset", fieldOutcome(abiQuiet, abiQuiet), func(*T) string {
+		flagCase("quiet/net_subset", fieldOutcome(check.ABIQuiet, check.ABIQuiet), func(*check.T) string {
 			return createOutcome(attr(48, 0, netBindTCP, 0, 0, netBindTCP), 0)
 		}),
-		flagCase("quiet/net_not_subset", sys(func(e Env) string {
-			if e.ABI >= abiQuiet {
+		flagCase("quiet/net_not_subset", check.Sys(func(e check.Env) string {
+			if e.ABI >= check.ABIQuiet {
 				return "EINVAL"
 			}
 			return "E2BIG"
-		}), func(*T) string {
+		}), func(*check.T) string {
 			return createOutcome(attr(48, 0, netBindTCP, 0, 0, netConnTCP), 0)
 		}),
-		flagCase("quiet/scoped_subset", fieldOutcome(abiQuiet, abiQuiet), func(*T) string {
+		flagCase("quiet/scoped_subset", fieldOutcome(check.ABIQuiet, check.ABIQuiet), func(*check.T) string {
 			return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeSig), 0)
 		}),
-		flagCase("quiet/scoped_not_subset", sys(func(e Env) string {
-			if e.ABI >= abiQuiet {
+		flagCase("quiet/scoped_not_subset", check.Sys(func(e check.Env) string {
+			if e.ABI >= check.ABIQuiet {
 				return "EINVAL"
 			}
 			return "E2BIG"
-		}), func(*T) string {
+		}), func(*check.T) string {
 			return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeAbs), 0)
 		}),
 		// A QUIET rule needs a quiet mask for its rule type (ABI 10), and
 		// may then carry no access; before ABI 10 the flag is unknown. The
 		// port rule cases need handled_access_net (ABI 4): before, the
 		// ruleset itself is refused (E2BIG).
-		flagCase("quiet/path_rule_without_access", since(abiQuiet, "EINVAL"), func(t *T) string {
+		flagCase("quiet/path_rule_without_access", check.Since(check.ABIQuiet, "EINVAL"), func(t *check.T) string {
 			return withDirPath(t, func(d int) string {
 				return withRulesetOrFallback(attr(48, fsRead, 0, 0, fsRead), attr(8, fsRead), func(fd int) string {
-					return Outcome(addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET))
+					return check.Outcome(addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET))
 				})
 			})
 		}),
-		flagCase("quiet/port_rule_without_access", needsNetField(func(e Env) string {
-			if e.ABI >= abiQuiet {
-				return OK
+		flagCase("quiet/port_rule_without_access", needsNetField(func(e check.Env) string {
+			if e.ABI >= check.ABIQuiet {
+				return check.OK
 			}
 			return "EINVAL"
-		}), func(*T) string {
+		}), func(*check.T) string {
 			return withRulesetOrFallback(attr(48, 0, netBindTCP, 0, 0, netBindTCP), attr(16, 0, netBindTCP), func(fd int) string {
-				return Outcome(addQuietPort(fd, 0))
+				return check.Outcome(addQuietPort(fd, 0))
 			})
 		}),
-		flagCase("quiet/port_rule_without_quiet_net_mask", needsNetField(func(Env) string { return "EINVAL" }), func(*T) string {
+		flagCase("quiet/port_rule_without_quiet_net_mask", needsNetField(func(check.Env) string { return "EINVAL" }), func(*check.T) string {
 			return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, fsRead), attr(16, fsRead, netBindTCP), func(fd int) string {
-				return Outcome(addQuietPort(fd, netBindTCP))
+				return check.Outcome(addQuietPort(fd, netBindTCP))
 			})
 		}),
-		flagCase("quiet/path_rule_without_quiet_fs_mask", always("EINVAL"), func(t *T) string {
+		flagCase("quiet/path_rule_without_quiet_fs_mask", check.Always("EINVAL"), func(t *check.T) string {
 			return withDirPath(t, func(d int) string {
 				return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, 0, netBindTCP), attr(8, fsRead), func(fd int) string {
-					return Outcome(addPath(fd, fsRead, d, unix.LANDLOCK_ADD_RULE_QUIET))
+					return check.Outcome(addPath(fd, fsRead, d, unix.LANDLOCK_ADD_RULE_QUIET))
 				})
 			})
 		}),
 
 		// Quiet masks and quiet rules only mute audit records: the same
 		// decisions with and without them, for each kind of restriction.
-		flagCase("quiet/never_changes_fs_decisions", both(func(e Env) string {
-			return "allowed:ok,denied:" + deniedFrom(abiLandlock, "EACCES")(e)
-		}), func(t *T) string {
-			t.files("a/f", "b/f")
+		flagCase("quiet/never_changes_fs_decisions", both(func(e check.Env) string {
+			return "allowed:ok,denied:" + check.DeniedFrom(check.ABILandlock, "EACCES")(e)
+		}), func(t *check.T) string {
+			t.Files("a/f", "b/f")
 			return quietPair(t, func(quiet bool) landlock.Policy {
 				p := landlock.Policy{FS: landlock.FSReadFile}
-				p.Rules = append(p.Rules, landlock.PathRule{Path: t.path("a"), Access: landlock.FSReadFile, Quiet: quiet})
+				p.Rules = append(p.Rules, landlock.PathRule{Path: t.Path("a"), Access: landlock.FSReadFile, Quiet: quiet})
 				if quiet {
 					p.QuietFS = landlock.FSReadFile
-					p.Rules = append(p.Rules, landlock.PathRule{Path: t.path("b"), Quiet: true})
+					p.Rules = append(p.Rules, landlock.PathRule{Path: t.Path("b"), Quiet: true})
 				}
 				return p
 			}, func() string {
-				return fmt.Sprintf("allowed:%s,denied:%s", Outcome(openRead(t.path("a/f"))), Outcome(openRead(t.path("b/f"))))
+				return fmt.Sprintf("allowed:%s,denied:%s", check.Outcome(openRead(t.Path("a/f"))), check.Outcome(openRead(t.Path("b/f"))))
 			})
-		}).showing("add_rule/quiet", ShowsEffect),
-		flagCase("quiet/never_changes_net_decisions", both(tcpDenied), func(t *T) string {
+		}).Showing("add_rule/quiet", check.ShowsEffect),
+		flagCase("quiet/never_changes_net_decisions", both(tcpDenied), func(t *check.T) string {
 			port, err := freePort(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			return quietPair(t, func(quiet bool) landlock.Policy {
 				p := netPolicy(tcpBind)
@@ -329,13 +330,13 @@ func flagCases() []Case {
 					p.Rules = append(p.Rules, landlock.PortRule{Port: uint64(port), Quiet: true})
 				}
 				return p
-			}, func() string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)) })
+			}, func() string { return check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)) })
 		}),
-		flagCase("quiet/never_changes_scope_decisions", both(scopeDenied), func(t *T) string {
+		flagCase("quiet/never_changes_scope_decisions", both(scopeDenied), func(t *check.T) string {
 			name := abstractName()
 			srv, err := unixServer(name, unix.SOCK_STREAM)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer unix.Close(srv)
 			return quietPair(t, func(quiet bool) landlock.Policy {
@@ -344,9 +345,9 @@ func flagCases() []Case {
 					p.QuietScoped = scopeAbstract
 				}
 				return p
-			}, func() string { return Outcome(connectStream(name)) })
+			}, func() string { return check.Outcome(connectStream(name)) })
 		}),
 	}
 }
 
-func init() { build(func() { register(flagCases()...) }) }
+func init() { check.Build(func() { check.Register(flagCases()...) }) }

@@ -4,12 +4,13 @@ import (
 	"os"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
 // allFS is every filesystem right of this suite's table (not read from
 // the library).
-var allFS = landlock.AccessFS(mask(FSRight, NewestABI))
+var allFS = landlock.AccessFS(check.Mask(check.FSRight, check.NewestABI))
 
 // fsRight is one filesystem right of the ABI table (by name) and an
 // operation that exercises it on a fixture.
@@ -22,73 +23,75 @@ type fsRight struct {
 	denied      string            // errno of a denial
 	allowedAs   string            // outcome when allowed, default "ok"
 	root        string            // capability needed, if any
-	setup       func(t *T) error
-	target      func(t *T) string // where the rule goes; default the case dir
-	op          func(t *T) error
+	setup       func(t *check.T) error
+	target      func(t *check.T) string // where the rule goes; default the case dir
+	op          func(t *check.T) error
 }
 
 var fsRights = []fsRight{
 	{name: "execute", extra: landlock.FSReadFile,
-		setup: func(t *T) error { return writeExecutable(t.path("prog")) },
-		op:    func(t *T) error { return execute(t.path("prog")) }},
+		setup: func(t *check.T) error { return writeExecutable(t.Path("prog")) },
+		op:    func(t *check.T) error { return execute(t.Path("prog")) }},
 	{name: "write_file",
-		setup: func(t *T) error { t.files("f"); return nil },
-		op:    func(t *T) error { return openWrite(t.path("f")) }},
+		setup: func(t *check.T) error { t.Files("f"); return nil },
+		op:    func(t *check.T) error { return openWrite(t.Path("f")) }},
 	{name: "read_file",
-		setup: func(t *T) error { t.files("f"); return nil },
-		op:    func(t *T) error { return openRead(t.path("f")) }},
+		setup: func(t *check.T) error { t.Files("f"); return nil },
+		op:    func(t *check.T) error { return openRead(t.Path("f")) }},
 	{name: "read_dir",
-		setup: func(t *T) error { t.mkdirs("d"); return nil },
-		op:    func(t *T) error { return readDir(t.path("d")) }},
+		setup: func(t *check.T) error { t.Mkdirs("d"); return nil },
+		op:    func(t *check.T) error { return readDir(t.Path("d")) }},
 	{name: "remove_dir",
-		setup: func(t *T) error { t.mkdirs("d"); return nil },
-		op:    func(t *T) error { return unix.Rmdir(t.path("d")) }},
+		setup: func(t *check.T) error { t.Mkdirs("d"); return nil },
+		op:    func(t *check.T) error { return unix.Rmdir(t.Path("d")) }},
 	{name: "remove_file",
-		setup: func(t *T) error { t.files("f"); return nil },
-		op:    func(t *T) error { return unix.Unlink(t.path("f")) }},
+		setup: func(t *check.T) error { t.Files("f"); return nil },
+		op:    func(t *check.T) error { return unix.Unlink(t.Path("f")) }},
 	{name: "make_char", root: "CAP_MKNOD",
-		op: func(t *T) error { return mknod(t.path("c"), unix.S_IFCHR, 1, 3) }},
+		op: func(t *check.T) error { return mknod(t.Path("c"), unix.S_IFCHR, 1, 3) }},
 	{name: "make_dir",
-		op: func(t *T) error { return unix.Mkdir(t.path("d"), 0o755) }},
+		op: func(t *check.T) error { return unix.Mkdir(t.Path("d"), 0o755) }},
 	{name: "make_reg",
-		op: func(t *T) error { return mknod(t.path("r"), unix.S_IFREG, 0, 0) }},
+		op: func(t *check.T) error { return mknod(t.Path("r"), unix.S_IFREG, 0, 0) }},
 	{name: "make_sock",
-		op: func(t *T) error { return mknod(t.path("s"), unix.S_IFSOCK, 0, 0) }},
+		op: func(t *check.T) error { return mknod(t.Path("s"), unix.S_IFSOCK, 0, 0) }},
 	{name: "make_fifo",
-		op: func(t *T) error { return unix.Mkfifo(t.path("p"), 0o600) }},
+		op: func(t *check.T) error { return unix.Mkfifo(t.Path("p"), 0o600) }},
 	{name: "make_block", root: "CAP_MKNOD",
-		op: func(t *T) error { return mknod(t.path("b"), unix.S_IFBLK, 7, 0) }},
+		op: func(t *check.T) error { return mknod(t.Path("b"), unix.S_IFBLK, 7, 0) }},
 	{name: "make_sym",
-		op: func(t *T) error { return unix.Symlink("target", t.path("l")) }},
+		op: func(t *check.T) error { return unix.Symlink("target", t.Path("l")) }},
 	// Reparenting without REFER is EXDEV, also on the first ABI where REFER
 	// does not exist and every cross-directory rename is denied.
-	{name: "refer", deniedSince: abiLandlock, denied: "EXDEV",
+	{name: "refer", deniedSince: check.ABILandlock, denied: "EXDEV",
 		extra: landlock.FSRemoveFile | landlock.FSMakeReg,
-		setup: func(t *T) error { t.mkdirs("a", "b"); t.files("a/f"); return nil },
-		op:    func(t *T) error { return unix.Rename(t.path("a/f"), t.path("b/f")) }},
+		setup: func(t *check.T) error { t.Mkdirs("a", "b"); t.Files("a/f"); return nil },
+		op:    func(t *check.T) error { return unix.Rename(t.Path("a/f"), t.Path("b/f")) }},
 	{name: "truncate",
-		setup: func(t *T) error { t.files("f"); return nil },
-		op:    func(t *T) error { return unix.Truncate(t.path("f"), 0) }},
+		setup: func(t *check.T) error { t.Files("f"); return nil },
+		op:    func(t *check.T) error { return unix.Truncate(t.Path("f"), 0) }},
 	{name: "ioctl_dev", extra: landlock.FSReadFile, allowedAs: notDeniedIoctl,
-		target: func(*T) string { return "/dev/zero" },
-		op:     func(*T) error { return ioctlFIONREAD("/dev/zero") }},
+		target: func(*check.T) string { return "/dev/zero" },
+		op:     func(*check.T) error { return ioctlFIONREAD("/dev/zero") }},
 	{name: "resolve_unix",
-		setup: func(t *T) error { _, err := unixServer(t.path("sock"), unix.SOCK_STREAM); return err },
-		op:    func(t *T) error { return unixConnect(t.path("sock"), unix.SOCK_STREAM) }},
+		setup: func(t *check.T) error { _, err := unixServer(t.Path("sock"), unix.SOCK_STREAM); return err },
+		op:    func(t *check.T) error { return unixConnect(t.Path("sock"), unix.SOCK_STREAM) }},
 }
 
 // right is the right's bit, from this suite's table.
-func (r fsRight) right() landlock.AccessFS { return landlock.AccessFS(feature(FSRight, r.name).Value) }
+func (r fsRight) right() landlock.AccessFS {
+	return landlock.AccessFS(check.FeatureNamed(check.FSRight, r.name).Value)
+}
 
 // since is the first ABI where the operation is denied without the right.
 func (r fsRight) since() int {
 	if r.deniedSince != 0 {
 		return r.deniedSince
 	}
-	return abiOf(FSRight, r.name)
+	return check.ABIOf(check.FSRight, r.name)
 }
 
-func (r fsRight) ruleTarget(t *T) string {
+func (r fsRight) ruleTarget(t *check.T) string {
 	if r.target != nil {
 		return r.target(t)
 	}
@@ -97,10 +100,10 @@ func (r fsRight) ruleTarget(t *T) string {
 
 // run sets up the fixture, enforces a policy handling every FS right and
 // granting `grant` on the target, and performs the operation.
-func (r fsRight) run(t *T, grant landlock.AccessFS) string {
+func (r fsRight) run(t *check.T, grant landlock.AccessFS) string {
 	if r.setup != nil {
 		if err := r.setup(t); err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 	}
 	p := landlock.Policy{FS: allFS}
@@ -108,7 +111,7 @@ func (r fsRight) run(t *T, grant landlock.AccessFS) string {
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}
-	return Outcome(r.op(t))
+	return check.Outcome(r.op(t))
 }
 
 // denyingGrant grants every right but the one under test. REFER is left
@@ -117,11 +120,11 @@ func (r fsRight) run(t *T, grant landlock.AccessFS) string {
 // filesystem unrestricted, which the refer cases check).
 func (r fsRight) denyingGrant() landlock.AccessFS { return allFS &^ r.right() &^ landlock.FSRefer }
 
-func (r fsRight) allowedWant(Env) string {
+func (r fsRight) allowedWant(check.Env) string {
 	if r.allowedAs != "" {
 		return r.allowedAs
 	}
-	return OK
+	return check.OK
 }
 
 func (r fsRight) deniedErrno() string {
@@ -134,7 +137,7 @@ func (r fsRight) deniedErrno() string {
 // deniedWant is the outcome of the operation without its right under a
 // best-effort policy: denied where the library's ABI has the right,
 // otherwise whatever the operation does unsandboxed.
-func (r fsRight) deniedWant(e Env) string {
+func (r fsRight) deniedWant(e check.Env) string {
 	if e.LibABI() >= r.since() {
 		return r.deniedErrno()
 	}
@@ -162,83 +165,83 @@ func (r fsRight) covers() []string {
 	return out
 }
 
-func (r fsRight) skip() func(Env) string {
+func (r fsRight) skip() func(check.Env) string {
 	if r.root != "" {
-		return needRoot(r.root)
+		return check.NeedRoot(r.root)
 	}
 	return nil
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, r := range fsRights {
 			r := r
-			register(
-				Case{Area: "fs", Name: r.name + "/allowed_by_rule", Skip: r.skip(), Want: r.allowedWant,
-					Feature: "fs/" + r.name, Shows: ShowsAllowed, Covers: r.covers(),
-					Run: func(t *T) string { return r.run(t, r.right()|r.extra) }},
-				Case{Area: "fs", Name: r.name + "/denied_without_rule", Skip: r.skip(), Want: r.deniedWant,
-					Feature: "fs/" + r.name, Shows: ShowsDenied, Covers: r.covers(),
-					Run: func(t *T) string { return r.run(t, r.denyingGrant()) }},
+			check.Register(
+				check.Case{Area: "fs", Name: r.name + "/allowed_by_rule", Skip: r.skip(), Want: r.allowedWant,
+					Feature: "fs/" + r.name, Shows: check.ShowsAllowed, Covers: r.covers(),
+					Run: func(t *check.T) string { return r.run(t, r.right()|r.extra) }},
+				check.Case{Area: "fs", Name: r.name + "/denied_without_rule", Skip: r.skip(), Want: r.deniedWant,
+					Feature: "fs/" + r.name, Shows: check.ShowsDenied, Covers: r.covers(),
+					Run: func(t *check.T) string { return r.run(t, r.denyingGrant()) }},
 			)
 		}
-		register(fsCases...)
+		check.Register(fsCases...)
 	})
 }
 
 // fsCases are the rule-semantics cases beyond one right at a time.
-var fsCases = []Case{
-	{Area: "fs", Name: "layers/any_rule_of_a_layer_allows", Covers: []string{"fs.6", "§3.4"}, Want: allowed, Run: func(t *T) string {
-		t.files("d/sub/f")
+var fsCases = []check.Case{
+	{Area: "fs", Name: "layers/any_rule_of_a_layer_allows", Covers: []string{"fs.6", "§3.4"}, Want: check.Allowed, Run: func(t *check.T) string {
+		t.Files("d/sub/f")
 		p := landlock.Policy{FS: landlock.FSReadFile | landlock.FSWriteFile}
-		p.AllowPath(t.path("d"), landlock.FSReadFile).AllowPath(t.path("d/sub"), landlock.FSWriteFile)
+		p.AllowPath(t.Path("d"), landlock.FSReadFile).AllowPath(t.Path("d/sub"), landlock.FSWriteFile)
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
-		return Outcome(openClose(t.path("d/sub/f"), unix.O_RDWR))
+		return check.Outcome(openClose(t.Path("d/sub/f"), unix.O_RDWR))
 	}},
-	{Area: "fs", Name: "layers/every_layer_must_allow", Covers: []string{"fs.6", "§3.4"}, Want: deniedFrom(abiLandlock, "EACCES"), Run: func(t *T) string {
-		t.files("d/f", "d/sub/f")
+	{Area: "fs", Name: "layers/every_layer_must_allow", Covers: []string{"fs.6", "§3.4"}, Want: check.DeniedFrom(check.ABILandlock, "EACCES"), Run: func(t *check.T) string {
+		t.Files("d/f", "d/sub/f")
 		for _, dir := range []string{"d", "d/sub"} {
 			p := landlock.Policy{FS: landlock.FSReadFile}
-			p.AllowPath(t.path(dir), landlock.FSReadFile)
+			p.AllowPath(t.Path(dir), landlock.FSReadFile)
 			if err := t.Enforce(p); err != nil {
 				return enforceFailed(err)
 			}
 		}
-		if err := openRead(t.path("d/sub/f")); err != nil {
-			return "allowed-by-both read failed: " + Outcome(err)
+		if err := openRead(t.Path("d/sub/f")); err != nil {
+			return "allowed-by-both read failed: " + check.Outcome(err)
 		}
-		return Outcome(openRead(t.path("d/f")))
+		return check.Outcome(openRead(t.Path("d/f")))
 	}},
-	{Area: "fs", Name: "unhandled_right_stays_allowed", Covers: []string{"§3.2"}, Want: allowed, Run: func(t *T) string {
-		t.files("f")
+	{Area: "fs", Name: "unhandled_right_stays_allowed", Covers: []string{"§3.2"}, Want: check.Allowed, Run: func(t *check.T) string {
+		t.Files("f")
 		if err := t.Enforce(landlock.Policy{FS: landlock.FSReadFile}); err != nil {
 			return enforceFailed(err)
 		}
-		return Outcome(openWrite(t.path("f")))
+		return check.Outcome(openWrite(t.Path("f")))
 	}},
-	{Area: "fs", Name: "fd_opened_before_enforcement_keeps_rights", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: allowed, Run: func(t *T) string {
+	{Area: "fs", Name: "fd_opened_before_enforcement_keeps_rights", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: check.Allowed, Run: func(t *check.T) string {
 		return withFileOpenedBefore(t, func(fd int) error { _, err := unix.Write(fd, []byte("x")); return err })
 	}},
-	{Area: "fs", Name: "refer/same_directory_rename_needs_no_refer", Covers: []string{"fs.1", "§3.3"}, Want: allowed, Run: func(t *T) string {
-		t.files("a/f")
+	{Area: "fs", Name: "refer/same_directory_rename_needs_no_refer", Covers: []string{"fs.1", "§3.3"}, Want: check.Allowed, Run: func(t *check.T) string {
+		t.Files("a/f")
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
-		return Outcome(unix.Rename(t.path("a/f"), t.path("a/g")))
+		return check.Outcome(unix.Rename(t.Path("a/f"), t.Path("a/g")))
 	}},
-	{Area: "fs", Name: "refer/link_across_directories_without_refer", Covers: []string{"fs.1", "§3.3"}, Want: deniedFrom(abiLandlock, "EXDEV"), Run: func(t *T) string {
-		t.mkdirs("b")
-		t.files("a/f")
+	{Area: "fs", Name: "refer/link_across_directories_without_refer", Covers: []string{"fs.1", "§3.3"}, Want: check.DeniedFrom(check.ABILandlock, "EXDEV"), Run: func(t *check.T) string {
+		t.Mkdirs("b")
+		t.Files("a/f")
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
-		return Outcome(unix.Link(t.path("a/f"), t.path("b/f")))
+		return check.Outcome(unix.Link(t.Path("a/f"), t.Path("b/f")))
 	}},
 	// Moving a/f to b with REFER on both sides: EXDEV when the file would
 	// gain a right at b (READ_FILE here), EACCES when b lacks MAKE_REG;
@@ -249,11 +252,11 @@ var fsCases = []Case{
 	referCase("refer/eacces_takes_precedence_over_exdev", "EACCES", landlock.FSReadFile),
 	referCase("refer/exdev_when_the_file_would_gain_rights", "EXDEV", landlock.FSReadFile|landlock.FSMakeReg),
 	referCase("refer/eacces_when_destination_lacks_make_reg", "EACCES", 0),
-	{Area: "fs", Name: "inheritance/child_process_is_restricted", Covers: []string{"fs.6", "§3.4"}, Want: deniedFrom(abiLandlock, "EACCES"), Run: func(t *T) string {
-		t.files("f")
+	{Area: "fs", Name: "inheritance/child_process_is_restricted", Covers: []string{"fs.6", "§3.4"}, Want: check.DeniedFrom(check.ABILandlock, "EACCES"), Run: func(t *check.T) string {
+		t.Files("f")
 		self, err := os.Executable()
 		if err != nil {
-			return SetupFailedf("%v", err)
+			return check.SetupFailedf("%v", err)
 		}
 		p := landlock.Policy{FS: landlock.FSReadFile | landlock.FSExecute}
 		p.AllowPath(self, landlock.FSReadFile|landlock.FSExecute)
@@ -265,41 +268,41 @@ var fsCases = []Case{
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
-		return probe(self, "read", t.path("f"))
+		return probe(self, "read", t.Path("f"))
 	}},
 }
 
 // referCase moves a/f to b under a policy handling READ_FILE, REFER,
 // REMOVE_FILE and MAKE_REG that grants REFER|REMOVE_FILE on a and
 // REFER|extra on b.
-func referCase(name, errno string, extra landlock.AccessFS) Case {
-	return Case{Area: "fs", Name: name, Want: deniedFrom(abiRefer, errno), Covers: []string{"fs.1", "§3.3", "§6.9"}, Run: func(t *T) string {
-		t.mkdirs("b")
-		t.files("a/f")
+func referCase(name, errno string, extra landlock.AccessFS) check.Case {
+	return check.Case{Area: "fs", Name: name, Want: check.DeniedFrom(check.ABIRefer, errno), Covers: []string{"fs.1", "§3.3", "§6.9"}, Run: func(t *check.T) string {
+		t.Mkdirs("b")
+		t.Files("a/f")
 		p := landlock.Policy{FS: landlock.FSReadFile | landlock.FSRefer | landlock.FSRemoveFile | landlock.FSMakeReg}
-		p.AllowPath(t.path("a"), landlock.FSRefer|landlock.FSRemoveFile)
-		p.AllowPath(t.path("b"), landlock.FSRefer|extra)
+		p.AllowPath(t.Path("a"), landlock.FSRefer|landlock.FSRemoveFile)
+		p.AllowPath(t.Path("b"), landlock.FSRefer|extra)
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
-		return Outcome(unix.Rename(t.path("a/f"), t.path("b/f")))
+		return check.Outcome(unix.Rename(t.Path("a/f"), t.Path("b/f")))
 	}}
 }
 
 // withFileOpenedBefore opens a file for writing, then enforces a policy
 // denying every filesystem right, then runs op on the fd: rights are
 // checked when a file is opened, not when it is used.
-func withFileOpenedBefore(t *T, op func(fd int) error) string {
-	t.files("f")
-	fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+func withFileOpenedBefore(t *check.T, op func(fd int) error) string {
+	t.Files("f")
+	fd, err := unix.Open(t.Path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	defer unix.Close(fd)
 	if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
 		return enforceFailed(err)
 	}
-	return Outcome(op(fd))
+	return check.Outcome(op(fd))
 }
 
 // ioctlFIONREAD opens path and runs FIONREAD on it. An open failure is

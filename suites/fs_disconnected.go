@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,18 +40,18 @@ var (
 )
 
 // disconnect builds the fixture and returns the disconnected descriptor.
-func disconnect(t *T, topo discTopo) (int, error) {
+func disconnect(t *check.T, topo discTopo) (int, error) {
 	if err := layout(t, "src/s1/dir/f", "src/s1/dir/sub/h", "src/s1/other/g", "mnt/", "out/"); err != nil {
 		return -1, err
 	}
-	if err := unix.Mount(t.path("src/s1"), t.path("mnt"), "", unix.MS_BIND, ""); err != nil {
+	if err := unix.Mount(t.Path("src/s1"), t.Path("mnt"), "", unix.MS_BIND, ""); err != nil {
 		return -1, opErr("bind mount", err)
 	}
-	fd, err := unix.Open(t.path(topo.open), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(t.Path(topo.open), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, opErr("open "+topo.open, err)
 	}
-	if err := unix.Rename(t.path("src/s1/dir"), t.path("out/dir")); err != nil {
+	if err := unix.Rename(t.Path("src/s1/dir"), t.Path("out/dir")); err != nil {
 		unix.Close(fd)
 		return -1, opErr("move src/s1/dir out", err)
 	}
@@ -59,10 +60,10 @@ func disconnect(t *T, topo discTopo) (int, error) {
 
 // withDisconnected builds the fixture, enforces handled with rules and
 // runs op on the descriptor.
-func withDisconnected(t *T, topo discTopo, handled landlock.AccessFS, rules []rule, op func(fd int) string) string {
+func withDisconnected(t *check.T, topo discTopo, handled landlock.AccessFS, rules []rule, op func(fd int) string) string {
 	fd, err := disconnect(t, topo)
 	if err != nil {
-		return SetupFailedf("%v", err)
+		return check.SetupFailedf("%v", err)
 	}
 	defer unix.Close(fd)
 	if err := enforceFS(t, handled, rules...); err != nil {
@@ -75,8 +76,8 @@ type discRow struct {
 	name    string
 	handled landlock.AccessFS
 	rules   []rule
-	op      func(t *T, fd int, file string) error
-	want    func(Env) string
+	op      func(t *check.T, fd int, file string) error
+	want    func(check.Env) string
 	// unfixed is the outcome of a kernel without the erratum-3 fix, if
 	// it differs (judged known where the mask lacks bit 2).
 	unfixed string
@@ -92,79 +93,79 @@ const referOps = aRefer | aMkReg | aRmFile
 var discRows = []discRow{
 	// Opening through the descriptor.
 	{name: "read_allowed_by_mount_point_rule", handled: aRead, rules: []rule{on("mnt", aRead)},
-		op: readAt, want: allowed, unfixed: "EACCES", topos: []discTopo{discLeaf, discBranch}},
+		op: readAt, want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf, discBranch}},
 	{name: "read_allowed_by_own_hierarchy_rule", handled: aRead, rules: []rule{on("out", aRead)},
-		op: readAt, want: allowed, topos: []discTopo{discLeaf, discBranch}},
+		op: readAt, want: check.Allowed, topos: []discTopo{discLeaf, discBranch}},
 	{name: "read_denied_without_rule_on_either_hierarchy", handled: aRead, rules: []rule{on("mnt/other", aRead), on("src/s1/other", aRead)},
-		op: readAt, want: deniedFrom(abiLandlock, "EACCES"), topos: []discTopo{discLeaf, discBranch}},
+		op: readAt, want: check.DeniedFrom(check.ABILandlock, "EACCES"), topos: []discTopo{discLeaf, discBranch}},
 	// Read from the moved hierarchy, write from the mount point's: the
 	// two hierarchies together grant O_RDWR.
 	{name: "read_write_from_both_hierarchies", handled: aRead | aWrite, rules: []rule{on("out", aRead), on("mnt", aWrite)},
-		op:   func(t *T, fd int, file string) error { return openAt(fd, file, unix.O_RDWR) },
-		want: allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
+		op:   func(t *check.T, fd int, file string) error { return openAt(fd, file, unix.O_RDWR) },
+		want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
 	// Creating, linking and renaming within the disconnected directory.
 	{name: "create_allowed_by_mount_point_rule", handled: aMkReg, rules: []rule{on("mnt", aMkReg)},
-		op: func(t *T, fd int, file string) error {
+		op: func(t *check.T, fd int, file string) error {
 			return unix.Mknodat(fd, "new", unix.S_IFREG|0o644, 0)
-		}, want: allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
+		}, want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
 	{name: "link_within_allowed_by_mount_point_rule", handled: aMkReg | aRead, rules: []rule{on("mnt", aMkReg)},
-		op: func(t *T, fd int, file string) error {
+		op: func(t *check.T, fd int, file string) error {
 			return unix.Linkat(fd, file, fd, file+"2", 0)
-		}, want: allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
+		}, want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
 	{name: "rename_within_allowed_by_mount_point_rule", handled: aMkReg | aRmFile | aRead, rules: []rule{on("mnt", aMkReg|aRmFile)},
-		op: func(t *T, fd int, file string) error {
+		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat(fd, file, fd, file+"2")
-		}, want: allowed, unfixed: "EACCES", topos: []discTopo{discLeaf, discBranch}},
+		}, want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf, discBranch}},
 	// Reparenting through the descriptor: the rights of the source (both
 	// hierarchies) against the destination's.
 	{name: "rename_out_without_gain_allowed", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps)},
-		op: func(t *T, fd int, file string) error {
-			return unix.Renameat(fd, file, unix.AT_FDCWD, t.path("mnt/other", file))
-		}, want: allowed, topos: []discTopo{discLeaf}},
+		op: func(t *check.T, fd int, file string) error {
+			return unix.Renameat(fd, file, unix.AT_FDCWD, t.Path("mnt/other", file))
+		}, want: check.Allowed, topos: []discTopo{discLeaf}},
 	{name: "rename_out_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("mnt/other", aRead)},
-		op: func(t *T, fd int, file string) error {
-			return unix.Renameat(fd, file, unix.AT_FDCWD, t.path("mnt/other", file))
-		}, want: reparented("EXDEV"), unfixed: OK, topos: []discTopo{discLeaf, discBranch}},
+		op: func(t *check.T, fd int, file string) error {
+			return unix.Renameat(fd, file, unix.AT_FDCWD, t.Path("mnt/other", file))
+		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf, discBranch}},
 	{name: "link_out_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("mnt/other", aRead)},
-		op: func(t *T, fd int, file string) error {
-			return unix.Linkat(fd, file, unix.AT_FDCWD, t.path("mnt/other", file), 0)
-		}, want: reparented("EXDEV"), unfixed: OK, topos: []discTopo{discLeaf}},
+		op: func(t *check.T, fd int, file string) error {
+			return unix.Linkat(fd, file, unix.AT_FDCWD, t.Path("mnt/other", file), 0)
+		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
 	{name: "rename_in_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("out", aRead)},
-		op: func(t *T, fd int, file string) error {
-			return unix.Renameat(unix.AT_FDCWD, t.path("mnt/other/g"), fd, "g")
-		}, want: reparented("EXDEV"), unfixed: OK, topos: []discTopo{discLeaf}},
+		op: func(t *check.T, fd int, file string) error {
+			return unix.Renameat(unix.AT_FDCWD, t.Path("mnt/other/g"), fd, "g")
+		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
 	{name: "link_in_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("out", aRead)},
-		op: func(t *T, fd int, file string) error {
-			return unix.Linkat(unix.AT_FDCWD, t.path("mnt/other/g"), fd, "g", 0)
-		}, want: reparented("EXDEV"), unfixed: OK, topos: []discTopo{discLeaf}},
+		op: func(t *check.T, fd int, file string) error {
+			return unix.Linkat(unix.AT_FDCWD, t.Path("mnt/other/g"), fd, "g", 0)
+		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
 	{name: "exchange_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("out", aRead)},
-		op: func(t *T, fd int, file string) error {
-			return unix.Renameat2(fd, file, unix.AT_FDCWD, t.path("mnt/other/g"), unix.RENAME_EXCHANGE)
-		}, want: reparented("EXDEV"), unfixed: OK, topos: []discTopo{discLeaf}},
+		op: func(t *check.T, fd int, file string) error {
+			return unix.Renameat2(fd, file, unix.AT_FDCWD, t.Path("mnt/other/g"), unix.RENAME_EXCHANGE)
+		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
 	// ".." of a disconnected directory does not exist (the VFS says
 	// ENOENT); a domain that denies READ_DIR does not turn it into EACCES.
 	{name: "dotdot_is_enoent", handled: aRead | aReadDir, rules: []rule{on("", aRead)},
-		op: func(t *T, fd int, file string) error {
+		op: func(t *check.T, fd int, file string) error {
 			return openAt(fd, "..", unix.O_RDONLY|unix.O_DIRECTORY)
-		}, want: func(Env) string { return "ENOENT" }, topos: []discTopo{discLeaf}},
+		}, want: func(check.Env) string { return "ENOENT" }, topos: []discTopo{discLeaf}},
 }
 
-func readAt(t *T, fd int, file string) error { return openAt(fd, file, unix.O_RDONLY) }
+func readAt(t *check.T, fd int, file string) error { return openAt(fd, file, unix.O_RDONLY) }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, r := range discRows {
 			for _, topo := range r.topos {
 				r, topo := r, topo
-				c := Case{Area: "fs", Name: fmt.Sprintf("disconnected/%s/%s", topo.name, r.name), Want: r.want,
+				c := check.Case{Area: "fs", Name: fmt.Sprintf("disconnected/%s/%s", topo.name, r.name), Want: r.want,
 					Covers: []string{"fs.2", "§3.5"}}
 				if r.unfixed != "" {
-					c.Deviate = unfixedErratum(3, r.unfixed)
+					c.Deviate = check.UnfixedErratum(3, r.unfixed)
 					c.Covers = append(c.Covers, "§6.4")
 				}
-				register(withMountNS(c, func(t *T) string {
+				check.Register(withMountNS(c, func(t *check.T) string {
 					return withDisconnected(t, topo, r.handled, r.rules, func(fd int) string {
-						return Outcome(r.op(t, fd, topo.file))
+						return check.Outcome(r.op(t, fd, topo.file))
 					})
 				}))
 			}

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,19 +25,19 @@ import (
 func runProgram(prog string) string {
 	pid, err := syscall.ForkExec(prog, []string{prog}, &syscall.ProcAttr{Env: []string{}})
 	if err != nil {
-		return "exec: " + Outcome(err)
+		return "exec: " + check.Outcome(err)
 	}
 	var ws unix.WaitStatus
 	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
-		return "wait: " + Outcome(err)
+		return "wait: " + check.Outcome(err)
 	}
 	if !ws.Exited() {
 		return "child: " + ws.Signal().String()
 	}
 	if ws.ExitStatus() == 0 {
-		return OK
+		return check.OK
 	}
-	return Outcome(unix.Errno(ws.ExitStatus()))
+	return check.Outcome(unix.Errno(ws.ExitStatus()))
 }
 
 const atExecveCheck = 0x10000 // AT_EXECVE_CHECK (Linux 6.14), not in x/sys
@@ -68,8 +69,8 @@ var hasExecveCheck = sync.OnceValue(func() bool {
 // withExecveCheck is the expectation of an AT_EXECVE_CHECK case: where the
 // kernel lacks the flag, execveat(2) rejects it (EINVAL) before it looks
 // at the file, so a domain must not turn that into its own answer.
-func withExecveCheck(want func(Env) string) func(Env) string {
-	return func(e Env) string {
+func withExecveCheck(want func(check.Env) string) func(check.Env) string {
+	return func(e check.Env) string {
 		if !hasExecveCheck() {
 			return "EINVAL"
 		}
@@ -77,75 +78,75 @@ func withExecveCheck(want func(Env) string) func(Env) string {
 	}
 }
 
-func execCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "fs", Name: "execute/" + name, Want: want, Covers: []string{"fs.7", "§3.2"}, Run: run}
+func execCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "fs", Name: "execute/" + name, Want: want, Covers: []string{"fs.7", "§3.2"}, Run: run}
 }
 
 func init() {
-	build(func() {
-		prog := func(t *T, rel string) error {
+	check.Build(func() {
+		prog := func(t *check.T, rel string) error {
 			if err := layout(t, rel[:len(rel)-len("prog")]); err != nil {
 				return err
 			}
-			return writeExecutable(t.path(rel))
+			return writeExecutable(t.Path(rel))
 		}
-		denied := deniedFrom(abiLandlock, "EACCES")
-		register(
-			execCase("allowed_by_rule_on_an_ancestor", byLibABI(abiLandlock, "deep=ok other=EACCES", "deep=ok other=ok"), func(t *T) string {
+		denied := check.DeniedFrom(check.ABILandlock, "EACCES")
+		check.Register(
+			execCase("allowed_by_rule_on_an_ancestor", byLibABI(check.ABILandlock, "deep=ok other=EACCES", "deep=ok other=ok"), func(t *check.T) string {
 				if err := prog(t, "a/b/c/prog"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := prog(t, "z/prog"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("deep", Outcome(execute(t.path("a/b/c/prog"))), "other", Outcome(execute(t.path("z/prog"))))
+				return pairs("deep", check.Outcome(execute(t.Path("a/b/c/prog"))), "other", check.Outcome(execute(t.Path("z/prog"))))
 			}),
 			// The file reached decides, not the symbolic link.
-			execCase("symlink_to_denied_target", denied, func(t *T) string {
+			execCase("symlink_to_denied_target", denied, func(t *check.T) string {
 				if err := prog(t, "b/prog"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := layout(t, "a/l->../b/prog"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead), on("b", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(execute(t.path("a/l")))
+				return check.Outcome(execute(t.Path("a/l")))
 			}),
 			// A domain that does not handle EXECUTE lets programs run, while it
 			// denies what it handles.
-			execCase("not_handled_allowed", byLibABI(abiLandlock, "exec=ok write=EACCES", "exec=ok write=ok"), func(t *T) string {
+			execCase("not_handled_allowed", byLibABI(check.ABILandlock, "exec=ok write=EACCES", "exec=ok write=ok"), func(t *check.T) string {
 				if err := prog(t, "a/prog"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, aWrite); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("exec", Outcome(execute(t.path("a/prog"))), "write", Outcome(openWrite(t.path("a/prog"))))
+				return pairs("exec", check.Outcome(execute(t.Path("a/prog"))), "write", check.Outcome(openWrite(t.Path("a/prog"))))
 			}),
-			Case{Area: "fs", Name: "execute/execveat_check_allowed_with_execute", Covers: []string{"fs.7", "§3.2"},
-				Want: withExecveCheck(allowed), Run: func(t *T) string {
+			check.Case{Area: "fs", Name: "execute/execveat_check_allowed_with_execute", Covers: []string{"fs.7", "§3.2"},
+				Want: withExecveCheck(check.Allowed), Run: func(t *check.T) string {
 					if err := prog(t, "a/prog"); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
 						return enforceFailed(err)
 					}
-					return Outcome(execveCheck(t.path("a/prog")))
+					return check.Outcome(execveCheck(t.Path("a/prog")))
 				}},
-			Case{Area: "fs", Name: "execute/execveat_check_denied_without_execute", Covers: []string{"fs.7", "§3.2"},
-				Want: withExecveCheck(denied), Run: func(t *T) string {
+			check.Case{Area: "fs", Name: "execute/execveat_check_denied_without_execute", Covers: []string{"fs.7", "§3.2"},
+				Want: withExecveCheck(denied), Run: func(t *check.T) string {
 					if err := prog(t, "a/prog"); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					if err := enforceFS(t, aExec|aRead, on("a", aRead)); err != nil {
 						return enforceFailed(err)
 					}
-					return Outcome(execveCheck(t.path("a/prog")))
+					return check.Outcome(execveCheck(t.Path("a/prog")))
 				}},
 		)
 	})

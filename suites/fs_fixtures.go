@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,44 +42,44 @@ type rule struct {
 func on(path string, access landlock.AccessFS) rule { return rule{path, access} }
 
 // fsPolicy is a library policy handling handled with rules.
-func fsPolicy(t *T, handled landlock.AccessFS, rules ...rule) landlock.Policy {
+func fsPolicy(t *check.T, handled landlock.AccessFS, rules ...rule) landlock.Policy {
 	p := landlock.Policy{FS: handled}
 	for _, r := range rules {
-		p.AllowPath(t.abs(r.path), r.access)
+		p.AllowPath(t.Abs(r.path), r.access)
 	}
 	return p
 }
 
 // enforceFS enforces one layer through the library (best effort).
-func enforceFS(t *T, handled landlock.AccessFS, rules ...rule) error {
+func enforceFS(t *check.T, handled landlock.AccessFS, rules ...rule) error {
 	return t.Enforce(fsPolicy(t, handled, rules...))
 }
 
 // layout creates a fixture under the case directory: a name ending in "/"
 // is a directory, "name->target" a symbolic link, "name|" a named pipe,
 // anything else a small regular file (parents are made as needed).
-func layout(t *T, specs ...string) error {
+func layout(t *check.T, specs ...string) error {
 	for _, s := range specs {
 		switch {
 		case strings.HasSuffix(s, "/"):
-			if err := os.MkdirAll(t.path(s), 0o755); err != nil {
+			if err := os.MkdirAll(t.Path(s), 0o755); err != nil {
 				return err
 			}
 			continue
 		}
 		name, target, isLink := strings.Cut(s, "->")
 		name, isFifo := strings.CutSuffix(name, "|")
-		if err := os.MkdirAll(filepath.Dir(t.path(name)), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(t.Path(name)), 0o755); err != nil {
 			return err
 		}
 		var err error
 		switch {
 		case isLink:
-			err = os.Symlink(target, t.path(name))
+			err = os.Symlink(target, t.Path(name))
 		case isFifo:
-			err = unix.Mkfifo(t.path(name), 0o644)
+			err = unix.Mkfifo(t.Path(name), 0o644)
 		default:
-			err = os.WriteFile(t.path(name), []byte("llconform\n"), 0o644)
+			err = os.WriteFile(t.Path(name), []byte("llconform\n"), 0o644)
 		}
 		if err != nil {
 			return err
@@ -90,19 +91,19 @@ func layout(t *T, specs ...string) error {
 // fsSys is the expectation of a raw-syscall filesystem case: errno from
 // abi on, ok before it (the kernel cannot deny what it does not know), and
 // ENOSYS/EOPNOTSUPP without Landlock.
-func fsSys(abi int, errno string) func(Env) string {
-	return sys(func(e Env) string {
+func fsSys(abi int, errno string) func(check.Env) string {
+	return check.Sys(func(e check.Env) string {
 		if e.ABI >= abi {
 			return errno
 		}
-		return OK
+		return check.OK
 	})
 }
 
 // byLibABI is a library-case expectation: denied where the library's ABI
 // reaches abi, allowed otherwise (also without Landlock).
-func byLibABI(abi int, denied, allowed string) func(Env) string {
-	return func(e Env) string {
+func byLibABI(abi int, denied, allowed string) func(check.Env) string {
+	return func(e check.Env) string {
 		if e.LibABI() >= abi {
 			return denied
 		}
@@ -150,10 +151,10 @@ func offMainThread(f func() string) string {
 
 // ownFS gives the calling thread its own cwd and root (unshare(CLONE_FS)),
 // so that chdir and chroot change nothing for the other threads.
-func ownFS(t *T, body func(*T) string) string {
+func ownFS(t *check.T, body func(*check.T) string) string {
 	return offMainThread(func() string {
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			return SetupFailedf("unshare(CLONE_FS): %s", Outcome(err))
+			return check.SetupFailedf("unshare(CLONE_FS): %s", check.Outcome(err))
 		}
 		return body(t)
 	})

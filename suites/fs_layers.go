@@ -3,6 +3,7 @@ package suites
 import (
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,8 +14,8 @@ import (
 // denies. Children (fork, and the program they execute) keep the domain;
 // sibling threads of the enforcing thread do not get it.
 
-func layerCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "fs", Name: "layers/" + name, Want: want, Covers: []string{"fs.6", "§3.4"}, Run: run}
+func layerCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "fs", Name: "layers/" + name, Want: want, Covers: []string{"fs.6", "§3.4"}, Run: run}
 }
 
 // fsLayerSpec is one layer: what it handles and its rules.
@@ -23,7 +24,7 @@ type fsLayerSpec struct {
 	rules   []rule
 }
 
-func enforceLayers(t *T, ls ...fsLayerSpec) error {
+func enforceLayers(t *check.T, ls ...fsLayerSpec) error {
 	for _, l := range ls {
 		if err := enforceFS(t, l.handled, l.rules...); err != nil {
 			return err
@@ -33,22 +34,22 @@ func enforceLayers(t *T, ls ...fsLayerSpec) error {
 }
 
 func init() {
-	build(func() {
-		read := func(t *T, p string) string { return Outcome(openRead(t.path(p))) }
-		write := func(t *T, p string) string { return Outcome(openWrite(t.path(p))) }
-		register(
+	check.Build(func() {
+		read := func(t *check.T, p string) string { return check.Outcome(openRead(t.Path(p))) }
+		write := func(t *check.T, p string) string { return check.Outcome(openWrite(t.Path(p))) }
+		check.Register(
 			// The second layer grants READ|WRITE everywhere; the first granted
 			// only READ on a: writing stays denied.
-			layerCase("superset_layer_cannot_widen", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *T) string {
-				t.files("a/f")
+			layerCase("superset_layer_cannot_widen", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *check.T) string {
+				t.Files("a/f")
 				if err := enforceLayers(t, fsLayerSpec{aRead | aWrite, []rule{on("a", aRead)}}, fsLayerSpec{aRead | aWrite, []rule{on("", aRead|aWrite)}}); err != nil {
 					return enforceFailed(err)
 				}
 				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
 			}),
 			// Layers handling different rights: each only restricts its own.
-			layerCase("non_overlapping_accesses", byLibABI(abiLandlock, "a_read=ok b_write=ok a_write=EACCES b_read=EACCES", "a_read=ok b_write=ok a_write=ok b_read=ok"), func(t *T) string {
-				t.files("a/f", "b/f")
+			layerCase("non_overlapping_accesses", byLibABI(check.ABILandlock, "a_read=ok b_write=ok a_write=EACCES b_read=EACCES", "a_read=ok b_write=ok a_write=ok b_read=ok"), func(t *check.T) string {
+				t.Files("a/f", "b/f")
 				if err := enforceLayers(t, fsLayerSpec{aRead, []rule{on("a", aRead)}}, fsLayerSpec{aWrite, []rule{on("b", aWrite)}}); err != nil {
 					return enforceFailed(err)
 				}
@@ -56,8 +57,8 @@ func init() {
 			}),
 			// A middle layer that handles WRITE_FILE and grants nothing masks
 			// the WRITE_FILE of the others; READ_FILE stays as they grant it.
-			layerCase("interleaved_masked_accesses", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *T) string {
-				t.files("a/f")
+			layerCase("interleaved_masked_accesses", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *check.T) string {
+				t.Files("a/f")
 				if err := enforceLayers(t,
 					fsLayerSpec{aRead | aWrite, []rule{on("a", aRead|aWrite)}},
 					fsLayerSpec{aWrite, nil},
@@ -66,28 +67,28 @@ func init() {
 				}
 				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
 			}),
-			layerCase("empty_layer_denies_only_what_it_handles", byLibABI(abiLandlock, "read=EACCES write=ok", "read=ok write=ok"), func(t *T) string {
-				t.files("a/f")
+			layerCase("empty_layer_denies_only_what_it_handles", byLibABI(check.ABILandlock, "read=EACCES write=ok", "read=ok write=ok"), func(t *check.T) string {
+				t.Files("a/f")
 				if err := enforceLayers(t, fsLayerSpec{aRead, nil}); err != nil {
 					return enforceFailed(err)
 				}
 				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
 			}),
 			// The same ruleset enforced twice: two equal layers.
-			layerCase("same_ruleset_twice", sys(func(Env) string { return "a=ok b=EACCES" }), func(t *T) string {
-				t.files("a/f", "b/f")
+			layerCase("same_ruleset_twice", check.Sys(func(check.Env) string { return "a=ok b=EACCES" }), func(t *check.T) string {
+				t.Files("a/f", "b/f")
 				return withRuleset(attr(8, fsRead), func(rs int) string {
-					d, err := unix.Open(t.path("a"), unix.O_PATH|unix.O_CLOEXEC, 0)
+					d, err := unix.Open(t.Path("a"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(d)
 					if err := addPath(rs, fsRead, d, 0); err != nil {
-						return "add_rule: " + Outcome(err)
+						return "add_rule: " + check.Outcome(err)
 					}
 					for i := 0; i < 2; i++ {
 						if err := restrict(t, rs, 0); err != nil {
-							return "restrict: " + Outcome(err)
+							return "restrict: " + check.Outcome(err)
 						}
 					}
 					return pairs("a", read(t, "a/f"), "b", read(t, "b/f"))
@@ -95,19 +96,19 @@ func init() {
 			}),
 		)
 
-		inherit := func(name string, want func(Env) string, run func(t *T) string) Case {
-			return Case{Area: "fs", Name: "inheritance/" + name, Want: want, Covers: []string{"fs.6", "§3.4"}, Run: run}
+		inherit := func(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+			return check.Case{Area: "fs", Name: "inheritance/" + name, Want: want, Covers: []string{"fs.6", "§3.4"}, Run: run}
 		}
-		register(
+		check.Register(
 			// The executed program (a new image) still runs in the domain.
-			inherit("executed_program_keeps_the_domain", byLibABI(abiLandlock, "a=ok b=EACCES", "a=ok b=ok"), func(t *T) string {
-				t.files("a/f", "b/f")
-				progs := map[string]string{"a": t.path("a/open-prog"), "b": t.path("a/open-b-prog")}
-				if err := writeProgram(progs["a"], tinyasm.OpenProgram(t.path("a/f"), unix.O_RDONLY)); err != nil {
-					return SetupFailed(err)
+			inherit("executed_program_keeps_the_domain", byLibABI(check.ABILandlock, "a=ok b=EACCES", "a=ok b=ok"), func(t *check.T) string {
+				t.Files("a/f", "b/f")
+				progs := map[string]string{"a": t.Path("a/open-prog"), "b": t.Path("a/open-b-prog")}
+				if err := writeProgram(progs["a"], tinyasm.OpenProgram(t.Path("a/f"), unix.O_RDONLY)); err != nil {
+					return check.SetupFailed(err)
 				}
-				if err := writeProgram(progs["b"], tinyasm.OpenProgram(t.path("b/f"), unix.O_RDONLY)); err != nil {
-					return SetupFailed(err)
+				if err := writeProgram(progs["b"], tinyasm.OpenProgram(t.Path("b/f"), unix.O_RDONLY)); err != nil {
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead|aExec, on("a", aRead|aExec)); err != nil {
 					return enforceFailed(err)
@@ -116,8 +117,8 @@ func init() {
 			}),
 			// A thread that existed before the enforcement is outside the
 			// domain; the enforcing thread is inside.
-			inherit("sibling_thread_not_restricted", byLibABI(abiLandlock, "self=EACCES sibling=ok", "self=ok sibling=ok"), func(t *T) string {
-				t.files("f")
+			inherit("sibling_thread_not_restricted", byLibABI(check.ABILandlock, "self=EACCES sibling=ok", "self=ok sibling=ok"), func(t *check.T) string {
+				t.Files("f")
 				if err := enforceFS(t, aRead); err != nil {
 					return enforceFailed(err)
 				}

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,7 +23,7 @@ type makeRow struct {
 	name   string
 	layout []string
 	grant  landlock.AccessFS
-	op     func(t *T, dirfd int) error
+	op     func(t *check.T, dirfd int) error
 	denied bool
 }
 
@@ -34,51 +35,51 @@ var makeRows = []makeRow{
 	// O_CREAT on an existing file creates nothing.
 	{name: "reg_open_creat_of_existing_file_needs_no_make_reg", layout: []string{"f"}, grant: aWrite, op: creatNew("f")},
 	{name: "reg_by_mknod_file_type_zero_denied", grant: makeHandled &^ aMkReg, denied: true,
-		op: func(t *T, dirfd int) error { return unix.Mknodat(dirfd, "r", 0o600, 0) }},
+		op: func(t *check.T, dirfd int) error { return unix.Mknodat(dirfd, "r", 0o600, 0) }},
 	{name: "fifo_by_mkfifoat_below_dir_fd_denied", grant: makeHandled &^ aMkFifo, denied: true,
-		op: func(t *T, dirfd int) error { return unix.Mkfifoat(dirfd, "p", 0o600) }},
+		op: func(t *check.T, dirfd int) error { return unix.Mkfifoat(dirfd, "p", 0o600) }},
 	{name: "sym_by_symlinkat_below_dir_fd_denied", grant: makeHandled &^ aMkSym, denied: true,
-		op: func(t *T, dirfd int) error { return unix.Symlinkat("target", dirfd, "l") }},
+		op: func(t *check.T, dirfd int) error { return unix.Symlinkat("target", dirfd, "l") }},
 	{name: "dir_by_mkdirat_below_dir_fd_denied", grant: makeHandled &^ aMkDir, denied: true,
-		op: func(t *T, dirfd int) error { return unix.Mkdirat(dirfd, "d", 0o755) }},
+		op: func(t *check.T, dirfd int) error { return unix.Mkdirat(dirfd, "d", 0o755) }},
 	{name: "dir_removal_by_unlinkat_denied", layout: []string{"d/"}, grant: makeHandled &^ aRmDir, denied: true,
-		op: func(t *T, dirfd int) error { return unix.Unlinkat(dirfd, "d", unix.AT_REMOVEDIR) }},
+		op: func(t *check.T, dirfd int) error { return unix.Unlinkat(dirfd, "d", unix.AT_REMOVEDIR) }},
 	{name: "file_removal_by_unlinkat_below_dir_fd_denied", layout: []string{"f"}, grant: makeHandled &^ aRmFile, denied: true,
-		op: func(t *T, dirfd int) error { return unix.Unlinkat(dirfd, "f", 0) }},
+		op: func(t *check.T, dirfd int) error { return unix.Unlinkat(dirfd, "f", 0) }},
 	// A hard link of a special file needs the MAKE_* right of its kind.
 	{name: "sym_by_link_of_a_symlink_denied", layout: []string{"l->f"}, grant: makeHandled &^ aMkSym, denied: true,
-		op: func(t *T, dirfd int) error { return unix.Linkat(dirfd, "l", dirfd, "l2", 0) }},
+		op: func(t *check.T, dirfd int) error { return unix.Linkat(dirfd, "l", dirfd, "l2", 0) }},
 	{name: "sym_by_link_of_a_symlink_allowed", layout: []string{"l->f"}, grant: aMkSym,
-		op: func(t *T, dirfd int) error { return unix.Linkat(dirfd, "l", dirfd, "l2", 0) }},
+		op: func(t *check.T, dirfd int) error { return unix.Linkat(dirfd, "l", dirfd, "l2", 0) }},
 	{name: "fifo_by_link_of_a_fifo_denied", layout: []string{"p|"}, grant: makeHandled &^ aMkFifo, denied: true,
-		op: func(t *T, dirfd int) error { return unix.Linkat(dirfd, "p", dirfd, "p2", 0) }},
+		op: func(t *check.T, dirfd int) error { return unix.Linkat(dirfd, "p", dirfd, "p2", 0) }},
 }
 
 // bindSocket binds a pathname UNIX socket named name in the directory.
-func bindSocket(name string) func(t *T, dirfd int) error {
-	return func(t *T, dirfd int) error {
+func bindSocket(name string) func(t *check.T, dirfd int) error {
+	return func(t *check.T, dirfd int) error {
 		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
 		defer unix.Close(fd)
-		return unix.Bind(fd, &unix.SockaddrUnix{Name: t.path("d0", name)})
+		return unix.Bind(fd, &unix.SockaddrUnix{Name: t.Path("d0", name)})
 	}
 }
 
-func creatNew(name string) func(t *T, dirfd int) error {
-	return func(t *T, dirfd int) error { return openAt(dirfd, name, unix.O_WRONLY|unix.O_CREAT) }
+func creatNew(name string) func(t *check.T, dirfd int) error {
+	return func(t *check.T, dirfd int) error { return openAt(dirfd, name, unix.O_WRONLY|unix.O_CREAT) }
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, r := range makeRows {
 			r := r
-			want := allowed
+			want := check.Allowed
 			if r.denied {
-				want = deniedFrom(abiLandlock, "EACCES")
+				want = check.DeniedFrom(check.ABILandlock, "EACCES")
 			}
-			register(Case{Area: "fs", Name: "make/" + r.name, Want: want, Covers: []string{"fs.8", "§3.2"}, Run: func(t *T) string {
+			check.Register(check.Case{Area: "fs", Name: "make/" + r.name, Want: want, Covers: []string{"fs.8", "§3.2"}, Run: func(t *check.T) string {
 				// Everything happens in d0, opened (O_PATH) before the
 				// enforcement.
 				specs := []string{"d0/"}
@@ -86,17 +87,17 @@ func init() {
 					specs = append(specs, "d0/"+s)
 				}
 				if err := layout(t, specs...); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
-				dirfd, err := unix.Open(t.path("d0"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				dirfd, err := unix.Open(t.Path("d0"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(dirfd)
 				if err := enforceFS(t, makeHandled, on("d0", r.grant)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(r.op(t, dirfd))
+				return check.Outcome(r.op(t, dirfd))
 			}})
 		}
 	})

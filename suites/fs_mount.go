@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,13 +28,13 @@ import (
 
 // topologyDomain handles one filesystem right and grants it everywhere:
 // only the topology change itself can be denied.
-func topologyDomain(t *T) error { return enforceFS(t, aRead, on("/", aRead)) }
+func topologyDomain(t *check.T) error { return enforceFS(t, aRead, on("/", aRead)) }
 
 // ownRootMount makes the case directory this thread's root, as a mount of
 // its own (bound on itself): pivot_root(2) needs the current root to be a
 // mount point, which the VM's initramfs root is not. Paths are then
 // relative to the case directory.
-func ownRootMount(t *T) error {
+func ownRootMount(t *check.T) error {
 	if err := unix.Mount(t.Root(), t.Root(), "", unix.MS_BIND, ""); err != nil {
 		return opErr("bind the case directory on itself", err)
 	}
@@ -44,7 +45,7 @@ func ownRootMount(t *T) error {
 }
 
 // pivotPrep prepares /nr (a tmpfs with /nr/old) under an own root mount.
-func pivotPrep(t *T) error {
+func pivotPrep(t *check.T) error {
 	if err := ownRootMount(t); err != nil {
 		return err
 	}
@@ -57,11 +58,11 @@ func pivotPrep(t *T) error {
 	return os.Mkdir("/nr/old", 0o755)
 }
 
-func mountTmpfs(t *T, rel string) error {
-	if err := os.MkdirAll(t.path(rel), 0o755); err != nil {
+func mountTmpfs(t *check.T, rel string) error {
+	if err := os.MkdirAll(t.Path(rel), 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount("tmpfs", t.path(rel), "tmpfs", 0, "size=1m"); err != nil {
+	if err := unix.Mount("tmpfs", t.Path(rel), "tmpfs", 0, "size=1m"); err != nil {
 		return opErr("mount tmpfs on "+rel, err)
 	}
 	return nil
@@ -71,55 +72,57 @@ func mountTmpfs(t *T, rel string) error {
 // after it.
 type topoRow struct {
 	name   string
-	prep   func(t *T) error
-	change func(t *T) error
+	prep   func(t *check.T) error
+	change func(t *check.T) error
 }
 
 var topoRows = []topoRow{
-	{name: "mount", prep: func(t *T) error { return layout(t, "m/") },
-		change: func(t *T) error { return unix.Mount("tmpfs", t.path("m"), "tmpfs", 0, "") }},
-	{name: "umount", prep: func(t *T) error { return mountTmpfs(t, "m") },
-		change: func(t *T) error { return unix.Unmount(t.path("m"), 0) }},
-	{name: "umount_detach", prep: func(t *T) error { return mountTmpfs(t, "m") },
-		change: func(t *T) error { return unix.Unmount(t.path("m"), unix.MNT_DETACH) }},
-	{name: "remount", prep: func(t *T) error { return mountTmpfs(t, "m") },
-		change: func(t *T) error {
-			return unix.Mount("", t.path("m"), "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	{name: "mount", prep: func(t *check.T) error { return layout(t, "m/") },
+		change: func(t *check.T) error { return unix.Mount("tmpfs", t.Path("m"), "tmpfs", 0, "") }},
+	{name: "umount", prep: func(t *check.T) error { return mountTmpfs(t, "m") },
+		change: func(t *check.T) error { return unix.Unmount(t.Path("m"), 0) }},
+	{name: "umount_detach", prep: func(t *check.T) error { return mountTmpfs(t, "m") },
+		change: func(t *check.T) error { return unix.Unmount(t.Path("m"), unix.MNT_DETACH) }},
+	{name: "remount", prep: func(t *check.T) error { return mountTmpfs(t, "m") },
+		change: func(t *check.T) error {
+			return unix.Mount("", t.Path("m"), "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
 		}},
-	{name: "bind_mount", prep: func(t *T) error { return layout(t, "a/f", "m/") },
-		change: func(t *T) error { return unix.Mount(t.path("a"), t.path("m"), "", unix.MS_BIND, "") }},
-	{name: "propagation_change", prep: func(t *T) error { return mountTmpfs(t, "m") },
-		change: func(t *T) error { return unix.Mount("", t.path("m"), "", unix.MS_SHARED, "") }},
-	{name: "mount_move", prep: func(t *T) error {
+	{name: "bind_mount", prep: func(t *check.T) error { return layout(t, "a/f", "m/") },
+		change: func(t *check.T) error { return unix.Mount(t.Path("a"), t.Path("m"), "", unix.MS_BIND, "") }},
+	{name: "propagation_change", prep: func(t *check.T) error { return mountTmpfs(t, "m") },
+		change: func(t *check.T) error { return unix.Mount("", t.Path("m"), "", unix.MS_SHARED, "") }},
+	{name: "mount_move", prep: func(t *check.T) error {
 		if err := layout(t, "n/"); err != nil {
 			return err
 		}
 		return mountTmpfs(t, "m")
-	}, change: func(t *T) error { return unix.Mount(t.path("m"), t.path("n"), "", unix.MS_MOVE, "") }},
-	{name: "move_mount", prep: func(t *T) error {
+	}, change: func(t *check.T) error { return unix.Mount(t.Path("m"), t.Path("n"), "", unix.MS_MOVE, "") }},
+	{name: "move_mount", prep: func(t *check.T) error {
 		if err := layout(t, "n/"); err != nil {
 			return err
 		}
 		return mountTmpfs(t, "m")
-	}, change: func(t *T) error { return unix.MoveMount(unix.AT_FDCWD, t.path("m"), unix.AT_FDCWD, t.path("n"), 0) }},
-	{name: "pivot_root", prep: pivotPrep, change: func(t *T) error { return unix.PivotRoot("/nr", "/nr/old") }},
+	}, change: func(t *check.T) error {
+		return unix.MoveMount(unix.AT_FDCWD, t.Path("m"), unix.AT_FDCWD, t.Path("n"), 0)
+	}},
+	{name: "pivot_root", prep: pivotPrep, change: func(t *check.T) error { return unix.PivotRoot("/nr", "/nr/old") }},
 }
 
 // attachDetachedTree clones the case's a/ as a detached mount before the
 // enforcement and attaches it after: move_mount(2) of an open_tree(2) fd.
-func attachDetachedTree(t *T, enforce func() error) string {
+func attachDetachedTree(t *check.T, enforce func() error) string {
 	if err := layout(t, "a/f", "n/"); err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, t.path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	fd, err := unix.OpenTree(unix.AT_FDCWD, t.Path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
-		return SetupFailedf("open_tree: %s", Outcome(err))
+		return check.SetupFailedf("open_tree: %s", check.Outcome(err))
 	}
 	defer unix.Close(fd)
 	if err := enforce(); err != nil {
 		return enforceFailed(err)
 	}
-	return Outcome(unix.MoveMount(fd, "", unix.AT_FDCWD, t.path("n"), unix.MOVE_MOUNT_F_EMPTY_PATH))
+	return check.Outcome(unix.MoveMount(fd, "", unix.AT_FDCWD, t.Path("n"), unix.MOVE_MOUNT_F_EMPTY_PATH))
 }
 
 // bindTCPAny binds a TCP socket to 0.0.0.0 port 0: a domain handling
@@ -135,11 +138,11 @@ func bindTCPAny() error {
 
 // netOnly and scopeOnly are domains that handle no filesystem right; each
 // returns a companion action its domain denies, to show it is in force.
-func netOnly(t *T) (func() error, error) {
+func netOnly(t *check.T) (func() error, error) {
 	return bindTCPAny, t.Enforce(landlock.Policy{Net: landlock.NetBindTCP})
 }
 
-func scopeOnly(t *T) (func() error, error) {
+func scopeOnly(t *check.T) (func() error, error) {
 	name := abstractName()
 	srv, err := unixServer(name, unix.SOCK_STREAM)
 	if err != nil {
@@ -155,26 +158,26 @@ func scopeOnly(t *T) (func() error, error) {
 	}, nil
 }
 
-func topoCase(name string, want func(Env) string, body func(t *T) string) Case {
-	return withMountNS(Case{Area: "fs", Name: name, Want: want, Covers: []string{"fs.3", "§3.11", "§6.14"}}, body)
+func topoCase(name string, want func(check.Env) string, body func(t *check.T) string) check.Case {
+	return withMountNS(check.Case{Area: "fs", Name: name, Want: want, Covers: []string{"fs.3", "§3.11", "§6.14"}}, body)
 }
 
 func init() {
-	build(func() {
-		topoDenied := deniedFrom(abiLandlock, "EPERM")
+	check.Build(func() {
+		topoDenied := check.DeniedFrom(check.ABILandlock, "EPERM")
 		for _, r := range topoRows {
 			r := r
-			register(topoCase("topology/"+r.name+"_denied_when_fs_handled", topoDenied, func(t *T) string {
+			check.Register(topoCase("topology/"+r.name+"_denied_when_fs_handled", topoDenied, func(t *check.T) string {
 				if err := r.prep(t); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := topologyDomain(t); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(r.change(t))
+				return check.Outcome(r.change(t))
 			}))
 		}
-		register(topoCase("topology/attach_detached_tree_denied_when_fs_handled", topoDenied, func(t *T) string {
+		check.Register(topoCase("topology/attach_detached_tree_denied_when_fs_handled", topoDenied, func(t *check.T) string {
 			return attachDetachedTree(t, func() error { return topologyDomain(t) })
 		}))
 
@@ -182,163 +185,163 @@ func init() {
 		// that domain denies what it handles.
 		for _, d := range []struct {
 			name     string
-			enforce  func(t *T) (func() error, error)
+			enforce  func(t *check.T) (func() error, error)
 			abi      int
 			denied   string
 			what     string
 			topology []string
 		}{
-			{"net_only", netOnly, abiNet, "EACCES", "bind_tcp", []string{"mount", "umount", "pivot_root", "move_mount"}},
-			{"scope_only", scopeOnly, abiScoped, "EPERM", "abstract_connect", []string{"mount", "remount"}},
+			{"net_only", netOnly, check.ABINet, "EACCES", "bind_tcp", []string{"mount", "umount", "pivot_root", "move_mount"}},
+			{"scope_only", scopeOnly, check.ABIScoped, "EPERM", "abstract_connect", []string{"mount", "remount"}},
 		} {
 			for _, name := range d.topology {
 				d := d
 				r := rowNamed(name)
-				register(topoCase("topology/"+name+"_allowed_in_"+d.name+"_domain",
+				check.Register(topoCase("topology/"+name+"_allowed_in_"+d.name+"_domain",
 					byLibABI(d.abi, name+"=ok "+d.what+"="+d.denied, name+"=ok "+d.what+"=ok"),
-					func(t *T) string {
+					func(t *check.T) string {
 						if err := r.prep(t); err != nil {
-							return SetupFailed(err)
+							return check.SetupFailed(err)
 						}
 						companion, err := d.enforce(t)
 						if err != nil {
 							return enforceFailed(err)
 						}
-						return name + "=" + Outcome(r.change(t)) + " " + d.what + "=" + Outcome(companion())
+						return name + "=" + check.Outcome(r.change(t)) + " " + d.what + "=" + check.Outcome(companion())
 					}))
 			}
 		}
 
-		register(
-			topoCase("chroot/chroot_allowed", allowed, func(t *T) string {
+		check.Register(
+			topoCase("chroot/chroot_allowed", check.Allowed, func(t *check.T) string {
 				if err := layout(t, "root/"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, allFS&^aRefer, on("", allFS&^aRefer)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(unix.Chroot(t.path("root")))
+				return check.Outcome(unix.Chroot(t.Path("root")))
 			}),
 			// Inside a chroot, the rules still name the same inodes.
-			topoCase("chroot/rules_apply_inside_chroot", byLibABI(abiLandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *T) string {
+			topoCase("chroot/rules_apply_inside_chroot", byLibABI(check.ABILandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *check.T) string {
 				if err := layout(t, "root/d/f", "root/e/f"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead, on("root/d", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				if err := unix.Chroot(t.path("root")); err != nil {
-					return "chroot: " + Outcome(err)
+				if err := unix.Chroot(t.Path("root")); err != nil {
+					return "chroot: " + check.Outcome(err)
 				}
-				return "d=" + Outcome(openRead("/d/f")) + " e=" + Outcome(openRead("/e/f"))
+				return "d=" + check.Outcome(openRead("/d/f")) + " e=" + check.Outcome(openRead("/e/f"))
 			}),
 
 			// A rule taken on a mount point (after the mount) is on the mounted
 			// filesystem's root.
-			topoCase("mount/rule_on_mount_point_covers_the_mount", byLibABI(abiLandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *T) string {
+			topoCase("mount/rule_on_mount_point_covers_the_mount", byLibABI(check.ABILandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *check.T) string {
 				if err := mountTmpfs(t, "m"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := layout(t, "m/f", "n/f"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead, on("m", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return "inside=" + Outcome(openRead(t.path("m/f"))) + " outside=" + Outcome(openRead(t.path("n/f")))
+				return "inside=" + check.Outcome(openRead(t.Path("m/f"))) + " outside=" + check.Outcome(openRead(t.Path("n/f")))
 			}),
-			topoCase("mount/rule_over_mount_point_covers_the_mount", byLibABI(abiLandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *T) string {
+			topoCase("mount/rule_over_mount_point_covers_the_mount", byLibABI(check.ABILandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *check.T) string {
 				if err := mountTmpfs(t, "a/m"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := layout(t, "a/m/f", "n/f"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead, on("a", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return "inside=" + Outcome(openRead(t.path("a/m/f"))) + " outside=" + Outcome(openRead(t.path("n/f")))
+				return "inside=" + check.Outcome(openRead(t.Path("a/m/f"))) + " outside=" + check.Outcome(openRead(t.Path("n/f")))
 			}),
 			// The rule is added on directory m, then a tmpfs covers m, then the
 			// ruleset is enforced: the rule is on the hidden directory, not on
 			// the mount. Raw syscalls, so that the mount comes between the rule
 			// and the enforcement.
-			topoCase("mount/covered_rule_does_not_reach_the_mount", fsSys(abiLandlock, "EACCES"), func(t *T) string {
+			topoCase("mount/covered_rule_does_not_reach_the_mount", fsSys(check.ABILandlock, "EACCES"), func(t *check.T) string {
 				if err := layout(t, "m/"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				return withRuleset(attr(8, fsRead), func(rs int) string {
-					d, err := unix.Open(t.path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
+					d, err := unix.Open(t.Path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(d)
 					if err := addPath(rs, fsRead, d, 0); err != nil {
-						return "add_rule: " + Outcome(err)
+						return "add_rule: " + check.Outcome(err)
 					}
 					if err := mountTmpfs(t, "m"); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					if err := layout(t, "m/f"); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					if err := restrict(t, rs, 0); err != nil {
-						return "restrict: " + Outcome(err)
+						return "restrict: " + check.Outcome(err)
 					}
-					return Outcome(openRead(t.path("m/f")))
+					return check.Outcome(openRead(t.Path("m/f")))
 				})
 			}),
 			// A ruleset whose rule is on a filesystem that goes away: the
 			// unmount succeeds, the rule goes with it, enforcing still works and
 			// the covered directory is not granted.
-			topoCase("mount/rule_released_when_the_mount_goes_away", sys(func(e Env) string { return "umount=ok restrict=ok read_dir=EACCES" }), func(t *T) string {
+			topoCase("mount/rule_released_when_the_mount_goes_away", check.Sys(func(e check.Env) string { return "umount=ok restrict=ok read_dir=EACCES" }), func(t *check.T) string {
 				if err := mountTmpfs(t, "m"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
 				return withRuleset(attr(8, rd), func(rs int) string {
-					d, err := unix.Open(t.path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
+					d, err := unix.Open(t.Path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					err = addPath(rs, rd, d, 0)
 					unix.Close(d)
 					if err != nil {
-						return "add_rule: " + Outcome(err)
+						return "add_rule: " + check.Outcome(err)
 					}
-					o := "umount=" + Outcome(unix.Unmount(t.path("m"), 0))
-					o += " restrict=" + Outcome(restrict(t, rs, 0))
-					return o + " read_dir=" + Outcome(readDir(t.path("m")))
+					o := "umount=" + check.Outcome(unix.Unmount(t.Path("m"), 0))
+					o += " restrict=" + check.Outcome(restrict(t, rs, 0))
+					return o + " read_dir=" + check.Outcome(readDir(t.Path("m")))
 				})
 			}),
 			// pivot_root before the enforcement: rules name paths of the new
 			// root.
-			topoCase("mount/rules_after_pivot_root", byLibABI(abiLandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *T) string {
+			topoCase("mount/rules_after_pivot_root", byLibABI(check.ABILandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *check.T) string {
 				if err := pivotPrep(t); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				for _, f := range []string{"/nr/d/f", "/nr/e/f"} {
 					if err := os.MkdirAll(f[:len(f)-2], 0o755); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					if err := os.WriteFile(f, nil, 0o644); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 				}
 				if err := unix.PivotRoot("/nr", "/nr/old"); err != nil {
-					return SetupFailedf("pivot_root: %s", Outcome(err))
+					return check.SetupFailedf("pivot_root: %s", check.Outcome(err))
 				}
 				if err := unix.Chdir("/"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, aRead, on("/d", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return "d=" + Outcome(openRead("/d/f")) + " e=" + Outcome(openRead("/e/f"))
+				return "d=" + check.Outcome(openRead("/d/f")) + " e=" + check.Outcome(openRead("/e/f"))
 			}),
 		)
-		register(bindCases()...)
-		register(overlayCases()...)
+		check.Register(bindCases()...)
+		check.Register(overlayCases()...)
 	})
 }
 
@@ -352,61 +355,61 @@ func rowNamed(name string) topoRow {
 }
 
 // bindCases: a bind mount of a on b shows the same inodes.
-func bindCases() []Case {
-	bound := func(t *T) error {
+func bindCases() []check.Case {
+	bound := func(t *check.T) error {
 		if err := layout(t, "a/f", "b/", "c/"); err != nil {
 			return err
 		}
-		return unix.Mount(t.path("a"), t.path("b"), "", unix.MS_BIND, "")
+		return unix.Mount(t.Path("a"), t.Path("b"), "", unix.MS_BIND, "")
 	}
-	row := func(name, ruleOn, read string, want func(Env) string) Case {
-		c := topoCase("mount/bind_"+name, want, func(t *T) string {
+	row := func(name, ruleOn, read string, want func(check.Env) string) check.Case {
+		c := topoCase("mount/bind_"+name, want, func(t *check.T) string {
 			if err := bound(t); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			if err := enforceFS(t, aRead, on(ruleOn, aRead)); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(openRead(t.path(read)))
+			return check.Outcome(openRead(t.Path(read)))
 		})
 		c.Covers = append(c.Covers, "§3.5")
 		return c
 	}
-	return []Case{
-		row("rule_on_source_applies_through_the_bind_mount", "a", "b/f", allowed),
-		row("rule_on_bind_mount_applies_to_the_source", "b", "a/f", allowed),
-		row("without_rule_denied", "c", "b/f", deniedFrom(abiLandlock, "EACCES")),
+	return []check.Case{
+		row("rule_on_source_applies_through_the_bind_mount", "a", "b/f", check.Allowed),
+		row("rule_on_bind_mount_applies_to_the_source", "b", "a/f", check.Allowed),
+		row("without_rule_denied", "c", "b/f", check.DeniedFrom(check.ABILandlock, "EACCES")),
 	}
 }
 
 // overlayCases: a merged directory is made of other files than its lower
 // and upper directories. OverlayFS is a module in Debian's kernels; where
 // it is missing the cases are skipped with that reason.
-func overlayCases() []Case {
-	merged := func(t *T) error {
+func overlayCases() []check.Case {
+	merged := func(t *check.T) error {
 		if err := layout(t, "l/f", "u/", "w/", "m/"); err != nil {
 			return err
 		}
-		opts := "lowerdir=" + t.path("l") + ",upperdir=" + t.path("u") + ",workdir=" + t.path("w")
-		return unix.Mount("overlay", t.path("m"), "overlay", 0, opts)
+		opts := "lowerdir=" + t.Path("l") + ",upperdir=" + t.Path("u") + ",workdir=" + t.Path("w")
+		return unix.Mount("overlay", t.Path("m"), "overlay", 0, opts)
 	}
-	row := func(name, ruleOn string, want func(Env) string) Case {
-		c := topoCase("mount/overlay_"+name, want, func(t *T) string {
+	row := func(name, ruleOn string, want func(check.Env) string) check.Case {
+		c := topoCase("mount/overlay_"+name, want, func(t *check.T) string {
 			if err := merged(t); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			if err := enforceFS(t, aRead, on(ruleOn, aRead)); err != nil {
 				return enforceFailed(err)
 			}
-			return "merged=" + Outcome(openRead(t.path("m/f"))) + " lower=" + Outcome(openRead(t.path("l/f")))
+			return "merged=" + check.Outcome(openRead(t.Path("m/f"))) + " lower=" + check.Outcome(openRead(t.Path("l/f")))
 		})
 		c.Skip = skips(noOverlay, c.Skip)
 		c.Covers = append(c.Covers, "§3.5")
 		return c
 	}
-	return []Case{
-		row("lower_rule_does_not_cover_merged", "l", byLibABI(abiLandlock, "merged=EACCES lower=ok", "merged=ok lower=ok")),
-		row("merged_rule_does_not_cover_lower", "m", byLibABI(abiLandlock, "merged=ok lower=EACCES", "merged=ok lower=ok")),
+	return []check.Case{
+		row("lower_rule_does_not_cover_merged", "l", byLibABI(check.ABILandlock, "merged=EACCES lower=ok", "merged=ok lower=ok")),
+		row("merged_rule_does_not_cover_lower", "m", byLibABI(check.ABILandlock, "merged=ok lower=EACCES", "merged=ok lower=ok")),
 	}
 }
 
@@ -424,13 +427,13 @@ func init() {
 		case unix.ENODEV:
 			return "no overlayfs in this kernel (mount: ENODEV): not built in, and no module loaded (a catalog kernel's header lists the modules the VM loaded)"
 		}
-		return "overlayfs cannot be mounted here (mount: " + Outcome(err) + ")"
+		return "overlayfs cannot be mounted here (mount: " + check.Outcome(err) + ")"
 	}
 }
 
 // noOverlay is the environment skip of the overlay cases, checked in a
 // scratch mount namespace (the namespace server's, unprivileged).
-func noOverlay(e Env) string {
+func noOverlay(e check.Env) string {
 	if !e.Root {
 		if nsUnavailable(e) != "" {
 			return ""

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,19 +40,19 @@ import (
 
 // nsBodies are the case bodies that need a mount namespace, by case ID,
 // filled as the builders make the cases.
-var nsBodies = map[string]func(*T) string{}
+var nsBodies = map[string]func(*check.T) string{}
 
 // withMountNS makes c run body in a private mount namespace: directly as
 // root, in the namespace server unprivileged.
-func withMountNS(c Case, body func(*T) string) Case {
+func withMountNS(c check.Case, body func(*check.T) string) check.Case {
 	id := c.ID()
 	nsBodies[id] = body
 	c.Skip = skips(c.Skip, nsUnavailable)
-	c.Run = func(t *T) string {
+	c.Run = func(t *check.T) string {
 		if t.Env.Root {
 			return offMainThread(func() string {
 				if err := privateMountNSThread(); err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				return body(t)
 			})
@@ -76,7 +77,7 @@ func privateMountNSThread() error {
 
 // nsUnavailable is the environment skip of namespace cases run
 // unprivileged where the kernel refuses unprivileged user namespaces.
-func nsUnavailable(e Env) string {
+func nsUnavailable(e check.Env) string {
 	if e.Root {
 		return ""
 	}
@@ -103,10 +104,10 @@ func userNSSysctls() string {
 
 // The namespace server protocol: one JSON line each way per case.
 type nsRequest struct {
-	ID    string `json:"id"`
-	Env   Env    `json:"env"`
-	Dir   string `json:"dir"`
-	Probe string `json:"probe,omitempty"` // an environment probe instead of a case
+	ID    string    `json:"id"`
+	Env   check.Env `json:"env"`
+	Dir   string    `json:"dir"`
+	Probe string    `json:"probe,omitempty"` // an environment probe instead of a case
 }
 
 type nsResponse struct {
@@ -174,7 +175,7 @@ func (s *nsServer) startLocked() error {
 		select {}
 	}()
 	if err := <-errc; err != nil {
-		s.failed = fmt.Errorf("clone(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWCGROUP): %s", Outcome(err))
+		s.failed = fmt.Errorf("clone(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWCGROUP): %s", check.Outcome(err))
 		return s.failed
 	}
 	s.cmd, s.in, s.out = cmd, in, bufio.NewReader(outPipe)
@@ -226,13 +227,13 @@ func (s *nsServer) call(req nsRequest) (nsResponse, error) {
 	}
 }
 
-func (s *nsServer) run(id string, t *T) string {
+func (s *nsServer) run(id string, t *check.T) string {
 	resp, err := s.call(nsRequest{ID: id, Env: t.Env, Dir: t.Dir})
 	if err != nil {
-		return SetupFailedf("%v", err)
+		return check.SetupFailedf("%v", err)
 	}
 	if resp.Detail != "" {
-		t.log = append(t.log, resp.Detail)
+		t.Log = append(t.Log, resp.Detail)
 	}
 	t.Logf("in a user namespace")
 	return resp.Observed
@@ -270,14 +271,14 @@ func init() {
 
 // nsServerMain serves requests on stdin until it closes.
 func nsServerMain() {
-	buildAll() // the cases' bodies (nsBodies) are made with them
+	check.BuildAll() // the cases' bodies (nsBodies) are made with them
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	enc := json.NewEncoder(os.Stdout)
 	for sc.Scan() {
 		var req nsRequest
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			enc.Encode(nsResponse{Observed: SetupFailedf("bad request: %v", err)})
+			enc.Encode(nsResponse{Observed: check.SetupFailedf("bad request: %v", err)})
 			continue
 		}
 		enc.Encode(nsServe(req))
@@ -289,14 +290,14 @@ func nsServe(req nsRequest) nsResponse {
 	done := make(chan nsResponse, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread and its namespace die with the case
-		t := &T{Env: req.Env, Dir: req.Dir}
+		t := &check.T{Env: req.Env, Dir: req.Dir}
 		defer func() {
 			if p := recover(); p != nil {
 				done <- nsResponse{Observed: fmt.Sprintf("panic: %v", p), Detail: t.Detail()}
 			}
 		}()
 		if err := privateMountNSThread(); err != nil {
-			done <- nsResponse{Observed: SetupFailedf("%v", err)}
+			done <- nsResponse{Observed: check.SetupFailedf("%v", err)}
 			return
 		}
 		if req.Probe != "" {
@@ -316,12 +317,12 @@ func nsServe(req nsRequest) nsResponse {
 		}
 		body, ok := nsBodies[req.ID]
 		if !ok {
-			done <- nsResponse{Observed: SetupFailedf("no namespace case %s", req.ID)}
+			done <- nsResponse{Observed: check.SetupFailedf("no namespace case %s", req.ID)}
 			return
 		}
-		obs := Case{Run: body}.Execute(t)
-		if why, ok := SetupFailure(obs, t); ok {
-			obs = setupPrefix + why // the fixture error crosses to the case
+		obs := check.Case{Run: body}.Execute(t)
+		if why, ok := check.SetupFailure(obs, t); ok {
+			obs = check.SetupPrefix + why // the fixture error crosses to the case
 		}
 		done <- nsResponse{Observed: obs, Detail: t.Detail()}
 	}()

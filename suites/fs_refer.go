@@ -2,6 +2,7 @@ package suites
 
 import (
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,15 +34,15 @@ type referRow struct {
 	handled landlock.AccessFS // default referHandled
 	rules   []rule
 	layers  [][]rule // further layers, each handling referHandled
-	op      func(t *T) error
-	want    func(Env) string
-	deviate func(Env) []Deviation
+	op      func(t *check.T) error
+	want    func(check.Env) string
+	deviate func(check.Env) []check.Deviation
 	covers  []string
 }
 
-func (r referRow) run(t *T) string {
+func (r referRow) run(t *check.T) string {
 	if err := layout(t, r.layout...); err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	handled := r.handled
 	if handled == 0 {
@@ -55,30 +56,32 @@ func (r referRow) run(t *T) string {
 			return enforceFailed(err)
 		}
 	}
-	return Outcome(r.op(t))
+	return check.Outcome(r.op(t))
 }
 
-func (r referRow) caseFor() Case {
+func (r referRow) caseFor() check.Case {
 	covers := append([]string{"fs.1", "§3.3"}, r.covers...)
-	return Case{Area: "fs", Name: "refer/" + r.name, Want: r.want, Deviate: r.deviate, Covers: covers, Run: r.run}
+	return check.Case{Area: "fs", Name: "refer/" + r.name, Want: r.want, Deviate: r.deviate, Covers: covers, Run: r.run}
 }
 
 // The operations, on paths under the case directory.
-func mv(a, b string) func(*T) error {
-	return func(t *T) error { return unix.Rename(t.path(a), t.path(b)) }
+func mv(a, b string) func(*check.T) error {
+	return func(t *check.T) error { return unix.Rename(t.Path(a), t.Path(b)) }
 }
 
-func ln(a, b string) func(*T) error {
-	return func(t *T) error { return unix.Link(t.path(a), t.path(b)) }
+func ln(a, b string) func(*check.T) error {
+	return func(t *check.T) error { return unix.Link(t.Path(a), t.Path(b)) }
 }
 
-func rename2(a, b string, flags uint) func(*T) error {
-	return func(t *T) error { return unix.Renameat2(unix.AT_FDCWD, t.path(a), unix.AT_FDCWD, t.path(b), flags) }
+func rename2(a, b string, flags uint) func(*check.T) error {
+	return func(t *check.T) error {
+		return unix.Renameat2(unix.AT_FDCWD, t.Path(a), unix.AT_FDCWD, t.Path(b), flags)
+	}
 }
 
 // reparented is the outcome of a row whose rules grant REFER: the errno
 // from the REFER ABI, ok below it (nothing is enforced).
-func reparented(errno string) func(Env) string { return deniedFrom(abiRefer, errno) }
+func reparented(errno string) func(check.Env) string { return check.DeniedFrom(check.ABIRefer, errno) }
 
 var referRows = []referRow{
 	// Links.
@@ -87,7 +90,7 @@ var referRows = []referRow{
 		op:    ln("a/f", "b/f"), want: reparented("EXDEV"), covers: []string{"§6.9"}},
 	{name: "link/no_gain_allowed", layout: []string{"a/f", "b/"},
 		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aMkReg|aRead)},
-		op:    ln("a/f", "b/f"), want: allowed},
+		op:    ln("a/f", "b/f"), want: check.Allowed},
 	{name: "link/destination_without_make_reg_eacces", layout: []string{"a/f", "b/"},
 		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aRead)},
 		op:    ln("a/f", "b/f"), want: reparented("EACCES"), covers: []string{"§6.9"}},
@@ -103,10 +106,10 @@ var referRows = []referRow{
 		op:    ln("a/f", "b/f"), want: reparented("EXDEV")},
 	{name: "link/same_directory_without_make_reg_eacces", layout: []string{"a/f"},
 		rules: []rule{on("a", aRead|aRmFile)},
-		op:    ln("a/f", "a/g"), want: deniedFrom(abiLandlock, "EACCES")},
+		op:    ln("a/f", "a/g"), want: check.DeniedFrom(check.ABILandlock, "EACCES")},
 	{name: "link/same_directory_needs_no_refer", layout: []string{"a/f"},
 		rules: []rule{on("a", aRead|aMkReg)},
-		op:    ln("a/f", "a/g"), want: allowed},
+		op:    ln("a/f", "a/g"), want: check.Allowed},
 	{name: "link/symlink_needs_make_sym", layout: []string{"a/l->f", "b/"},
 		rules: []rule{on("a", aRefer), on("b", aRefer|aMkReg)},
 		op:    ln("a/l", "b/l"), want: reparented("EACCES")},
@@ -114,10 +117,10 @@ var referRows = []referRow{
 	// Renames.
 	{name: "rename/no_gain_allowed", layout: []string{"a/f", "b/"},
 		rules: []rule{on("a", aRefer|aRmFile|aRead), on("b", aRefer|aMkReg|aRead)},
-		op:    mv("a/f", "b/f"), want: allowed},
+		op:    mv("a/f", "b/f"), want: check.Allowed},
 	{name: "rename/losing_rights_allowed", layout: []string{"a/f", "b/"},
 		rules: []rule{on("a", aRefer|aRmFile|aRead|aWrite), on("b", aRefer|aMkReg|aRead)},
-		op:    mv("a/f", "b/f"), want: allowed},
+		op:    mv("a/f", "b/f"), want: check.Allowed},
 	{name: "rename/source_without_remove_file_eacces", layout: []string{"a/f", "b/"},
 		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aMkReg|aRead)},
 		op:    mv("a/f", "b/f"), want: reparented("EACCES"), covers: []string{"§6.9"}},
@@ -127,13 +130,13 @@ var referRows = []referRow{
 		op:    mv("a/f", "b/f"), want: reparented("EACCES")},
 	{name: "rename/replacing_with_remove_file_at_destination_allowed", layout: []string{"a/f", "b/f"},
 		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg|aRmFile)},
-		op:    mv("a/f", "b/f"), want: allowed},
+		op:    mv("a/f", "b/f"), want: check.Allowed},
 	{name: "rename/same_directory_without_make_reg_eacces", layout: []string{"a/f"},
 		rules: []rule{on("a", aRead|aRmFile)},
-		op:    mv("a/f", "a/g"), want: deniedFrom(abiLandlock, "EACCES")},
+		op:    mv("a/f", "a/g"), want: check.DeniedFrom(check.ABILandlock, "EACCES")},
 	{name: "rename/same_directory_without_remove_file_eacces", layout: []string{"a/f"},
 		rules: []rule{on("a", aRead|aMkReg)},
-		op:    mv("a/f", "a/g"), want: deniedFrom(abiLandlock, "EACCES")},
+		op:    mv("a/f", "a/g"), want: check.DeniedFrom(check.ABILandlock, "EACCES")},
 	{name: "rename/fifo_needs_make_fifo", layout: []string{"a/p|", "b/"},
 		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg)},
 		op:    mv("a/p", "b/p"), want: reparented("EACCES")},
@@ -146,10 +149,10 @@ var referRows = []referRow{
 	// (it loses READ_FILE); only the way back widens.
 	{name: "exchange/forward_direction_alone_allowed", layout: []string{"a/f", "b/g"},
 		rules: []rule{on("a", aRefer|aRmFile|aMkReg|aRead), on("b", aRefer|aRmFile|aMkReg)},
-		op:    mv("a/f", "b/f"), want: allowed},
+		op:    mv("a/f", "b/f"), want: check.Allowed},
 	{name: "exchange/equal_rights_allowed", layout: []string{"a/f", "b/g"},
 		rules: []rule{on("a", aRefer|aRmFile|aMkReg|aRead), on("b", aRefer|aRmFile|aMkReg|aRead)},
-		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: allowed},
+		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: check.Allowed},
 	{name: "exchange/source_side_without_make_reg_eacces", layout: []string{"a/f", "b/g"},
 		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aRmFile|aMkReg)},
 		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: reparented("EACCES")},
@@ -163,7 +166,7 @@ var referRows = []referRow{
 		op:    mv("a/d", "b/d"), want: reparented("EXDEV")},
 	{name: "directory/no_gain_allowed", layout: []string{"a/d/f", "b/"},
 		rules: []rule{on("a", aRefer|aRmDir|aMkDir|aMkReg), on("b", aRefer|aMkDir|aMkReg)},
-		op:    mv("a/d", "b/d"), want: allowed},
+		op:    mv("a/d", "b/d"), want: check.Allowed},
 	{name: "directory/destination_without_make_dir_eacces", layout: []string{"a/d/f", "b/"},
 		rules: []rule{on("a", aRefer|aRmDir), on("b", aRefer)},
 		op:    mv("a/d", "b/d"), want: reparented("EACCES")},
@@ -174,25 +177,25 @@ var referRows = []referRow{
 	// for a regular file.
 	{name: "file/directory_only_rights_do_not_count", layout: []string{"a/f", "b/"},
 		rules: []rule{on("a", aRefer|aRmFile|aMkReg), on("b", aRefer|aMkReg|aMkDir|aMkFifo)},
-		op:    mv("a/f", "b/f"), want: allowed},
+		op:    mv("a/f", "b/f"), want: check.Allowed},
 
 	// REFER is denied by default, also by a layer that does not handle it.
 	{name: "denied_by_default/rename_exdev", layout: []string{"a/f", "b/"},
 		handled: aRead, rules: []rule{on("", aRead)},
-		op: mv("a/f", "b/f"), want: deniedFrom(abiLandlock, "EXDEV")},
+		op: mv("a/f", "b/f"), want: check.DeniedFrom(check.ABILandlock, "EXDEV")},
 	{name: "denied_by_default/link_exdev", layout: []string{"a/f", "b/"},
 		handled: aRead, rules: []rule{on("", aRead)},
-		op: ln("a/f", "b/f"), want: deniedFrom(abiLandlock, "EXDEV")},
+		op: ln("a/f", "b/f"), want: check.DeniedFrom(check.ABILandlock, "EXDEV")},
 	// The same-directory companion: the same domain lets it through.
 	{name: "denied_by_default/same_directory_rename_allowed", layout: []string{"a/f"},
 		handled: aRead, rules: []rule{on("", aRead)},
-		op: mv("a/f", "a/g"), want: allowed},
+		op: mv("a/f", "a/g"), want: check.Allowed},
 
 	// Layers: each one must allow the reparenting on its own.
 	{name: "layers/layer_without_refer_denies", layout: []string{"a/f", "b/"},
 		handled: aRead, rules: []rule{on("", aRead)},
 		layers: [][]rule{{on("", referHandled)}},
-		op:     mv("a/f", "b/f"), want: deniedFrom(abiLandlock, "EXDEV"), covers: []string{"§3.4", "fs.6"}},
+		op:     mv("a/f", "b/f"), want: check.DeniedFrom(check.ABILandlock, "EXDEV"), covers: []string{"§3.4", "fs.6"}},
 	{name: "layers/one_widening_layer_exdev", layout: []string{"a/f", "b/"},
 		rules:  []rule{on("", referHandled)},
 		layers: [][]rule{{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg|aRead)}},
@@ -200,41 +203,41 @@ var referRows = []referRow{
 	{name: "layers/no_widening_layer_allowed", layout: []string{"a/f", "b/"},
 		rules:  []rule{on("", referHandled)},
 		layers: [][]rule{{on("a", aRefer|aRmFile|aRead), on("b", aRefer|aMkReg|aRead)}},
-		op:     mv("a/f", "b/f"), want: allowed, covers: []string{"§3.4", "fs.6"}},
+		op:     mv("a/f", "b/f"), want: check.Allowed, covers: []string{"§3.4", "fs.6"}},
 
 	// RENAME_WHITEOUT leaves a whiteout (a character device 0:0) at the
 	// source: it needs MAKE_REG there (erratum 4), MAKE_CHAR on kernels
 	// without the fix.
 	{name: "whiteout/rename_with_make_reg_allowed", layout: []string{"a/p|"},
 		handled: aRmFile | aMkReg | aMkChar | aMkFifo, rules: []rule{on("a", aRmFile|aMkFifo|aMkReg)},
-		op: rename2("a/p", "a/q", unix.RENAME_WHITEOUT), want: allowed,
-		deviate: unfixedErratum(4, "EACCES"), covers: []string{"§6.4"}},
+		op: rename2("a/p", "a/q", unix.RENAME_WHITEOUT), want: check.Allowed,
+		deviate: check.UnfixedErratum(4, "EACCES"), covers: []string{"§6.4"}},
 	{name: "whiteout/rename_with_only_make_char_eacces", layout: []string{"a/p|"},
 		handled: aRmFile | aMkReg | aMkChar | aMkFifo, rules: []rule{on("a", aRmFile|aMkFifo|aMkChar)},
-		op: rename2("a/p", "a/q", unix.RENAME_WHITEOUT), want: deniedFrom(abiLandlock, "EACCES"),
-		deviate: unfixedErratum(4, OK), covers: []string{"§6.4"}},
+		op: rename2("a/p", "a/q", unix.RENAME_WHITEOUT), want: check.DeniedFrom(check.ABILandlock, "EACCES"),
+		deviate: check.UnfixedErratum(4, check.OK), covers: []string{"§6.4"}},
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, r := range referRows {
-			register(r.caseFor())
+			check.Register(r.caseFor())
 		}
-		register(referMountCases()...)
-		register(
+		check.Register(referMountCases()...)
+		check.Register(
 			// A rule granting everything above both directories: reparenting
 			// within it is allowed, while the domain still denies reading
 			// outside the case directory.
-			Case{Area: "fs", Name: "refer/superset_rule_above_allows", Covers: []string{"fs.1", "§3.3"},
-				Want: byLibABI(abiRefer, "rename=ok outside=EACCES", "rename=ok outside=ok"),
-				Run: func(t *T) string {
+			check.Case{Area: "fs", Name: "refer/superset_rule_above_allows", Covers: []string{"fs.1", "§3.3"},
+				Want: byLibABI(check.ABIRefer, "rename=ok outside=EACCES", "rename=ok outside=ok"),
+				Run: func(t *check.T) string {
 					if err := layout(t, "a/f", "b/"); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
 						return enforceFailed(err)
 					}
-					return "rename=" + Outcome(mv("a/f", "b/f")(t)) + " outside=" + Outcome(openRead(outsidePath()))
+					return "rename=" + check.Outcome(mv("a/f", "b/f")(t)) + " outside=" + check.Outcome(openRead(outsidePath()))
 				}},
 		)
 	})
@@ -247,64 +250,64 @@ func init() {
 // whatever the domain allows; linking the root of a detached mount (a
 // directory) is denied by a domain without MAKE_DIR (EACCES) before the
 // VFS refuses hard links to directories (EPERM).
-func referMountCases() []Case {
-	nsRow := func(name string, want func(Env) string, body func(t *T) string) Case {
-		return withMountNS(Case{Area: "fs", Name: "refer/" + name, Want: want, Covers: []string{"fs.1", "§3.3", "fs.3", "§3.5"}}, body)
+func referMountCases() []check.Case {
+	nsRow := func(name string, want func(check.Env) string, body func(t *check.T) string) check.Case {
+		return withMountNS(check.Case{Area: "fs", Name: "refer/" + name, Want: want, Covers: []string{"fs.1", "§3.3", "fs.3", "§3.5"}}, body)
 	}
-	return []Case{
-		nsRow("cross_mount_rename_exdev", byLibABI(abiRefer, "cross_mount=EXDEV same_mount=ok outside=EACCES", "cross_mount=EXDEV same_mount=ok outside=ok"), func(t *T) string {
+	return []check.Case{
+		nsRow("cross_mount_rename_exdev", byLibABI(check.ABIRefer, "cross_mount=EXDEV same_mount=ok outside=EACCES", "cross_mount=EXDEV same_mount=ok outside=ok"), func(t *check.T) string {
 			if err := layout(t, "a/f", "a/g", "m/"); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
-			if err := unix.Mount(t.path("a"), t.path("m"), "", unix.MS_BIND, ""); err != nil {
-				return SetupFailedf("bind mount: %s", Outcome(err))
-			}
-			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
-				return enforceFailed(err)
-			}
-			return pairs("cross_mount", Outcome(mv("a/f", "m/f2")(t)), "same_mount", Outcome(mv("a/g", "a/g2")(t)),
-				"outside", Outcome(openRead(outsidePath())))
-		}),
-		nsRow("rename_mount_point_ebusy", func(Env) string { return "EBUSY" }, func(t *T) string {
-			if err := mountTmpfs(t, "m"); err != nil {
-				return SetupFailed(err)
+			if err := unix.Mount(t.Path("a"), t.Path("m"), "", unix.MS_BIND, ""); err != nil {
+				return check.SetupFailedf("bind mount: %s", check.Outcome(err))
 			}
 			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(mv("m", "n")(t))
+			return pairs("cross_mount", check.Outcome(mv("a/f", "m/f2")(t)), "same_mount", check.Outcome(mv("a/g", "a/g2")(t)),
+				"outside", check.Outcome(openRead(outsidePath())))
 		}),
-		nsRow("rename_mount_point_without_make_dir_eacces", byLibABI(abiLandlock, "EACCES", "EBUSY"), func(t *T) string {
+		nsRow("rename_mount_point_ebusy", func(check.Env) string { return "EBUSY" }, func(t *check.T) string {
 			if err := mountTmpfs(t, "m"); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
+			}
+			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
+				return enforceFailed(err)
+			}
+			return check.Outcome(mv("m", "n")(t))
+		}),
+		nsRow("rename_mount_point_without_make_dir_eacces", byLibABI(check.ABILandlock, "EACCES", "EBUSY"), func(t *check.T) string {
+			if err := mountTmpfs(t, "m"); err != nil {
+				return check.SetupFailed(err)
 			}
 			h := referHandled &^ aRefer
 			if err := enforceFS(t, h, on("", h&^aMkDir)); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(mv("m", "n")(t))
+			return check.Outcome(mv("m", "n")(t))
 		}),
-		nsRow("link_detached_mount_root_eacces", func(e Env) string {
+		nsRow("link_detached_mount_root_eacces", func(e check.Env) string {
 			switch {
-			case e.LibABI() >= abiRefer:
+			case e.LibABI() >= check.ABIRefer:
 				return "EACCES"
-			case e.LibABI() >= abiLandlock:
+			case e.LibABI() >= check.ABILandlock:
 				return "EACCES|EXDEV" // ABI 1 denies every reparenting
 			}
 			return "EPERM" // no hard links to directories
-		}, func(t *T) string {
+		}, func(t *check.T) string {
 			if err := layout(t, "a/f"); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
-			root, err := unix.OpenTree(unix.AT_FDCWD, t.path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+			root, err := unix.OpenTree(unix.AT_FDCWD, t.Path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 			if err != nil {
-				return SetupFailedf("open_tree: %s", Outcome(err))
+				return check.SetupFailedf("open_tree: %s", check.Outcome(err))
 			}
 			defer unix.Close(root)
 			if err := enforceFS(t, referHandled); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(unix.Linkat(root, ".", root, "x", 0))
+			return check.Outcome(unix.Linkat(root, ".", root, "x", 0))
 		}),
 	}
 }

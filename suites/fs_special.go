@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,169 +32,169 @@ var specialFSes = []specialFS{
 	{typ: "cgroup2", flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, file: "cgroup.controllers"},
 }
 
-func (s specialFS) mount(t *T) (string, error) {
+func (s specialFS) mount(t *check.T) (string, error) {
 	if err := layout(t, "m/", "other/"); err != nil {
 		return "", err
 	}
-	if err := unix.Mount(s.typ, t.path("m"), s.typ, s.flags, s.data); err != nil {
+	if err := unix.Mount(s.typ, t.Path("m"), s.typ, s.flags, s.data); err != nil {
 		return "", opErr("mount "+s.typ, err)
 	}
 	if s.file == "" {
-		if err := os.WriteFile(t.path("m/f"), []byte("x"), 0o644); err != nil {
+		if err := os.WriteFile(t.Path("m/f"), []byte("x"), 0o644); err != nil {
 			return "", err
 		}
-		return t.path("m/f"), nil
+		return t.Path("m/f"), nil
 	}
-	return t.path("m", s.file), nil
+	return t.Path("m", s.file), nil
 }
 
 // procFD is the /proc path of one of this process's descriptors.
 func procFD(fd int) string { return fmt.Sprintf("/proc/self/fd/%d", fd) }
 
-func specialCase(name string, want func(Env) string, covers []string, run func(t *T) string) Case {
-	return Case{Area: "fs", Name: "special/" + name, Want: want, Covers: append([]string{"fs.5"}, covers...), Run: run}
+func specialCase(name string, want func(check.Env) string, covers []string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "fs", Name: "special/" + name, Want: want, Covers: append([]string{"fs.5"}, covers...), Run: run}
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, s := range specialFSes {
 			s := s
 			for _, granted := range []bool{true, false} {
 				granted := granted
-				name, want, ruleOn := "rule_on_mount_allows", allowed, "m"
+				name, want, ruleOn := "rule_on_mount_allows", check.Allowed, "m"
 				if !granted {
-					name, want, ruleOn = "denied_without_rule", deniedFrom(abiLandlock, "EACCES"), "other"
+					name, want, ruleOn = "denied_without_rule", check.DeniedFrom(check.ABILandlock, "EACCES"), "other"
 				}
-				register(withMountNS(specialCase(s.typ+"/"+name, want, []string{"§3.11"}, nil), func(t *T) string {
+				check.Register(withMountNS(specialCase(s.typ+"/"+name, want, []string{"§3.11"}, nil), func(t *check.T) string {
 					p, err := s.mount(t)
 					if err != nil {
-						return SetupFailedf("%v", err)
+						return check.SetupFailedf("%v", err)
 					}
 					if err := enforceFS(t, aRead|aWrite, on(ruleOn, aRead)); err != nil {
 						return enforceFailed(err)
 					}
-					return Outcome(openRead(p))
+					return check.Outcome(openRead(p))
 				}))
 			}
 		}
 
-		denyAll := func(t *T) error { return enforceFS(t, allFS&^aRefer) }
-		register(
+		denyAll := func(t *check.T) error { return enforceFS(t, allFS&^aRefer) }
+		check.Register(
 			// The system's own /proc and /dev are filesystems like any other.
-			specialCase("proc/self_status_denied_without_rule", deniedFrom(abiLandlock, "EACCES"), []string{"§3.11"}, func(t *T) string {
+			specialCase("proc/self_status_denied_without_rule", check.DeniedFrom(check.ABILandlock, "EACCES"), []string{"§3.11"}, func(t *check.T) string {
 				if err := enforceFS(t, aRead, on("", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(openRead("/proc/self/status"))
+				return check.Outcome(openRead("/proc/self/status"))
 			}),
-			specialCase("proc/self_status_allowed_by_rule_on_proc", allowed, []string{"§3.11"}, func(t *T) string {
+			specialCase("proc/self_status_allowed_by_rule_on_proc", check.Allowed, []string{"§3.11"}, func(t *check.T) string {
 				if err := enforceFS(t, aRead, on("/proc", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(openRead("/proc/self/status"))
+				return check.Outcome(openRead("/proc/self/status"))
 			}),
-			specialCase("dev/null_write_denied_without_rule", deniedFrom(abiLandlock, "EACCES"), nil, func(t *T) string {
+			specialCase("dev/null_write_denied_without_rule", check.DeniedFrom(check.ABILandlock, "EACCES"), nil, func(t *check.T) string {
 				if err := enforceFS(t, aWrite, on("", aWrite)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(openWrite("/dev/null"))
+				return check.Outcome(openWrite("/dev/null"))
 			}),
-			specialCase("dev/null_write_allowed_by_rule_on_the_device", allowed, nil, func(t *T) string {
+			specialCase("dev/null_write_allowed_by_rule_on_the_device", check.Allowed, nil, func(t *check.T) string {
 				if err := enforceFS(t, aWrite, on("/dev/null", aWrite)); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(openWrite("/dev/null"))
+				return check.Outcome(openWrite("/dev/null"))
 			}),
 			// nsfs is internal: its files stay openable under a domain that
 			// denies everything, while /proc itself is restricted.
-			specialCase("nsfs/open_not_restricted", byLibABI(abiLandlock, "nsfs=ok status=EACCES", "nsfs=ok status=ok"), []string{"§3.11"}, func(t *T) string {
+			specialCase("nsfs/open_not_restricted", byLibABI(check.ABILandlock, "nsfs=ok status=EACCES", "nsfs=ok status=ok"), []string{"§3.11"}, func(t *check.T) string {
 				if err := denyAll(t); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("nsfs", Outcome(openRead("/proc/thread-self/ns/mnt")), "status", Outcome(openRead("/proc/self/status")))
+				return pairs("nsfs", check.Outcome(openRead("/proc/thread-self/ns/mnt")), "status", check.Outcome(openRead("/proc/self/status")))
 			}),
 			// Pipes, sockets and memfds reached through /proc/self/fd.
-			specialCase("proc_fd/pipe_not_restricted", byLibABI(abiLandlock, "pipe=ok file=EACCES", "pipe=ok file=ok"), []string{"§3.11"}, func(t *T) string {
-				t.files("f")
+			specialCase("proc_fd/pipe_not_restricted", byLibABI(check.ABILandlock, "pipe=ok file=EACCES", "pipe=ok file=ok"), []string{"§3.11"}, func(t *check.T) string {
+				t.Files("f")
 				if err := denyAll(t); err != nil {
 					return enforceFailed(err)
 				}
 				var p [2]int
 				if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(p[0])
 				defer unix.Close(p[1])
-				return pairs("pipe", Outcome(openWrite(procFD(p[1]))), "file", Outcome(openRead(t.path("f"))))
+				return pairs("pipe", check.Outcome(openWrite(procFD(p[1]))), "file", check.Outcome(openRead(t.Path("f"))))
 			}),
-			specialCase("proc_fd/socket_enxio_not_eacces", byLibABI(abiLandlock, "socket=ENXIO file=EACCES", "socket=ENXIO file=ok"), []string{"§3.11"}, func(t *T) string {
-				t.files("f")
+			specialCase("proc_fd/socket_enxio_not_eacces", byLibABI(check.ABILandlock, "socket=ENXIO file=EACCES", "socket=ENXIO file=ok"), []string{"§3.11"}, func(t *check.T) string {
+				t.Files("f")
 				if err := denyAll(t); err != nil {
 					return enforceFailed(err)
 				}
 				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(sp[0])
 				defer unix.Close(sp[1])
-				return pairs("socket", Outcome(openRead(procFD(sp[0]))), "file", Outcome(openRead(t.path("f"))))
+				return pairs("socket", check.Outcome(openRead(procFD(sp[0]))), "file", check.Outcome(openRead(t.Path("f"))))
 			}),
-			specialCase("proc_fd/memfd_not_restricted", byLibABI(abiLandlock, "memfd=ok file=EACCES", "memfd=ok file=ok"), []string{"§3.6", "fs.9"}, func(t *T) string {
-				t.files("f")
+			specialCase("proc_fd/memfd_not_restricted", byLibABI(check.ABILandlock, "memfd=ok file=EACCES", "memfd=ok file=ok"), []string{"§3.6", "fs.9"}, func(t *check.T) string {
+				t.Files("f")
 				if err := denyAll(t); err != nil {
 					return enforceFailed(err)
 				}
 				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(m)
-				return pairs("memfd", Outcome(openClose(procFD(m), unix.O_RDWR)), "file", Outcome(openRead(t.path("f"))))
+				return pairs("memfd", check.Outcome(openClose(procFD(m), unix.O_RDWR)), "file", check.Outcome(openRead(t.Path("f"))))
 			}),
 			// Reopening cannot upgrade: a read-only descriptor reopened for
 			// writing is checked against the file's rules.
-			specialCase("proc_fd/reopen_cannot_upgrade_read_only_fd", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
-				t.files("a/f")
+			specialCase("proc_fd/reopen_cannot_upgrade_read_only_fd", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *check.T) string {
+				t.Files("a/f")
 				if err := enforceFS(t, aRead|aWrite, on("a", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				fd, err := unix.Open(t.path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				fd, err := unix.Open(t.Path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return "open: " + Outcome(err)
+					return "open: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
-				return pairs("read", Outcome(openRead(procFD(fd))), "write", Outcome(openWrite(procFD(fd))))
+				return pairs("read", check.Outcome(openRead(procFD(fd))), "write", check.Outcome(openWrite(procFD(fd))))
 			}),
-			specialCase("proc_fd/reopen_of_unlinked_file_cannot_upgrade", byLibABI(abiLandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
-				t.files("a/f")
+			specialCase("proc_fd/reopen_of_unlinked_file_cannot_upgrade", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *check.T) string {
+				t.Files("a/f")
 				if err := enforceFS(t, aRead|aWrite|aRmFile, on("a", aRead|aRmFile)); err != nil {
 					return enforceFailed(err)
 				}
-				fd, err := unix.Open(t.path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				fd, err := unix.Open(t.Path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return "open: " + Outcome(err)
+					return "open: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
-				if err := unix.Unlink(t.path("a/f")); err != nil {
-					return "unlink: " + Outcome(err)
+				if err := unix.Unlink(t.Path("a/f")); err != nil {
+					return "unlink: " + check.Outcome(err)
 				}
-				return pairs("read", Outcome(openRead(procFD(fd))), "write", Outcome(openWrite(procFD(fd))))
+				return pairs("read", check.Outcome(openRead(procFD(fd))), "write", check.Outcome(openWrite(procFD(fd))))
 			}),
 			// A descriptor opened before the enforcement keeps its rights, but
 			// a reopen is a new open, checked now.
-			specialCase("proc_fd/reopen_of_fd_opened_before_enforcement_checked", byLibABI(abiLandlock, "fd=ok reopen=EACCES", "fd=ok reopen=ok"), []string{"§3.11", "§6.11"}, func(t *T) string {
-				t.files("f")
-				fd, err := unix.Open(t.path("f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			specialCase("proc_fd/reopen_of_fd_opened_before_enforcement_checked", byLibABI(check.ABILandlock, "fd=ok reopen=EACCES", "fd=ok reopen=ok"), []string{"§3.11", "§6.11"}, func(t *check.T) string {
+				t.Files("f")
+				fd, err := unix.Open(t.Path("f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				if err := denyAll(t); err != nil {
 					return enforceFailed(err)
 				}
 				_, rerr := unix.Pread(fd, make([]byte, 1), 0)
-				return pairs("fd", Outcome(rerr), "reopen", Outcome(openRead(procFD(fd))))
+				return pairs("fd", check.Outcome(rerr), "reopen", check.Outcome(openRead(procFD(fd))))
 			}),
 		)
 
@@ -217,14 +218,14 @@ func init() {
 			{"memfd", func() (int, error) { return unix.MemfdCreate("llconform", unix.MFD_CLOEXEC) }},
 		} {
 			p := p
-			register(specialCase("rule_parent/"+p.name+"_ebadfd", always("EBADFD"), []string{"§6.16"}, func(t *T) string {
+			check.Register(specialCase("rule_parent/"+p.name+"_ebadfd", check.Always("EBADFD"), []string{"§6.16"}, func(t *check.T) string {
 				return withRuleset(attr(8, fsRead), func(rs int) string {
 					fd, err := p.open()
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(fd)
-					return Outcome(addPath(rs, fsRead, fd, 0))
+					return check.Outcome(addPath(rs, fsRead, fd, 0))
 				})
 			}))
 		}

@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,22 +15,24 @@ import (
 
 const walkHandled = aRead | aWrite | aReadDir
 
-func walkLayout(t *T) error { return layout(t, "a/f", "b/f", "a/l->../b/f", "b/l->../a/f", "a/d/") }
+func walkLayout(t *check.T) error {
+	return layout(t, "a/f", "b/f", "a/l->../b/f", "b/l->../a/f", "a/d/")
+}
 
 // walkCase enforces READ_FILE on a (walkHandled handled) and reports the
 // named operations, as "name=outcome" pairs.
-func walkCase(name string, want func(Env) string, body func(t *T) string) Case {
-	return Case{Area: "fs", Name: "walk/" + name, Want: want, Covers: []string{"fs.4"}, Run: func(t *T) string {
-		return ownFS(t, func(t *T) string {
+func walkCase(name string, want func(check.Env) string, body func(t *check.T) string) check.Case {
+	return check.Case{Area: "fs", Name: "walk/" + name, Want: want, Covers: []string{"fs.4"}, Run: func(t *check.T) string {
+		return ownFS(t, func(t *check.T) string {
 			if err := walkLayout(t); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			return body(t)
 		})
 	}}
 }
 
-func walkDomain(t *T) error { return enforceFS(t, walkHandled, on("a", aRead)) }
+func walkDomain(t *check.T) error { return enforceFS(t, walkHandled, on("a", aRead)) }
 
 // pairs joins name=outcome pairs.
 func pairs(kv ...string) string {
@@ -45,70 +48,70 @@ func pairs(kv ...string) string {
 
 // sandboxed is a compound expectation: the first form where the
 // library's ABI reaches abi, the second (everything allowed) below.
-func sandboxed(abi int, denied, unrestricted string) func(Env) string {
+func sandboxed(abi int, denied, unrestricted string) func(check.Env) string {
 	return byLibABI(abi, denied, unrestricted)
 }
 
 func init() {
-	build(func() {
-		read := func(p string) string { return Outcome(openRead(p)) }
-		register(
-			walkCase("relative_path_after_chdir_into_allowed_dir", sandboxed(abiLandlock, "f=ok ../b/f=EACCES", "f=ok ../b/f=ok"), func(t *T) string {
-				if err := unix.Chdir(t.path("a")); err != nil {
-					return SetupFailed(err)
+	check.Build(func() {
+		read := func(p string) string { return check.Outcome(openRead(p)) }
+		check.Register(
+			walkCase("relative_path_after_chdir_into_allowed_dir", sandboxed(check.ABILandlock, "f=ok ../b/f=EACCES", "f=ok ../b/f=ok"), func(t *check.T) string {
+				if err := unix.Chdir(t.Path("a")); err != nil {
+					return check.SetupFailed(err)
 				}
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
 				return pairs("f", read("f"), "../b/f", read("../b/f"))
 			}),
-			walkCase("relative_path_after_chdir_into_denied_dir", sandboxed(abiLandlock, "f=EACCES ../a/f=ok", "f=ok ../a/f=ok"), func(t *T) string {
-				if err := unix.Chdir(t.path("b")); err != nil {
-					return SetupFailed(err)
+			walkCase("relative_path_after_chdir_into_denied_dir", sandboxed(check.ABILandlock, "f=EACCES ../a/f=ok", "f=ok ../a/f=ok"), func(t *check.T) string {
+				if err := unix.Chdir(t.Path("b")); err != nil {
+					return check.SetupFailed(err)
 				}
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
 				return pairs("f", read("f"), "../a/f", read("../a/f"))
 			}),
-			walkCase("chdir_not_restricted", sandboxed(abiLandlock, "chdir=ok f=EACCES", "chdir=ok f=ok"), func(t *T) string {
+			walkCase("chdir_not_restricted", sandboxed(check.ABILandlock, "chdir=ok f=EACCES", "chdir=ok f=ok"), func(t *check.T) string {
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("chdir", Outcome(unix.Chdir(t.path("b"))), "f", read("f"))
+				return pairs("chdir", check.Outcome(unix.Chdir(t.Path("b"))), "f", read("f"))
 			}),
-			walkCase("dotdot_out_of_allowed_dir_denied", sandboxed(abiLandlock, "EACCES", OK), func(t *T) string {
+			walkCase("dotdot_out_of_allowed_dir_denied", sandboxed(check.ABILandlock, "EACCES", check.OK), func(t *check.T) string {
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
-				return read(t.path("a") + "/../b/f")
+				return read(t.Path("a") + "/../b/f")
 			}),
-			walkCase("dotdot_through_denied_dir_allowed", sandboxed(abiLandlock, "b/../a/f=ok b/f=EACCES", "b/../a/f=ok b/f=ok"), func(t *T) string {
+			walkCase("dotdot_through_denied_dir_allowed", sandboxed(check.ABILandlock, "b/../a/f=ok b/f=EACCES", "b/../a/f=ok b/f=ok"), func(t *check.T) string {
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("b/../a/f", read(t.path("b")+"/../a/f"), "b/f", read(t.path("b/f")))
+				return pairs("b/../a/f", read(t.Path("b")+"/../a/f"), "b/f", read(t.Path("b/f")))
 			}),
-			walkCase("symlink_in_allowed_dir_to_denied_target", sandboxed(abiLandlock, "EACCES", OK), func(t *T) string {
+			walkCase("symlink_in_allowed_dir_to_denied_target", sandboxed(check.ABILandlock, "EACCES", check.OK), func(t *check.T) string {
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
-				return read(t.path("a/l"))
+				return read(t.Path("a/l"))
 			}),
-			walkCase("symlink_in_denied_dir_to_allowed_target", sandboxed(abiLandlock, "b/l=ok b/f=EACCES", "b/l=ok b/f=ok"), func(t *T) string {
+			walkCase("symlink_in_denied_dir_to_allowed_target", sandboxed(check.ABILandlock, "b/l=ok b/f=EACCES", "b/l=ok b/f=ok"), func(t *check.T) string {
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("b/l", read(t.path("b/l")), "b/f", read(t.path("b/f")))
+				return pairs("b/l", read(t.Path("b/l")), "b/f", read(t.Path("b/f")))
 			}),
 			// A directory descriptor opened before the enforcement carries no
 			// rights for what is opened beneath it.
-			walkCase("openat_below_dir_fd_opened_before_enforcement", sandboxed(abiLandlock, "a=ok b=EACCES", "a=ok b=ok"), func(t *T) string {
+			walkCase("openat_below_dir_fd_opened_before_enforcement", sandboxed(check.ABILandlock, "a=ok b=EACCES", "a=ok b=ok"), func(t *check.T) string {
 				fds := map[string]int{}
 				for _, d := range []string{"a", "b"} {
-					fd, err := unix.Open(t.path(d), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+					fd, err := unix.Open(t.Path(d), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					fds[d] = fd
@@ -116,62 +119,62 @@ func init() {
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("a", Outcome(openAt(fds["a"], "f", unix.O_RDONLY)), "b", Outcome(openAt(fds["b"], "f", unix.O_RDONLY)))
+				return pairs("a", check.Outcome(openAt(fds["a"], "f", unix.O_RDONLY)), "b", check.Outcome(openAt(fds["b"], "f", unix.O_RDONLY)))
 			}),
-			walkCase("rule_on_a_file_covers_only_that_file", sandboxed(abiLandlock, "a/f=ok a/g=EACCES", "a/f=ok a/g=ok"), func(t *T) string {
+			walkCase("rule_on_a_file_covers_only_that_file", sandboxed(check.ABILandlock, "a/f=ok a/g=EACCES", "a/f=ok a/g=ok"), func(t *check.T) string {
 				if err := layout(t, "a/g"); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, walkHandled, on("a/f", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("a/f", read(t.path("a/f")), "a/g", read(t.path("a/g")))
+				return pairs("a/f", read(t.Path("a/f")), "a/g", read(t.Path("a/g")))
 			}),
 			// Rules are tied to inodes: a hard link elsewhere is the same file.
-			walkCase("rule_on_a_file_covers_its_hard_links", sandboxed(abiLandlock, "b/h=ok b/f=EACCES", "b/h=ok b/f=ok"), func(t *T) string {
-				if err := unix.Link(t.path("a/f"), t.path("b/h")); err != nil {
-					return SetupFailed(err)
+			walkCase("rule_on_a_file_covers_its_hard_links", sandboxed(check.ABILandlock, "b/h=ok b/f=EACCES", "b/h=ok b/f=ok"), func(t *check.T) string {
+				if err := unix.Link(t.Path("a/f"), t.Path("b/h")); err != nil {
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, walkHandled, on("a/f", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("b/h", read(t.path("b/h")), "b/f", read(t.path("b/f")))
+				return pairs("b/h", read(t.Path("b/h")), "b/f", read(t.Path("b/f")))
 			}),
-			walkCase("stat_access_chmod_not_restricted", sandboxed(abiLandlock, "stat=ok access=ok chmod=ok open=EACCES", "stat=ok access=ok chmod=ok open=ok"), func(t *T) string {
+			walkCase("stat_access_chmod_not_restricted", sandboxed(check.ABILandlock, "stat=ok access=ok chmod=ok open=EACCES", "stat=ok access=ok chmod=ok open=ok"), func(t *check.T) string {
 				if err := walkDomain(t); err != nil {
 					return enforceFailed(err)
 				}
 				var st unix.Stat_t
-				p := t.path("b/f")
-				return pairs("stat", Outcome(unix.Stat(p, &st)), "access", Outcome(unix.Access(p, unix.R_OK)),
-					"chmod", Outcome(unix.Chmod(p, 0o640)), "open", read(p))
+				p := t.Path("b/f")
+				return pairs("stat", check.Outcome(unix.Stat(p, &st)), "access", check.Outcome(unix.Access(p, unix.R_OK)),
+					"chmod", check.Outcome(unix.Chmod(p, 0o640)), "open", read(p))
 			}),
 		)
 		// The chroot rows need CAP_SYS_CHROOT: a mount namespace (and, for an
 		// unprivileged run, a user namespace) gives it.
-		register(walkNS("relative_path_from_cwd_outside_chroot", sandboxed(abiLandlock, "f=ok ../b/f=EACCES", "f=ok ../b/f=ok"), func(t *T) string {
+		check.Register(walkNS("relative_path_from_cwd_outside_chroot", sandboxed(check.ABILandlock, "f=ok ../b/f=EACCES", "f=ok ../b/f=ok"), func(t *check.T) string {
 			// A working directory outside the chroot: relative paths walk up
 			// to the real root, past the chroot, and the rules met there count.
 			if err := layout(t, "a/f", "b/f", "root/"); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
-			if err := unix.Chdir(t.path("a")); err != nil {
-				return SetupFailed(err)
+			if err := unix.Chdir(t.Path("a")); err != nil {
+				return check.SetupFailed(err)
 			}
 			if err := walkDomain(t); err != nil {
 				return enforceFailed(err)
 			}
-			if err := unix.Chroot(t.path("root")); err != nil {
-				return "chroot: " + Outcome(err)
+			if err := unix.Chroot(t.Path("root")); err != nil {
+				return "chroot: " + check.Outcome(err)
 			}
 			return pairs("f", read("f"), "../b/f", read("../b/f"))
 		}))
-		register(walkNS("dotdot_stays_inside_chroot", sandboxed(abiLandlock, "/../d/f=ok /e/f=EACCES", "/../d/f=ok /e/f=ok"), func(t *T) string {
+		check.Register(walkNS("dotdot_stays_inside_chroot", sandboxed(check.ABILandlock, "/../d/f=ok /e/f=EACCES", "/../d/f=ok /e/f=ok"), func(t *check.T) string {
 			if err := layout(t, "root/d/f", "root/e/f"); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
-			if err := unix.Chroot(t.path("root")); err != nil {
-				return "chroot: " + Outcome(err)
+			if err := unix.Chroot(t.Path("root")); err != nil {
+				return "chroot: " + check.Outcome(err)
 			}
 			if err := enforceFS(t, walkHandled, on("/d", aRead)); err != nil {
 				return enforceFailed(err)
@@ -181,6 +184,6 @@ func init() {
 	})
 }
 
-func walkNS(name string, want func(Env) string, body func(t *T) string) Case {
-	return withMountNS(Case{Area: "fs", Name: "walk/" + name, Want: want, Covers: []string{"fs.4", "§3.11"}}, body)
+func walkNS(name string, want func(check.Env) string, body func(t *check.T) string) check.Case {
+	return withMountNS(check.Case{Area: "fs", Name: "walk/" + name, Want: want, Covers: []string{"fs.4", "§3.11"}}, body)
 }

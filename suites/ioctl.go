@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,8 +15,8 @@ import (
 const notDeniedIoctl = "ok|ENOTTY"
 
 // IOCTL_DEV arrived in ABI 5; before it ioctl is never restricted.
-func ioctlDenied(e Env) string {
-	if e.LibABI() >= abiIoctlDev {
+func ioctlDenied(e check.Env) string {
+	if e.LibABI() >= check.ABIIoctlDev {
 		return "EACCES"
 	}
 	return notDeniedIoctl
@@ -23,12 +24,12 @@ func ioctlDenied(e Env) string {
 
 // ioctlCase opens path after enforcing a policy that handles every FS
 // right and grants grant on path, then runs the ioctl.
-func ioctlCase(name, path string, grant landlock.AccessFS, want func(Env) string, ioctl func(fd int) error) Case {
-	return Case{Area: "ioctl", Name: name, Want: want, Covers: []string{"fs.10", "§3.7"}, Run: func(t *T) string {
+func ioctlCase(name, path string, grant landlock.AccessFS, want func(check.Env) string, ioctl func(fd int) error) check.Case {
+	return check.Case{Area: "ioctl", Name: name, Want: want, Covers: []string{"fs.10", "§3.7"}, Run: func(t *check.T) string {
 		path := path // each run gets its own file: never assign the captured variable
 		if path == "" {
-			t.files("f")
-			path = t.path("f")
+			t.Files("f")
+			path = t.Path("f")
 		}
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(path, grant)
@@ -37,10 +38,10 @@ func ioctlCase(name, path string, grant landlock.AccessFS, want func(Env) string
 		}
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return "open failed: " + Outcome(err)
+			return "open failed: " + check.Outcome(err)
 		}
 		defer unix.Close(fd)
-		return Outcome(ioctl(fd))
+		return check.Outcome(ioctl(fd))
 	}}
 }
 
@@ -61,26 +62,26 @@ func ioctlIntArg(cmd uint, v int) func(int) error {
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		const r = landlock.FSReadFile
-		register(
+		check.Register(
 			ioctlCase("dev_zero/fionread_denied", "/dev/zero", r, ioctlDenied, fionread),
-			ioctlCase("dev_zero/fionread_allowed_with_ioctl_dev", "/dev/zero", r|landlock.FSIoctlDev, func(Env) string { return notDeniedIoctl }, fionread),
-			ioctlCase("dev_zero/fioclex_always_allowed", "/dev/zero", r, allowed, ioctlNone(fioclexCmd)),
-			ioctlCase("dev_zero/fionclex_always_allowed", "/dev/zero", r, allowed, ioctlNone(fionclexCmd)),
-			ioctlCase("dev_zero/fionbio_always_allowed", "/dev/zero", r, allowed, ioctlIntArg(fionbioCmd, 0)),
-			ioctlCase("dev_zero/fioasync_always_allowed", "/dev/zero", r, allowed, ioctlIntArg(fioasyncCmd, 0)),
-			ioctlCase("regular_file/fionread_not_restricted", "", r, allowed, fionread),
-			Case{Area: "ioctl", Name: "dev_zero/fd_opened_before_enforcement_allowed", Covers: []string{"fs.10", "§3.7", "§6.11"}, Want: func(Env) string { return notDeniedIoctl }, Run: func(t *T) string {
+			ioctlCase("dev_zero/fionread_allowed_with_ioctl_dev", "/dev/zero", r|landlock.FSIoctlDev, func(check.Env) string { return notDeniedIoctl }, fionread),
+			ioctlCase("dev_zero/fioclex_always_allowed", "/dev/zero", r, check.Allowed, ioctlNone(fioclexCmd)),
+			ioctlCase("dev_zero/fionclex_always_allowed", "/dev/zero", r, check.Allowed, ioctlNone(fionclexCmd)),
+			ioctlCase("dev_zero/fionbio_always_allowed", "/dev/zero", r, check.Allowed, ioctlIntArg(fionbioCmd, 0)),
+			ioctlCase("dev_zero/fioasync_always_allowed", "/dev/zero", r, check.Allowed, ioctlIntArg(fioasyncCmd, 0)),
+			ioctlCase("regular_file/fionread_not_restricted", "", r, check.Allowed, fionread),
+			check.Case{Area: "ioctl", Name: "dev_zero/fd_opened_before_enforcement_allowed", Covers: []string{"fs.10", "§3.7", "§6.11"}, Want: func(check.Env) string { return notDeniedIoctl }, Run: func(t *check.T) string {
 				fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(fionread(fd))
+				return check.Outcome(fionread(fd))
 			}},
 		)
 	})
@@ -166,10 +167,10 @@ func ioctlNoneArg(fd int, cmd uint, arg uintptr) error {
 // READ_FILE and IOCTL_DEV with grant on path, and runs op on both. Where
 // the domain does not grant IOCTL_DEV, FIONREAD on the later descriptor is
 // the companion that shows the restriction in force.
-func ioctlDiff(t *T, path string, grant landlock.AccessFS, op func(fd int) error) string {
+func ioctlDiff(t *check.T, path string, grant landlock.AccessFS, op func(fd int) error) string {
 	before, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	defer unix.Close(before)
 	if err := enforceFS(t, aRead|aIoctl, on(path, grant)); err != nil {
@@ -177,10 +178,10 @@ func ioctlDiff(t *T, path string, grant landlock.AccessFS, op func(fd int) error
 	}
 	after, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "open failed: " + Outcome(err)
+		return "open failed: " + check.Outcome(err)
 	}
 	defer unix.Close(after)
-	b, a := Outcome(op(before)), Outcome(op(after))
+	b, a := check.Outcome(op(before)), check.Outcome(op(after))
 	t.Logf("unsandboxed %s, sandboxed %s", b, a)
 	if a == b {
 		a = asUnsandboxed
@@ -193,10 +194,10 @@ func ioctlDiff(t *T, path string, grant landlock.AccessFS, op func(fd int) error
 
 // withFionread is the expectation of an ioctlDiff row without IOCTL_DEV:
 // want, then the companion FIONREAD, denied from ABI 5.
-func withFionread(want func(Env) string) func(Env) string {
-	return func(e Env) string {
+func withFionread(want func(check.Env) string) func(check.Env) string {
+	return func(e check.Env) string {
 		c := "not denied"
-		if e.LibABI() >= abiIoctlDev {
+		if e.LibABI() >= check.ABIIoctlDev {
 			c = "EACCES"
 		}
 		return want(e) + "; fionread " + c
@@ -205,8 +206,8 @@ func withFionread(want func(Env) string) func(Env) string {
 
 // ioctlDeniedDiff is the expectation of a device command without the
 // right: EACCES from ABI 5, the unsandboxed answer before.
-func ioctlDeniedDiff(e Env) string {
-	if e.LibABI() >= abiIoctlDev {
+func ioctlDeniedDiff(e check.Env) string {
+	if e.LibABI() >= check.ABIIoctlDev {
 		return "EACCES"
 	}
 	return asUnsandboxed
@@ -218,15 +219,15 @@ func notDenied(err error) string {
 	if err == nil || err == unix.ENOTTY {
 		return "not denied"
 	}
-	return Outcome(err)
+	return check.Outcome(err)
 }
 
-func ioctlCase10(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "ioctl", Name: name, Want: want, Covers: []string{"fs.10", "§3.7"}, Run: run}
+func ioctlCase10(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "ioctl", Name: name, Want: want, Covers: []string{"fs.10", "§3.7"}, Run: run}
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, c := range []struct {
 			name string
 			cmd  uint
@@ -237,7 +238,7 @@ func init() {
 			{"fideduperange", fideduperangeCmd},
 		} {
 			c := c
-			register(ioctlCase10("dev_zero/"+c.name+"_always_allowed", withFionread(unchanged), func(t *T) string {
+			check.Register(ioctlCase10("dev_zero/"+c.name+"_always_allowed", withFionread(unchanged), func(t *check.T) string {
 				return ioctlDiff(t, "/dev/zero", aRead, ioctlBuf(c.cmd))
 			}))
 		}
@@ -249,11 +250,11 @@ func init() {
 			{"fibmap", fibmapCmd}, {"tcgets", unix.TCGETS}, {"unknown_command", unknownDeviceIoctl},
 		} {
 			c := c
-			register(
-				ioctlCase10("dev_zero/"+c.name+"_denied_without_ioctl_dev", withFionread(ioctlDeniedDiff), func(t *T) string {
+			check.Register(
+				ioctlCase10("dev_zero/"+c.name+"_denied_without_ioctl_dev", withFionread(ioctlDeniedDiff), func(t *check.T) string {
 					return ioctlDiff(t, "/dev/zero", aRead, ioctlBuf(c.cmd))
 				}),
-				ioctlCase10("dev_zero/"+c.name+"_allowed_with_ioctl_dev", unchanged, func(t *T) string {
+				ioctlCase10("dev_zero/"+c.name+"_allowed_with_ioctl_dev", unchanged, func(t *check.T) string {
 					return ioctlDiff(t, "/dev/zero", aRead|aIoctl, ioctlBuf(c.cmd))
 				}),
 			)
@@ -262,15 +263,15 @@ func init() {
 		// Other kinds of files: never restricted, whatever the command.
 		otherKinds := []struct {
 			name string
-			open func(t *T) (int, error)
+			open func(t *check.T) (int, error)
 		}{
-			{"fifo", func(t *T) (int, error) {
-				if err := unix.Mkfifo(t.path("p"), 0o644); err != nil && err != unix.EEXIST {
+			{"fifo", func(t *check.T) (int, error) {
+				if err := unix.Mkfifo(t.Path("p"), 0o644); err != nil && err != unix.EEXIST {
 					return -1, err
 				}
-				return unix.Open(t.path("p"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+				return unix.Open(t.Path("p"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 			}},
-			{"socket", func(t *T) (int, error) {
+			{"socket", func(t *check.T) (int, error) {
 				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
 					return -1, err
@@ -278,16 +279,16 @@ func init() {
 				unix.Close(sp[1])
 				return sp[0], nil
 			}},
-			{"directory", func(t *T) (int, error) {
-				if err := os.MkdirAll(t.path("d"), 0o755); err != nil {
+			{"directory", func(t *check.T) (int, error) {
+				if err := os.MkdirAll(t.Path("d"), 0o755); err != nil {
 					return -1, err
 				}
-				return unix.Open(t.path("d"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				return unix.Open(t.Path("d"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			}},
-			{"regular_file", func(t *T) (int, error) {
-				return unix.Open(t.path("f"), unix.O_RDONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+			{"regular_file", func(t *check.T) (int, error) {
+				return unix.Open(t.Path("f"), unix.O_RDONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
 			}},
-			{"memfd", func(t *T) (int, error) { return unix.MemfdCreate("llconform", unix.MFD_CLOEXEC) }},
+			{"memfd", func(t *check.T) (int, error) { return unix.MemfdCreate("llconform", unix.MFD_CLOEXEC) }},
 		}
 		for _, k := range otherKinds {
 			for _, c := range []struct {
@@ -298,9 +299,9 @@ func init() {
 				if k.name == "regular_file" && c.name == "fionread" {
 					continue // ioctl/regular_file/fionread_not_restricted
 				}
-				register(ioctlCase10(k.name+"/"+c.name+"_not_restricted",
-					byLibABI(abiIoctlDev, "as unsandboxed; dev_zero fionread EACCES", "as unsandboxed; dev_zero fionread not denied"),
-					func(t *T) string {
+				check.Register(ioctlCase10(k.name+"/"+c.name+"_not_restricted",
+					byLibABI(check.ABIIoctlDev, "as unsandboxed; dev_zero fionread EACCES", "as unsandboxed; dev_zero fionread not denied"),
+					func(t *check.T) string {
 						// The same command on this file before and after a domain
 						// that handles IOCTL_DEV and grants it nowhere; the
 						// companion shows the domain denies a device command.
@@ -309,26 +310,26 @@ func init() {
 			}
 		}
 
-		register(
-			ioctlCase10("dev/rule_on_parent_directory_grants_ioctl_dev", func(Env) string { return "not denied" }, func(t *T) string {
+		check.Register(
+			ioctlCase10("dev/rule_on_parent_directory_grants_ioctl_dev", func(check.Env) string { return "not denied" }, func(t *check.T) string {
 				if err := enforceFS(t, aRead|aIoctl, on("/dev", aRead|aIoctl)); err != nil {
 					return enforceFailed(err)
 				}
 				return notDenied(ioctlFIONREAD("/dev/zero"))
 			}),
-			ioctlCase10("dev/ioctl_dev_not_handled_allowed", byLibABI(abiLandlock, "fionread=not denied other=EACCES", "fionread=not denied other=ok"), func(t *T) string {
-				t.files("f")
+			ioctlCase10("dev/ioctl_dev_not_handled_allowed", byLibABI(check.ABILandlock, "fionread=not denied other=EACCES", "fionread=not denied other=ok"), func(t *check.T) string {
+				t.Files("f")
 				if err := enforceFS(t, aRead, on("/dev/zero", aRead)); err != nil {
 					return enforceFailed(err)
 				}
-				return pairs("fionread", notDenied(ioctlFIONREAD("/dev/zero")), "other", Outcome(openRead(t.path("f"))))
+				return pairs("fionread", notDenied(ioctlFIONREAD("/dev/zero")), "other", check.Outcome(openRead(t.Path("f"))))
 			}),
 			// A reopen through /proc/self/fd is a new open: it loses the
 			// unrestricted ioctl of the descriptor opened before.
-			ioctlCase10("dev/reopen_through_proc_fd_is_restricted", byLibABI(abiIoctlDev, "fd=not denied reopened=EACCES", "fd=not denied reopened=not denied"), func(t *T) string {
+			ioctlCase10("dev/reopen_through_proc_fd_is_restricted", byLibABI(check.ABIIoctlDev, "fd=not denied reopened=EACCES", "fd=not denied reopened=not denied"), func(t *check.T) string {
 				fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
@@ -336,47 +337,47 @@ func init() {
 				}
 				return pairs("fd", notDenied(fionread(fd)), "reopened", notDenied(ioctlFIONREAD(procFD(fd))))
 			}),
-			ioctlCase10("o_path/ioctl_ebadf", byLibABI(abiIoctlDev, "o_path=EBADF fionread=EACCES", "o_path=EBADF fionread=not denied"), func(t *T) string {
+			ioctlCase10("o_path/ioctl_ebadf", byLibABI(check.ABIIoctlDev, "o_path=EBADF fionread=EACCES", "o_path=EBADF fionread=not denied"), func(t *check.T) string {
 				if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
 					return enforceFailed(err)
 				}
 				fd, err := unix.Open("/dev/zero", unix.O_PATH|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return "open: " + Outcome(err)
+					return "open: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
-				return pairs("o_path", Outcome(fionread(fd)), "fionread", notDenied(ioctlFIONREAD("/dev/zero")))
+				return pairs("o_path", check.Outcome(fionread(fd)), "fionread", notDenied(ioctlFIONREAD("/dev/zero")))
 			}),
-			Case{Area: "ioctl", Name: "fd_passed_to_unsandboxed_process/device_ioctl_denied", Covers: []string{"fs.10", "fs.9", "§3.7", "§6.11"},
-				Want: byLibABI(abiIoctlDev, "EACCES", "ok|ENOTTY"), Run: func(t *T) string {
+			check.Case{Area: "ioctl", Name: "fd_passed_to_unsandboxed_process/device_ioctl_denied", Covers: []string{"fs.10", "fs.9", "§3.7", "§6.11"},
+				Want: byLibABI(check.ABIIoctlDev, "EACCES", "ok|ENOTTY"), Run: func(t *check.T) string {
 					return withReceiver(t, "fionread", func() error { return enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)) }, func() (int, error) {
 						return unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 					})
 				}},
 		)
-		register(ptyCases()...)
+		check.Register(ptyCases()...)
 	})
 }
 
 // ioctlOnKind runs op on a file of another kind before and after a domain
 // that handles IOCTL_DEV without granting it, then FIONREAD on /dev/zero
 // as the companion.
-func ioctlOnKind(t *T, open func(t *T) (int, error), op func(fd int) error) string {
+func ioctlOnKind(t *check.T, open func(t *check.T) (int, error), op func(fd int) error) string {
 	fd, err := open(t)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
-	b := Outcome(op(fd))
+	b := check.Outcome(op(fd))
 	unix.Close(fd)
 	if err := enforceFS(t, aRead|aReadDir|aIoctl, on("", aRead|aReadDir), on("/dev/zero", aRead)); err != nil {
 		return enforceFailed(err)
 	}
 	fd, err = open(t)
 	if err != nil {
-		return "open failed: " + Outcome(err)
+		return "open failed: " + check.Outcome(err)
 	}
 	defer unix.Close(fd)
-	a := Outcome(op(fd))
+	a := check.Outcome(op(fd))
 	t.Logf("unsandboxed %s, sandboxed %s", b, a)
 	o := a
 	if a == b {
@@ -389,36 +390,36 @@ func ioctlOnKind(t *T, open func(t *T) (int, error), op func(fd int) error) stri
 // mounted in a private mount namespace) answers TCGETS only with
 // IOCTL_DEV. /dev/tty is no use here: the agent has no controlling
 // terminal.
-func ptyCases() []Case {
-	row := func(name string, grant landlock.AccessFS, want func(Env) string) Case {
-		return withMountNS(ioctlCase10("pty/"+name, want, nil), func(t *T) string {
+func ptyCases() []check.Case {
+	row := func(name string, grant landlock.AccessFS, want func(check.Env) string) check.Case {
+		return withMountNS(ioctlCase10("pty/"+name, want, nil), func(t *check.T) string {
 			if err := layout(t, "pts/"); err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
-			if err := unix.Mount("devpts", t.path("pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
-				return SetupFailedf("mount devpts: %s", Outcome(err))
+			if err := unix.Mount("devpts", t.Path("pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+				return check.SetupFailedf("mount devpts: %s", check.Outcome(err))
 			}
 			if err := enforceFS(t, aRead|aWrite|aIoctl, on("pts", grant)); err != nil {
 				return enforceFailed(err)
 			}
-			fd, err := unix.Open(t.path("pts/ptmx"), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+			fd, err := unix.Open(t.Path("pts/ptmx"), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return "open ptmx: " + Outcome(err)
+				return "open ptmx: " + check.Outcome(err)
 			}
 			defer unix.Close(fd)
 			_, err = unix.IoctlGetTermios(fd, unix.TCGETS)
-			return Outcome(err)
+			return check.Outcome(err)
 		})
 	}
-	return []Case{
+	return []check.Case{
 		row("tcgets_denied_without_ioctl_dev", aRead|aWrite, ioctlDenied10),
-		row("tcgets_allowed_with_ioctl_dev", aRead|aWrite|aIoctl, allowed),
+		row("tcgets_allowed_with_ioctl_dev", aRead|aWrite|aIoctl, check.Allowed),
 	}
 }
 
-func ioctlDenied10(e Env) string {
-	if e.LibABI() >= abiIoctlDev {
+func ioctlDenied10(e check.Env) string {
+	if e.LibABI() >= check.ABIIoctlDev {
 		return "EACCES"
 	}
-	return OK
+	return check.OK
 }

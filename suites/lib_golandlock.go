@@ -4,6 +4,7 @@ import (
 	"runtime/debug"
 
 	gll "github.com/landlock-lsm/go-landlock/landlock"
+	"github.com/llconform/llconform/suites/check"
 )
 
 // goLandlock adapts github.com/landlock-lsm/go-landlock: a preset V<n>
@@ -29,9 +30,9 @@ import (
 //   - It cannot report what it enforced: only an error.
 type goLandlock struct{}
 
-func (goLandlock) Name() string         { return "go-landlock" }
-func (goLandlock) Isolation() Isolation { return Process }
-func (goLandlock) AllThreads() bool     { return true }
+func (goLandlock) Name() string               { return "go-landlock" }
+func (goLandlock) Isolation() check.Isolation { return check.Process }
+func (goLandlock) AllThreads() bool           { return true }
 
 func (goLandlock) Version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -55,14 +56,14 @@ func (goLandlock) Ceilings() []int {
 	return out
 }
 
-func (goLandlock) Promise(e Env, c int) Promise {
+func (goLandlock) Promise(e check.Env, c int) Promise {
 	var p Promise
-	if e.ABI < abiLandlock {
+	if e.ABI < check.ABILandlock {
 		return p
 	}
 	p.ABI = min(e.ABI, goLandlockNewest)
-	if p.ABI >= abiScoped && !e.HasFix(2) {
-		p.ABI = abiScoped - 1
+	if p.ABI >= check.ABIScoped && !e.HasFix(2) {
+		p.ABI = check.ABIScoped - 1
 		p.Note = "erratum 2 not fixed in the kernel's mask: go-landlock uses the ABI below the scopes"
 	}
 	if c > 0 {
@@ -73,7 +74,7 @@ func (goLandlock) Promise(e Env, c int) Promise {
 
 var goLandlockPresets = []gll.Config{gll.V1, gll.V1, gll.V2, gll.V3, gll.V4, gll.V5, gll.V6, gll.V7, gll.V8, gll.V9, gll.V10, gll.V11}
 
-func (goLandlock) Run(t *T, req LibRequest, probes []Probe) string {
+func (goLandlock) Run(t *check.T, req LibRequest, probes []Probe) string {
 	preset := req.Ceiling
 	if preset == 0 {
 		preset = goLandlockNewest

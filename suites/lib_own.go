@@ -2,6 +2,7 @@ package suites
 
 import (
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 )
 
 // ownLibrary adapts llconform's own landlock package: best effort (the
@@ -10,14 +11,14 @@ import (
 // min(kernel ABI, ceiling) and needs no process of its own.
 type ownLibrary struct{}
 
-func (ownLibrary) Name() string         { return "own" }
-func (ownLibrary) Version() string      { return "(this tree)" }
-func (ownLibrary) Isolation() Isolation { return Thread }
-func (ownLibrary) AllThreads() bool     { return false } // calling thread only (downgrade/all_threads checks the default)
+func (ownLibrary) Name() string               { return "own" }
+func (ownLibrary) Version() string            { return "(this tree)" }
+func (ownLibrary) Isolation() check.Isolation { return check.Thread }
+func (ownLibrary) AllThreads() bool           { return false } // calling thread only (downgrade/all_threads checks the default)
 
 func (ownLibrary) Ceilings() []int { return append([]int{0}, ceilings...) }
 
-func (ownLibrary) Promise(e Env, c int) Promise {
+func (ownLibrary) Promise(e check.Env, c int) Promise {
 	e.Ceiling = c
 	return Promise{ABI: e.LibABI()}
 }
@@ -32,7 +33,7 @@ const (
 		landlock.FSMakeSym | landlock.FSTruncate
 )
 
-func (ownLibrary) Run(t *T, req LibRequest, probes []Probe) string {
+func (ownLibrary) Run(t *check.T, req LibRequest, probes []Probe) string {
 	p := landlock.Policy{}
 	if req.RO != nil || req.RW != nil {
 		p.FS = allFS

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/llconform/llconform/suites/check"
 )
 
 // sandboxerLibrary is a process adapter around the kernel's reference
@@ -40,10 +42,10 @@ func sandboxerPath() string {
 	return SandboxerPath
 }
 
-func (sandboxerLibrary) Name() string         { return "sandboxer" }
-func (sandboxerLibrary) Isolation() Isolation { return Thread } // the enforcer is a child process
-func (sandboxerLibrary) Ceilings() []int      { return []int{0} }
-func (sandboxerLibrary) AllThreads() bool     { return false } // single-threaded C: the exec'd program inherits its domain
+func (sandboxerLibrary) Name() string               { return "sandboxer" }
+func (sandboxerLibrary) Isolation() check.Isolation { return check.Thread } // the enforcer is a child process
+func (sandboxerLibrary) Ceilings() []int            { return []int{0} }
+func (sandboxerLibrary) AllThreads() bool           { return false } // single-threaded C: the exec'd program inherits its domain
 
 func (sandboxerLibrary) Version() string {
 	if v, err := os.ReadFile(sandboxerPath() + ".version"); err == nil {
@@ -55,21 +57,21 @@ func (sandboxerLibrary) Version() string {
 // sandboxerNewest is the newest ABI the 7.3 sandboxer knows.
 const sandboxerNewest = 11
 
-func (sandboxerLibrary) Promise(e Env, c int) Promise {
-	if e.ABI < abiLandlock {
+func (sandboxerLibrary) Promise(e check.Env, c int) Promise {
+	if e.ABI < check.ABILandlock {
 		return Promise{Refuses: "the sandboxer exits 1 without Landlock (ENOSYS or EOPNOTSUPP)"}
 	}
 	return Promise{ABI: min(e.ABI, sandboxerNewest), RWRefer: true}
 }
 
-func (sandboxerLibrary) Run(t *T, req LibRequest, probes []Probe) string {
+func (sandboxerLibrary) Run(t *check.T, req LibRequest, probes []Probe) string {
 	sb := sandboxerPath()
 	if _, err := os.Stat(sb); err != nil {
-		return SetupFailedf("no sandboxer binary (%v): run with --library sandboxer so that it is built into the initramfs", err)
+		return check.SetupFailedf("no sandboxer binary (%v): run with --library sandboxer so that it is built into the initramfs", err)
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return SetupFailedf("%v", err)
+		return check.SetupFailedf("%v", err)
 	}
 	pj, _ := json.Marshal(probes)
 	ports := func(list []int) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,13 +34,13 @@ type Library interface {
 	Ceilings() []int
 	// Isolation the adapter needs for a case (a library that restricts
 	// every thread needs a process of its own).
-	Isolation() Isolation
+	Isolation() check.Isolation
 	// Promise is what the library documents it does for a request of
 	// ceiling c on the environment.
-	Promise(e Env, c int) Promise
+	Promise(e check.Env, c int) Promise
 	// Run enforces the request and runs the probes after it, returning
 	// the observation ("read_ro=ok write_ro=EACCES ...").
-	Run(t *T, req LibRequest, probes []Probe) string
+	Run(t *check.T, req LibRequest, probes []Probe) string
 	// AllThreads says the adapter restricts every thread of the process
 	// in this process (the all-thread rows run only then).
 	AllThreads() bool
@@ -85,26 +86,26 @@ type Probe struct {
 func runProbe(p Probe) string {
 	switch p.Kind {
 	case "read":
-		return Outcome(openRead(p.Arg))
+		return check.Outcome(openRead(p.Arg))
 	case "write":
-		return Outcome(openWrite(p.Arg))
+		return check.Outcome(openWrite(p.Arg))
 	case "mkdir":
-		return Outcome(unix.Mkdir(p.Arg, 0o755))
+		return check.Outcome(unix.Mkdir(p.Arg, 0o755))
 	case "truncate":
-		return Outcome(unix.Truncate(p.Arg, 0))
+		return check.Outcome(unix.Truncate(p.Arg, 0))
 	case "rename":
 		from, to, _ := strings.Cut(p.Arg, "|")
-		return Outcome(unix.Rename(from, to))
+		return check.Outcome(unix.Rename(from, to))
 	case "bind_tcp":
-		return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
+		return check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
 	case "connect_tcp":
-		return Outcome(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
+		return check.Outcome(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
 	case "bind_udp":
-		return Outcome(bindOn(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, atoi(p.Arg)))
+		return check.Outcome(bindOn(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, atoi(p.Arg)))
 	case "connect_abstract":
-		return Outcome(unixConnect(p.Arg, unix.SOCK_STREAM))
+		return check.Outcome(unixConnect(p.Arg, unix.SOCK_STREAM))
 	case "signal":
-		return Outcome(unix.Kill(atoi(p.Arg), 0))
+		return check.Outcome(unix.Kill(atoi(p.Arg), 0))
 	case "no_new_privs":
 		return fmt.Sprint(noNewPrivs())
 	}
@@ -179,10 +180,10 @@ type libraryCase struct {
 	covers []string
 	// build sets up the fixture (outside any domain) and returns the
 	// request and the probes; cleanup undoes what must not outlive it.
-	build func(t *T, c int) (LibRequest, []Probe, func(), error)
+	build func(t *check.T, c int) (LibRequest, []Probe, func(), error)
 	// want is the expected observation for a library that promises p
 	// (p.ABI 0: no sandbox).
-	want func(p Promise, e Env) string
+	want func(p Promise, e check.Env) string
 	// allThreads: only for adapters that restrict every thread.
 	allThreads bool
 }
@@ -194,12 +195,12 @@ func addLibraryRows(rs ...libraryCase) { libraryRows = append(libraryRows, rs...
 // LibraryCases returns the library cases for one library, one per row
 // and ceiling the library accepts; ceilings that clamp to the kernel's ABI
 // are Redundant but for the clamp check (clampedCeiling).
-func LibraryCases(name string) []Case {
+func LibraryCases(name string) []check.Case {
 	l, ok := libraries[name]
 	if !ok {
 		return nil
 	}
-	var out []Case
+	var out []check.Case
 	for _, c := range l.Ceilings() {
 		for _, r := range libraryRows {
 			if r.allThreads && !l.AllThreads() {
@@ -218,23 +219,23 @@ func ceilingName(c int) string {
 	return fmt.Sprintf("ceiling_%d", c)
 }
 
-func (r libraryCase) caseFor(l Library, c int) Case {
-	want := func(e Env) string {
+func (r libraryCase) caseFor(l Library, c int) check.Case {
+	want := func(e check.Env) string {
 		p := l.Promise(e, c)
 		if p.Refuses != "" {
 			return "refused"
 		}
 		return r.want(p, e)
 	}
-	return Case{Area: "library", Name: ceilingName(c) + "/" + r.name, Library: l.Name(), Isolation: l.Isolation(), Redundant: clampedCeiling(c),
+	return check.Case{Area: "library", Name: ceilingName(c) + "/" + r.name, Library: l.Name(), Isolation: l.Isolation(), Redundant: check.ClampedCeiling(c),
 		Covers: append([]string{"§6.1"}, r.covers...), Want: want,
-		Run: func(t *T) string {
+		Run: func(t *check.T) string {
 			req, probes, cleanup, err := r.build(t, c)
 			if cleanup != nil {
 				defer cleanup()
 			}
 			if err != nil {
-				return SetupFailedf("%v", err)
+				return check.SetupFailedf("%v", err)
 			}
 			req.Ceiling = c
 			if p := l.Promise(t.Env, c); p.Note != "" {
@@ -249,7 +250,7 @@ func denied(abi, right int, errno string) string {
 	if abi >= right {
 		return errno
 	}
-	return OK
+	return check.OK
 }
 
 // exitStatus names how a process ended, for an enforcer that refused.

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/llconform/llconform/internal/tinyasm"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,10 +18,10 @@ import (
 
 // reparentRW is the outcome of a rename between two read-write trees.
 func reparentRW(p Promise) string {
-	if p.RWRefer && p.ABI >= abiRefer {
-		return OK
+	if p.RWRefer && p.ABI >= check.ABIRefer {
+		return check.OK
 	}
-	return denied(p.ABI, abiLandlock, "EXDEV")
+	return denied(p.ABI, check.ABILandlock, "EXDEV")
 }
 
 // probeList joins "name=outcome" pairs in probe order.
@@ -34,36 +35,36 @@ func init() {
 		// (the sandboxer's, from the REFER ABI; own and go-landlock's
 		// RWDirs have no REFER).
 		libraryCase{name: "fs", covers: []string{"§3.2", "§3.3"},
-			build: func(t *T, c int) (LibRequest, []Probe, func(), error) {
-				t.files("ro/f", "rw/f", "rw/g", "out/f")
-				t.mkdirs("rw2")
-				req := LibRequest{RO: []string{t.path("ro")}, RW: []string{t.path("rw"), t.path("rw2")}}
+			build: func(t *check.T, c int) (LibRequest, []Probe, func(), error) {
+				t.Files("ro/f", "rw/f", "rw/g", "out/f")
+				t.Mkdirs("rw2")
+				req := LibRequest{RO: []string{t.Path("ro")}, RW: []string{t.Path("rw"), t.Path("rw2")}}
 				return req, []Probe{
-					{Name: "read_ro", Kind: "read", Arg: t.path("ro/f")},
-					{Name: "write_ro", Kind: "write", Arg: t.path("ro/f")},
-					{Name: "write_rw", Kind: "write", Arg: t.path("rw/f")},
-					{Name: "read_outside", Kind: "read", Arg: t.path("out/f")},
-					{Name: "mkdir_rw", Kind: "mkdir", Arg: t.path("rw/d")},
-					{Name: "mkdir_ro", Kind: "mkdir", Arg: t.path("ro/d")},
-					{Name: "truncate_ro", Kind: "truncate", Arg: t.path("ro/f")},
-					{Name: "rename_rw_to_rw2", Kind: "rename", Arg: t.path("rw/g") + "|" + t.path("rw2/g")},
+					{Name: "read_ro", Kind: "read", Arg: t.Path("ro/f")},
+					{Name: "write_ro", Kind: "write", Arg: t.Path("ro/f")},
+					{Name: "write_rw", Kind: "write", Arg: t.Path("rw/f")},
+					{Name: "read_outside", Kind: "read", Arg: t.Path("out/f")},
+					{Name: "mkdir_rw", Kind: "mkdir", Arg: t.Path("rw/d")},
+					{Name: "mkdir_ro", Kind: "mkdir", Arg: t.Path("ro/d")},
+					{Name: "truncate_ro", Kind: "truncate", Arg: t.Path("ro/f")},
+					{Name: "rename_rw_to_rw2", Kind: "rename", Arg: t.Path("rw/g") + "|" + t.Path("rw2/g")},
 					{Name: "no_new_privs", Kind: "no_new_privs", Arg: ""},
 				}, nil, nil
 			},
-			want: func(p Promise, e Env) string {
+			want: func(p Promise, e check.Env) string {
 				abi := p.ABI
 				nnp := 0
-				if abi >= abiLandlock {
+				if abi >= check.ABILandlock {
 					nnp = 1
 				}
-				return probeList("read_ro=ok", "write_ro="+denied(abi, abiLandlock, "EACCES"), "write_rw=ok",
-					"read_outside="+denied(abi, abiLandlock, "EACCES"), "mkdir_rw=ok", "mkdir_ro="+denied(abi, abiLandlock, "EACCES"),
-					"truncate_ro="+denied(abi, abiTruncate, "EACCES"), "rename_rw_to_rw2="+reparentRW(p),
+				return probeList("read_ro=ok", "write_ro="+denied(abi, check.ABILandlock, "EACCES"), "write_rw=ok",
+					"read_outside="+denied(abi, check.ABILandlock, "EACCES"), "mkdir_rw=ok", "mkdir_ro="+denied(abi, check.ABILandlock, "EACCES"),
+					"truncate_ro="+denied(abi, check.ABITruncate, "EACCES"), "rename_rw_to_rw2="+reparentRW(p),
 					fmt.Sprintf("no_new_privs=%d", nnp))
 			}},
 		// TCP: one port allowed for bind and one for connect.
 		libraryCase{name: "tcp", covers: []string{"§3.8"},
-			build: func(t *T, c int) (LibRequest, []Probe, func(), error) {
+			build: func(t *check.T, c int) (LibRequest, []Probe, func(), error) {
 				f, err := newLibNet(unix.SOCK_STREAM, unix.IPPROTO_TCP)
 				if err != nil {
 					return LibRequest{}, nil, f.close, err
@@ -76,14 +77,14 @@ func init() {
 					{Name: "connect_other", Kind: "connect_tcp", Arg: fmt.Sprint(f.other)},
 				}, f.close, nil
 			},
-			want: func(p Promise, e Env) string {
+			want: func(p Promise, e check.Env) string {
 				abi := p.ABI
-				return probeList("bind_allowed=ok", "bind_ephemeral="+denied(abi, abiNet, "EACCES"),
-					"connect_allowed=ok", "connect_other="+denied(abi, abiNet, "EACCES"))
+				return probeList("bind_allowed=ok", "bind_ephemeral="+denied(abi, check.ABINet, "EACCES"),
+					"connect_allowed=ok", "connect_other="+denied(abi, check.ABINet, "EACCES"))
 			}},
 		// UDP: one port allowed for bind.
 		libraryCase{name: "udp", covers: []string{"§3.9"},
-			build: func(t *T, c int) (LibRequest, []Probe, func(), error) {
+			build: func(t *check.T, c int) (LibRequest, []Probe, func(), error) {
 				f, err := newLibNet(unix.SOCK_DGRAM, unix.IPPROTO_UDP)
 				if err != nil {
 					return LibRequest{}, nil, f.close, err
@@ -94,39 +95,39 @@ func init() {
 					{Name: "bind_ephemeral", Kind: "bind_udp", Arg: "0"},
 				}, f.close, nil
 			},
-			want: func(p Promise, e Env) string {
+			want: func(p Promise, e check.Env) string {
 				abi := p.ABI
-				return probeList("bind_allowed=ok", "bind_ephemeral="+denied(abi, abiUDP, "EACCES"))
+				return probeList("bind_allowed=ok", "bind_ephemeral="+denied(abi, check.ABIUDP, "EACCES"))
 			}},
 		// Every thread: a locked OS thread and plain goroutines started
 		// before the enforcement are restricted after it.
 		libraryCase{name: "all_threads", covers: []string{"§6.6"}, allThreads: true,
-			build: func(t *T, c int) (LibRequest, []Probe, func(), error) {
-				t.files("f")
-				t.mkdirs("elsewhere")
+			build: func(t *check.T, c int) (LibRequest, []Probe, func(), error) {
+				t.Files("f")
+				t.Mkdirs("elsewhere")
 				on, stop := startSibling()
-				goroutinesRead := parkedReaders(goroutines, t.path("f"))
+				goroutinesRead := parkedReaders(goroutines, t.Path("f"))
 				onThread := func(f func() string) func() string { return func() string { return on(f) } }
-				req := LibRequest{RO: []string{t.path("elsewhere")}, TCPBind: []int{}}
+				req := LibRequest{RO: []string{t.Path("elsewhere")}, TCPBind: []int{}}
 				return req, []Probe{
-					{Name: "thread_read", fn: onThread(func() string { return Outcome(openRead(t.path("f"))) })},
-					{Name: "thread_bind", fn: onThread(func() string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) })},
+					{Name: "thread_read", fn: onThread(func() string { return check.Outcome(openRead(t.Path("f"))) })},
+					{Name: "thread_bind", fn: onThread(func() string { return check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) })},
 					{Name: "thread_no_new_privs", fn: onThread(func() string { return fmt.Sprint(noNewPrivs()) })},
 					{Name: "goroutines_read", fn: goroutinesRead},
 				}, stop, nil
 			},
-			want: func(p Promise, e Env) string {
+			want: func(p Promise, e check.Env) string {
 				abi := p.ABI
 				nnp := 0
-				if abi >= abiLandlock {
+				if abi >= check.ABILandlock {
 					nnp = 1
 				}
-				return probeList("thread_read="+denied(abi, abiLandlock, "EACCES"), "thread_bind="+denied(abi, abiNet, "EACCES"),
-					fmt.Sprintf("thread_no_new_privs=%d", nnp), "goroutines_read="+denied(abi, abiLandlock, "EACCES"))
+				return probeList("thread_read="+denied(abi, check.ABILandlock, "EACCES"), "thread_bind="+denied(abi, check.ABINet, "EACCES"),
+					fmt.Sprintf("thread_no_new_privs=%d", nnp), "goroutines_read="+denied(abi, check.ABILandlock, "EACCES"))
 			}},
 		// Scopes: an abstract socket and a process outside the domain.
 		libraryCase{name: "scope", covers: []string{"§3.10"},
-			build: func(t *T, c int) (LibRequest, []Probe, func(), error) {
+			build: func(t *check.T, c int) (LibRequest, []Probe, func(), error) {
 				name := abstractName()
 				srv, err := unixServer(name, unix.SOCK_STREAM)
 				if err != nil {
@@ -146,9 +147,9 @@ func init() {
 					{Name: "signal_outside", Kind: "signal", Arg: fmt.Sprint(pid)},
 				}, cleanup, nil
 			},
-			want: func(p Promise, e Env) string {
+			want: func(p Promise, e check.Env) string {
 				abi := p.ABI
-				return probeList("connect_abstract_outside="+denied(abi, abiScoped, "EPERM"), "signal_outside="+denied(abi, abiScoped, "EPERM"))
+				return probeList("connect_abstract_outside="+denied(abi, check.ABIScoped, "EPERM"), "signal_outside="+denied(abi, check.ABIScoped, "EPERM"))
 			}},
 	)
 }

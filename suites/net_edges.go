@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,28 +62,28 @@ func tcpLayerRows() []netRow {
 	denyConn := pol(tcpBoth, onOther(serverOf, tcpConnect))
 	spread := stack(pol(tcpBind, onFree(tcpBind)), pol(tcpConnect, onServer(tcpConnect)), fsOnly)
 	rows := []netRow{
-		{name: "0_layers/bind", want: allowed, layers: stack(), op: bindFreeOp},
-		{name: "1_layer/bind_granted", want: allowed, layers: stack(grantBind), op: bindFreeOp},
+		{name: "0_layers/bind", want: check.Allowed, layers: stack(), op: bindFreeOp},
+		{name: "1_layer/bind_granted", want: check.Allowed, layers: stack(grantBind), op: bindFreeOp},
 		{name: "1_layer/bind_denied", want: tcpDenied, layers: stack(denyBind), op: bindFreeOp},
-		{name: "2_layers/bind_granted_by_both", want: allowed, layers: stack(grantBind, grantBind), op: bindFreeOp},
+		{name: "2_layers/bind_granted_by_both", want: check.Allowed, layers: stack(grantBind, grantBind), op: bindFreeOp},
 		{name: "2_layers/bind_denied_by_second", want: tcpDenied, layers: stack(grantBind, denyBind), op: bindFreeOp},
 		{name: "2_layers/bind_denied_by_first", want: tcpDenied, layers: stack(denyBind, grantBind), op: bindFreeOp},
-		{name: "2_layers/bind_unhandled_by_second", want: allowed, layers: stack(grantBind, pol(tcpConnect, onServer(tcpConnect))), op: bindFreeOp},
-		{name: "3_layers/bind_granted_by_all", want: allowed, layers: stack(grantBind, grantBind, grantBind), op: bindFreeOp},
+		{name: "2_layers/bind_unhandled_by_second", want: check.Allowed, layers: stack(grantBind, pol(tcpConnect, onServer(tcpConnect))), op: bindFreeOp},
+		{name: "3_layers/bind_granted_by_all", want: check.Allowed, layers: stack(grantBind, grantBind, grantBind), op: bindFreeOp},
 		{name: "3_layers/bind_denied_by_middle", want: tcpDenied, layers: stack(grantBind, denyBind, grantBind), op: bindFreeOp},
 		{name: "3_layers/bind_denied_by_last", want: tcpDenied, layers: stack(grantBind, grantBind, denyBind), op: bindFreeOp},
 		// A rule for the port with another right does not grant bind.
 		{name: "3_layers/bind_denied_by_connect_only_rule", want: tcpDenied,
 			layers: stack(grantBind, pol(tcpBoth, onFree(tcpConnect)), grantBind), op: bindFreeOp},
-		{name: "3_layers/bind_with_filesystem_only_layer", want: allowed, layers: stack(grantBind, fsOnly, grantBind), op: bindFreeOp},
+		{name: "3_layers/bind_with_filesystem_only_layer", want: check.Allowed, layers: stack(grantBind, fsOnly, grantBind), op: bindFreeOp},
 		{name: "2_layers/connect_denied_by_second", want: tcpDenied, layers: stack(grantConn, denyConn), op: connectSrvOp},
-		{name: "3_layers/connect_granted_by_all", want: allowed, layers: stack(grantConn, grantConn, grantConn), op: connectSrvOp},
+		{name: "3_layers/connect_granted_by_all", want: check.Allowed, layers: stack(grantConn, grantConn, grantConn), op: connectSrvOp},
 		{name: "3_layers/connect_denied_by_last", want: tcpDenied, layers: stack(grantConn, grantConn, denyConn), op: connectSrvOp},
 		// Each right handled and granted by a layer of its own: both
 		// pass, and an ephemeral bind (no port-0 rule) is still denied.
-		{name: "3_layers/rights_spread_bind", want: allowed, layers: spread, op: bindFreeOp,
+		{name: "3_layers/rights_spread_bind", want: check.Allowed, layers: spread, op: bindFreeOp,
 			companion: bindEphemeral, companionWant: tcpDenied},
-		{name: "3_layers/rights_spread_connect", want: allowed, layers: spread, op: connectSrvOp,
+		{name: "3_layers/rights_spread_connect", want: check.Allowed, layers: spread, op: connectSrvOp,
 			companion: bindEphemeral, companionWant: tcpDenied},
 	}
 	for i := range rows {
@@ -98,24 +99,24 @@ func udpLayerRows() []netRow {
 	denyDest := pol(udpBoth, onOther(serverOf, udpSend), onPort(0, udpBind))
 	grantBind := pol(udpBoth, onFree(udpBind))
 	rows := []netRow{
-		{name: "0_layers/sendto", want: allowed, layers: stack(), op: sendSrvOp},
-		{name: "1_layer/sendto_granted", want: allowed, layers: stack(grantSend), op: sendSrvOp},
-		{name: "2_layers/sendto_granted_by_both", want: allowed, layers: stack(grantSend, grantSend), op: sendSrvOp},
+		{name: "0_layers/sendto", want: check.Allowed, layers: stack(), op: sendSrvOp},
+		{name: "1_layer/sendto_granted", want: check.Allowed, layers: stack(grantSend), op: sendSrvOp},
+		{name: "2_layers/sendto_granted_by_both", want: check.Allowed, layers: stack(grantSend, grantSend), op: sendSrvOp},
 		{name: "2_layers/sendto_destination_denied_by_second", want: udpDenied, layers: stack(grantSend, denyDest), op: sendSrvOp},
 		{name: "2_layers/sendto_autobind_denied_by_second", want: udpDenied,
 			layers: stack(grantSend, pol(udpBoth, onServer(udpSend))), op: sendSrvOp},
 		// The second layer handles CONNECT_SEND_UDP only: it does not
 		// check the autobind.
-		{name: "2_layers/sendto_autobind_unhandled_by_second", want: allowed,
+		{name: "2_layers/sendto_autobind_unhandled_by_second", want: check.Allowed,
 			layers: stack(grantSend, pol(udpSend, onServer(udpSend))), op: sendSrvOp},
-		{name: "3_layers/sendto_granted_by_all", want: allowed, layers: stack(grantSend, grantSend, grantSend), op: sendSrvOp},
+		{name: "3_layers/sendto_granted_by_all", want: check.Allowed, layers: stack(grantSend, grantSend, grantSend), op: sendSrvOp},
 		{name: "3_layers/sendto_denied_by_middle", want: udpDenied, layers: stack(grantSend, denyDest, grantSend), op: sendSrvOp},
 		// A TCP-only layer restricts no UDP action.
-		{name: "3_layers/sendto_with_tcp_only_layer", want: allowed, layers: stack(grantSend, pol(tcpBoth), grantSend), op: sendSrvOp,
+		{name: "3_layers/sendto_with_tcp_only_layer", want: check.Allowed, layers: stack(grantSend, pol(tcpBoth), grantSend), op: sendSrvOp,
 			companion: tcpBindFree, companionWant: tcpDenied},
 		{name: "2_layers/bind_denied_by_second", want: udpDenied,
 			layers: stack(grantBind, pol(udpBoth, onOther(freeOf, udpBind))), op: bindFreeOp},
-		{name: "3_layers/bind_granted_by_all", want: allowed, layers: stack(grantBind, grantBind, grantBind), op: bindFreeOp},
+		{name: "3_layers/bind_granted_by_all", want: check.Allowed, layers: stack(grantBind, grantBind, grantBind), op: bindFreeOp},
 	}
 	for i := range rows {
 		rows[i].name = "layers/" + rows[i].name
@@ -138,7 +139,7 @@ var tcpPortZeroRows = []netRow{
 	{name: "connect/to_port_zero_with_port_zero_rule_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 		policy: pol(tcpBoth, onPort(0, tcpConnect)), op: connectZero,
 		companion: connectSrvOp, companionWant: tcpDenied},
-	{name: "connect/to_port_zero_denied_without_rule", want: deniedOrStack(abiNet), diff: true, covers: n1,
+	{name: "connect/to_port_zero_denied_without_rule", want: deniedOrStack(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth, onServer(tcpConnect)), op: connectZero},
 	{name: "connect/to_port_bound_through_port_zero_rule_denied", want: tcpDenied, covers: n1,
 		policy: pol(tcpBoth, onPort(0, tcpBoth)),
@@ -160,12 +161,12 @@ var udpPortZeroRows = []netRow{
 	// Only CONNECT_SEND_UDP is handled: no autobind check is involved.
 	{name: "connect/to_port_zero_with_port_zero_rule_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 		policy: pol(udpSend, onPort(0, udpSend)), op: connectZero, companion: sendSrvOp, companionWant: udpDenied},
-	{name: "connect/to_port_zero_denied_without_rule", want: deniedOrStack(abiUDP), diff: true, covers: n1,
+	{name: "connect/to_port_zero_denied_without_rule", want: deniedOrStack(check.ABIUDP), diff: true, covers: n1,
 		policy: pol(udpSend, onServer(udpSend)), op: connectZero},
 	{name: "sendto/port_zero_with_port_zero_rule_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 		policy: pol(udpSend, onPort(0, udpSend)), op: func(x *netFix) error { return x.sendTo(0) },
 		companion: sendSrvOp, companionWant: udpDenied},
-	{name: "sendto/port_zero_denied_without_rule", want: deniedOrStack(abiUDP), diff: true, covers: n1,
+	{name: "sendto/port_zero_denied_without_rule", want: deniedOrStack(check.ABIUDP), diff: true, covers: n1,
 		policy: pol(udpSend, onServer(udpSend)), op: func(x *netFix) error { return x.sendTo(0) }},
 }
 
@@ -174,8 +175,8 @@ var n1 = []string{"net.1"}
 // deniedOrStack is EACCES where the library's ABI has the right, else
 // the network stack's own answer (a differential row: port 0 is refused
 // by the stack in some calls, ECONNREFUSED or EINVAL).
-func deniedOrStack(abi int) func(Env) string {
-	return func(e Env) string {
+func deniedOrStack(abi int) func(check.Env) string {
+	return func(e check.Env) string {
 		if e.LibABI() >= abi {
 			return "EACCES"
 		}
@@ -219,8 +220,8 @@ func (f family) fullAddr(port int) []byte { return f.raw(uint16(f.af), port, f.f
 // the stack's answer or refuse the address itself with EINVAL, as 7.3
 // and earlier kernels did for AF_UNSPEC binds (tcp.go). EACCES would
 // mean a port of a foreign address was checked as the socket's own.
-func refusedOrEinval(abi int) func(Env) string {
-	return func(e Env) string {
+func refusedOrEinval(abi int) func(check.Env) string {
+	return func(e check.Env) string {
 		if e.LibABI() >= abi {
 			return asUnsandboxed + "|EINVAL"
 		}
@@ -242,23 +243,23 @@ var tcpFamilyRows = []netRow{
 		op: func(x *netFix) error {
 			return onUnixSocket(unix.SOCK_STREAM, func(fd int) error { return rawBind(fd, x.f.fullAddr(x.free)) })
 		}},
-	{name: "inet_socket/connect_to_unix_address_refused", want: refusedOrEinval(abiNet), diff: true, covers: n1,
+	{name: "inet_socket/connect_to_unix_address_refused", want: refusedOrEinval(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawConnect(fd, unixRaw()) })
 		}},
-	{name: "inet_socket/bind_to_unix_address_refused", want: refusedOrEinval(abiNet), diff: true, covers: n1,
+	{name: "inet_socket/bind_to_unix_address_refused", want: refusedOrEinval(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, unixRaw()) })
 		}},
 	// The port of the foreign address is one the policy does not grant.
-	{name: "other_family_address/connect_refused", want: refusedOrEinval(abiNet), diff: true, covers: n1,
+	{name: "other_family_address/connect_refused", want: refusedOrEinval(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawConnect(fd, x.f.other().fullAddr(x.port)) })
 		}},
-	{name: "other_family_address/bind_refused", want: refusedOrEinval(abiNet), diff: true, covers: n1,
+	{name: "other_family_address/bind_refused", want: refusedOrEinval(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.other().fullAddr(x.free)) })
@@ -296,17 +297,17 @@ func udpFamilyRows(f family) []netRow {
 			op: func(x *netFix) error {
 				return onUnixSocket(unix.SOCK_DGRAM, func(fd int) error { return rawConnect(fd, x.f.fullAddr(x.port)) })
 			}},
-		{name: "inet_socket/sendto_unix_address_refused", want: refusedOrEinval(abiUDP), diff: true, covers: n1,
+		{name: "inet_socket/sendto_unix_address_refused", want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: pol(udpBoth, onPort(0, udpBind)), companion: bindFreeOp, companionWant: udpDenied,
 			op: func(x *netFix) error {
 				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawSendto(fd, unixRaw(), 0) })
 			}},
-		{name: "inet_socket/connect_to_unix_address_refused", want: refusedOrEinval(abiUDP), diff: true, covers: n1,
+		{name: "inet_socket/connect_to_unix_address_refused", want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: pol(udpBoth, onPort(0, udpBind)), companion: bindFreeOp, companionWant: udpDenied,
 			op: func(x *netFix) error {
 				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawConnect(fd, unixRaw()) })
 			}},
-		{name: "other_family_address/bind_refused", want: refusedOrEinval(abiUDP), diff: true, covers: n1,
+		{name: "other_family_address/bind_refused", want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: pol(udpBoth), companion: bindFreeOp, companionWant: udpDenied,
 			op: func(x *netFix) error {
 				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.other().fullAddr(x.free)) })
@@ -314,11 +315,11 @@ func udpFamilyRows(f family) []netRow {
 	}
 	ungranted := pol(udpBoth, onPort(0, udpBind))
 	if f.af == unix.AF_INET6 {
-		deniedOrEinval := func(e Env) string {
-			if e.LibABI() >= abiUDP {
+		deniedOrEinval := func(e check.Env) string {
+			if e.LibABI() >= check.ABIUDP {
 				return "EACCES|EINVAL"
 			}
-			return OK
+			return check.OK
 		}
 		// A destination the policy grants is sent to: the
 		// documentation excludes only AF_UNSPEC destinations for IPv6
@@ -328,26 +329,26 @@ func udpFamilyRows(f family) []netRow {
 		return append(rows,
 			netRow{name: "ipv4_address/sendto_denied", omits: v6, want: deniedOrEinval, covers: n1, policy: ungranted, op: sendForeign},
 			netRow{name: "ipv4_address/connect_denied", omits: v6, want: deniedOrEinval, covers: n1, policy: ungranted, op: connectForeign},
-			netRow{name: "ipv4_address/sendto_granted_port", omits: v6, want: allowed, covers: n1, policy: granted, op: sendForeign,
+			netRow{name: "ipv4_address/sendto_granted_port", omits: v6, want: check.Allowed, covers: n1, policy: granted, op: sendForeign,
 				companion: bindFreeOp, companionWant: udpDenied, deviate: udpForeignFamilyRefused},
-			netRow{name: "ipv4_address/connect_granted_port", omits: v6, want: allowed, covers: n1, policy: granted, op: connectForeign,
+			netRow{name: "ipv4_address/connect_granted_port", omits: v6, want: check.Allowed, covers: n1, policy: granted, op: connectForeign,
 				companion: bindFreeOp, companionWant: udpDenied, deviate: udpForeignFamilyRefused})
 	}
 	v4 := onlyOn(ipv4, "an IPv4 socket refuses an IPv6 destination itself; IPv6 sends to an IPv4 one: the ipv4_address rows")
 	return append(rows,
-		netRow{name: "other_family_address/sendto_refused", omits: v4, want: refusedOrEinval(abiUDP), diff: true, covers: n1,
+		netRow{name: "other_family_address/sendto_refused", omits: v4, want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: ungranted, companion: bindFreeOp, companionWant: udpDenied, op: sendForeign},
-		netRow{name: "other_family_address/connect_refused", omits: v4, want: refusedOrEinval(abiUDP), diff: true, covers: n1,
+		netRow{name: "other_family_address/connect_refused", omits: v4, want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: ungranted, companion: bindFreeOp, companionWant: udpDenied, op: connectForeign})
 }
 
 // udpForeignFamilyRefused: where UDP rights exist, a kernel refusing an
 // AF_INET destination on a dual-stack IPv6 socket (catalogued in fixes.go).
-func udpForeignFamilyRefused(e Env) []Deviation {
-	if e.LibABI() < abiUDP {
+func udpForeignFamilyRefused(e check.Env) []check.Deviation {
+	if e.LibABI() < check.ABIUDP {
 		return nil
 	}
-	return changeUDPv6ForeignFamily.observed("EINVAL; restriction " + udpDenied(e))(e)
+	return check.ChangeUDPv6ForeignFamily.Observed("EINVAL; restriction " + udpDenied(e))(e)
 }
 
 // IPv4-mapped IPv6 addresses (::ffff:127.0.0.1): an IPv6 socket reaching
@@ -383,24 +384,24 @@ func mappedSendto(x *netFix) error {
 var ipv6Skip = noIPv6(ipv6)
 
 // mappedOnly: the mapped rows are their own family value.
-var mappedOnly = []Omission{{Dim: DimFamily, Values: []string{"ipv4", "ipv6"},
+var mappedOnly = []check.Omission{{Dim: check.DimFamily, Values: []string{"ipv4", "ipv6"},
 	Why: "an IPv4-mapped address exists only on a dual-stack IPv6 socket; the plain families have rows of their own"}}
 
 var tcpMappedRows = []netRow{
-	{name: "connect/allowed_port", want: allowed, skip: ipv6Skip, covers: n1, policy: pol(tcpBoth, onServer(tcpConnect)), op: mappedConnect},
+	{name: "connect/allowed_port", want: check.Allowed, skip: ipv6Skip, covers: n1, policy: pol(tcpBoth, onServer(tcpConnect)), op: mappedConnect},
 	{name: "connect/other_port_denied", want: tcpDenied, skip: ipv6Skip, covers: n1, policy: pol(tcpBoth, onOther(serverOf, tcpConnect)), op: mappedConnect},
-	{name: "bind/allowed_port", want: allowed, skip: ipv6Skip, covers: n1, policy: pol(tcpBoth, onFree(tcpBind)), op: mappedBind},
+	{name: "bind/allowed_port", want: check.Allowed, skip: ipv6Skip, covers: n1, policy: pol(tcpBoth, onFree(tcpBind)), op: mappedBind},
 	{name: "bind/other_port_denied", want: tcpDenied, skip: ipv6Skip, covers: n1, policy: pol(tcpBoth, onOther(freeOf, tcpBind)), op: mappedBind},
 }
 
 var udpMappedRows = []netRow{
-	{name: "sendto/allowed_port", want: allowed, skip: ipv6Skip, covers: n1,
+	{name: "sendto/allowed_port", want: check.Allowed, skip: ipv6Skip, covers: n1,
 		policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)), op: mappedSendto},
 	{name: "sendto/other_port_denied", want: udpDenied, skip: ipv6Skip, covers: n1,
 		policy: pol(udpBoth, onOther(serverOf, udpSend), onPort(0, udpBind)), op: mappedSendto},
 	{name: "connect/other_port_denied", want: udpDenied, skip: ipv6Skip, covers: n1,
 		policy: pol(udpBoth, onOther(serverOf, udpSend), onPort(0, udpBind)), op: mappedConnect},
-	{name: "bind/allowed_port", want: allowed, skip: ipv6Skip, covers: n1, policy: pol(udpBoth, onFree(udpBind)), op: mappedBind},
+	{name: "bind/allowed_port", want: check.Allowed, skip: ipv6Skip, covers: n1, policy: pol(udpBoth, onFree(udpBind)), op: mappedBind},
 	{name: "bind/other_port_denied", want: udpDenied, skip: ipv6Skip, covers: n1, policy: pol(udpBoth, onOther(freeOf, udpBind)), op: mappedBind},
 }
 
@@ -412,13 +413,13 @@ var udpMappedRows = []netRow{
 // separated where the system allows the port: as root (needRoot rows)
 // and, for every user, in a user and network namespace of the case's
 // own (net_userns.go).
-func privilegedRows(denied func(Env) string, bind, other landlock.AccessNet) []netRow {
+func privilegedRows(denied func(check.Env) string, bind, other landlock.AccessNet) []netRow {
 	privOp := func(x *netFix) error { return x.bindOn(x.priv) }
 	return []netRow{
 		{name: "bind/privileged_port_rule_grants_no_capability", want: unchanged, diff: true, covers: n1,
 			prep: anyPrivilegedPort, policy: func(x *netFix) landlock.Policy { return netPolicy(bind|other, allow(x.priv, bind)) },
 			op: privOp, companion: bindFreeOp, companionWant: denied},
-		{name: "bind/privileged_port_denied_without_rule", want: denied, covers: n1, skip: needRoot("CAP_NET_BIND_SERVICE"),
+		{name: "bind/privileged_port_denied_without_rule", want: denied, covers: n1, skip: check.NeedRoot("CAP_NET_BIND_SERVICE"),
 			prep: privilegedPort, policy: pol(bind|other, onFree(bind)), op: privOp},
 	}
 }
@@ -439,12 +440,12 @@ func anyPrivilegedPort(x *netFix) error {
 // mask lacks the fix and denies them is "known". The companion binds a
 // TCP socket, which the same policy must deny.
 func protoRows(proto string) []netRow {
-	unfixed := unfixedErratum(1, "EACCES; restriction EACCES")
+	unfixed := check.UnfixedErratum(1, "EACCES; restriction EACCES")
 	cov := []string{"net.1", "§6.4"}
 	return []netRow{
-		{name: proto + "/bind_not_restricted_by_tcp_rights", want: allowed, covers: cov, deviate: unfixed,
+		{name: proto + "/bind_not_restricted_by_tcp_rights", want: check.Allowed, covers: cov, deviate: unfixed,
 			policy: pol(tcpBoth), op: bindFreeOp, companion: tcpBindFree, companionWant: tcpDenied},
-		{name: proto + "/connect_not_restricted_by_tcp_rights", want: allowed, covers: cov, deviate: unfixed,
+		{name: proto + "/connect_not_restricted_by_tcp_rights", want: check.Allowed, covers: cov, deviate: unfixed,
 			policy: pol(tcpBoth), op: connectSrvOp, companion: tcpBindFree, companionWant: tcpDenied},
 	}
 }
@@ -452,11 +453,11 @@ func protoRows(proto string) []netRow {
 // noProto is an environment skip: the kernel cannot create a stream
 // socket of the protocol in the family (not built in, IPv6 support of
 // the protocol missing, or a module the VM did not load).
-func noProto(f family, proto int, name string) func(Env) string {
-	return func(Env) string {
+func noProto(f family, proto int, name string) func(check.Env) string {
+	return func(check.Env) string {
 		fd, err := unix.Socket(f.af, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, proto)
 		if err != nil {
-			return fmt.Sprintf("no %s over %s in this kernel (socket: %s): not built in, and no module loaded (a catalog kernel's header lists the modules the VM loaded)", name, f.name, Outcome(err))
+			return fmt.Sprintf("no %s over %s in this kernel (socket: %s): not built in, and no module loaded (a catalog kernel's header lists the modules the VM loaded)", name, f.name, check.Outcome(err))
 		}
 		unix.Close(fd)
 		return ""
@@ -493,7 +494,7 @@ var tcpFastOpenRows = []netRow{
 				return unix.Connect(fd, x.f.addr(x.port))
 			})
 		}},
-	{name: "send/address_ignored_on_connection_established_before", want: allowed, covers: n1, policy: pol(tcpBoth),
+	{name: "send/address_ignored_on_connection_established_before", want: check.Allowed, covers: n1, policy: pol(tcpBoth),
 		companion: bindFreeOp, companionWant: tcpDenied,
 		op: func(x *netFix) error { return unix.Sendto(x.conn, []byte("x"), 0, x.f.addr(x.free)) }},
 }
@@ -523,8 +524,8 @@ func udpTruncatedRows() []netRow {
 	return []netRow{
 		{name: "sendto_truncated_address/only_bind_handled_without_port_zero_rule", diff: true, covers: n1,
 			policy: pol(udpBind), op: truncSend, companion: bindFreeOp, companionWant: udpDenied,
-			want: func(e Env) string {
-				if e.LibABI() >= abiUDP {
+			want: func(e check.Env) string {
+				if e.LibABI() >= check.ABIUDP {
 					return "EACCES|" + asUnsandboxed
 				}
 				return asUnsandboxed
@@ -567,7 +568,7 @@ func sendmmsg(x *netFix, ports ...int) string {
 	n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(x.bound), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), 0, 0, 0)
 	sent := fmt.Sprintf("sent %d of %d", n, len(ports))
 	if e != 0 {
-		sent = Outcome(e)
+		sent = check.Outcome(e)
 	}
 	// Loopback delivery may finish after the call returns (a slow guest's
 	// softirq work goes to ksoftirqd): a last datagram to the granted
@@ -615,20 +616,20 @@ var mmsgRows = []mmsgRow{
 		"EACCES, server got 0", "sent 2 of 2, server got 1"},
 }
 
-func (r mmsgRow) caseFor(f family) Case {
-	return Case{Area: "udp", Name: f.name + "/" + r.name, Skip: noIPv6(f), Covers: []string{"§3.9", "net.1"},
+func (r mmsgRow) caseFor(f family) check.Case {
+	return check.Case{Area: "udp", Name: f.name + "/" + r.name, Skip: noIPv6(f), Covers: []string{"§3.9", "net.1"},
 		Variants: netVariants(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP),
-		Want: func(e Env) string {
-			if e.LibABI() >= abiUDP {
+		Want: func(e check.Env) string {
+			if e.LibABI() >= check.ABIUDP {
 				return r.with
 			}
 			return r.without
 		},
-		Run: func(t *T) string {
+		Run: func(t *check.T) string {
 			x := newNetFix(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
 			defer x.close()
 			if x.setupErr != nil {
-				return SetupFailedf("%s: %s", x.setupErrWhat, Outcome(x.setupErr))
+				return check.SetupFailedf("%s: %s", x.setupErrWhat, check.Outcome(x.setupErr))
 			}
 			if err := t.Enforce(netPolicy(udpBoth, allow(x.port, udpSend))); err != nil {
 				return enforceFailed(err)
@@ -638,37 +639,37 @@ func (r mmsgRow) caseFor(f family) Case {
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
 		dgram, udp := unix.SOCK_DGRAM, unix.IPPROTO_UDP
 		for _, f := range families {
 			for _, r := range tcpLayerRows() {
 				r.covers = n1
-				register(r.caseFor("tcp", f, stream, tcp))
+				check.Register(r.caseFor("tcp", f, stream, tcp))
 			}
 			for _, r := range udpLayerRows() {
 				r.covers = n1
-				register(r.caseFor("udp", f, dgram, udp))
+				check.Register(r.caseFor("udp", f, dgram, udp))
 			}
 		}
-		register(netCases("tcp", stream, tcp, tcpPortZeroRows)...)
-		register(netCases("udp", dgram, udp, udpPortZeroRows)...)
-		register(netCases("tcp", stream, tcp, tcpFamilyRows)...)
+		check.Register(netCases("tcp", stream, tcp, tcpPortZeroRows)...)
+		check.Register(netCases("udp", dgram, udp, udpPortZeroRows)...)
+		check.Register(netCases("tcp", stream, tcp, tcpFamilyRows)...)
 		for _, f := range families {
 			for _, r := range udpFamilyRows(f) {
-				register(r.caseFor("udp", f, dgram, udp))
+				check.Register(r.caseFor("udp", f, dgram, udp))
 			}
 		}
 		for _, r := range tcpMappedRows {
 			r.omits = mappedOnly
-			register(r.caseFor("tcp", mappedV4, stream, tcp))
+			check.Register(r.caseFor("tcp", mappedV4, stream, tcp))
 		}
 		for _, r := range udpMappedRows {
 			r.omits = mappedOnly
-			register(r.caseFor("udp", mappedV4, dgram, udp))
+			check.Register(r.caseFor("udp", mappedV4, dgram, udp))
 		}
-		register(netCases("tcp", stream, tcp, privilegedRows(tcpDenied, tcpBind, tcpConnect))...)
-		register(netCases("udp", dgram, udp, privilegedRows(udpDenied, udpBind, udpSend))...)
+		check.Register(netCases("tcp", stream, tcp, privilegedRows(tcpDenied, tcpBind, tcpConnect))...)
+		check.Register(netCases("udp", dgram, udp, privilegedRows(udpDenied, udpBind, udpSend))...)
 		for _, p := range []struct {
 			name  string
 			proto int
@@ -676,15 +677,15 @@ func init() {
 			for _, f := range families {
 				for _, r := range protoRows(p.name) {
 					r.skip = noProto(f, p.proto, p.name)
-					register(r.caseFor("tcp", f, stream, p.proto))
+					check.Register(r.caseFor("tcp", f, stream, p.proto))
 				}
 			}
 		}
-		register(netCases("tcp", stream, tcp, tcpFastOpenRows)...)
-		register(netCases("udp", dgram, udp, udpTruncatedRows())...)
+		check.Register(netCases("tcp", stream, tcp, tcpFastOpenRows)...)
+		check.Register(netCases("udp", dgram, udp, udpTruncatedRows())...)
 		for _, f := range families {
 			for _, r := range mmsgRows {
-				register(r.caseFor(f))
+				check.Register(r.caseFor(f))
 			}
 		}
 	})

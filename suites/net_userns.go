@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +27,7 @@ import (
 const netnsChildEnv = "LLCONFORM_NETNS_CHILD"
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, k := range []struct {
 			area      string
 			typ       int
@@ -35,24 +36,24 @@ func init() {
 			abi       int
 			cov       string
 		}{
-			{"tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpBind, tcpConnect, abiNet, "§3.8"},
-			{"udp", unix.SOCK_DGRAM, unix.IPPROTO_UDP, udpBind, udpSend, abiUDP, "§3.9"},
+			{"tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpBind, tcpConnect, check.ABINet, "§3.8"},
+			{"udp", unix.SOCK_DGRAM, unix.IPPROTO_UDP, udpBind, udpSend, check.ABIUDP, "§3.9"},
 		} {
 			k := k
 			spec := fmt.Sprintf("%d:%d:%d:%d", k.typ, k.proto, k.bind, k.oth)
-			register(Case{Area: k.area, Name: "ipv4/bind/privileged_port_in_own_user_and_network_namespace",
+			check.Register(check.Case{Area: k.area, Name: "ipv4/bind/privileged_port_in_own_user_and_network_namespace",
 				Skip: noUserns, Covers: []string{k.cov, "net.1"},
 				Variants: netVariants(ipv4, k.typ, k.proto),
-				Omits: []Omission{{Dim: DimFamily, Values: []string{"ipv6"},
+				Omits: []check.Omission{{Dim: check.DimFamily, Values: []string{"ipv6"},
 					Why: "the question is privilege inside an owned network namespace, not the family; the privileged_port rows run on both"}},
-				Want: func(e Env) string {
-					denied := OK
+				Want: func(e check.Env) string {
+					denied := check.OK
 					if e.LibABI() >= k.abi {
 						denied = "EACCES"
 					}
 					return "unsandboxed=ok granted=ok denied=" + denied
 				},
-				Run: func(t *T) string {
+				Run: func(t *check.T) string {
 					t.Logf("kernel.unprivileged_userns_clone=%s user.max_user_namespaces=%s",
 						sysctl("kernel/unprivileged_userns_clone"), sysctl("user/max_user_namespaces"))
 					return inOwnNetns(spec, t.Env.Ceiling)
@@ -64,7 +65,7 @@ func init() {
 // noUserns is an environment skip: the kernel's settings forbid this user
 // a user namespace (Debian's kernel.unprivileged_userns_clone, Ubuntu's
 // AppArmor restriction, or user.max_user_namespaces = 0).
-func noUserns(e Env) string {
+func noUserns(e check.Env) string {
 	if sysctl("user/max_user_namespaces") == "0" {
 		return "user namespaces disabled (user.max_user_namespaces = 0)"
 	}
@@ -94,7 +95,7 @@ func sysctl(name string) string {
 func inOwnNetns(spec string, ceiling int) string {
 	self, err := os.Executable()
 	if err != nil {
-		return SetupFailedf("%v", err)
+		return check.SetupFailedf("%v", err)
 	}
 	cmd := exec.Command(self)
 	cmd.Env = []string{netnsChildEnv + "=" + spec + ":" + strconv.Itoa(ceiling)}
@@ -107,7 +108,7 @@ func inOwnNetns(spec string, ceiling int) string {
 	}
 	out, err := cmd.Output()
 	if err != nil {
-		return SetupFailedf("child in a user and network namespace: %s", Outcome(err))
+		return check.SetupFailedf("child in a user and network namespace: %s", check.Outcome(err))
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -120,16 +121,16 @@ func privilegedPortChild(spec string) string {
 	var typ, proto, ceiling int
 	var bind, other landlock.AccessNet
 	if _, err := fmt.Sscanf(spec, "%d:%d:%d:%d:%d", &typ, &proto, &bind, &other, &ceiling); err != nil {
-		return SetupFailedf("bad child spec %s", spec)
+		return check.SetupFailedf("bad child spec %s", spec)
 	}
 	const port = 80
 	try := func() string {
 		fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, proto)
 		if err != nil {
-			return Outcome(err)
+			return check.Outcome(err)
 		}
 		defer unix.Close(fd)
-		return Outcome(unix.Bind(fd, &unix.SockaddrInet4{Port: port}))
+		return check.Outcome(unix.Bind(fd, &unix.SockaddrInet4{Port: port}))
 	}
 	cfg := landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}
 	base := try()

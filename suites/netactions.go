@@ -14,6 +14,7 @@ import (
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -275,7 +276,7 @@ func allow(port int, a landlock.AccessNet) landlock.PortRule {
 const asUnsandboxed = "as unsandboxed"
 
 // unchanged expects a differential case to match the unsandboxed result.
-func unchanged(Env) string { return asUnsandboxed }
+func unchanged(check.Env) string { return asUnsandboxed }
 
 // netRow is one network case: a policy built from the fixture, and an
 // action run after enforcement. A differential row runs the action once
@@ -284,23 +285,23 @@ func unchanged(Env) string { return asUnsandboxed }
 // promises what Landlock adds.
 type netRow struct {
 	name   string
-	want   func(Env) string
+	want   func(check.Env) string
 	policy func(x *netFix) landlock.Policy
 	op     func(x *netFix) error
 	diff   bool
 	// deviate judges known deviations (Case.Deviate).
-	deviate func(Env) []Deviation
+	deviate func(check.Env) []check.Deviation
 	// companion is a second action after the enforcement that the
 	// policy must deny: on a differential row (or a row whose action the
 	// policy must leave alone) it shows the restriction is in force, so
 	// that a domain ignoring the address entirely cannot pass as "as
 	// unsandboxed". companionWant is its expectation.
 	companion     func(x *netFix) error
-	companionWant func(Env) string
-	skip          func(Env) string
+	companionWant func(check.Env) string
+	skip          func(check.Env) string
 	// feature and shows tag a row that shows a right allowed or denied.
 	feature string
-	shows   Behaviour
+	shows   check.Behaviour
 	// prep finishes the fixture before enforcement.
 	prep func(x *netFix) error
 	// layers, when set, replaces policy: each policy is enforced in turn
@@ -311,23 +312,23 @@ type netRow struct {
 	covers []string
 	// omits says which families (or other values) the row leaves out, and
 	// why (Case.Omits).
-	omits []Omission
+	omits []check.Omission
 }
 
-func (r netRow) run(t *T, f family, typ, proto int) string {
+func (r netRow) run(t *check.T, f family, typ, proto int) string {
 	x := newNetFix(f, typ, proto)
 	defer x.close()
 	if x.setupErr != nil {
-		return SetupFailedf("%s: %s", x.setupErrWhat, Outcome(x.setupErr))
+		return check.SetupFailedf("%s: %s", x.setupErrWhat, check.Outcome(x.setupErr))
 	}
 	if r.prep != nil {
 		if err := r.prep(x); err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 	}
 	var before string
 	if r.diff {
-		before = Outcome(r.op(x))
+		before = check.Outcome(r.op(x))
 	}
 	layers := r.layers
 	if layers == nil {
@@ -338,7 +339,7 @@ func (r netRow) run(t *T, f family, typ, proto int) string {
 			return enforceFailed(err)
 		}
 	}
-	after := Outcome(r.op(x))
+	after := check.Outcome(r.op(x))
 	if r.diff {
 		t.Logf("unsandboxed %s, sandboxed %s", before, after)
 		if after == before {
@@ -346,15 +347,15 @@ func (r netRow) run(t *T, f family, typ, proto int) string {
 		}
 	}
 	if r.companion != nil {
-		after += "; restriction " + Outcome(r.companion(x))
+		after += "; restriction " + check.Outcome(r.companion(x))
 	}
 	return after
 }
 
 // withCompanion expects a differential outcome and, after it, the
 // companion's denial.
-func withCompanion(want, companion func(Env) string) func(Env) string {
-	return func(e Env) string {
+func withCompanion(want, companion func(check.Env) string) func(check.Env) string {
+	return func(e check.Env) string {
 		var out []string
 		for _, w := range strings.Split(want(e), "|") {
 			out = append(out, w+"; restriction "+companion(e))
@@ -364,8 +365,8 @@ func withCompanion(want, companion func(Env) string) func(Env) string {
 }
 
 // netCases turns rows into cases of area for each family.
-func netCases(area string, typ, proto int, rows []netRow) []Case {
-	var out []Case
+func netCases(area string, typ, proto int, rows []netRow) []check.Case {
+	var out []check.Case
 	for _, f := range families {
 		for _, r := range rows {
 			f, r := f, r
@@ -375,7 +376,7 @@ func netCases(area string, typ, proto int, rows []netRow) []Case {
 	return out
 }
 
-func (r netRow) caseFor(area string, f family, typ, proto int) Case {
+func (r netRow) caseFor(area string, f family, typ, proto int) check.Case {
 	want := r.want
 	if r.companion != nil {
 		want = withCompanion(r.want, r.companionWant)
@@ -385,15 +386,15 @@ func (r netRow) caseFor(area string, f family, typ, proto int) Case {
 		covers = append(covers, c)
 	}
 	covers = append(covers, r.covers...)
-	return Case{Area: area, Name: f.name + "/" + r.name, Skip: skips(noIPv6(f), r.skip), Want: want,
+	return check.Case{Area: area, Name: f.name + "/" + r.name, Skip: skips(noIPv6(f), r.skip), Want: want,
 		Deviate: r.deviate, Feature: r.feature, Shows: r.shows, Covers: covers, Omits: r.omits,
 		Variants: netVariants(f, typ, proto),
-		Run:      func(t *T) string { return r.run(t, f, typ, proto) }}
+		Run:      func(t *check.T) string { return r.run(t, f, typ, proto) }}
 }
 
 // netVariants names the family, socket type and protocol of a network case.
-func netVariants(f family, typ, proto int) []Variant {
-	return []Variant{{DimFamily, f.name}, {DimSockType, sockTypeName[typ]}, {DimProtocol, protoName[proto]}}
+func netVariants(f family, typ, proto int) []check.Variant {
+	return []check.Variant{{Dim: check.DimFamily, Value: f.name}, {Dim: check.DimSockType, Value: sockTypeName[typ]}, {Dim: check.DimProtocol, Value: protoName[proto]}}
 }
 
 var (
@@ -403,20 +404,20 @@ var (
 
 // onlyOn is the omission of a row written for one family: why the other
 // has no row of this name.
-func onlyOn(f family, why string) []Omission {
+func onlyOn(f family, why string) []check.Omission {
 	other := ipv6
 	if f == ipv6 {
 		other = ipv4
 	}
-	return []Omission{{Dim: DimFamily, Values: []string{other.name}, Why: why}}
+	return []check.Omission{{Dim: check.DimFamily, Values: []string{other.name}, Why: why}}
 }
 
 // areaCoverage is the coverage item every network row of an area checks.
 var areaCoverage = map[string]string{"tcp": "§3.8", "udp": "§3.9"}
 
 // skips combines skip functions; nil ones are ignored.
-func skips(fs ...func(Env) string) func(Env) string {
-	return func(e Env) string {
+func skips(fs ...func(check.Env) string) func(check.Env) string {
+	return func(e check.Env) string {
 		for _, f := range fs {
 			if f == nil {
 				continue
@@ -435,13 +436,13 @@ var ipv6Check = sync.OnceValue(func() error {
 
 // noIPv6 is an environment skip: kernels built without IPv6, or without
 // an IPv6 loopback address.
-func noIPv6(f family) func(Env) string {
+func noIPv6(f family) func(check.Env) string {
 	if f.af != unix.AF_INET6 {
 		return nil
 	}
-	return func(Env) string {
+	return func(check.Env) string {
 		if err := ipv6Check(); err != nil {
-			return "no IPv6 loopback in this kernel (" + Outcome(err) + ")"
+			return "no IPv6 loopback in this kernel (" + check.Outcome(err) + ")"
 		}
 		return ""
 	}
@@ -451,7 +452,7 @@ func noIPv6(f family) func(Env) string {
 // for signals and ptrace. It inherits the calling thread's domain (Go
 // forks from the calling thread). kill ends it; call it from a thread
 // that may signal the child.
-func sleeper(t *T) (pid int, kill func(), err error) { return sleeperIn(t.Root()) }
+func sleeper(t *check.T) (pid int, kill func(), err error) { return sleeperIn(t.Root()) }
 
 // sleeperIn runs a tiny pause() program written into dir, not a second Go
 // runtime: much cheaper to start under TCG.

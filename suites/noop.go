@@ -1,6 +1,10 @@
 package suites
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/llconform/llconform/suites/check"
+)
 
 // harnessArea is the area of the no-op cases.
 const harnessArea = "harness"
@@ -9,16 +13,16 @@ const harnessArea = "harness"
 // isolation, so that a run of them shows what a case costs before it does
 // any work (llconform bench). They are not conformance cases: All does not
 // list them.
-func NoopCases() []Case {
-	var out []Case
+func NoopCases() []check.Case {
+	var out []check.Case
 	for _, iso := range []struct {
 		name string
-		iso  Isolation
+		iso  check.Isolation
 		n    int
-	}{{"noop_thread", Thread, 200}, {"noop_process", Process, 20}} {
+	}{{"noop_thread", check.Thread, 200}, {"noop_process", check.Process, 20}} {
 		for i := 1; i <= iso.n; i++ {
-			out = append(out, Case{Area: harnessArea, Name: fmt.Sprintf("%s/%d", iso.name, i), Isolation: iso.iso,
-				Want: allowed, Run: func(*T) string { return OK }})
+			out = append(out, check.Case{Area: harnessArea, Name: fmt.Sprintf("%s/%d", iso.name, i), Isolation: iso.iso,
+				Want: check.Allowed, Run: func(*check.T) string { return check.OK }})
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/llconform/llconform/internal/role"
+	"github.com/llconform/llconform/suites/check"
 )
 
 // Some cases need a second process that inherits the case's domain. The
@@ -35,7 +36,7 @@ func probeMain(spec string) int {
 		fmt.Printf("unknown probe %q\n", action)
 		return 2
 	}
-	fmt.Println(Outcome(f(arg)))
+	fmt.Println(check.Outcome(f(arg)))
 	return 0
 }
 
@@ -49,7 +50,7 @@ func probe(self, action, arg string) string {
 	cmd.Stdin, cmd.Stderr = strings.NewReader(""), io.Discard
 	out, err := cmd.Output()
 	if err != nil {
-		return "probe failed: " + Outcome(err)
+		return "probe failed: " + check.Outcome(err)
 	}
 	return strings.TrimSpace(string(out))
 }

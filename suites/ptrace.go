@@ -8,6 +8,7 @@ import (
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,7 +69,7 @@ var ptraceBaseline = sync.OnceValue(func() error {
 
 // ptraceSkip skips PTRACE_ATTACH-mode cases where Yama or the
 // environment forbids them without Landlock.
-func ptraceSkip(e Env) string {
+func ptraceSkip(e check.Env) string {
 	switch scope := yamaPtraceScope(); {
 	case scope >= 3:
 		return "Yama ptrace_scope=3: PTRACE_ATTACH is disabled for everyone"
@@ -76,14 +77,14 @@ func ptraceSkip(e Env) string {
 		return "needs root (Yama ptrace_scope=2 requires CAP_SYS_PTRACE)"
 	}
 	if err := ptraceBaseline(); err != nil {
-		return fmt.Sprintf("PTRACE_ATTACH to an own child fails without Landlock here (%s; Yama ptrace_scope=%d)", Outcome(err), yamaPtraceScope())
+		return fmt.Sprintf("PTRACE_ATTACH to an own child fails without Landlock here (%s; Yama ptrace_scope=%d)", check.Outcome(err), yamaPtraceScope())
 	}
 	return ""
 }
 
 // tracemeSkip skips PTRACE_TRACEME cases where Yama refuses it without
 // Landlock: ptrace_scope 3 always, 2 unless the parent has CAP_SYS_PTRACE.
-func tracemeSkip(e Env) string {
+func tracemeSkip(e check.Env) string {
 	switch scope := yamaPtraceScope(); {
 	case scope >= 3:
 		return "Yama ptrace_scope=3: PTRACE_TRACEME is disabled for everyone"
@@ -94,7 +95,7 @@ func tracemeSkip(e Env) string {
 }
 
 // yamaDetail states Yama's setting in a case's detail.
-func yamaDetail(t *T) {
+func yamaDetail(t *check.T) {
 	if s := yamaPtraceScope(); s >= 0 {
 		t.Logf("Yama ptrace_scope=%d", s)
 	} else {
@@ -104,14 +105,16 @@ func yamaDetail(t *T) {
 
 var ptraceCovers = []string{"§3.11", "sec.2"}
 
-func ptraceCase(name string, iso Isolation, skip, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "ptrace", Name: name, Isolation: iso, Skip: skip, Want: want, Covers: ptraceCovers,
-		Run: func(t *T) string { yamaDetail(t); return run(t) }}
+func ptraceCase(name string, iso check.Isolation, skip, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "ptrace", Name: name, Isolation: iso, Skip: skip, Want: want, Covers: ptraceCovers,
+		Run: func(t *check.T) string { yamaDetail(t); return run(t) }}
 }
 
 // ptraceDenied is the outcome of a check Landlock refuses: errno on every
 // Landlock kernel (the restriction needs no right), ok without Landlock.
-func ptraceDenied(errno string) func(Env) string { return deniedFrom(abiLandlock, errno) }
+func ptraceDenied(errno string) func(check.Env) string {
+	return check.DeniedFrom(check.ABILandlock, errno)
+}
 
 // topology is where a target stands relative to the case thread's domain
 // when the action happens.
@@ -130,7 +133,7 @@ var topologyNames = map[topology]string{outside: "outside", same: "same", nested
 
 // withTopology enforces on the case thread and starts the target so that
 // they stand in topology k, then runs op on the target.
-func withTopology(t *T, k topology, s targetSpec, op func(p *tinyProc) string) string {
+func withTopology(t *check.T, k topology, s targetSpec, op func(p *tinyProc) string) string {
 	dir := t.Root() // before any domain: the policy denies MAKE_DIR
 	enforce := func() string {
 		if err := t.Enforce(ptracePolicy); err != nil {
@@ -149,7 +152,7 @@ func withTopology(t *T, k topology, s targetSpec, op func(p *tinyProc) string) s
 	}
 	p, err := startTarget(dir, s)
 	if err != nil {
-		return SetupFailedf("%v", err)
+		return check.SetupFailedf("%v", err)
 	}
 	defer killFromOutside(p.kill)
 	if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled {
@@ -167,16 +170,16 @@ func withTopology(t *T, k topology, s targetSpec, op func(p *tinyProc) string) s
 // The documented outcome of an access from the case thread (the tracer)
 // to a target in each topology: allowed where the target is in the
 // tracer's domain or beneath it, or where the tracer has no domain.
-func tracerWant(k topology, errno string) func(Env) string {
+func tracerWant(k topology, errno string) func(check.Env) string {
 	switch k {
 	case same, nested, fromFree:
-		return allowed
+		return check.Allowed
 	}
 	return ptraceDenied(errno)
 }
 
 func init() {
-	build(func() { // PTRACE_ATTACH from the case thread to a child in each topology.
+	check.Build(func() { // PTRACE_ATTACH from the case thread to a child in each topology.
 		for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
 			k := k
 			name := map[topology]string{
@@ -187,10 +190,10 @@ func init() {
 				unrelated: "attach_to_process_in_unrelated_domain_denied",
 				fromFree:  "attach_from_unsandboxed_parent_to_sandboxed_child_allowed",
 			}[k]
-			c := ptraceCase(name, Thread, ptraceSkip, tracerWant(k, "EPERM"), func(t *T) string {
-				return withTopology(t, k, targetSpec{}, func(p *tinyProc) string { return Outcome(attach(p.pid)) })
+			c := ptraceCase(name, check.Thread, ptraceSkip, tracerWant(k, "EPERM"), func(t *check.T) string {
+				return withTopology(t, k, targetSpec{}, func(p *tinyProc) string { return check.Outcome(attach(p.pid)) })
 			})
-			register(c)
+			check.Register(c)
 		}
 
 		// PTRACE_TRACEME from the child, whose tracer is the case thread: the
@@ -208,10 +211,10 @@ func init() {
 				unrelated: "traceme_between_unrelated_domains_denied",
 				fromFree:  "traceme_from_sandboxed_child_to_unsandboxed_parent_allowed",
 			}[k]
-			register(ptraceCase(name, Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *T) string {
+			check.Register(ptraceCase(name, check.Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *check.T) string {
 				return withTopology(t, k, traceme, func(p *tinyProc) string {
 					if err := p.goAhead(); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					r, err := p.read(1)
 					if err != nil {
@@ -235,11 +238,11 @@ func init() {
 				fromFree: "sandboxed_child_attach_to_unsandboxed_parent_denied",
 				outside:  "unsandboxed_child_attach_to_sandboxed_parent_allowed",
 			}[k]
-			want := allowed // the tracer is the child here
+			want := check.Allowed // the tracer is the child here
 			if k == nested || k == fromFree {
 				want = ptraceDenied("EPERM")
 			}
-			register(ptraceCase(name, Process, ptraceSkip, want, func(t *T) string {
+			check.Register(ptraceCase(name, check.Process, ptraceSkip, want, func(t *check.T) string {
 				unix.Prctl(unix.PR_SET_PTRACER, unix.PR_SET_PTRACER_ANY, 0, 0, 0) // EINVAL without Yama
 				tid := unix.Gettid()
 				spec := targetSpec{waitGo: true, results: 3, action: func(p *tinyasm.Program) {
@@ -254,7 +257,7 @@ func init() {
 				}}
 				return withTopology(t, k, spec, func(p *tinyProc) string {
 					if err := p.goAhead(); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					r, err := p.read(3)
 					if err != nil {
@@ -321,26 +324,26 @@ func getfd(pid int) error {
 var bypassCaps = []int{unix.CAP_PERFMON, unix.CAP_SYS_ADMIN}
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, m := range modeChecks {
 			m := m
-			skip := func(Env) string { return "" }
+			skip := func(check.Env) string { return "" }
 			if m.attachMode {
 				skip = ptraceSkip
 			}
-			register(
-				ptraceCase(m.name+"_of_process_outside_domain_denied", Thread, skip, ptraceDenied(m.denied), func(t *T) string {
+			check.Register(
+				ptraceCase(m.name+"_of_process_outside_domain_denied", check.Thread, skip, ptraceDenied(m.denied), func(t *check.T) string {
 					return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
 						if t.Env.Root {
 							if err := capDrop(bypassCaps...); err != nil {
-								return SetupFailedf("capset: %s", Outcome(err))
+								return check.SetupFailedf("capset: %s", check.Outcome(err))
 							}
 						}
-						return Outcome(m.op(p.pid))
+						return check.Outcome(m.op(p.pid))
 					})
 				}),
-				ptraceCase(m.name+"_of_process_in_same_domain_allowed", Thread, skip, allowed, func(t *T) string {
-					return withTopology(t, same, targetSpec{}, func(p *tinyProc) string { return Outcome(m.op(p.pid)) })
+				ptraceCase(m.name+"_of_process_in_same_domain_allowed", check.Thread, skip, check.Allowed, func(t *check.T) string {
+					return withTopology(t, same, targetSpec{}, func(p *tinyProc) string { return check.Outcome(m.op(p.pid)) })
 				}),
 			)
 		}
@@ -350,14 +353,14 @@ func init() {
 		// restrictions; "Ptrace restrictions": the tracee must be in a
 		// sub-domain of the tracer); kernels whose mm_access() lets
 		// CAP_PERFMON override the refusal do not keep it for root.
-		register(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", Thread, needRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *T) string {
+		check.Register(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", check.Thread, check.NeedRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *check.T) string {
 			return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
-				o := Outcome(readEnviron(p.pid))
-				if o == OK {
+				o := check.Outcome(readEnviron(p.pid))
+				if o == check.OK {
 					t.Logf("opened by a perfmon-capable caller: mm_access() lets CAP_PERFMON (or CAP_SYS_ADMIN) pass PTRACE_MODE_READ checks that ptrace_may_access() refused, the Landlock refusal included (kernel change \"mm,procfs: allow read-only remote mm access under CAP_PERFMON\"; not in Debian 6.12, in 6.18 and later); the same open without those capabilities is refused (read_environ_of_process_outside_domain_denied)")
 				}
 				return o
 			})
-		}).deviating(changePerfmonProcAccess.observed(OK)))
+		}).Deviating(check.ChangePerfmonProcAccess.Observed(check.OK)))
 	})
 }

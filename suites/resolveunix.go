@@ -2,6 +2,7 @@ package suites
 
 import (
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,7 +14,7 @@ import (
 // before are not concerned; abstract sockets are not concerned. Before
 // ABI 9 the library drops the right.
 
-var resolveDenied = deniedFrom(abiResolveUnix, "EACCES")
+var resolveDenied = check.DeniedFrom(check.ABIResolveUnix, "EACCES")
 
 var resolveCovers = []string{"§3.10", "§6.13", "sec.5"}
 
@@ -28,95 +29,95 @@ func resolvePolicy(grantOn ...string) landlock.Policy {
 
 // pathServerCase creates a server of typ at d/sock outside the domain,
 // enforces the policy and runs op on the socket path.
-func pathServerCase(name string, want func(Env) string, typ int, policy func(t *T) landlock.Policy, op func(path string) error) Case {
-	return Case{Area: "resolveunix", Name: name, Want: want, Covers: resolveCovers, Run: func(t *T) string {
-		t.mkdirs("d", "elsewhere")
-		path := t.path("d", "sock")
+func pathServerCase(name string, want func(check.Env) string, typ int, policy func(t *check.T) landlock.Policy, op func(path string) error) check.Case {
+	return check.Case{Area: "resolveunix", Name: name, Want: want, Covers: resolveCovers, Run: func(t *check.T) string {
+		t.Mkdirs("d", "elsewhere")
+		path := t.Path("d", "sock")
 		srv, err := unixServer(path, typ)
 		if err != nil {
-			return SetupFailed(err)
+			return check.SetupFailed(err)
 		}
 		defer unix.Close(srv)
 		if err := t.Enforce(policy(t)); err != nil {
 			return enforceFailed(err)
 		}
-		return Outcome(op(path))
+		return check.Outcome(op(path))
 	}}
 }
 
-func grantOn(names ...string) func(t *T) landlock.Policy {
-	return func(t *T) landlock.Policy {
+func grantOn(names ...string) func(t *check.T) landlock.Policy {
+	return func(t *check.T) landlock.Policy {
 		var paths []string
 		for _, n := range names {
-			paths = append(paths, t.path(n))
+			paths = append(paths, t.Path(n))
 		}
 		return resolvePolicy(paths...)
 	}
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		stream, dgram, seqpacket := unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET
 		connect := func(typ int) func(string) error { return func(p string) error { return unixConnect(p, typ) } }
 		noRule := grantOn()
-		register(
+		check.Register(
 			pathServerCase("stream_connect_outside_denied", resolveDenied, stream, noRule, connect(stream)),
 			pathServerCase("seqpacket_connect_outside_denied", resolveDenied, seqpacket, noRule, connect(seqpacket)),
 			pathServerCase("dgram_connect_outside_denied", resolveDenied, dgram, noRule, connect(dgram)),
 			pathServerCase("dgram_sendto_outside_denied", resolveDenied, dgram, noRule, unixSendto),
-			pathServerCase("allowed_by_rule_on_socket", allowed, stream, grantOn("d/sock"), connect(stream)),
-			pathServerCase("allowed_by_rule_on_parent", allowed, stream, grantOn("d"), connect(stream)),
-			pathServerCase("allowed_by_rule_on_ancestor", allowed, stream, grantOn("."), connect(stream)),
-			pathServerCase("dgram_sendto_allowed_by_rule", allowed, dgram, grantOn("d"), unixSendto),
+			pathServerCase("allowed_by_rule_on_socket", check.Allowed, stream, grantOn("d/sock"), connect(stream)),
+			pathServerCase("allowed_by_rule_on_parent", check.Allowed, stream, grantOn("d"), connect(stream)),
+			pathServerCase("allowed_by_rule_on_ancestor", check.Allowed, stream, grantOn("."), connect(stream)),
+			pathServerCase("dgram_sendto_allowed_by_rule", check.Allowed, dgram, grantOn("d"), unixSendto),
 			pathServerCase("rule_on_other_directory_does_not_allow", resolveDenied, stream, grantOn("elsewhere"), connect(stream)),
 			// Other filesystem rights do not concern socket lookups.
-			pathServerCase("other_fs_rights_do_not_restrict", allowed, stream, func(*T) landlock.Policy {
+			pathServerCase("other_fs_rights_do_not_restrict", check.Allowed, stream, func(*check.T) landlock.Policy {
 				return landlock.Policy{FS: landlock.FSReadFile | landlock.FSWriteFile}
 			}, connect(stream)),
 			// The abstract scope and RESOLVE_UNIX are independent.
-			pathServerCase("abstract_scope_does_not_restrict", allowed, stream, func(*T) landlock.Policy {
+			pathServerCase("abstract_scope_does_not_restrict", check.Allowed, stream, func(*check.T) landlock.Policy {
 				return scopePolicy(scopeAbstract)
 			}, connect(stream)),
 
-			Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: allowed, Run: func(t *T) string {
-				_, fd := unixPair(t, t.path("sock"), dgram)
+			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: check.Allowed, Run: func(t *check.T) string {
+				_, fd := unixPair(t, t.Path("sock"), dgram)
 				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)
 				}
 				_, err := unix.Write(fd, []byte("x"))
-				return Outcome(err)
+				return check.Outcome(err)
 			}},
 			// MAKE_SOCK is not handled, so the domain may bind its own server.
-			Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_created_in_same_domain_reachable", Want: allowed, Run: func(t *T) string {
+			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_created_in_same_domain_reachable", Want: check.Allowed, Run: func(t *check.T) string {
 				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)
 				}
-				srv, err := unixServer(t.path("inside.sock"), stream)
+				srv, err := unixServer(t.Path("inside.sock"), stream)
 				if err != nil {
-					return "server in the domain: " + Outcome(err)
+					return "server in the domain: " + check.Outcome(err)
 				}
 				defer unix.Close(srv)
-				return Outcome(unixConnect(t.path("inside.sock"), stream))
+				return check.Outcome(unixConnect(t.Path("inside.sock"), stream))
 			}},
 			// A server of the parent domain is outside a nested domain.
-			Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_parent_domain_denied_from_nested_domain", Want: resolveDenied, Run: func(t *T) string {
+			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_parent_domain_denied_from_nested_domain", Want: resolveDenied, Run: func(t *check.T) string {
 				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)
 				}
-				srv, err := unixServer(t.path("parent.sock"), stream)
+				srv, err := unixServer(t.Path("parent.sock"), stream)
 				if err != nil {
-					return "server in the domain: " + Outcome(err)
+					return "server in the domain: " + check.Outcome(err)
 				}
 				defer unix.Close(srv)
 				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(unixConnect(t.path("parent.sock"), stream))
+				return check.Outcome(unixConnect(t.Path("parent.sock"), stream))
 			}},
-			Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_nested_domain_reachable", Want: allowed, Run: func(t *T) string {
-				return nestedServer(t, "pathname", t.path("nested.sock"))
+			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_nested_domain_reachable", Want: check.Allowed, Run: func(t *check.T) string {
+				return nestedServer(t, "pathname", t.Path("nested.sock"))
 			}},
-			Case{Area: "resolveunix", Covers: resolveCovers, Name: "abstract_socket_unaffected", Want: allowed, Run: func(t *T) string {
+			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "abstract_socket_unaffected", Want: check.Allowed, Run: func(t *check.T) string {
 				return withAbstractServer(t, stream, resolvePolicy(), connectStream)
 			}},
 		)

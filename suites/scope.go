@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,7 +23,7 @@ import (
 // sockets are unaffected, and no rule re-allows a scope. Before ABI 6 the
 // library drops the scopes.
 
-var scopeDenied = deniedFrom(abiScoped, "EPERM")
+var scopeDenied = check.DeniedFrom(check.ABIScoped, "EPERM")
 
 const (
 	scopeAbstract = landlock.ScopeAbstractUnixSocket
@@ -36,56 +37,56 @@ func scopePolicy(s landlock.Scope) landlock.Policy { return landlock.Policy{Scop
 
 // withAbstractServer creates an abstract server outside the domain,
 // enforces p and runs op on its name.
-func withAbstractServer(t *T, typ int, p landlock.Policy, op func(name string) error) string {
+func withAbstractServer(t *check.T, typ int, p landlock.Policy, op func(name string) error) string {
 	name := abstractName()
 	srv, err := unixServer(name, typ)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	defer unix.Close(srv)
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}
-	return Outcome(op(name))
+	return check.Outcome(op(name))
 }
 
 // serverInside enforces p, creates an abstract server inside the domain
 // and runs op on its name.
-func serverInside(t *T, typ int, p landlock.Policy, op func(name string) error) string {
+func serverInside(t *check.T, typ int, p landlock.Policy, op func(name string) error) string {
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}
 	name := abstractName()
 	srv, err := unixServer(name, typ)
 	if err != nil {
-		return "server in the domain: " + Outcome(err)
+		return "server in the domain: " + check.Outcome(err)
 	}
 	defer unix.Close(srv)
-	return Outcome(op(name))
+	return check.Outcome(op(name))
 }
 
 // connectedBefore connects a socket of typ to an abstract server before
 // enforcing p, then sends on it.
-func connectedBefore(t *T, typ int, p landlock.Policy) string {
+func connectedBefore(t *check.T, typ int, p landlock.Policy) string {
 	_, fd := unixPair(t, abstractName(), typ)
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}
 	_, err := unix.Write(fd, []byte("x"))
-	return Outcome(err)
+	return check.Outcome(err)
 }
 
 // signalOutside signals (0) a process started before enforcement.
-func signalOutside(t *T, p landlock.Policy) string {
+func signalOutside(t *check.T, p landlock.Policy) string {
 	pid, kill, err := sleeper(t)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	defer killFromOutside(kill) // the domain may not signal it
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}
-	return Outcome(unix.Kill(pid, 0))
+	return check.Outcome(unix.Kill(pid, 0))
 }
 
 func connectStream(n string) error { return unixConnect(n, unix.SOCK_STREAM) }
@@ -93,15 +94,15 @@ func connectSeqpacket(n string) error {
 	return unixConnect(n, unix.SOCK_SEQPACKET)
 }
 
-func scopeCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "scope", Name: name, Want: want, Run: run, Covers: abstractCovers}
+func scopeCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "scope", Name: name, Want: want, Run: run, Covers: abstractCovers}
 }
 
 // signalCase is a signal-scope case. Every probe sends signal 0, which
 // delivers nothing, to a separate process or to this process's own
 // threads, so a thread of its own is isolation enough.
-func signalCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "scope", Name: name, Want: want, Run: run, Covers: signalCovers}
+func signalCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "scope", Name: name, Want: want, Run: run, Covers: signalCovers}
 }
 
 var abstractCovers = []string{"§3.10", "§6.13", "sec.4"}
@@ -113,37 +114,37 @@ var (
 )
 
 // scopeCases makes the abstract-socket and signal rows; init registers them.
-func scopeCases() []Case {
-	return []Case{
-		scopeCase("abstract_unix/stream_connect_outside_denied", scopeDenied, func(t *T) string {
+func scopeCases() []check.Case {
+	return []check.Case{
+		scopeCase("abstract_unix/stream_connect_outside_denied", scopeDenied, func(t *check.T) string {
 			return withAbstractServer(t, unix.SOCK_STREAM, abstractScoped, connectStream)
-		}).showing("scope/abstract_unix_socket", ShowsDenied),
-		scopeCase("abstract_unix/seqpacket_connect_outside_denied", scopeDenied, func(t *T) string {
+		}).Showing("scope/abstract_unix_socket", check.ShowsDenied),
+		scopeCase("abstract_unix/seqpacket_connect_outside_denied", scopeDenied, func(t *check.T) string {
 			return withAbstractServer(t, unix.SOCK_SEQPACKET, abstractScoped, connectSeqpacket)
 		}),
-		scopeCase("abstract_unix/dgram_connect_outside_denied", scopeDenied, func(t *T) string {
+		scopeCase("abstract_unix/dgram_connect_outside_denied", scopeDenied, func(t *check.T) string {
 			return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, func(n string) error { return unixConnect(n, unix.SOCK_DGRAM) })
 		}),
 		// sendto on an unconnected datagram socket is an implicit connect.
-		scopeCase("abstract_unix/dgram_sendto_outside_denied", scopeDenied, func(t *T) string {
+		scopeCase("abstract_unix/dgram_sendto_outside_denied", scopeDenied, func(t *check.T) string {
 			return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
 		}),
 		// A socket connected before enforcement is not restricted, for
 		// datagram and stream sockets alike.
-		scopeCase("abstract_unix/stream_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
+		scopeCase("abstract_unix/stream_send_on_socket_connected_before_allowed", check.Allowed, func(t *check.T) string {
 			return connectedBefore(t, unix.SOCK_STREAM, abstractScoped)
 		}),
-		scopeCase("abstract_unix/dgram_send_on_socket_connected_before_allowed", allowed, func(t *T) string {
+		scopeCase("abstract_unix/dgram_send_on_socket_connected_before_allowed", check.Allowed, func(t *check.T) string {
 			return connectedBefore(t, unix.SOCK_DGRAM, abstractScoped)
 		}),
-		scopeCase("abstract_unix/stream_connect_same_domain_allowed", allowed, func(t *T) string {
+		scopeCase("abstract_unix/stream_connect_same_domain_allowed", check.Allowed, func(t *check.T) string {
 			return serverInside(t, unix.SOCK_STREAM, abstractScoped, connectStream)
-		}).showing("scope/abstract_unix_socket", ShowsAllowed),
-		scopeCase("abstract_unix/dgram_sendto_same_domain_allowed", allowed, func(t *T) string {
+		}).Showing("scope/abstract_unix_socket", check.ShowsAllowed),
+		scopeCase("abstract_unix/dgram_sendto_same_domain_allowed", check.Allowed, func(t *check.T) string {
 			return serverInside(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
 		}),
 		// A nested domain is scoped away from its parent domain's sockets.
-		scopeCase("abstract_unix/connect_from_nested_domain_to_parent_denied", scopeDenied, func(t *T) string {
+		scopeCase("abstract_unix/connect_from_nested_domain_to_parent_denied", scopeDenied, func(t *check.T) string {
 			if err := t.Enforce(abstractScoped); err != nil {
 				return enforceFailed(err)
 			}
@@ -152,10 +153,10 @@ func scopeCases() []Case {
 		// The domain of the socket's creator counts, not the binder's: a
 		// socket created before enforcement and bound inside the domain is
 		// still outside.
-		scopeCase("abstract_unix/socket_created_outside_bound_inside_denied", scopeDenied, func(t *T) string {
+		scopeCase("abstract_unix/socket_created_outside_bound_inside_denied", scopeDenied, func(t *check.T) string {
 			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer unix.Close(fd)
 			if err := t.Enforce(abstractScoped); err != nil {
@@ -163,81 +164,81 @@ func scopeCases() []Case {
 			}
 			name := abstractName()
 			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
-				return "bind in the domain: " + Outcome(err)
+				return "bind in the domain: " + check.Outcome(err)
 			}
 			if err := unix.Listen(fd, 8); err != nil {
-				return "listen in the domain: " + Outcome(err)
+				return "listen in the domain: " + check.Outcome(err)
 			}
-			return Outcome(connectStream(name))
+			return check.Outcome(connectStream(name))
 		}),
-		scopeCase("abstract_unix/pathname_socket_unaffected", allowed, func(t *T) string {
-			srv, err := unixServer(t.path("sock"), unix.SOCK_STREAM)
+		scopeCase("abstract_unix/pathname_socket_unaffected", check.Allowed, func(t *check.T) string {
+			srv, err := unixServer(t.Path("sock"), unix.SOCK_STREAM)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer unix.Close(srv)
 			if err := t.Enforce(abstractScoped); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(connectStream(t.path("sock")))
+			return check.Outcome(connectStream(t.Path("sock")))
 		}),
-		scopeCase("abstract_unix/signal_scope_does_not_restrict_sockets", allowed, func(t *T) string {
+		scopeCase("abstract_unix/signal_scope_does_not_restrict_sockets", check.Allowed, func(t *check.T) string {
 			return withAbstractServer(t, unix.SOCK_STREAM, signalScoped, connectStream)
 		}),
 		// Scopes have no rules: granting every filesystem and network right
 		// does not re-allow an abstractScoped socket outside the domain.
-		scopeCase("abstract_unix/rules_cannot_reallow", scopeDenied, func(t *T) string {
+		scopeCase("abstract_unix/rules_cannot_reallow", scopeDenied, func(t *check.T) string {
 			return withAbstractServer(t, unix.SOCK_STREAM, grantEverything(scopeAbstract), connectStream)
 		}),
 
-		signalCase("signal/to_process_outside_denied", scopeDenied, func(t *T) string {
+		signalCase("signal/to_process_outside_denied", scopeDenied, func(t *check.T) string {
 			return signalOutside(t, signalScoped)
-		}).showing("scope/signal", ShowsDenied),
-		signalCase("signal/abstract_scope_does_not_restrict_signals", allowed, func(t *T) string {
+		}).Showing("scope/signal", check.ShowsDenied),
+		signalCase("signal/abstract_scope_does_not_restrict_signals", check.Allowed, func(t *check.T) string {
 			return signalOutside(t, abstractScoped)
 		}),
-		signalCase("signal/rules_cannot_reallow", scopeDenied, func(t *T) string {
+		signalCase("signal/rules_cannot_reallow", scopeDenied, func(t *check.T) string {
 			return signalOutside(t, grantEverything(scopeSignal))
 		}),
 		// A child forked from the domain is in it.
-		signalCase("signal/to_child_created_inside_allowed", allowed, func(t *T) string {
+		signalCase("signal/to_child_created_inside_allowed", check.Allowed, func(t *check.T) string {
 			if err := t.Enforce(signalScoped); err != nil {
 				return enforceFailed(err)
 			}
 			pid, kill, err := sleeper(t)
 			if err != nil {
-				return "child in the domain: " + Outcome(err)
+				return "child in the domain: " + check.Outcome(err)
 			}
 			defer kill()
-			return Outcome(unix.Kill(pid, 0))
-		}).showing("scope/signal", ShowsAllowed),
-		signalCase("signal/to_own_thread_allowed", allowed, func(t *T) string {
+			return check.Outcome(unix.Kill(pid, 0))
+		}).Showing("scope/signal", check.ShowsAllowed),
+		signalCase("signal/to_own_thread_allowed", check.Allowed, func(t *check.T) string {
 			if err := t.Enforce(signalScoped); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
+			return check.Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
 		}),
 		// Threads of one process may always signal each other (erratum 2):
 		// a sibling thread outside the domain, and the process itself
 		// (whose leader thread is outside the domain).
-		signalCase("signal/to_sibling_thread_outside_domain", allowed, func(t *T) string {
+		signalCase("signal/to_sibling_thread_outside_domain", check.Allowed, func(t *check.T) string {
 			tid, stop := siblingThread()
 			defer stop()
 			if err := t.Enforce(signalScoped); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(unix.Tgkill(unix.Getpid(), tid, 0))
-		}).deviating(unfixedErratum(2, "EPERM")),
-		signalCase("signal/to_own_process", allowed, func(t *T) string {
+			return check.Outcome(unix.Tgkill(unix.Getpid(), tid, 0))
+		}).Deviating(check.UnfixedErratum(2, "EPERM")),
+		signalCase("signal/to_own_process", check.Allowed, func(t *check.T) string {
 			if err := t.Enforce(signalScoped); err != nil {
 				return enforceFailed(err)
 			}
-			return Outcome(unix.Kill(unix.Getpid(), 0))
-		}).deviating(unfixedErratum(2, "EPERM")),
+			return check.Outcome(unix.Kill(unix.Getpid(), 0))
+		}).Deviating(check.UnfixedErratum(2, "EPERM")),
 	}
 }
 
-func init() { build(func() { register(scopeCases()...) }) }
+func init() { check.Build(func() { check.Register(scopeCases()...) }) }
 
 // grantEverything handles and grants every filesystem and network right
 // beneath / and on every port used here, plus the scope s.
@@ -283,7 +284,7 @@ func init() {
 
 // nestedServer enforces the kind's policy, starts a child that nests a
 // domain and serves at addr, and connects to it.
-func nestedServer(t *T, kind, addr string) string {
+func nestedServer(t *check.T, kind, addr string) string {
 	if err := t.Enforce(nestedPolicies[kind]); err != nil {
 		return enforceFailed(err)
 	}
@@ -292,13 +293,13 @@ func nestedServer(t *T, kind, addr string) string {
 		return "nested server failed: " + err.Error()
 	}
 	defer stop()
-	return Outcome(connectStream(addr))
+	return check.Outcome(connectStream(addr))
 }
 
 // childServer starts a child forked from the case thread (so in its
 // domain now) that adds the layer of nest ("none": no layer) and serves a
 // stream socket at addr until stop.
-func childServer(t *T, nest, addr string) (stop func(), err error) {
+func childServer(t *check.T, nest, addr string) (stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -326,8 +327,8 @@ func childServer(t *T, nest, addr string) (stop func(), err error) {
 }
 
 func init() {
-	build(func() {
-		register(scopeCase("abstract_unix/connect_to_server_of_nested_domain_allowed", allowed, func(t *T) string {
+	check.Build(func() {
+		check.Register(scopeCase("abstract_unix/connect_to_server_of_nested_domain_allowed", check.Allowed, func(t *check.T) string {
 			return nestedServer(t, "abstract", abstractName())
 		}))
 	})

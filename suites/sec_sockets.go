@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,26 +24,26 @@ type sockKind struct {
 	area    string
 	prefix  string
 	policy  func() landlock.Policy
-	denied  func(Env) string
-	addr    func(t *T, name string) string
+	denied  func(check.Env) string
+	addr    func(t *check.T, name string) string
 	covers  []string
 	feature string
 }
 
 var sockKinds = []sockKind{
 	{"abstract", "scope", "abstract_unix/", func() landlock.Policy { return abstractScoped }, scopeDenied,
-		func(*T, string) string { return abstractName() }, []string{"§3.10", "§6.13", "sec.4"}, ""},
+		func(*check.T, string) string { return abstractName() }, []string{"§3.10", "§6.13", "sec.4"}, ""},
 	{"pathname", "resolveunix", "", func() landlock.Policy { return resolvePolicy() }, resolveDenied,
-		func(t *T, name string) string { return t.path(name + ".sock") }, []string{"§3.10", "§6.13", "sec.5"}, ""},
+		func(t *check.T, name string) string { return t.Path(name + ".sock") }, []string{"§3.10", "§6.13", "sec.5"}, ""},
 }
 
-func (k sockKind) caseOf(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: k.area, Name: k.prefix + name, Want: want, Covers: k.covers, Run: run}
+func (k sockKind) caseOf(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: k.area, Name: k.prefix + name, Want: want, Covers: k.covers, Run: run}
 }
 
 // threadServer is a stream server created on a thread of its own that
 // first enforces p (nil: none).
-func threadServer(p *landlock.Policy, t *T, addr string) (stop func(), err error) {
+func threadServer(p *landlock.Policy, t *check.T, addr string) (stop func(), err error) {
 	ready := make(chan error)
 	done := make(chan struct{})
 	go func() {
@@ -78,8 +79,8 @@ func passFD(fd int) (int, error) {
 	defer unix.Close(pair[0])
 	defer unix.Close(pair[1])
 	if o := onOtherThread(func() string {
-		return Outcome(unix.Sendmsg(pair[0], []byte{0}, unix.UnixRights(fd), nil, 0))
-	}); o != OK {
+		return check.Outcome(unix.Sendmsg(pair[0], []byte{0}, unix.UnixRights(fd), nil, 0))
+	}); o != check.OK {
 		return -1, fmt.Errorf("sendmsg: %s", o)
 	}
 	oob := make([]byte, unix.CmsgSpace(4))
@@ -99,15 +100,15 @@ func passFD(fd int) (int, error) {
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, k := range sockKinds {
 			k := k
 			pol := k.policy()
-			register(
+			check.Register(
 				// Two sibling domains under a common one: the server's child
 				// adds its own layer after it was forked, the case thread then
 				// adds another.
-				k.caseOf("server_of_sibling_domain_denied", k.denied, func(t *T) string {
+				k.caseOf("server_of_sibling_domain_denied", k.denied, func(t *check.T) string {
 					addr := k.addr(t, "sibling")
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
@@ -120,25 +121,25 @@ func init() {
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
-					return Outcome(connectStream(addr))
+					return check.Outcome(connectStream(addr))
 				}),
 				// Two domains with no common one: a thread of this process
 				// serves from its own domain.
-				k.caseOf("server_of_unrelated_domain_denied", k.denied, func(t *T) string {
+				k.caseOf("server_of_unrelated_domain_denied", k.denied, func(t *check.T) string {
 					addr := k.addr(t, "unrelated")
 					stop, err := threadServer(&pol, t, addr)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer stop()
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
-					return Outcome(connectStream(addr))
+					return check.Outcome(connectStream(addr))
 				}),
 				// A process forked after the enforcement is in the domain,
 				// both ways.
-				k.caseOf("server_of_child_forked_in_domain_allowed", allowed, func(t *T) string {
+				k.caseOf("server_of_child_forked_in_domain_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "forked")
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
@@ -148,36 +149,36 @@ func init() {
 						return "child server failed: " + err.Error()
 					}
 					defer stop()
-					return Outcome(connectStream(addr))
+					return check.Outcome(connectStream(addr))
 				}),
-				k.caseOf("child_forked_in_domain_reaches_parent_server_allowed", allowed, func(t *T) string {
+				k.caseOf("child_forked_in_domain_reaches_parent_server_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "parent")
 					self, err := os.Executable()
 					if err != nil {
-						return SetupFailedf("%v", err)
+						return check.SetupFailedf("%v", err)
 					}
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
 					srv, err := unixServer(addr, unix.SOCK_STREAM)
 					if err != nil {
-						return "server in the domain: " + Outcome(err)
+						return "server in the domain: " + check.Outcome(err)
 					}
 					defer unix.Close(srv)
 					return probe(self, "connect-stream", addr)
 				}),
 				// A socket created outside and passed in over SCM_RIGHTS:
 				// connecting it from the domain is the domain's connect...
-				k.caseOf("unconnected_socket_passed_in_denied", k.denied, func(t *T) string {
+				k.caseOf("unconnected_socket_passed_in_denied", k.denied, func(t *check.T) string {
 					addr := k.addr(t, "passed")
 					srv, err := unixServer(addr, unix.SOCK_STREAM)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(srv)
 					fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
@@ -185,22 +186,22 @@ func init() {
 					}
 					in, err := passFD(fd)
 					if err != nil {
-						return SetupFailedf("%v", err)
+						return check.SetupFailedf("%v", err)
 					}
 					defer unix.Close(in)
-					return Outcome(unix.Connect(in, &unix.SockaddrUnix{Name: addr}))
+					return check.Outcome(unix.Connect(in, &unix.SockaddrUnix{Name: addr}))
 				}),
 				// ...while one connected outside keeps working.
-				k.caseOf("connected_socket_passed_in_allowed", allowed, func(t *T) string {
+				k.caseOf("connected_socket_passed_in_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "passed")
 					srv, err := unixServer(addr, unix.SOCK_DGRAM)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(srv)
 					fd, err := unixDial(addr, unix.SOCK_DGRAM)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
@@ -208,17 +209,17 @@ func init() {
 					}
 					in, err := passFD(fd)
 					if err != nil {
-						return SetupFailedf("%v", err)
+						return check.SetupFailedf("%v", err)
 					}
 					defer unix.Close(in)
 					_, err = unix.Write(in, []byte("x"))
-					return Outcome(err)
+					return check.Outcome(err)
 				}),
 				// Unnamed sockets have no address to resolve.
-				k.caseOf("socketpair_created_outside_unaffected", allowed, func(t *T) string {
+				k.caseOf("socketpair_created_outside_unaffected", check.Allowed, func(t *check.T) string {
 					sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(sp[0])
 					defer unix.Close(sp[1])
@@ -226,73 +227,73 @@ func init() {
 						return enforceFailed(err)
 					}
 					_, err = unix.Write(sp[0], []byte("x"))
-					return Outcome(err)
+					return check.Outcome(err)
 				}),
-				k.caseOf("socketpair_created_inside_unaffected", allowed, func(t *T) string {
+				k.caseOf("socketpair_created_inside_unaffected", check.Allowed, func(t *check.T) string {
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
 					sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 					if err != nil {
-						return "socketpair: " + Outcome(err)
+						return "socketpair: " + check.Outcome(err)
 					}
 					defer unix.Close(sp[0])
 					defer unix.Close(sp[1])
 					_, err = unix.Write(sp[0], []byte("x"))
-					return Outcome(err)
+					return check.Outcome(err)
 				}),
 				// A datagram socket sending to its own address: created and
 				// bound outside it is outside; created inside it is not.
-				k.caseOf("send_to_own_address_of_socket_created_outside_denied", k.denied, func(t *T) string {
+				k.caseOf("send_to_own_address_of_socket_created_outside_denied", k.denied, func(t *check.T) string {
 					addr := k.addr(t, "self")
 					fd, err := unixServer(addr, unix.SOCK_DGRAM)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
-					return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
+					return check.Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
 				}),
-				k.caseOf("send_to_own_address_of_socket_created_inside_allowed", allowed, func(t *T) string {
+				k.caseOf("send_to_own_address_of_socket_created_inside_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "self")
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
 					fd, err := unixServer(addr, unix.SOCK_DGRAM)
 					if err != nil {
-						return "socket in the domain: " + Outcome(err)
+						return "socket in the domain: " + check.Outcome(err)
 					}
 					defer unix.Close(fd)
-					return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
+					return check.Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
 				}),
 				// An explicit address on a connected datagram socket is
 				// checked like an unconnected send.
-				k.caseOf("sendto_other_address_on_connected_socket_denied", k.denied, func(t *T) string {
+				k.caseOf("sendto_other_address_on_connected_socket_denied", k.denied, func(t *check.T) string {
 					peer, other := k.addr(t, "peer"), k.addr(t, "other")
 					_, fd := unixPair(t, peer, unix.SOCK_DGRAM)
 					b, err := unixServer(other, unix.SOCK_DGRAM)
 					if err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					defer unix.Close(b)
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
-					return Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: other}))
+					return check.Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: other}))
 				}),
-				k.caseOf("seqpacket_connect_same_domain_allowed", allowed, func(t *T) string {
+				k.caseOf("seqpacket_connect_same_domain_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "seq")
 					if err := t.Enforce(pol); err != nil {
 						return enforceFailed(err)
 					}
 					srv, err := unixServer(addr, unix.SOCK_SEQPACKET)
 					if err != nil {
-						return "server in the domain: " + Outcome(err)
+						return "server in the domain: " + check.Outcome(err)
 					}
 					defer unix.Close(srv)
-					return Outcome(connectSeqpacket(addr))
+					return check.Outcome(connectSeqpacket(addr))
 				}),
 			)
 		}
@@ -300,50 +301,50 @@ func init() {
 		// A nested layer that does not restrict the kind leaves its parent
 		// domain's servers reachable: the parent's layer is the same domain.
 		abstract, pathname := sockKinds[0], sockKinds[1]
-		register(
-			abstract.caseOf("connect_from_unscoped_nested_domain_to_parent_allowed", allowed, func(t *T) string {
+		check.Register(
+			abstract.caseOf("connect_from_unscoped_nested_domain_to_parent_allowed", check.Allowed, func(t *check.T) string {
 				if err := t.Enforce(abstractScoped); err != nil {
 					return enforceFailed(err)
 				}
 				return serverThenNest(t, abstractName(), landlock.Policy{FS: landlock.FSMakeDir})
 			}),
-			pathname.caseOf("server_of_parent_reachable_from_nested_layer_not_handling_it", allowed, func(t *T) string {
-				addr := t.path("parent.sock")
+			pathname.caseOf("server_of_parent_reachable_from_nested_layer_not_handling_it", check.Allowed, func(t *check.T) string {
+				addr := t.Path("parent.sock")
 				if err := t.Enforce(resolvePolicy()); err != nil {
 					return enforceFailed(err)
 				}
 				return serverThenNest(t, addr, landlock.Policy{FS: landlock.FSMakeDir})
 			}),
 			// The autobind name of an unbound datagram socket is abstract.
-			abstract.caseOf("autobound_socket_created_outside_denied", scopeDenied, func(t *T) string {
+			abstract.caseOf("autobound_socket_created_outside_denied", scopeDenied, func(t *check.T) string {
 				fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(fd)
 				// bind with only the family: the kernel picks an abstract name.
 				fam := uint16(unix.AF_UNIX)
 				if _, _, e := unix.Syscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&fam)), 2); e != 0 {
-					return SetupFailedf("autobind: %s", Outcome(e))
+					return check.SetupFailedf("autobind: %s", check.Outcome(e))
 				}
 				sa, err := unix.Getsockname(fd)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				name := sa.(*unix.SockaddrUnix).Name
 				if err := t.Enforce(abstractScoped); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(unixSendto(name))
+				return check.Outcome(unixSendto(name))
 			}),
 		)
 		// A socket created outside and bound inside is still a server
 		// created outside (the abstract twin is in scope.go).
-		register(pathname.caseOf("socket_created_outside_bound_inside_denied", resolveDenied, func(t *T) string {
+		check.Register(pathname.caseOf("socket_created_outside_bound_inside_denied", resolveDenied, func(t *check.T) string {
 			dir := t.Root()
 			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer unix.Close(fd)
 			if err := t.Enforce(resolvePolicy()); err != nil {
@@ -351,28 +352,28 @@ func init() {
 			}
 			addr := dir + "/bound-inside.sock"
 			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
-				return "bind in the domain: " + Outcome(err)
+				return "bind in the domain: " + check.Outcome(err)
 			}
 			if err := unix.Listen(fd, 8); err != nil {
-				return "listen in the domain: " + Outcome(err)
+				return "listen in the domain: " + check.Outcome(err)
 			}
-			return Outcome(connectStream(addr))
+			return check.Outcome(connectStream(addr))
 		}))
 	})
 }
 
 // serverThenNest serves at addr from the case thread's current domain,
 // adds the layer p and connects.
-func serverThenNest(t *T, addr string, p landlock.Policy) string {
+func serverThenNest(t *check.T, addr string, p landlock.Policy) string {
 	srv, err := unixServer(addr, unix.SOCK_STREAM)
 	if err != nil {
-		return "server in the domain: " + Outcome(err)
+		return "server in the domain: " + check.Outcome(err)
 	}
 	defer unix.Close(srv)
 	if err := t.Enforce(p); err != nil {
 		return enforceFailed(err)
 	}
-	return Outcome(connectStream(addr))
+	return check.Outcome(connectStream(addr))
 }
 
 func init() {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/llconform/llconform/internal/tinyasm"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -194,10 +195,10 @@ func (p *tinyProc) layerErr() string {
 // negative value, the number otherwise.
 func result(v int64) string {
 	if v < 0 && v >= -4095 {
-		return Outcome(unix.Errno(-v))
+		return check.Outcome(unix.Errno(-v))
 	}
 	if v == 0 {
-		return OK
+		return check.OK
 	}
 	return strconv.FormatInt(v, 10)
 }
@@ -205,7 +206,7 @@ func result(v int64) string {
 // okOrErr is result with every non-negative value as ok.
 func okOrErr(v int64) string {
 	if v >= 0 {
-		return OK
+		return check.OK
 	}
 	return result(v)
 }

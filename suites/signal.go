@@ -8,6 +8,7 @@ import (
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,7 +33,7 @@ var sigTarget = targetSpec{block: sigBit(unix.SIGUSR1) | sigBit(unix.SIGIO) | si
 func pendingOf(pid int, sig unix.Signal) string {
 	th, sh, err := pendingSignals(pid, pid)
 	if err != nil {
-		return "status: " + Outcome(err)
+		return "status: " + check.Outcome(err)
 	}
 	if (th|sh)&sigBit(sig) != 0 {
 		return "yes"
@@ -43,7 +44,7 @@ func pendingOf(pid int, sig unix.Signal) string {
 // sendOutcome is the observation of a send: the call's outcome and
 // whether the signal was delivered.
 func sendOutcome(err error, pending string) string {
-	return fmt.Sprintf("send=%s pending=%s", Outcome(err), pending)
+	return fmt.Sprintf("send=%s pending=%s", check.Outcome(err), pending)
 }
 
 // delivered and refused are the two documented observations.
@@ -54,13 +55,13 @@ var (
 
 // isDelivered and fownDelivered expect delivery on every kernel (the
 // library enforces nothing where Landlock is missing).
-func isDelivered(Env) string   { return delivered }
-func fownDelivered(Env) string { return fownOutcome("yes") }
+func isDelivered(check.Env) string   { return delivered }
+func fownDelivered(check.Env) string { return fownOutcome("yes") }
 
 // scopedSend is the expectation of a send to a process outside a domain
 // the library scoped: refused from the scope's ABI, delivered before.
-func scopedSend(e Env) string {
-	if e.LibABI() >= abiScoped {
+func scopedSend(e check.Env) string {
+	if e.LibABI() >= check.ABIScoped {
 		return refused
 	}
 	return delivered
@@ -104,13 +105,13 @@ var sendMethods = []sendMethod{
 	}},
 }
 
-func sigCase(name string, iso Isolation, skip, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "scope", Name: "signal/" + name, Isolation: iso, Skip: skip, Want: want, Covers: signalCovers, Run: run}
+func sigCase(name string, iso check.Isolation, skip, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "scope", Name: "signal/" + name, Isolation: iso, Skip: skip, Want: want, Covers: signalCovers, Run: run}
 }
 
 // signalTopology starts a signal target in topology k relative to the
 // case thread's domain, scoped for signals, and runs op on it.
-func signalTopology(t *T, k topology, op func(p *tinyProc) string) string {
+func signalTopology(t *check.T, k topology, op func(p *tinyProc) string) string {
 	dir := t.Root()
 	enforce := func() error { return t.Enforce(signalScoped) }
 	if k == same || k == nested || k == sibling {
@@ -124,10 +125,10 @@ func signalTopology(t *T, k topology, op func(p *tinyProc) string) string {
 	}
 	p, err := startTarget(dir, s)
 	if err != nil {
-		return SetupFailedf("%v", err)
+		return check.SetupFailedf("%v", err)
 	}
 	defer killFromOutside(p.kill)
-	if e := p.layerErr(); e != "" && t.Env.ABI >= abiLandlock {
+	if e := p.layerErr(); e != "" && t.Env.ABI >= check.ABILandlock {
 		return e
 	}
 	if k == outside || k == sibling || k == unrelated {
@@ -139,27 +140,27 @@ func signalTopology(t *T, k topology, op func(p *tinyProc) string) string {
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		for _, m := range sendMethods {
 			m := m
-			register(
-				sigCase(m.name+"/to_process_outside_domain_not_delivered", Thread, nil, scopedSend, func(t *T) string {
+			check.Register(
+				sigCase(m.name+"/to_process_outside_domain_not_delivered", check.Thread, nil, scopedSend, func(t *check.T) string {
 					return signalTopology(t, outside, func(p *tinyProc) string { return sendOutcome(m.send(p.pid), pendingOf(p.pid, blocked)) })
 				}),
-				sigCase(m.name+"/to_child_in_same_domain_delivered", Thread, nil, isDelivered, func(t *T) string {
+				sigCase(m.name+"/to_child_in_same_domain_delivered", check.Thread, nil, isDelivered, func(t *check.T) string {
 					return signalTopology(t, same, func(p *tinyProc) string { return sendOutcome(m.send(p.pid), pendingOf(p.pid, blocked)) })
 				}),
 			)
 		}
-		send := func(k topology) func(t *T) string {
-			return func(t *T) string {
+		send := func(k topology) func(t *check.T) string {
+			return func(t *check.T) string {
 				return signalTopology(t, k, func(p *tinyProc) string { return sendOutcome(unix.Kill(p.pid, blocked), pendingOf(p.pid, blocked)) })
 			}
 		}
-		register(
-			sigCase("kill/to_child_in_nested_domain_delivered", Thread, nil, isDelivered, send(nested)),
-			sigCase("kill/to_child_in_sibling_domain_not_delivered", Thread, nil, scopedSend, send(sibling)),
-			sigCase("kill/to_process_in_unrelated_domain_not_delivered", Thread, nil, scopedSend, send(unrelated)),
+		check.Register(
+			sigCase("kill/to_child_in_nested_domain_delivered", check.Thread, nil, isDelivered, send(nested)),
+			sigCase("kill/to_child_in_sibling_domain_not_delivered", check.Thread, nil, scopedSend, send(sibling)),
+			sigCase("kill/to_process_in_unrelated_domain_not_delivered", check.Thread, nil, scopedSend, send(unrelated)),
 		)
 	})
 }
@@ -169,21 +170,21 @@ func init() {
 // parent is in the child's domain or beneath it. In their own process:
 // signals are for the case thread of a process that is not the VM's init.
 func init() {
-	build(func() {
+	check.Build(func() {
 		scopedChild := &layerSpec{scoped: uint64(unix.LANDLOCK_SCOPE_SIGNAL)}
 		// refusedFromScope: the child's own scoped layer (a raw syscall)
 		// exists from the scope's ABI.
-		refusedFromScope := sys(func(e Env) string {
-			if e.ABI >= abiScoped {
+		refusedFromScope := check.Sys(func(e check.Env) string {
+			if e.ABI >= check.ABIScoped {
 				return refused
 			}
 			return delivered
 		})
-		noDomain := func(e Env) string { return delivered }
+		noDomain := func(e check.Env) string { return delivered }
 		rows := []struct {
 			name          string
 			layer         *layerSpec
-			want          func(Env) string
+			want          func(check.Env) string
 			parentEnforce bool
 		}{
 			// The child adds a layer scoping signals: its parent is outside.
@@ -198,16 +199,16 @@ func init() {
 		}
 		for _, r := range rows {
 			r := r
-			want := func(e Env) string {
-				if _, ok := noLandlock(e); ok {
+			want := func(e check.Env) string {
+				if _, ok := check.NoLandlock(e); ok {
 					return delivered // no domain anywhere
 				}
 				return r.want(e)
 			}
-			register(sigCase("tgkill/"+r.name, Process, nil, want, func(t *T) string {
+			check.Register(sigCase("tgkill/"+r.name, check.Process, nil, want, func(t *check.T) string {
 				dir := t.Root()
 				if err := blockOnThread(blocked); err != nil {
-					return SetupFailedf("sigprocmask: %s", Outcome(err))
+					return check.SetupFailedf("sigprocmask: %s", check.Outcome(err))
 				}
 				if r.parentEnforce {
 					if err := t.Enforce(signalScoped); err != nil {
@@ -220,10 +221,10 @@ func init() {
 				}}
 				p, err := startTarget(dir, s)
 				if err != nil {
-					return SetupFailedf("%v", err)
+					return check.SetupFailedf("%v", err)
 				}
 				defer killFromOutside(p.kill)
-				if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled && (r.layer.scoped == 0 || t.Env.ABI >= abiScoped) {
+				if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled && (r.layer.scoped == 0 || t.Env.ABI >= check.ABIScoped) {
 					return e
 				}
 				res, err := p.read(1)
@@ -254,7 +255,7 @@ func takePending(sig unix.Signal) string {
 	case e == unix.EAGAIN:
 		return "no"
 	case e != 0:
-		return "sigtimedwait: " + Outcome(e)
+		return "sigtimedwait: " + check.Outcome(e)
 	case unix.Signal(r) == sig:
 		return "yes"
 	}
@@ -302,11 +303,11 @@ func (b *blockingThread) stop() { close(b.take) }
 // real signals: a sibling thread outside the domain, and a case thread
 // whose domain was set after it took other credentials than its sibling.
 func init() {
-	build(func() {
-		register(sigCase("tgkill/to_sibling_thread_outside_domain_delivered", Thread, nil, isDelivered, func(t *T) string {
+	check.Build(func() {
+		check.Register(sigCase("tgkill/to_sibling_thread_outside_domain_delivered", check.Thread, nil, isDelivered, func(t *check.T) string {
 			b, err := startBlockingThread(blocked)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer b.stop()
 			if err := t.Enforce(signalScoped); err != nil {
@@ -314,23 +315,23 @@ func init() {
 			}
 			err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
 			return sendOutcome(err, b.pending())
-		}).deviating(unfixedErratum(2, refused)))
-		register(sigCase("tgkill/from_thread_with_other_uid_to_sibling_thread_delivered", Thread, needRoot("CAP_SETUID"), isDelivered, func(t *T) string {
+		}).Deviating(check.UnfixedErratum(2, refused)))
+		check.Register(sigCase("tgkill/from_thread_with_other_uid_to_sibling_thread_delivered", check.Thread, check.NeedRoot("CAP_SETUID"), isDelivered, func(t *check.T) string {
 			b, err := startBlockingThread(blocked)
 			if err != nil {
-				return SetupFailed(err)
+				return check.SetupFailed(err)
 			}
 			defer b.stop()
 			// This thread only (a raw setresuid): the sibling stays root.
 			if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
-				return SetupFailedf("setresuid: %s", Outcome(e))
+				return check.SetupFailedf("setresuid: %s", check.Outcome(e))
 			}
 			if err := t.Enforce(signalScoped); err != nil {
 				return enforceFailed(err)
 			}
 			err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
 			return sendOutcome(err, b.pending())
-		}).deviating(unfixedErratum(2, refused)))
+		}).Deviating(check.UnfixedErratum(2, refused)))
 	})
 }
 
@@ -377,9 +378,9 @@ var unixOOB = sync.OnceValue(func() error {
 	return unix.Sendto(sp[1], []byte("x"), unix.MSG_OOB, nil)
 })
 
-func noUnixOOB(Env) string {
+func noUnixOOB(check.Env) string {
 	if err := unixOOB(); err != nil {
-		return "no out-of-band data on AF_UNIX sockets in this kernel (CONFIG_AF_UNIX_OOB; send: " + Outcome(err) + ")"
+		return "no out-of-band data on AF_UNIX sockets in this kernel (CONFIG_AF_UNIX_OOB; send: " + check.Outcome(err) + ")"
 	}
 	return ""
 }
@@ -387,7 +388,7 @@ func noUnixOOB(Env) string {
 // fownTrigger makes the owned socket signal its owner.
 type fownTrigger struct {
 	sig  unix.Signal
-	skip func(Env) string
+	skip func(check.Env) string
 	// prep prepares the owned socket; fire acts on its peer.
 	prep func(owned int) error
 	fire func(peer int) error
@@ -405,7 +406,7 @@ var fownTriggers = []fownTrigger{
 // fownSend sets the owner of a socket (before or after the case thread
 // enforces the signal scope, with the target outside or inside the
 // domain), makes the socket signal it, and observes delivery.
-func fownSend(t *T, tr fownTrigger, o ownerKind, k topology, ownerBefore bool, scope func() error) string {
+func fownSend(t *check.T, tr fownTrigger, o ownerKind, k topology, ownerBefore bool, scope func() error) string {
 	dir := t.Root()
 	if k == same {
 		if err := scope(); err != nil {
@@ -414,17 +415,17 @@ func fownSend(t *T, tr fownTrigger, o ownerKind, k topology, ownerBefore bool, s
 	}
 	p, err := startProgram(dir, sigTarget.program(), true)
 	if err != nil {
-		return SetupFailedf("%v", err)
+		return check.SetupFailedf("%v", err)
 	}
 	defer killFromOutside(p.kill)
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	defer unix.Close(sp[0])
 	defer unix.Close(sp[1])
 	if err := tr.prep(sp[0]); err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	var setErr error
 	if ownerBefore {
@@ -439,41 +440,41 @@ func fownSend(t *T, tr fownTrigger, o ownerKind, k topology, ownerBefore bool, s
 		setErr = o.set(sp[0], p.pid)
 	}
 	if err := tr.fire(sp[1]); err != nil {
-		return SetupFailedf("trigger: %s", Outcome(err))
+		return check.SetupFailedf("trigger: %s", check.Outcome(err))
 	}
-	return fmt.Sprintf("setown=%s pending=%s", Outcome(setErr), pendingOf(p.pid, tr.sig))
+	return fmt.Sprintf("setown=%s pending=%s", check.Outcome(setErr), pendingOf(p.pid, tr.sig))
 }
 
 func fownOutcome(pending string) string { return "setown=ok pending=" + pending }
 
 func init() {
-	build(func() {
-		scope := func(t *T) func() error { return func() error { return t.Enforce(signalScoped) } }
+	check.Build(func() {
+		scope := func(t *check.T) func() error { return func() error { return t.Enforce(signalScoped) } }
 		for _, tr := range fownTriggers {
 			tr := tr
 			sig := map[unix.Signal]string{unix.SIGIO: "sigio", unix.SIGURG: "sigurg"}[tr.sig]
 			for i, o := range ownerKinds {
 				o := o
-				register(sigCase(sig+"/"+o.name+"_outside_domain_not_delivered", Thread, tr.skip, func(e Env) string {
-					if e.LibABI() >= abiScoped {
+				check.Register(sigCase(sig+"/"+o.name+"_outside_domain_not_delivered", check.Thread, tr.skip, func(e check.Env) string {
+					if e.LibABI() >= check.ABIScoped {
 						return fownOutcome("no")
 					}
 					return fownOutcome("yes")
-				}, func(t *T) string { return fownSend(t, tr, o, outside, false, scope(t)) }))
+				}, func(t *check.T) string { return fownSend(t, tr, o, outside, false, scope(t)) }))
 				if i < 2 {
-					register(sigCase(sig+"/"+o.name+"_in_same_domain_delivered", Thread, tr.skip, fownDelivered, func(t *T) string {
+					check.Register(sigCase(sig+"/"+o.name+"_in_same_domain_delivered", check.Thread, tr.skip, fownDelivered, func(t *check.T) string {
 						return fownSend(t, tr, o, same, false, scope(t))
 					}))
 				}
 			}
 			// The owner's domain is the one of the thread that set it: set
 			// before the scope, it reaches the target outside.
-			register(sigCase(sig+"/owner_set_before_scope_delivered", Thread, tr.skip, fownDelivered, func(t *T) string {
+			check.Register(sigCase(sig+"/owner_set_before_scope_delivered", check.Thread, tr.skip, fownDelivered, func(t *check.T) string {
 				return fownSend(t, tr, ownerKinds[0], outside, true, scope(t))
 			}))
 		}
 		// The abstract-socket scope does not concern signals.
-		register(sigCase("sigio/abstract_scope_does_not_restrict", Thread, nil, fownDelivered, func(t *T) string {
+		check.Register(sigCase("sigio/abstract_scope_does_not_restrict", check.Thread, nil, fownDelivered, func(t *check.T) string {
 			return fownSend(t, fownTriggers[0], ownerKinds[0], outside, false, func() error { return t.Enforce(abstractScoped) })
 		}))
 	})

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,13 +14,13 @@ import (
 // Before ABI 4 the library drops the rights and TCP is unrestricted
 // (landlock.rst "TCP bind and connect (ABI < 4)").
 
-var tcpDenied = deniedFrom(abiNet, "EACCES")
+var tcpDenied = check.DeniedFrom(check.ABINet, "EACCES")
 
 // tcpDeniedOr is EACCES where the library's ABI has TCP rights, else the
 // outcome without them.
-func tcpDeniedOr(without string) func(Env) string {
-	return func(e Env) string {
-		if e.LibABI() >= abiNet {
+func tcpDeniedOr(without string) func(check.Env) string {
+	return func(e check.Env) string {
+		if e.LibABI() >= check.ABINet {
 			return "EACCES"
 		}
 		return without
@@ -64,7 +65,7 @@ func bindFree(x *netFix) error { return x.bindOn(x.free) }
 func serverOf(x *netFix) int   { return x.port }
 
 // bigEndian skips the byte-order case where host and network order agree.
-func bigEndian(Env) string {
+func bigEndian(check.Env) string {
 	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 {
 		return "big-endian host: host and network byte order coincide"
 	}
@@ -85,17 +86,17 @@ func privilegedPort(x *netFix) error {
 }
 
 var tcpRows = []netRow{
-	{name: "bind/allowed_port", want: allowed, feature: "net/bind_tcp", shows: ShowsAllowed, policy: pol(tcpBoth, onFree(tcpBind)),
+	{name: "bind/allowed_port", want: check.Allowed, feature: "net/bind_tcp", shows: check.ShowsAllowed, policy: pol(tcpBoth, onFree(tcpBind)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
-	{name: "bind/other_port_denied", want: tcpDenied, feature: "net/bind_tcp", shows: ShowsDenied, policy: pol(tcpBoth, onOther(freeOf, tcpBind)),
+	{name: "bind/other_port_denied", want: tcpDenied, feature: "net/bind_tcp", shows: check.ShowsDenied, policy: pol(tcpBoth, onOther(freeOf, tcpBind)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
 	{name: "bind/connect_rule_does_not_allow_bind", want: tcpDenied, policy: pol(tcpBoth, onFree(tcpConnect)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
-	{name: "bind/port_zero_rule_allows_ephemeral", want: allowed, policy: pol(tcpBoth, onPort(0, tcpBind)),
+	{name: "bind/port_zero_rule_allows_ephemeral", want: check.Allowed, policy: pol(tcpBoth, onPort(0, tcpBind)),
 		op: func(x *netFix) error { return x.bindOn(0) }},
 	{name: "bind/ephemeral_denied_without_port_zero_rule", want: tcpDenied, policy: pol(tcpBoth, onFree(tcpBind)),
 		op: func(x *netFix) error { return x.bindOn(0) }},
-	{name: "bind/unhandled_when_only_connect_handled", want: allowed, policy: pol(tcpConnect),
+	{name: "bind/unhandled_when_only_connect_handled", want: check.Allowed, policy: pol(tcpConnect),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
 	// net_port_attr.port is in host byte order: a rule written in
 	// network order names another port on a little-endian host.
@@ -104,7 +105,7 @@ var tcpRows = []netRow{
 		op:     func(x *netFix) error { return x.bindOn(x.free) }},
 	// Privileged ports still need CAP_NET_BIND_SERVICE; with it, a rule
 	// allows them like any other port.
-	{name: "bind/privileged_port_allowed_by_rule", want: allowed, skip: needRoot("CAP_NET_BIND_SERVICE"), prep: privilegedPort, covers: n1,
+	{name: "bind/privileged_port_allowed_by_rule", want: check.Allowed, skip: check.NeedRoot("CAP_NET_BIND_SERVICE"), prep: privilegedPort, covers: n1,
 		policy: func(x *netFix) landlock.Policy { return netPolicy(tcpBoth, allow(x.priv, tcpBind)) },
 		op:     func(x *netFix) error { return x.bindOn(x.priv) }},
 	// A truncated address is refused by the network stack (EINVAL) and by
@@ -115,21 +116,21 @@ var tcpRows = []netRow{
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.raw(uint16(x.f.af), x.free, 8)) })
 		}},
 
-	{name: "connect/allowed_port", want: allowed, feature: "net/connect_tcp", shows: ShowsAllowed, policy: pol(tcpBoth, onServer(tcpConnect)),
+	{name: "connect/allowed_port", want: check.Allowed, feature: "net/connect_tcp", shows: check.ShowsAllowed, policy: pol(tcpBoth, onServer(tcpConnect)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
-	{name: "connect/other_port_denied", want: tcpDenied, feature: "net/connect_tcp", shows: ShowsDenied, policy: pol(tcpBoth, onOther(serverOf, tcpConnect)),
+	{name: "connect/other_port_denied", want: tcpDenied, feature: "net/connect_tcp", shows: check.ShowsDenied, policy: pol(tcpBoth, onOther(serverOf, tcpConnect)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
 	{name: "connect/bind_rule_does_not_allow_connect", want: tcpDenied, policy: pol(tcpBoth, onServer(tcpBind)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
 	// A port-0 rule is about ephemeral binds, never about connecting.
 	{name: "connect/port_zero_rule_does_not_allow_connect", want: tcpDenied, policy: pol(tcpBoth, onPort(0, tcpBoth)), covers: n1,
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
-	{name: "connect/unhandled_when_only_bind_handled", want: allowed, policy: pol(tcpBind),
+	{name: "connect/unhandled_when_only_bind_handled", want: check.Allowed, policy: pol(tcpBind),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
 	// connect(AF_UNSPEC) dissolves a connection and is always allowed.
-	{name: "connect_af_unspec/disconnect_allowed", want: allowed, policy: pol(tcpBoth),
+	{name: "connect_af_unspec/disconnect_allowed", want: check.Allowed, policy: pol(tcpBoth),
 		op: func(x *netFix) error { return rawConnect(x.conn, x.f.raw(unix.AF_UNSPEC, 0, x.f.fullLen())) }},
-	{name: "send/connection_established_before_enforcement", want: allowed, policy: pol(tcpBoth),
+	{name: "send/connection_established_before_enforcement", want: check.Allowed, policy: pol(tcpBoth),
 		op: func(x *netFix) error { _, err := unix.Write(x.conn, []byte("x")); return err }},
 	// sendto(MSG_FASTOPEN) connects implicitly and must be checked as a
 	// connect. The check is a fix without an erratum bit (fixes.go): a
@@ -147,10 +148,10 @@ var tcpRows = []netRow{
 }
 
 func init() {
-	build(func() {
-		register(netCases("tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpRows)...)
+	check.Build(func() {
+		check.Register(netCases("tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpRows)...)
 		stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
-		register(
+		check.Register(
 			// On IPv4, bind(AF_UNSPEC) with INADDR_ANY is accepted by the
 			// stack as AF_INET, so Landlock checks its port. The socket is
 			// bound without listening and closed at once.
@@ -178,8 +179,8 @@ func init() {
 			netRow{name: "bind_af_unspec/refused_as_unsandboxed_or_einval", diff: true, policy: pol(tcpBoth, onPort(0, tcpBind)), covers: n1,
 				companion: bindFree, companionWant: tcpDenied,
 				omits: onlyOn(ipv6, "IPv6 refuses bind(AF_UNSPEC) whatever the address; IPv4 has the bind_af_unspec rows of its own"),
-				want: func(e Env) string {
-					if e.LibABI() >= abiNet {
+				want: func(e check.Env) string {
+					if e.LibABI() >= check.ABINet {
 						return asUnsandboxed + "|EINVAL"
 					}
 					return asUnsandboxed
@@ -199,9 +200,9 @@ const unspecV4 = "bind(AF_UNSPEC) is taken as AF_INET only on an IPv4 socket; IP
 // fastOpenUnchecked is the deviation of a Fast Open send that a kernel
 // without the fix lets through as if unsandboxed (fixes.go); below the
 // network ABI nothing is checked, so nothing deviates.
-func fastOpenUnchecked(e Env) []Deviation {
-	if e.LibABI() < abiNet {
+func fastOpenUnchecked(e check.Env) []check.Deviation {
+	if e.LibABI() < check.ABINet {
 		return nil
 	}
-	return fixTCPFastOpen.without(asUnsandboxed)(e)
+	return check.FixTCPFastOpen.Without(asUnsandboxed)(e)
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,7 +42,7 @@ func parkedReaders(n int, path string) (read func() string) {
 	for i := 0; i < n; i++ {
 		go func() {
 			<-release
-			done <- Outcome(openRead(path))
+			done <- check.Outcome(openRead(path))
 		}()
 	}
 	return func() string {
@@ -59,31 +60,31 @@ func parkedReaders(n int, path string) (read func() string) {
 	}
 }
 
-func allThreadsCase(name string, ceiling func(Env) int) Case {
-	libABI := func(e Env) int {
+func allThreadsCase(name string, ceiling func(check.Env) int) check.Case {
+	libABI := func(e check.Env) int {
 		e.Ceiling = ceiling(e)
 		return e.LibABI()
 	}
-	return Case{Area: "downgrade", Name: "all_threads/" + name, Isolation: Process, Covers: []string{"§6.1", "§6.6"},
-		Want: func(e Env) string {
+	return check.Case{Area: "downgrade", Name: "all_threads/" + name, Isolation: check.Process, Covers: []string{"§6.1", "§6.6"},
+		Want: func(e check.Env) string {
 			abi := libABI(e)
-			if abi >= abiLandlock && abi < abiTSync && cgoThreads() {
+			if abi >= check.ABILandlock && abi < check.ABITSync && cgoThreads() {
 				return "enforce failed: ErrCgoThreads"
 			}
-			read, bind, nnp := OK, OK, 0
-			if abi >= abiLandlock {
+			read, bind, nnp := check.OK, check.OK, 0
+			if abi >= check.ABILandlock {
 				read, nnp = "EACCES", 1
 			}
-			if abi >= abiNet {
+			if abi >= check.ABINet {
 				bind = "EACCES"
 			}
 			return fmt.Sprintf("thread: read=%s bind=%s no_new_privs=%d; goroutines: read=%s", read, bind, nnp, read)
 		},
-		Run: func(t *T) string {
-			t.files("f")
+		Run: func(t *check.T) string {
+			t.Files("f")
 			on, stop := startSibling()
 			defer stop()
-			readers := parkedReaders(goroutines, t.path("f"))
+			readers := parkedReaders(goroutines, t.Path("f"))
 			p := landlock.Policy{FS: landlock.FSReadFile, Net: landlock.NetBindTCP}
 			r, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, MaxABI: ceiling(t.Env)})
 			if err != nil {
@@ -95,25 +96,25 @@ func allThreadsCase(name string, ceiling func(Env) int) Case {
 			}
 			t.Logf("library: %s at effective ABI %d, %s", r.State, r.ABI, r.Threads)
 			thread := on(func() string {
-				return fmt.Sprintf("read=%s bind=%s no_new_privs=%d", Outcome(openRead(t.path("f"))),
-					Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)), noNewPrivs())
+				return fmt.Sprintf("read=%s bind=%s no_new_privs=%d", check.Outcome(openRead(t.Path("f"))),
+					check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)), noNewPrivs())
 			})
 			return fmt.Sprintf("thread: %s; goroutines: read=%s", thread, readers())
 		}}
 }
 
 func init() {
-	build(func() {
-		register(
+	check.Build(func() {
+		check.Register(
 			// The library's default: TSYNC where the kernel has it.
-			allThreadsCase("default", func(e Env) int { return e.Ceiling }),
+			allThreadsCase("default", func(e check.Env) int { return e.Ceiling }),
 			// A ceiling just below TSYNC forces the pre-TSYNC path even on a
 			// kernel that has TSYNC.
-			allThreadsCase("below_tsync_abi", func(e Env) int {
-				if e.Ceiling > 0 && e.Ceiling < abiTSync {
+			allThreadsCase("below_tsync_abi", func(e check.Env) int {
+				if e.Ceiling > 0 && e.Ceiling < check.ABITSync {
 					return e.Ceiling
 				}
-				return abiTSync - 1
+				return check.ABITSync - 1
 			}),
 		)
 	})

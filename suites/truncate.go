@@ -5,23 +5,24 @@ import (
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
 // TRUNCATE arrived in ABI 3; before it truncation is always allowed.
-var truncateDenied = deniedFrom(abiTruncate, "EACCES")
+var truncateDenied = check.DeniedFrom(check.ABITruncate, "EACCES")
 
 // truncCase enforces a policy handling every FS right and granting grant
 // on the case directory (which holds file f), then runs op.
-func truncCase(name string, grant landlock.AccessFS, want func(Env) string, op func(t *T) error) Case {
-	return Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§3.2"}, Run: func(t *T) string {
-		t.files("f")
+func truncCase(name string, grant landlock.AccessFS, want func(check.Env) string, op func(t *check.T) error) check.Case {
+	return check.Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§3.2"}, Run: func(t *check.T) string {
+		t.Files("f")
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), grant)
 		if err := t.Enforce(p); err != nil {
 			return enforceFailed(err)
 		}
-		return Outcome(op(t))
+		return check.Outcome(op(t))
 	}}
 }
 
@@ -40,44 +41,44 @@ const (
 )
 
 func init() {
-	build(func() {
-		register(
-			truncCase("truncate/denied", rw, truncateDenied, func(t *T) error { return unix.Truncate(t.path("f"), 0) }),
-			truncCase("truncate/allowed", rwt, allowed, func(t *T) error { return unix.Truncate(t.path("f"), 0) }),
-			truncCase("ftruncate/denied", rw, truncateDenied, func(t *T) error { return ftruncateAfterOpen(t.path("f"), unix.O_WRONLY) }),
-			truncCase("ftruncate/allowed", rwt, allowed, func(t *T) error { return ftruncateAfterOpen(t.path("f"), unix.O_WRONLY) }),
-			truncCase("o_trunc/denied", rw, truncateDenied, func(t *T) error { return openClose(t.path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
-			truncCase("o_trunc/allowed", rwt, allowed, func(t *T) error { return openClose(t.path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
-			truncCase("o_rdonly_o_trunc/denied", landlock.FSReadFile, truncateDenied, func(t *T) error { return openClose(t.path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
-			truncCase("o_rdonly_o_trunc/allowed_with_read_and_truncate", landlock.FSReadFile|landlock.FSTruncate, allowed, func(t *T) error { return openClose(t.path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
-			truncCase("creat_existing/denied", rw|landlock.FSMakeReg, truncateDenied, func(t *T) error { return creat(t.path("f")) }),
-			truncCase("creat_new/allowed_without_truncate", rw|landlock.FSMakeReg, allowed, func(t *T) error { return creat(t.path("new")) }),
-			Case{Area: "truncate", Name: "unhandled/truncate_allowed", Covers: []string{"fs.9", "§3.6"}, Want: allowed, Run: func(t *T) string {
-				t.files("f")
+	check.Build(func() {
+		check.Register(
+			truncCase("truncate/denied", rw, truncateDenied, func(t *check.T) error { return unix.Truncate(t.Path("f"), 0) }),
+			truncCase("truncate/allowed", rwt, check.Allowed, func(t *check.T) error { return unix.Truncate(t.Path("f"), 0) }),
+			truncCase("ftruncate/denied", rw, truncateDenied, func(t *check.T) error { return ftruncateAfterOpen(t.Path("f"), unix.O_WRONLY) }),
+			truncCase("ftruncate/allowed", rwt, check.Allowed, func(t *check.T) error { return ftruncateAfterOpen(t.Path("f"), unix.O_WRONLY) }),
+			truncCase("o_trunc/denied", rw, truncateDenied, func(t *check.T) error { return openClose(t.Path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
+			truncCase("o_trunc/allowed", rwt, check.Allowed, func(t *check.T) error { return openClose(t.Path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
+			truncCase("o_rdonly_o_trunc/denied", landlock.FSReadFile, truncateDenied, func(t *check.T) error { return openClose(t.Path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
+			truncCase("o_rdonly_o_trunc/allowed_with_read_and_truncate", landlock.FSReadFile|landlock.FSTruncate, check.Allowed, func(t *check.T) error { return openClose(t.Path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
+			truncCase("creat_existing/denied", rw|landlock.FSMakeReg, truncateDenied, func(t *check.T) error { return creat(t.Path("f")) }),
+			truncCase("creat_new/allowed_without_truncate", rw|landlock.FSMakeReg, check.Allowed, func(t *check.T) error { return creat(t.Path("new")) }),
+			check.Case{Area: "truncate", Name: "unhandled/truncate_allowed", Covers: []string{"fs.9", "§3.6"}, Want: check.Allowed, Run: func(t *check.T) string {
+				t.Files("f")
 				if err := t.Enforce(landlock.Policy{FS: landlock.FSWriteFile}); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(unix.Truncate(t.path("f"), 0))
+				return check.Outcome(unix.Truncate(t.Path("f"), 0))
 			}},
-			Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: allowed, Run: func(t *T) string {
+			check.Case{Area: "truncate", Name: "fd_opened_before_enforcement/ftruncate_allowed", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: check.Allowed, Run: func(t *check.T) string {
 				return withFileOpenedBefore(t, func(fd int) error { return unix.Ftruncate(fd, 0) })
 			}},
 			// The right is bound to the fd at open time: an unsandboxed thread
 			// (here another OS thread of this process, outside the domain)
 			// that receives the fd is still refused.
-			Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: truncateDenied, Run: func(t *T) string {
-				t.files("f")
+			check.Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: truncateDenied, Run: func(t *check.T) string {
+				t.Files("f")
 				p := landlock.Policy{FS: allFS}
 				p.AllowPath(t.Root(), rw)
 				if err := t.Enforce(p); err != nil {
 					return enforceFailed(err)
 				}
-				fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+				fd, err := unix.Open(t.Path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return "open failed: " + Outcome(err)
+					return "open failed: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
-				return onOtherThread(func() string { return Outcome(unix.Ftruncate(fd, 0)) })
+				return onOtherThread(func() string { return check.Outcome(unix.Ftruncate(fd, 0)) })
 			}},
 		)
 	})
@@ -95,49 +96,49 @@ func creat(path string) error {
 // are not restricted. An O_PATH descriptor cannot be truncated at all
 // (EBADF, not EACCES). fallocate(2) is not truncation.
 
-func fdCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§6.11"}, Run: run}
+func fdCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§6.11"}, Run: run}
 }
 
 // truncPair is the compound outcome pair of a truncate row with a
 // companion: the first form from the TRUNCATE ABI, the second before it.
-func truncPair(denied, unrestricted string) func(Env) string {
-	return byLibABI(abiTruncate, denied, unrestricted)
+func truncPair(denied, unrestricted string) func(check.Env) string {
+	return byLibABI(check.ABITruncate, denied, unrestricted)
 }
 
 func init() {
-	build(func() {
-		ftrunc := func(fd int) string { return Outcome(unix.Ftruncate(fd, 0)) }
-		register(
-			fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *T) string {
-				t.files("f")
+	check.Build(func() {
+		ftrunc := func(fd int) string { return check.Outcome(unix.Ftruncate(fd, 0)) }
+		check.Register(
+			fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *check.T) string {
+				t.Files("f")
 				if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
 					return enforceFailed(err)
 				}
 				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
 				if err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				defer unix.Close(m)
-				return pairs("memfd", ftrunc(m), "file", Outcome(unix.Truncate(t.path("f"), 0)))
+				return pairs("memfd", ftrunc(m), "file", check.Outcome(unix.Truncate(t.Path("f"), 0)))
 			}),
-			fdCase("o_path/ftruncate_ebadf", truncPair("o_path=EBADF truncate=EACCES", "o_path=EBADF truncate=ok"), func(t *T) string {
-				t.files("f")
+			fdCase("o_path/ftruncate_ebadf", truncPair("o_path=EBADF truncate=EACCES", "o_path=EBADF truncate=ok"), func(t *check.T) string {
+				t.Files("f")
 				if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
 					return enforceFailed(err)
 				}
-				fd, err := unix.Open(t.path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
+				fd, err := unix.Open(t.Path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return "open: " + Outcome(err)
+					return "open: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
-				return pairs("o_path", ftrunc(fd), "truncate", Outcome(unix.Truncate(t.path("f"), 0)))
+				return pairs("o_path", ftrunc(fd), "truncate", check.Outcome(unix.Truncate(t.Path("f"), 0)))
 			}),
 			// Descriptors opened at three stages: before any layer, after a
 			// layer granting TRUNCATE, after a second layer denying it. Each
 			// keeps what its open allowed.
-			fdCase("layer_stages/ftruncate_as_allowed_at_open", truncPair("before=ok layer1=ok layer2=EACCES", "before=ok layer1=ok layer2=ok"), func(t *T) string {
-				t.files("f")
+			fdCase("layer_stages/ftruncate_as_allowed_at_open", truncPair("before=ok layer1=ok layer2=EACCES", "before=ok layer1=ok layer2=ok"), func(t *check.T) string {
+				t.Files("f")
 				var fds []int
 				defer func() {
 					for _, fd := range fds {
@@ -145,74 +146,74 @@ func init() {
 					}
 				}()
 				open := func() error {
-					fd, err := unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+					fd, err := unix.Open(t.Path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 					if err == nil {
 						fds = append(fds, fd)
 					}
 					return err
 				}
 				if err := open(); err != nil {
-					return SetupFailed(err)
+					return check.SetupFailed(err)
 				}
 				if err := enforceFS(t, rwt, on("", rwt)); err != nil {
 					return enforceFailed(err)
 				}
 				if err := open(); err != nil {
-					return "open after layer 1: " + Outcome(err)
+					return "open after layer 1: " + check.Outcome(err)
 				}
 				if err := enforceFS(t, rwt, on("", rw)); err != nil {
 					return enforceFailed(err)
 				}
 				if err := open(); err != nil {
-					return "open after layer 2: " + Outcome(err)
+					return "open after layer 2: " + check.Outcome(err)
 				}
 				return pairs("before", ftrunc(fds[0]), "layer1", ftrunc(fds[1]), "layer2", ftrunc(fds[2]))
 			}),
 			// A later layer granting TRUNCATE does not undo an earlier denial.
-			fdCase("layer_stages/later_grant_does_not_undo_denial", truncateDenied, func(t *T) string {
-				t.files("f")
+			fdCase("layer_stages/later_grant_does_not_undo_denial", truncateDenied, func(t *check.T) string {
+				t.Files("f")
 				if err := enforceLayers(t, fsLayerSpec{rwt, []rule{on("", rw)}}, fsLayerSpec{rwt, []rule{on("", rwt)}}); err != nil {
 					return enforceFailed(err)
 				}
-				return Outcome(ftruncateAfterOpen(t.path("f"), unix.O_WRONLY))
+				return check.Outcome(ftruncateAfterOpen(t.Path("f"), unix.O_WRONLY))
 			}),
 			// fallocate on a descriptor opened for writing without TRUNCATE:
 			// allocation and hole punching are not truncation; the companion
 			// ftruncate on the same descriptor is.
-			fdCase("fallocate/extend_and_punch_hole_not_truncation", truncPair("extend=ok punch_hole=ok ftruncate=EACCES", "extend=ok punch_hole=ok ftruncate=ok"), func(t *T) string {
-				t.files("f")
+			fdCase("fallocate/extend_and_punch_hole_not_truncation", truncPair("extend=ok punch_hole=ok ftruncate=EACCES", "extend=ok punch_hole=ok ftruncate=ok"), func(t *check.T) string {
+				t.Files("f")
 				if err := enforceFS(t, rwt, on("", rw)); err != nil {
 					return enforceFailed(err)
 				}
-				fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+				fd, err := unix.Open(t.Path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return "open: " + Outcome(err)
+					return "open: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
-				return pairs("extend", Outcome(unix.Fallocate(fd, 0, 0, 8192)),
-					"punch_hole", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, 4096)),
+				return pairs("extend", check.Outcome(unix.Fallocate(fd, 0, 0, 8192)),
+					"punch_hole", check.Outcome(unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, 4096)),
 					"ftruncate", ftrunc(fd))
 			}),
 			// FALLOC_FL_COLLAPSE_RANGE shortens a file on the filesystems that
 			// support it (landlock.rst: it sidesteps TRUNCATE); tmpfs does not
 			// (EOPNOTSUPP). Either way it is never Landlock's EACCES.
-			fdCase("fallocate/collapse_range_not_checked", func(e Env) string {
-				if e.LibABI() >= abiTruncate {
+			fdCase("fallocate/collapse_range_not_checked", func(e check.Env) string {
+				if e.LibABI() >= check.ABITruncate {
 					return "collapse=ok ftruncate=EACCES|collapse=EOPNOTSUPP ftruncate=EACCES"
 				}
 				return "collapse=ok ftruncate=ok|collapse=EOPNOTSUPP ftruncate=ok"
-			}, func(t *T) string {
-				t.files("f")
+			}, func(t *check.T) string {
+				t.Files("f")
 				if err := enforceFS(t, rwt, on("", rw)); err != nil {
 					return enforceFailed(err)
 				}
-				fd, err := unix.Open(t.path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+				fd, err := unix.Open(t.Path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return "open: " + Outcome(err)
+					return "open: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
 				if err := unix.Fallocate(fd, 0, 0, 1<<20); err != nil {
-					return SetupFailedf("fallocate: %s", Outcome(err))
+					return check.SetupFailedf("fallocate: %s", check.Outcome(err))
 				}
 				var st unix.Statfs_t
 				unix.Fstatfs(fd, &st)
@@ -220,26 +221,26 @@ func init() {
 				if block <= 0 {
 					block = 4096
 				}
-				return pairs("collapse", Outcome(unix.Fallocate(fd, unix.FALLOC_FL_COLLAPSE_RANGE, 0, block)), "ftruncate", ftrunc(fd))
+				return pairs("collapse", check.Outcome(unix.Fallocate(fd, unix.FALLOC_FL_COLLAPSE_RANGE, 0, block)), "ftruncate", ftrunc(fd))
 			}),
-			Case{Area: "truncate", Name: "truncate/rule_on_the_file_grants_it", Covers: []string{"fs.9", "§3.6"},
-				Want: truncPair("f=ok g=EACCES", "f=ok g=ok"), Run: func(t *T) string {
-					t.files("f", "g")
+			check.Case{Area: "truncate", Name: "truncate/rule_on_the_file_grants_it", Covers: []string{"fs.9", "§3.6"},
+				Want: truncPair("f=ok g=EACCES", "f=ok g=ok"), Run: func(t *check.T) string {
+					t.Files("f", "g")
 					if err := enforceFS(t, rwt, on("", rw), on("f", aTrunc)); err != nil {
 						return enforceFailed(err)
 					}
-					return pairs("f", Outcome(unix.Truncate(t.path("f"), 0)), "g", Outcome(unix.Truncate(t.path("g"), 0)))
+					return pairs("f", check.Outcome(unix.Truncate(t.Path("f"), 0)), "g", check.Outcome(unix.Truncate(t.Path("g"), 0)))
 				}},
 			// The file reached decides, not the symbolic link.
-			Case{Area: "truncate", Name: "truncate/through_symlink_to_denied_target", Covers: []string{"fs.9", "fs.4", "§3.6"},
-				Want: truncateDenied, Run: func(t *T) string {
+			check.Case{Area: "truncate", Name: "truncate/through_symlink_to_denied_target", Covers: []string{"fs.9", "fs.4", "§3.6"},
+				Want: truncateDenied, Run: func(t *check.T) string {
 					if err := layout(t, "b/f", "a/l->../b/f"); err != nil {
-						return SetupFailed(err)
+						return check.SetupFailed(err)
 					}
 					if err := enforceFS(t, rwt, on("a", rwt), on("b", rw)); err != nil {
 						return enforceFailed(err)
 					}
-					return Outcome(unix.Truncate(t.path("a/l"), 0))
+					return check.Outcome(unix.Truncate(t.Path("a/l"), 0))
 				}},
 		)
 
@@ -250,12 +251,12 @@ func init() {
 			granted := granted
 			name, want, grant := "fd_passed_to_unsandboxed_process/ftruncate_denied", truncateDenied, rw
 			if granted {
-				name, want, grant = "fd_passed_to_unsandboxed_process/ftruncate_allowed_with_truncate", allowed, rwt
+				name, want, grant = "fd_passed_to_unsandboxed_process/ftruncate_allowed_with_truncate", check.Allowed, rwt
 			}
-			register(fdCase(name, want, func(t *T) string {
-				t.files("f")
+			check.Register(fdCase(name, want, func(t *check.T) string {
+				t.Files("f")
 				return withReceiver(t, "ftruncate", func() error { return enforceFS(t, rwt, on("", grant)) }, func() (int, error) {
-					return unix.Open(t.path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+					return unix.Open(t.Path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 				})
 			}))
 		}
@@ -266,16 +267,16 @@ func init() {
 // receiverProgram) before enforcing, then opens a descriptor in the domain
 // and passes it to the helper over SCM_RIGHTS; the helper runs op on it
 // and exits with the errno.
-func withReceiver(t *T, op string, enforce func() error, open func() (int, error)) string {
+func withReceiver(t *check.T, op string, enforce func() error, open func() (int, error)) string {
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	defer unix.Close(sp[0])
-	prog := t.path("receiver")
+	prog := t.Path("receiver")
 	if err := writeProgram(prog, tinyasm.ReceiverProgram(op)); err != nil {
 		unix.Close(sp[1])
-		return SetupFailed(err)
+		return check.SetupFailed(err)
 	}
 	// Forked from this thread before the enforcement: outside the domain.
 	// The socket is the helper's descriptor 3 (and 0-2).
@@ -283,7 +284,7 @@ func withReceiver(t *T, op string, enforce func() error, open func() (int, error
 	pid, err := syscall.ForkExec(prog, []string{prog}, &syscall.ProcAttr{Env: []string{}, Files: []uintptr{peer, peer, peer, peer}})
 	unix.Close(sp[1])
 	if err != nil {
-		return SetupFailedf("helper: %s", Outcome(err))
+		return check.SetupFailedf("helper: %s", check.Outcome(err))
 	}
 	done := false
 	defer func() {
@@ -298,15 +299,15 @@ func withReceiver(t *T, op string, enforce func() error, open func() (int, error
 	}
 	fd, err := open()
 	if err != nil {
-		return "open: " + Outcome(err)
+		return "open: " + check.Outcome(err)
 	}
 	defer unix.Close(fd)
 	if err := unix.Sendmsg(sp[0], []byte{1}, unix.UnixRights(fd), nil, 0); err != nil {
-		return "sendmsg: " + Outcome(err)
+		return "sendmsg: " + check.Outcome(err)
 	}
 	var ws unix.WaitStatus
 	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
-		return "wait: " + Outcome(err)
+		return "wait: " + check.Outcome(err)
 	}
 	done = true
 	if !ws.Exited() {
@@ -314,7 +315,7 @@ func withReceiver(t *T, op string, enforce func() error, open func() (int, error
 	}
 	t.Logf("the helper process received the descriptor")
 	if ws.ExitStatus() == 0 {
-		return OK
+		return check.OK
 	}
-	return Outcome(unix.Errno(ws.ExitStatus()))
+	return check.Outcome(unix.Errno(ws.ExitStatus()))
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,17 +26,17 @@ const (
 // flags while a sibling thread exists, then runs op on the sibling.
 type tsyncRow struct {
 	name  string
-	want  func(Env) string
+	want  func(check.Env) string
 	attr  []byte
 	flags uint32
 	prctl bool // set no_new_privs with prctl first (as root too, to observe it)
 	// sibling runs on the sibling before the restriction.
-	sibling func(t *T) error
-	op      func(t *T) string
-	shows   Behaviour // set on the rows that show TSYNC's effect
+	sibling func(t *check.T) error
+	op      func(t *check.T) string
+	shows   check.Behaviour // set on the rows that show TSYNC's effect
 }
 
-func (r tsyncRow) caseOf() Case {
+func (r tsyncRow) caseOf() check.Case {
 	feature := ""
 	if r.shows != "" {
 		feature = "restrict/tsync"
@@ -46,27 +47,27 @@ func (r tsyncRow) caseOf() Case {
 	if r.name == "without_no_new_privs" {
 		covers = []string{"§3.12", "§6.8"}
 	}
-	return Case{Area: "tsync", Name: r.name, Isolation: Process, Want: r.want, Feature: feature, Shows: r.shows, Covers: covers, Run: func(t *T) string {
-		t.files("f")
+	return check.Case{Area: "tsync", Name: r.name, Isolation: check.Process, Want: r.want, Feature: feature, Shows: r.shows, Covers: covers, Run: func(t *check.T) string {
+		t.Files("f")
 		on, stop := startSibling()
 		defer stop()
 		if r.sibling != nil {
-			if err := on(func() string { return Outcome(r.sibling(t)) }); err != OK {
+			if err := on(func() string { return check.Outcome(r.sibling(t)) }); err != check.OK {
 				return err
 			}
 		}
 		if r.prctl {
 			if err := setNoNewPrivs(); err != nil {
-				return "prctl: " + Outcome(err)
+				return "prctl: " + check.Outcome(err)
 			}
 		}
 		fd, err := create(r.attr, 0)
 		if err != nil {
-			return Outcome(err)
+			return check.Outcome(err)
 		}
 		defer unix.Close(fd)
 		if err := landlock.SysRestrictSelf(fd, r.flags); err != nil {
-			return Outcome(err)
+			return check.Outcome(err)
 		}
 		return on(func() string { return r.op(t) })
 	}}
@@ -91,40 +92,40 @@ func startSibling() (on func(func() string) string, stop func()) {
 
 // tsyncWant: from the TSYNC ABI the outcome on the sibling; before, the
 // flag itself is refused.
-func tsyncWant(outcome string) func(Env) string {
-	return sys(func(e Env) string {
-		if e.ABI >= abiTSync {
+func tsyncWant(outcome string) func(check.Env) string {
+	return check.Sys(func(e check.Env) string {
+		if e.ABI >= check.ABITSync {
 			return outcome
 		}
 		return "EINVAL"
 	})
 }
 
-func readF(t *T) string { return Outcome(openRead(t.path("f"))) }
+func readF(t *check.T) string { return check.Outcome(openRead(t.Path("f"))) }
 
-func nnpState(*T) string { return fmt.Sprintf("no_new_privs=%d", noNewPrivs()) }
+func nnpState(*check.T) string { return fmt.Sprintf("no_new_privs=%d", noNewPrivs()) }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		read := attr(8, fsRead)
 		for _, r := range []tsyncRow{
-			{name: "sibling_thread_denied_fs_access", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true, op: readF, shows: ShowsEffect},
-			{name: "sibling_thread_unrestricted_without_tsync", want: sys(allowed), attr: read, prctl: true, op: readF},
+			{name: "sibling_thread_denied_fs_access", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true, op: readF, shows: check.ShowsEffect},
+			{name: "sibling_thread_unrestricted_without_tsync", want: check.Sys(check.Allowed), attr: read, prctl: true, op: readF},
 			{name: "sibling_thread_denied_tcp_bind", attr: attr(16, 0, uint64(landlock.NetBindTCP)), flags: tsyncFlag, prctl: true,
-				want: sys(func(e Env) string {
+				want: check.Sys(func(e check.Env) string {
 					switch {
-					case e.ABI < abiNet:
+					case e.ABI < check.ABINet:
 						return "E2BIG" // no handled_access_net field
-					case e.ABI < abiTSync:
+					case e.ABI < check.ABITSync:
 						return "EINVAL"
 					}
 					return "EACCES"
 				}),
-				op: func(*T) string { return Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) }},
+				op: func(*check.T) string { return check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) }},
 			// The sibling's own domain (denying writes) is replaced by the
 			// caller's (denying reads).
 			{name: "sibling_own_domain_overridden", want: tsyncWant("read=EACCES write=ok"), attr: read, flags: tsyncFlag, prctl: true,
-				sibling: func(t *T) error {
+				sibling: func(t *check.T) error {
 					fd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
 					if err != nil {
 						return err
@@ -132,19 +133,19 @@ func init() {
 					defer unix.Close(fd)
 					return restrict(t, fd, 0)
 				},
-				op: func(t *T) string {
-					return fmt.Sprintf("read=%s write=%s", readF(t), Outcome(openWrite(t.path("f"))))
+				op: func(t *check.T) string {
+					return fmt.Sprintf("read=%s write=%s", readF(t), check.Outcome(openWrite(t.Path("f"))))
 				}},
 			// Threads Go starts after the restriction are restricted too.
 			{name: "thread_started_afterwards_restricted", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true,
-				op: func(t *T) string { return onOtherThread(func() string { return readF(t) }) }},
+				op: func(t *check.T) string { return onOtherThread(func() string { return readF(t) }) }},
 			{name: "no_new_privs_propagates", want: tsyncWant("no_new_privs=1"), attr: read, flags: tsyncFlag, prctl: true, op: nnpState},
-			{name: "no_new_privs_stays_per_thread_without_tsync", want: sys(func(Env) string { return "no_new_privs=0" }), attr: read, prctl: true, op: nnpState},
+			{name: "no_new_privs_stays_per_thread_without_tsync", want: check.Sys(func(check.Env) string { return "no_new_privs=0" }), attr: read, prctl: true, op: nnpState},
 			// NO_NEW_PRIVS (ABI 11) with TSYNC sets it on every thread. Before
 			// ABI 11 the flag is unknown; unprivileged callers get EPERM first.
 			{name: "no_new_privs_flag_with_tsync_sets_siblings", attr: read, flags: tsyncFlag | nnpFlag, op: nnpState,
-				want: sys(func(e Env) string {
-					if e.ABI >= abiNNPFlag {
+				want: check.Sys(func(e check.Env) string {
+					if e.ABI >= check.ABINNPFlag {
 						return "no_new_privs=1"
 					}
 					return flagsOrPriv("EINVAL")(e)
@@ -153,30 +154,30 @@ func init() {
 			// unprivileged callers get EPERM on every ABI (before ABI 11 the
 			// privilege is checked first, from ABI 11 the flag is valid).
 			{name: "without_no_new_privs", attr: read, flags: tsyncFlag, op: readF,
-				want: sys(func(e Env) string {
+				want: check.Sys(func(e check.Env) string {
 					switch {
 					case !e.Root:
 						return "EPERM"
-					case e.ABI >= abiTSync:
+					case e.ABI >= check.ABITSync:
 						return "EACCES"
 					}
 					return "EINVAL"
 				})},
 		} {
-			register(r.caseOf())
+			check.Register(r.caseOf())
 		}
-		noRuleset := func(name string, flags uint32, want func(Env) string) Case {
-			return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Covers: []string{"§3.12", "§6.8"}, Run: func(t *T) string {
-				return Outcome(restrict(t, -1, flags))
+		noRuleset := func(name string, flags uint32, want func(check.Env) string) check.Case {
+			return check.Case{Area: "tsync", Name: name, Isolation: check.Process, Want: want, Covers: []string{"§3.12", "§6.8"}, Run: func(t *check.T) string {
+				return check.Outcome(restrict(t, -1, flags))
 			}}
 		}
-		register(
+		check.Register(
 			// Only LOG_SUBDOMAINS_OFF (with or without TSYNC) works without a
 			// ruleset; NO_NEW_PRIVS requires one (landlock.h).
-			noRuleset("no_ruleset_log_subdomains_off_with_tsync", logSubdomainOff|tsyncFlag, tsyncWant(OK)),
+			noRuleset("no_ruleset_log_subdomains_off_with_tsync", logSubdomainOff|tsyncFlag, tsyncWant(check.OK)),
 			noRuleset("no_ruleset_tsync_alone", tsyncFlag, tsyncWant("EBADF")),
-			noRuleset("no_ruleset_log_subdomains_off_tsync_no_new_privs", logSubdomainOff|tsyncFlag|nnpFlag, sys(func(e Env) string {
-				if e.ABI >= abiNNPFlag {
+			noRuleset("no_ruleset_log_subdomains_off_tsync_no_new_privs", logSubdomainOff|tsyncFlag|nnpFlag, check.Sys(func(e check.Env) string {
+				if e.ABI >= check.ABINNPFlag {
 					return "EBADF"
 				}
 				return "EINVAL"

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,7 +42,7 @@ import (
 // leaves reading alone.
 const fsWrite = uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)
 
-func writeF(t *T) string { return Outcome(openWrite(t.path("f"))) }
+func writeF(t *check.T) string { return check.Outcome(openWrite(t.Path("f"))) }
 
 // threadNNP reads no_new_privs of every thread of the process from
 // /proc/self/task/*/status: the caller's (tid self), the main thread's
@@ -89,7 +90,7 @@ func threadNNP(self int) (caller, main, others int, err error) {
 
 // privOrNNP sets no_new_privs on the calling thread unless root (a thread
 // needs it, or CAP_SYS_ADMIN, to enforce).
-func privOrNNP(t *T) error {
+func privOrNNP(t *check.T) error {
 	if t.Env.Root {
 		return nil
 	}
@@ -100,14 +101,14 @@ func privOrNNP(t *T) error {
 // readies the calling thread to enforce it (privOrNNP; per thread, so
 // siblings started before or after are alike); fail is the outcome to
 // return when a step failed. The caller closes fd.
-func ruleless(t *T, access uint64) (fd int, fail string) {
+func ruleless(t *check.T, access uint64) (fd int, fail string) {
 	fd, err := create(attr(8, access), 0)
 	if err != nil {
-		return -1, Outcome(err)
+		return -1, check.Outcome(err)
 	}
 	if err := privOrNNP(t); err != nil {
 		unix.Close(fd)
-		return -1, "prctl: " + Outcome(err)
+		return -1, "prctl: " + check.Outcome(err)
 	}
 	return fd, ""
 }
@@ -134,8 +135,8 @@ func onThread(f func() string) string {
 	return <-res
 }
 
-func tsyncCase(name string, want func(Env) string, run func(t *T) string) Case {
-	return Case{Area: "tsync", Name: name, Isolation: Process, Want: want, Run: run, Covers: []string{"§3.12", "net.2"}}
+func tsyncCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
+	return check.Case{Area: "tsync", Name: name, Isolation: check.Process, Want: want, Run: run, Covers: []string{"§3.12", "net.2"}}
 }
 
 // concurrently gives the case's process enough Go processors for the
@@ -154,15 +155,15 @@ const (
 )
 
 func init() {
-	build(func() {
-		register(
+	check.Build(func() {
+		check.Register(
 			// Two threads enforce with TSYNC at the same instant, several
 			// times: both calls succeed every time (neither may deadlock or
 			// fail because the other is midway), and a third thread ends
 			// up restricted.
 			tsyncCase("competing/two_threads_at_once", tsyncWant(fmt.Sprintf("both ok in %d of %d rounds, sibling read=EACCES", tsyncRounds, tsyncRounds)),
-				func(t *T) string {
-					t.files("f")
+				func(t *check.T) string {
+					t.Files("f")
 					fd, fail := ruleless(t, fsRead)
 					if fail != "" {
 						return fail
@@ -172,7 +173,7 @@ func init() {
 					defer stop()
 					otherOn, otherStop := startSibling()
 					defer otherStop()
-					if o := otherOn(func() string { return Outcome(privOrNNP(t)) }); o != OK {
+					if o := otherOn(func() string { return check.Outcome(privOrNNP(t)) }); o != check.OK {
 						return "prctl: " + o
 					}
 					defer concurrently()()
@@ -181,12 +182,12 @@ func init() {
 						start := make(chan struct{})
 						res := make(chan string, 1)
 						go func() {
-							res <- otherOn(func() string { <-start; return Outcome(landlock.SysRestrictSelf(fd, tsyncFlag)) })
+							res <- otherOn(func() string { <-start; return check.Outcome(landlock.SysRestrictSelf(fd, tsyncFlag)) })
 						}()
 						close(start)
-						a := Outcome(landlock.SysRestrictSelf(fd, tsyncFlag))
+						a := check.Outcome(landlock.SysRestrictSelf(fd, tsyncFlag))
 						b := <-res
-						if a != OK || b != OK {
+						if a != check.OK || b != check.OK {
 							if a == b && i == 0 {
 								return a // EINVAL before the TSYNC ABI
 							}
@@ -202,11 +203,11 @@ func init() {
 			// interrupted (no signal is delivered to it: it completes when
 			// data arrives) and the sibling is restricted afterwards.
 			tsyncCase("interrupted/sibling_blocked_in_syscall", tsyncWant("restrict=ok, sibling: read=1 byte, file=EACCES"),
-				func(t *T) string {
-					t.files("f")
+				func(t *check.T) string {
+					t.Files("f")
 					var p [2]int
 					if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-						return SetupFailedf("pipe: %s", Outcome(err))
+						return check.SetupFailedf("pipe: %s", check.Outcome(err))
 					}
 					defer unix.Close(p[0])
 					defer unix.Close(p[1])
@@ -219,24 +220,24 @@ func init() {
 						n, err := unix.Read(p[0], buf)
 						read := fmt.Sprintf("%d byte", n)
 						if err != nil {
-							read = Outcome(err)
+							read = check.Outcome(err)
 						}
 						done <- fmt.Sprintf("read=%s, file=%s", read, readF(t))
 					}()
 					tid := <-tidc
 					if err := waitInSyscall(tid, unix.SYS_READ); err != nil {
-						return SetupFailedf("%v", err)
+						return check.SetupFailedf("%v", err)
 					}
 					fd, err := create(attr(8, fsRead), 0)
 					if err != nil {
-						return Outcome(err)
+						return check.Outcome(err)
 					}
 					defer unix.Close(fd)
 					rerr := restrict(t, fd, tsyncFlag)
 					unix.Write(p[1], []byte("x"))
 					sib := <-done
 					if rerr != nil {
-						return Outcome(rerr)
+						return check.Outcome(rerr)
 					}
 					return "restrict=ok, sibling: " + sib
 				}),
@@ -248,8 +249,8 @@ func init() {
 			// case stays cheap under TCG; the detail says how many signals
 			// arrived during the call.
 			tsyncCase("interrupted/signals_during_enforcement", tsyncWant("restrict=ok, siblings denied 16 of 16"),
-				func(t *T) string {
-					t.files("f")
+				func(t *check.T) string {
+					t.Files("f")
 					const n = 16
 					ons := make([]func(func() string) string, n)
 					tids := make([]int, n)
@@ -294,7 +295,7 @@ func init() {
 					wg.Wait()
 					t.Logf("%d signals sent during the enforcement", during)
 					if rerr != nil {
-						return Outcome(rerr)
+						return check.Outcome(rerr)
 					}
 					denied := 0
 					for _, on := range ons {
@@ -310,20 +311,20 @@ func init() {
 			// NO_NEW_PRIVS flag (ABI 11) asks for it and must leave it unset
 			// everywhere; unprivileged the caller holds it (prctl) and TSYNC
 			// must not give it to the siblings.
-			tsyncCase("layer_limit/caller_at_limit_leaves_no_new_privs_unset", sys(func(e Env) string {
+			tsyncCase("layer_limit/caller_at_limit_leaves_no_new_privs_unset", check.Sys(func(e check.Env) string {
 				caller := 1
 				if e.Root {
 					caller = 0
 				}
 				errno := "E2BIG"
 				switch {
-				case e.ABI < abiTSync:
+				case e.ABI < check.ABITSync:
 					errno = "EINVAL"
-				case e.Root && e.ABI < abiNNPFlag:
+				case e.Root && e.ABI < check.ABINNPFlag:
 					errno = "EINVAL" // the NO_NEW_PRIVS flag is unknown
 				}
 				return fmt.Sprintf("%s, no_new_privs: caller=%d others=0", errno, caller)
-			}), func(t *T) string {
+			}), func(t *check.T) string {
 				fd, fail := ruleless(t, fsWrite) // /proc stays readable
 				if fail != "" {
 					return fail
@@ -332,7 +333,7 @@ func init() {
 				_, stop := startSibling()
 				defer stop()
 				if err := stackToLimit(fd); err != unix.E2BIG {
-					return "stacking: " + Outcome(err)
+					return "stacking: " + check.Outcome(err)
 				}
 				flags := uint32(tsyncFlag)
 				if t.Env.Root {
@@ -341,9 +342,9 @@ func init() {
 				rerr := landlock.SysRestrictSelf(fd, flags)
 				caller, _, others, err := threadNNP(unix.Gettid())
 				if err != nil {
-					return "reading /proc/self/task: " + Outcome(err)
+					return "reading /proc/self/task: " + check.Outcome(err)
 				}
-				return fmt.Sprintf("%s, no_new_privs: caller=%d others=%d", Outcome(rerr), caller, others)
+				return fmt.Sprintf("%s, no_new_privs: caller=%d others=%d", check.Outcome(rerr), caller, others)
 			}),
 
 			// A sibling is at the layer limit: TSYNC replaces its domain by
@@ -351,34 +352,34 @@ func init() {
 			// sibling's own restriction (writes) is gone, the caller's
 			// (reads) applies, and the sibling can stack layers again.
 			tsyncCase("layer_limit/sibling_at_limit_overridden", tsyncWant("tsync=ok, sibling: read=EACCES write=ok, another layer=ok"),
-				func(t *T) string {
-					t.files("f")
+				func(t *check.T) string {
+					t.Files("f")
 					on, stop := startSibling()
 					defer stop()
 					wfd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
 					if err != nil {
-						return Outcome(err)
+						return check.Outcome(err)
 					}
 					defer unix.Close(wfd)
 					if o := on(func() string {
 						if err := privOrNNP(t); err != nil {
-							return "prctl: " + Outcome(err)
+							return "prctl: " + check.Outcome(err)
 						}
-						return Outcome(stackToLimit(wfd))
+						return check.Outcome(stackToLimit(wfd))
 					}); o != "E2BIG" {
 						return "sibling stacking: " + o
 					}
 					fd, err := create(attr(8, fsRead), 0)
 					if err != nil {
-						return Outcome(err)
+						return check.Outcome(err)
 					}
 					defer unix.Close(fd)
 					if err := restrict(t, fd, tsyncFlag); err != nil {
-						return Outcome(err)
+						return check.Outcome(err)
 					}
 					return "tsync=ok, sibling: " + on(func() string {
-						return fmt.Sprintf("read=%s write=%s, another layer=%s", readF(t), Outcome(openWrite(t.path("f"))),
-							Outcome(landlock.SysRestrictSelf(fd, 0)))
+						return fmt.Sprintf("read=%s write=%s, another layer=%s", readF(t), check.Outcome(openWrite(t.Path("f"))),
+							check.Outcome(landlock.SysRestrictSelf(fd, 0)))
 					})
 				}),
 
@@ -386,29 +387,29 @@ func init() {
 			// leader): the main thread gets no_new_privs like every other
 			// thread, and threads the case controls get the domain.
 			tsyncCase("from_thread_other_than_main", tsyncWant("main thread no_new_privs 0 -> 1, threads without it: 0, sibling write=EACCES"),
-				func(t *T) string {
-					t.files("f")
+				func(t *check.T) string {
+					t.Files("f")
 					run := func() string {
 						on, stop := startSibling()
 						defer stop()
 						_, mainBefore, _, err := threadNNP(unix.Gettid())
 						if err != nil {
-							return "reading /proc/self/task: " + Outcome(err)
+							return "reading /proc/self/task: " + check.Outcome(err)
 						}
 						fd, err := create(attr(8, fsWrite), 0) // /proc stays readable
 						if err != nil {
-							return Outcome(err)
+							return check.Outcome(err)
 						}
 						defer unix.Close(fd)
 						if err := setNoNewPrivs(); err != nil {
-							return "prctl: " + Outcome(err)
+							return "prctl: " + check.Outcome(err)
 						}
 						if err := landlock.SysRestrictSelf(fd, tsyncFlag); err != nil {
-							return Outcome(err)
+							return check.Outcome(err)
 						}
 						without, mainAfter, err := threadsWithoutNNP()
 						if err != nil {
-							return "reading /proc/self/task: " + Outcome(err)
+							return "reading /proc/self/task: " + check.Outcome(err)
 						}
 						return fmt.Sprintf("main thread no_new_privs %d -> %d, threads without it: %d, sibling write=%s",
 							mainBefore, mainAfter, without, on(func() string { return writeF(t) }))
@@ -425,8 +426,8 @@ func init() {
 			// restricted. Whether a thread's creation overlaps a call is
 			// up to the scheduler; the detail says how many did.
 			tsyncCase("threads_created_during_enforcement", tsyncWant("restrict=ok, unrestricted threads: 0"),
-				func(t *T) string {
-					t.files("f")
+				func(t *check.T) string {
+					t.Files("f")
 					fd, fail := ruleless(t, fsRead)
 					if fail != "" {
 						return fail
@@ -471,7 +472,7 @@ func init() {
 					}()
 					t.Logf("%d threads created by the spawner, %d of them while an enforcement ran", len(threads), during)
 					if rerr != nil {
-						return Outcome(rerr)
+						return check.Outcome(rerr)
 					}
 					free := 0
 					for _, on := range threads {

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,7 +15,7 @@ import (
 // and UDP is unrestricted (landlock.rst "UDP bind, connect and send*
 // (ABI < 10)", the notes of landlock.h on autobind and AF_UNSPEC).
 
-var udpDenied = deniedFrom(abiUDP, "EACCES")
+var udpDenied = check.DeniedFrom(check.ABIUDP, "EACCES")
 
 const (
 	udpBind = landlock.NetBindUDP
@@ -23,29 +24,29 @@ const (
 )
 
 var udpRows = []netRow{
-	{name: "bind/allowed_port", want: allowed, feature: "net/bind_udp", shows: ShowsAllowed, policy: pol(udpBoth, onFree(udpBind)),
+	{name: "bind/allowed_port", want: check.Allowed, feature: "net/bind_udp", shows: check.ShowsAllowed, policy: pol(udpBoth, onFree(udpBind)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
-	{name: "bind/other_port_denied", want: udpDenied, feature: "net/bind_udp", shows: ShowsDenied, policy: pol(udpBoth, onOther(freeOf, udpBind)),
+	{name: "bind/other_port_denied", want: udpDenied, feature: "net/bind_udp", shows: check.ShowsDenied, policy: pol(udpBoth, onOther(freeOf, udpBind)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
 	{name: "bind/connect_send_rule_does_not_allow_bind", want: udpDenied, policy: pol(udpBoth, onFree(udpSend)),
 		op: func(x *netFix) error { return x.bindOn(x.free) }},
-	{name: "bind/port_zero_rule_allows_ephemeral", want: allowed, policy: pol(udpBoth, onPort(0, udpBind)),
+	{name: "bind/port_zero_rule_allows_ephemeral", want: check.Allowed, policy: pol(udpBoth, onPort(0, udpBind)),
 		op: func(x *netFix) error { return x.bindOn(0) }},
 	{name: "bind/ephemeral_denied_without_port_zero_rule", want: udpDenied, policy: pol(udpBoth, onFree(udpBind)),
 		op: func(x *netFix) error { return x.bindOn(0) }},
 
-	{name: "connect/allowed_with_port_zero_rule", want: allowed, policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)),
+	{name: "connect/allowed_with_port_zero_rule", want: check.Allowed, policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
 	{name: "connect/other_port_denied", want: udpDenied, policy: pol(udpBoth, onOther(serverOf, udpSend), onPort(0, udpBind)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
 	// Connecting an unbound socket binds it to an ephemeral port.
 	{name: "connect/autobind_denied_without_port_zero_rule", want: udpDenied, policy: pol(udpBoth, onServer(udpSend)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
-	{name: "connect/autobind_unchecked_when_bind_not_handled", want: allowed, policy: pol(udpSend, onServer(udpSend)),
+	{name: "connect/autobind_unchecked_when_bind_not_handled", want: check.Allowed, policy: pol(udpSend, onServer(udpSend)),
 		op: func(x *netFix) error { return x.connectTo(x.port) }},
-	{name: "connect/socket_bound_before_enforcement", want: allowed, policy: pol(udpBoth, onServer(udpSend)),
+	{name: "connect/socket_bound_before_enforcement", want: check.Allowed, policy: pol(udpBoth, onServer(udpSend)),
 		op: func(x *netFix) error { return unix.Connect(x.bound, x.f.addr(x.port)) }},
-	{name: "connect/after_bind_to_allowed_port", want: allowed, policy: pol(udpBoth, onServer(udpSend), onFree(udpBind)),
+	{name: "connect/after_bind_to_allowed_port", want: check.Allowed, policy: pol(udpBoth, onServer(udpSend), onFree(udpBind)),
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error {
 				if err := unix.Bind(fd, x.f.addr(x.free)); err != nil {
@@ -55,33 +56,33 @@ var udpRows = []netRow{
 			})
 		}},
 
-	{name: "sendto/allowed_with_port_zero_rule", want: allowed, feature: "net/connect_send_udp", shows: ShowsAllowed, policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)),
+	{name: "sendto/allowed_with_port_zero_rule", want: check.Allowed, feature: "net/connect_send_udp", shows: check.ShowsAllowed, policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)),
 		op: func(x *netFix) error { return x.sendTo(x.port) }},
-	{name: "sendto/other_port_denied", want: udpDenied, feature: "net/connect_send_udp", shows: ShowsDenied, policy: pol(udpBoth, onOther(serverOf, udpSend), onPort(0, udpBind)),
+	{name: "sendto/other_port_denied", want: udpDenied, feature: "net/connect_send_udp", shows: check.ShowsDenied, policy: pol(udpBoth, onOther(serverOf, udpSend), onPort(0, udpBind)),
 		op: func(x *netFix) error { return x.sendTo(x.port) }},
 	// A first datagram from an unbound socket binds it implicitly.
 	{name: "sendto/autobind_denied_without_port_zero_rule", want: udpDenied, policy: pol(udpBoth, onServer(udpSend)),
 		op: func(x *netFix) error { return x.sendTo(x.port) }},
-	{name: "sendto/from_socket_bound_before_enforcement", want: allowed, policy: pol(udpBoth, onServer(udpSend)),
+	{name: "sendto/from_socket_bound_before_enforcement", want: check.Allowed, policy: pol(udpBoth, onServer(udpSend)),
 		op: func(x *netFix) error { return unix.Sendto(x.bound, []byte("x"), 0, x.f.addr(x.port)) }},
 	// An explicit address is checked even on a connected socket.
 	{name: "sendto/explicit_address_on_connected_socket_checked", want: udpDenied, policy: pol(udpBoth, onServer(udpSend)),
 		op: func(x *netFix) error { return unix.Sendto(x.conn, []byte("x"), 0, x.f.addr(x.boundPort)) }},
-	{name: "send/socket_connected_before_enforcement", want: allowed, policy: pol(udpBoth),
+	{name: "send/socket_connected_before_enforcement", want: check.Allowed, policy: pol(udpBoth),
 		op: func(x *netFix) error { _, err := unix.Write(x.conn, []byte("x")); return err }},
 
 	// connect(AF_UNSPEC) clears the peer; it is always allowed and does
 	// not autobind.
-	{name: "connect_af_unspec/clears_peer_allowed", want: allowed, policy: pol(udpBoth),
+	{name: "connect_af_unspec/clears_peer_allowed", want: check.Allowed, policy: pol(udpBoth),
 		op: func(x *netFix) error { return rawConnect(x.conn, x.f.raw(unix.AF_UNSPEC, 0, x.f.fullLen())) }},
-	{name: "connect_af_unspec/unbound_socket_allowed", want: allowed, policy: pol(udpBoth),
+	{name: "connect_af_unspec/unbound_socket_allowed", want: check.Allowed, policy: pol(udpBoth),
 		op: func(x *netFix) error {
 			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawConnect(fd, x.f.raw(unix.AF_UNSPEC, 0, x.f.fullLen())) })
 		}},
 
-	{name: "stream_sockets_unaffected_by_udp_rights", want: allowed, policy: pol(udpBoth),
+	{name: "stream_sockets_unaffected_by_udp_rights", want: check.Allowed, policy: pol(udpBoth),
 		op: func(x *netFix) error { return bindOn(x.f, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0) }},
-	{name: "unaffected_by_tcp_rights", want: allowed, policy: pol(tcpBoth),
+	{name: "unaffected_by_tcp_rights", want: check.Allowed, policy: pol(tcpBoth),
 		op: func(x *netFix) error {
 			if err := x.bindOn(0); err != nil {
 				return err
@@ -91,20 +92,20 @@ var udpRows = []netRow{
 }
 
 func init() {
-	build(func() {
+	check.Build(func() {
 		dgram, udp := unix.SOCK_DGRAM, unix.IPPROTO_UDP
-		register(netCases("udp", dgram, udp, udpRows)...)
+		check.Register(netCases("udp", dgram, udp, udpRows)...)
 		const udpUnspecV4 = "only IPv4 takes an AF_UNSPEC destination as AF_INET; IPv6 has the refused_when_connect_send_handled row"
 		// sendto(AF_UNSPEC) from a socket bound before enforcement.
 		sendUnspec := func(x *netFix) error {
 			return rawSendto(x.bound, x.f.raw(unix.AF_UNSPEC, x.port, x.f.fullLen()), 0)
 		}
-		register(
+		check.Register(
 			// IPv4 takes an AF_UNSPEC destination as AF_INET: its port is
 			// checked like any other.
 			netRow{name: "sendto_af_unspec/checked_as_af_inet_denied", want: udpDenied, covers: n1, omits: onlyOn(ipv4, udpUnspecV4),
 				policy: pol(udpBoth, onOther(serverOf, udpSend)), op: sendUnspec}.caseFor("udp", ipv4, dgram, udp),
-			netRow{name: "sendto_af_unspec/checked_as_af_inet_allowed", want: allowed, covers: n1, omits: onlyOn(ipv4, udpUnspecV4),
+			netRow{name: "sendto_af_unspec/checked_as_af_inet_allowed", want: check.Allowed, covers: n1, omits: onlyOn(ipv4, udpUnspecV4),
 				policy: pol(udpBoth, onServer(udpSend)), op: sendUnspec}.caseFor("udp", ipv4, dgram, udp),
 			// "Sending datagrams to an AF_UNSPEC destination address family is
 			// not supported for IPv6 UDP sockets" once CONNECT_SEND_UDP is
@@ -112,8 +113,8 @@ func init() {
 			// the right, whatever the stack answers.
 			netRow{name: "sendto_af_unspec/refused_when_connect_send_handled", diff: true, covers: n1,
 				omits: onlyOn(ipv6, "IPv4 takes an AF_UNSPEC destination as AF_INET: the checked_as_af_inet rows"),
-				want: func(e Env) string {
-					if e.LibABI() >= abiUDP {
+				want: func(e check.Env) string {
+					if e.LibABI() >= check.ABIUDP {
 						return "EACCES"
 					}
 					return asUnsandboxed

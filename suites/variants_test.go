@@ -4,11 +4,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/llconform/llconform/suites/check"
 )
 
 // dimValues are the values every row of a dimension runs over, unless it
 // says which it leaves out and why.
-var dimValues = map[Dim][]string{DimFamily: {"ipv4", "ipv6"}}
+var dimValues = map[check.Dim][]string{check.DimFamily: {"ipv4", "ipv6"}}
 
 // netAreas are the areas whose every case is a row of the family dimension.
 var netAreas = []string{"tcp", "udp"}
@@ -17,24 +19,24 @@ var netAreas = []string{"tcp", "udp"}
 // dimension runs for all of them, or says why not next to the row. A
 // network case carries its family.
 func TestVariantsAreComplete(t *testing.T) {
-	for _, p := range variantGaps(All()) {
+	for _, p := range variantGaps(check.All()) {
 		t.Error(p)
 	}
 }
 
 // variantGaps lists the rows that leave a value of their dimension out
 // without a reason, and the network cases without a family.
-func variantGaps(cases []Case) []string {
+func variantGaps(cases []check.Case) []string {
 	var gaps []string
 	type key struct {
-		dim       Dim
+		dim       check.Dim
 		area, row string
 	}
 	seen := map[key][]string{}
 	omitted := map[key][]string{}
 	var order []key
 	for _, c := range cases {
-		if slices.Contains(netAreas, c.Area) && c.Library == "" && c.Variant(DimFamily) == "" {
+		if slices.Contains(netAreas, c.Area) && c.Library == "" && c.Variant(check.DimFamily) == "" {
 			gaps = append(gaps, c.ID()+": a network case without a family variant")
 		}
 		for d := range dimValues {
@@ -68,22 +70,22 @@ func variantGaps(cases []Case) []string {
 
 // The check itself can fail: a row on one family, without a reason.
 func TestVariantGapsFindsAMissingFamily(t *testing.T) {
-	row := Case{Area: "tcp", Name: "ipv4/layers/x", Variants: []Variant{{DimFamily, "ipv4"}}}
-	if g := variantGaps([]Case{row}); len(g) != 1 || !strings.Contains(g[0], "not ipv6") {
+	row := check.Case{Area: "tcp", Name: "ipv4/layers/x", Variants: []check.Variant{{Dim: check.DimFamily, Value: "ipv4"}}}
+	if g := variantGaps([]check.Case{row}); len(g) != 1 || !strings.Contains(g[0], "not ipv6") {
 		t.Fatalf("a row on IPv4 only went unnoticed: %q", g)
 	}
 	silent := row
-	silent.Omits = []Omission{{Dim: DimFamily, Values: []string{"ipv6"}}}
-	if g := variantGaps([]Case{silent}); len(g) != 1 {
+	silent.Omits = []check.Omission{{Dim: check.DimFamily, Values: []string{"ipv6"}}}
+	if g := variantGaps([]check.Case{silent}); len(g) != 1 {
 		t.Fatalf("an omission without a reason was taken: %q", g)
 	}
 	said := row
-	said.Omits = []Omission{{Dim: DimFamily, Values: []string{"ipv6"}, Why: "because"}}
-	if g := variantGaps([]Case{said}); len(g) != 0 {
+	said.Omits = []check.Omission{{Dim: check.DimFamily, Values: []string{"ipv6"}, Why: "because"}}
+	if g := variantGaps([]check.Case{said}); len(g) != 0 {
 		t.Fatalf("an omission with its reason was refused: %q", g)
 	}
-	bare := Case{Area: "udp", Name: "x"}
-	if g := variantGaps([]Case{bare}); len(g) != 1 || !strings.Contains(g[0], "without a family") {
+	bare := check.Case{Area: "udp", Name: "x"}
+	if g := variantGaps([]check.Case{bare}); len(g) != 1 || !strings.Contains(g[0], "without a family") {
 		t.Fatalf("a network case without a family went unnoticed: %q", g)
 	}
 }

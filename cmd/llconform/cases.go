@@ -10,6 +10,7 @@ import (
 
 	"github.com/llconform/llconform/agent"
 	"github.com/llconform/llconform/suites"
+	"github.com/llconform/llconform/suites/check"
 )
 
 func init() {
@@ -18,19 +19,19 @@ func init() {
 
 // caseListing is one case as `cases --json` prints it.
 type caseListing struct {
-	ID        string               `json:"id"`
-	Area      string               `json:"area"`
-	Library   string               `json:"library,omitempty"`
-	Isolation string               `json:"isolation"`
-	Variants  []suites.Variant     `json:"variants,omitempty"`
-	Omits     []suites.Omission    `json:"omits,omitempty"`
-	Source    string               `json:"source"`
-	Row       string               `json:"row,omitempty"`
-	Covers    []string             `json:"covers,omitempty"`
-	Feature   string               `json:"feature,omitempty"`
-	Shows     suites.Behaviour     `json:"shows,omitempty"`
-	Skips     bool                 `json:"skips_by_environment,omitempty"`
-	Expect    []suites.Expectation `json:"expect,omitempty"`
+	ID        string              `json:"id"`
+	Area      string              `json:"area"`
+	Library   string              `json:"library,omitempty"`
+	Isolation string              `json:"isolation"`
+	Variants  []check.Variant     `json:"variants,omitempty"`
+	Omits     []check.Omission    `json:"omits,omitempty"`
+	Source    string              `json:"source"`
+	Row       string              `json:"row,omitempty"`
+	Covers    []string            `json:"covers,omitempty"`
+	Feature   string              `json:"feature,omitempty"`
+	Shows     check.Behaviour     `json:"shows,omitempty"`
+	Skips     bool                `json:"skips_by_environment,omitempty"`
+	Expect    []check.Expectation `json:"expect,omitempty"`
 }
 
 func runCases(args []string) error {
@@ -51,10 +52,10 @@ func runCases(args []string) error {
 	var list []caseListing
 	for _, c := range cases {
 		l := caseListing{ID: c.ID(), Area: c.Area, Library: c.Library, Isolation: isolationName[c.Isolation],
-			Variants: c.Variants, Omits: c.Omits, Source: c.Source, Row: suites.RowSource(c), Covers: c.Covers,
+			Variants: c.Variants, Omits: c.Omits, Source: c.Source, Row: check.RowSource(c), Covers: c.Covers,
 			Feature: c.Feature, Shows: c.Shows, Skips: c.Skip != nil}
 		if *explain {
-			l.Expect = suites.Explain(c)
+			l.Expect = check.Explain(c)
 		}
 		list = append(list, l)
 	}
@@ -72,7 +73,7 @@ func runCases(args []string) error {
 
 // selectCases checks the selection (usage errors name what is valid) and
 // returns the cases it picks.
-func selectCases(sel selection) ([]suites.Case, error) {
+func selectCases(sel selection) ([]check.Case, error) {
 	st, err := sel.settings()
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func selectCases(sel selection) ([]suites.Case, error) {
 	return cases, nil
 }
 
-var isolationName = map[suites.Isolation]string{suites.Thread: "thread", suites.Process: "process"}
+var isolationName = map[check.Isolation]string{check.Thread: "thread", check.Process: "process"}
 
 func printListing(w io.Writer, l caseListing) {
 	fmt.Fprintln(w, l.ID)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llconform/llconform/suites"
+	"github.com/llconform/llconform/suites/check"
 	"gotest.tools/v3/assert"
 )
 
@@ -18,7 +18,7 @@ func TestCasesListsBothFamiliesAndTheirRows(t *testing.T) {
 	var ids []string
 	for _, c := range cases {
 		ids = append(ids, c.ID())
-		row := suites.RowSource(c)
+		row := check.RowSource(c)
 		file, line, ok := strings.Cut(row, ":")
 		assert.Assert(t, ok, "%s: no row found (%q)", c.ID(), row)
 		b, err := os.ReadFile("../../" + file)
@@ -36,7 +36,7 @@ func TestCasesExplainShowsTheABIBoundary(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, len(cases), 1)
 	var got []string
-	for _, x := range suites.Explain(cases[0]) {
+	for _, x := range check.Explain(cases[0]) {
 		got = append(got, x.States+"="+x.Want)
 	}
 	assert.DeepEqual(t, got, []string{"absent to ABI 3=ok", "ABI 4-11=EACCES"})

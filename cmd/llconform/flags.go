@@ -13,6 +13,7 @@ import (
 	"github.com/llconform/llconform/agent/protocol"
 	"github.com/llconform/llconform/matrix"
 	"github.com/llconform/llconform/suites"
+	"github.com/llconform/llconform/suites/check"
 	"github.com/llconform/llconform/vm"
 )
 
@@ -30,7 +31,7 @@ func (s *selection) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.run, "run", "", "only cases whose area/name matches this regular expression")
 	fs.Var(&s.areas, "area", "only these areas (comma-separated: "+strings.Join(suiteAreas(), ",")+")")
 	fs.StringVar(&s.shard, "shard", "", "run case shard i of n (i/n, 1-based)")
-	fs.IntVar(&s.ceiling, "ceiling", 0, fmt.Sprintf("library ABI ceiling for every case, 1..%d (0: none)", suites.NewestABI))
+	fs.IntVar(&s.ceiling, "ceiling", 0, fmt.Sprintf("library ABI ceiling for every case, 1..%d (0: none)", check.NewestABI))
 	fs.BoolVar(&s.strict, "strict", false, "warnings and retried kernels fail the run (exit 1)")
 	fs.Var(&s.libs, "library", "Landlock libraries the library cases run against (comma-separated: "+strings.Join(suites.LibraryNames(), ",")+"; default: own)")
 }
@@ -59,8 +60,8 @@ func (s *selection) settings() (protocol.Settings, error) {
 			return st, usagef("--area %s: no such area (have: %s)", a, strings.Join(known, ", "))
 		}
 	}
-	if s.ceiling < 0 || s.ceiling > suites.NewestABI {
-		return st, usagef("--ceiling %d: want 1..%d (0 for none)", s.ceiling, suites.NewestABI)
+	if s.ceiling < 0 || s.ceiling > check.NewestABI {
+		return st, usagef("--ceiling %d: want 1..%d (0 for none)", s.ceiling, check.NewestABI)
 	}
 	if s.shard != "" {
 		sh, err := shardFlag("shard", s.shard)
@@ -80,7 +81,7 @@ func (s *selection) settings() (protocol.Settings, error) {
 }
 
 // suiteAreas lists the areas of the cases, in report order.
-func suiteAreas() []string { return suites.Areas }
+func suiteAreas() []string { return check.Areas }
 
 // vmFlags are the flags of every command that boots VMs.
 type vmFlags struct {

@@ -1,4 +1,4 @@
-package suites
+package check
 
 import (
 	"fmt"
@@ -49,9 +49,9 @@ func errataVariants(e Env) []Env {
 	}
 	none, empty, full := e, e, e
 	empty.ErrataKnown, full.ErrataKnown = true, true
-	for _, er := range errata {
-		if er.featureABI <= e.ABI {
-			full.Errata |= 1 << (er.n - 1)
+	for _, er := range Errata {
+		if er.FeatureABI <= e.ABI {
+			full.Errata |= 1 << (er.N - 1)
 		}
 	}
 	return []Env{none, empty, full}

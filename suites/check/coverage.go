@@ -1,4 +1,4 @@
-package suites
+package check
 
 // Coverage items: the behaviour groups the suites promise to check. The
 // "§" items follow the sections of the conformance inventory the cases

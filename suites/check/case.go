@@ -1,4 +1,4 @@
-package suites
+package check
 
 import (
 	"errors"
@@ -50,23 +50,23 @@ const (
 // OK is the outcome of an action that succeeded.
 const OK = "ok"
 
-// setupPrefix marks an observation that is no answer of the kernel: the
+// SetupPrefix marks an observation that is no answer of the kernel: the
 // case's fixture could not be built, so the case proves nothing and is
 // judged broken (SetupFailure), never fail.
-const setupPrefix = "setup failed: "
+const SetupPrefix = "setup failed: "
 
 // SetupFailed is the observation of a fixture that could not be built.
-func SetupFailed(err error) string { return setupPrefix + Outcome(err) }
+func SetupFailed(err error) string { return SetupPrefix + Outcome(err) }
 
 // SetupFailedf is SetupFailed with the failed step named.
 func SetupFailedf(format string, args ...any) string {
-	return setupPrefix + fmt.Sprintf(format, args...)
+	return SetupPrefix + fmt.Sprintf(format, args...)
 }
 
 // SetupFailure reports whether a case's observation (or its T) says the
 // fixture could not be built, and why.
 func SetupFailure(observed string, t *T) (string, bool) {
-	if why, ok := strings.CutPrefix(observed, setupPrefix); ok {
+	if why, ok := strings.CutPrefix(observed, SetupPrefix); ok {
 		return why, true
 	}
 	if t != nil && t.setupErr != "" {
@@ -199,26 +199,26 @@ type Deviation struct {
 	Why     string        `json:"why"`
 }
 
-// showing tags a case with the feature whose behaviour it shows.
-func (c Case) showing(feature string, b Behaviour) Case {
+// Showing tags a case with the feature whose behaviour it shows.
+func (c Case) Showing(feature string, b Behaviour) Case {
 	c.Feature, c.Shows = feature, b
 	return c
 }
 
-// covering adds coverage items to a case.
-func (c Case) covering(items ...string) Case {
+// Covering adds coverage items to a case.
+func (c Case) Covering(items ...string) Case {
 	c.Covers = append(append([]string(nil), c.Covers...), items...)
 	return c
 }
 
-// clampedCeiling prunes a library row of ceiling c on a kernel of ABI M
+// ClampedCeiling prunes a library row of ceiling c on a kernel of ABI M
 // when c > M+1. The argument: for every ceiling ≥ M the library acts on
 // ABI M (effectiveABI's "ceiling < abi" is false, and so is LibABI's), so
 // those rows expect and observe exactly what ceiling M+1 does; ceiling
 // M+1 still runs, as the clamp check, and a library that used the
 // ceiling instead of the effective ABI fails there, since every ABI adds
 // a feature. Without Landlock, M is 0 and ceiling 1 is the clamp check.
-func clampedCeiling(c int) func(Env) string {
+func ClampedCeiling(c int) func(Env) string {
 	return func(e Env) string {
 		m := 0
 		if e.State == landlock.Enabled {
@@ -231,8 +231,8 @@ func clampedCeiling(c int) func(Env) string {
 	}
 }
 
-// deviating sets a case's known deviations.
-func (c Case) deviating(d func(Env) []Deviation) Case {
+// Deviating sets a case's known deviations.
+func (c Case) Deviating(d func(Env) []Deviation) Case {
 	c.Deviate = d
 	return c
 }
@@ -266,7 +266,7 @@ type T struct {
 	// removing one costs about half a millisecond). Use Root.
 	Dir    string
 	NewDir func() (string, error)
-	log    []string
+	Log    []string
 	// setupErr is the first fixture step that failed (setup): the case
 	// is then broken whatever it observed afterwards.
 	setupErr string
@@ -288,8 +288,8 @@ func (c Case) Execute(t *T) string {
 	return c.Run(t)
 }
 
-// setup records a fixture step that failed; the first one is kept.
-func (t *T) setup(what string, err error) {
+// Setup records a fixture step that failed; the first one is kept.
+func (t *T) Setup(what string, err error) {
 	if err != nil && t.setupErr == "" {
 		t.setupErr = what + ": " + Outcome(err)
 	}
@@ -300,17 +300,17 @@ func (t *T) setup(what string, err error) {
 func (t *T) Root() string {
 	if t.Dir == "" && t.NewDir != nil {
 		d, err := t.NewDir()
-		t.setup("case directory", err)
+		t.Setup("case directory", err)
 		t.Dir = d
 	}
 	return t.Dir
 }
 
 // Logf adds a line to the case's detail.
-func (t *T) Logf(format string, args ...any) { t.log = append(t.log, fmt.Sprintf(format, args...)) }
+func (t *T) Logf(format string, args ...any) { t.Log = append(t.Log, fmt.Sprintf(format, args...)) }
 
 // Detail returns the logged lines.
-func (t *T) Detail() string { return strings.Join(t.log, "; ") }
+func (t *T) Detail() string { return strings.Join(t.Log, "; ") }
 
 // Outcome names an error: nil is "ok", an errno its name (EACCES).
 func Outcome(err error) string {
@@ -348,15 +348,24 @@ var (
 	builders []func()
 	building int // 1 + the index of the builder running, 0 for none
 	registry []Case
-	buildAll = sync.OnceFunc(func() {
+	BuildAll = sync.OnceFunc(func() {
 		for i := range builders {
 			registry = append(registry, runBuilder(i)...)
 		}
 	})
 )
 
-// build adds a builder: a function that registers cases.
-func build(b func()) { builders = append(builders, b) }
+// BuiltBy returns the cases of builder n (1-based, as in Case.Ref),
+// running only that builder.
+func BuiltBy(n int) ([]Case, bool) {
+	if n < 1 || n > len(builders) {
+		return nil, false
+	}
+	return runBuilder(n - 1), true
+}
+
+// Build adds a builder: a function that registers cases.
+func Build(b func()) { builders = append(builders, b) }
 
 // made collects what a running builder registers.
 var made []Case
@@ -370,8 +379,8 @@ func runBuilder(i int) []Case {
 	return out
 }
 
-// register is how a builder adds cases.
-func register(cs ...Case) {
+// Register is how a builder adds cases.
+func Register(cs ...Case) {
 	if building == 0 {
 		panic("suites: register outside a builder (use build in init)")
 	}
@@ -386,10 +395,10 @@ func register(cs ...Case) {
 }
 
 // moduleRoot is the directory of the module's source, from this file's
-// own path (case.go is in suites/).
+// own path (suites/check/case.go).
 var moduleRoot = func() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }()
 
 // callerSource is the file:line of the caller skip frames up, relative
@@ -414,7 +423,7 @@ var Areas = []string{"base", "fs", "truncate", "ioctl", "tcp", "udp", "scope", "
 // All returns every case: by area in the order of Areas, then in
 // registration order.
 func All() []Case {
-	buildAll()
+	BuildAll()
 	out := append([]Case(nil), registry...)
 	rank := func(area string) int {
 		if i := slices.Index(Areas, area); i >= 0 {
@@ -439,34 +448,34 @@ func (t *T) Enforce(p landlock.Policy) error {
 	return err
 }
 
-// path joins names under the case directory.
-func (t *T) path(names ...string) string {
+// Path joins names under the case directory.
+func (t *T) Path(names ...string) string {
 	return filepath.Join(append([]string{t.Root()}, names...)...)
 }
 
-// mkdirs creates directories under the case directory.
-func (t *T) mkdirs(names ...string) {
+// Mkdirs creates directories under the case directory.
+func (t *T) Mkdirs(names ...string) {
 	for _, n := range names {
-		t.setup("mkdir "+n, os.MkdirAll(t.path(n), 0o755))
+		t.Setup("mkdir "+n, os.MkdirAll(t.Path(n), 0o755))
 	}
 }
 
-// files creates small regular files under the case directory.
-func (t *T) files(names ...string) {
+// Files creates small regular files under the case directory.
+func (t *T) Files(names ...string) {
 	for _, n := range names {
-		t.setup("mkdir "+filepath.Dir(n), os.MkdirAll(filepath.Dir(t.path(n)), 0o755))
-		t.setup("create "+n, os.WriteFile(t.path(n), []byte("llconform\n"), 0o644))
+		t.Setup("mkdir "+filepath.Dir(n), os.MkdirAll(filepath.Dir(t.Path(n)), 0o755))
+		t.Setup("create "+n, os.WriteFile(t.Path(n), []byte("llconform\n"), 0o644))
 	}
 }
 
-// abs resolves a fixture path: absolute as is, else under the case
+// Abs resolves a fixture path: absolute as is, else under the case
 // directory.
-func (t *T) abs(p string) string {
+func (t *T) Abs(p string) string {
 	switch {
 	case strings.HasPrefix(p, "/"):
 		return p
 	case p == "":
 		return t.Root()
 	}
-	return t.path(p)
+	return t.Path(p)
 }

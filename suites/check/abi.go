@@ -1,4 +1,4 @@
-package suites
+package check
 
 import "fmt"
 
@@ -95,8 +95,8 @@ var Features = []Feature{
 	{AttrField, "quiet_scoped", 48, 10},
 }
 
-// feature looks a row up; a missing row is a programming error.
-func feature(kind FeatureKind, name string) Feature {
+// FeatureNamed looks a row up; a missing row is a programming error.
+func FeatureNamed(kind FeatureKind, name string) Feature {
 	for _, f := range Features {
 		if f.Kind == kind && f.Name == name {
 			return f
@@ -105,23 +105,23 @@ func feature(kind FeatureKind, name string) Feature {
 	panic(fmt.Sprintf("suites: no %s feature %q in the ABI table", kind, name))
 }
 
-func abiOf(kind FeatureKind, name string) int { return feature(kind, name).ABI }
+func ABIOf(kind FeatureKind, name string) int { return FeatureNamed(kind, name).ABI }
 
 // The ABI boundaries the cases use, each derived from the table.
 var (
-	abiLandlock    = abiOf(AttrField, "handled_access_fs")    // the first ABI: filesystem rights, ptrace
-	abiRefer       = abiOf(FSRight, "refer")                  // reparenting can be allowed
-	abiTruncate    = abiOf(FSRight, "truncate")               // truncation can be denied
-	abiNet         = abiOf(AttrField, "handled_access_net")   // TCP rights and port rules
-	abiIoctlDev    = abiOf(FSRight, "ioctl_dev")              // device ioctls can be denied
-	abiScoped      = abiOf(AttrField, "scoped")               // abstract sockets and signals
-	abiLogFlags    = abiOf(RestrictFlag, "log_same_exec_off") // logging flags, ruleset_fd -1
-	abiTSync       = abiOf(RestrictFlag, "tsync")             // every thread at once
-	abiResolveUnix = abiOf(FSRight, "resolve_unix")           // pathname sockets
-	abiUDP         = abiOf(NetRight, "bind_udp")              // UDP rights
-	abiQuiet       = abiOf(AttrField, "quiet_access_fs")      // quiet masks and quiet rules
-	abiNNPFlag     = abiOf(RestrictFlag, "no_new_privs")      // the NO_NEW_PRIVS flag; flags parsed before privilege
-	abiErrataQuery = abiOf(CreateFlag, "errata")              // the errata query must work
+	ABILandlock    = ABIOf(AttrField, "handled_access_fs")    // the first ABI: filesystem rights, ptrace
+	ABIRefer       = ABIOf(FSRight, "refer")                  // reparenting can be allowed
+	ABITruncate    = ABIOf(FSRight, "truncate")               // truncation can be denied
+	ABINet         = ABIOf(AttrField, "handled_access_net")   // TCP rights and port rules
+	ABIIoctlDev    = ABIOf(FSRight, "ioctl_dev")              // device ioctls can be denied
+	ABIScoped      = ABIOf(AttrField, "scoped")               // abstract sockets and signals
+	ABILogFlags    = ABIOf(RestrictFlag, "log_same_exec_off") // logging flags, ruleset_fd -1
+	ABITSync       = ABIOf(RestrictFlag, "tsync")             // every thread at once
+	ABIResolveUnix = ABIOf(FSRight, "resolve_unix")           // pathname sockets
+	ABIUDP         = ABIOf(NetRight, "bind_udp")              // UDP rights
+	ABIQuiet       = ABIOf(AttrField, "quiet_access_fs")      // quiet masks and quiet rules
+	ABINNPFlag     = ABIOf(RestrictFlag, "no_new_privs")      // the NO_NEW_PRIVS flag; flags parsed before privilege
+	ABIErrataQuery = ABIOf(CreateFlag, "errata")              // the errata query must work
 )
 
 // NewestABI is the newest ABI of the table: the newest these suites cover.
@@ -133,8 +133,8 @@ var NewestABI = func() int {
 	return n
 }()
 
-// mask is the union of the values of kind introduced at or before abi.
-func mask(kind FeatureKind, abi int) uint64 {
+// Mask is the union of the values of kind introduced at or before abi.
+func Mask(kind FeatureKind, abi int) uint64 {
 	var m uint64
 	for _, f := range Features {
 		if f.Kind == kind && f.ABI <= abi {
@@ -144,8 +144,8 @@ func mask(kind FeatureKind, abi int) uint64 {
 	return m
 }
 
-// featuresOf lists the rows of a kind, in table order.
-func featuresOf(kind FeatureKind) []Feature {
+// FeaturesOf lists the rows of a kind, in table order.
+func FeaturesOf(kind FeatureKind) []Feature {
 	var out []Feature
 	for _, f := range Features {
 		if f.Kind == kind {
