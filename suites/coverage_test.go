@@ -31,6 +31,26 @@ func coverageTable() string {
 	for _, it := range check.CoverageItems {
 		fmt.Fprintf(&b, "| %s | %s | %d |\n", it.ID, it.Title, len(cases[it.ID]))
 	}
+	mirrors := map[string][]string{}
+	var fns []string
+	for _, c := range check.All() {
+		for _, fn := range c.Mirrors {
+			if _, ok := mirrors[fn]; !ok {
+				fns = append(fns, fn)
+			}
+			if !slices.Contains(mirrors[fn], c.ID()) {
+				mirrors[fn] = append(mirrors[fn], c.ID())
+			}
+		}
+	}
+	slices.Sort(fns)
+	if len(fns) > 0 {
+		b.WriteString("\n## The kernel's selftests\n\nThe functions of tools/testing/selftests/landlock whose behaviour a case checks too (`Case.Mirrors`).\n\n" +
+			"| selftest function | cases |\n|---|---|\n")
+		for _, fn := range fns {
+			fmt.Fprintf(&b, "| `%s` | %s |\n", fn, "`"+strings.Join(mirrors[fn], "`, `")+"`")
+		}
+	}
 	for _, it := range check.CoverageItems {
 		fmt.Fprintf(&b, "\n## %s %s\n\n", it.ID, it.Title)
 		if len(cases[it.ID]) == 0 {

@@ -105,6 +105,12 @@ type Case struct {
 	Shows   Behaviour
 	// Covers names the coverage items (coverage.go) the case checks.
 	Covers []string
+	// Mirrors names the functions of the kernel's Landlock selftests
+	// (tools/testing/selftests/landlock) whose behaviour the case checks
+	// too, as file:function ("fs_test.c:layout1.inherit_subset"); the
+	// coverage table lists them, so the comparison with the selftests can
+	// be redone from the repository.
+	Mirrors []string
 	// Redundant, if set, says why the case proves nothing new on this
 	// kernel (another case that runs shows the same); the agent then does
 	// not run it and lists the reason. Only for arguments that cannot
@@ -208,6 +214,12 @@ func (c Case) Showing(feature string, b Behaviour) Case {
 // Covering adds coverage items to a case.
 func (c Case) Covering(items ...string) Case {
 	c.Covers = append(append([]string(nil), c.Covers...), items...)
+	return c
+}
+
+// Mirroring adds the selftest functions a case mirrors (Case.Mirrors).
+func (c Case) Mirroring(fns ...string) Case {
+	c.Mirrors = append(append([]string(nil), c.Mirrors...), fns...)
 	return c
 }
 
