@@ -7,6 +7,7 @@ import (
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,17 +31,17 @@ type rawLayer struct {
 func (l rawLayer) attrBytes() []byte {
 	switch {
 	case l.quietFS != 0 || l.quietScoped != 0:
-		return attr(48, l.fs, 0, l.scoped, l.quietFS, 0, l.quietScoped)
+		return fixture.Attr(48, l.fs, 0, l.scoped, l.quietFS, 0, l.quietScoped)
 	case l.scoped != 0:
-		return attr(24, l.fs, 0, l.scoped)
+		return fixture.Attr(24, l.fs, 0, l.scoped)
 	}
-	return attr(8, l.fs)
+	return fixture.Attr(8, l.fs)
 }
 
 // enforceLayer enforces l on the calling thread: "" or the failure's
 // outcome (an errno name).
 func enforceLayer(t *check.T, l rawLayer) string {
-	fd, err := create(l.attrBytes(), 0)
+	fd, err := fixture.Create(l.attrBytes(), 0)
 	if err != nil {
 		return check.Outcome(err)
 	}
@@ -50,32 +51,32 @@ func enforceLayer(t *check.T, l rawLayer) string {
 		if err != nil {
 			return check.SetupFailed(err)
 		}
-		err = addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET)
+		err = fixture.AddPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET)
 		unix.Close(d)
 		if err != nil {
 			return "quiet rule: " + check.Outcome(err)
 		}
 	}
-	if err := restrict(t, fd, l.flags); err != nil {
+	if err := fixture.Restrict(t, fd, l.flags); err != nil {
 		return check.Outcome(err)
 	}
 	return ""
 }
 
 // auditCase is a root-only case run with an audit session.
-func auditCase(name string, skip func(check.Env) string, want func(check.Env) string, run func(t *check.T, a *auditSession) string) check.Case {
-	covers := auditCovers
+func auditCase(name string, skip func(check.Env) string, want func(check.Env) string, run func(t *check.T, a *fixture.AuditSession) string) check.Case {
+	covers := fixture.AuditCovers
 	if strings.Contains(name, "quiet") {
 		covers = []string{"§3.13", "§3.14", "§6.12", "sec.6"}
 	}
-	return check.Case{Area: "audit", Name: name, Skip: skips(auditSkip, skip), Want: want, Covers: covers,
+	return check.Case{Area: "audit", Name: name, Skip: skips(fixture.AuditSkip, skip), Want: want, Covers: covers,
 		Run: func(t *check.T) string {
-			a, err := openAudit()
+			a, err := fixture.OpenAudit()
 			if err != nil {
 				return check.SetupFailedf("%v", err)
 			}
-			defer a.close()
-			if _, err := a.mark(); err != nil { // flush what came before
+			defer a.Close()
+			if _, err := a.Mark(); err != nil { // flush what came before
 				return check.SetupFailedf("%v", err)
 			}
 			return run(t, a)
@@ -111,13 +112,13 @@ func auditDirs(t *check.T, names ...string) []string {
 }
 
 // openDirRecords opens dir, marks, and describes the records about it.
-func openDirRecords(a *auditSession, dir string) string {
-	o := check.Outcome(openClose(dir, openDirFlags))
-	recs, err := a.mark()
+func openDirRecords(a *fixture.AuditSession, dir string) string {
+	o := check.Outcome(fixture.OpenClose(dir, openDirFlags))
+	recs, err := a.Mark()
 	if err != nil {
 		return "audit: " + err.Error()
 	}
-	return "open=" + o + " " + viewOf(recs, pathIs(dir)).describe(os.Getpid())
+	return "open=" + o + " " + fixture.ViewOf(recs, fixture.PathIs(dir)).Describe(os.Getpid())
 }
 
 // openPathProgram opens path as a directory and reports the result.
@@ -136,7 +137,7 @@ func init() {
 			// domain, which an "allocated" record attributes to its creator.
 			auditCase("fs_denial_record_names_blocker_and_domain", nil,
 				recordsWant(check.ABILandlock, "", "open=EACCES", true, "fs.read_dir"),
-				func(t *check.T, a *auditSession) string {
+				func(t *check.T, a *fixture.AuditSession) string {
 					d := auditDirs(t, "d")[0]
 					if e := enforceLayer(t, rawLayer{fs: fsReadDir}); e != "" {
 						return e
@@ -145,7 +146,7 @@ func init() {
 				}),
 			auditCase("log_same_exec_off_suppresses_own_denials", nil,
 				recordsWant(check.ABILogFlags, "EINVAL", "open=EACCES", false, ""),
-				func(t *check.T, a *auditSession) string {
+				func(t *check.T, a *fixture.AuditSession) string {
 					d := auditDirs(t, "d")[0]
 					if e := enforceLayer(t, rawLayer{fs: fsReadDir, flags: logSameExecOff}); e != "" {
 						return e
@@ -184,26 +185,26 @@ func init() {
 				}
 				return fmt.Sprintf("same: open=EACCES records=%d; exec: open=EACCES records=%d", n(r.same), n(r.afterRec))
 			})
-			check.Register(auditCase(r.name, nil, want, func(t *check.T, a *auditSession) string {
+			check.Register(auditCase(r.name, nil, want, func(t *check.T, a *fixture.AuditSession) string {
 				ds := auditDirs(t, "same", "exec")
 				if e := enforceLayer(t, rawLayer{fs: fsReadDir, flags: r.flags}); e != "" {
 					return e
 				}
-				o := check.Outcome(openClose(ds[0], openDirFlags))
-				recs, err := a.mark()
+				o := check.Outcome(fixture.OpenClose(ds[0], openDirFlags))
+				recs, err := a.Mark()
 				if err != nil {
 					return "audit: " + err.Error()
 				}
-				same := len(viewOf(recs, pathIs(ds[0])).access)
+				same := len(fixture.ViewOf(recs, fixture.PathIs(ds[0])).Access)
 				res, err := runReporting(t.Root(), openPathProgram(ds[1]), 1)
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				recs, err = a.mark()
+				recs, err = a.Mark()
 				if err != nil {
 					return "audit: " + err.Error()
 				}
-				return fmt.Sprintf("same: open=%s records=%d; exec: open=%s records=%d", o, same, okOrErr(res[0]), len(viewOf(recs, pathIs(ds[1])).access))
+				return fmt.Sprintf("same: open=%s records=%d; exec: open=%s records=%d", o, same, fixture.OkOrErr(res[0]), len(fixture.ViewOf(recs, fixture.PathIs(ds[1])).Access))
 			}))
 		}
 
@@ -226,10 +227,10 @@ func init() {
 			if r.first == nil || r.first.flags != 0 {
 				need = check.ABILogFlags
 			}
-			c := auditCase(r.name, nil, recordsWant(need, "EINVAL", "open=EACCES", r.logged, "fs.read_dir"), func(t *check.T, a *auditSession) string {
+			c := auditCase(r.name, nil, recordsWant(need, "EINVAL", "open=EACCES", r.logged, "fs.read_dir"), func(t *check.T, a *fixture.AuditSession) string {
 				d := auditDirs(t, "d")[0]
 				if r.first == nil {
-					if err := restrict(t, -1, logSubdomainOff); err != nil {
+					if err := fixture.Restrict(t, -1, logSubdomainOff); err != nil {
 						return check.Outcome(err)
 					}
 				} else if e := enforceLayer(t, *r.first); e != "" {
@@ -256,33 +257,33 @@ func init() {
 			if !off {
 				name, need = "own_domain_of_executed_program_logged", check.ABILandlock
 			}
-			c := auditCase(name, nil, recordsWant(need, "EINVAL", "open=EACCES", !off, "fs.read_dir"), func(t *check.T, a *auditSession) string {
+			c := auditCase(name, nil, recordsWant(need, "EINVAL", "open=EACCES", !off, "fs.read_dir"), func(t *check.T, a *fixture.AuditSession) string {
 				d := auditDirs(t, "d")[0]
 				if off {
-					if err := restrict(t, -1, logSubdomainOff); err != nil {
+					if err := fixture.Restrict(t, -1, logSubdomainOff); err != nil {
 						return check.Outcome(err)
 					}
 				}
-				s := targetSpec{layer: &layerSpec{fs: fsReadDir}, results: 1, action: func(p *tinyasm.Program) {
+				s := fixture.TargetSpec{Layer: &fixture.LayerSpec{FS: fsReadDir}, Results: 1, Action: func(p *tinyasm.Program) {
 					p.SysTo(2, tinyasm.SysOpen, p.Cstr(d), tinyasm.Imm(openDirFlags))
 				}}
-				p, err := startTarget(t.Root(), s)
+				p, err := fixture.StartTarget(t.Root(), s)
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				defer p.kill()
-				if p.layer != 0 {
-					return result(p.layer) // no Landlock: ENOSYS or EOPNOTSUPP
+				defer p.Kill()
+				if p.Layer != 0 {
+					return fixture.Result(p.Layer) // no Landlock: ENOSYS or EOPNOTSUPP
 				}
-				res, err := p.read(1)
+				res, err := p.Read(1)
 				if err != nil {
 					return "target: " + err.Error()
 				}
-				recs, err := a.mark()
+				recs, err := a.Mark()
 				if err != nil {
 					return "audit: " + err.Error()
 				}
-				return "open=" + okOrErr(res[0]) + " " + viewOf(recs, pathIs(d)).describe(p.pid)
+				return "open=" + fixture.OkOrErr(res[0]) + " " + fixture.ViewOf(recs, fixture.PathIs(d)).Describe(p.Pid)
 			})
 			if off {
 				c = c.Deviating(check.FixLogSubdomainsOff.Without(loggedByEnforcer))
@@ -311,7 +312,7 @@ func init() {
 		}
 		for _, r := range quietRows {
 			r := r
-			check.Register(auditCase(r.name, nil, recordsWant(check.ABIQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *check.T, a *auditSession) string {
+			check.Register(auditCase(r.name, nil, recordsWant(check.ABIQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *check.T, a *fixture.AuditSession) string {
 				ds := auditDirs(t, "p/d", "p")
 				if e := enforceLayer(t, r.layer(ds)); e != "" {
 					return e
@@ -322,22 +323,22 @@ func init() {
 
 		// Scope and ptrace denials are logged too; quiet_scoped silences
 		// the scope's records.
-		signalRecords := func(l rawLayer) func(t *check.T, a *auditSession) string {
-			return func(t *check.T, a *auditSession) string {
-				p, err := startTarget(t.Root(), sigTarget)
+		signalRecords := func(l rawLayer) func(t *check.T, a *fixture.AuditSession) string {
+			return func(t *check.T, a *fixture.AuditSession) string {
+				p, err := fixture.StartTarget(t.Root(), sigTarget)
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				defer killFromOutside(p.kill)
+				defer fixture.KillFromOutside(p.Kill)
 				if e := enforceLayer(t, l); e != "" {
 					return e
 				}
-				o := check.Outcome(unix.Kill(p.pid, blocked))
-				recs, err := a.mark()
+				o := check.Outcome(unix.Kill(p.Pid, blocked))
+				recs, err := a.Mark()
 				if err != nil {
 					return "audit: " + err.Error()
 				}
-				return "kill=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
+				return "kill=" + o + " " + fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Describe(os.Getpid())
 			}
 		}
 		check.Register(
@@ -346,21 +347,21 @@ func init() {
 			auditCase("quiet_scoped_suppresses_signal_record", nil, recordsWant(check.ABIQuiet, "E2BIG", "kill=EPERM", false, ""),
 				signalRecords(rawLayer{scoped: sigScope, quietScoped: sigScope})),
 			auditCase("ptrace_denial_record", ptraceSkip, recordsWant(check.ABILandlock, "", "attach=EPERM", true, "ptrace"),
-				func(t *check.T, a *auditSession) string {
-					p, err := startTarget(t.Root(), targetSpec{})
+				func(t *check.T, a *fixture.AuditSession) string {
+					p, err := fixture.StartTarget(t.Root(), fixture.TargetSpec{})
 					if err != nil {
 						return check.SetupFailedf("%v", err)
 					}
-					defer killFromOutside(p.kill)
+					defer fixture.KillFromOutside(p.Kill)
 					if e := enforceLayer(t, rawLayer{fs: fsMakeDir}); e != "" {
 						return e
 					}
-					o := check.Outcome(attach(p.pid))
-					recs, err := a.mark()
+					o := check.Outcome(attach(p.Pid))
+					recs, err := a.Mark()
 					if err != nil {
 						return "audit: " + err.Error()
 					}
-					return "attach=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
+					return "attach=" + o + " " + fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Describe(os.Getpid())
 				}),
 		)
 	})

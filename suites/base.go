@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,92 +16,7 @@ import (
 // errno in the documented check order, and feature probes that accept
 // every bit of the reported ABI and reject every newer one.
 
-// attr encodes struct landlock_ruleset_attr fields (in their order:
-// handled_access_fs, handled_access_net, scoped, quiet_access_fs,
-// quiet_access_net, quiet_scoped) into exactly size bytes: cut short or
-// padded with zeros, to drive the kernel's size checks.
-func attr(size int, fields ...uint64) []byte {
-	var a unix.LandlockRulesetAttr
-	dst := []*uint64{&a.Handled_access_fs, &a.Handled_access_net, &a.Scoped, &a.Quiet_access_fs, &a.Quiet_access_net, &a.Quiet_scoped}
-	for i, v := range fields {
-		*dst[i] = v
-	}
-	b := make([]byte, size)
-	copy(b, landlock.EncodeRulesetAttr(a))
-	return b
-}
-
-func create(b []byte, flags uint32) (int, error) {
-	if len(b) == 0 {
-		return landlock.SysCreateRuleset(nil, 0, flags)
-	}
-	return landlock.SysCreateRuleset(unsafe.Pointer(&b[0]), uintptr(len(b)), flags)
-}
-
-// createOutcome creates a ruleset, closes it and names the outcome.
-func createOutcome(b []byte, flags uint32) string {
-	fd, err := create(b, flags)
-	if err == nil {
-		unix.Close(fd)
-	}
-	return check.Outcome(err)
-}
-
-func pathAttr(access uint64, fd int) []byte {
-	b := make([]byte, 12) // packed struct landlock_path_beneath_attr
-	binary.NativeEndian.PutUint64(b, access)
-	binary.NativeEndian.PutUint32(b[8:], uint32(int32(fd)))
-	return b
-}
-
-func addPath(rulesetFD int, access uint64, parentFD int, flags uint32) error {
-	b := pathAttr(access, parentFD)
-	return landlock.SysAddRule(rulesetFD, unix.LANDLOCK_RULE_PATH_BENEATH, unsafe.Pointer(&b[0]), flags)
-}
-
-const ruleNetPort = 2 // LANDLOCK_RULE_NET_PORT (not in x/sys)
-
-func addPort(rulesetFD int, access, port uint64, flags uint32) error {
-	a := landlock.NetPortAttr{AllowedAccess: access, Port: port}
-	return landlock.SysAddRule(rulesetFD, ruleNetPort, unsafe.Pointer(&a), flags)
-}
-
-// withRuleset creates a ruleset from b, runs f with it and closes it. A
-// creation failure is the outcome.
-func withRuleset(b []byte, f func(fd int) string) string {
-	fd, err := create(b, 0)
-	if err != nil {
-		return check.Outcome(err) // ENOSYS/EOPNOTSUPP without Landlock
-	}
-	defer unix.Close(fd)
-	return f(fd)
-}
-
-// withRulesetOrFallback is withRuleset for a struct only newer kernels
-// accept: where the kernel refuses it, the call under test runs on a
-// plain ruleset instead, so that it meets the check it is about.
-func withRulesetOrFallback(newer, fallback []byte, f func(fd int) string) string {
-	fd, err := create(newer, 0)
-	if err != nil {
-		fd, err = create(fallback, 0)
-	}
-	if err != nil {
-		return check.Outcome(err)
-	}
-	defer unix.Close(fd)
-	return f(fd)
-}
-
-// restrict enforces fd on the calling thread, setting no_new_privs first
-// unless the case runs as root (CAP_SYS_ADMIN suffices).
-func restrict(t *check.T, fd int, flags uint32) error {
-	if !t.Env.Root {
-		if err := setNoNewPrivs(); err != nil {
-			return err
-		}
-	}
-	return landlock.SysRestrictSelf(fd, flags)
-}
+// LANDLOCK_RULE_NET_PORT (not in x/sys)
 
 const fsRead = uint64(unix.LANDLOCK_ACCESS_FS_READ_FILE)
 
@@ -145,17 +60,17 @@ func init() {
 	check.Build(func() {
 		for _, r := range check.FeaturesOf(check.FSRight) {
 			check.Register(baseCase("probe/handled_access_fs/"+r.Name, check.Since(r.ABI, "EINVAL"), func(*check.T) string {
-				return createOutcome(attr(8, r.Value), 0)
+				return fixture.CreateOutcome(fixture.Attr(8, r.Value), 0)
 			}).Covering("§6.3"))
 		}
 		for _, r := range check.FeaturesOf(check.NetRight) {
 			check.Register(baseCase("probe/handled_access_net/"+r.Name, fieldOutcome(check.ABINet, r.ABI), func(*check.T) string {
-				return createOutcome(attr(16, 0, r.Value), 0)
+				return fixture.CreateOutcome(fixture.Attr(16, 0, r.Value), 0)
 			}).Covering("§6.3", "§6.2"))
 		}
 		for _, r := range check.FeaturesOf(check.ScopeBit) {
 			check.Register(baseCase("probe/scoped/"+r.Name, fieldOutcome(check.ABIScoped, r.ABI), func(*check.T) string {
-				return createOutcome(attr(24, 0, 0, r.Value), 0)
+				return fixture.CreateOutcome(fixture.Attr(24, 0, 0, r.Value), 0)
 			}).Covering("§6.3", "§6.2"))
 		}
 		for _, r := range check.FeaturesOf(check.RestrictFlag) {
@@ -173,9 +88,9 @@ func init() {
 				})
 			}
 			check.Register(check.Case{Area: "base", Name: "probe/restrict_flag/" + r.Name, Isolation: iso, Want: want, Covers: []string{"§6.3", "§6.8"}, Run: func(t *check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 					if r.Name != "no_new_privs" && !t.Env.Root {
-						if err := setNoNewPrivs(); err != nil {
+						if err := fixture.SetNoNewPrivs(); err != nil {
 							return "prctl: " + check.Outcome(err)
 						}
 					}
@@ -220,7 +135,7 @@ var baseCases = []check.Case{
 	// library) at the start of the run; the exact ABI a kernel must report
 	// is checked against its catalog entry or --expect-abi.
 	baseCase("abi/version_query", check.Sys(func(e check.Env) string { return fmt.Sprintf("ABI %d", e.ABI) }), func(t *check.T) string {
-		v, err := create(nil, unix.LANDLOCK_CREATE_RULESET_VERSION)
+		v, err := fixture.Create(nil, unix.LANDLOCK_CREATE_RULESET_VERSION)
 		if err != nil {
 			return check.Outcome(err)
 		}
@@ -235,7 +150,7 @@ var baseCases = []check.Case{
 		}
 		return "mask of known errata|EINVAL"
 	}), func(t *check.T) string {
-		v, err := create(nil, unix.LANDLOCK_CREATE_RULESET_ERRATA)
+		v, err := fixture.Create(nil, unix.LANDLOCK_CREATE_RULESET_ERRATA)
 		if err != nil {
 			return check.Outcome(err)
 		}
@@ -246,11 +161,11 @@ var baseCases = []check.Case{
 			Why: fmt.Sprintf("the kernel reports errata newer than the %d this suite knows", len(check.Errata))}}
 	}),
 	baseCase("create_ruleset/version_and_errata_together_einval", check.Always("EINVAL"), func(*check.T) string {
-		return createOutcome(nil, unix.LANDLOCK_CREATE_RULESET_VERSION|unix.LANDLOCK_CREATE_RULESET_ERRATA)
+		return fixture.CreateOutcome(nil, unix.LANDLOCK_CREATE_RULESET_VERSION|unix.LANDLOCK_CREATE_RULESET_ERRATA)
 	}),
-	baseCase("create_ruleset/unknown_flag_einval", check.Always("EINVAL"), func(*check.T) string { return createOutcome(nil, 1<<30) }),
+	baseCase("create_ruleset/unknown_flag_einval", check.Always("EINVAL"), func(*check.T) string { return fixture.CreateOutcome(nil, 1<<30) }),
 	baseCase("create_ruleset/version_with_attr_einval", check.Always("EINVAL"), func(*check.T) string {
-		return createOutcome(attr(8, fsRead), unix.LANDLOCK_CREATE_RULESET_VERSION)
+		return fixture.CreateOutcome(fixture.Attr(8, fsRead), unix.LANDLOCK_CREATE_RULESET_VERSION)
 	}),
 	baseCase("create_ruleset/null_attr_efault", check.Always("EFAULT"), func(*check.T) string {
 		_, err := landlock.SysCreateRuleset(nil, 8, 0)
@@ -260,26 +175,26 @@ var baseCases = []check.Case{
 		_, err := landlock.SysCreateRuleset(nil, 1, 0)
 		return check.Outcome(err)
 	}),
-	baseCase("create_ruleset/size_7_einval", check.Always("EINVAL"), func(*check.T) string { return createOutcome(attr(7), 0) }),
+	baseCase("create_ruleset/size_7_einval", check.Always("EINVAL"), func(*check.T) string { return fixture.CreateOutcome(fixture.Attr(7), 0) }),
 	baseCase("create_ruleset/size_over_page_e2big", check.Always("E2BIG"), func(*check.T) string {
-		return createOutcome(attr(os.Getpagesize()+1, fsRead), 0)
+		return fixture.CreateOutcome(fixture.Attr(os.Getpagesize()+1, fsRead), 0)
 	}),
-	baseCase("create_ruleset/empty_enomsg", check.Always("ENOMSG"), func(*check.T) string { return createOutcome(attr(8), 0) }),
-	baseCase("create_ruleset/unknown_fs_bit_einval", check.Always("EINVAL"), func(*check.T) string { return createOutcome(attr(8, 1<<63), 0) }),
-	baseCase("struct_size/8_bytes", check.Always(check.OK), func(*check.T) string { return createOutcome(attr(8, fsRead), 0) }),
-	baseCase("struct_size/16_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return createOutcome(attr(16, fsRead), 0) }),
-	baseCase("struct_size/24_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return createOutcome(attr(24, fsRead), 0) }),
-	baseCase("struct_size/48_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return createOutcome(attr(48, fsRead), 0) }),
+	baseCase("create_ruleset/empty_enomsg", check.Always("ENOMSG"), func(*check.T) string { return fixture.CreateOutcome(fixture.Attr(8), 0) }),
+	baseCase("create_ruleset/unknown_fs_bit_einval", check.Always("EINVAL"), func(*check.T) string { return fixture.CreateOutcome(fixture.Attr(8, 1<<63), 0) }),
+	baseCase("struct_size/8_bytes", check.Always(check.OK), func(*check.T) string { return fixture.CreateOutcome(fixture.Attr(8, fsRead), 0) }),
+	baseCase("struct_size/16_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return fixture.CreateOutcome(fixture.Attr(16, fsRead), 0) }),
+	baseCase("struct_size/24_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return fixture.CreateOutcome(fixture.Attr(24, fsRead), 0) }),
+	baseCase("struct_size/48_bytes_zero_tail", check.Always(check.OK), func(*check.T) string { return fixture.CreateOutcome(fixture.Attr(48, fsRead), 0) }),
 	baseCase("struct_size/page_size_zero_tail", check.Always(check.OK), func(*check.T) string {
-		return createOutcome(attr(os.Getpagesize(), fsRead), 0)
+		return fixture.CreateOutcome(fixture.Attr(os.Getpagesize(), fsRead), 0)
 	}),
 	baseCase("struct_size/56_bytes_nonzero_unknown_tail_e2big", check.Always("E2BIG"), func(*check.T) string {
-		b := attr(56, fsRead)
+		b := fixture.Attr(56, fsRead)
 		b[48] = 1
-		return createOutcome(b, 0)
+		return fixture.CreateOutcome(b, 0)
 	}),
 	baseCase("struct_size/48_bytes_quiet_fs", fieldOutcome(check.ABIQuiet, check.ABIQuiet), func(*check.T) string {
-		return createOutcome(attr(48, fsRead, 0, 0, fsRead), 0)
+		return fixture.CreateOutcome(fixture.Attr(48, fsRead, 0, 0, fsRead), 0)
 	}),
 	// quiet_access_fs must be a subset of handled_access_fs (ABI 10);
 	// before ABI 10 the field itself is unknown.
@@ -289,11 +204,11 @@ var baseCases = []check.Case{
 		}
 		return "E2BIG"
 	}), func(*check.T) string {
-		return createOutcome(attr(48, fsRead, 0, 0, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
+		return fixture.CreateOutcome(fixture.Attr(48, fsRead, 0, 0, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
 	}),
 
 	baseCase("add_rule/unknown_flag_einval", check.Always("EINVAL"), func(*check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPath(fd, fsRead, unix.AT_FDCWD, 1<<5)) })
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(fixture.AddPath(fd, fsRead, unix.AT_FDCWD, 1<<5)) })
 	}),
 	baseCase("add_rule/quiet_flag", check.Since(check.ABIQuiet, "EINVAL"), func(*check.T) string {
 		root, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -302,62 +217,62 @@ var baseCases = []check.Case{
 		}
 		defer unix.Close(root)
 		// A quiet rule needs a quiet mask (ABI 10).
-		return withRulesetOrFallback(attr(48, fsRead, 0, 0, fsRead), attr(8, fsRead), func(fd int) string {
-			return check.Outcome(addPath(fd, fsRead, root, unix.LANDLOCK_ADD_RULE_QUIET))
+		return fixture.WithRulesetOrFallback(fixture.Attr(48, fsRead, 0, 0, fsRead), fixture.Attr(8, fsRead), func(fd int) string {
+			return check.Outcome(fixture.AddPath(fd, fsRead, root, unix.LANDLOCK_ADD_RULE_QUIET))
 		})
 	}),
-	baseCase("add_rule/bad_ruleset_fd_ebadf", check.Always("EBADF"), func(*check.T) string { return check.Outcome(addPath(-1, fsRead, 0, 0)) }),
+	baseCase("add_rule/bad_ruleset_fd_ebadf", check.Always("EBADF"), func(*check.T) string { return check.Outcome(fixture.AddPath(-1, fsRead, 0, 0)) }),
 	baseCase("add_rule/non_ruleset_fd_ebadfd", check.Always("EBADFD"), func(t *check.T) string {
 		d, err := unix.Open(t.Root(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return check.SetupFailed(err)
 		}
 		defer unix.Close(d)
-		return check.Outcome(addPath(d, fsRead, d, 0))
+		return check.Outcome(fixture.AddPath(d, fsRead, d, 0))
 	}),
 	baseCase("add_rule/unknown_rule_type_einval", check.Always("EINVAL"), func(*check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string {
-			b := pathAttr(fsRead, 0)
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
+			b := fixture.PathAttr(fsRead, 0)
 			return check.Outcome(landlock.SysAddRule(fd, 99, unsafe.Pointer(&b[0]), 0))
 		})
 	}),
 	baseCase("add_rule/null_attr_efault", check.Always("EFAULT"), func(*check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string {
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 			return check.Outcome(landlock.SysAddRule(fd, unix.LANDLOCK_RULE_PATH_BENEATH, nil, 0))
 		})
 	}),
 	baseCase("add_rule/empty_access_enomsg", check.Always("ENOMSG"), func(t *check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPath(fd, 0, unix.AT_FDCWD, 0)) })
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(fixture.AddPath(fd, 0, unix.AT_FDCWD, 0)) })
 	}),
 	baseCase("add_rule/unhandled_access_einval", check.Always("EINVAL"), func(t *check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string {
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 			d, err := unix.Open(t.Root(), unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return check.SetupFailed(err)
 			}
 			defer unix.Close(d)
-			return check.Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), d, 0))
+			return check.Outcome(fixture.AddPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), d, 0))
 		})
 	}),
 	baseCase("add_rule/bad_parent_fd_ebadf", check.Always("EBADF"), func(*check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPath(fd, fsRead, -1, 0)) })
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(fixture.AddPath(fd, fsRead, -1, 0)) })
 	}),
 	baseCase("add_rule/dir_right_on_file_einval", check.Always("EINVAL"), func(t *check.T) string {
 		t.Files("f")
 		const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
-		return withRuleset(attr(8, rd), func(fd int) string {
+		return fixture.WithRuleset(fixture.Attr(8, rd), func(fd int) string {
 			f, err := unix.Open(t.Path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return check.SetupFailed(err)
 			}
 			defer unix.Close(f)
-			return check.Outcome(addPath(fd, rd, f, 0))
+			return check.Outcome(fixture.AddPath(fd, rd, f, 0))
 		})
 	}),
 	// RULE_NET_PORT is an unknown rule type before ABI 4.
 	baseCase("add_rule/net_port_rule_type", check.Since(check.ABINet, "EINVAL"), func(*check.T) string {
-		return withRulesetOrFallback(attr(16, 0, 1), attr(8, fsRead), func(fd int) string {
-			return check.Outcome(addPort(fd, 1, 8080, 0))
+		return fixture.WithRulesetOrFallback(fixture.Attr(16, 0, 1), fixture.Attr(8, fsRead), func(fd int) string {
+			return check.Outcome(fixture.AddPort(fd, 1, 8080, 0))
 		})
 	}),
 	// A port above 65535 is refused; the same ruleset accepts port 65535,
@@ -369,15 +284,15 @@ var baseCases = []check.Case{
 		}
 		return "65535=ok 65536=EINVAL"
 	}), func(*check.T) string {
-		return withRulesetOrFallback(attr(16, 0, 1), attr(8, fsRead), func(fd int) string {
-			if err := addPort(fd, 1, 65535, 0); err != nil {
+		return fixture.WithRulesetOrFallback(fixture.Attr(16, 0, 1), fixture.Attr(8, fsRead), func(fd int) string {
+			if err := fixture.AddPort(fd, 1, 65535, 0); err != nil {
 				return "net_port rule refused: " + check.Outcome(err)
 			}
-			return "65535=ok 65536=" + check.Outcome(addPort(fd, 1, 65536, 0))
+			return "65535=ok 65536=" + check.Outcome(fixture.AddPort(fd, 1, 65536, 0))
 		})
 	}),
 	baseCase("ruleset_fd/read_einval", check.Always("EINVAL"), func(*check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string {
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 			_, err := unix.Read(fd, make([]byte, 8))
 			return check.Outcome(err)
 		})
@@ -387,7 +302,7 @@ var baseCases = []check.Case{
 	// privilege before the flags (EPERM); ABI 11 parses the flags first,
 	// since NO_NEW_PRIVS can satisfy the requirement (EINVAL).
 	baseCase("restrict_self/unknown_flag", check.Sys(flagsOrPriv("EINVAL")), func(t *check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, 1<<30)) })
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, 1<<30)) })
 	}),
 	// Without no_new_privs only CAP_SYS_ADMIN may enforce.
 	check.Case{Area: "base", Name: "restrict_self/without_no_new_privs", Want: check.Sys(func(e check.Env) string {
@@ -396,22 +311,22 @@ var baseCases = []check.Case{
 		}
 		return "EPERM"
 	}), Run: func(t *check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, 0)) })
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, 0)) })
 	}},
 	baseCase("restrict_self/unknown_flag_with_no_new_privs_einval", check.Always("EINVAL"), func(t *check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(restrict(t, fd, 1<<31)) })
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(fixture.Restrict(t, fd, 1<<31)) })
 	}),
-	baseCase("restrict_self/bad_fd_ebadf", check.Always("EBADF"), func(t *check.T) string { return check.Outcome(restrict(t, -1, 0)) }),
+	baseCase("restrict_self/bad_fd_ebadf", check.Always("EBADF"), func(t *check.T) string { return check.Outcome(fixture.Restrict(t, -1, 0)) }),
 	baseCase("restrict_self/non_ruleset_fd_ebadfd", check.Always("EBADFD"), func(t *check.T) string {
 		n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return check.SetupFailed(err)
 		}
 		defer unix.Close(n)
-		return check.Outcome(restrict(t, n, 0))
+		return check.Outcome(fixture.Restrict(t, n, 0))
 	}),
 	baseCase("restrict_self/no_ruleset_with_log_subdomains_off", check.Since(check.ABILogFlags, "EINVAL"), func(t *check.T) string {
-		return check.Outcome(restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF))
+		return check.Outcome(fixture.Restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF))
 	}),
 	// Only LOG_SUBDOMAINS_OFF works without a ruleset.
 	baseCase("restrict_self/no_ruleset_with_log_same_exec_off", check.Sys(func(e check.Env) string {
@@ -420,7 +335,7 @@ var baseCases = []check.Case{
 		}
 		return "EINVAL"
 	}), func(t *check.T) string {
-		return check.Outcome(restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF))
+		return check.Outcome(fixture.Restrict(t, -1, unix.LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF))
 	}),
 	baseCase("restrict_self/no_ruleset_with_no_new_privs", check.Sys(func(e check.Env) string {
 		if e.ABI >= check.ABINNPFlag {
@@ -431,9 +346,9 @@ var baseCases = []check.Case{
 	// Layers stack up to the limit, then E2BIG. The limit is 16; kernels
 	// without the stable-backported reduction allow 64 (fixes.go).
 	baseCase("restrict_self/layer_limit", check.Always("E2BIG after 16 layers"), func(t *check.T) string {
-		return withRuleset(attr(8, fsRead), func(fd int) string {
+		return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 			for n := 0; n <= 64; n++ {
-				if err := restrict(t, fd, 0); err != nil {
+				if err := fixture.Restrict(t, fd, 0); err != nil {
 					return fmt.Sprintf("%s after %d layers", check.Outcome(err), n)
 				}
 			}
@@ -450,14 +365,14 @@ var baseCases = []check.Case{
 			}
 			return "EINVAL, no_new_privs=0"
 		}), Run: func(t *check.T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
+			return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 				for i := 0; i < 16; i++ {
 					if err := landlock.SysRestrictSelf(fd, 0); err != nil {
 						return fmt.Sprintf("layer %d: %s", i+1, check.Outcome(err))
 					}
 				}
 				err := landlock.SysRestrictSelf(fd, 1<<4)
-				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), noNewPrivs())
+				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), fixture.NoNewPrivs())
 			})
 		}},
 }
@@ -483,7 +398,7 @@ func errataMaskOutcome(m uint64, abi int) string {
 func init() {
 	check.Build(func() {
 		check.Register(baseCase("ruleset_fd/passed_over_scm_rights_usable", check.Always(check.OK), func(t *check.T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
+			return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 				pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
 					return check.SetupFailed(err)
@@ -507,7 +422,7 @@ func init() {
 					return "no fd received"
 				}
 				defer unix.Close(fds[0])
-				return check.Outcome(restrict(t, fds[0], 0))
+				return check.Outcome(fixture.Restrict(t, fds[0], 0))
 			})
 		}).Covering("§3.1", "net.3"))
 	})

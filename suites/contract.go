@@ -8,6 +8,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -123,7 +124,7 @@ var foreignFDs = []fdKind{
 		return fd, closerOf(fd), err
 	}},
 	{"ruleset", func(*check.T) (int, func(), error) {
-		fd, err := create(attr(8, fsRead), 0)
+		fd, err := fixture.Create(fixture.Attr(8, fsRead), 0)
 		return fd, closerOf(fd), err
 	}},
 }
@@ -147,7 +148,7 @@ func withRoot(f func(root int) string) string {
 // the kernel refuses it the rule is tried on a filesystem ruleset, and a
 // refusal of the first, valid rule names itself.
 func withNetRuleset(net uint64, f func(fd int) string) string {
-	return withRulesetOrFallback(attr(16, 0, net), attr(8, fsRead), f)
+	return fixture.WithRulesetOrFallback(fixture.Attr(16, 0, net), fixture.Attr(8, fsRead), f)
 }
 
 // netRefused is the outcome where NET_PORT rules do not exist (ABI < 4):
@@ -172,12 +173,12 @@ const (
 // portsOutcome adds a valid rule on port 65535, then one per port, and
 // names each answer.
 func portsOutcome(fd int, access uint64, ports []uint64, names []string) string {
-	if err := addPort(fd, access, 65535, 0); err != nil {
+	if err := fixture.AddPort(fd, access, 65535, 0); err != nil {
 		return "net_port rule refused: " + check.Outcome(err)
 	}
 	out := []string{"65535=ok"}
 	for i, p := range ports {
-		out = append(out, names[i]+"="+check.Outcome(addPort(fd, access, p, 0)))
+		out = append(out, names[i]+"="+check.Outcome(fixture.AddPort(fd, access, p, 0)))
 	}
 	return strings.Join(out, " ")
 }
@@ -214,38 +215,38 @@ func init() {
 				return check.Outcome(err)
 			}),
 			contractCase("create_ruleset/nonzero_unknown_tail_before_unknown_bit_e2big", check.Always("E2BIG"), func(*check.T) string {
-				b := attr(56, 1<<63)
+				b := fixture.Attr(56, 1<<63)
 				b[48] = 1
-				return createOutcome(b, 0)
+				return fixture.CreateOutcome(b, 0)
 			}),
 			// The first bit past the newest ABI's rights and scopes, the
 			// other fields empty: EINVAL (not ENOMSG) on every ABI with the
 			// field, E2BIG before it.
 			contractCase("create_ruleset/first_unknown_fs_bit", unknownBit(check.ABILandlock), func(*check.T) string {
-				return createOutcome(attr(8, nextBit(check.FSRight)), 0)
+				return fixture.CreateOutcome(fixture.Attr(8, nextBit(check.FSRight)), 0)
 			}),
 			contractCase("create_ruleset/first_unknown_net_bit", unknownBit(check.ABINet), func(*check.T) string {
-				return createOutcome(attr(16, 0, nextBit(check.NetRight)), 0)
+				return fixture.CreateOutcome(fixture.Attr(16, 0, nextBit(check.NetRight)), 0)
 			}),
 			contractCase("create_ruleset/first_unknown_scope_bit", unknownBit(check.ABIScoped), func(*check.T) string {
-				return createOutcome(attr(24, 0, 0, nextBit(check.ScopeBit)), 0)
+				return fixture.CreateOutcome(fixture.Attr(24, 0, 0, nextBit(check.ScopeBit)), 0)
 			}),
 			contractCase("create_ruleset/highest_net_bit", unknownBit(check.ABINet), func(*check.T) string {
-				return createOutcome(attr(16, 0, 1<<63), 0)
+				return fixture.CreateOutcome(fixture.Attr(16, 0, 1<<63), 0)
 			}),
 			contractCase("create_ruleset/highest_scope_bit", unknownBit(check.ABIScoped), func(*check.T) string {
-				return createOutcome(attr(24, 0, 0, 1<<63), 0)
+				return fixture.CreateOutcome(fixture.Attr(24, 0, 0, 1<<63), 0)
 			}),
 
 			// add_rule: flags → ruleset fd → rule type → attr copy → ENOMSG →
 			// handled subset → quiet → parent fd → file type.
 			contractCase("add_rule/unknown_flag_before_bad_ruleset_fd_einval", check.Always("EINVAL"), func(*check.T) string {
-				return check.Outcome(addPath(-1, fsRead, unix.AT_FDCWD, 1<<30))
+				return check.Outcome(fixture.AddPath(-1, fsRead, unix.AT_FDCWD, 1<<30))
 			}),
 			contractCase("add_rule/first_unknown_flag", orNewer(check.Always("EINVAL")), func(*check.T) string {
 				return withRoot(func(root int) string {
-					return withRuleset(attr(8, fsRead), func(fd int) string {
-						return check.Outcome(addPath(fd, fsRead, root, uint32(nextBit(check.AddRuleFlag))))
+					return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
+						return check.Outcome(fixture.AddPath(fd, fsRead, root, uint32(nextBit(check.AddRuleFlag))))
 					})
 				})
 			}),
@@ -256,10 +257,10 @@ func init() {
 				}
 				return "EINVAL"
 			}), func(*check.T) string {
-				return check.Outcome(addPath(-1, fsRead, unix.AT_FDCWD, unix.LANDLOCK_ADD_RULE_QUIET))
+				return check.Outcome(fixture.AddPath(-1, fsRead, unix.AT_FDCWD, unix.LANDLOCK_ADD_RULE_QUIET))
 			}),
 			contractCase("add_rule/bad_ruleset_fd_before_unknown_rule_type_ebadf", check.Always("EBADF"), func(*check.T) string {
-				b := pathAttr(fsRead, 0)
+				b := fixture.PathAttr(fsRead, 0)
 				return check.Outcome(landlock.SysAddRule(-1, 99, unsafe.Pointer(&b[0]), 0))
 			}),
 			contractCase("add_rule/non_ruleset_fd_before_unknown_rule_type_ebadfd", check.Always("EBADFD"), func(*check.T) string {
@@ -269,12 +270,12 @@ func init() {
 						return check.SetupFailed(err)
 					}
 					defer unix.Close(dir)
-					b := pathAttr(fsRead, root)
+					b := fixture.PathAttr(fsRead, root)
 					return check.Outcome(landlock.SysAddRule(dir, 99, unsafe.Pointer(&b[0]), 0))
 				})
 			}),
 			contractCase("add_rule/unknown_rule_type_before_null_attr_einval", check.Always("EINVAL"), func(*check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysAddRule(fd, 99, nil, 0)) })
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysAddRule(fd, 99, nil, 0)) })
 			}),
 			contractCase("add_rule/unreadable_attr_efault", check.Always("EFAULT"), func(*check.T) string {
 				p, done, err := unreadable()
@@ -282,23 +283,23 @@ func init() {
 					return check.SetupFailed(err)
 				}
 				defer done()
-				return withRuleset(attr(8, fsRead), func(fd int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 					return check.Outcome(landlock.SysAddRule(fd, unix.LANDLOCK_RULE_PATH_BENEATH, p, 0))
 				})
 			}),
 			contractCase("add_rule/empty_access_before_bad_parent_fd_enomsg", check.Always("ENOMSG"), func(*check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPath(fd, 0, -1, 0)) })
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(fixture.AddPath(fd, 0, -1, 0)) })
 			}),
 			// QUIET without a quiet mask is refused before the parent fd is
 			// looked at (from ABI 10; before, the flag itself is unknown).
 			contractCase("add_rule/quiet_without_quiet_mask_before_bad_parent_fd_einval", check.Always("EINVAL"), func(*check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string {
-					return check.Outcome(addPath(fd, fsRead, tooBigFD, unix.LANDLOCK_ADD_RULE_QUIET))
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
+					return check.Outcome(fixture.AddPath(fd, fsRead, tooBigFD, unix.LANDLOCK_ADD_RULE_QUIET))
 				})
 			}),
 			contractCase("add_rule/unhandled_access_before_bad_parent_fd_einval", check.Always("EINVAL"), func(*check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string {
-					return check.Outcome(addPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), -1, 0))
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
+					return check.Outcome(fixture.AddPath(fd, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE), -1, 0))
 				})
 			}),
 			// A directory right on a parent that is no file at all: the
@@ -311,45 +312,45 @@ func init() {
 					return check.SetupFailed(err)
 				}
 				defer closeNS()
-				return withRuleset(attr(8, rd), func(fd int) string { return check.Outcome(addPath(fd, rd, ns, 0)) })
+				return fixture.WithRuleset(fixture.Attr(8, rd), func(fd int) string { return check.Outcome(fixture.AddPath(fd, rd, ns, 0)) })
 			}),
 			contractCase("add_rule/bad_parent_fd_with_directory_right_ebadf", check.Always("EBADF"), func(*check.T) string {
 				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
-				return withRuleset(attr(8, rd), func(fd int) string { return check.Outcome(addPath(fd, rd, tooBigFD, 0)) })
+				return fixture.WithRuleset(fixture.Attr(8, rd), func(fd int) string { return check.Outcome(fixture.AddPath(fd, rd, tooBigFD, 0)) })
 			}),
 
 			// Net rules.
 			contractCase("add_rule/net_empty_access_before_port_check_enomsg", sinceNet("65535=ok empty,65536=ENOMSG"), func(*check.T) string {
 				return withNetRuleset(netBindTCPBit, func(fd int) string {
-					if err := addPort(fd, netBindTCPBit, 65535, 0); err != nil {
+					if err := fixture.AddPort(fd, netBindTCPBit, 65535, 0); err != nil {
 						return "net_port rule refused: " + check.Outcome(err)
 					}
-					return "65535=ok empty,65536=" + check.Outcome(addPort(fd, 0, 65536, 0))
+					return "65535=ok empty,65536=" + check.Outcome(fixture.AddPort(fd, 0, 65536, 0))
 				})
 			}),
 			// A net rule granting a right the ruleset does not handle.
 			contractCase("add_rule/net_unhandled_access_einval", sinceNet("bind_tcp=ok connect_tcp=EINVAL"), func(*check.T) string {
 				return withNetRuleset(netBindTCPBit, func(fd int) string {
-					if err := addPort(fd, netBindTCPBit, 80, 0); err != nil {
+					if err := fixture.AddPort(fd, netBindTCPBit, 80, 0); err != nil {
 						return "net_port rule refused: " + check.Outcome(err)
 					}
-					return "bind_tcp=ok connect_tcp=" + check.Outcome(addPort(fd, netConnectTCPBit, 80, 0))
+					return "bind_tcp=ok connect_tcp=" + check.Outcome(fixture.AddPort(fd, netConnectTCPBit, 80, 0))
 				})
 			}),
 			// A UDP right on a TCP ruleset: unhandled from ABI 10, an
 			// unknown bit before; EINVAL either way.
 			contractCase("add_rule/net_udp_right_on_tcp_ruleset_einval", sinceNet("bind_tcp=ok bind_udp=EINVAL"), func(*check.T) string {
 				return withNetRuleset(netBindTCPBit, func(fd int) string {
-					if err := addPort(fd, netBindTCPBit, 80, 0); err != nil {
+					if err := fixture.AddPort(fd, netBindTCPBit, 80, 0); err != nil {
 						return "net_port rule refused: " + check.Outcome(err)
 					}
-					return "bind_tcp=ok bind_udp=" + check.Outcome(addPort(fd, netBindUDPBit, 80, 0))
+					return "bind_tcp=ok bind_udp=" + check.Outcome(fixture.AddPort(fd, netBindUDPBit, 80, 0))
 				})
 			}),
 			// A ruleset handling no network right accepts no net rule: an
 			// unknown rule type before ABI 4, an unhandled right after.
 			contractCase("add_rule/net_rule_on_filesystem_only_ruleset_einval", check.Always("EINVAL"), func(*check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPort(fd, netBindTCPBit, 80, 0)) })
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(fixture.AddPort(fd, netBindTCPBit, 80, 0)) })
 			}),
 			// Ports past 16 bits, including values whose low 16 or 32 bits
 			// are a valid port (a kernel truncating the field would accept
@@ -368,7 +369,7 @@ func init() {
 				}
 				return "65535=ok 65536=EINVAL 2^32+1=EINVAL"
 			}), func(*check.T) string {
-				return withRulesetOrFallback(attr(16, 0, netBindUDPBit), attr(8, fsRead), func(fd int) string {
+				return fixture.WithRulesetOrFallback(fixture.Attr(16, 0, netBindUDPBit), fixture.Attr(8, fsRead), func(fd int) string {
 					return portsOutcome(fd, netBindUDPBit, []uint64{65536, 1<<32 + 1}, []string{"65536", "2^32+1"})
 				})
 			}),
@@ -399,13 +400,15 @@ func init() {
 				return check.Outcome(landlock.SysRestrictSelf(tooBigFD, 1<<30))
 			}),
 			contractCase("restrict_self/unknown_flag_and_bad_fd_with_no_new_privs_einval", check.Always("EINVAL"), func(t *check.T) string {
-				return check.Outcome(restrict(t, tooBigFD, 1<<30))
+				return check.Outcome(fixture.Restrict(t, tooBigFD, 1<<30))
 			}),
 			contractCase("restrict_self/first_unknown_flag", orNewer(check.Always("EINVAL")), func(t *check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(restrict(t, fd, uint32(nextBit(check.RestrictFlag)))) })
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
+					return check.Outcome(fixture.Restrict(t, fd, uint32(nextBit(check.RestrictFlag))))
+				})
 			}),
 			contractCase("restrict_self/first_unknown_flag_without_no_new_privs", orNewer(check.Sys(flagsOrPriv("EINVAL"))), func(*check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 					return check.Outcome(landlock.SysRestrictSelf(fd, uint32(nextBit(check.RestrictFlag))))
 				})
 			}),
@@ -420,31 +423,31 @@ func init() {
 
 			// The ruleset fd's own I/O and other opens of it.
 			contractCase("ruleset_fd/write_einval", check.Always("EINVAL"), func(*check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 					_, err := unix.Write(fd, []byte("x"))
 					return check.Outcome(err)
 				})
 			}),
 			contractCase("ruleset_fd/o_path_reopen_add_rule_ebadf", check.Always("EBADF"), func(*check.T) string {
 				return withRoot(func(root int) string {
-					return withRuleset(attr(8, fsRead), func(fd int) string {
+					return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 						p, err := reopen(fd, unix.O_PATH)
 						if err != nil {
 							return check.SetupFailedf("reopen O_PATH: %s", check.Outcome(err))
 						}
 						defer unix.Close(p)
-						return check.Outcome(addPath(p, fsRead, root, 0))
+						return check.Outcome(fixture.AddPath(p, fsRead, root, 0))
 					})
 				})
 			}),
 			contractCase("ruleset_fd/o_path_reopen_restrict_self_ebadf", check.Always("EBADF"), func(t *check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 					p, err := reopen(fd, unix.O_PATH)
 					if err != nil {
 						return check.SetupFailedf("reopen O_PATH: %s", check.Outcome(err))
 					}
 					defer unix.Close(p)
-					return check.Outcome(restrict(t, p, 0))
+					return check.Outcome(fixture.Restrict(t, p, 0))
 				})
 			}),
 			// The documented EPERM of a ruleset fd opened without write
@@ -452,26 +455,26 @@ func init() {
 			// be had at all (see the comment at the top).
 			contractCase("ruleset_fd/reopen_read_only_add_rule", check.Always("reopen refused|EPERM"), func(t *check.T) string {
 				return withRoot(func(root int) string {
-					return withRuleset(attr(8, fsRead), func(fd int) string {
+					return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 						r, err := reopen(fd, unix.O_RDONLY)
 						if err != nil {
 							t.Logf("reopen O_RDONLY: %s", check.Outcome(err))
 							return "reopen refused"
 						}
 						defer unix.Close(r)
-						return check.Outcome(addPath(r, fsRead, root, 0))
+						return check.Outcome(fixture.AddPath(r, fsRead, root, 0))
 					})
 				})
 			}),
 			contractCase("ruleset_fd/reopen_write_only_restrict_self", check.Always("reopen refused|EPERM"), func(t *check.T) string {
-				return withRuleset(attr(8, fsRead), func(fd int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 					w, err := reopen(fd, unix.O_WRONLY)
 					if err != nil {
 						t.Logf("reopen O_WRONLY: %s", check.Outcome(err))
 						return "reopen refused"
 					}
 					defer unix.Close(w)
-					return check.Outcome(restrict(t, w, 0))
+					return check.Outcome(fixture.Restrict(t, w, 0))
 				})
 			}),
 		}
@@ -486,7 +489,7 @@ func init() {
 					return check.Outcome(err) // ENOSYS/EOPNOTSUPP for a ruleset without Landlock
 				}
 				defer done()
-				return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(addPath(fd, fsRead, p, 0)) })
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(fixture.AddPath(fd, fsRead, p, 0)) })
 			}))
 			if k.name == "ruleset" {
 				continue
@@ -498,7 +501,7 @@ func init() {
 				}
 				defer done()
 				// Without Landlock, the errno of creating a ruleset.
-				return withRuleset(attr(8, fsRead), func(int) string { return check.Outcome(restrict(t, fd, 0)) })
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(int) string { return check.Outcome(fixture.Restrict(t, fd, 0)) })
 			}))
 		}
 		for _, c := range cs {
@@ -535,7 +538,7 @@ func init() {
 					return check.SetupFailedf("setrlimit: %s", check.Outcome(err))
 				}
 				defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
-				return createOutcome(attr(8, fsRead), 0)
+				return fixture.CreateOutcome(fixture.Attr(8, fsRead), 0)
 			}})
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -150,21 +151,21 @@ func forkOpenRootProgram() []byte {
 // runReporting starts prog from the calling thread and reads n results,
 // the first of which is read as the program's first report.
 func runReporting(dir string, prog []byte, n int) ([]int64, error) {
-	p, err := startProgram(dir, prog, false)
+	p, err := fixture.StartProgram(dir, prog, false)
 	if err != nil {
 		return nil, err
 	}
-	defer p.kill() // a child of this thread, in its domain or not
+	defer p.Kill() // a child of this thread, in its domain or not
 	rest := []int64{}
 	if n > 1 {
-		if rest, err = p.read(n - 1); err != nil {
+		if rest, err = p.Read(n - 1); err != nil {
 			return nil, err
 		}
 	}
-	return append([]int64{p.layer}, rest...), nil
+	return append([]int64{p.Layer}, rest...), nil
 }
 
-func openDirOutcome() string { return check.Outcome(openClose("/", openDirFlags)) }
+func openDirOutcome() string { return check.Outcome(fixture.OpenClose("/", openDirFlags)) }
 
 func init() {
 	check.Build(func() { // CVE-2024-42318: KEYCTL_SESSION_TO_PARENT installs credentials on
@@ -178,7 +179,7 @@ func init() {
 		}, func(t *check.T) string {
 			dir := t.Root()
 			if err := t.Enforce(readDirDenied); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			r, err := runReporting(dir, sessionToParentProgram(), 8)
 			if err != nil {
@@ -187,16 +188,16 @@ func init() {
 			// r[0]: the child's SESSION_TO_PARENT; r[1..6]: the parent's
 			// slots 2..8 (join, open before, fork, wait4, status, open
 			// after, session keyring after).
-			t.Logf("parent join %s, fork %s, wait4 %s", okOrErr(r[1]), okOrErr(r[3]), okOrErr(r[4]))
-			transfer := result(r[0])
+			t.Logf("parent join %s, fork %s, wait4 %s", fixture.OkOrErr(r[1]), fixture.OkOrErr(r[3]), fixture.OkOrErr(r[4]))
+			transfer := fixture.Result(r[0])
 			if r[0] == 0 && r[7] == r[1] {
 				transfer = "not applied (the parent's session keyring is unchanged)"
 			}
-			after := okOrErr(r[6])
+			after := fixture.OkOrErr(r[6])
 			if after == check.OK && dirDenied(t.Env) != check.OK {
 				t.Logf("the parent lost its domain: %s (%s)", check.FixCredTransfer.What, check.FixCredTransfer.Ref)
 			}
-			return fmt.Sprintf("before=%s transfer=%s after=%s", okOrErr(r[2]), transfer, after)
+			return fmt.Sprintf("before=%s transfer=%s after=%s", fixture.OkOrErr(r[2]), transfer, after)
 		}).Deviating(check.FixCredTransfer.Without("before=EACCES transfer=ok after=ok")).Covering("§6.10"))
 
 		check.Register(
@@ -211,35 +212,35 @@ func init() {
 					return check.SetupFailedf("%v", err)
 				}
 				if err := t.Enforce(readDirDenied); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				after, err := runReporting(dir, openRootProgram(), 1)
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				return fmt.Sprintf("before=%s after=%s", okOrErr(before[0]), okOrErr(after[0]))
+				return fmt.Sprintf("before=%s after=%s", fixture.OkOrErr(before[0]), fixture.OkOrErr(after[0]))
 			}),
 			credsCase("domain_inherited_by_forked_child", nil, dirDenied, func(t *check.T) string {
 				dir := t.Root()
 				if err := t.Enforce(readDirDenied); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				r, err := runReporting(dir, forkOpenRootProgram(), 1)
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				return okOrErr(r[0])
+				return fixture.OkOrErr(r[0])
 			}),
 			credsCase("domain_inherited_by_new_thread", nil, func(e check.Env) string { return "clone=ok thread=" + dirDenied(e) }, func(t *check.T) string {
 				dir := t.Root()
 				if err := t.Enforce(readDirDenied); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				r, err := runReporting(dir, threadOpenRootProgram(), 2)
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				return fmt.Sprintf("clone=%s thread=%s", okOrErr(r[0]), okOrErr(r[1]))
+				return fmt.Sprintf("clone=%s thread=%s", fixture.OkOrErr(r[0]), fixture.OkOrErr(r[1]))
 			}),
 			// Credential changes the user is allowed (root: to nobody;
 			// others: to their own ids) make new credentials that keep the
@@ -248,7 +249,7 @@ func init() {
 				return "setresgid=ok setresuid=ok open=" + dirDenied(e)
 			}, func(t *check.T) string {
 				if err := t.Enforce(readDirDenied); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				uid, gid := os.Getuid(), os.Getgid()
 				if t.Env.Root {
@@ -256,13 +257,13 @@ func init() {
 				}
 				_, _, eg := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid))
 				_, _, eu := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
-				return fmt.Sprintf("setresgid=%s setresuid=%s open=%s", check.Outcome(rawErr(eg)), check.Outcome(rawErr(eu)), openDirOutcome())
+				return fmt.Sprintf("setresgid=%s setresuid=%s open=%s", check.Outcome(fixture.RawErr(eg)), check.Outcome(fixture.RawErr(eu)), openDirOutcome())
 			}),
 			credsCase("domain_survives_dropping_capabilities", nil, func(e check.Env) string {
 				return "capset=ok open=" + dirDenied(e)
 			}, func(t *check.T) string {
 				if err := t.Enforce(readDirDenied); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 				var data [2]unix.CapUserData // no capability at all

@@ -8,6 +8,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 )
 
 // The library's downgrade path, for every ABI ceiling: a maximal
@@ -118,9 +119,9 @@ func init() {
 						t.Files("f")
 						r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.SoftRequirement, Threads: landlock.CurrentThread, MaxABI: c})
 						if err != nil {
-							return enforceFailed(err)
+							return fixture.EnforceFailed(err)
 						}
-						return fmt.Sprintf("%s, read=%s", r.State, check.Outcome(openRead(t.Path("f"))))
+						return fmt.Sprintf("%s, read=%s", r.State, check.Outcome(fixture.OpenRead(t.Path("f"))))
 					}},
 				check.Case{Area: "downgrade", Covers: []string{"§6.1"}, Redundant: check.ClampedCeiling(c), Name: prefix + "best_effort_report",
 					Want: withCeiling(c, func(e check.Env) string {
@@ -135,7 +136,7 @@ func init() {
 					Run: func(t *check.T) string {
 						r, err := maximalPolicy().Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: c})
 						if err != nil {
-							return enforceFailed(err)
+							return fixture.EnforceFailed(err)
 						}
 						return string(r.State)
 					}},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,14 +27,14 @@ type netOp struct {
 // afterEnforce runs op after enforce, for operations needing no setup.
 func afterEnforce(enforce func() error, op func() error) string {
 	if err := enforce(); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	return check.Outcome(op())
 }
 
 // withServerOf runs op against a loopback server created before enforce.
 func withServerOf(typ, proto int, enforce func() error, op func(port int) error) string {
-	srv, port, err := server(ipv4, typ, proto)
+	srv, port, err := fixture.Server(fixture.IPv4, typ, proto)
 	if err != nil {
 		return check.SetupFailed(err)
 	}
@@ -43,22 +44,22 @@ func withServerOf(typ, proto int, enforce func() error, op func(port int) error)
 
 var netOps = []netOp{
 	{"tcp_bind", 4, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
-		return afterEnforce(enforce, func() error { return bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0) })
+		return afterEnforce(enforce, func() error { return fixture.BindOn(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0) })
 	}},
 	{"tcp_connect", 4, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
 		return withServerOf(unix.SOCK_STREAM, unix.IPPROTO_TCP, enforce, func(port int) error {
-			return connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)
+			return fixture.ConnectTo(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)
 		})
 	}},
 	{"udp_bind", 10, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
-		return afterEnforce(enforce, func() error { return bindOn(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, 0) })
+		return afterEnforce(enforce, func() error { return fixture.BindOn(fixture.IPv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, 0) })
 	}},
 	{"udp_sendto", 10, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
-		return withServerOf(unix.SOCK_DGRAM, unix.IPPROTO_UDP, enforce, func(port int) error { return sendTo(ipv4, port) })
+		return withServerOf(unix.SOCK_DGRAM, unix.IPPROTO_UDP, enforce, func(port int) error { return fixture.SendTo(fixture.IPv4, port) })
 	}},
 	{"abstract_unix_connect_outside", 6, "EPERM", check.Thread, func(t *check.T, enforce func() error) string {
 		name := abstractName()
-		srv, err := unixServer(name, unix.SOCK_STREAM)
+		srv, err := fixture.UnixServer(name, unix.SOCK_STREAM)
 		if err != nil {
 			return check.SetupFailed(err)
 		}
@@ -66,15 +67,15 @@ var netOps = []netOp{
 		return afterEnforce(enforce, func() error { return connectStream(name) })
 	}},
 	{"signal_outside", 6, "EPERM", check.Thread, func(t *check.T, enforce func() error) string {
-		pid, kill, err := sleeper(t)
+		pid, kill, err := fixture.Sleeper(t)
 		if err != nil {
 			return check.SetupFailed(err)
 		}
-		defer killFromOutside(kill)
+		defer fixture.KillFromOutside(kill)
 		return afterEnforce(enforce, func() error { return unix.Kill(pid, 0) })
 	}},
 	{"resolve_unix_connect_outside", 9, "EACCES", check.Thread, func(t *check.T, enforce func() error) string {
-		srv, err := unixServer(t.Path("sock"), unix.SOCK_STREAM)
+		srv, err := fixture.UnixServer(t.Path("sock"), unix.SOCK_STREAM)
 		if err != nil {
 			return check.SetupFailed(err)
 		}
@@ -117,7 +118,7 @@ func init() {
 		}, Run: func(t *check.T) string {
 			p := landlock.Policy{FS: landlock.FSReadFile, KeepPrivileges: true}
 			if err := t.Enforce(p); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			return check.OK
 		}})

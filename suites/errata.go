@@ -5,6 +5,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,9 +69,9 @@ func whiteoutPolicy(t *check.T, grant landlock.AccessFS) landlock.Policy {
 
 func mknodWhiteout(t *check.T, grant landlock.AccessFS, fixedErr, unfixedErr error) string {
 	if err := t.Enforce(whiteoutPolicy(t, grant)); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
-	return classify(mknod(t.Path("wh"), unix.S_IFCHR, 0, 0), fixedErr, unfixedErr)
+	return classify(fixture.Mknod(t.Path("wh"), unix.S_IFCHR, 0, 0), fixedErr, unfixedErr)
 }
 
 func init() {
@@ -79,30 +80,30 @@ func init() {
 			// Erratum 1: TCP rights apply to TCP sockets only, not to MPTCP
 			// (nor SCTP, SMC). Unfixed kernels deny with EACCES.
 			erratumCase(1, "tcp_bind_rule_does_not_restrict_mptcp", check.Thread, noMPTCP, fixed, func(t *check.T) string {
-				if err := t.Enforce(netPolicy(tcpBind)); err != nil {
-					return enforceFailed(err)
+				if err := t.Enforce(fixture.NetPolicy(tcpBind)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return classify(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, 0), nil, unix.EACCES)
+				return classify(fixture.BindOn(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, 0), nil, unix.EACCES)
 			}),
 			erratumCase(1, "tcp_connect_rule_does_not_restrict_mptcp", check.Thread, noMPTCP, fixed, func(t *check.T) string {
-				srv, port, err := server(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+				srv, port, err := fixture.Server(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 				if err != nil {
 					return check.SetupFailed(err)
 				}
 				defer unix.Close(srv)
-				if err := t.Enforce(netPolicy(tcpConnect)); err != nil {
-					return enforceFailed(err)
+				if err := t.Enforce(fixture.NetPolicy(tcpConnect)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return classify(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, port), nil, unix.EACCES)
+				return classify(fixture.ConnectTo(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_MPTCP, port), nil, unix.EACCES)
 			}),
 			// Erratum 2: SCOPE_SIGNAL no longer blocks signals between threads
 			// of one process in different domains. The probe sends signal 0 to
 			// a sibling thread outside the case's domain.
 			erratumCase(2, "signal_scope_allows_sibling_threads", check.Thread, nil, fixed, func(t *check.T) string {
-				tid, stop := siblingThread()
+				tid, stop := fixture.SiblingThread()
 				defer stop()
 				if err := t.Enforce(scopePolicy(scopeSignal)); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				return classify(unix.Tgkill(unix.Getpid(), tid, 0), nil, unix.EPERM)
 			}),
@@ -138,14 +139,14 @@ func registerErratum3() {
 		c.Covers = append(c.Covers, "fs.2")
 		check.Register(withMountNS(c, body))
 	}
-	readThrough := func(fd int) error { return openAt(fd, "f", unix.O_RDONLY) }
+	readThrough := func(fd int) error { return fixture.OpenAt(fd, "f", unix.O_RDONLY) }
 	// The mount point's rule grants READ_FILE; the rename or link into the
 	// mount needs REFER, MAKE_REG and REMOVE_FILE, granted on the case
 	// directory (both hierarchies).
 	widening := func(t *check.T, move func(fd int) error) string {
-		return withDisconnected(t, discLeaf, aRead|referOps, []rule{on("", referOps), on("mnt", aRead)}, func(fd int) string {
+		return withDisconnected(t, discLeaf, fixture.ARead|referOps, []fixture.Rule{fixture.On("", referOps), fixture.On("mnt", fixture.ARead)}, func(fd int) string {
 			o := fmt.Sprintf("read=%s move=%s", check.Outcome(readThrough(fd)), check.Outcome(move(fd)))
-			o += " read_after=" + check.Outcome(openRead(t.Path("mnt/other/f")))
+			o += " read_after=" + check.Outcome(fixture.OpenRead(t.Path("mnt/other/f")))
 			t.Logf("%s", o)
 			switch o {
 			case "read=ok move=ok read_after=ok":
@@ -157,19 +158,19 @@ func registerErratum3() {
 		})
 	}
 	probe("disconnected_directory_sees_mount_point_rules", nil, func(t *check.T) string {
-		return withDisconnected(t, discLeaf, aRead, []rule{on("mnt", aRead)}, func(fd int) string {
+		return withDisconnected(t, discLeaf, fixture.ARead, []fixture.Rule{fixture.On("mnt", fixture.ARead)}, func(fd int) string {
 			return classify(readThrough(fd), nil, unix.EACCES)
 		})
 	})
 	// Within the disconnected directory (no reparenting), creating the new
 	// name needs MAKE_REG, granted by the mount point's rule only.
 	probe("rename_within_disconnected_directory_sees_mount_point_rules", nil, func(t *check.T) string {
-		return withDisconnected(t, discLeaf, aRead|aMkReg|aRmFile, []rule{on("mnt", aMkReg|aRmFile)}, func(fd int) string {
+		return withDisconnected(t, discLeaf, fixture.ARead|fixture.AMkReg|fixture.ARmFile, []fixture.Rule{fixture.On("mnt", fixture.AMkReg|fixture.ARmFile)}, func(fd int) string {
 			return classify(unix.Renameat(fd, "f", fd, "f2"), nil, unix.EACCES)
 		})
 	})
 	probe("link_within_disconnected_directory_sees_mount_point_rules", nil, func(t *check.T) string {
-		return withDisconnected(t, discLeaf, aRead|aMkReg, []rule{on("mnt", aMkReg)}, func(fd int) string {
+		return withDisconnected(t, discLeaf, fixture.ARead|fixture.AMkReg, []fixture.Rule{fixture.On("mnt", fixture.AMkReg)}, func(fd int) string {
 			return classify(unix.Linkat(fd, "f", fd, "f2", 0), nil, unix.EACCES)
 		})
 	})
@@ -193,7 +194,7 @@ func registerErratum3() {
 	}
 	c.Deviate = check.UnfixedErratum(3, "moved")
 	check.Register(withMountNS(c, func(t *check.T) string {
-		return withDisconnected(t, discLeaf, aRead|referOps, []rule{on("", referOps), on("mnt/other", aRead)}, func(fd int) string {
+		return withDisconnected(t, discLeaf, fixture.ARead|referOps, []fixture.Rule{fixture.On("", referOps), fixture.On("mnt/other", fixture.ARead)}, func(fd int) string {
 			err := unix.Renameat(fd, "f", unix.AT_FDCWD, t.Path("mnt/other/f"))
 			if err == nil {
 				return "moved"

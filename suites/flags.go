@@ -7,6 +7,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,11 +56,11 @@ func init() {
 			}
 			check.Register(flagCase("log/"+f.Name+"/does_not_change_decisions", withLogFlags("EACCES"), func(t *check.T) string {
 				t.Files("f")
-				return withRuleset(attr(8, fsRead), func(fd int) string {
-					if err := restrict(t, fd, uint32(f.Value)); err != nil {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
+					if err := fixture.Restrict(t, fd, uint32(f.Value)); err != nil {
 						return check.Outcome(err)
 					}
-					return check.Outcome(openRead(t.Path("f")))
+					return check.Outcome(fixture.OpenRead(t.Path("f")))
 				})
 			}).Showing(f.ID(), check.ShowsEffect))
 		}
@@ -99,7 +100,7 @@ func withDirPath(t *check.T, f func(d int) string) string {
 
 func addQuietPort(fd int, access uint64) error {
 	a := landlock.NetPortAttr{AllowedAccess: access, Port: 0}
-	return landlock.SysAddRule(fd, ruleNetPort, unsafe.Pointer(&a), unix.LANDLOCK_ADD_RULE_QUIET)
+	return landlock.SysAddRule(fd, fixture.RuleNetPort, unsafe.Pointer(&a), unix.LANDLOCK_ADD_RULE_QUIET)
 }
 
 var (
@@ -114,11 +115,11 @@ var (
 func quietPair(t *check.T, policy func(quiet bool) landlock.Policy, op func() string) string {
 	run := func(quiet bool) string {
 		if err := t.Enforce(policy(quiet)); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 		return op()
 	}
-	plain := onOtherThread(func() string { return run(false) })
+	plain := fixture.OnOtherThread(func() string { return run(false) })
 	return fmt.Sprintf("plain=%s quiet=%s", plain, run(true))
 }
 
@@ -133,7 +134,7 @@ func flagCases() []check.Case {
 		// Logging flags only change audit records: with a real ruleset
 		// the enforcement succeeds from ABI 7.
 		flagCase("log/all_three_with_ruleset", withLogFlags(check.OK), func(t *check.T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(restrict(t, fd, logAll)) })
+			return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(fixture.Restrict(t, fd, logAll)) })
 		}),
 		// Without no_new_privs, unprivileged callers get EPERM on every
 		// ABI (before ABI 11 the privilege is checked before the flags).
@@ -146,18 +147,18 @@ func flagCases() []check.Case {
 			}
 			return "EINVAL"
 		}), func(t *check.T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, logAll)) })
+			return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string { return check.Outcome(landlock.SysRestrictSelf(fd, logAll)) })
 		}),
 		// ruleset_fd -1 is only for LOG_SUBDOMAINS_OFF alone (base.go
 		// covers it alone and with LOG_SAME_EXEC_OFF).
 		flagCase("log/no_ruleset_with_log_new_exec_on", withLogFlags("EBADF"), func(t *check.T) string {
-			return check.Outcome(restrict(t, -1, logNewExecOn))
+			return check.Outcome(fixture.Restrict(t, -1, logNewExecOn))
 		}),
 		flagCase("log/no_ruleset_with_log_subdomains_off_and_same_exec_off", withLogFlags("EBADF"), func(t *check.T) string {
-			return check.Outcome(restrict(t, -1, logSubdomainOff|logSameExecOff))
+			return check.Outcome(fixture.Restrict(t, -1, logSubdomainOff|logSameExecOff))
 		}),
 		flagCase("log/fd_minus_2_with_log_subdomains_off", withLogFlags("EBADF"), func(t *check.T) string {
-			return check.Outcome(restrict(t, -2, logSubdomainOff))
+			return check.Outcome(fixture.Restrict(t, -2, logSubdomainOff))
 		}),
 		flagCase("log/non_ruleset_fd_with_log_subdomains_off", withLogFlags("EBADFD"), func(t *check.T) string {
 			n, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -165,7 +166,7 @@ func flagCases() []check.Case {
 				return check.SetupFailed(err)
 			}
 			defer unix.Close(n)
-			return check.Outcome(restrict(t, n, logSubdomainOff))
+			return check.Outcome(fixture.Restrict(t, n, logSubdomainOff))
 		}),
 		// (-1, LOG_SUBDOMAINS_OFF) creates no domain; a later ruleset is
 		// enforced as usual.
@@ -177,11 +178,11 @@ func flagCases() []check.Case {
 			return first + ", read=ok, then enforce=ok read=EACCES"
 		}), func(t *check.T) string {
 			t.Files("f")
-			return withRuleset(attr(8, fsRead), func(fd int) string {
-				first := check.Outcome(restrict(t, -1, logSubdomainOff))
-				before := check.Outcome(openRead(t.Path("f")))
-				enf := check.Outcome(restrict(t, fd, 0))
-				return fmt.Sprintf("%s, read=%s, then enforce=%s read=%s", first, before, enf, check.Outcome(openRead(t.Path("f"))))
+			return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
+				first := check.Outcome(fixture.Restrict(t, -1, logSubdomainOff))
+				before := check.Outcome(fixture.OpenRead(t.Path("f")))
+				enf := check.Outcome(fixture.Restrict(t, fd, 0))
+				return fmt.Sprintf("%s, read=%s, then enforce=%s read=%s", first, before, enf, check.Outcome(fixture.OpenRead(t.Path("f"))))
 			})
 		}),
 
@@ -194,9 +195,9 @@ func flagCases() []check.Case {
 			}
 			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
 		}), func(t *check.T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
+			return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 				err := landlock.SysRestrictSelf(fd, nnpFlag)
-				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), noNewPrivs())
+				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), fixture.NoNewPrivs())
 			})
 		}).Showing("restrict/no_new_privs", check.ShowsEffect),
 		flagCase("no_new_privs/enforces_the_ruleset", check.Sys(func(e check.Env) string {
@@ -206,11 +207,11 @@ func flagCases() []check.Case {
 			return flagsOrPriv("EINVAL")(e)
 		}), func(t *check.T) string {
 			t.Files("f")
-			return withRuleset(attr(8, fsRead), func(fd int) string {
+			return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 				if err := landlock.SysRestrictSelf(fd, nnpFlag); err != nil {
 					return check.Outcome(err)
 				}
-				return check.Outcome(openRead(t.Path("f")))
+				return check.Outcome(fixture.OpenRead(t.Path("f")))
 			})
 		}),
 		flagCase("no_new_privs/with_log_flags", check.Sys(func(e check.Env) string {
@@ -219,9 +220,9 @@ func flagCases() []check.Case {
 			}
 			return flagsOrPriv("EINVAL")(e) + ", no_new_privs=0"
 		}), func(t *check.T) string {
-			return withRuleset(attr(8, fsRead), func(fd int) string {
+			return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
 				err := landlock.SysRestrictSelf(fd, nnpFlag|logAll)
-				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), noNewPrivs())
+				return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), fixture.NoNewPrivs())
 			})
 		}),
 		check.Case{Area: "flags", Name: "no_new_privs/bad_fd_leaves_it_unset", Covers: flagCovers("no_new_privs/"), Want: func(e check.Env) string {
@@ -239,13 +240,13 @@ func flagCases() []check.Case {
 			}
 			defer unix.Close(n)
 			err = landlock.SysRestrictSelf(n, nnpFlag)
-			return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), noNewPrivs())
+			return fmt.Sprintf("%s, no_new_privs=%d", check.Outcome(err), fixture.NoNewPrivs())
 		}},
 
 		// Quiet fields (ABI 10) must be subsets of the handled sets; before
 		// ABI 10 they lie past the kernel's struct (E2BIG).
 		flagCase("quiet/net_subset", fieldOutcome(check.ABIQuiet, check.ABIQuiet), func(*check.T) string {
-			return createOutcome(attr(48, 0, netBindTCP, 0, 0, netBindTCP), 0)
+			return fixture.CreateOutcome(fixture.Attr(48, 0, netBindTCP, 0, 0, netBindTCP), 0)
 		}),
 		flagCase("quiet/net_not_subset", check.Sys(func(e check.Env) string {
 			if e.ABI >= check.ABIQuiet {
@@ -253,10 +254,10 @@ func flagCases() []check.Case {
 			}
 			return "E2BIG"
 		}), func(*check.T) string {
-			return createOutcome(attr(48, 0, netBindTCP, 0, 0, netConnTCP), 0)
+			return fixture.CreateOutcome(fixture.Attr(48, 0, netBindTCP, 0, 0, netConnTCP), 0)
 		}),
 		flagCase("quiet/scoped_subset", fieldOutcome(check.ABIQuiet, check.ABIQuiet), func(*check.T) string {
-			return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeSig), 0)
+			return fixture.CreateOutcome(fixture.Attr(48, 0, 0, scopeSig, 0, 0, scopeSig), 0)
 		}),
 		flagCase("quiet/scoped_not_subset", check.Sys(func(e check.Env) string {
 			if e.ABI >= check.ABIQuiet {
@@ -264,7 +265,7 @@ func flagCases() []check.Case {
 			}
 			return "E2BIG"
 		}), func(*check.T) string {
-			return createOutcome(attr(48, 0, 0, scopeSig, 0, 0, scopeAbs), 0)
+			return fixture.CreateOutcome(fixture.Attr(48, 0, 0, scopeSig, 0, 0, scopeAbs), 0)
 		}),
 		// A QUIET rule needs a quiet mask for its rule type (ABI 10), and
 		// may then carry no access; before ABI 10 the flag is unknown. The
@@ -272,8 +273,8 @@ func flagCases() []check.Case {
 		// ruleset itself is refused (E2BIG).
 		flagCase("quiet/path_rule_without_access", check.Since(check.ABIQuiet, "EINVAL"), func(t *check.T) string {
 			return withDirPath(t, func(d int) string {
-				return withRulesetOrFallback(attr(48, fsRead, 0, 0, fsRead), attr(8, fsRead), func(fd int) string {
-					return check.Outcome(addPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET))
+				return fixture.WithRulesetOrFallback(fixture.Attr(48, fsRead, 0, 0, fsRead), fixture.Attr(8, fsRead), func(fd int) string {
+					return check.Outcome(fixture.AddPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET))
 				})
 			})
 		}),
@@ -283,19 +284,19 @@ func flagCases() []check.Case {
 			}
 			return "EINVAL"
 		}), func(*check.T) string {
-			return withRulesetOrFallback(attr(48, 0, netBindTCP, 0, 0, netBindTCP), attr(16, 0, netBindTCP), func(fd int) string {
+			return fixture.WithRulesetOrFallback(fixture.Attr(48, 0, netBindTCP, 0, 0, netBindTCP), fixture.Attr(16, 0, netBindTCP), func(fd int) string {
 				return check.Outcome(addQuietPort(fd, 0))
 			})
 		}),
 		flagCase("quiet/port_rule_without_quiet_net_mask", needsNetField(func(check.Env) string { return "EINVAL" }), func(*check.T) string {
-			return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, fsRead), attr(16, fsRead, netBindTCP), func(fd int) string {
+			return fixture.WithRulesetOrFallback(fixture.Attr(48, fsRead, netBindTCP, 0, fsRead), fixture.Attr(16, fsRead, netBindTCP), func(fd int) string {
 				return check.Outcome(addQuietPort(fd, netBindTCP))
 			})
 		}),
 		flagCase("quiet/path_rule_without_quiet_fs_mask", check.Always("EINVAL"), func(t *check.T) string {
 			return withDirPath(t, func(d int) string {
-				return withRulesetOrFallback(attr(48, fsRead, netBindTCP, 0, 0, netBindTCP), attr(8, fsRead), func(fd int) string {
-					return check.Outcome(addPath(fd, fsRead, d, unix.LANDLOCK_ADD_RULE_QUIET))
+				return fixture.WithRulesetOrFallback(fixture.Attr(48, fsRead, netBindTCP, 0, 0, netBindTCP), fixture.Attr(8, fsRead), func(fd int) string {
+					return check.Outcome(fixture.AddPath(fd, fsRead, d, unix.LANDLOCK_ADD_RULE_QUIET))
 				})
 			})
 		}),
@@ -315,26 +316,28 @@ func flagCases() []check.Case {
 				}
 				return p
 			}, func() string {
-				return fmt.Sprintf("allowed:%s,denied:%s", check.Outcome(openRead(t.Path("a/f"))), check.Outcome(openRead(t.Path("b/f"))))
+				return fmt.Sprintf("allowed:%s,denied:%s", check.Outcome(fixture.OpenRead(t.Path("a/f"))), check.Outcome(fixture.OpenRead(t.Path("b/f"))))
 			})
 		}).Showing("add_rule/quiet", check.ShowsEffect),
 		flagCase("quiet/never_changes_net_decisions", both(tcpDenied), func(t *check.T) string {
-			port, err := freePort(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+			port, err := fixture.FreePort(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 			if err != nil {
 				return check.SetupFailed(err)
 			}
 			return quietPair(t, func(quiet bool) landlock.Policy {
-				p := netPolicy(tcpBind)
+				p := fixture.NetPolicy(tcpBind)
 				if quiet {
 					p.QuietNet = tcpBind
 					p.Rules = append(p.Rules, landlock.PortRule{Port: uint64(port), Quiet: true})
 				}
 				return p
-			}, func() string { return check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port)) })
+			}, func() string {
+				return check.Outcome(fixture.BindOn(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, port))
+			})
 		}),
 		flagCase("quiet/never_changes_scope_decisions", both(scopeDenied), func(t *check.T) string {
 			name := abstractName()
-			srv, err := unixServer(name, unix.SOCK_STREAM)
+			srv, err := fixture.UnixServer(name, unix.SOCK_STREAM)
 			if err != nil {
 				return check.SetupFailed(err)
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,17 +31,17 @@ type fsRight struct {
 
 var fsRights = []fsRight{
 	{name: "execute", extra: landlock.FSReadFile,
-		setup: func(t *check.T) error { return writeExecutable(t.Path("prog")) },
-		op:    func(t *check.T) error { return execute(t.Path("prog")) }},
+		setup: func(t *check.T) error { return fixture.WriteExecutable(t.Path("prog")) },
+		op:    func(t *check.T) error { return fixture.Execute(t.Path("prog")) }},
 	{name: "write_file",
 		setup: func(t *check.T) error { t.Files("f"); return nil },
-		op:    func(t *check.T) error { return openWrite(t.Path("f")) }},
+		op:    func(t *check.T) error { return fixture.OpenWrite(t.Path("f")) }},
 	{name: "read_file",
 		setup: func(t *check.T) error { t.Files("f"); return nil },
-		op:    func(t *check.T) error { return openRead(t.Path("f")) }},
+		op:    func(t *check.T) error { return fixture.OpenRead(t.Path("f")) }},
 	{name: "read_dir",
 		setup: func(t *check.T) error { t.Mkdirs("d"); return nil },
-		op:    func(t *check.T) error { return readDir(t.Path("d")) }},
+		op:    func(t *check.T) error { return fixture.ReadDir(t.Path("d")) }},
 	{name: "remove_dir",
 		setup: func(t *check.T) error { t.Mkdirs("d"); return nil },
 		op:    func(t *check.T) error { return unix.Rmdir(t.Path("d")) }},
@@ -48,17 +49,17 @@ var fsRights = []fsRight{
 		setup: func(t *check.T) error { t.Files("f"); return nil },
 		op:    func(t *check.T) error { return unix.Unlink(t.Path("f")) }},
 	{name: "make_char", root: "CAP_MKNOD",
-		op: func(t *check.T) error { return mknod(t.Path("c"), unix.S_IFCHR, 1, 3) }},
+		op: func(t *check.T) error { return fixture.Mknod(t.Path("c"), unix.S_IFCHR, 1, 3) }},
 	{name: "make_dir",
 		op: func(t *check.T) error { return unix.Mkdir(t.Path("d"), 0o755) }},
 	{name: "make_reg",
-		op: func(t *check.T) error { return mknod(t.Path("r"), unix.S_IFREG, 0, 0) }},
+		op: func(t *check.T) error { return fixture.Mknod(t.Path("r"), unix.S_IFREG, 0, 0) }},
 	{name: "make_sock",
-		op: func(t *check.T) error { return mknod(t.Path("s"), unix.S_IFSOCK, 0, 0) }},
+		op: func(t *check.T) error { return fixture.Mknod(t.Path("s"), unix.S_IFSOCK, 0, 0) }},
 	{name: "make_fifo",
 		op: func(t *check.T) error { return unix.Mkfifo(t.Path("p"), 0o600) }},
 	{name: "make_block", root: "CAP_MKNOD",
-		op: func(t *check.T) error { return mknod(t.Path("b"), unix.S_IFBLK, 7, 0) }},
+		op: func(t *check.T) error { return fixture.Mknod(t.Path("b"), unix.S_IFBLK, 7, 0) }},
 	{name: "make_sym",
 		op: func(t *check.T) error { return unix.Symlink("target", t.Path("l")) }},
 	// Reparenting without REFER is EXDEV, also on the first ABI where REFER
@@ -74,8 +75,8 @@ var fsRights = []fsRight{
 		target: func(*check.T) string { return "/dev/zero" },
 		op:     func(*check.T) error { return ioctlFIONREAD("/dev/zero") }},
 	{name: "resolve_unix",
-		setup: func(t *check.T) error { _, err := unixServer(t.Path("sock"), unix.SOCK_STREAM); return err },
-		op:    func(t *check.T) error { return unixConnect(t.Path("sock"), unix.SOCK_STREAM) }},
+		setup: func(t *check.T) error { _, err := fixture.UnixServer(t.Path("sock"), unix.SOCK_STREAM); return err },
+		op:    func(t *check.T) error { return fixture.UnixConnect(t.Path("sock"), unix.SOCK_STREAM) }},
 }
 
 // right is the right's bit, from this suite's table.
@@ -109,7 +110,7 @@ func (r fsRight) run(t *check.T, grant landlock.AccessFS) string {
 	p := landlock.Policy{FS: allFS}
 	p.AllowPath(r.ruleTarget(t), grant)
 	if err := t.Enforce(p); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	return check.Outcome(r.op(t))
 }
@@ -196,9 +197,9 @@ var fsCases = []check.Case{
 		p := landlock.Policy{FS: landlock.FSReadFile | landlock.FSWriteFile}
 		p.AllowPath(t.Path("d"), landlock.FSReadFile).AllowPath(t.Path("d/sub"), landlock.FSWriteFile)
 		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
-		return check.Outcome(openClose(t.Path("d/sub/f"), unix.O_RDWR))
+		return check.Outcome(fixture.OpenClose(t.Path("d/sub/f"), unix.O_RDWR))
 	}},
 	{Area: "fs", Name: "layers/every_layer_must_allow", Covers: []string{"fs.6", "§3.4"}, Want: check.DeniedFrom(check.ABILandlock, "EACCES"), Run: func(t *check.T) string {
 		t.Files("d/f", "d/sub/f")
@@ -206,20 +207,20 @@ var fsCases = []check.Case{
 			p := landlock.Policy{FS: landlock.FSReadFile}
 			p.AllowPath(t.Path(dir), landlock.FSReadFile)
 			if err := t.Enforce(p); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 		}
-		if err := openRead(t.Path("d/sub/f")); err != nil {
+		if err := fixture.OpenRead(t.Path("d/sub/f")); err != nil {
 			return "allowed-by-both read failed: " + check.Outcome(err)
 		}
-		return check.Outcome(openRead(t.Path("d/f")))
+		return check.Outcome(fixture.OpenRead(t.Path("d/f")))
 	}},
 	{Area: "fs", Name: "unhandled_right_stays_allowed", Covers: []string{"§3.2"}, Want: check.Allowed, Run: func(t *check.T) string {
 		t.Files("f")
 		if err := t.Enforce(landlock.Policy{FS: landlock.FSReadFile}); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
-		return check.Outcome(openWrite(t.Path("f")))
+		return check.Outcome(fixture.OpenWrite(t.Path("f")))
 	}},
 	{Area: "fs", Name: "fd_opened_before_enforcement_keeps_rights", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: check.Allowed, Run: func(t *check.T) string {
 		return withFileOpenedBefore(t, func(fd int) error { _, err := unix.Write(fd, []byte("x")); return err })
@@ -229,7 +230,7 @@ var fsCases = []check.Case{
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
 		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 		return check.Outcome(unix.Rename(t.Path("a/f"), t.Path("a/g")))
 	}},
@@ -239,7 +240,7 @@ var fsCases = []check.Case{
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
 		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 		return check.Outcome(unix.Link(t.Path("a/f"), t.Path("b/f")))
 	}},
@@ -266,9 +267,9 @@ var fsCases = []check.Case{
 			p.Rules = append(p.Rules, landlock.PathRule{Path: lib, Access: landlock.FSReadFile | landlock.FSExecute, IgnoreMissing: true})
 		}
 		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
-		return probe(self, "read", t.Path("f"))
+		return fixture.Probe(self, "read", t.Path("f"))
 	}},
 }
 
@@ -283,7 +284,7 @@ func referCase(name, errno string, extra landlock.AccessFS) check.Case {
 		p.AllowPath(t.Path("a"), landlock.FSRefer|landlock.FSRemoveFile)
 		p.AllowPath(t.Path("b"), landlock.FSRefer|extra)
 		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 		return check.Outcome(unix.Rename(t.Path("a/f"), t.Path("b/f")))
 	}}
@@ -300,7 +301,7 @@ func withFileOpenedBefore(t *check.T, op func(fd int) error) string {
 	}
 	defer unix.Close(fd)
 	if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	return check.Outcome(op(fd))
 }

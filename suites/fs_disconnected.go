@@ -5,6 +5,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,7 +42,7 @@ var (
 
 // disconnect builds the fixture and returns the disconnected descriptor.
 func disconnect(t *check.T, topo discTopo) (int, error) {
-	if err := layout(t, "src/s1/dir/f", "src/s1/dir/sub/h", "src/s1/other/g", "mnt/", "out/"); err != nil {
+	if err := fixture.Layout(t, "src/s1/dir/f", "src/s1/dir/sub/h", "src/s1/other/g", "mnt/", "out/"); err != nil {
 		return -1, err
 	}
 	if err := unix.Mount(t.Path("src/s1"), t.Path("mnt"), "", unix.MS_BIND, ""); err != nil {
@@ -60,14 +61,14 @@ func disconnect(t *check.T, topo discTopo) (int, error) {
 
 // withDisconnected builds the fixture, enforces handled with rules and
 // runs op on the descriptor.
-func withDisconnected(t *check.T, topo discTopo, handled landlock.AccessFS, rules []rule, op func(fd int) string) string {
+func withDisconnected(t *check.T, topo discTopo, handled landlock.AccessFS, rules []fixture.Rule, op func(fd int) string) string {
 	fd, err := disconnect(t, topo)
 	if err != nil {
 		return check.SetupFailedf("%v", err)
 	}
 	defer unix.Close(fd)
-	if err := enforceFS(t, handled, rules...); err != nil {
-		return enforceFailed(err)
+	if err := fixture.EnforceFS(t, handled, rules...); err != nil {
+		return fixture.EnforceFailed(err)
 	}
 	return op(fd)
 }
@@ -75,7 +76,7 @@ func withDisconnected(t *check.T, topo discTopo, handled landlock.AccessFS, rule
 type discRow struct {
 	name    string
 	handled landlock.AccessFS
-	rules   []rule
+	rules   []fixture.Rule
 	op      func(t *check.T, fd int, file string) error
 	want    func(check.Env) string
 	// unfixed is the outcome of a kernel without the erratum-3 fix, if
@@ -88,69 +89,69 @@ type discRow struct {
 	reparents bool
 }
 
-const referOps = aRefer | aMkReg | aRmFile
+const referOps = fixture.ARefer | fixture.AMkReg | fixture.ARmFile
 
 var discRows = []discRow{
 	// Opening through the descriptor.
-	{name: "read_allowed_by_mount_point_rule", handled: aRead, rules: []rule{on("mnt", aRead)},
+	{name: "read_allowed_by_mount_point_rule", handled: fixture.ARead, rules: []fixture.Rule{fixture.On("mnt", fixture.ARead)},
 		op: readAt, want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf, discBranch}},
-	{name: "read_allowed_by_own_hierarchy_rule", handled: aRead, rules: []rule{on("out", aRead)},
+	{name: "read_allowed_by_own_hierarchy_rule", handled: fixture.ARead, rules: []fixture.Rule{fixture.On("out", fixture.ARead)},
 		op: readAt, want: check.Allowed, topos: []discTopo{discLeaf, discBranch}},
-	{name: "read_denied_without_rule_on_either_hierarchy", handled: aRead, rules: []rule{on("mnt/other", aRead), on("src/s1/other", aRead)},
+	{name: "read_denied_without_rule_on_either_hierarchy", handled: fixture.ARead, rules: []fixture.Rule{fixture.On("mnt/other", fixture.ARead), fixture.On("src/s1/other", fixture.ARead)},
 		op: readAt, want: check.DeniedFrom(check.ABILandlock, "EACCES"), topos: []discTopo{discLeaf, discBranch}},
 	// Read from the moved hierarchy, write from the mount point's: the
 	// two hierarchies together grant O_RDWR.
-	{name: "read_write_from_both_hierarchies", handled: aRead | aWrite, rules: []rule{on("out", aRead), on("mnt", aWrite)},
-		op:   func(t *check.T, fd int, file string) error { return openAt(fd, file, unix.O_RDWR) },
+	{name: "read_write_from_both_hierarchies", handled: fixture.ARead | fixture.AWrite, rules: []fixture.Rule{fixture.On("out", fixture.ARead), fixture.On("mnt", fixture.AWrite)},
+		op:   func(t *check.T, fd int, file string) error { return fixture.OpenAt(fd, file, unix.O_RDWR) },
 		want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
 	// Creating, linking and renaming within the disconnected directory.
-	{name: "create_allowed_by_mount_point_rule", handled: aMkReg, rules: []rule{on("mnt", aMkReg)},
+	{name: "create_allowed_by_mount_point_rule", handled: fixture.AMkReg, rules: []fixture.Rule{fixture.On("mnt", fixture.AMkReg)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Mknodat(fd, "new", unix.S_IFREG|0o644, 0)
 		}, want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
-	{name: "link_within_allowed_by_mount_point_rule", handled: aMkReg | aRead, rules: []rule{on("mnt", aMkReg)},
+	{name: "link_within_allowed_by_mount_point_rule", handled: fixture.AMkReg | fixture.ARead, rules: []fixture.Rule{fixture.On("mnt", fixture.AMkReg)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Linkat(fd, file, fd, file+"2", 0)
 		}, want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf}},
-	{name: "rename_within_allowed_by_mount_point_rule", handled: aMkReg | aRmFile | aRead, rules: []rule{on("mnt", aMkReg|aRmFile)},
+	{name: "rename_within_allowed_by_mount_point_rule", handled: fixture.AMkReg | fixture.ARmFile | fixture.ARead, rules: []fixture.Rule{fixture.On("mnt", fixture.AMkReg|fixture.ARmFile)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat(fd, file, fd, file+"2")
 		}, want: check.Allowed, unfixed: "EACCES", topos: []discTopo{discLeaf, discBranch}},
 	// Reparenting through the descriptor: the rights of the source (both
 	// hierarchies) against the destination's.
-	{name: "rename_out_without_gain_allowed", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps)},
+	{name: "rename_out_without_gain_allowed", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat(fd, file, unix.AT_FDCWD, t.Path("mnt/other", file))
 		}, want: check.Allowed, topos: []discTopo{discLeaf}},
-	{name: "rename_out_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("mnt/other", aRead)},
+	{name: "rename_out_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("mnt/other", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat(fd, file, unix.AT_FDCWD, t.Path("mnt/other", file))
 		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf, discBranch}},
-	{name: "link_out_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("mnt/other", aRead)},
+	{name: "link_out_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("mnt/other", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Linkat(fd, file, unix.AT_FDCWD, t.Path("mnt/other", file), 0)
 		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
-	{name: "rename_in_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("out", aRead)},
+	{name: "rename_in_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("out", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat(unix.AT_FDCWD, t.Path("mnt/other/g"), fd, "g")
 		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
-	{name: "link_in_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("out", aRead)},
+	{name: "link_in_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("out", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Linkat(unix.AT_FDCWD, t.Path("mnt/other/g"), fd, "g", 0)
 		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
-	{name: "exchange_widening_exdev", reparents: true, handled: aRead | referOps, rules: []rule{on("", referOps), on("out", aRead)},
+	{name: "exchange_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("out", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat2(fd, file, unix.AT_FDCWD, t.Path("mnt/other/g"), unix.RENAME_EXCHANGE)
 		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
 	// ".." of a disconnected directory does not exist (the VFS says
 	// ENOENT); a domain that denies READ_DIR does not turn it into EACCES.
-	{name: "dotdot_is_enoent", handled: aRead | aReadDir, rules: []rule{on("", aRead)},
+	{name: "dotdot_is_enoent", handled: fixture.ARead | fixture.AReadDir, rules: []fixture.Rule{fixture.On("", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
-			return openAt(fd, "..", unix.O_RDONLY|unix.O_DIRECTORY)
+			return fixture.OpenAt(fd, "..", unix.O_RDONLY|unix.O_DIRECTORY)
 		}, want: func(check.Env) string { return "ENOENT" }, topos: []discTopo{discLeaf}},
 }
 
-func readAt(t *check.T, fd int, file string) error { return openAt(fd, file, unix.O_RDONLY) }
+func readAt(t *check.T, fd int, file string) error { return fixture.OpenAt(fd, file, unix.O_RDONLY) }
 
 func init() {
 	check.Build(func() {

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -85,10 +86,10 @@ func execCase(name string, want func(check.Env) string, run func(t *check.T) str
 func init() {
 	check.Build(func() {
 		prog := func(t *check.T, rel string) error {
-			if err := layout(t, rel[:len(rel)-len("prog")]); err != nil {
+			if err := fixture.Layout(t, rel[:len(rel)-len("prog")]); err != nil {
 				return err
 			}
-			return writeExecutable(t.Path(rel))
+			return fixture.WriteExecutable(t.Path(rel))
 		}
 		denied := check.DeniedFrom(check.ABILandlock, "EACCES")
 		check.Register(
@@ -99,23 +100,23 @@ func init() {
 				if err := prog(t, "z/prog"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.AExec|fixture.ARead, fixture.On("a", fixture.AExec|fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return pairs("deep", check.Outcome(execute(t.Path("a/b/c/prog"))), "other", check.Outcome(execute(t.Path("z/prog"))))
+				return pairs("deep", check.Outcome(fixture.Execute(t.Path("a/b/c/prog"))), "other", check.Outcome(fixture.Execute(t.Path("z/prog"))))
 			}),
 			// The file reached decides, not the symbolic link.
 			execCase("symlink_to_denied_target", denied, func(t *check.T) string {
 				if err := prog(t, "b/prog"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := layout(t, "a/l->../b/prog"); err != nil {
+				if err := fixture.Layout(t, "a/l->../b/prog"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead), on("b", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.AExec|fixture.ARead, fixture.On("a", fixture.AExec|fixture.ARead), fixture.On("b", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return check.Outcome(execute(t.Path("a/l")))
+				return check.Outcome(fixture.Execute(t.Path("a/l")))
 			}),
 			// A domain that does not handle EXECUTE lets programs run, while it
 			// denies what it handles.
@@ -123,18 +124,18 @@ func init() {
 				if err := prog(t, "a/prog"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, aWrite); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.AWrite); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return pairs("exec", check.Outcome(execute(t.Path("a/prog"))), "write", check.Outcome(openWrite(t.Path("a/prog"))))
+				return pairs("exec", check.Outcome(fixture.Execute(t.Path("a/prog"))), "write", check.Outcome(fixture.OpenWrite(t.Path("a/prog"))))
 			}),
 			check.Case{Area: "fs", Name: "execute/execveat_check_allowed_with_execute", Covers: []string{"fs.7", "§3.2"},
 				Want: withExecveCheck(check.Allowed), Run: func(t *check.T) string {
 					if err := prog(t, "a/prog"); err != nil {
 						return check.SetupFailed(err)
 					}
-					if err := enforceFS(t, aExec|aRead, on("a", aExec|aRead)); err != nil {
-						return enforceFailed(err)
+					if err := fixture.EnforceFS(t, fixture.AExec|fixture.ARead, fixture.On("a", fixture.AExec|fixture.ARead)); err != nil {
+						return fixture.EnforceFailed(err)
 					}
 					return check.Outcome(execveCheck(t.Path("a/prog")))
 				}},
@@ -143,8 +144,8 @@ func init() {
 					if err := prog(t, "a/prog"); err != nil {
 						return check.SetupFailed(err)
 					}
-					if err := enforceFS(t, aExec|aRead, on("a", aRead)); err != nil {
-						return enforceFailed(err)
+					if err := fixture.EnforceFS(t, fixture.AExec|fixture.ARead, fixture.On("a", fixture.ARead)); err != nil {
+						return fixture.EnforceFailed(err)
 					}
 					return check.Outcome(execveCheck(t.Path("a/prog")))
 				}},

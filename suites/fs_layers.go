@@ -4,6 +4,7 @@ import (
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,12 +22,12 @@ func layerCase(name string, want func(check.Env) string, run func(t *check.T) st
 // fsLayerSpec is one layer: what it handles and its rules.
 type fsLayerSpec struct {
 	handled landlock.AccessFS
-	rules   []rule
+	rules   []fixture.Rule
 }
 
 func enforceLayers(t *check.T, ls ...fsLayerSpec) error {
 	for _, l := range ls {
-		if err := enforceFS(t, l.handled, l.rules...); err != nil {
+		if err := fixture.EnforceFS(t, l.handled, l.rules...); err != nil {
 			return err
 		}
 	}
@@ -35,23 +36,23 @@ func enforceLayers(t *check.T, ls ...fsLayerSpec) error {
 
 func init() {
 	check.Build(func() {
-		read := func(t *check.T, p string) string { return check.Outcome(openRead(t.Path(p))) }
-		write := func(t *check.T, p string) string { return check.Outcome(openWrite(t.Path(p))) }
+		read := func(t *check.T, p string) string { return check.Outcome(fixture.OpenRead(t.Path(p))) }
+		write := func(t *check.T, p string) string { return check.Outcome(fixture.OpenWrite(t.Path(p))) }
 		check.Register(
 			// The second layer grants READ|WRITE everywhere; the first granted
 			// only READ on a: writing stays denied.
 			layerCase("superset_layer_cannot_widen", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *check.T) string {
 				t.Files("a/f")
-				if err := enforceLayers(t, fsLayerSpec{aRead | aWrite, []rule{on("a", aRead)}}, fsLayerSpec{aRead | aWrite, []rule{on("", aRead|aWrite)}}); err != nil {
-					return enforceFailed(err)
+				if err := enforceLayers(t, fsLayerSpec{fixture.ARead | fixture.AWrite, []fixture.Rule{fixture.On("a", fixture.ARead)}}, fsLayerSpec{fixture.ARead | fixture.AWrite, []fixture.Rule{fixture.On("", fixture.ARead|fixture.AWrite)}}); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
 			}),
 			// Layers handling different rights: each only restricts its own.
 			layerCase("non_overlapping_accesses", byLibABI(check.ABILandlock, "a_read=ok b_write=ok a_write=EACCES b_read=EACCES", "a_read=ok b_write=ok a_write=ok b_read=ok"), func(t *check.T) string {
 				t.Files("a/f", "b/f")
-				if err := enforceLayers(t, fsLayerSpec{aRead, []rule{on("a", aRead)}}, fsLayerSpec{aWrite, []rule{on("b", aWrite)}}); err != nil {
-					return enforceFailed(err)
+				if err := enforceLayers(t, fsLayerSpec{fixture.ARead, []fixture.Rule{fixture.On("a", fixture.ARead)}}, fsLayerSpec{fixture.AWrite, []fixture.Rule{fixture.On("b", fixture.AWrite)}}); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return pairs("a_read", read(t, "a/f"), "b_write", write(t, "b/f"), "a_write", write(t, "a/f"), "b_read", read(t, "b/f"))
 			}),
@@ -60,34 +61,34 @@ func init() {
 			layerCase("interleaved_masked_accesses", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *check.T) string {
 				t.Files("a/f")
 				if err := enforceLayers(t,
-					fsLayerSpec{aRead | aWrite, []rule{on("a", aRead|aWrite)}},
-					fsLayerSpec{aWrite, nil},
-					fsLayerSpec{aRead, []rule{on("a", aRead)}}); err != nil {
-					return enforceFailed(err)
+					fsLayerSpec{fixture.ARead | fixture.AWrite, []fixture.Rule{fixture.On("a", fixture.ARead|fixture.AWrite)}},
+					fsLayerSpec{fixture.AWrite, nil},
+					fsLayerSpec{fixture.ARead, []fixture.Rule{fixture.On("a", fixture.ARead)}}); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
 			}),
 			layerCase("empty_layer_denies_only_what_it_handles", byLibABI(check.ABILandlock, "read=EACCES write=ok", "read=ok write=ok"), func(t *check.T) string {
 				t.Files("a/f")
-				if err := enforceLayers(t, fsLayerSpec{aRead, nil}); err != nil {
-					return enforceFailed(err)
+				if err := enforceLayers(t, fsLayerSpec{fixture.ARead, nil}); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return pairs("read", read(t, "a/f"), "write", write(t, "a/f"))
 			}),
 			// The same ruleset enforced twice: two equal layers.
 			layerCase("same_ruleset_twice", check.Sys(func(check.Env) string { return "a=ok b=EACCES" }), func(t *check.T) string {
 				t.Files("a/f", "b/f")
-				return withRuleset(attr(8, fsRead), func(rs int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(rs int) string {
 					d, err := unix.Open(t.Path("a"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
 						return check.SetupFailed(err)
 					}
 					defer unix.Close(d)
-					if err := addPath(rs, fsRead, d, 0); err != nil {
+					if err := fixture.AddPath(rs, fsRead, d, 0); err != nil {
 						return "add_rule: " + check.Outcome(err)
 					}
 					for i := 0; i < 2; i++ {
-						if err := restrict(t, rs, 0); err != nil {
+						if err := fixture.Restrict(t, rs, 0); err != nil {
 							return "restrict: " + check.Outcome(err)
 						}
 					}
@@ -110,8 +111,8 @@ func init() {
 				if err := writeProgram(progs["b"], tinyasm.OpenProgram(t.Path("b/f"), unix.O_RDONLY)); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, aRead|aExec, on("a", aRead|aExec)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead|fixture.AExec, fixture.On("a", fixture.ARead|fixture.AExec)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return pairs("a", runProgram(progs["a"]), "b", runProgram(progs["b"]))
 			}),
@@ -119,10 +120,10 @@ func init() {
 			// domain; the enforcing thread is inside.
 			inherit("sibling_thread_not_restricted", byLibABI(check.ABILandlock, "self=EACCES sibling=ok", "self=ok sibling=ok"), func(t *check.T) string {
 				t.Files("f")
-				if err := enforceFS(t, aRead); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return pairs("self", read(t, "f"), "sibling", onOtherThread(func() string { return read(t, "f") }))
+				return pairs("self", read(t, "f"), "sibling", fixture.OnOtherThread(func() string { return read(t, "f") }))
 			}),
 		)
 	})

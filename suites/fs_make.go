@@ -3,6 +3,7 @@ package suites
 import (
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,7 +18,7 @@ import (
 
 // makeHandled is every creation and removal right of ABI 1, with read and
 // write.
-const makeHandled = aRead | aWrite | aRmDir | aRmFile | aMkChar | aMkDir | aMkReg | aMkSock | aMkFifo | aMkSym
+const makeHandled = fixture.ARead | fixture.AWrite | fixture.ARmDir | fixture.ARmFile | fixture.AMkChar | fixture.AMkDir | fixture.AMkReg | fixture.AMkSock | fixture.AMkFifo | fixture.AMkSym
 
 type makeRow struct {
 	name   string
@@ -28,30 +29,30 @@ type makeRow struct {
 }
 
 var makeRows = []makeRow{
-	{name: "sock_by_bind_allowed", grant: aMkSock, op: bindSocket("s")},
-	{name: "sock_by_bind_denied", grant: makeHandled &^ aMkSock, op: bindSocket("s"), denied: true},
-	{name: "reg_by_open_creat_allowed", grant: aWrite | aMkReg, op: creatNew("new")},
-	{name: "reg_by_open_creat_denied", grant: aWrite, op: creatNew("new"), denied: true},
+	{name: "sock_by_bind_allowed", grant: fixture.AMkSock, op: bindSocket("s")},
+	{name: "sock_by_bind_denied", grant: makeHandled &^ fixture.AMkSock, op: bindSocket("s"), denied: true},
+	{name: "reg_by_open_creat_allowed", grant: fixture.AWrite | fixture.AMkReg, op: creatNew("new")},
+	{name: "reg_by_open_creat_denied", grant: fixture.AWrite, op: creatNew("new"), denied: true},
 	// O_CREAT on an existing file creates nothing.
-	{name: "reg_open_creat_of_existing_file_needs_no_make_reg", layout: []string{"f"}, grant: aWrite, op: creatNew("f")},
-	{name: "reg_by_mknod_file_type_zero_denied", grant: makeHandled &^ aMkReg, denied: true,
+	{name: "reg_open_creat_of_existing_file_needs_no_make_reg", layout: []string{"f"}, grant: fixture.AWrite, op: creatNew("f")},
+	{name: "reg_by_mknod_file_type_zero_denied", grant: makeHandled &^ fixture.AMkReg, denied: true,
 		op: func(t *check.T, dirfd int) error { return unix.Mknodat(dirfd, "r", 0o600, 0) }},
-	{name: "fifo_by_mkfifoat_below_dir_fd_denied", grant: makeHandled &^ aMkFifo, denied: true,
+	{name: "fifo_by_mkfifoat_below_dir_fd_denied", grant: makeHandled &^ fixture.AMkFifo, denied: true,
 		op: func(t *check.T, dirfd int) error { return unix.Mkfifoat(dirfd, "p", 0o600) }},
-	{name: "sym_by_symlinkat_below_dir_fd_denied", grant: makeHandled &^ aMkSym, denied: true,
+	{name: "sym_by_symlinkat_below_dir_fd_denied", grant: makeHandled &^ fixture.AMkSym, denied: true,
 		op: func(t *check.T, dirfd int) error { return unix.Symlinkat("target", dirfd, "l") }},
-	{name: "dir_by_mkdirat_below_dir_fd_denied", grant: makeHandled &^ aMkDir, denied: true,
+	{name: "dir_by_mkdirat_below_dir_fd_denied", grant: makeHandled &^ fixture.AMkDir, denied: true,
 		op: func(t *check.T, dirfd int) error { return unix.Mkdirat(dirfd, "d", 0o755) }},
-	{name: "dir_removal_by_unlinkat_denied", layout: []string{"d/"}, grant: makeHandled &^ aRmDir, denied: true,
+	{name: "dir_removal_by_unlinkat_denied", layout: []string{"d/"}, grant: makeHandled &^ fixture.ARmDir, denied: true,
 		op: func(t *check.T, dirfd int) error { return unix.Unlinkat(dirfd, "d", unix.AT_REMOVEDIR) }},
-	{name: "file_removal_by_unlinkat_below_dir_fd_denied", layout: []string{"f"}, grant: makeHandled &^ aRmFile, denied: true,
+	{name: "file_removal_by_unlinkat_below_dir_fd_denied", layout: []string{"f"}, grant: makeHandled &^ fixture.ARmFile, denied: true,
 		op: func(t *check.T, dirfd int) error { return unix.Unlinkat(dirfd, "f", 0) }},
 	// A hard link of a special file needs the MAKE_* right of its kind.
-	{name: "sym_by_link_of_a_symlink_denied", layout: []string{"l->f"}, grant: makeHandled &^ aMkSym, denied: true,
+	{name: "sym_by_link_of_a_symlink_denied", layout: []string{"l->f"}, grant: makeHandled &^ fixture.AMkSym, denied: true,
 		op: func(t *check.T, dirfd int) error { return unix.Linkat(dirfd, "l", dirfd, "l2", 0) }},
-	{name: "sym_by_link_of_a_symlink_allowed", layout: []string{"l->f"}, grant: aMkSym,
+	{name: "sym_by_link_of_a_symlink_allowed", layout: []string{"l->f"}, grant: fixture.AMkSym,
 		op: func(t *check.T, dirfd int) error { return unix.Linkat(dirfd, "l", dirfd, "l2", 0) }},
-	{name: "fifo_by_link_of_a_fifo_denied", layout: []string{"p|"}, grant: makeHandled &^ aMkFifo, denied: true,
+	{name: "fifo_by_link_of_a_fifo_denied", layout: []string{"p|"}, grant: makeHandled &^ fixture.AMkFifo, denied: true,
 		op: func(t *check.T, dirfd int) error { return unix.Linkat(dirfd, "p", dirfd, "p2", 0) }},
 }
 
@@ -68,7 +69,7 @@ func bindSocket(name string) func(t *check.T, dirfd int) error {
 }
 
 func creatNew(name string) func(t *check.T, dirfd int) error {
-	return func(t *check.T, dirfd int) error { return openAt(dirfd, name, unix.O_WRONLY|unix.O_CREAT) }
+	return func(t *check.T, dirfd int) error { return fixture.OpenAt(dirfd, name, unix.O_WRONLY|unix.O_CREAT) }
 }
 
 func init() {
@@ -86,7 +87,7 @@ func init() {
 				for _, s := range r.layout {
 					specs = append(specs, "d0/"+s)
 				}
-				if err := layout(t, specs...); err != nil {
+				if err := fixture.Layout(t, specs...); err != nil {
 					return check.SetupFailed(err)
 				}
 				dirfd, err := unix.Open(t.Path("d0"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -94,8 +95,8 @@ func init() {
 					return check.SetupFailed(err)
 				}
 				defer unix.Close(dirfd)
-				if err := enforceFS(t, makeHandled, on("d0", r.grant)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, makeHandled, fixture.On("d0", r.grant)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(r.op(t, dirfd))
 			}})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,7 +29,9 @@ import (
 
 // topologyDomain handles one filesystem right and grants it everywhere:
 // only the topology change itself can be denied.
-func topologyDomain(t *check.T) error { return enforceFS(t, aRead, on("/", aRead)) }
+func topologyDomain(t *check.T) error {
+	return fixture.EnforceFS(t, fixture.ARead, fixture.On("/", fixture.ARead))
+}
 
 // ownRootMount makes the case directory this thread's root, as a mount of
 // its own (bound on itself): pivot_root(2) needs the current root to be a
@@ -77,7 +80,7 @@ type topoRow struct {
 }
 
 var topoRows = []topoRow{
-	{name: "mount", prep: func(t *check.T) error { return layout(t, "m/") },
+	{name: "mount", prep: func(t *check.T) error { return fixture.Layout(t, "m/") },
 		change: func(t *check.T) error { return unix.Mount("tmpfs", t.Path("m"), "tmpfs", 0, "") }},
 	{name: "umount", prep: func(t *check.T) error { return mountTmpfs(t, "m") },
 		change: func(t *check.T) error { return unix.Unmount(t.Path("m"), 0) }},
@@ -87,18 +90,18 @@ var topoRows = []topoRow{
 		change: func(t *check.T) error {
 			return unix.Mount("", t.Path("m"), "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
 		}},
-	{name: "bind_mount", prep: func(t *check.T) error { return layout(t, "a/f", "m/") },
+	{name: "bind_mount", prep: func(t *check.T) error { return fixture.Layout(t, "a/f", "m/") },
 		change: func(t *check.T) error { return unix.Mount(t.Path("a"), t.Path("m"), "", unix.MS_BIND, "") }},
 	{name: "propagation_change", prep: func(t *check.T) error { return mountTmpfs(t, "m") },
 		change: func(t *check.T) error { return unix.Mount("", t.Path("m"), "", unix.MS_SHARED, "") }},
 	{name: "mount_move", prep: func(t *check.T) error {
-		if err := layout(t, "n/"); err != nil {
+		if err := fixture.Layout(t, "n/"); err != nil {
 			return err
 		}
 		return mountTmpfs(t, "m")
 	}, change: func(t *check.T) error { return unix.Mount(t.Path("m"), t.Path("n"), "", unix.MS_MOVE, "") }},
 	{name: "move_mount", prep: func(t *check.T) error {
-		if err := layout(t, "n/"); err != nil {
+		if err := fixture.Layout(t, "n/"); err != nil {
 			return err
 		}
 		return mountTmpfs(t, "m")
@@ -111,7 +114,7 @@ var topoRows = []topoRow{
 // attachDetachedTree clones the case's a/ as a detached mount before the
 // enforcement and attaches it after: move_mount(2) of an open_tree(2) fd.
 func attachDetachedTree(t *check.T, enforce func() error) string {
-	if err := layout(t, "a/f", "n/"); err != nil {
+	if err := fixture.Layout(t, "a/f", "n/"); err != nil {
 		return check.SetupFailed(err)
 	}
 	fd, err := unix.OpenTree(unix.AT_FDCWD, t.Path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
@@ -120,7 +123,7 @@ func attachDetachedTree(t *check.T, enforce func() error) string {
 	}
 	defer unix.Close(fd)
 	if err := enforce(); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	return check.Outcome(unix.MoveMount(fd, "", unix.AT_FDCWD, t.Path("n"), unix.MOVE_MOUNT_F_EMPTY_PATH))
 }
@@ -144,7 +147,7 @@ func netOnly(t *check.T) (func() error, error) {
 
 func scopeOnly(t *check.T) (func() error, error) {
 	name := abstractName()
-	srv, err := unixServer(name, unix.SOCK_STREAM)
+	srv, err := fixture.UnixServer(name, unix.SOCK_STREAM)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +157,7 @@ func scopeOnly(t *check.T) (func() error, error) {
 	}
 	return func() error {
 		defer unix.Close(srv)
-		return unixConnect(name, unix.SOCK_STREAM)
+		return fixture.UnixConnect(name, unix.SOCK_STREAM)
 	}, nil
 }
 
@@ -172,7 +175,7 @@ func init() {
 					return check.SetupFailed(err)
 				}
 				if err := topologyDomain(t); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(r.change(t))
 			}))
@@ -205,7 +208,7 @@ func init() {
 						}
 						companion, err := d.enforce(t)
 						if err != nil {
-							return enforceFailed(err)
+							return fixture.EnforceFailed(err)
 						}
 						return name + "=" + check.Outcome(r.change(t)) + " " + d.what + "=" + check.Outcome(companion())
 					}))
@@ -214,26 +217,26 @@ func init() {
 
 		check.Register(
 			topoCase("chroot/chroot_allowed", check.Allowed, func(t *check.T) string {
-				if err := layout(t, "root/"); err != nil {
+				if err := fixture.Layout(t, "root/"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, allFS&^aRefer, on("", allFS&^aRefer)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, allFS&^fixture.ARefer, fixture.On("", allFS&^fixture.ARefer)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(unix.Chroot(t.Path("root")))
 			}),
 			// Inside a chroot, the rules still name the same inodes.
 			topoCase("chroot/rules_apply_inside_chroot", byLibABI(check.ABILandlock, "d=ok e=EACCES", "d=ok e=ok"), func(t *check.T) string {
-				if err := layout(t, "root/d/f", "root/e/f"); err != nil {
+				if err := fixture.Layout(t, "root/d/f", "root/e/f"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, aRead, on("root/d", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("root/d", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				if err := unix.Chroot(t.Path("root")); err != nil {
 					return "chroot: " + check.Outcome(err)
 				}
-				return "d=" + check.Outcome(openRead("/d/f")) + " e=" + check.Outcome(openRead("/e/f"))
+				return "d=" + check.Outcome(fixture.OpenRead("/d/f")) + " e=" + check.Outcome(fixture.OpenRead("/e/f"))
 			}),
 
 			// A rule taken on a mount point (after the mount) is on the mounted
@@ -242,53 +245,53 @@ func init() {
 				if err := mountTmpfs(t, "m"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := layout(t, "m/f", "n/f"); err != nil {
+				if err := fixture.Layout(t, "m/f", "n/f"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, aRead, on("m", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("m", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return "inside=" + check.Outcome(openRead(t.Path("m/f"))) + " outside=" + check.Outcome(openRead(t.Path("n/f")))
+				return "inside=" + check.Outcome(fixture.OpenRead(t.Path("m/f"))) + " outside=" + check.Outcome(fixture.OpenRead(t.Path("n/f")))
 			}),
 			topoCase("mount/rule_over_mount_point_covers_the_mount", byLibABI(check.ABILandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *check.T) string {
 				if err := mountTmpfs(t, "a/m"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := layout(t, "a/m/f", "n/f"); err != nil {
+				if err := fixture.Layout(t, "a/m/f", "n/f"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, aRead, on("a", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("a", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return "inside=" + check.Outcome(openRead(t.Path("a/m/f"))) + " outside=" + check.Outcome(openRead(t.Path("n/f")))
+				return "inside=" + check.Outcome(fixture.OpenRead(t.Path("a/m/f"))) + " outside=" + check.Outcome(fixture.OpenRead(t.Path("n/f")))
 			}),
 			// The rule is added on directory m, then a tmpfs covers m, then the
 			// ruleset is enforced: the rule is on the hidden directory, not on
 			// the mount. Raw syscalls, so that the mount comes between the rule
 			// and the enforcement.
 			topoCase("mount/covered_rule_does_not_reach_the_mount", fsSys(check.ABILandlock, "EACCES"), func(t *check.T) string {
-				if err := layout(t, "m/"); err != nil {
+				if err := fixture.Layout(t, "m/"); err != nil {
 					return check.SetupFailed(err)
 				}
-				return withRuleset(attr(8, fsRead), func(rs int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(rs int) string {
 					d, err := unix.Open(t.Path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
 						return check.SetupFailed(err)
 					}
 					defer unix.Close(d)
-					if err := addPath(rs, fsRead, d, 0); err != nil {
+					if err := fixture.AddPath(rs, fsRead, d, 0); err != nil {
 						return "add_rule: " + check.Outcome(err)
 					}
 					if err := mountTmpfs(t, "m"); err != nil {
 						return check.SetupFailed(err)
 					}
-					if err := layout(t, "m/f"); err != nil {
+					if err := fixture.Layout(t, "m/f"); err != nil {
 						return check.SetupFailed(err)
 					}
-					if err := restrict(t, rs, 0); err != nil {
+					if err := fixture.Restrict(t, rs, 0); err != nil {
 						return "restrict: " + check.Outcome(err)
 					}
-					return check.Outcome(openRead(t.Path("m/f")))
+					return check.Outcome(fixture.OpenRead(t.Path("m/f")))
 				})
 			}),
 			// A ruleset whose rule is on a filesystem that goes away: the
@@ -299,19 +302,19 @@ func init() {
 					return check.SetupFailed(err)
 				}
 				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
-				return withRuleset(attr(8, rd), func(rs int) string {
+				return fixture.WithRuleset(fixture.Attr(8, rd), func(rs int) string {
 					d, err := unix.Open(t.Path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
 					if err != nil {
 						return check.SetupFailed(err)
 					}
-					err = addPath(rs, rd, d, 0)
+					err = fixture.AddPath(rs, rd, d, 0)
 					unix.Close(d)
 					if err != nil {
 						return "add_rule: " + check.Outcome(err)
 					}
 					o := "umount=" + check.Outcome(unix.Unmount(t.Path("m"), 0))
-					o += " restrict=" + check.Outcome(restrict(t, rs, 0))
-					return o + " read_dir=" + check.Outcome(readDir(t.Path("m")))
+					o += " restrict=" + check.Outcome(fixture.Restrict(t, rs, 0))
+					return o + " read_dir=" + check.Outcome(fixture.ReadDir(t.Path("m")))
 				})
 			}),
 			// pivot_root before the enforcement: rules name paths of the new
@@ -334,10 +337,10 @@ func init() {
 				if err := unix.Chdir("/"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, aRead, on("/d", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("/d", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return "d=" + check.Outcome(openRead("/d/f")) + " e=" + check.Outcome(openRead("/e/f"))
+				return "d=" + check.Outcome(fixture.OpenRead("/d/f")) + " e=" + check.Outcome(fixture.OpenRead("/e/f"))
 			}),
 		)
 		check.Register(bindCases()...)
@@ -357,7 +360,7 @@ func rowNamed(name string) topoRow {
 // bindCases: a bind mount of a on b shows the same inodes.
 func bindCases() []check.Case {
 	bound := func(t *check.T) error {
-		if err := layout(t, "a/f", "b/", "c/"); err != nil {
+		if err := fixture.Layout(t, "a/f", "b/", "c/"); err != nil {
 			return err
 		}
 		return unix.Mount(t.Path("a"), t.Path("b"), "", unix.MS_BIND, "")
@@ -367,10 +370,10 @@ func bindCases() []check.Case {
 			if err := bound(t); err != nil {
 				return check.SetupFailed(err)
 			}
-			if err := enforceFS(t, aRead, on(ruleOn, aRead)); err != nil {
-				return enforceFailed(err)
+			if err := fixture.EnforceFS(t, fixture.ARead, fixture.On(ruleOn, fixture.ARead)); err != nil {
+				return fixture.EnforceFailed(err)
 			}
-			return check.Outcome(openRead(t.Path(read)))
+			return check.Outcome(fixture.OpenRead(t.Path(read)))
 		})
 		c.Covers = append(c.Covers, "§3.5")
 		return c
@@ -387,7 +390,7 @@ func bindCases() []check.Case {
 // it is missing the cases are skipped with that reason.
 func overlayCases() []check.Case {
 	merged := func(t *check.T) error {
-		if err := layout(t, "l/f", "u/", "w/", "m/"); err != nil {
+		if err := fixture.Layout(t, "l/f", "u/", "w/", "m/"); err != nil {
 			return err
 		}
 		opts := "lowerdir=" + t.Path("l") + ",upperdir=" + t.Path("u") + ",workdir=" + t.Path("w")
@@ -398,10 +401,10 @@ func overlayCases() []check.Case {
 			if err := merged(t); err != nil {
 				return check.SetupFailed(err)
 			}
-			if err := enforceFS(t, aRead, on(ruleOn, aRead)); err != nil {
-				return enforceFailed(err)
+			if err := fixture.EnforceFS(t, fixture.ARead, fixture.On(ruleOn, fixture.ARead)); err != nil {
+				return fixture.EnforceFailed(err)
 			}
-			return "merged=" + check.Outcome(openRead(t.Path("m/f"))) + " lower=" + check.Outcome(openRead(t.Path("l/f")))
+			return "merged=" + check.Outcome(fixture.OpenRead(t.Path("m/f"))) + " lower=" + check.Outcome(fixture.OpenRead(t.Path("l/f")))
 		})
 		c.Skip = skips(noOverlay, c.Skip)
 		c.Covers = append(c.Covers, "§3.5")
@@ -451,8 +454,8 @@ func rootProbe(name string) string {
 	if o, ok := rootProbes.Load(name); ok {
 		return o.(string)
 	}
-	o := onOtherThread(func() string {
-		return offMainThread(func() string {
+	o := fixture.OnOtherThread(func() string {
+		return fixture.OffMainThread(func() string {
 			if err := privateMountNSThread(); err != nil {
 				return err.Error()
 			}

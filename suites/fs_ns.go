@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,7 +51,7 @@ func withMountNS(c check.Case, body func(*check.T) string) check.Case {
 	c.Skip = skips(c.Skip, nsUnavailable)
 	c.Run = func(t *check.T) string {
 		if t.Env.Root {
-			return offMainThread(func() string {
+			return fixture.OffMainThread(func() string {
 				if err := privateMountNSThread(); err != nil {
 					return check.SetupFailedf("%v", err)
 				}
@@ -147,7 +148,7 @@ func (s *nsServer) startLocked() error {
 		return err
 	}
 	cmd := exec.Command(self)
-	cmd.Env = []string{ProbeEnv + "=" + nsServerAction + ":"}
+	cmd.Env = []string{fixture.ProbeEnv + "=" + nsServerAction + ":"}
 	cmd.Dir = "/"
 	cmd.Stderr = io.Discard
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -263,7 +264,7 @@ func (s *nsServer) probe(name string) string {
 var nsProbes = map[string]func(dir string) string{}
 
 func init() {
-	probeActions[nsServerAction] = func(string) error {
+	fixture.ProbeActions[nsServerAction] = func(string) error {
 		nsServerMain()
 		return nil
 	}

@@ -3,6 +3,7 @@ package suites
 import (
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,14 +27,14 @@ import (
 
 // referHandled is what the rows handle: every right of ABI 1 and 2 the
 // operations touch.
-const referHandled = aRead | aWrite | aRefer | aRmFile | aRmDir | aMkReg | aMkDir | aMkSym | aMkFifo | aMkChar
+const referHandled = fixture.ARead | fixture.AWrite | fixture.ARefer | fixture.ARmFile | fixture.ARmDir | fixture.AMkReg | fixture.AMkDir | fixture.AMkSym | fixture.AMkFifo | fixture.AMkChar
 
 type referRow struct {
 	name    string
 	layout  []string
 	handled landlock.AccessFS // default referHandled
-	rules   []rule
-	layers  [][]rule // further layers, each handling referHandled
+	rules   []fixture.Rule
+	layers  [][]fixture.Rule // further layers, each handling referHandled
 	op      func(t *check.T) error
 	want    func(check.Env) string
 	deviate func(check.Env) []check.Deviation
@@ -41,19 +42,19 @@ type referRow struct {
 }
 
 func (r referRow) run(t *check.T) string {
-	if err := layout(t, r.layout...); err != nil {
+	if err := fixture.Layout(t, r.layout...); err != nil {
 		return check.SetupFailed(err)
 	}
 	handled := r.handled
 	if handled == 0 {
 		handled = referHandled
 	}
-	if err := enforceFS(t, handled, r.rules...); err != nil {
-		return enforceFailed(err)
+	if err := fixture.EnforceFS(t, handled, r.rules...); err != nil {
+		return fixture.EnforceFailed(err)
 	}
 	for _, l := range r.layers {
-		if err := enforceFS(t, referHandled, l...); err != nil {
-			return enforceFailed(err)
+		if err := fixture.EnforceFS(t, referHandled, l...); err != nil {
+			return fixture.EnforceFailed(err)
 		}
 	}
 	return check.Outcome(r.op(t))
@@ -86,134 +87,134 @@ func reparented(errno string) func(check.Env) string { return check.DeniedFrom(c
 var referRows = []referRow{
 	// Links.
 	{name: "link/widening_exdev", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer), on("b", aRefer|aMkReg|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARead)},
 		op:    ln("a/f", "b/f"), want: reparented("EXDEV"), covers: []string{"§6.9"}},
 	{name: "link/no_gain_allowed", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aMkReg|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARead), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARead)},
 		op:    ln("a/f", "b/f"), want: check.Allowed},
 	{name: "link/destination_without_make_reg_eacces", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARead), fixture.On("b", fixture.ARefer|fixture.ARead)},
 		op:    ln("a/f", "b/f"), want: reparented("EACCES"), covers: []string{"§6.9"}},
 	// Both conditions at once: b grants READ (a gain) and lacks MAKE_REG.
 	{name: "link/eacces_takes_precedence_over_exdev", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer), on("b", aRefer|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer), fixture.On("b", fixture.ARefer|fixture.ARead)},
 		op:    ln("a/f", "b/f"), want: reparented("EACCES"), covers: []string{"§6.9"}},
 	{name: "link/source_without_refer_exdev", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRead), on("b", aRefer|aMkReg|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARead), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARead)},
 		op:    ln("a/f", "b/f"), want: reparented("EXDEV")},
 	{name: "link/destination_without_refer_exdev", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer|aRead), on("b", aMkReg|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARead), fixture.On("b", fixture.AMkReg|fixture.ARead)},
 		op:    ln("a/f", "b/f"), want: reparented("EXDEV")},
 	{name: "link/same_directory_without_make_reg_eacces", layout: []string{"a/f"},
-		rules: []rule{on("a", aRead|aRmFile)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARead|fixture.ARmFile)},
 		op:    ln("a/f", "a/g"), want: check.DeniedFrom(check.ABILandlock, "EACCES")},
 	{name: "link/same_directory_needs_no_refer", layout: []string{"a/f"},
-		rules: []rule{on("a", aRead|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARead|fixture.AMkReg)},
 		op:    ln("a/f", "a/g"), want: check.Allowed},
 	{name: "link/symlink_needs_make_sym", layout: []string{"a/l->f", "b/"},
-		rules: []rule{on("a", aRefer), on("b", aRefer|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer), fixture.On("b", fixture.ARefer|fixture.AMkReg)},
 		op:    ln("a/l", "b/l"), want: reparented("EACCES")},
 
 	// Renames.
 	{name: "rename/no_gain_allowed", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer|aRmFile|aRead), on("b", aRefer|aMkReg|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile|fixture.ARead), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARead)},
 		op:    mv("a/f", "b/f"), want: check.Allowed},
 	{name: "rename/losing_rights_allowed", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer|aRmFile|aRead|aWrite), on("b", aRefer|aMkReg|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile|fixture.ARead|fixture.AWrite), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARead)},
 		op:    mv("a/f", "b/f"), want: check.Allowed},
 	{name: "rename/source_without_remove_file_eacces", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer|aRead), on("b", aRefer|aMkReg|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARead), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARead)},
 		op:    mv("a/f", "b/f"), want: reparented("EACCES"), covers: []string{"§6.9"}},
 	// Replacing b/f removes the file there: REMOVE_FILE on b.
 	{name: "rename/replacing_without_remove_file_at_destination_eacces", layout: []string{"a/f", "b/f"},
-		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile), fixture.On("b", fixture.ARefer|fixture.AMkReg)},
 		op:    mv("a/f", "b/f"), want: reparented("EACCES")},
 	{name: "rename/replacing_with_remove_file_at_destination_allowed", layout: []string{"a/f", "b/f"},
-		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg|aRmFile)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARmFile)},
 		op:    mv("a/f", "b/f"), want: check.Allowed},
 	{name: "rename/same_directory_without_make_reg_eacces", layout: []string{"a/f"},
-		rules: []rule{on("a", aRead|aRmFile)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARead|fixture.ARmFile)},
 		op:    mv("a/f", "a/g"), want: check.DeniedFrom(check.ABILandlock, "EACCES")},
 	{name: "rename/same_directory_without_remove_file_eacces", layout: []string{"a/f"},
-		rules: []rule{on("a", aRead|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARead|fixture.AMkReg)},
 		op:    mv("a/f", "a/g"), want: check.DeniedFrom(check.ABILandlock, "EACCES")},
 	{name: "rename/fifo_needs_make_fifo", layout: []string{"a/p|", "b/"},
-		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile), fixture.On("b", fixture.ARefer|fixture.AMkReg)},
 		op:    mv("a/p", "b/p"), want: reparented("EACCES")},
 
 	// RENAME_EXCHANGE: each file moves into the other directory.
 	{name: "exchange/reverse_direction_widening_exdev", layout: []string{"a/f", "b/g"},
-		rules: []rule{on("a", aRefer|aRmFile|aMkReg|aRead), on("b", aRefer|aRmFile|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile|fixture.AMkReg|fixture.ARead), fixture.On("b", fixture.ARefer|fixture.ARmFile|fixture.AMkReg)},
 		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: reparented("EXDEV"), covers: []string{"§6.9"}},
 	// The companion of the row above: the same policy lets a/f move to b
 	// (it loses READ_FILE); only the way back widens.
 	{name: "exchange/forward_direction_alone_allowed", layout: []string{"a/f", "b/g"},
-		rules: []rule{on("a", aRefer|aRmFile|aMkReg|aRead), on("b", aRefer|aRmFile|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile|fixture.AMkReg|fixture.ARead), fixture.On("b", fixture.ARefer|fixture.ARmFile|fixture.AMkReg)},
 		op:    mv("a/f", "b/f"), want: check.Allowed},
 	{name: "exchange/equal_rights_allowed", layout: []string{"a/f", "b/g"},
-		rules: []rule{on("a", aRefer|aRmFile|aMkReg|aRead), on("b", aRefer|aRmFile|aMkReg|aRead)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile|fixture.AMkReg|fixture.ARead), fixture.On("b", fixture.ARefer|fixture.ARmFile|fixture.AMkReg|fixture.ARead)},
 		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: check.Allowed},
 	{name: "exchange/source_side_without_make_reg_eacces", layout: []string{"a/f", "b/g"},
-		rules: []rule{on("a", aRefer|aRmFile), on("b", aRefer|aRmFile|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile), fixture.On("b", fixture.ARefer|fixture.ARmFile|fixture.AMkReg)},
 		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: reparented("EACCES")},
 	{name: "exchange/destination_side_without_remove_file_eacces", layout: []string{"a/f", "b/g"},
-		rules: []rule{on("a", aRefer|aRmFile|aMkReg), on("b", aRefer|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile|fixture.AMkReg), fixture.On("b", fixture.ARefer|fixture.AMkReg)},
 		op:    rename2("a/f", "b/g", unix.RENAME_EXCHANGE), want: reparented("EACCES")},
 
 	// Directories carry their whole subtree: directory rights count.
 	{name: "directory/widening_exdev", layout: []string{"a/d/f", "b/"},
-		rules: []rule{on("a", aRefer|aRmDir|aMkDir), on("b", aRefer|aMkDir|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmDir|fixture.AMkDir), fixture.On("b", fixture.ARefer|fixture.AMkDir|fixture.AMkReg)},
 		op:    mv("a/d", "b/d"), want: reparented("EXDEV")},
 	{name: "directory/no_gain_allowed", layout: []string{"a/d/f", "b/"},
-		rules: []rule{on("a", aRefer|aRmDir|aMkDir|aMkReg), on("b", aRefer|aMkDir|aMkReg)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmDir|fixture.AMkDir|fixture.AMkReg), fixture.On("b", fixture.ARefer|fixture.AMkDir|fixture.AMkReg)},
 		op:    mv("a/d", "b/d"), want: check.Allowed},
 	{name: "directory/destination_without_make_dir_eacces", layout: []string{"a/d/f", "b/"},
-		rules: []rule{on("a", aRefer|aRmDir), on("b", aRefer)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmDir), fixture.On("b", fixture.ARefer)},
 		op:    mv("a/d", "b/d"), want: reparented("EACCES")},
 	{name: "directory/source_without_remove_dir_eacces", layout: []string{"a/d/f", "b/"},
-		rules: []rule{on("a", aRefer|aMkDir), on("b", aRefer|aMkDir)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.AMkDir), fixture.On("b", fixture.ARefer|fixture.AMkDir)},
 		op:    mv("a/d", "b/d"), want: reparented("EACCES")},
 	// The same gain of a directory-only right (MAKE_REG) does not count
 	// for a regular file.
 	{name: "file/directory_only_rights_do_not_count", layout: []string{"a/f", "b/"},
-		rules: []rule{on("a", aRefer|aRmFile|aMkReg), on("b", aRefer|aMkReg|aMkDir|aMkFifo)},
+		rules: []fixture.Rule{fixture.On("a", fixture.ARefer|fixture.ARmFile|fixture.AMkReg), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.AMkDir|fixture.AMkFifo)},
 		op:    mv("a/f", "b/f"), want: check.Allowed},
 
 	// REFER is denied by default, also by a layer that does not handle it.
 	{name: "denied_by_default/rename_exdev", layout: []string{"a/f", "b/"},
-		handled: aRead, rules: []rule{on("", aRead)},
+		handled: fixture.ARead, rules: []fixture.Rule{fixture.On("", fixture.ARead)},
 		op: mv("a/f", "b/f"), want: check.DeniedFrom(check.ABILandlock, "EXDEV")},
 	{name: "denied_by_default/link_exdev", layout: []string{"a/f", "b/"},
-		handled: aRead, rules: []rule{on("", aRead)},
+		handled: fixture.ARead, rules: []fixture.Rule{fixture.On("", fixture.ARead)},
 		op: ln("a/f", "b/f"), want: check.DeniedFrom(check.ABILandlock, "EXDEV")},
 	// The same-directory companion: the same domain lets it through.
 	{name: "denied_by_default/same_directory_rename_allowed", layout: []string{"a/f"},
-		handled: aRead, rules: []rule{on("", aRead)},
+		handled: fixture.ARead, rules: []fixture.Rule{fixture.On("", fixture.ARead)},
 		op: mv("a/f", "a/g"), want: check.Allowed},
 
 	// Layers: each one must allow the reparenting on its own.
 	{name: "layers/layer_without_refer_denies", layout: []string{"a/f", "b/"},
-		handled: aRead, rules: []rule{on("", aRead)},
-		layers: [][]rule{{on("", referHandled)}},
+		handled: fixture.ARead, rules: []fixture.Rule{fixture.On("", fixture.ARead)},
+		layers: [][]fixture.Rule{{fixture.On("", referHandled)}},
 		op:     mv("a/f", "b/f"), want: check.DeniedFrom(check.ABILandlock, "EXDEV"), covers: []string{"§3.4", "fs.6"}},
 	{name: "layers/one_widening_layer_exdev", layout: []string{"a/f", "b/"},
-		rules:  []rule{on("", referHandled)},
-		layers: [][]rule{{on("a", aRefer|aRmFile), on("b", aRefer|aMkReg|aRead)}},
+		rules:  []fixture.Rule{fixture.On("", referHandled)},
+		layers: [][]fixture.Rule{{fixture.On("a", fixture.ARefer|fixture.ARmFile), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARead)}},
 		op:     mv("a/f", "b/f"), want: reparented("EXDEV"), covers: []string{"§3.4", "fs.6"}},
 	{name: "layers/no_widening_layer_allowed", layout: []string{"a/f", "b/"},
-		rules:  []rule{on("", referHandled)},
-		layers: [][]rule{{on("a", aRefer|aRmFile|aRead), on("b", aRefer|aMkReg|aRead)}},
+		rules:  []fixture.Rule{fixture.On("", referHandled)},
+		layers: [][]fixture.Rule{{fixture.On("a", fixture.ARefer|fixture.ARmFile|fixture.ARead), fixture.On("b", fixture.ARefer|fixture.AMkReg|fixture.ARead)}},
 		op:     mv("a/f", "b/f"), want: check.Allowed, covers: []string{"§3.4", "fs.6"}},
 
 	// RENAME_WHITEOUT leaves a whiteout (a character device 0:0) at the
 	// source: it needs MAKE_REG there (erratum 4), MAKE_CHAR on kernels
 	// without the fix.
 	{name: "whiteout/rename_with_make_reg_allowed", layout: []string{"a/p|"},
-		handled: aRmFile | aMkReg | aMkChar | aMkFifo, rules: []rule{on("a", aRmFile|aMkFifo|aMkReg)},
+		handled: fixture.ARmFile | fixture.AMkReg | fixture.AMkChar | fixture.AMkFifo, rules: []fixture.Rule{fixture.On("a", fixture.ARmFile|fixture.AMkFifo|fixture.AMkReg)},
 		op: rename2("a/p", "a/q", unix.RENAME_WHITEOUT), want: check.Allowed,
 		deviate: check.UnfixedErratum(4, "EACCES"), covers: []string{"§6.4"}},
 	{name: "whiteout/rename_with_only_make_char_eacces", layout: []string{"a/p|"},
-		handled: aRmFile | aMkReg | aMkChar | aMkFifo, rules: []rule{on("a", aRmFile|aMkFifo|aMkChar)},
+		handled: fixture.ARmFile | fixture.AMkReg | fixture.AMkChar | fixture.AMkFifo, rules: []fixture.Rule{fixture.On("a", fixture.ARmFile|fixture.AMkFifo|fixture.AMkChar)},
 		op: rename2("a/p", "a/q", unix.RENAME_WHITEOUT), want: check.DeniedFrom(check.ABILandlock, "EACCES"),
 		deviate: check.UnfixedErratum(4, check.OK), covers: []string{"§6.4"}},
 }
@@ -231,13 +232,13 @@ func init() {
 			check.Case{Area: "fs", Name: "refer/superset_rule_above_allows", Covers: []string{"fs.1", "§3.3"},
 				Want: byLibABI(check.ABIRefer, "rename=ok outside=EACCES", "rename=ok outside=ok"),
 				Run: func(t *check.T) string {
-					if err := layout(t, "a/f", "b/"); err != nil {
+					if err := fixture.Layout(t, "a/f", "b/"); err != nil {
 						return check.SetupFailed(err)
 					}
-					if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
-						return enforceFailed(err)
+					if err := fixture.EnforceFS(t, referHandled, fixture.On("", referHandled)); err != nil {
+						return fixture.EnforceFailed(err)
 					}
-					return "rename=" + check.Outcome(mv("a/f", "b/f")(t)) + " outside=" + check.Outcome(openRead(outsidePath()))
+					return "rename=" + check.Outcome(mv("a/f", "b/f")(t)) + " outside=" + check.Outcome(fixture.OpenRead(fixture.OutsidePath()))
 				}},
 		)
 	})
@@ -256,24 +257,24 @@ func referMountCases() []check.Case {
 	}
 	return []check.Case{
 		nsRow("cross_mount_rename_exdev", byLibABI(check.ABIRefer, "cross_mount=EXDEV same_mount=ok outside=EACCES", "cross_mount=EXDEV same_mount=ok outside=ok"), func(t *check.T) string {
-			if err := layout(t, "a/f", "a/g", "m/"); err != nil {
+			if err := fixture.Layout(t, "a/f", "a/g", "m/"); err != nil {
 				return check.SetupFailed(err)
 			}
 			if err := unix.Mount(t.Path("a"), t.Path("m"), "", unix.MS_BIND, ""); err != nil {
 				return check.SetupFailedf("bind mount: %s", check.Outcome(err))
 			}
-			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
-				return enforceFailed(err)
+			if err := fixture.EnforceFS(t, referHandled, fixture.On("", referHandled)); err != nil {
+				return fixture.EnforceFailed(err)
 			}
 			return pairs("cross_mount", check.Outcome(mv("a/f", "m/f2")(t)), "same_mount", check.Outcome(mv("a/g", "a/g2")(t)),
-				"outside", check.Outcome(openRead(outsidePath())))
+				"outside", check.Outcome(fixture.OpenRead(fixture.OutsidePath())))
 		}),
 		nsRow("rename_mount_point_ebusy", func(check.Env) string { return "EBUSY" }, func(t *check.T) string {
 			if err := mountTmpfs(t, "m"); err != nil {
 				return check.SetupFailed(err)
 			}
-			if err := enforceFS(t, referHandled, on("", referHandled)); err != nil {
-				return enforceFailed(err)
+			if err := fixture.EnforceFS(t, referHandled, fixture.On("", referHandled)); err != nil {
+				return fixture.EnforceFailed(err)
 			}
 			return check.Outcome(mv("m", "n")(t))
 		}),
@@ -281,9 +282,9 @@ func referMountCases() []check.Case {
 			if err := mountTmpfs(t, "m"); err != nil {
 				return check.SetupFailed(err)
 			}
-			h := referHandled &^ aRefer
-			if err := enforceFS(t, h, on("", h&^aMkDir)); err != nil {
-				return enforceFailed(err)
+			h := referHandled &^ fixture.ARefer
+			if err := fixture.EnforceFS(t, h, fixture.On("", h&^fixture.AMkDir)); err != nil {
+				return fixture.EnforceFailed(err)
 			}
 			return check.Outcome(mv("m", "n")(t))
 		}),
@@ -296,7 +297,7 @@ func referMountCases() []check.Case {
 			}
 			return "EPERM" // no hard links to directories
 		}, func(t *check.T) string {
-			if err := layout(t, "a/f"); err != nil {
+			if err := fixture.Layout(t, "a/f"); err != nil {
 				return check.SetupFailed(err)
 			}
 			root, err := unix.OpenTree(unix.AT_FDCWD, t.Path("a"), unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
@@ -304,8 +305,8 @@ func referMountCases() []check.Case {
 				return check.SetupFailedf("open_tree: %s", check.Outcome(err))
 			}
 			defer unix.Close(root)
-			if err := enforceFS(t, referHandled); err != nil {
-				return enforceFailed(err)
+			if err := fixture.EnforceFS(t, referHandled); err != nil {
+				return fixture.EnforceFailed(err)
 			}
 			return check.Outcome(unix.Linkat(root, ".", root, "x", 0))
 		}),

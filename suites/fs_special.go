@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,7 +34,7 @@ var specialFSes = []specialFS{
 }
 
 func (s specialFS) mount(t *check.T) (string, error) {
-	if err := layout(t, "m/", "other/"); err != nil {
+	if err := fixture.Layout(t, "m/", "other/"); err != nil {
 		return "", err
 	}
 	if err := unix.Mount(s.typ, t.Path("m"), s.typ, s.flags, s.data); err != nil {
@@ -70,54 +71,54 @@ func init() {
 					if err != nil {
 						return check.SetupFailedf("%v", err)
 					}
-					if err := enforceFS(t, aRead|aWrite, on(ruleOn, aRead)); err != nil {
-						return enforceFailed(err)
+					if err := fixture.EnforceFS(t, fixture.ARead|fixture.AWrite, fixture.On(ruleOn, fixture.ARead)); err != nil {
+						return fixture.EnforceFailed(err)
 					}
-					return check.Outcome(openRead(p))
+					return check.Outcome(fixture.OpenRead(p))
 				}))
 			}
 		}
 
-		denyAll := func(t *check.T) error { return enforceFS(t, allFS&^aRefer) }
+		denyAll := func(t *check.T) error { return fixture.EnforceFS(t, allFS&^fixture.ARefer) }
 		check.Register(
 			// The system's own /proc and /dev are filesystems like any other.
 			specialCase("proc/self_status_denied_without_rule", check.DeniedFrom(check.ABILandlock, "EACCES"), []string{"§3.11"}, func(t *check.T) string {
-				if err := enforceFS(t, aRead, on("", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return check.Outcome(openRead("/proc/self/status"))
+				return check.Outcome(fixture.OpenRead("/proc/self/status"))
 			}),
 			specialCase("proc/self_status_allowed_by_rule_on_proc", check.Allowed, []string{"§3.11"}, func(t *check.T) string {
-				if err := enforceFS(t, aRead, on("/proc", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("/proc", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return check.Outcome(openRead("/proc/self/status"))
+				return check.Outcome(fixture.OpenRead("/proc/self/status"))
 			}),
 			specialCase("dev/null_write_denied_without_rule", check.DeniedFrom(check.ABILandlock, "EACCES"), nil, func(t *check.T) string {
-				if err := enforceFS(t, aWrite, on("", aWrite)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.AWrite, fixture.On("", fixture.AWrite)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return check.Outcome(openWrite("/dev/null"))
+				return check.Outcome(fixture.OpenWrite("/dev/null"))
 			}),
 			specialCase("dev/null_write_allowed_by_rule_on_the_device", check.Allowed, nil, func(t *check.T) string {
-				if err := enforceFS(t, aWrite, on("/dev/null", aWrite)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.AWrite, fixture.On("/dev/null", fixture.AWrite)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return check.Outcome(openWrite("/dev/null"))
+				return check.Outcome(fixture.OpenWrite("/dev/null"))
 			}),
 			// nsfs is internal: its files stay openable under a domain that
 			// denies everything, while /proc itself is restricted.
 			specialCase("nsfs/open_not_restricted", byLibABI(check.ABILandlock, "nsfs=ok status=EACCES", "nsfs=ok status=ok"), []string{"§3.11"}, func(t *check.T) string {
 				if err := denyAll(t); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
-				return pairs("nsfs", check.Outcome(openRead("/proc/thread-self/ns/mnt")), "status", check.Outcome(openRead("/proc/self/status")))
+				return pairs("nsfs", check.Outcome(fixture.OpenRead("/proc/thread-self/ns/mnt")), "status", check.Outcome(fixture.OpenRead("/proc/self/status")))
 			}),
 			// Pipes, sockets and memfds reached through /proc/self/fd.
 			specialCase("proc_fd/pipe_not_restricted", byLibABI(check.ABILandlock, "pipe=ok file=EACCES", "pipe=ok file=ok"), []string{"§3.11"}, func(t *check.T) string {
 				t.Files("f")
 				if err := denyAll(t); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				var p [2]int
 				if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -125,12 +126,12 @@ func init() {
 				}
 				defer unix.Close(p[0])
 				defer unix.Close(p[1])
-				return pairs("pipe", check.Outcome(openWrite(procFD(p[1]))), "file", check.Outcome(openRead(t.Path("f"))))
+				return pairs("pipe", check.Outcome(fixture.OpenWrite(procFD(p[1]))), "file", check.Outcome(fixture.OpenRead(t.Path("f"))))
 			}),
 			specialCase("proc_fd/socket_enxio_not_eacces", byLibABI(check.ABILandlock, "socket=ENXIO file=EACCES", "socket=ENXIO file=ok"), []string{"§3.11"}, func(t *check.T) string {
 				t.Files("f")
 				if err := denyAll(t); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
@@ -138,38 +139,38 @@ func init() {
 				}
 				defer unix.Close(sp[0])
 				defer unix.Close(sp[1])
-				return pairs("socket", check.Outcome(openRead(procFD(sp[0]))), "file", check.Outcome(openRead(t.Path("f"))))
+				return pairs("socket", check.Outcome(fixture.OpenRead(procFD(sp[0]))), "file", check.Outcome(fixture.OpenRead(t.Path("f"))))
 			}),
 			specialCase("proc_fd/memfd_not_restricted", byLibABI(check.ABILandlock, "memfd=ok file=EACCES", "memfd=ok file=ok"), []string{"§3.6", "fs.9"}, func(t *check.T) string {
 				t.Files("f")
 				if err := denyAll(t); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
 				if err != nil {
 					return check.SetupFailed(err)
 				}
 				defer unix.Close(m)
-				return pairs("memfd", check.Outcome(openClose(procFD(m), unix.O_RDWR)), "file", check.Outcome(openRead(t.Path("f"))))
+				return pairs("memfd", check.Outcome(fixture.OpenClose(procFD(m), unix.O_RDWR)), "file", check.Outcome(fixture.OpenRead(t.Path("f"))))
 			}),
 			// Reopening cannot upgrade: a read-only descriptor reopened for
 			// writing is checked against the file's rules.
 			specialCase("proc_fd/reopen_cannot_upgrade_read_only_fd", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *check.T) string {
 				t.Files("a/f")
-				if err := enforceFS(t, aRead|aWrite, on("a", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead|fixture.AWrite, fixture.On("a", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				fd, err := unix.Open(t.Path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
 					return "open: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
-				return pairs("read", check.Outcome(openRead(procFD(fd))), "write", check.Outcome(openWrite(procFD(fd))))
+				return pairs("read", check.Outcome(fixture.OpenRead(procFD(fd))), "write", check.Outcome(fixture.OpenWrite(procFD(fd))))
 			}),
 			specialCase("proc_fd/reopen_of_unlinked_file_cannot_upgrade", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), []string{"§3.11", "§6.11"}, func(t *check.T) string {
 				t.Files("a/f")
-				if err := enforceFS(t, aRead|aWrite|aRmFile, on("a", aRead|aRmFile)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead|fixture.AWrite|fixture.ARmFile, fixture.On("a", fixture.ARead|fixture.ARmFile)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				fd, err := unix.Open(t.Path("a/f"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
@@ -179,7 +180,7 @@ func init() {
 				if err := unix.Unlink(t.Path("a/f")); err != nil {
 					return "unlink: " + check.Outcome(err)
 				}
-				return pairs("read", check.Outcome(openRead(procFD(fd))), "write", check.Outcome(openWrite(procFD(fd))))
+				return pairs("read", check.Outcome(fixture.OpenRead(procFD(fd))), "write", check.Outcome(fixture.OpenWrite(procFD(fd))))
 			}),
 			// A descriptor opened before the enforcement keeps its rights, but
 			// a reopen is a new open, checked now.
@@ -191,10 +192,10 @@ func init() {
 				}
 				defer unix.Close(fd)
 				if err := denyAll(t); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				_, rerr := unix.Pread(fd, make([]byte, 1), 0)
-				return pairs("fd", check.Outcome(rerr), "reopen", check.Outcome(openRead(procFD(fd))))
+				return pairs("fd", check.Outcome(rerr), "reopen", check.Outcome(fixture.OpenRead(procFD(fd))))
 			}),
 		)
 
@@ -219,13 +220,13 @@ func init() {
 		} {
 			p := p
 			check.Register(specialCase("rule_parent/"+p.name+"_ebadfd", check.Always("EBADFD"), []string{"§6.16"}, func(t *check.T) string {
-				return withRuleset(attr(8, fsRead), func(rs int) string {
+				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(rs int) string {
 					fd, err := p.open()
 					if err != nil {
 						return check.SetupFailed(err)
 					}
 					defer unix.Close(fd)
-					return check.Outcome(addPath(rs, fsRead, fd, 0))
+					return check.Outcome(fixture.AddPath(rs, fsRead, fd, 0))
 				})
 			}))
 		}

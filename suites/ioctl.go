@@ -6,6 +6,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,7 +35,7 @@ func ioctlCase(name, path string, grant landlock.AccessFS, want func(check.Env) 
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(path, grant)
 		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -79,7 +80,7 @@ func init() {
 				}
 				defer unix.Close(fd)
 				if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(fionread(fd))
 			}},
@@ -173,8 +174,8 @@ func ioctlDiff(t *check.T, path string, grant landlock.AccessFS, op func(fd int)
 		return check.SetupFailed(err)
 	}
 	defer unix.Close(before)
-	if err := enforceFS(t, aRead|aIoctl, on(path, grant)); err != nil {
-		return enforceFailed(err)
+	if err := fixture.EnforceFS(t, fixture.ARead|fixture.AIoctl, fixture.On(path, grant)); err != nil {
+		return fixture.EnforceFailed(err)
 	}
 	after, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -186,7 +187,7 @@ func ioctlDiff(t *check.T, path string, grant landlock.AccessFS, op func(fd int)
 	if a == b {
 		a = asUnsandboxed
 	}
-	if grant&aIoctl == 0 {
+	if grant&fixture.AIoctl == 0 {
 		a += "; fionread " + notDenied(fionread(after))
 	}
 	return a
@@ -239,7 +240,7 @@ func init() {
 		} {
 			c := c
 			check.Register(ioctlCase10("dev_zero/"+c.name+"_always_allowed", withFionread(unchanged), func(t *check.T) string {
-				return ioctlDiff(t, "/dev/zero", aRead, ioctlBuf(c.cmd))
+				return ioctlDiff(t, "/dev/zero", fixture.ARead, ioctlBuf(c.cmd))
 			}))
 		}
 		for _, c := range []struct {
@@ -252,10 +253,10 @@ func init() {
 			c := c
 			check.Register(
 				ioctlCase10("dev_zero/"+c.name+"_denied_without_ioctl_dev", withFionread(ioctlDeniedDiff), func(t *check.T) string {
-					return ioctlDiff(t, "/dev/zero", aRead, ioctlBuf(c.cmd))
+					return ioctlDiff(t, "/dev/zero", fixture.ARead, ioctlBuf(c.cmd))
 				}),
 				ioctlCase10("dev_zero/"+c.name+"_allowed_with_ioctl_dev", unchanged, func(t *check.T) string {
-					return ioctlDiff(t, "/dev/zero", aRead|aIoctl, ioctlBuf(c.cmd))
+					return ioctlDiff(t, "/dev/zero", fixture.ARead|fixture.AIoctl, ioctlBuf(c.cmd))
 				}),
 			)
 		}
@@ -312,17 +313,17 @@ func init() {
 
 		check.Register(
 			ioctlCase10("dev/rule_on_parent_directory_grants_ioctl_dev", func(check.Env) string { return "not denied" }, func(t *check.T) string {
-				if err := enforceFS(t, aRead|aIoctl, on("/dev", aRead|aIoctl)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead|fixture.AIoctl, fixture.On("/dev", fixture.ARead|fixture.AIoctl)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return notDenied(ioctlFIONREAD("/dev/zero"))
 			}),
 			ioctlCase10("dev/ioctl_dev_not_handled_allowed", byLibABI(check.ABILandlock, "fionread=not denied other=EACCES", "fionread=not denied other=ok"), func(t *check.T) string {
 				t.Files("f")
-				if err := enforceFS(t, aRead, on("/dev/zero", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("/dev/zero", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
-				return pairs("fionread", notDenied(ioctlFIONREAD("/dev/zero")), "other", check.Outcome(openRead(t.Path("f"))))
+				return pairs("fionread", notDenied(ioctlFIONREAD("/dev/zero")), "other", check.Outcome(fixture.OpenRead(t.Path("f"))))
 			}),
 			// A reopen through /proc/self/fd is a new open: it loses the
 			// unrestricted ioctl of the descriptor opened before.
@@ -332,14 +333,14 @@ func init() {
 					return check.SetupFailed(err)
 				}
 				defer unix.Close(fd)
-				if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead|fixture.AIoctl, fixture.On("/dev/zero", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return pairs("fd", notDenied(fionread(fd)), "reopened", notDenied(ioctlFIONREAD(procFD(fd))))
 			}),
 			ioctlCase10("o_path/ioctl_ebadf", byLibABI(check.ABIIoctlDev, "o_path=EBADF fionread=EACCES", "o_path=EBADF fionread=not denied"), func(t *check.T) string {
-				if err := enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, fixture.ARead|fixture.AIoctl, fixture.On("/dev/zero", fixture.ARead)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				fd, err := unix.Open("/dev/zero", unix.O_PATH|unix.O_CLOEXEC, 0)
 				if err != nil {
@@ -350,7 +351,9 @@ func init() {
 			}),
 			check.Case{Area: "ioctl", Name: "fd_passed_to_unsandboxed_process/device_ioctl_denied", Covers: []string{"fs.10", "fs.9", "§3.7", "§6.11"},
 				Want: byLibABI(check.ABIIoctlDev, "EACCES", "ok|ENOTTY"), Run: func(t *check.T) string {
-					return withReceiver(t, "fionread", func() error { return enforceFS(t, aRead|aIoctl, on("/dev/zero", aRead)) }, func() (int, error) {
+					return withReceiver(t, "fionread", func() error {
+						return fixture.EnforceFS(t, fixture.ARead|fixture.AIoctl, fixture.On("/dev/zero", fixture.ARead))
+					}, func() (int, error) {
 						return unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 					})
 				}},
@@ -369,8 +372,8 @@ func ioctlOnKind(t *check.T, open func(t *check.T) (int, error), op func(fd int)
 	}
 	b := check.Outcome(op(fd))
 	unix.Close(fd)
-	if err := enforceFS(t, aRead|aReadDir|aIoctl, on("", aRead|aReadDir), on("/dev/zero", aRead)); err != nil {
-		return enforceFailed(err)
+	if err := fixture.EnforceFS(t, fixture.ARead|fixture.AReadDir|fixture.AIoctl, fixture.On("", fixture.ARead|fixture.AReadDir), fixture.On("/dev/zero", fixture.ARead)); err != nil {
+		return fixture.EnforceFailed(err)
 	}
 	fd, err = open(t)
 	if err != nil {
@@ -393,14 +396,14 @@ func ioctlOnKind(t *check.T, open func(t *check.T) (int, error), op func(fd int)
 func ptyCases() []check.Case {
 	row := func(name string, grant landlock.AccessFS, want func(check.Env) string) check.Case {
 		return withMountNS(ioctlCase10("pty/"+name, want, nil), func(t *check.T) string {
-			if err := layout(t, "pts/"); err != nil {
+			if err := fixture.Layout(t, "pts/"); err != nil {
 				return check.SetupFailed(err)
 			}
 			if err := unix.Mount("devpts", t.Path("pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
 				return check.SetupFailedf("mount devpts: %s", check.Outcome(err))
 			}
-			if err := enforceFS(t, aRead|aWrite|aIoctl, on("pts", grant)); err != nil {
-				return enforceFailed(err)
+			if err := fixture.EnforceFS(t, fixture.ARead|fixture.AWrite|fixture.AIoctl, fixture.On("pts", grant)); err != nil {
+				return fixture.EnforceFailed(err)
 			}
 			fd, err := unix.Open(t.Path("pts/ptmx"), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 			if err != nil {
@@ -412,8 +415,8 @@ func ptyCases() []check.Case {
 		})
 	}
 	return []check.Case{
-		row("tcgets_denied_without_ioctl_dev", aRead|aWrite, ioctlDenied10),
-		row("tcgets_allowed_with_ioctl_dev", aRead|aWrite|aIoctl, check.Allowed),
+		row("tcgets_denied_without_ioctl_dev", fixture.ARead|fixture.AWrite, ioctlDenied10),
+		row("tcgets_allowed_with_ioctl_dev", fixture.ARead|fixture.AWrite|fixture.AIoctl, check.Allowed),
 	}
 }
 

@@ -3,6 +3,7 @@ package suites
 import (
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 )
 
 // ownLibrary adapts llconform's own landlock package: best effort (the
@@ -61,7 +62,7 @@ func (ownLibrary) Run(t *check.T, req LibRequest, probes []Probe) string {
 	}
 	r, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: req.Ceiling})
 	if err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	t.Logf("own: %s at effective ABI %d", r.State, r.ABI)
 	return observe(probes)

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -86,9 +88,9 @@ type Probe struct {
 func runProbe(p Probe) string {
 	switch p.Kind {
 	case "read":
-		return check.Outcome(openRead(p.Arg))
+		return check.Outcome(fixture.OpenRead(p.Arg))
 	case "write":
-		return check.Outcome(openWrite(p.Arg))
+		return check.Outcome(fixture.OpenWrite(p.Arg))
 	case "mkdir":
 		return check.Outcome(unix.Mkdir(p.Arg, 0o755))
 	case "truncate":
@@ -97,17 +99,17 @@ func runProbe(p Probe) string {
 		from, to, _ := strings.Cut(p.Arg, "|")
 		return check.Outcome(unix.Rename(from, to))
 	case "bind_tcp":
-		return check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
+		return check.Outcome(fixture.BindOn(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
 	case "connect_tcp":
-		return check.Outcome(connectTo(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
+		return check.Outcome(fixture.ConnectTo(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, atoi(p.Arg)))
 	case "bind_udp":
-		return check.Outcome(bindOn(ipv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, atoi(p.Arg)))
+		return check.Outcome(fixture.BindOn(fixture.IPv4, unix.SOCK_DGRAM, unix.IPPROTO_UDP, atoi(p.Arg)))
 	case "connect_abstract":
-		return check.Outcome(unixConnect(p.Arg, unix.SOCK_STREAM))
+		return check.Outcome(fixture.UnixConnect(p.Arg, unix.SOCK_STREAM))
 	case "signal":
 		return check.Outcome(unix.Kill(atoi(p.Arg), 0))
 	case "no_new_privs":
-		return fmt.Sprint(noNewPrivs())
+		return fmt.Sprint(fixture.NoNewPrivs())
 	}
 	return "unknown probe " + p.Kind
 }
@@ -138,6 +140,8 @@ const ProbesEnv = "LLCONFORM_PROBES"
 
 // outcomeLine prefixes the probes' observation on stdout.
 const outcomeLine = "LLCONFORM-OUTCOME v1 "
+
+func init() { role.Register(ProbesEnv, probesMain) }
 
 // probesMain performs the probes of ProbesEnv and prints their outcome.
 func probesMain(spec string) int {

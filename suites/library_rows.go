@@ -9,6 +9,7 @@ import (
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -110,9 +111,11 @@ func init() {
 				onThread := func(f func() string) func() string { return func() string { return on(f) } }
 				req := LibRequest{RO: []string{t.Path("elsewhere")}, TCPBind: []int{}}
 				return req, []Probe{
-					{Name: "thread_read", fn: onThread(func() string { return check.Outcome(openRead(t.Path("f"))) })},
-					{Name: "thread_bind", fn: onThread(func() string { return check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) })},
-					{Name: "thread_no_new_privs", fn: onThread(func() string { return fmt.Sprint(noNewPrivs()) })},
+					{Name: "thread_read", fn: onThread(func() string { return check.Outcome(fixture.OpenRead(t.Path("f"))) })},
+					{Name: "thread_bind", fn: onThread(func() string {
+						return check.Outcome(fixture.BindOn(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0))
+					})},
+					{Name: "thread_no_new_privs", fn: onThread(func() string { return fmt.Sprint(fixture.NoNewPrivs()) })},
 					{Name: "goroutines_read", fn: goroutinesRead},
 				}, stop, nil
 			},
@@ -129,7 +132,7 @@ func init() {
 		libraryCase{name: "scope", covers: []string{"§3.10"},
 			build: func(t *check.T, c int) (LibRequest, []Probe, func(), error) {
 				name := abstractName()
-				srv, err := unixServer(name, unix.SOCK_STREAM)
+				srv, err := fixture.UnixServer(name, unix.SOCK_STREAM)
 				if err != nil {
 					return LibRequest{}, nil, nil, err
 				}
@@ -189,7 +192,7 @@ type libNet struct {
 func newLibNet(typ, proto int) (*libNet, error) {
 	f := &libNet{}
 	for _, p := range []*int{&f.port, &f.other} {
-		fd, port, err := server(ipv4, typ, proto)
+		fd, port, err := fixture.Server(fixture.IPv4, typ, proto)
 		if err != nil {
 			return f, err
 		}
@@ -198,7 +201,7 @@ func newLibNet(typ, proto int) (*libNet, error) {
 	}
 	for i := 0; i < 16 && (f.free == 0 || f.free == f.port || f.free == f.other); i++ {
 		var err error
-		if f.free, err = freePort(ipv4, typ, proto); err != nil {
+		if f.free, err = fixture.FreePort(fixture.IPv4, typ, proto); err != nil {
 			return f, err
 		}
 	}

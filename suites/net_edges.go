@@ -8,6 +8,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,24 +33,24 @@ import (
 //     the kernel, so no namespace is needed except for privileged ports.
 
 // A layer is one policy enforced as a layer of its own.
-type netLayer = func(x *netFix) landlock.Policy
+type netLayer = func(x *fixture.NetFix) landlock.Policy
 
 // stack lists the layers of a row; stack() is no layer at all.
 func stack(ls ...netLayer) []netLayer { return append([]netLayer{}, ls...) }
 
 // fsOnly is a layer handling a filesystem right only: it restricts no
 // network action.
-func fsOnly(*netFix) landlock.Policy { return landlock.Policy{FS: landlock.FSReadFile} }
+func fsOnly(*fixture.NetFix) landlock.Policy { return landlock.Policy{FS: landlock.FSReadFile} }
 
-func bindFreeOp(x *netFix) error    { return x.bindOn(x.free) }
-func connectSrvOp(x *netFix) error  { return x.connectTo(x.port) }
-func sendSrvOp(x *netFix) error     { return x.sendTo(x.port) }
-func bindEphemeral(x *netFix) error { return x.bindOn(0) }
+func bindFreeOp(x *fixture.NetFix) error    { return x.BindOn(x.Free) }
+func connectSrvOp(x *fixture.NetFix) error  { return x.ConnectTo(x.Port) }
+func sendSrvOp(x *fixture.NetFix) error     { return x.SendTo(x.Port) }
+func bindEphemeral(x *fixture.NetFix) error { return x.BindOn(0) }
 
 // tcpBindFree binds a TCP socket of the fixture's family to its free
 // port: the companion of rows whose own socket is not TCP.
-func tcpBindFree(x *netFix) error {
-	return bindOn(x.f, unix.SOCK_STREAM, unix.IPPROTO_TCP, x.free)
+func tcpBindFree(x *fixture.NetFix) error {
+	return fixture.BindOn(x.Family, unix.SOCK_STREAM, unix.IPPROTO_TCP, x.Free)
 }
 
 // tcpLayerRows: the most restrictive layer wins. A layer that handles
@@ -125,7 +126,7 @@ func udpLayerRows() []netRow {
 }
 
 // connectZero connects a new socket of the fixture's kind to port 0.
-func connectZero(x *netFix) error { return x.connectTo(0) }
+func connectZero(x *fixture.NetFix) error { return x.ConnectTo(0) }
 
 // tcpPortZeroRows: a port-0 rule is about ephemeral binds only. It is no
 // wildcard for other ports, the CONNECT right on port 0 grants no
@@ -143,15 +144,15 @@ var tcpPortZeroRows = []netRow{
 		policy: pol(tcpBoth, onServer(tcpConnect)), op: connectZero},
 	{name: "connect/to_port_bound_through_port_zero_rule_denied", want: tcpDenied, covers: n1,
 		policy: pol(tcpBoth, onPort(0, tcpBoth)),
-		op: func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error {
-				if err := unix.Bind(fd, x.f.addr(0)); err != nil {
+		op: func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error {
+				if err := unix.Bind(fd, x.Family.Addr(0)); err != nil {
 					return fmt.Errorf("ephemeral bind: %w", err)
 				}
 				if err := unix.Listen(fd, 8); err != nil {
 					return fmt.Errorf("listen: %w", err)
 				}
-				return x.connectTo(boundPort(fd))
+				return x.ConnectTo(fixture.BoundPort(fd))
 			})
 		}},
 }
@@ -164,10 +165,10 @@ var udpPortZeroRows = []netRow{
 	{name: "connect/to_port_zero_denied_without_rule", want: deniedOrStack(check.ABIUDP), diff: true, covers: n1,
 		policy: pol(udpSend, onServer(udpSend)), op: connectZero},
 	{name: "sendto/port_zero_with_port_zero_rule_as_unsandboxed", want: unchanged, diff: true, covers: n1,
-		policy: pol(udpSend, onPort(0, udpSend)), op: func(x *netFix) error { return x.sendTo(0) },
+		policy: pol(udpSend, onPort(0, udpSend)), op: func(x *fixture.NetFix) error { return x.SendTo(0) },
 		companion: sendSrvOp, companionWant: udpDenied},
 	{name: "sendto/port_zero_denied_without_rule", want: deniedOrStack(check.ABIUDP), diff: true, covers: n1,
-		policy: pol(udpSend, onServer(udpSend)), op: func(x *netFix) error { return x.sendTo(0) }},
+		policy: pol(udpSend, onServer(udpSend)), op: func(x *fixture.NetFix) error { return x.SendTo(0) }},
 }
 
 var n1 = []string{"net.1"}
@@ -202,17 +203,6 @@ func onUnixSocket(typ int, op func(fd int) error) error {
 	return op(fd)
 }
 
-// otherFamily is the INET family the fixture's is not.
-func (f family) other() family {
-	if f.af == unix.AF_INET6 {
-		return ipv4
-	}
-	return ipv6
-}
-
-// fullAddr is the fixture family's loopback address at port, as bytes.
-func (f family) fullAddr(port int) []byte { return f.raw(uint16(f.af), port, f.fullLen()) }
-
 // refusedOrEinval: Landlock's TCP and UDP rights are about ports of
 // addresses of the socket's family. The documentation promises nothing
 // about an address of another family, which the network stack refuses
@@ -235,34 +225,34 @@ func refusedOrEinval(abi int) func(check.Env) string {
 var tcpFamilyRows = []netRow{
 	{name: "unix_stream_socket/connect_to_inet_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
-		op: func(x *netFix) error {
-			return onUnixSocket(unix.SOCK_STREAM, func(fd int) error { return rawConnect(fd, x.f.fullAddr(x.port)) })
+		op: func(x *fixture.NetFix) error {
+			return onUnixSocket(unix.SOCK_STREAM, func(fd int) error { return fixture.RawConnect(fd, x.Family.FullAddr(x.Port)) })
 		}},
 	{name: "unix_stream_socket/bind_to_inet_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
-		op: func(x *netFix) error {
-			return onUnixSocket(unix.SOCK_STREAM, func(fd int) error { return rawBind(fd, x.f.fullAddr(x.free)) })
+		op: func(x *fixture.NetFix) error {
+			return onUnixSocket(unix.SOCK_STREAM, func(fd int) error { return fixture.RawBind(fd, x.Family.FullAddr(x.Free)) })
 		}},
 	{name: "inet_socket/connect_to_unix_address_refused", want: refusedOrEinval(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
-		op: func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawConnect(fd, unixRaw()) })
+		op: func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawConnect(fd, unixRaw()) })
 		}},
 	{name: "inet_socket/bind_to_unix_address_refused", want: refusedOrEinval(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
-		op: func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, unixRaw()) })
+		op: func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawBind(fd, unixRaw()) })
 		}},
 	// The port of the foreign address is one the policy does not grant.
 	{name: "other_family_address/connect_refused", want: refusedOrEinval(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
-		op: func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawConnect(fd, x.f.other().fullAddr(x.port)) })
+		op: func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawConnect(fd, x.Family.Other().FullAddr(x.Port)) })
 		}},
 	{name: "other_family_address/bind_refused", want: refusedOrEinval(check.ABINet), diff: true, covers: n1,
 		policy: pol(tcpBoth), companion: bindFreeOp, companionWant: tcpDenied,
-		op: func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.other().fullAddr(x.free)) })
+		op: func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawBind(fd, x.Family.Other().FullAddr(x.Free)) })
 		}},
 }
 
@@ -271,50 +261,50 @@ var tcpFamilyRows = []netRow{
 // foreign address is a real destination whose port the policy does not
 // grant: refused by Landlock (EACCES, or EINVAL for the family), never
 // sent. An IPv4 UDP socket refuses an AF_INET6 destination itself.
-func udpFamilyRows(f family) []netRow {
-	foreign := func(op func(x *netFix, fd int, sa []byte) error) func(x *netFix) error {
-		return func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error {
-				if x.f.af == unix.AF_INET6 { // whatever the bindv6only default
+func udpFamilyRows(f fixture.Family) []netRow {
+	foreign := func(op func(x *fixture.NetFix, fd int, sa []byte) error) func(x *fixture.NetFix) error {
+		return func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error {
+				if x.Family.AF == unix.AF_INET6 { // whatever the bindv6only default
 					if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
 						return fmt.Errorf("IPV6_V6ONLY: %w", err)
 					}
 				}
-				return op(x, fd, x.f.other().fullAddr(x.port))
+				return op(x, fd, x.Family.Other().FullAddr(x.Port))
 			})
 		}
 	}
-	sendForeign := foreign(func(x *netFix, fd int, sa []byte) error { return rawSendto(fd, sa, 0) })
-	connectForeign := foreign(func(x *netFix, fd int, sa []byte) error { return rawConnect(fd, sa) })
+	sendForeign := foreign(func(x *fixture.NetFix, fd int, sa []byte) error { return fixture.RawSendto(fd, sa, 0) })
+	connectForeign := foreign(func(x *fixture.NetFix, fd int, sa []byte) error { return fixture.RawConnect(fd, sa) })
 	rows := []netRow{
 		{name: "unix_dgram_socket/sendto_inet_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 			policy: pol(udpBoth), companion: bindFreeOp, companionWant: udpDenied,
-			op: func(x *netFix) error {
-				return onUnixSocket(unix.SOCK_DGRAM, func(fd int) error { return rawSendto(fd, x.f.fullAddr(x.port), 0) })
+			op: func(x *fixture.NetFix) error {
+				return onUnixSocket(unix.SOCK_DGRAM, func(fd int) error { return fixture.RawSendto(fd, x.Family.FullAddr(x.Port), 0) })
 			}},
 		{name: "unix_dgram_socket/connect_to_inet_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 			policy: pol(udpBoth), companion: bindFreeOp, companionWant: udpDenied,
-			op: func(x *netFix) error {
-				return onUnixSocket(unix.SOCK_DGRAM, func(fd int) error { return rawConnect(fd, x.f.fullAddr(x.port)) })
+			op: func(x *fixture.NetFix) error {
+				return onUnixSocket(unix.SOCK_DGRAM, func(fd int) error { return fixture.RawConnect(fd, x.Family.FullAddr(x.Port)) })
 			}},
 		{name: "inet_socket/sendto_unix_address_refused", want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: pol(udpBoth, onPort(0, udpBind)), companion: bindFreeOp, companionWant: udpDenied,
-			op: func(x *netFix) error {
-				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawSendto(fd, unixRaw(), 0) })
+			op: func(x *fixture.NetFix) error {
+				return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawSendto(fd, unixRaw(), 0) })
 			}},
 		{name: "inet_socket/connect_to_unix_address_refused", want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: pol(udpBoth, onPort(0, udpBind)), companion: bindFreeOp, companionWant: udpDenied,
-			op: func(x *netFix) error {
-				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawConnect(fd, unixRaw()) })
+			op: func(x *fixture.NetFix) error {
+				return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawConnect(fd, unixRaw()) })
 			}},
 		{name: "other_family_address/bind_refused", want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: pol(udpBoth), companion: bindFreeOp, companionWant: udpDenied,
-			op: func(x *netFix) error {
-				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.f.other().fullAddr(x.free)) })
+			op: func(x *fixture.NetFix) error {
+				return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawBind(fd, x.Family.Other().FullAddr(x.Free)) })
 			}},
 	}
 	ungranted := pol(udpBoth, onPort(0, udpBind))
-	if f.af == unix.AF_INET6 {
+	if f.AF == unix.AF_INET6 {
 		deniedOrEinval := func(e check.Env) string {
 			if e.LibABI() >= check.ABIUDP {
 				return "EACCES|EINVAL"
@@ -325,7 +315,7 @@ func udpFamilyRows(f family) []netRow {
 		// documentation excludes only AF_UNSPEC destinations for IPv6
 		// UDP sockets (landlock.h, CONNECT_SEND_UDP notes).
 		granted := pol(udpBoth, onServer(udpSend), onPort(0, udpBind))
-		v6 := onlyOn(ipv6, "only a dual-stack IPv6 socket sends to an IPv4 address; IPv4 has the other_family_address rows")
+		v6 := onlyOn(fixture.IPv6, "only a dual-stack IPv6 socket sends to an IPv4 address; IPv4 has the other_family_address rows")
 		return append(rows,
 			netRow{name: "ipv4_address/sendto_denied", omits: v6, want: deniedOrEinval, covers: n1, policy: ungranted, op: sendForeign},
 			netRow{name: "ipv4_address/connect_denied", omits: v6, want: deniedOrEinval, covers: n1, policy: ungranted, op: connectForeign},
@@ -334,7 +324,7 @@ func udpFamilyRows(f family) []netRow {
 			netRow{name: "ipv4_address/connect_granted_port", omits: v6, want: check.Allowed, covers: n1, policy: granted, op: connectForeign,
 				companion: bindFreeOp, companionWant: udpDenied, deviate: udpForeignFamilyRefused})
 	}
-	v4 := onlyOn(ipv4, "an IPv4 socket refuses an IPv6 destination itself; IPv6 sends to an IPv4 one: the ipv4_address rows")
+	v4 := onlyOn(fixture.IPv4, "an IPv4 socket refuses an IPv6 destination itself; IPv6 sends to an IPv4 one: the ipv4_address rows")
 	return append(rows,
 		netRow{name: "other_family_address/sendto_refused", omits: v4, want: refusedOrEinval(check.ABIUDP), diff: true, covers: n1,
 			policy: ungranted, companion: bindFreeOp, companionWant: udpDenied, op: sendForeign},
@@ -354,7 +344,7 @@ func udpForeignFamilyRefused(e check.Env) []check.Deviation {
 // IPv4-mapped IPv6 addresses (::ffff:127.0.0.1): an IPv6 socket reaching
 // the IPv4 fixture. The port is checked like any other: the rights are
 // about ports, whatever the address.
-var mappedV4 = family{"ipv6_mapped_ipv4", unix.AF_INET}
+var mappedV4 = fixture.Family{Name: "ipv6_mapped_ipv4", AF: unix.AF_INET}
 
 func mappedAddr(port int) unix.Sockaddr {
 	return &unix.SockaddrInet6{Port: port, Addr: [16]byte{10: 0xff, 11: 0xff, 12: 127, 15: 1}}
@@ -362,8 +352,8 @@ func mappedAddr(port int) unix.Sockaddr {
 
 // onDualStack runs op on a new IPv6 socket that accepts IPv4-mapped
 // addresses whatever the system's bindv6only default.
-func onDualStack(x *netFix, op func(fd int) error) error {
-	return withSocket(ipv6, x.typ, x.proto, func(fd int) error {
+func onDualStack(x *fixture.NetFix, op func(fd int) error) error {
+	return fixture.WithSocket(fixture.IPv6, x.Typ, x.Proto, func(fd int) error {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
 			return fmt.Errorf("IPV6_V6ONLY: %w", err)
 		}
@@ -371,17 +361,17 @@ func onDualStack(x *netFix, op func(fd int) error) error {
 	})
 }
 
-func mappedConnect(x *netFix) error {
-	return onDualStack(x, func(fd int) error { return connectFresh(fd, mappedAddr(x.port)) })
+func mappedConnect(x *fixture.NetFix) error {
+	return onDualStack(x, func(fd int) error { return fixture.ConnectFresh(fd, mappedAddr(x.Port)) })
 }
-func mappedBind(x *netFix) error {
-	return onDualStack(x, func(fd int) error { return unix.Bind(fd, mappedAddr(x.free)) })
+func mappedBind(x *fixture.NetFix) error {
+	return onDualStack(x, func(fd int) error { return unix.Bind(fd, mappedAddr(x.Free)) })
 }
-func mappedSendto(x *netFix) error {
-	return onDualStack(x, func(fd int) error { return unix.Sendto(fd, []byte("x"), 0, mappedAddr(x.port)) })
+func mappedSendto(x *fixture.NetFix) error {
+	return onDualStack(x, func(fd int) error { return unix.Sendto(fd, []byte("x"), 0, mappedAddr(x.Port)) })
 }
 
-var ipv6Skip = noIPv6(ipv6)
+var ipv6Skip = noIPv6(fixture.IPv6)
 
 // mappedOnly: the mapped rows are their own family value.
 var mappedOnly = []check.Omission{{Dim: check.DimFamily, Values: []string{"ipv4", "ipv6"},
@@ -414,10 +404,12 @@ var udpMappedRows = []netRow{
 // and, for every user, in a user and network namespace of the case's
 // own (net_userns.go).
 func privilegedRows(denied func(check.Env) string, bind, other landlock.AccessNet) []netRow {
-	privOp := func(x *netFix) error { return x.bindOn(x.priv) }
+	privOp := func(x *fixture.NetFix) error { return x.BindOn(x.Priv) }
 	return []netRow{
 		{name: "bind/privileged_port_rule_grants_no_capability", want: unchanged, diff: true, covers: n1,
-			prep: anyPrivilegedPort, policy: func(x *netFix) landlock.Policy { return netPolicy(bind|other, allow(x.priv, bind)) },
+			prep: anyPrivilegedPort, policy: func(x *fixture.NetFix) landlock.Policy {
+				return fixture.NetPolicy(bind|other, fixture.Allow(x.Priv, bind))
+			},
 			op: privOp, companion: bindFreeOp, companionWant: denied},
 		{name: "bind/privileged_port_denied_without_rule", want: denied, covers: n1, skip: check.NeedRoot("CAP_NET_BIND_SERVICE"),
 			prep: privilegedPort, policy: pol(bind|other, onFree(bind)), op: privOp},
@@ -427,11 +419,11 @@ func privilegedRows(denied func(check.Env) string, bind, other landlock.AccessNe
 // anyPrivilegedPort is a free privileged port for root; unprivileged, a
 // privileged port the system refuses to bind anyway (whether it is in use
 // does not matter to a differential row).
-func anyPrivilegedPort(x *netFix) error {
+func anyPrivilegedPort(x *fixture.NetFix) error {
 	if os.Geteuid() == 0 {
 		return privilegedPort(x)
 	}
-	x.priv = 1023
+	x.Priv = 1023
 	return nil
 }
 
@@ -453,11 +445,11 @@ func protoRows(proto string) []netRow {
 // noProto is an environment skip: the kernel cannot create a stream
 // socket of the protocol in the family (not built in, IPv6 support of
 // the protocol missing, or a module the VM did not load).
-func noProto(f family, proto int, name string) func(check.Env) string {
+func noProto(f fixture.Family, proto int, name string) func(check.Env) string {
 	return func(check.Env) string {
-		fd, err := unix.Socket(f.af, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, proto)
+		fd, err := unix.Socket(f.AF, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, proto)
 		if err != nil {
-			return fmt.Sprintf("no %s over %s in this kernel (socket: %s): not built in, and no module loaded (a catalog kernel's header lists the modules the VM loaded)", name, f.name, check.Outcome(err))
+			return fmt.Sprintf("no %s over %s in this kernel (socket: %s): not built in, and no module loaded (a catalog kernel's header lists the modules the VM loaded)", name, f.Name, check.Outcome(err))
 		}
 		unix.Close(fd)
 		return ""
@@ -471,45 +463,33 @@ func noProto(f family, proto int, name string) func(check.Env) string {
 var tcpFastOpenRows = []netRow{
 	{name: "sendto_fastopen/allowed_port_as_unsandboxed", want: unchanged, diff: true, covers: []string{"net.1", "§6.10"},
 		policy: pol(tcpBoth, onServer(tcpConnect)), companion: bindFreeOp, companionWant: tcpDenied,
-		op: func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error {
-				return unix.Sendto(fd, []byte("x"), unix.MSG_FASTOPEN, x.f.addr(x.port))
+		op: func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error {
+				return unix.Sendto(fd, []byte("x"), unix.MSG_FASTOPEN, x.Family.Addr(x.Port))
 			})
 		}},
 	{name: "sendmsg_fastopen/checked_as_connect", diff: true, policy: pol(tcpConnect), covers: []string{"net.1", "§6.10"},
 		want:    tcpDeniedOr(asUnsandboxed),
 		deviate: fastOpenUnchecked,
-		op: func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error {
-				_, err := unix.SendmsgN(fd, []byte("x"), nil, x.f.addr(x.port), unix.MSG_FASTOPEN)
+		op: func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error {
+				_, err := unix.SendmsgN(fd, []byte("x"), nil, x.Family.Addr(x.Port), unix.MSG_FASTOPEN)
 				return err
 			})
 		}},
 	{name: "fastopen_connect_sockopt/checked_as_connect", want: tcpDenied, covers: n1, policy: pol(tcpConnect),
-		op: func(x *netFix) error {
-			return withSocket(x.f, x.typ, x.proto, func(fd int) error {
+		op: func(x *fixture.NetFix) error {
+			return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error {
 				if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 1); err != nil {
 					return fmt.Errorf("TCP_FASTOPEN_CONNECT: %w", err)
 				}
-				return unix.Connect(fd, x.f.addr(x.port))
+				return unix.Connect(fd, x.Family.Addr(x.Port))
 			})
 		}},
 	{name: "send/address_ignored_on_connection_established_before", want: check.Allowed, covers: n1, policy: pol(tcpBoth),
 		companion: bindFreeOp, companionWant: tcpDenied,
-		op: func(x *netFix) error { return unix.Sendto(x.conn, []byte("x"), 0, x.f.addr(x.free)) }},
+		op: func(x *fixture.NetFix) error { return unix.Sendto(x.Conn, []byte("x"), 0, x.Family.Addr(x.Free)) }},
 }
-
-// shortLen is a truncated length for the family's sockaddr: shorter than
-// sockaddr_in for IPv4; for IPv6 long enough for a sockaddr_in but
-// shorter than the RFC 2133 sockaddr_in6 (24).
-func (f family) shortLen() int {
-	if f.af == unix.AF_INET6 {
-		return 20
-	}
-	return 8
-}
-
-func (x *netFix) shortAddr(port int) []byte { return x.f.raw(uint16(x.f.af), port, x.f.shortLen()) }
 
 // UDP with truncated addresses. The stack refuses them (EINVAL). With
 // only BIND_UDP handled and no port-0 rule, the first datagram of an
@@ -518,8 +498,8 @@ func (x *netFix) shortAddr(port int) []byte { return x.f.raw(uint16(x.f.af), por
 // refusal to the stack; it must not let it through. With a port-0 rule
 // the autobind is granted and the stack's answer stays.
 func udpTruncatedRows() []netRow {
-	truncSend := func(x *netFix) error {
-		return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawSendto(fd, x.shortAddr(x.port), 0) })
+	truncSend := func(x *fixture.NetFix) error {
+		return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawSendto(fd, x.ShortAddr(x.Port), 0) })
 	}
 	return []netRow{
 		{name: "sendto_truncated_address/only_bind_handled_without_port_zero_rule", diff: true, covers: n1,
@@ -536,13 +516,13 @@ func udpTruncatedRows() []netRow {
 			policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)), op: truncSend, companion: bindFreeOp, companionWant: udpDenied},
 		{name: "bind/truncated_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 			policy: pol(udpBoth, onPort(0, udpBind)), companion: bindFreeOp, companionWant: udpDenied,
-			op: func(x *netFix) error {
-				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawBind(fd, x.shortAddr(x.free)) })
+			op: func(x *fixture.NetFix) error {
+				return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawBind(fd, x.ShortAddr(x.Free)) })
 			}},
 		{name: "connect/truncated_address_as_unsandboxed", want: unchanged, diff: true, covers: n1,
 			policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)), companion: bindFreeOp, companionWant: udpDenied,
-			op: func(x *netFix) error {
-				return withSocket(x.f, x.typ, x.proto, func(fd int) error { return rawConnect(fd, x.shortAddr(x.port)) })
+			op: func(x *fixture.NetFix) error {
+				return fixture.WithSocket(x.Family, x.Typ, x.Proto, func(fd int) error { return fixture.RawConnect(fd, x.ShortAddr(x.Port)) })
 			}},
 	}
 }
@@ -552,20 +532,20 @@ func udpTruncatedRows() []netRow {
 // sent, or the error of the first, and how many the server received.
 // Each message is checked on its own: sendmmsg stops at the first denied
 // destination and reports the ones sent before it.
-func sendmmsg(x *netFix, ports ...int) string {
+func sendmmsg(x *fixture.NetFix, ports ...int) string {
 	addrs := make([][]byte, len(ports))
 	msgs := make([]unix.Mmsghdr, len(ports))
 	payload := []byte("x")
 	iov := unix.Iovec{Base: &payload[0]}
 	iov.SetLen(1)
 	for i, p := range ports {
-		addrs[i] = x.f.fullAddr(p)
+		addrs[i] = x.Family.FullAddr(p)
 		msgs[i].Hdr.Name = &addrs[i][0]
 		msgs[i].Hdr.Namelen = uint32(len(addrs[i]))
 		msgs[i].Hdr.Iov = &iov
 		msgs[i].Hdr.SetIovlen(1)
 	}
-	n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(x.bound), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), 0, 0, 0)
+	n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(x.Bound), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), 0, 0, 0)
 	sent := fmt.Sprintf("sent %d of %d", n, len(ports))
 	if e != 0 {
 		sent = check.Outcome(e)
@@ -575,9 +555,9 @@ func sendmmsg(x *netFix, ports ...int) string {
 	// server port marks the end, and what the server holds is counted up
 	// to it, then whatever else is already there.
 	end := []byte("e")
-	marked := unix.Sendto(x.bound, end, 0, x.f.addr(x.port)) == nil
+	marked := unix.Sendto(x.Bound, end, 0, x.Family.Addr(x.Port)) == nil
 	if marked {
-		unix.SetsockoptTimeval(x.srv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10})
+		unix.SetsockoptTimeval(x.Srv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10})
 	}
 	got := 0
 	buf := make([]byte, 8)
@@ -586,7 +566,7 @@ func sendmmsg(x *netFix, ports ...int) string {
 		if marked {
 			flags = 0
 		}
-		n, _, err := unix.Recvfrom(x.srv, buf, flags)
+		n, _, err := unix.Recvfrom(x.Srv, buf, flags)
 		if err != nil {
 			break
 		}
@@ -603,21 +583,21 @@ func sendmmsg(x *netFix, ports ...int) string {
 // granting the server's port, and the outcome on each side of abiUDP.
 type mmsgRow struct {
 	name          string
-	dests         func(x *netFix) []int
+	dests         func(x *fixture.NetFix) []int
 	with, without string
 }
 
 var mmsgRows = []mmsgRow{
-	{"sendmmsg/all_destinations_granted", func(x *netFix) []int { return []int{x.port, x.port} },
+	{"sendmmsg/all_destinations_granted", func(x *fixture.NetFix) []int { return []int{x.Port, x.Port} },
 		"sent 2 of 2, server got 2", "sent 2 of 2, server got 2"},
-	{"sendmmsg/stops_at_denied_destination", func(x *netFix) []int { return []int{x.port, x.free, x.port} },
+	{"sendmmsg/stops_at_denied_destination", func(x *fixture.NetFix) []int { return []int{x.Port, x.Free, x.Port} },
 		"sent 1 of 3, server got 1", "sent 3 of 3, server got 2"},
-	{"sendmmsg/first_destination_denied", func(x *netFix) []int { return []int{x.free, x.port} },
+	{"sendmmsg/first_destination_denied", func(x *fixture.NetFix) []int { return []int{x.Free, x.Port} },
 		"EACCES, server got 0", "sent 2 of 2, server got 1"},
 }
 
-func (r mmsgRow) caseFor(f family) check.Case {
-	return check.Case{Area: "udp", Name: f.name + "/" + r.name, Skip: noIPv6(f), Covers: []string{"§3.9", "net.1"},
+func (r mmsgRow) caseFor(f fixture.Family) check.Case {
+	return check.Case{Area: "udp", Name: f.Name + "/" + r.name, Skip: noIPv6(f), Covers: []string{"§3.9", "net.1"},
 		Variants: netVariants(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP),
 		Want: func(e check.Env) string {
 			if e.LibABI() >= check.ABIUDP {
@@ -626,13 +606,13 @@ func (r mmsgRow) caseFor(f family) check.Case {
 			return r.without
 		},
 		Run: func(t *check.T) string {
-			x := newNetFix(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
-			defer x.close()
-			if x.setupErr != nil {
-				return check.SetupFailedf("%s: %s", x.setupErrWhat, check.Outcome(x.setupErr))
+			x := fixture.NewNetFix(f, unix.SOCK_DGRAM, unix.IPPROTO_UDP)
+			defer x.Close()
+			if x.SetupErr != nil {
+				return check.SetupFailedf("%s: %s", x.SetupErrWhat, check.Outcome(x.SetupErr))
 			}
-			if err := t.Enforce(netPolicy(udpBoth, allow(x.port, udpSend))); err != nil {
-				return enforceFailed(err)
+			if err := t.Enforce(fixture.NetPolicy(udpBoth, fixture.Allow(x.Port, udpSend))); err != nil {
+				return fixture.EnforceFailed(err)
 			}
 			return sendmmsg(x, r.dests(x)...)
 		}}
@@ -642,7 +622,7 @@ func init() {
 	check.Build(func() {
 		stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
 		dgram, udp := unix.SOCK_DGRAM, unix.IPPROTO_UDP
-		for _, f := range families {
+		for _, f := range fixture.Families {
 			for _, r := range tcpLayerRows() {
 				r.covers = n1
 				check.Register(r.caseFor("tcp", f, stream, tcp))
@@ -655,7 +635,7 @@ func init() {
 		check.Register(netCases("tcp", stream, tcp, tcpPortZeroRows)...)
 		check.Register(netCases("udp", dgram, udp, udpPortZeroRows)...)
 		check.Register(netCases("tcp", stream, tcp, tcpFamilyRows)...)
-		for _, f := range families {
+		for _, f := range fixture.Families {
 			for _, r := range udpFamilyRows(f) {
 				check.Register(r.caseFor("udp", f, dgram, udp))
 			}
@@ -674,7 +654,7 @@ func init() {
 			name  string
 			proto int
 		}{{"mptcp", unix.IPPROTO_MPTCP}, {"sctp", unix.IPPROTO_SCTP}} {
-			for _, f := range families {
+			for _, f := range fixture.Families {
 				for _, r := range protoRows(p.name) {
 					r.skip = noProto(f, p.proto, p.name)
 					check.Register(r.caseFor("tcp", f, stream, p.proto))
@@ -683,7 +663,7 @@ func init() {
 		}
 		check.Register(netCases("tcp", stream, tcp, tcpFastOpenRows)...)
 		check.Register(netCases("udp", dgram, udp, udpTruncatedRows())...)
-		for _, f := range families {
+		for _, f := range fixture.Families {
 			for _, r := range mmsgRows {
 				check.Register(r.caseFor(f))
 			}

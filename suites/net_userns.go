@@ -10,8 +10,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,10 +25,14 @@ import (
 //
 // The user namespace needs a child process: unshare(CLONE_NEWUSER)
 // refuses multithreaded callers, and every Go process is one. The child
-// is this binary again, in the role netnsChildEnv (registered in probe.go).
+// is this binary again, in the role netnsChildEnv.
 const netnsChildEnv = "LLCONFORM_NETNS_CHILD"
 
 func init() {
+	role.Register(netnsChildEnv, func(spec string) int {
+		fmt.Println(privilegedPortChild(spec))
+		return 0
+	})
 	check.Build(func() {
 		for _, k := range []struct {
 			area      string
@@ -43,7 +49,7 @@ func init() {
 			spec := fmt.Sprintf("%d:%d:%d:%d", k.typ, k.proto, k.bind, k.oth)
 			check.Register(check.Case{Area: k.area, Name: "ipv4/bind/privileged_port_in_own_user_and_network_namespace",
 				Skip: noUserns, Covers: []string{k.cov, "net.1"},
-				Variants: netVariants(ipv4, k.typ, k.proto),
+				Variants: netVariants(fixture.IPv4, k.typ, k.proto),
 				Omits: []check.Omission{{Dim: check.DimFamily, Values: []string{"ipv6"},
 					Why: "the question is privilege inside an owned network namespace, not the family; the privileged_port rows run on both"}},
 				Want: func(e check.Env) string {
@@ -134,12 +140,12 @@ func privilegedPortChild(spec string) string {
 	}
 	cfg := landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}
 	base := try()
-	if _, err := netPolicy(bind|other, allow(port, bind)).Enforce(cfg); err != nil {
-		return enforceFailed(err)
+	if _, err := fixture.NetPolicy(bind|other, fixture.Allow(port, bind)).Enforce(cfg); err != nil {
+		return fixture.EnforceFailed(err)
 	}
 	granted := try()
-	if _, err := netPolicy(bind|other, allow(port+1, bind)).Enforce(cfg); err != nil {
-		return enforceFailed(err)
+	if _, err := fixture.NetPolicy(bind|other, fixture.Allow(port+1, bind)).Enforce(cfg); err != nil {
+		return fixture.EnforceFailed(err)
 	}
 	return fmt.Sprintf("unsandboxed=%s granted=%s denied=%s", base, granted, try())
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,13 +57,13 @@ var ptraceBaseline = sync.OnceValue(func() error {
 			return
 		}
 		defer os.RemoveAll(dir)
-		p, err := startTarget(dir, targetSpec{})
+		p, err := fixture.StartTarget(dir, fixture.TargetSpec{})
 		if err != nil {
 			res <- err
 			return
 		}
-		defer p.kill()
-		res <- attach(p.pid)
+		defer p.Kill()
+		res <- attach(p.Pid)
 	}()
 	return <-res
 })
@@ -70,14 +71,14 @@ var ptraceBaseline = sync.OnceValue(func() error {
 // ptraceSkip skips PTRACE_ATTACH-mode cases where Yama or the
 // environment forbids them without Landlock.
 func ptraceSkip(e check.Env) string {
-	switch scope := yamaPtraceScope(); {
+	switch scope := fixture.YamaPtraceScope(); {
 	case scope >= 3:
 		return "Yama ptrace_scope=3: PTRACE_ATTACH is disabled for everyone"
 	case scope == 2 && !e.Root:
 		return "needs root (Yama ptrace_scope=2 requires CAP_SYS_PTRACE)"
 	}
 	if err := ptraceBaseline(); err != nil {
-		return fmt.Sprintf("PTRACE_ATTACH to an own child fails without Landlock here (%s; Yama ptrace_scope=%d)", check.Outcome(err), yamaPtraceScope())
+		return fmt.Sprintf("PTRACE_ATTACH to an own child fails without Landlock here (%s; Yama ptrace_scope=%d)", check.Outcome(err), fixture.YamaPtraceScope())
 	}
 	return ""
 }
@@ -85,7 +86,7 @@ func ptraceSkip(e check.Env) string {
 // tracemeSkip skips PTRACE_TRACEME cases where Yama refuses it without
 // Landlock: ptrace_scope 3 always, 2 unless the parent has CAP_SYS_PTRACE.
 func tracemeSkip(e check.Env) string {
-	switch scope := yamaPtraceScope(); {
+	switch scope := fixture.YamaPtraceScope(); {
 	case scope >= 3:
 		return "Yama ptrace_scope=3: PTRACE_TRACEME is disabled for everyone"
 	case scope == 2 && !e.Root:
@@ -96,7 +97,7 @@ func tracemeSkip(e check.Env) string {
 
 // yamaDetail states Yama's setting in a case's detail.
 func yamaDetail(t *check.T) {
-	if s := yamaPtraceScope(); s >= 0 {
+	if s := fixture.YamaPtraceScope(); s >= 0 {
 		t.Logf("Yama ptrace_scope=%d", s)
 	} else {
 		t.Logf("no Yama")
@@ -133,11 +134,11 @@ var topologyNames = map[topology]string{outside: "outside", same: "same", nested
 
 // withTopology enforces on the case thread and starts the target so that
 // they stand in topology k, then runs op on the target.
-func withTopology(t *check.T, k topology, s targetSpec, op func(p *tinyProc) string) string {
+func withTopology(t *check.T, k topology, s fixture.TargetSpec, op func(p *fixture.TinyProc) string) string {
 	dir := t.Root() // before any domain: the policy denies MAKE_DIR
 	enforce := func() string {
 		if err := t.Enforce(ptracePolicy); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 		return ""
 	}
@@ -148,14 +149,14 @@ func withTopology(t *check.T, k topology, s targetSpec, op func(p *tinyProc) str
 		}
 	}
 	if k == nested || k == sibling || k == unrelated || k == fromFree {
-		s.layer = ownLayer
+		s.Layer = fixture.OwnLayer
 	}
-	p, err := startTarget(dir, s)
+	p, err := fixture.StartTarget(dir, s)
 	if err != nil {
 		return check.SetupFailedf("%v", err)
 	}
-	defer killFromOutside(p.kill)
-	if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled {
+	defer fixture.KillFromOutside(p.Kill)
+	if e := p.LayerErr(); e != "" && t.Env.State == landlock.Enabled {
 		return e
 	}
 	switch k {
@@ -191,14 +192,14 @@ func init() {
 				fromFree:  "attach_from_unsandboxed_parent_to_sandboxed_child_allowed",
 			}[k]
 			c := ptraceCase(name, check.Thread, ptraceSkip, tracerWant(k, "EPERM"), func(t *check.T) string {
-				return withTopology(t, k, targetSpec{}, func(p *tinyProc) string { return check.Outcome(attach(p.pid)) })
+				return withTopology(t, k, fixture.TargetSpec{}, func(p *fixture.TinyProc) string { return check.Outcome(attach(p.Pid)) })
 			})
 			check.Register(c)
 		}
 
 		// PTRACE_TRACEME from the child, whose tracer is the case thread: the
 		// child waits until the case thread has its domain.
-		traceme := targetSpec{waitGo: true, results: 1, action: func(p *tinyasm.Program) {
+		traceme := fixture.TargetSpec{WaitGo: true, Results: 1, Action: func(p *tinyasm.Program) {
 			p.SysTo(2, tinyasm.SysPtrace, tinyasm.Imm(unix.PTRACE_TRACEME), tinyasm.Imm(0), tinyasm.Imm(0), tinyasm.Imm(0))
 		}}
 		for _, k := range []topology{outside, same, nested, sibling, unrelated, fromFree} {
@@ -212,15 +213,15 @@ func init() {
 				fromFree:  "traceme_from_sandboxed_child_to_unsandboxed_parent_allowed",
 			}[k]
 			check.Register(ptraceCase(name, check.Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *check.T) string {
-				return withTopology(t, k, traceme, func(p *tinyProc) string {
-					if err := p.goAhead(); err != nil {
+				return withTopology(t, k, traceme, func(p *fixture.TinyProc) string {
+					if err := p.GoAhead(); err != nil {
 						return check.SetupFailed(err)
 					}
-					r, err := p.read(1)
+					r, err := p.Read(1)
 					if err != nil {
 						return "target: " + err.Error()
 					}
-					return result(r[0])
+					return fixture.Result(r[0])
 				})
 			}))
 		}
@@ -245,7 +246,7 @@ func init() {
 			check.Register(ptraceCase(name, check.Process, ptraceSkip, want, func(t *check.T) string {
 				unix.Prctl(unix.PR_SET_PTRACER, unix.PR_SET_PTRACER_ANY, 0, 0, 0) // EINVAL without Yama
 				tid := unix.Gettid()
-				spec := targetSpec{waitGo: true, results: 3, action: func(p *tinyasm.Program) {
+				spec := fixture.TargetSpec{WaitGo: true, Results: 3, Action: func(p *tinyasm.Program) {
 					p.SetSlot(3, 0)
 					p.SetSlot(4, 0)
 					p.SysTo(2, tinyasm.SysPtrace, tinyasm.Imm(unix.PTRACE_ATTACH), tinyasm.Imm(tid), tinyasm.Imm(0), tinyasm.Imm(0))
@@ -255,18 +256,18 @@ func init() {
 					p.SysTo(4, tinyasm.SysPtrace, tinyasm.Imm(unix.PTRACE_DETACH), tinyasm.Imm(tid), tinyasm.Imm(0), tinyasm.Imm(0))
 					p.Label("done")
 				}}
-				return withTopology(t, k, spec, func(p *tinyProc) string {
-					if err := p.goAhead(); err != nil {
+				return withTopology(t, k, spec, func(p *fixture.TinyProc) string {
+					if err := p.GoAhead(); err != nil {
 						return check.SetupFailed(err)
 					}
-					r, err := p.read(3)
+					r, err := p.Read(3)
 					if err != nil {
 						return "target: " + err.Error()
 					}
 					if r[0] == 0 {
-						t.Logf("wait %s, detach %s", okOrErr(r[1]), result(r[2]))
+						t.Logf("wait %s, detach %s", fixture.OkOrErr(r[1]), fixture.Result(r[2]))
 					}
-					return result(r[0])
+					return fixture.Result(r[0])
 				})
 			}))
 		}
@@ -285,12 +286,12 @@ type modeCheck struct {
 
 var modeChecks = []modeCheck{
 	{"read_environ", "EACCES", false, readEnviron},
-	{"open_mem", "EACCES", true, func(pid int) error { return openRead(fmt.Sprintf("/proc/%d/mem", pid)) }},
+	{"open_mem", "EACCES", true, func(pid int) error { return fixture.OpenRead(fmt.Sprintf("/proc/%d/mem", pid)) }},
 	{"process_vm_readv", "EPERM", true, vmRead},
 	{"pidfd_getfd", "EPERM", true, getfd},
 }
 
-func readEnviron(pid int) error { return openRead(fmt.Sprintf("/proc/%d/environ", pid)) }
+func readEnviron(pid int) error { return fixture.OpenRead(fmt.Sprintf("/proc/%d/environ", pid)) }
 
 // vmRead reads 8 bytes of the target's program header.
 func vmRead(pid int) error {
@@ -333,17 +334,17 @@ func init() {
 			}
 			check.Register(
 				ptraceCase(m.name+"_of_process_outside_domain_denied", check.Thread, skip, ptraceDenied(m.denied), func(t *check.T) string {
-					return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
+					return withTopology(t, outside, fixture.TargetSpec{}, func(p *fixture.TinyProc) string {
 						if t.Env.Root {
-							if err := capDrop(bypassCaps...); err != nil {
+							if err := fixture.CapDrop(bypassCaps...); err != nil {
 								return check.SetupFailedf("capset: %s", check.Outcome(err))
 							}
 						}
-						return check.Outcome(m.op(p.pid))
+						return check.Outcome(m.op(p.Pid))
 					})
 				}),
 				ptraceCase(m.name+"_of_process_in_same_domain_allowed", check.Thread, skip, check.Allowed, func(t *check.T) string {
-					return withTopology(t, same, targetSpec{}, func(p *tinyProc) string { return check.Outcome(m.op(p.pid)) })
+					return withTopology(t, same, fixture.TargetSpec{}, func(p *fixture.TinyProc) string { return check.Outcome(m.op(p.Pid)) })
 				}),
 			)
 		}
@@ -354,8 +355,8 @@ func init() {
 		// sub-domain of the tracer); kernels whose mm_access() lets
 		// CAP_PERFMON override the refusal do not keep it for root.
 		check.Register(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", check.Thread, check.NeedRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *check.T) string {
-			return withTopology(t, outside, targetSpec{}, func(p *tinyProc) string {
-				o := check.Outcome(readEnviron(p.pid))
+			return withTopology(t, outside, fixture.TargetSpec{}, func(p *fixture.TinyProc) string {
+				o := check.Outcome(readEnviron(p.Pid))
 				if o == check.OK {
 					t.Logf("opened by a perfmon-capable caller: mm_access() lets CAP_PERFMON (or CAP_SYS_ADMIN) pass PTRACE_MODE_READ checks that ptrace_may_access() refused, the Landlock refusal included (kernel change \"mm,procfs: allow read-only remote mm access under CAP_PERFMON\"; not in Debian 6.12, in 6.18 and later); the same open without those capabilities is refused (read_environ_of_process_outside_domain_denied)")
 				}

@@ -3,6 +3,7 @@ package suites
 import (
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,13 +34,13 @@ func pathServerCase(name string, want func(check.Env) string, typ int, policy fu
 	return check.Case{Area: "resolveunix", Name: name, Want: want, Covers: resolveCovers, Run: func(t *check.T) string {
 		t.Mkdirs("d", "elsewhere")
 		path := t.Path("d", "sock")
-		srv, err := unixServer(path, typ)
+		srv, err := fixture.UnixServer(path, typ)
 		if err != nil {
 			return check.SetupFailed(err)
 		}
 		defer unix.Close(srv)
 		if err := t.Enforce(policy(t)); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 		return check.Outcome(op(path))
 	}}
@@ -58,17 +59,17 @@ func grantOn(names ...string) func(t *check.T) landlock.Policy {
 func init() {
 	check.Build(func() {
 		stream, dgram, seqpacket := unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET
-		connect := func(typ int) func(string) error { return func(p string) error { return unixConnect(p, typ) } }
+		connect := func(typ int) func(string) error { return func(p string) error { return fixture.UnixConnect(p, typ) } }
 		noRule := grantOn()
 		check.Register(
 			pathServerCase("stream_connect_outside_denied", resolveDenied, stream, noRule, connect(stream)),
 			pathServerCase("seqpacket_connect_outside_denied", resolveDenied, seqpacket, noRule, connect(seqpacket)),
 			pathServerCase("dgram_connect_outside_denied", resolveDenied, dgram, noRule, connect(dgram)),
-			pathServerCase("dgram_sendto_outside_denied", resolveDenied, dgram, noRule, unixSendto),
+			pathServerCase("dgram_sendto_outside_denied", resolveDenied, dgram, noRule, fixture.UnixSendto),
 			pathServerCase("allowed_by_rule_on_socket", check.Allowed, stream, grantOn("d/sock"), connect(stream)),
 			pathServerCase("allowed_by_rule_on_parent", check.Allowed, stream, grantOn("d"), connect(stream)),
 			pathServerCase("allowed_by_rule_on_ancestor", check.Allowed, stream, grantOn("."), connect(stream)),
-			pathServerCase("dgram_sendto_allowed_by_rule", check.Allowed, dgram, grantOn("d"), unixSendto),
+			pathServerCase("dgram_sendto_allowed_by_rule", check.Allowed, dgram, grantOn("d"), fixture.UnixSendto),
 			pathServerCase("rule_on_other_directory_does_not_allow", resolveDenied, stream, grantOn("elsewhere"), connect(stream)),
 			// Other filesystem rights do not concern socket lookups.
 			pathServerCase("other_fs_rights_do_not_restrict", check.Allowed, stream, func(*check.T) landlock.Policy {
@@ -80,9 +81,9 @@ func init() {
 			}, connect(stream)),
 
 			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "dgram_send_on_socket_connected_before_allowed", Want: check.Allowed, Run: func(t *check.T) string {
-				_, fd := unixPair(t, t.Path("sock"), dgram)
+				_, fd := fixture.UnixPair(t, t.Path("sock"), dgram)
 				if err := t.Enforce(resolvePolicy()); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				_, err := unix.Write(fd, []byte("x"))
 				return check.Outcome(err)
@@ -90,29 +91,29 @@ func init() {
 			// MAKE_SOCK is not handled, so the domain may bind its own server.
 			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_created_in_same_domain_reachable", Want: check.Allowed, Run: func(t *check.T) string {
 				if err := t.Enforce(resolvePolicy()); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
-				srv, err := unixServer(t.Path("inside.sock"), stream)
+				srv, err := fixture.UnixServer(t.Path("inside.sock"), stream)
 				if err != nil {
 					return "server in the domain: " + check.Outcome(err)
 				}
 				defer unix.Close(srv)
-				return check.Outcome(unixConnect(t.Path("inside.sock"), stream))
+				return check.Outcome(fixture.UnixConnect(t.Path("inside.sock"), stream))
 			}},
 			// A server of the parent domain is outside a nested domain.
 			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_parent_domain_denied_from_nested_domain", Want: resolveDenied, Run: func(t *check.T) string {
 				if err := t.Enforce(resolvePolicy()); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
-				srv, err := unixServer(t.Path("parent.sock"), stream)
+				srv, err := fixture.UnixServer(t.Path("parent.sock"), stream)
 				if err != nil {
 					return "server in the domain: " + check.Outcome(err)
 				}
 				defer unix.Close(srv)
 				if err := t.Enforce(resolvePolicy()); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
-				return check.Outcome(unixConnect(t.Path("parent.sock"), stream))
+				return check.Outcome(fixture.UnixConnect(t.Path("parent.sock"), stream))
 			}},
 			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "server_of_nested_domain_reachable", Want: check.Allowed, Run: func(t *check.T) string {
 				return nestedServer(t, "pathname", t.Path("nested.sock"))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,13 +40,13 @@ func scopePolicy(s landlock.Scope) landlock.Policy { return landlock.Policy{Scop
 // enforces p and runs op on its name.
 func withAbstractServer(t *check.T, typ int, p landlock.Policy, op func(name string) error) string {
 	name := abstractName()
-	srv, err := unixServer(name, typ)
+	srv, err := fixture.UnixServer(name, typ)
 	if err != nil {
 		return check.SetupFailed(err)
 	}
 	defer unix.Close(srv)
 	if err := t.Enforce(p); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	return check.Outcome(op(name))
 }
@@ -54,10 +55,10 @@ func withAbstractServer(t *check.T, typ int, p landlock.Policy, op func(name str
 // and runs op on its name.
 func serverInside(t *check.T, typ int, p landlock.Policy, op func(name string) error) string {
 	if err := t.Enforce(p); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	name := abstractName()
-	srv, err := unixServer(name, typ)
+	srv, err := fixture.UnixServer(name, typ)
 	if err != nil {
 		return "server in the domain: " + check.Outcome(err)
 	}
@@ -68,9 +69,9 @@ func serverInside(t *check.T, typ int, p landlock.Policy, op func(name string) e
 // connectedBefore connects a socket of typ to an abstract server before
 // enforcing p, then sends on it.
 func connectedBefore(t *check.T, typ int, p landlock.Policy) string {
-	_, fd := unixPair(t, abstractName(), typ)
+	_, fd := fixture.UnixPair(t, abstractName(), typ)
 	if err := t.Enforce(p); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	_, err := unix.Write(fd, []byte("x"))
 	return check.Outcome(err)
@@ -78,20 +79,20 @@ func connectedBefore(t *check.T, typ int, p landlock.Policy) string {
 
 // signalOutside signals (0) a process started before enforcement.
 func signalOutside(t *check.T, p landlock.Policy) string {
-	pid, kill, err := sleeper(t)
+	pid, kill, err := fixture.Sleeper(t)
 	if err != nil {
 		return check.SetupFailed(err)
 	}
-	defer killFromOutside(kill) // the domain may not signal it
+	defer fixture.KillFromOutside(kill) // the domain may not signal it
 	if err := t.Enforce(p); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	return check.Outcome(unix.Kill(pid, 0))
 }
 
-func connectStream(n string) error { return unixConnect(n, unix.SOCK_STREAM) }
+func connectStream(n string) error { return fixture.UnixConnect(n, unix.SOCK_STREAM) }
 func connectSeqpacket(n string) error {
-	return unixConnect(n, unix.SOCK_SEQPACKET)
+	return fixture.UnixConnect(n, unix.SOCK_SEQPACKET)
 }
 
 func scopeCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
@@ -123,11 +124,11 @@ func scopeCases() []check.Case {
 			return withAbstractServer(t, unix.SOCK_SEQPACKET, abstractScoped, connectSeqpacket)
 		}),
 		scopeCase("abstract_unix/dgram_connect_outside_denied", scopeDenied, func(t *check.T) string {
-			return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, func(n string) error { return unixConnect(n, unix.SOCK_DGRAM) })
+			return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, func(n string) error { return fixture.UnixConnect(n, unix.SOCK_DGRAM) })
 		}),
 		// sendto on an unconnected datagram socket is an implicit connect.
 		scopeCase("abstract_unix/dgram_sendto_outside_denied", scopeDenied, func(t *check.T) string {
-			return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
+			return withAbstractServer(t, unix.SOCK_DGRAM, abstractScoped, fixture.UnixSendto)
 		}),
 		// A socket connected before enforcement is not restricted, for
 		// datagram and stream sockets alike.
@@ -141,12 +142,12 @@ func scopeCases() []check.Case {
 			return serverInside(t, unix.SOCK_STREAM, abstractScoped, connectStream)
 		}).Showing("scope/abstract_unix_socket", check.ShowsAllowed),
 		scopeCase("abstract_unix/dgram_sendto_same_domain_allowed", check.Allowed, func(t *check.T) string {
-			return serverInside(t, unix.SOCK_DGRAM, abstractScoped, unixSendto)
+			return serverInside(t, unix.SOCK_DGRAM, abstractScoped, fixture.UnixSendto)
 		}),
 		// A nested domain is scoped away from its parent domain's sockets.
 		scopeCase("abstract_unix/connect_from_nested_domain_to_parent_denied", scopeDenied, func(t *check.T) string {
 			if err := t.Enforce(abstractScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			return withAbstractServer(t, unix.SOCK_STREAM, abstractScoped, connectStream)
 		}),
@@ -160,7 +161,7 @@ func scopeCases() []check.Case {
 			}
 			defer unix.Close(fd)
 			if err := t.Enforce(abstractScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			name := abstractName()
 			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
@@ -172,13 +173,13 @@ func scopeCases() []check.Case {
 			return check.Outcome(connectStream(name))
 		}),
 		scopeCase("abstract_unix/pathname_socket_unaffected", check.Allowed, func(t *check.T) string {
-			srv, err := unixServer(t.Path("sock"), unix.SOCK_STREAM)
+			srv, err := fixture.UnixServer(t.Path("sock"), unix.SOCK_STREAM)
 			if err != nil {
 				return check.SetupFailed(err)
 			}
 			defer unix.Close(srv)
 			if err := t.Enforce(abstractScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			return check.Outcome(connectStream(t.Path("sock")))
 		}),
@@ -203,9 +204,9 @@ func scopeCases() []check.Case {
 		// A child forked from the domain is in it.
 		signalCase("signal/to_child_created_inside_allowed", check.Allowed, func(t *check.T) string {
 			if err := t.Enforce(signalScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
-			pid, kill, err := sleeper(t)
+			pid, kill, err := fixture.Sleeper(t)
 			if err != nil {
 				return "child in the domain: " + check.Outcome(err)
 			}
@@ -214,7 +215,7 @@ func scopeCases() []check.Case {
 		}).Showing("scope/signal", check.ShowsAllowed),
 		signalCase("signal/to_own_thread_allowed", check.Allowed, func(t *check.T) string {
 			if err := t.Enforce(signalScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			return check.Outcome(unix.Tgkill(unix.Getpid(), unix.Gettid(), 0))
 		}),
@@ -222,16 +223,16 @@ func scopeCases() []check.Case {
 		// a sibling thread outside the domain, and the process itself
 		// (whose leader thread is outside the domain).
 		signalCase("signal/to_sibling_thread_outside_domain", check.Allowed, func(t *check.T) string {
-			tid, stop := siblingThread()
+			tid, stop := fixture.SiblingThread()
 			defer stop()
 			if err := t.Enforce(signalScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			return check.Outcome(unix.Tgkill(unix.Getpid(), tid, 0))
 		}).Deviating(check.UnfixedErratum(2, "EPERM")),
 		signalCase("signal/to_own_process", check.Allowed, func(t *check.T) string {
 			if err := t.Enforce(signalScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			return check.Outcome(unix.Kill(unix.Getpid(), 0))
 		}).Deviating(check.UnfixedErratum(2, "EPERM")),
@@ -260,7 +261,7 @@ var nestedPolicies = map[string]landlock.Policy{
 
 func init() {
 	// arg is kind:ceiling:address.
-	probeActions["nested-server"] = func(arg string) error {
+	fixture.ProbeActions["nested-server"] = func(arg string) error {
 		kind, rest, _ := strings.Cut(arg, ":")
 		c, addr, _ := strings.Cut(rest, ":")
 		ceiling, _ := strconv.Atoi(c)
@@ -270,7 +271,7 @@ func init() {
 				return err
 			}
 		}
-		srv, err := unixServer(addr, unix.SOCK_STREAM)
+		srv, err := fixture.UnixServer(addr, unix.SOCK_STREAM)
 		if err != nil {
 			return err
 		}
@@ -286,7 +287,7 @@ func init() {
 // domain and serves at addr, and connects to it.
 func nestedServer(t *check.T, kind, addr string) string {
 	if err := t.Enforce(nestedPolicies[kind]); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	stop, err := childServer(t, kind, addr)
 	if err != nil {
@@ -305,7 +306,7 @@ func childServer(t *check.T, nest, addr string) (stop func(), err error) {
 		return nil, err
 	}
 	cmd := exec.Command(self)
-	cmd.Env = []string{fmt.Sprintf("%s=nested-server:%s:%d:%s", ProbeEnv, nest, t.Env.Ceiling, addr)}
+	cmd.Env = []string{fmt.Sprintf("%s=nested-server:%s:%d:%s", fixture.ProbeEnv, nest, t.Env.Ceiling, addr)}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +55,7 @@ func threadServer(p *landlock.Policy, t *check.T, addr string) (stop func(), err
 				return
 			}
 		}
-		srv, err := unixServer(addr, unix.SOCK_STREAM)
+		srv, err := fixture.UnixServer(addr, unix.SOCK_STREAM)
 		if err != nil {
 			ready <- err
 			return
@@ -78,7 +79,7 @@ func passFD(fd int) (int, error) {
 	}
 	defer unix.Close(pair[0])
 	defer unix.Close(pair[1])
-	if o := onOtherThread(func() string {
+	if o := fixture.OnOtherThread(func() string {
 		return check.Outcome(unix.Sendmsg(pair[0], []byte{0}, unix.UnixRights(fd), nil, 0))
 	}); o != check.OK {
 		return -1, fmt.Errorf("sendmsg: %s", o)
@@ -111,7 +112,7 @@ func init() {
 				k.caseOf("server_of_sibling_domain_denied", k.denied, func(t *check.T) string {
 					addr := k.addr(t, "sibling")
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					stop, err := childServer(t, k.kind, addr)
 					if err != nil {
@@ -119,7 +120,7 @@ func init() {
 					}
 					defer stop()
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					return check.Outcome(connectStream(addr))
 				}),
@@ -133,7 +134,7 @@ func init() {
 					}
 					defer stop()
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					return check.Outcome(connectStream(addr))
 				}),
@@ -142,7 +143,7 @@ func init() {
 				k.caseOf("server_of_child_forked_in_domain_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "forked")
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					stop, err := childServer(t, "none", addr)
 					if err != nil {
@@ -158,20 +159,20 @@ func init() {
 						return check.SetupFailedf("%v", err)
 					}
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
-					srv, err := unixServer(addr, unix.SOCK_STREAM)
+					srv, err := fixture.UnixServer(addr, unix.SOCK_STREAM)
 					if err != nil {
 						return "server in the domain: " + check.Outcome(err)
 					}
 					defer unix.Close(srv)
-					return probe(self, "connect-stream", addr)
+					return fixture.Probe(self, "connect-stream", addr)
 				}),
 				// A socket created outside and passed in over SCM_RIGHTS:
 				// connecting it from the domain is the domain's connect...
 				k.caseOf("unconnected_socket_passed_in_denied", k.denied, func(t *check.T) string {
 					addr := k.addr(t, "passed")
-					srv, err := unixServer(addr, unix.SOCK_STREAM)
+					srv, err := fixture.UnixServer(addr, unix.SOCK_STREAM)
 					if err != nil {
 						return check.SetupFailed(err)
 					}
@@ -182,7 +183,7 @@ func init() {
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					in, err := passFD(fd)
 					if err != nil {
@@ -194,18 +195,18 @@ func init() {
 				// ...while one connected outside keeps working.
 				k.caseOf("connected_socket_passed_in_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "passed")
-					srv, err := unixServer(addr, unix.SOCK_DGRAM)
+					srv, err := fixture.UnixServer(addr, unix.SOCK_DGRAM)
 					if err != nil {
 						return check.SetupFailed(err)
 					}
 					defer unix.Close(srv)
-					fd, err := unixDial(addr, unix.SOCK_DGRAM)
+					fd, err := fixture.UnixDial(addr, unix.SOCK_DGRAM)
 					if err != nil {
 						return check.SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					in, err := passFD(fd)
 					if err != nil {
@@ -224,14 +225,14 @@ func init() {
 					defer unix.Close(sp[0])
 					defer unix.Close(sp[1])
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					_, err = unix.Write(sp[0], []byte("x"))
 					return check.Outcome(err)
 				}),
 				k.caseOf("socketpair_created_inside_unaffected", check.Allowed, func(t *check.T) string {
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 					if err != nil {
@@ -246,22 +247,22 @@ func init() {
 				// bound outside it is outside; created inside it is not.
 				k.caseOf("send_to_own_address_of_socket_created_outside_denied", k.denied, func(t *check.T) string {
 					addr := k.addr(t, "self")
-					fd, err := unixServer(addr, unix.SOCK_DGRAM)
+					fd, err := fixture.UnixServer(addr, unix.SOCK_DGRAM)
 					if err != nil {
 						return check.SetupFailed(err)
 					}
 					defer unix.Close(fd)
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					return check.Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: addr}))
 				}),
 				k.caseOf("send_to_own_address_of_socket_created_inside_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "self")
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
-					fd, err := unixServer(addr, unix.SOCK_DGRAM)
+					fd, err := fixture.UnixServer(addr, unix.SOCK_DGRAM)
 					if err != nil {
 						return "socket in the domain: " + check.Outcome(err)
 					}
@@ -272,23 +273,23 @@ func init() {
 				// checked like an unconnected send.
 				k.caseOf("sendto_other_address_on_connected_socket_denied", k.denied, func(t *check.T) string {
 					peer, other := k.addr(t, "peer"), k.addr(t, "other")
-					_, fd := unixPair(t, peer, unix.SOCK_DGRAM)
-					b, err := unixServer(other, unix.SOCK_DGRAM)
+					_, fd := fixture.UnixPair(t, peer, unix.SOCK_DGRAM)
+					b, err := fixture.UnixServer(other, unix.SOCK_DGRAM)
 					if err != nil {
 						return check.SetupFailed(err)
 					}
 					defer unix.Close(b)
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 					return check.Outcome(unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrUnix{Name: other}))
 				}),
 				k.caseOf("seqpacket_connect_same_domain_allowed", check.Allowed, func(t *check.T) string {
 					addr := k.addr(t, "seq")
 					if err := t.Enforce(pol); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
-					srv, err := unixServer(addr, unix.SOCK_SEQPACKET)
+					srv, err := fixture.UnixServer(addr, unix.SOCK_SEQPACKET)
 					if err != nil {
 						return "server in the domain: " + check.Outcome(err)
 					}
@@ -304,14 +305,14 @@ func init() {
 		check.Register(
 			abstract.caseOf("connect_from_unscoped_nested_domain_to_parent_allowed", check.Allowed, func(t *check.T) string {
 				if err := t.Enforce(abstractScoped); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				return serverThenNest(t, abstractName(), landlock.Policy{FS: landlock.FSMakeDir})
 			}),
 			pathname.caseOf("server_of_parent_reachable_from_nested_layer_not_handling_it", check.Allowed, func(t *check.T) string {
 				addr := t.Path("parent.sock")
 				if err := t.Enforce(resolvePolicy()); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				return serverThenNest(t, addr, landlock.Policy{FS: landlock.FSMakeDir})
 			}),
@@ -333,9 +334,9 @@ func init() {
 				}
 				name := sa.(*unix.SockaddrUnix).Name
 				if err := t.Enforce(abstractScoped); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
-				return check.Outcome(unixSendto(name))
+				return check.Outcome(fixture.UnixSendto(name))
 			}),
 		)
 		// A socket created outside and bound inside is still a server
@@ -348,7 +349,7 @@ func init() {
 			}
 			defer unix.Close(fd)
 			if err := t.Enforce(resolvePolicy()); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			addr := dir + "/bound-inside.sock"
 			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
@@ -365,17 +366,17 @@ func init() {
 // serverThenNest serves at addr from the case thread's current domain,
 // adds the layer p and connects.
 func serverThenNest(t *check.T, addr string, p landlock.Policy) string {
-	srv, err := unixServer(addr, unix.SOCK_STREAM)
+	srv, err := fixture.UnixServer(addr, unix.SOCK_STREAM)
 	if err != nil {
 		return "server in the domain: " + check.Outcome(err)
 	}
 	defer unix.Close(srv)
 	if err := t.Enforce(p); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	return check.Outcome(connectStream(addr))
 }
 
 func init() {
-	probeActions["connect-stream"] = connectStream
+	fixture.ProbeActions["connect-stream"] = connectStream
 }

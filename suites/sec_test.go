@@ -6,17 +6,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/llconform/llconform/suites/fixture"
 	"gotest.tools/v3/assert"
 )
-
-func TestParseAuditRecord(t *testing.T) {
-	r := parseRecord(auditLandlockAccess, []byte(`audit(1729738800.221:33): domain=1a6fdc679 blockers=fs.write_file path="/dev/tty 2" dev="devtmpfs" ino=9`+"\x00"))
-	assert.Equal(t, r.fields["domain"], "1a6fdc679")
-	assert.Equal(t, r.fields["blockers"], "fs.write_file")
-	assert.Equal(t, r.fields["path"], "/dev/tty 2")
-	assert.Equal(t, r.fields["dev"], "devtmpfs")
-	assert.Equal(t, r.fields["ino"], "9")
-}
 
 // The suites' own tiny programs are for the architecture the agent runs on.
 func TestSuiteProgramsAreForThisArchitecture(t *testing.T) {
@@ -25,7 +17,7 @@ func TestSuiteProgramsAreForThisArchitecture(t *testing.T) {
 		t.Skipf("no tiny programs for %s", runtime.GOARCH)
 	}
 	for name, prog := range map[string][]byte{
-		"target": targetSpec{layer: ownLayer}.program(), "threads": threadOpenRootProgram(),
+		"target": fixture.TargetSpec{Layer: fixture.OwnLayer}.Program(), "threads": threadOpenRootProgram(),
 	} {
 		f, err := elf.NewFile(bytes.NewReader(prog))
 		assert.NilError(t, err, name)

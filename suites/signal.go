@@ -9,6 +9,7 @@ import (
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,16 +27,16 @@ var signalCovers = []string{"§3.10", "§6.13", "sec.3"}
 const blocked = unix.SIGUSR1
 
 // sigTarget blocks the three signals these cases send.
-var sigTarget = targetSpec{block: sigBit(unix.SIGUSR1) | sigBit(unix.SIGIO) | sigBit(unix.SIGURG)}
+var sigTarget = fixture.TargetSpec{Block: fixture.SigBit(unix.SIGUSR1) | fixture.SigBit(unix.SIGIO) | fixture.SigBit(unix.SIGURG)}
 
 // pendingOf names whether sig is pending for the target's main thread or
 // its process.
 func pendingOf(pid int, sig unix.Signal) string {
-	th, sh, err := pendingSignals(pid, pid)
+	th, sh, err := fixture.PendingSignals(pid, pid)
 	if err != nil {
 		return "status: " + check.Outcome(err)
 	}
-	if (th|sh)&sigBit(sig) != 0 {
+	if (th|sh)&fixture.SigBit(sig) != 0 {
 		return "yes"
 	}
 	return "no"
@@ -85,15 +86,15 @@ var sendMethods = []sendMethod{
 	{"tgkill", func(pid int) error { return unix.Tgkill(pid, pid, blocked) }},
 	{"tkill", func(pid int) error {
 		_, _, e := unix.Syscall(unix.SYS_TKILL, uintptr(pid), uintptr(blocked), 0)
-		return rawErr(e)
+		return fixture.RawErr(e)
 	}},
 	{"rt_sigqueueinfo", func(pid int) error {
 		_, _, e := unix.Syscall(unix.SYS_RT_SIGQUEUEINFO, uintptr(pid), uintptr(blocked), uintptr(unsafe.Pointer(sigqueueInfo(blocked))))
-		return rawErr(e)
+		return fixture.RawErr(e)
 	}},
 	{"rt_tgsigqueueinfo", func(pid int) error {
 		_, _, e := unix.Syscall6(unix.SYS_RT_TGSIGQUEUEINFO, uintptr(pid), uintptr(pid), uintptr(blocked), uintptr(unsafe.Pointer(sigqueueInfo(blocked))), 0, 0)
-		return rawErr(e)
+		return fixture.RawErr(e)
 	}},
 	{"pidfd_send_signal", func(pid int) error {
 		pfd, err := unix.PidfdOpen(pid, 0)
@@ -111,29 +112,29 @@ func sigCase(name string, iso check.Isolation, skip, want func(check.Env) string
 
 // signalTopology starts a signal target in topology k relative to the
 // case thread's domain, scoped for signals, and runs op on it.
-func signalTopology(t *check.T, k topology, op func(p *tinyProc) string) string {
+func signalTopology(t *check.T, k topology, op func(p *fixture.TinyProc) string) string {
 	dir := t.Root()
 	enforce := func() error { return t.Enforce(signalScoped) }
 	if k == same || k == nested || k == sibling {
 		if err := enforce(); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 	}
 	s := sigTarget
 	if k == nested || k == sibling || k == unrelated {
-		s.layer = ownLayer
+		s.Layer = fixture.OwnLayer
 	}
-	p, err := startTarget(dir, s)
+	p, err := fixture.StartTarget(dir, s)
 	if err != nil {
 		return check.SetupFailedf("%v", err)
 	}
-	defer killFromOutside(p.kill)
-	if e := p.layerErr(); e != "" && t.Env.ABI >= check.ABILandlock {
+	defer fixture.KillFromOutside(p.Kill)
+	if e := p.LayerErr(); e != "" && t.Env.ABI >= check.ABILandlock {
 		return e
 	}
 	if k == outside || k == sibling || k == unrelated {
 		if err := enforce(); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 	}
 	return op(p)
@@ -145,16 +146,18 @@ func init() {
 			m := m
 			check.Register(
 				sigCase(m.name+"/to_process_outside_domain_not_delivered", check.Thread, nil, scopedSend, func(t *check.T) string {
-					return signalTopology(t, outside, func(p *tinyProc) string { return sendOutcome(m.send(p.pid), pendingOf(p.pid, blocked)) })
+					return signalTopology(t, outside, func(p *fixture.TinyProc) string { return sendOutcome(m.send(p.Pid), pendingOf(p.Pid, blocked)) })
 				}),
 				sigCase(m.name+"/to_child_in_same_domain_delivered", check.Thread, nil, isDelivered, func(t *check.T) string {
-					return signalTopology(t, same, func(p *tinyProc) string { return sendOutcome(m.send(p.pid), pendingOf(p.pid, blocked)) })
+					return signalTopology(t, same, func(p *fixture.TinyProc) string { return sendOutcome(m.send(p.Pid), pendingOf(p.Pid, blocked)) })
 				}),
 			)
 		}
 		send := func(k topology) func(t *check.T) string {
 			return func(t *check.T) string {
-				return signalTopology(t, k, func(p *tinyProc) string { return sendOutcome(unix.Kill(p.pid, blocked), pendingOf(p.pid, blocked)) })
+				return signalTopology(t, k, func(p *fixture.TinyProc) string {
+					return sendOutcome(unix.Kill(p.Pid, blocked), pendingOf(p.Pid, blocked))
+				})
 			}
 		}
 		check.Register(
@@ -171,7 +174,7 @@ func init() {
 // signals are for the case thread of a process that is not the VM's init.
 func init() {
 	check.Build(func() {
-		scopedChild := &layerSpec{scoped: uint64(unix.LANDLOCK_SCOPE_SIGNAL)}
+		scopedChild := &fixture.LayerSpec{Scoped: uint64(unix.LANDLOCK_SCOPE_SIGNAL)}
 		// refusedFromScope: the child's own scoped layer (a raw syscall)
 		// exists from the scope's ABI.
 		refusedFromScope := check.Sys(func(e check.Env) string {
@@ -183,7 +186,7 @@ func init() {
 		noDomain := func(e check.Env) string { return delivered }
 		rows := []struct {
 			name          string
-			layer         *layerSpec
+			layer         *fixture.LayerSpec
 			want          func(check.Env) string
 			parentEnforce bool
 		}{
@@ -193,7 +196,7 @@ func init() {
 			{"from_child_to_parent_in_same_domain_delivered", nil, noDomain, true},
 			// The child nests a layer that scopes nothing: its parent's
 			// domain is still its scope.
-			{"from_unscoped_nested_child_to_parent_delivered", ownLayer, noDomain, true},
+			{"from_unscoped_nested_child_to_parent_delivered", fixture.OwnLayer, noDomain, true},
 			// The child nests a layer scoping signals under its parent's.
 			{"from_scoped_nested_child_to_parent_not_delivered", scopedChild, refusedFromScope, true},
 		}
@@ -212,26 +215,26 @@ func init() {
 				}
 				if r.parentEnforce {
 					if err := t.Enforce(signalScoped); err != nil {
-						return enforceFailed(err)
+						return fixture.EnforceFailed(err)
 					}
 				}
 				pid, tid := unix.Getpid(), unix.Gettid()
-				s := targetSpec{layer: r.layer, results: 1, action: func(p *tinyasm.Program) {
+				s := fixture.TargetSpec{Layer: r.layer, Results: 1, Action: func(p *tinyasm.Program) {
 					p.SysTo(2, tinyasm.SysTgkill, tinyasm.Imm(pid), tinyasm.Imm(tid), tinyasm.Imm(int(blocked)))
 				}}
-				p, err := startTarget(dir, s)
+				p, err := fixture.StartTarget(dir, s)
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				defer killFromOutside(p.kill)
-				if e := p.layerErr(); e != "" && t.Env.State == landlock.Enabled && (r.layer.scoped == 0 || t.Env.ABI >= check.ABIScoped) {
+				defer fixture.KillFromOutside(p.Kill)
+				if e := p.LayerErr(); e != "" && t.Env.State == landlock.Enabled && (r.layer.Scoped == 0 || t.Env.ABI >= check.ABIScoped) {
 					return e
 				}
-				res, err := p.read(1)
+				res, err := p.Read(1)
 				if err != nil {
 					return "target: " + err.Error()
 				}
-				return fmt.Sprintf("send=%s pending=%s", result(res[0]), takePending(blocked))
+				return fmt.Sprintf("send=%s pending=%s", fixture.Result(res[0]), takePending(blocked))
 			}))
 		}
 	})
@@ -240,15 +243,15 @@ func init() {
 // blockOnThread blocks sig on the calling thread (which dies with the
 // case).
 func blockOnThread(sig unix.Signal) error {
-	set := sigBit(sig)
+	set := fixture.SigBit(sig)
 	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
-	return rawErr(e)
+	return fixture.RawErr(e)
 }
 
 // takePending takes sig if it is pending for the calling thread (or its
 // process), without waiting.
 func takePending(sig unix.Signal) string {
-	set := sigBit(sig)
+	set := fixture.SigBit(sig)
 	var ts unix.Timespec
 	r, _, e := unix.Syscall6(unix.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&set)), 0, uintptr(unsafe.Pointer(&ts)), 8, 0, 0)
 	switch {
@@ -311,7 +314,7 @@ func init() {
 			}
 			defer b.stop()
 			if err := t.Enforce(signalScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
 			return sendOutcome(err, b.pending())
@@ -327,7 +330,7 @@ func init() {
 				return check.SetupFailedf("setresuid: %s", check.Outcome(e))
 			}
 			if err := t.Enforce(signalScoped); err != nil {
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
 			return sendOutcome(err, b.pending())
@@ -355,7 +358,7 @@ const (
 func setOwnerEx(fd, typ, pid int) error {
 	ex := struct{ typ, pid int32 }{int32(typ), int32(pid)}
 	_, _, e := unix.Syscall(unix.SYS_FCNTL, uintptr(fd), unix.F_SETOWN_EX, uintptr(unsafe.Pointer(&ex)))
-	return rawErr(e)
+	return fixture.RawErr(e)
 }
 
 var ownerKinds = []ownerKind{
@@ -410,14 +413,14 @@ func fownSend(t *check.T, tr fownTrigger, o ownerKind, k topology, ownerBefore b
 	dir := t.Root()
 	if k == same {
 		if err := scope(); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 	}
-	p, err := startProgram(dir, sigTarget.program(), true)
+	p, err := fixture.StartProgram(dir, sigTarget.Program(), true)
 	if err != nil {
 		return check.SetupFailedf("%v", err)
 	}
-	defer killFromOutside(p.kill)
+	defer fixture.KillFromOutside(p.Kill)
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return check.SetupFailed(err)
@@ -429,20 +432,20 @@ func fownSend(t *check.T, tr fownTrigger, o ownerKind, k topology, ownerBefore b
 	}
 	var setErr error
 	if ownerBefore {
-		setErr = o.set(sp[0], p.pid)
+		setErr = o.set(sp[0], p.Pid)
 	}
 	if k == outside {
 		if err := scope(); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 	}
 	if !ownerBefore {
-		setErr = o.set(sp[0], p.pid)
+		setErr = o.set(sp[0], p.Pid)
 	}
 	if err := tr.fire(sp[1]); err != nil {
 		return check.SetupFailedf("trigger: %s", check.Outcome(err))
 	}
-	return fmt.Sprintf("setown=%s pending=%s", check.Outcome(setErr), pendingOf(p.pid, tr.sig))
+	return fmt.Sprintf("setown=%s pending=%s", check.Outcome(setErr), pendingOf(p.Pid, tr.sig))
 }
 
 func fownOutcome(pending string) string { return "setown=ok pending=" + pending }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,7 +43,7 @@ func parkedReaders(n int, path string) (read func() string) {
 	for i := 0; i < n; i++ {
 		go func() {
 			<-release
-			done <- check.Outcome(openRead(path))
+			done <- check.Outcome(fixture.OpenRead(path))
 		}()
 	}
 	return func() string {
@@ -92,12 +93,12 @@ func allThreadsCase(name string, ceiling func(check.Env) int) check.Case {
 				if errors.Is(err, landlock.ErrCgoThreads) {
 					return "enforce failed: ErrCgoThreads"
 				}
-				return enforceFailed(err)
+				return fixture.EnforceFailed(err)
 			}
 			t.Logf("library: %s at effective ABI %d, %s", r.State, r.ABI, r.Threads)
 			thread := on(func() string {
-				return fmt.Sprintf("read=%s bind=%s no_new_privs=%d", check.Outcome(openRead(t.Path("f"))),
-					check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)), noNewPrivs())
+				return fmt.Sprintf("read=%s bind=%s no_new_privs=%d", check.Outcome(fixture.OpenRead(t.Path("f"))),
+					check.Outcome(fixture.BindOn(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)), fixture.NoNewPrivs())
 			})
 			return fmt.Sprintf("thread: %s; goroutines: read=%s", thread, readers())
 		}}

@@ -6,6 +6,7 @@ import (
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,7 +21,7 @@ func truncCase(name string, grant landlock.AccessFS, want func(check.Env) string
 		p := landlock.Policy{FS: allFS}
 		p.AllowPath(t.Root(), grant)
 		if err := t.Enforce(p); err != nil {
-			return enforceFailed(err)
+			return fixture.EnforceFailed(err)
 		}
 		return check.Outcome(op(t))
 	}}
@@ -47,16 +48,16 @@ func init() {
 			truncCase("truncate/allowed", rwt, check.Allowed, func(t *check.T) error { return unix.Truncate(t.Path("f"), 0) }),
 			truncCase("ftruncate/denied", rw, truncateDenied, func(t *check.T) error { return ftruncateAfterOpen(t.Path("f"), unix.O_WRONLY) }),
 			truncCase("ftruncate/allowed", rwt, check.Allowed, func(t *check.T) error { return ftruncateAfterOpen(t.Path("f"), unix.O_WRONLY) }),
-			truncCase("o_trunc/denied", rw, truncateDenied, func(t *check.T) error { return openClose(t.Path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
-			truncCase("o_trunc/allowed", rwt, check.Allowed, func(t *check.T) error { return openClose(t.Path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
-			truncCase("o_rdonly_o_trunc/denied", landlock.FSReadFile, truncateDenied, func(t *check.T) error { return openClose(t.Path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
-			truncCase("o_rdonly_o_trunc/allowed_with_read_and_truncate", landlock.FSReadFile|landlock.FSTruncate, check.Allowed, func(t *check.T) error { return openClose(t.Path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
+			truncCase("o_trunc/denied", rw, truncateDenied, func(t *check.T) error { return fixture.OpenClose(t.Path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
+			truncCase("o_trunc/allowed", rwt, check.Allowed, func(t *check.T) error { return fixture.OpenClose(t.Path("f"), unix.O_WRONLY|unix.O_TRUNC) }),
+			truncCase("o_rdonly_o_trunc/denied", landlock.FSReadFile, truncateDenied, func(t *check.T) error { return fixture.OpenClose(t.Path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
+			truncCase("o_rdonly_o_trunc/allowed_with_read_and_truncate", landlock.FSReadFile|landlock.FSTruncate, check.Allowed, func(t *check.T) error { return fixture.OpenClose(t.Path("f"), unix.O_RDONLY|unix.O_TRUNC) }),
 			truncCase("creat_existing/denied", rw|landlock.FSMakeReg, truncateDenied, func(t *check.T) error { return creat(t.Path("f")) }),
 			truncCase("creat_new/allowed_without_truncate", rw|landlock.FSMakeReg, check.Allowed, func(t *check.T) error { return creat(t.Path("new")) }),
 			check.Case{Area: "truncate", Name: "unhandled/truncate_allowed", Covers: []string{"fs.9", "§3.6"}, Want: check.Allowed, Run: func(t *check.T) string {
 				t.Files("f")
 				if err := t.Enforce(landlock.Policy{FS: landlock.FSWriteFile}); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(unix.Truncate(t.Path("f"), 0))
 			}},
@@ -71,21 +72,21 @@ func init() {
 				p := landlock.Policy{FS: allFS}
 				p.AllowPath(t.Root(), rw)
 				if err := t.Enforce(p); err != nil {
-					return enforceFailed(err)
+					return fixture.EnforceFailed(err)
 				}
 				fd, err := unix.Open(t.Path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
 					return "open failed: " + check.Outcome(err)
 				}
 				defer unix.Close(fd)
-				return onOtherThread(func() string { return check.Outcome(unix.Ftruncate(fd, 0)) })
+				return fixture.OnOtherThread(func() string { return check.Outcome(unix.Ftruncate(fd, 0)) })
 			}},
 		)
 	})
 }
 
 func creat(path string) error {
-	return openClose(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC)
+	return fixture.OpenClose(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC)
 }
 
 // Group fs.9: truncation and rights bound to descriptors (landlock.rst
@@ -112,8 +113,8 @@ func init() {
 		check.Register(
 			fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *check.T) string {
 				t.Files("f")
-				if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, allFS&^fixture.ARefer, fixture.On("", rw)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
 				if err != nil {
@@ -124,8 +125,8 @@ func init() {
 			}),
 			fdCase("o_path/ftruncate_ebadf", truncPair("o_path=EBADF truncate=EACCES", "o_path=EBADF truncate=ok"), func(t *check.T) string {
 				t.Files("f")
-				if err := enforceFS(t, allFS&^aRefer, on("", rw)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, allFS&^fixture.ARefer, fixture.On("", rw)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				fd, err := unix.Open(t.Path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)
 				if err != nil {
@@ -155,14 +156,14 @@ func init() {
 				if err := open(); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := enforceFS(t, rwt, on("", rwt)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, rwt, fixture.On("", rwt)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				if err := open(); err != nil {
 					return "open after layer 1: " + check.Outcome(err)
 				}
-				if err := enforceFS(t, rwt, on("", rw)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, rwt, fixture.On("", rw)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				if err := open(); err != nil {
 					return "open after layer 2: " + check.Outcome(err)
@@ -172,8 +173,8 @@ func init() {
 			// A later layer granting TRUNCATE does not undo an earlier denial.
 			fdCase("layer_stages/later_grant_does_not_undo_denial", truncateDenied, func(t *check.T) string {
 				t.Files("f")
-				if err := enforceLayers(t, fsLayerSpec{rwt, []rule{on("", rw)}}, fsLayerSpec{rwt, []rule{on("", rwt)}}); err != nil {
-					return enforceFailed(err)
+				if err := enforceLayers(t, fsLayerSpec{rwt, []fixture.Rule{fixture.On("", rw)}}, fsLayerSpec{rwt, []fixture.Rule{fixture.On("", rwt)}}); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(ftruncateAfterOpen(t.Path("f"), unix.O_WRONLY))
 			}),
@@ -182,8 +183,8 @@ func init() {
 			// ftruncate on the same descriptor is.
 			fdCase("fallocate/extend_and_punch_hole_not_truncation", truncPair("extend=ok punch_hole=ok ftruncate=EACCES", "extend=ok punch_hole=ok ftruncate=ok"), func(t *check.T) string {
 				t.Files("f")
-				if err := enforceFS(t, rwt, on("", rw)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, rwt, fixture.On("", rw)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				fd, err := unix.Open(t.Path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
 				if err != nil {
@@ -204,8 +205,8 @@ func init() {
 				return "collapse=ok ftruncate=ok|collapse=EOPNOTSUPP ftruncate=ok"
 			}, func(t *check.T) string {
 				t.Files("f")
-				if err := enforceFS(t, rwt, on("", rw)); err != nil {
-					return enforceFailed(err)
+				if err := fixture.EnforceFS(t, rwt, fixture.On("", rw)); err != nil {
+					return fixture.EnforceFailed(err)
 				}
 				fd, err := unix.Open(t.Path("f"), unix.O_RDWR|unix.O_CLOEXEC, 0)
 				if err != nil {
@@ -226,19 +227,19 @@ func init() {
 			check.Case{Area: "truncate", Name: "truncate/rule_on_the_file_grants_it", Covers: []string{"fs.9", "§3.6"},
 				Want: truncPair("f=ok g=EACCES", "f=ok g=ok"), Run: func(t *check.T) string {
 					t.Files("f", "g")
-					if err := enforceFS(t, rwt, on("", rw), on("f", aTrunc)); err != nil {
-						return enforceFailed(err)
+					if err := fixture.EnforceFS(t, rwt, fixture.On("", rw), fixture.On("f", fixture.ATrunc)); err != nil {
+						return fixture.EnforceFailed(err)
 					}
 					return pairs("f", check.Outcome(unix.Truncate(t.Path("f"), 0)), "g", check.Outcome(unix.Truncate(t.Path("g"), 0)))
 				}},
 			// The file reached decides, not the symbolic link.
 			check.Case{Area: "truncate", Name: "truncate/through_symlink_to_denied_target", Covers: []string{"fs.9", "fs.4", "§3.6"},
 				Want: truncateDenied, Run: func(t *check.T) string {
-					if err := layout(t, "b/f", "a/l->../b/f"); err != nil {
+					if err := fixture.Layout(t, "b/f", "a/l->../b/f"); err != nil {
 						return check.SetupFailed(err)
 					}
-					if err := enforceFS(t, rwt, on("a", rwt), on("b", rw)); err != nil {
-						return enforceFailed(err)
+					if err := fixture.EnforceFS(t, rwt, fixture.On("a", rwt), fixture.On("b", rw)); err != nil {
+						return fixture.EnforceFailed(err)
 					}
 					return check.Outcome(unix.Truncate(t.Path("a/l"), 0))
 				}},
@@ -255,7 +256,7 @@ func init() {
 			}
 			check.Register(fdCase(name, want, func(t *check.T) string {
 				t.Files("f")
-				return withReceiver(t, "ftruncate", func() error { return enforceFS(t, rwt, on("", grant)) }, func() (int, error) {
+				return withReceiver(t, "ftruncate", func() error { return fixture.EnforceFS(t, rwt, fixture.On("", grant)) }, func() (int, error) {
 					return unix.Open(t.Path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 				})
 			}))
@@ -295,7 +296,7 @@ func withReceiver(t *check.T, op string, enforce func() error, open func() (int,
 		}
 	}()
 	if err := enforce(); err != nil {
-		return enforceFailed(err)
+		return fixture.EnforceFailed(err)
 	}
 	fd, err := open()
 	if err != nil {

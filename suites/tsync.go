@@ -6,6 +6,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,11 +58,11 @@ func (r tsyncRow) caseOf() check.Case {
 			}
 		}
 		if r.prctl {
-			if err := setNoNewPrivs(); err != nil {
+			if err := fixture.SetNoNewPrivs(); err != nil {
 				return "prctl: " + check.Outcome(err)
 			}
 		}
-		fd, err := create(r.attr, 0)
+		fd, err := fixture.Create(r.attr, 0)
 		if err != nil {
 			return check.Outcome(err)
 		}
@@ -101,17 +102,17 @@ func tsyncWant(outcome string) func(check.Env) string {
 	})
 }
 
-func readF(t *check.T) string { return check.Outcome(openRead(t.Path("f"))) }
+func readF(t *check.T) string { return check.Outcome(fixture.OpenRead(t.Path("f"))) }
 
-func nnpState(*check.T) string { return fmt.Sprintf("no_new_privs=%d", noNewPrivs()) }
+func nnpState(*check.T) string { return fmt.Sprintf("no_new_privs=%d", fixture.NoNewPrivs()) }
 
 func init() {
 	check.Build(func() {
-		read := attr(8, fsRead)
+		read := fixture.Attr(8, fsRead)
 		for _, r := range []tsyncRow{
 			{name: "sibling_thread_denied_fs_access", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true, op: readF, shows: check.ShowsEffect},
 			{name: "sibling_thread_unrestricted_without_tsync", want: check.Sys(check.Allowed), attr: read, prctl: true, op: readF},
-			{name: "sibling_thread_denied_tcp_bind", attr: attr(16, 0, uint64(landlock.NetBindTCP)), flags: tsyncFlag, prctl: true,
+			{name: "sibling_thread_denied_tcp_bind", attr: fixture.Attr(16, 0, uint64(landlock.NetBindTCP)), flags: tsyncFlag, prctl: true,
 				want: check.Sys(func(e check.Env) string {
 					switch {
 					case e.ABI < check.ABINet:
@@ -121,24 +122,26 @@ func init() {
 					}
 					return "EACCES"
 				}),
-				op: func(*check.T) string { return check.Outcome(bindOn(ipv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0)) }},
+				op: func(*check.T) string {
+					return check.Outcome(fixture.BindOn(fixture.IPv4, unix.SOCK_STREAM, unix.IPPROTO_TCP, 0))
+				}},
 			// The sibling's own domain (denying writes) is replaced by the
 			// caller's (denying reads).
 			{name: "sibling_own_domain_overridden", want: tsyncWant("read=EACCES write=ok"), attr: read, flags: tsyncFlag, prctl: true,
 				sibling: func(t *check.T) error {
-					fd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
+					fd, err := fixture.Create(fixture.Attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
 					if err != nil {
 						return err
 					}
 					defer unix.Close(fd)
-					return restrict(t, fd, 0)
+					return fixture.Restrict(t, fd, 0)
 				},
 				op: func(t *check.T) string {
-					return fmt.Sprintf("read=%s write=%s", readF(t), check.Outcome(openWrite(t.Path("f"))))
+					return fmt.Sprintf("read=%s write=%s", readF(t), check.Outcome(fixture.OpenWrite(t.Path("f"))))
 				}},
 			// Threads Go starts after the restriction are restricted too.
 			{name: "thread_started_afterwards_restricted", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true,
-				op: func(t *check.T) string { return onOtherThread(func() string { return readF(t) }) }},
+				op: func(t *check.T) string { return fixture.OnOtherThread(func() string { return readF(t) }) }},
 			{name: "no_new_privs_propagates", want: tsyncWant("no_new_privs=1"), attr: read, flags: tsyncFlag, prctl: true, op: nnpState},
 			{name: "no_new_privs_stays_per_thread_without_tsync", want: check.Sys(func(check.Env) string { return "no_new_privs=0" }), attr: read, prctl: true, op: nnpState},
 			// NO_NEW_PRIVS (ABI 11) with TSYNC sets it on every thread. Before
@@ -168,7 +171,7 @@ func init() {
 		}
 		noRuleset := func(name string, flags uint32, want func(check.Env) string) check.Case {
 			return check.Case{Area: "tsync", Name: name, Isolation: check.Process, Want: want, Covers: []string{"§3.12", "§6.8"}, Run: func(t *check.T) string {
-				return check.Outcome(restrict(t, -1, flags))
+				return check.Outcome(fixture.Restrict(t, -1, flags))
 			}}
 		}
 		check.Register(

@@ -12,6 +12,7 @@ import (
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,7 +43,7 @@ import (
 // leaves reading alone.
 const fsWrite = uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)
 
-func writeF(t *check.T) string { return check.Outcome(openWrite(t.Path("f"))) }
+func writeF(t *check.T) string { return check.Outcome(fixture.OpenWrite(t.Path("f"))) }
 
 // threadNNP reads no_new_privs of every thread of the process from
 // /proc/self/task/*/status: the caller's (tid self), the main thread's
@@ -94,7 +95,7 @@ func privOrNNP(t *check.T) error {
 	if t.Env.Root {
 		return nil
 	}
-	return setNoNewPrivs()
+	return fixture.SetNoNewPrivs()
 }
 
 // ruleless creates a ruleset that handles access and has no rule, and
@@ -102,7 +103,7 @@ func privOrNNP(t *check.T) error {
 // siblings started before or after are alike); fail is the outcome to
 // return when a step failed. The caller closes fd.
 func ruleless(t *check.T, access uint64) (fd int, fail string) {
-	fd, err := create(attr(8, access), 0)
+	fd, err := fixture.Create(fixture.Attr(8, access), 0)
 	if err != nil {
 		return -1, check.Outcome(err)
 	}
@@ -228,12 +229,12 @@ func init() {
 					if err := waitInSyscall(tid, unix.SYS_READ); err != nil {
 						return check.SetupFailedf("%v", err)
 					}
-					fd, err := create(attr(8, fsRead), 0)
+					fd, err := fixture.Create(fixture.Attr(8, fsRead), 0)
 					if err != nil {
 						return check.Outcome(err)
 					}
 					defer unix.Close(fd)
-					rerr := restrict(t, fd, tsyncFlag)
+					rerr := fixture.Restrict(t, fd, tsyncFlag)
 					unix.Write(p[1], []byte("x"))
 					sib := <-done
 					if rerr != nil {
@@ -356,7 +357,7 @@ func init() {
 					t.Files("f")
 					on, stop := startSibling()
 					defer stop()
-					wfd, err := create(attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
+					wfd, err := fixture.Create(fixture.Attr(8, uint64(unix.LANDLOCK_ACCESS_FS_WRITE_FILE)), 0)
 					if err != nil {
 						return check.Outcome(err)
 					}
@@ -369,16 +370,16 @@ func init() {
 					}); o != "E2BIG" {
 						return "sibling stacking: " + o
 					}
-					fd, err := create(attr(8, fsRead), 0)
+					fd, err := fixture.Create(fixture.Attr(8, fsRead), 0)
 					if err != nil {
 						return check.Outcome(err)
 					}
 					defer unix.Close(fd)
-					if err := restrict(t, fd, tsyncFlag); err != nil {
+					if err := fixture.Restrict(t, fd, tsyncFlag); err != nil {
 						return check.Outcome(err)
 					}
 					return "tsync=ok, sibling: " + on(func() string {
-						return fmt.Sprintf("read=%s write=%s, another layer=%s", readF(t), check.Outcome(openWrite(t.Path("f"))),
+						return fmt.Sprintf("read=%s write=%s, another layer=%s", readF(t), check.Outcome(fixture.OpenWrite(t.Path("f"))),
 							check.Outcome(landlock.SysRestrictSelf(fd, 0)))
 					})
 				}),
@@ -396,12 +397,12 @@ func init() {
 						if err != nil {
 							return "reading /proc/self/task: " + check.Outcome(err)
 						}
-						fd, err := create(attr(8, fsWrite), 0) // /proc stays readable
+						fd, err := fixture.Create(fixture.Attr(8, fsWrite), 0) // /proc stays readable
 						if err != nil {
 							return check.Outcome(err)
 						}
 						defer unix.Close(fd)
-						if err := setNoNewPrivs(); err != nil {
+						if err := fixture.SetNoNewPrivs(); err != nil {
 							return "prctl: " + check.Outcome(err)
 						}
 						if err := landlock.SysRestrictSelf(fd, tsyncFlag); err != nil {
