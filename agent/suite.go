@@ -15,6 +15,7 @@ import (
 
 	"github.com/llconform/llconform/agent/protocol"
 	"github.com/llconform/llconform/internal/role"
+	"github.com/llconform/llconform/libraries/adapter"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
 	"github.com/llconform/llconform/suites/check"
@@ -253,7 +254,7 @@ func libraryOf(c check.Case) string {
 	if c.Library == "" {
 		return ""
 	}
-	return suites.LibraryVersion(c.Library)
+	return adapter.LibraryVersion(c.Library)
 }
 
 // othersCanExec reports whether any user may execute path: the file is

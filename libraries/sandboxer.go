@@ -21,6 +21,7 @@ import (
 
 	"github.com/llconform/llconform/internal/diskio"
 	"github.com/llconform/llconform/kernels"
+	"github.com/llconform/llconform/libraries/adapter"
 	"github.com/llconform/llconform/vm"
 	"github.com/ulikunitz/xz"
 )
@@ -81,8 +82,10 @@ func Files(ctx context.Context, f *kernels.Fetcher, arch string, libs []string, 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, vm.File{Path: "lib/llconform/sandboxer", Data: b, Mode: 0o755},
-			vm.File{Path: "lib/llconform/sandboxer.version", Data: []byte(version + "\n"), Mode: 0o644})
+		// The initramfs paths are relative; the adapter reads them in the guest.
+		guest := strings.TrimPrefix(adapter.SandboxerPath, "/")
+		out = append(out, vm.File{Path: guest, Data: b, Mode: 0o755},
+			vm.File{Path: guest + ".version", Data: []byte(version + "\n"), Mode: 0o644})
 	}
 	return out, nil
 }

@@ -18,16 +18,6 @@ import (
 // much is enforced. The boundaries come from this suite's own tables
 // (base.go), not from the library.
 
-// ceilings are the ABI ceilings exercised, 1 to the newest; above the
-// kernel's ABI the kernel's own ABI is in force.
-var ceilings = func() []int {
-	var out []int
-	for c := 1; c <= check.NewestABI; c++ {
-		out = append(out, c)
-	}
-	return out
-}()
-
 func withCeiling(c int, want func(check.Env) string) func(check.Env) string {
 	return func(e check.Env) string { e.Ceiling = c; return want(e) }
 }
@@ -75,7 +65,7 @@ func missingOutcome(names []string) string {
 
 func init() {
 	check.Build(func() {
-		for _, c := range ceilings {
+		for _, c := range check.Ceilings {
 			c := c
 			prefix := fmt.Sprintf("ceiling_%d/", c)
 			for _, r := range fsRights {

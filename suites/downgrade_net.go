@@ -86,7 +86,7 @@ var netOps = []netOp{
 
 func init() {
 	check.Build(func() { // ceiling 0 is the kernel's own ABI (or the run's ceiling, if any).
-		for _, c := range append([]int{0}, ceilings...) {
+		for _, c := range append([]int{0}, check.Ceilings...) {
 			prefix := fmt.Sprintf("ceiling_%d/net/", c)
 			if c == 0 {
 				prefix = "no_ceiling/net/"

@@ -9,10 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// allFS is every filesystem right of this suite's table (not read from
-// the library).
-var allFS = landlock.AccessFS(check.Mask(check.FSRight, check.NewestABI))
-
 // fsRight is one filesystem right of the ABI table (by name) and an
 // operation that exercises it on a fixture.
 type fsRight struct {
@@ -107,7 +103,7 @@ func (r fsRight) run(t *check.T, grant landlock.AccessFS) string {
 			return check.SetupFailed(err)
 		}
 	}
-	p := landlock.Policy{FS: allFS}
+	p := landlock.Policy{FS: check.AllFS}
 	p.AllowPath(r.ruleTarget(t), grant)
 	if err := t.Enforce(p); err != nil {
 		return fixture.EnforceFailed(err)
@@ -119,7 +115,9 @@ func (r fsRight) run(t *check.T, grant landlock.AccessFS) string {
 // out too: single-directory operations do not need it, and a policy that
 // grants REFER cannot be kept on ABI 1 (the library then leaves the
 // filesystem unrestricted, which the refer cases check).
-func (r fsRight) denyingGrant() landlock.AccessFS { return allFS &^ r.right() &^ landlock.FSRefer }
+func (r fsRight) denyingGrant() landlock.AccessFS {
+	return check.AllFS &^ r.right() &^ landlock.FSRefer
+}
 
 func (r fsRight) allowedWant(check.Env) string {
 	if r.allowedAs != "" {
@@ -227,8 +225,8 @@ var fsCases = []check.Case{
 	}},
 	{Area: "fs", Name: "refer/same_directory_rename_needs_no_refer", Covers: []string{"fs.1", "§3.3"}, Want: check.Allowed, Run: func(t *check.T) string {
 		t.Files("a/f")
-		p := landlock.Policy{FS: allFS}
-		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
+		p := landlock.Policy{FS: check.AllFS}
+		p.AllowPath(t.Root(), check.AllFS&^landlock.FSRefer)
 		if err := t.Enforce(p); err != nil {
 			return fixture.EnforceFailed(err)
 		}
@@ -237,8 +235,8 @@ var fsCases = []check.Case{
 	{Area: "fs", Name: "refer/link_across_directories_without_refer", Covers: []string{"fs.1", "§3.3"}, Want: check.DeniedFrom(check.ABILandlock, "EXDEV"), Run: func(t *check.T) string {
 		t.Mkdirs("b")
 		t.Files("a/f")
-		p := landlock.Policy{FS: allFS}
-		p.AllowPath(t.Root(), allFS&^landlock.FSRefer)
+		p := landlock.Policy{FS: check.AllFS}
+		p.AllowPath(t.Root(), check.AllFS&^landlock.FSRefer)
 		if err := t.Enforce(p); err != nil {
 			return fixture.EnforceFailed(err)
 		}
@@ -300,7 +298,7 @@ func withFileOpenedBefore(t *check.T, op func(fd int) error) string {
 		return check.SetupFailed(err)
 	}
 	defer unix.Close(fd)
-	if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
+	if err := t.Enforce(landlock.Policy{FS: check.AllFS}); err != nil {
 		return fixture.EnforceFailed(err)
 	}
 	return check.Outcome(op(fd))

@@ -220,7 +220,7 @@ func init() {
 				if err := fixture.Layout(t, "root/"); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := fixture.EnforceFS(t, allFS&^fixture.ARefer, fixture.On("", allFS&^fixture.ARefer)); err != nil {
+				if err := fixture.EnforceFS(t, check.AllFS&^fixture.ARefer, fixture.On("", check.AllFS&^fixture.ARefer)); err != nil {
 					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(unix.Chroot(t.Path("root")))

@@ -79,7 +79,7 @@ func init() {
 			}
 		}
 
-		denyAll := func(t *check.T) error { return fixture.EnforceFS(t, allFS&^fixture.ARefer) }
+		denyAll := func(t *check.T) error { return fixture.EnforceFS(t, check.AllFS&^fixture.ARefer) }
 		check.Register(
 			// The system's own /proc and /dev are filesystems like any other.
 			specialCase("proc/self_status_denied_without_rule", check.DeniedFrom(check.ABILandlock, "EACCES"), []string{"§3.11"}, func(t *check.T) string {

@@ -32,7 +32,7 @@ func ioctlCase(name, path string, grant landlock.AccessFS, want func(check.Env) 
 			t.Files("f")
 			path = t.Path("f")
 		}
-		p := landlock.Policy{FS: allFS}
+		p := landlock.Policy{FS: check.AllFS}
 		p.AllowPath(path, grant)
 		if err := t.Enforce(p); err != nil {
 			return fixture.EnforceFailed(err)
@@ -79,7 +79,7 @@ func init() {
 					return check.SetupFailed(err)
 				}
 				defer unix.Close(fd)
-				if err := t.Enforce(landlock.Policy{FS: allFS}); err != nil {
+				if err := t.Enforce(landlock.Policy{FS: check.AllFS}); err != nil {
 					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(fionread(fd))

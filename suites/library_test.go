@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/libraries/adapter"
 	"github.com/llconform/llconform/suites/check"
 	"gotest.tools/v3/assert"
 )
@@ -15,9 +16,11 @@ func TestLibraryPromises(t *testing.T) {
 	enabled := func(abi int, errata uint64) check.Env {
 		return check.Env{State: landlock.Enabled, ABI: abi, Errata: errata, ErrataKnown: true}
 	}
-	gl, own, sb := libraries["go-landlock"], libraries["own"], libraries["sandboxer"]
+	gl, _ := adapter.Named("go-landlock")
+	own, _ := adapter.Named("own")
+	sb, _ := adapter.Named("sandboxer")
 	for _, tc := range []struct {
-		lib     Library
+		lib     adapter.Library
 		env     check.Env
 		ceiling int
 		abi     int

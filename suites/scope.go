@@ -244,8 +244,8 @@ func init() { check.Build(func() { check.Register(scopeCases()...) }) }
 // grantEverything handles and grants every filesystem and network right
 // beneath / and on every port used here, plus the scope s.
 func grantEverything(s landlock.Scope) landlock.Policy {
-	p := landlock.Policy{FS: allFS, Net: tcpBoth | udpBoth, Scoped: s}
-	p.AllowPath("/", allFS&^landlock.FSRefer)
+	p := landlock.Policy{FS: check.AllFS, Net: tcpBoth | udpBoth, Scoped: s}
+	p.AllowPath("/", check.AllFS&^landlock.FSRefer)
 	p.AllowPort(0, tcpBoth|udpBoth)
 	return p
 }

@@ -18,7 +18,7 @@ var truncateDenied = check.DeniedFrom(check.ABITruncate, "EACCES")
 func truncCase(name string, grant landlock.AccessFS, want func(check.Env) string, op func(t *check.T) error) check.Case {
 	return check.Case{Area: "truncate", Name: name, Want: want, Covers: []string{"fs.9", "§3.6", "§3.2"}, Run: func(t *check.T) string {
 		t.Files("f")
-		p := landlock.Policy{FS: allFS}
+		p := landlock.Policy{FS: check.AllFS}
 		p.AllowPath(t.Root(), grant)
 		if err := t.Enforce(p); err != nil {
 			return fixture.EnforceFailed(err)
@@ -69,7 +69,7 @@ func init() {
 			// that receives the fd is still refused.
 			check.Case{Area: "truncate", Name: "fd_passed_to_unsandboxed/ftruncate_denied", Covers: []string{"fs.9", "§3.6", "§6.11"}, Want: truncateDenied, Run: func(t *check.T) string {
 				t.Files("f")
-				p := landlock.Policy{FS: allFS}
+				p := landlock.Policy{FS: check.AllFS}
 				p.AllowPath(t.Root(), rw)
 				if err := t.Enforce(p); err != nil {
 					return fixture.EnforceFailed(err)
@@ -113,7 +113,7 @@ func init() {
 		check.Register(
 			fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *check.T) string {
 				t.Files("f")
-				if err := fixture.EnforceFS(t, allFS&^fixture.ARefer, fixture.On("", rw)); err != nil {
+				if err := fixture.EnforceFS(t, check.AllFS&^fixture.ARefer, fixture.On("", rw)); err != nil {
 					return fixture.EnforceFailed(err)
 				}
 				m, err := unix.MemfdCreate("llconform", unix.MFD_CLOEXEC)
@@ -125,7 +125,7 @@ func init() {
 			}),
 			fdCase("o_path/ftruncate_ebadf", truncPair("o_path=EBADF truncate=EACCES", "o_path=EBADF truncate=ok"), func(t *check.T) string {
 				t.Files("f")
-				if err := fixture.EnforceFS(t, allFS&^fixture.ARefer, fixture.On("", rw)); err != nil {
+				if err := fixture.EnforceFS(t, check.AllFS&^fixture.ARefer, fixture.On("", rw)); err != nil {
 					return fixture.EnforceFailed(err)
 				}
 				fd, err := unix.Open(t.Path("f"), unix.O_PATH|unix.O_CLOEXEC, 0)

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/llconform/llconform/agent"
-	"github.com/llconform/llconform/suites"
+	"github.com/llconform/llconform/libraries/adapter"
 	"github.com/llconform/llconform/suites/check"
 )
 
@@ -39,7 +39,7 @@ func runCases(args []string) error {
 	var sel selection
 	fs.StringVar(&sel.run, "run", "", "only cases whose ID (area/name) matches this regular expression")
 	fs.Var(&sel.areas, "area", "only these areas (comma-separated: "+strings.Join(suiteAreas(), ",")+")")
-	fs.Var(&sel.libs, "library", "list the library cases of these libraries (comma-separated: "+strings.Join(suites.LibraryNames(), ",")+"; default: own)")
+	fs.Var(&sel.libs, "library", "list the library cases of these libraries (comma-separated: "+strings.Join(adapter.LibraryNames(), ",")+"; default: own)")
 	explain := fs.Bool("explain", false, "show the expected outcome for every kernel state (absent, disabled, ABI 1-N, errata masks), root and unprivileged")
 	jsonOut := fs.Bool("json", false, "print JSON (one array) instead of text")
 	if err := parseNoArgs(fs, args); err != nil {

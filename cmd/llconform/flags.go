@@ -11,8 +11,8 @@ import (
 
 	"github.com/llconform/llconform/agent"
 	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/libraries/adapter"
 	"github.com/llconform/llconform/matrix"
-	"github.com/llconform/llconform/suites"
 	"github.com/llconform/llconform/suites/check"
 	"github.com/llconform/llconform/vm"
 )
@@ -33,7 +33,7 @@ func (s *selection) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.shard, "shard", "", "run case shard i of n (i/n, 1-based)")
 	fs.IntVar(&s.ceiling, "ceiling", 0, fmt.Sprintf("library ABI ceiling for every case, 1..%d (0: none)", check.NewestABI))
 	fs.BoolVar(&s.strict, "strict", false, "warnings and retried kernels fail the run (exit 1)")
-	fs.Var(&s.libs, "library", "Landlock libraries the library cases run against (comma-separated: "+strings.Join(suites.LibraryNames(), ",")+"; default: own)")
+	fs.Var(&s.libs, "library", "Landlock libraries the library cases run against (comma-separated: "+strings.Join(adapter.LibraryNames(), ",")+"; default: own)")
 }
 
 // settings checks the selection and turns it into the agent's settings:
@@ -42,8 +42,8 @@ func (s *selection) register(fs *flag.FlagSet) {
 func (s *selection) settings() (protocol.Settings, error) {
 	st := protocol.Settings{Run: s.run, Areas: s.areas, Ceiling: s.ceiling, Libraries: s.libs}
 	for _, l := range s.libs {
-		if !slices.Contains(suites.LibraryNames(), l) {
-			return st, usagef("--library %s: no such library (have: %s)", l, strings.Join(suites.LibraryNames(), ", "))
+		if !slices.Contains(adapter.LibraryNames(), l) {
+			return st, usagef("--library %s: no such library (have: %s)", l, strings.Join(adapter.LibraryNames(), ", "))
 		}
 	}
 	if err := noDuplicates("--library", s.libs); err != nil {

@@ -1,6 +1,10 @@
 package check
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/llconform/llconform/landlock"
+)
 
 // The suites' own ABI table: every right, scope, flag, rule type and
 // struct field of the Landlock UAPI with the ABI that introduced it,
@@ -154,3 +158,17 @@ func FeaturesOf(kind FeatureKind) []Feature {
 	}
 	return out
 }
+
+// AllFS is every filesystem right of this suite's table (not read from
+// the library).
+var AllFS = landlock.AccessFS(Mask(FSRight, NewestABI))
+
+// Ceilings are the ABI ceilings exercised, 1 to the newest; above the
+// kernel's ABI the kernel's own ABI is in force.
+var Ceilings = func() []int {
+	var out []int
+	for c := 1; c <= NewestABI; c++ {
+		out = append(out, c)
+	}
+	return out
+}()

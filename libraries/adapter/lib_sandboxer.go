@@ -1,4 +1,4 @@
-package suites
+package adapter
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package suites
+package adapter
 
 import (
 	"github.com/llconform/llconform/landlock"
@@ -17,7 +17,7 @@ func (ownLibrary) Version() string            { return "(this tree)" }
 func (ownLibrary) Isolation() check.Isolation { return check.Thread }
 func (ownLibrary) AllThreads() bool           { return false } // calling thread only (downgrade/all_threads checks the default)
 
-func (ownLibrary) Ceilings() []int { return append([]int{0}, ceilings...) }
+func (ownLibrary) Ceilings() []int { return append([]int{0}, check.Ceilings...) }
 
 func (ownLibrary) Promise(e check.Env, c int) Promise {
 	e.Ceiling = c
@@ -37,7 +37,7 @@ const (
 func (ownLibrary) Run(t *check.T, req LibRequest, probes []Probe) string {
 	p := landlock.Policy{}
 	if req.RO != nil || req.RW != nil {
-		p.FS = allFS
+		p.FS = check.AllFS
 	}
 	for _, d := range req.RO {
 		p.AllowPath(d, ownRO)

@@ -1,4 +1,4 @@
-package suites
+package adapter
 
 import (
 	"encoding/json"
@@ -81,7 +81,7 @@ type LibRequest struct {
 // instead (on a thread the row prepared).
 type Probe struct {
 	Name, Kind, Arg string
-	fn              func() string
+	Fn              func() string
 }
 
 // runProbe performs a probe and names its outcome.
@@ -124,8 +124,8 @@ func atoi(s string) int {
 func observe(probes []Probe) string {
 	out := make([]string, len(probes))
 	for i, p := range probes {
-		if p.fn != nil {
-			out[i] = p.Name + "=" + p.fn()
+		if p.Fn != nil {
+			out[i] = p.Name + "=" + p.Fn()
 			continue
 		}
 		out[i] = p.Name + "=" + runProbe(p)
@@ -159,6 +159,12 @@ var libraries = map[string]Library{}
 
 func addLibrary(l Library) { libraries[l.Name()] = l }
 
+// Named returns the adapter of a library by name.
+func Named(name string) (Library, bool) {
+	l, ok := libraries[name]
+	return l, ok
+}
+
 // LibraryNames lists the known libraries.
 func LibraryNames() []string {
 	var out []string
@@ -175,86 +181,6 @@ func LibraryVersion(name string) string {
 		return l.Name() + " " + l.Version()
 	}
 	return name
-}
-
-// libraryCase is one library row: a request built on a fixture, probes,
-// and the expected outcome of each probe for an enforcing ABI.
-type libraryCase struct {
-	name   string
-	covers []string
-	// build sets up the fixture (outside any domain) and returns the
-	// request and the probes; cleanup undoes what must not outlive it.
-	build func(t *check.T, c int) (LibRequest, []Probe, func(), error)
-	// want is the expected observation for a library that promises p
-	// (p.ABI 0: no sandbox).
-	want func(p Promise, e check.Env) string
-	// allThreads: only for adapters that restrict every thread.
-	allThreads bool
-}
-
-var libraryRows []libraryCase
-
-func addLibraryRows(rs ...libraryCase) { libraryRows = append(libraryRows, rs...) }
-
-// LibraryCases returns the library cases for one library, one per row
-// and ceiling the library accepts; ceilings that clamp to the kernel's ABI
-// are Redundant but for the clamp check (clampedCeiling).
-func LibraryCases(name string) []check.Case {
-	l, ok := libraries[name]
-	if !ok {
-		return nil
-	}
-	var out []check.Case
-	for _, c := range l.Ceilings() {
-		for _, r := range libraryRows {
-			if r.allThreads && !l.AllThreads() {
-				continue
-			}
-			out = append(out, r.caseFor(l, c))
-		}
-	}
-	return out
-}
-
-func ceilingName(c int) string {
-	if c == 0 {
-		return "newest"
-	}
-	return fmt.Sprintf("ceiling_%d", c)
-}
-
-func (r libraryCase) caseFor(l Library, c int) check.Case {
-	want := func(e check.Env) string {
-		p := l.Promise(e, c)
-		if p.Refuses != "" {
-			return "refused"
-		}
-		return r.want(p, e)
-	}
-	return check.Case{Area: "library", Name: ceilingName(c) + "/" + r.name, Library: l.Name(), Isolation: l.Isolation(), Redundant: check.ClampedCeiling(c),
-		Covers: append([]string{"§6.1"}, r.covers...), Want: want,
-		Run: func(t *check.T) string {
-			req, probes, cleanup, err := r.build(t, c)
-			if cleanup != nil {
-				defer cleanup()
-			}
-			if err != nil {
-				return check.SetupFailedf("%v", err)
-			}
-			req.Ceiling = c
-			if p := l.Promise(t.Env, c); p.Note != "" {
-				t.Logf("%s: %s", l.Name(), p.Note)
-			}
-			return l.Run(t, req, probes)
-		}}
-}
-
-// denied is errno where the library's ABI has the right, ok otherwise.
-func denied(abi, right int, errno string) string {
-	if abi >= right {
-		return errno
-	}
-	return check.OK
 }
 
 // exitStatus names how a process ended, for an enforcer that refused.
