@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llconform/llconform/agent"
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"gotest.tools/v3/assert"

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/harness/agent"
 	"github.com/llconform/llconform/internal/role"
 )
 

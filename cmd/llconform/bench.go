@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llconform/llconform/agent/protocol"
-	"github.com/llconform/llconform/matrix"
+	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/harness/matrix"
 	"github.com/llconform/llconform/results"
 )
 

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/harness/agent"
 	"github.com/llconform/llconform/libraries/adapter"
 	"github.com/llconform/llconform/suites/check"
 )

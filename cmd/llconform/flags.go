@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llconform/llconform/agent"
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent"
+	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/harness/matrix"
 	"github.com/llconform/llconform/libraries/adapter"
-	"github.com/llconform/llconform/matrix"
 	"github.com/llconform/llconform/suites/check"
 	"github.com/llconform/llconform/vm"
 )

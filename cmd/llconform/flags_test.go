@@ -6,7 +6,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/vm"
 	"gotest.tools/v3/assert"
 )

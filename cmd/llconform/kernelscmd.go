@@ -10,9 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/llconform/llconform/harness/matrix"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
-	"github.com/llconform/llconform/matrix"
 )
 
 func init() {

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/harness/agent"
 	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"golang.org/x/term"

@@ -12,7 +12,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/llconform/llconform/agent"
+	"github.com/llconform/llconform/harness/agent"
 	"github.com/llconform/llconform/libraries"
 	"github.com/llconform/llconform/results"
 )

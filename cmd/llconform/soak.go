@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/llconform/llconform/matrix"
+	"github.com/llconform/llconform/harness/matrix"
 	"github.com/llconform/llconform/results"
 )
 

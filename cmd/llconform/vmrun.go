@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/harness/matrix"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/libraries"
-	"github.com/llconform/llconform/matrix"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/vm"
 )

@@ -27,7 +27,7 @@ import (
 //  4. shard 3 reported nothing and shard 1 exited 1: the job fails.
 //
 // With LLCONFORM_E2E=1 (make test) the shard jobs boot kernels in QEMU.
-// To keep make test short (matrix/e2e_test.go already boots every catalog
+// To keep make test short (harness/matrix/e2e_test.go already boots every catalog
 // kernel with every case), the replay appends replayNarrow to their
 // `llconform matrix` line: one kernel per shard, five cases each, about
 // half a minute on this machine when it is idle. LLCONFORM_REPLAY_FULL=1

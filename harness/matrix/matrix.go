@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"

@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
 )

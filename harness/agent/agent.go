@@ -11,7 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 )
 
 // Main is the /init of the llconform VM: it prepares the guest, reads the

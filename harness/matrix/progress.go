@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/results"
 )
 

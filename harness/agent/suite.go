@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/libraries/adapter"
 	"github.com/llconform/llconform/results"

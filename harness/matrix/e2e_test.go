@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/vm"

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llconform/llconform/agent/protocol"
+	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
