@@ -19,6 +19,7 @@ import (
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/suites/check"
 	"github.com/llconform/llconform/vm"
 )
 
@@ -430,17 +431,14 @@ func flags(t Target, kr results.KernelRun) []string {
 	if kr.Env.LandlockStatus == "" {
 		return nil
 	}
-	if t.ExpectedStatus != "" && t.ExpectedStatus != kr.Env.LandlockStatus {
-		f = append(f, fmt.Sprintf("Landlock status mismatch: catalog expects %s, kernel reports %s", t.ExpectedStatus, kr.Env.LandlockStatus))
-	}
-	if e := t.ExpectedABI; e != nil && kr.Env.LandlockStatus == landlock.Enabled && *e != kr.Env.ABI {
-		f = append(f, fmt.Sprintf("ABI mismatch: catalog expects %d, kernel reports %d", *e, kr.Env.ABI))
+	if m := results.StateMismatch(t.ExpectedStatus, t.ExpectedABI, kr.Env); m != "" {
+		f = append(f, m)
 	}
 	if want := vm.GuestUname(t.Architecture()); kr.Env.Arch != "" && want != "" && kr.Env.Arch != want {
 		f = append(f, fmt.Sprintf("architecture mismatch: booted as %s (%s), the guest reports %s", t.Architecture(), want, kr.Env.Arch))
 	}
-	if kr.Env.ABI > landlock.NewestABI {
-		f = append(f, fmt.Sprintf("newer ABI %d: only the cases of ABI ≤ %d exist, not fully covered", kr.Env.ABI, landlock.NewestABI))
+	if kr.Env.ABI > check.NewestABI {
+		f = append(f, fmt.Sprintf("newer ABI %d: only the cases of ABI ≤ %d exist, not fully covered", kr.Env.ABI, check.NewestABI))
 	}
 	return f
 }

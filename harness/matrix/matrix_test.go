@@ -65,7 +65,7 @@ func TestCatalogCaseAndFlags(t *testing.T) {
 	assert.Equal(t, c.Verdict, results.Fail)
 	assert.Equal(t, c.Expected, "enabled ABI 6")
 	assert.Equal(t, c.Observed, "enabled ABI 7")
-	assert.DeepEqual(t, flags(mismatch, kr), []string{"ABI mismatch: catalog expects 6, kernel reports 7"})
+	assert.DeepEqual(t, flags(mismatch, kr), []string{"Landlock state and ABI mismatch: expected enabled ABI 6, the kernel reports enabled ABI 7"})
 
 	_, ok = catalogCase(Target{}, kr)
 	assert.Assert(t, !ok, "a bring-your-own kernel without --expect-abi has no catalog case")
