@@ -132,6 +132,11 @@ const (
 
 var topologyNames = map[topology]string{outside: "outside", same: "same", nested: "nested", sibling: "sibling", unrelated: "unrelated", fromFree: "free"}
 
+// registerIn registers a case of the ptrace rows with its topology.
+func registerIn(k topology, c check.Case) {
+	check.Register(c.Varying(check.Variant{Dim: check.DimTopology, Value: topologyNames[k]}))
+}
+
 // withTopology enforces on the case thread and starts the target so that
 // they stand in topology k, then runs op on the target.
 func withTopology(t *check.T, k topology, s fixture.TargetSpec, op func(p *fixture.TinyProc) string) string {
@@ -194,7 +199,7 @@ func init() {
 			c := ptraceCase(name, check.Thread, ptraceSkip, tracerWant(k, "EPERM"), func(t *check.T) string {
 				return withTopology(t, k, fixture.TargetSpec{}, func(p *fixture.TinyProc) string { return check.Outcome(attach(p.Pid)) })
 			})
-			check.Register(c)
+			registerIn(k, c)
 		}
 
 		// PTRACE_TRACEME from the child, whose tracer is the case thread: the
@@ -212,7 +217,7 @@ func init() {
 				unrelated: "traceme_between_unrelated_domains_denied",
 				fromFree:  "traceme_from_sandboxed_child_to_unsandboxed_parent_allowed",
 			}[k]
-			check.Register(ptraceCase(name, check.Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *check.T) string {
+			registerIn(k, ptraceCase(name, check.Thread, tracemeSkip, tracerWant(k, "EPERM"), func(t *check.T) string {
 				return withTopology(t, k, traceme, func(p *fixture.TinyProc) string {
 					if err := p.GoAhead(); err != nil {
 						return check.SetupFailed(err)
@@ -243,7 +248,7 @@ func init() {
 			if k == nested || k == fromFree {
 				want = ptraceDenied("EPERM")
 			}
-			check.Register(ptraceCase(name, check.Process, ptraceSkip, want, func(t *check.T) string {
+			registerIn(k, ptraceCase(name, check.Process, ptraceSkip, want, func(t *check.T) string {
 				unix.Prctl(unix.PR_SET_PTRACER, unix.PR_SET_PTRACER_ANY, 0, 0, 0) // EINVAL without Yama
 				tid := unix.Gettid()
 				spec := fixture.TargetSpec{WaitGo: true, Results: 3, Action: func(p *tinyasm.Program) {

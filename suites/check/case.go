@@ -165,14 +165,14 @@ func (c Case) Variant(d Dim) string {
 	return ""
 }
 
-// varying adds the values of dimensions a case runs with.
-func (c Case) varying(vs ...Variant) Case {
+// Varying adds the values of dimensions a case runs with.
+func (c Case) Varying(vs ...Variant) Case {
 	c.Variants = append(append([]Variant(nil), c.Variants...), vs...)
 	return c
 }
 
-// omitting says which values of a dimension a row leaves out, and why.
-func (c Case) omitting(d Dim, why string, values ...string) Case {
+// Omitting says which values of a dimension a row leaves out, and why.
+func (c Case) Omitting(d Dim, why string, values ...string) Case {
 	c.Omits = append(append([]Omission(nil), c.Omits...), Omission{Dim: d, Values: values, Why: why})
 	return c
 }
@@ -394,9 +394,9 @@ func runBuilder(i int) []Case {
 // Register is how a builder adds cases.
 func Register(cs ...Case) {
 	if building == 0 {
-		panic("suites: register outside a builder (use build in init)")
+		panic("check: Register outside a builder (call it in a function given to Build)")
 	}
-	src := callerSource(2)
+	src := builderLine()
 	for i := range cs {
 		cs[i].builder = building
 		if cs[i].Source == "" {
@@ -413,17 +413,28 @@ var moduleRoot = func() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }()
 
-// callerSource is the file:line of the caller skip frames up, relative
-// to the module root.
-func callerSource(skip int) string {
-	_, file, line, ok := runtime.Caller(skip)
-	if !ok {
-		return ""
+// builderLine is the file:line, relative to the module root, of the
+// line in the running builder that led to this registration: the call
+// of Register itself, or of the helper that registered the rows.
+func builderLine() string {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	src := ""
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.Function, "/suites/check.runBuilder") {
+			break
+		}
+		file := f.File
+		if rel, err := filepath.Rel(moduleRoot, file); err == nil {
+			file = rel
+		}
+		src = file + ":" + strconv.Itoa(f.Line) // outward: the builder's own line is the last
+		if !more {
+			break
+		}
 	}
-	if rel, err := filepath.Rel(moduleRoot, file); err == nil {
-		file = rel
-	}
-	return file + ":" + strconv.Itoa(line)
+	return src
 }
 
 // Areas is the order of the areas in a run and in every report: the
