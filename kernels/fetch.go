@@ -28,6 +28,7 @@ import (
 // Kernel is a bootable kernel image and where it came from.
 type Kernel struct {
 	Name           string // catalog or user-given name
+	Flavour        string // Debian's kernel flavour (cloud, generic, rt, ...); "" for the user's own
 	Arch           string // Debian architecture of the image: amd64 or arm64
 	Image          string // path of the image (an x86 bzImage, an arm64 Image)
 	Package        string // Debian package, or the user's .deb file name
@@ -455,7 +456,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 // says so.
 func (f *Fetcher) Fetch(ctx context.Context, e Entry) (Kernel, error) {
 	abi := e.ABI
-	k := Kernel{Name: e.Name, Arch: e.arch(), Cmdline: e.Cmdline, ExpectedStatus: e.Status, ExpectedABI: &abi}
+	k := Kernel{Name: e.Name, Flavour: e.Flavour, Arch: e.arch(), Cmdline: e.Cmdline, ExpectedStatus: e.Status, ExpectedABI: &abi}
 	dir, err := f.cacheDir()
 	if err != nil {
 		return k, err

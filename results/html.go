@@ -371,6 +371,7 @@ pre.tail { background: #16181c; color: #e6e6e6; padding: 10px 12px; border-radiu
 <h3>Environment</h3>
 <table class="kv">
 <tr><th>release</th><td class="mono">{{.Env.Release}}{{if .Env.Arch}} ({{.Env.Arch}}){{end}}</td></tr>
+{{- if .Flavour}}<tr><th>flavour</th><td>{{.Flavour}}</td></tr>{{end}}
 <tr><th>Landlock</th><td>{{.State}}{{if .ExpectedABI}} <span class="muted">(catalog expects ABI {{.ExpectedABI}})</span>{{end}}</td></tr>
 {{- if .Errata}}<tr><th>errata</th><td class="mono">{{.Errata}}</td></tr>{{end}}
 {{- with .Env}}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -122,9 +121,9 @@ func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
 			continue
 		}
 		for _, n := range names {
-			e, ok := kernels.Lookup(n, arch)
+			e, ok := kernels.LookupFlavoured(n, arch)
 			if !ok {
-				if slices.Contains(kernels.Names(), n) {
+				if catalogName(n) {
 					return nil, usagef("the catalog has no %s kernel for %s", n, arch)
 				}
 				return nil, usagef("no kernel %q in the catalog (have: %s)", n, strings.Join(kernels.Names(), ", "))
@@ -133,6 +132,17 @@ func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// catalogName reports whether n names a catalog series, with or without
+// a flavour (7.3, 7.3-rt) on some architecture.
+func catalogName(n string) bool {
+	for _, a := range kernels.Arches {
+		if _, ok := kernels.LookupFlavoured(n, a); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // guestModules fetches the modules of kernels.GuestModules for k. Without
@@ -149,17 +159,23 @@ func guestModules(ctx context.Context, f *kernels.Fetcher, k kernels.Kernel) []k
 // catalogFlags are --kernels and --arch: the catalog kernels a command
 // boots.
 type catalogFlags struct {
-	only listFlag
-	arch archFlag
+	only    listFlag
+	arch    archFlag
+	flavour flavourFlag
 }
 
 func (c *catalogFlags) register(fs *flag.FlagSet) {
 	fs.Var(&c.only, "kernels", "only these catalog kernels (comma-separated; default: the whole catalog)")
 	c.arch.register(fs)
+	c.flavour.register(fs)
 }
 
 func (c *catalogFlags) entries() ([]kernels.Entry, error) {
-	return catalogEntries(c.only, c.arch.arches())
+	es, err := catalogEntries(c.only, c.arch.arches())
+	if err != nil {
+		return nil, err
+	}
+	return c.flavour.flavoured(es)
 }
 
 // fetchCatalog fetches the entries' kernels (or finds them in the cache)
@@ -195,16 +211,19 @@ func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Ent
 // a path to the user's own kernel (image, .deb or build directory) of the
 // architecture asked for (with --arch all: of either). --expect-abi
 // overrides a catalog entry's ABI too.
-func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int, arch *archFlag) ([]matrix.Target, error) {
+func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int, arch *archFlag, flavour *flavourFlag) ([]matrix.Target, error) {
 	var abi *int
 	if expectABI >= 0 {
 		abi = &expectABI
 	}
 	var out []matrix.Target
 	for _, n := range names {
-		if slices.Contains(kernels.Names(), n) {
+		if catalogName(n) {
 			entries, err := catalogEntries([]string{n}, arch.arches())
 			if err != nil {
+				return nil, err
+			}
+			if entries, err = flavour.flavoured(entries); err != nil {
 				return nil, err
 			}
 			ts, err := fetchTargets(ctx, f, entries)

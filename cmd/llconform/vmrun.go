@@ -71,6 +71,8 @@ func runRun(args []string) error {
 	mirror, keyring := mirrorFlags(fs)
 	var arch archFlag
 	arch.register(fs)
+	var flavour flavourFlag
+	flavour.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [flags]")
 		fs.PrintDefaults()
@@ -86,7 +88,7 @@ func runRun(args []string) error {
 		return err
 	}
 	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
-		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch)
+		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch, &flavour)
 	})
 }
 
