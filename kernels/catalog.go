@@ -49,6 +49,9 @@ type Entry struct {
 	ABI     int            `json:"abi"`    // expected ABI; 0 unless enabled
 	Note    string         `json:"note,omitempty"`
 	Flavour string         `json:"flavour,omitempty"` // Debian's kernel flavour (Flavours); "" is cloud
+	// Version pins the package's version (a Debian package the user
+	// names, DebianEntry); "" resolves to the newest.
+	Version string `json:"version,omitempty"`
 }
 
 // arch is the entry's architecture, amd64 when unset.

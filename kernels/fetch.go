@@ -411,7 +411,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 			expired[suite] = si.ValidUntil
 		}
 		for _, p := range si.Packages {
-			if !re.MatchString(p.Name) {
+			if !re.MatchString(p.Name) || (e.Version != "" && p.Version != e.Version) {
 				continue
 			}
 			p.Suite = suite
@@ -455,8 +455,11 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 // the newest cached kernel of the entry is used, and the Progress writer
 // says so.
 func (f *Fetcher) Fetch(ctx context.Context, e Entry) (Kernel, error) {
-	abi := e.ABI
-	k := Kernel{Name: e.Name, Flavour: e.Flavour, Arch: e.arch(), Cmdline: e.Cmdline, ExpectedStatus: e.Status, ExpectedABI: &abi}
+	k := Kernel{Name: e.Name, Flavour: e.Flavour, Arch: e.arch(), Cmdline: e.Cmdline, ExpectedStatus: e.Status}
+	if e.Status != "" { // a Debian package of a series the catalog lacks expects nothing
+		abi := e.ABI
+		k.ExpectedABI = &abi
+	}
 	dir, err := f.cacheDir()
 	if err != nil {
 		return k, err

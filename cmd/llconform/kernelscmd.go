@@ -35,15 +35,23 @@ func newFetcher(mirror, keyring string) (*kernels.Fetcher, error) {
 
 func runKernels(args []string) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "fetch") {
-		return usagef("usage: llconform kernels list [--resolve] [NAME ...] | llconform kernels fetch [NAME ...]")
+		return usagef("usage: llconform kernels list [--resolve] [--flavour F] [NAME ...] | llconform kernels list --all [--suite S] [SERIES ...] | llconform kernels fetch [NAME ...]")
 	}
 	fs := flag.NewFlagSet("kernels "+args[0], flag.ContinueOnError)
 	mirror, keyring := mirrorFlags(fs)
 	var arch archFlag
 	arch.register(fs)
 	resolve := fs.Bool("resolve", false, "list: also resolve each entry to its newest package")
+	all := fs.Bool("all", false, "list: every kernel package, flavour and version the signed indexes hold now (of the series given, e.g. 7.3), for debian:PACKAGE[=VERSION]")
+	var flavour flavourFlag
+	flavour.register(fs)
+	var suites suiteFlag
+	suites.register(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if *all && (args[0] != "list" || *resolve) {
+		return usagef("--all goes with kernels list, without --resolve")
 	}
 	f, err := newFetcher(*mirror, *keyring)
 	if err != nil {
@@ -51,17 +59,23 @@ func runKernels(args []string) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
+	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
+	defer tw.Flush()
+	if *all {
+		return listAll(ctx, f, tw, fs.Args(), suites.suites(), arch.arches())
+	}
 	entries, err := catalogEntries(fs.Args(), arch.arches())
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
-	defer tw.Flush()
+	if entries, err = flavour.flavoured(entries); err != nil {
+		return err
+	}
 	if args[0] == "list" {
 		if !*resolve {
 			fmt.Fprintln(tw, "NAME\tARCH\tSUITES\tPACKAGE\tEXPECTS\tCMDLINE")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), e.Package, expects(e), e.Cmdline)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), e.Package, expectsOf(e), e.Cmdline)
 			}
 			return nil
 		}
@@ -74,7 +88,7 @@ func runKernels(args []string) error {
 				failed = append(failed, e.Name+"/"+e.Arch)
 				p = kernels.Package{Name: "error (above)"}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), expects(e), e.Cmdline, p.Name, p.Version, p.Suite)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), expectsOf(e), e.Cmdline, p.Name, p.Version, p.Suite)
 		}
 		if len(failed) > 0 {
 			return fmt.Errorf("could not resolve %s", strings.Join(failed, ", "))
@@ -104,7 +118,7 @@ func runKernels(args []string) error {
 	return nil
 }
 
-func expects(e kernels.Entry) string {
+func expectsOf(e kernels.Entry) string {
 	if e.Status == landlock.Enabled {
 		return fmt.Sprintf("ABI %d", e.ABI)
 	}
@@ -211,13 +225,29 @@ func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Ent
 // a path to the user's own kernel (image, .deb or build directory) of the
 // architecture asked for (with --arch all: of either). --expect-abi
 // overrides a catalog entry's ABI too.
-func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int, arch *archFlag, flavour *flavourFlag) ([]matrix.Target, error) {
+func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int, arch *archFlag, flavour *flavourFlag, suites *suiteFlag) ([]matrix.Target, error) {
 	var abi *int
 	if expectABI >= 0 {
 		abi = &expectABI
 	}
 	var out []matrix.Target
 	for _, n := range names {
+		if spec, ok, err := kernels.ParseDebian(n); ok {
+			if err != nil {
+				return nil, usagef("--kernel %s: %v", n, err)
+			}
+			ts, err := debianTarget(ctx, f, spec, suites.suites())
+			if err != nil {
+				return nil, err
+			}
+			for i := range ts {
+				if abi != nil {
+					ts[i].ExpectedABI = abi
+				}
+			}
+			out = append(out, ts...)
+			continue
+		}
 		if catalogName(n) {
 			entries, err := catalogEntries([]string{n}, arch.arches())
 			if err != nil {
@@ -239,7 +269,7 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 			continue
 		}
 		if _, err := os.Stat(n); err != nil {
-			return nil, usagef("--kernel %s: not a catalog name (%s) and not a file: %v", n, strings.Join(kernels.Names(), ", "), err)
+			return nil, usagef("--kernel %s: not a catalog name (%s), not debian:PACKAGE[=VERSION] and not a file: %v", n, strings.Join(kernels.Names(), ", "), err)
 		}
 		k, err := kernels.FromPath(n, byoName, arch.byo(), abi)
 		if err != nil {

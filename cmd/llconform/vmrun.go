@@ -65,7 +65,7 @@ func runRun(args []string) error {
 	var f vmFlags
 	f.register(fs)
 	var kernelsArg listFlag
-	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'), a bzImage (amd64) or Image (arm64), a .deb or a kernel build directory; repeatable, comma-separated")
+	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'; 7.3-rt names a flavour), debian:PACKAGE[=VERSION] (any kernel package of the signed indexes: 'llconform kernels list --all'), a bzImage (amd64) or Image (arm64), a .deb or a kernel build directory; repeatable, comma-separated")
 	name := fs.String("name", "", "name of a bring-your-own kernel (default: from the file)")
 	expectABI := fs.Int("expect-abi", -1, "the ABI the kernel must report (a catalog kernel's own by default; bring-your-own: not checked)")
 	mirror, keyring := mirrorFlags(fs)
@@ -73,6 +73,8 @@ func runRun(args []string) error {
 	arch.register(fs)
 	var flavour flavourFlag
 	flavour.register(fs)
+	var suites suiteFlag
+	suites.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [flags]")
 		fs.PrintDefaults()
@@ -88,7 +90,7 @@ func runRun(args []string) error {
 		return err
 	}
 	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
-		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch, &flavour)
+		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch, &flavour, &suites)
 	})
 }
 
