@@ -241,8 +241,12 @@ func (d KernelDiff) Summary() string {
 	if d.Empty() {
 		return fmt.Sprintf("no observation differs (%d case%s alike)", d.Same, plural(d.Same))
 	}
-	return fmt.Sprintf("%d case%s differ: %d unexplained, %d explained by the ABI or errata; %d alike",
-		len(d.Differences), plural(len(d.Differences)), d.Unexplained, d.Explained, d.Same)
+	verb := "differ"
+	if len(d.Differences) == 1 {
+		verb = "differs"
+	}
+	return fmt.Sprintf("%d case%s %s: %d unexplained, %d explained by the ABI or errata; %d alike",
+		len(d.Differences), plural(len(d.Differences)), verb, d.Unexplained, d.Explained, d.Same)
 }
 
 // byArea groups the differences by area, in order.

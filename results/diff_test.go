@@ -134,3 +134,25 @@ func TestSameABIPairs(t *testing.T) {
 	}
 	assert.DeepEqual(t, got, []string{"7.3/amd64 7.3-rt/amd64", "7.3/amd64 7.3-generic/amd64"})
 }
+
+// The HTML report shows what two columns of the same ABI observed
+// differently, and nothing for a run without such columns.
+func TestHTMLDifferences(t *testing.T) {
+	a := pass("scope", "signal", "root", "EPERM")
+	run := &Run{ID: "r", Kernels: []KernelRun{
+		kernelABI("7.2", 10, 0xf, a),
+		kernelABI("7.3", 11, 0xf, a),
+		kernelABI("7.3-rt", 11, 0xf, withVerdict(a, Fail, "ok", "")),
+	}}
+	var b bytes.Buffer
+	assert.NilError(t, HTML(&b, run))
+	out := b.String()
+	assert.Check(t, is.Contains(out, `<h2 id="differences">Differences between kernels of the same ABI</h2>`))
+	assert.Check(t, is.Contains(out, `<summary><span class="area">7.3/amd64 (ABI 11) vs 7.3-rt/amd64 (ABI 11)</span> <span class="why">1 case differs: 1 unexplained`))
+	assert.Check(t, is.Contains(out, `<td class="mono">scope/signal/root</td><td>pass EPERM</td><td>fail ok</td><td class="warn">unexplained: 7.3-rt/amd64: fail</td>`))
+	assert.Check(t, !strings.Contains(out, "7.2/amd64 (ABI 10) vs"))
+
+	b.Reset()
+	assert.NilError(t, HTML(&b, fixture()))
+	assert.Check(t, !strings.Contains(b.String(), "Differences between"))
+}
