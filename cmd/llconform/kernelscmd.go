@@ -176,20 +176,65 @@ type catalogFlags struct {
 	only    listFlag
 	arch    archFlag
 	flavour flavourFlag
+	// withDebian: --kernels takes debian:PACKAGE[=VERSION] too (matrix),
+	// with --suite.
+	withDebian bool
+	suites     suiteFlag
+	debian     []kernels.DebianSpec // set by entries
 }
 
 func (c *catalogFlags) register(fs *flag.FlagSet) {
-	fs.Var(&c.only, "kernels", "only these catalog kernels (comma-separated; default: the whole catalog)")
+	what := "only these catalog kernels (comma-separated; default: the whole catalog)"
+	if c.withDebian {
+		what = "only these kernels: catalog names (7.3, 7.3-rt) and debian:PACKAGE[=VERSION] (comma-separated; default: the whole catalog)"
+		c.suites.register(fs)
+	}
+	fs.Var(&c.only, "kernels", what)
 	c.arch.register(fs)
 	c.flavour.register(fs)
 }
 
 func (c *catalogFlags) entries() ([]kernels.Entry, error) {
-	es, err := catalogEntries(c.only, c.arch.arches())
+	var names []string
+	c.debian = nil
+	for _, n := range c.only {
+		spec, ok, err := kernels.ParseDebian(n)
+		switch {
+		case !ok:
+			names = append(names, n)
+		case !c.withDebian:
+			return nil, usagef("--kernels %s: debian:PACKAGE goes with matrix and run", n)
+		case err != nil:
+			return nil, usagef("--kernels %s: %v", n, err)
+		default:
+			c.debian = append(c.debian, spec)
+		}
+	}
+	if len(names) == 0 && len(c.debian) > 0 {
+		return nil, nil // only Debian packages, not the whole catalog
+	}
+	es, err := catalogEntries(names, c.arch.arches())
 	if err != nil {
 		return nil, err
 	}
 	return c.flavour.flavoured(es)
+}
+
+// fetch fetches the catalog entries' kernels, then the Debian packages
+// of --kernels.
+func (c *catalogFlags) fetch(ctx context.Context, f *kernels.Fetcher, entries []kernels.Entry) ([]matrix.Target, error) {
+	out, err := fetchTargets(ctx, f, entries)
+	if err != nil {
+		return nil, err
+	}
+	for _, spec := range c.debian {
+		ts, err := debianTarget(ctx, f, spec, c.suites.suites())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts...)
+	}
+	return out, nil
 }
 
 // fetchCatalog fetches the entries' kernels (or finds them in the cache)

@@ -27,7 +27,7 @@ func runMatrix(args []string) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	var f vmFlags
 	f.register(fs)
-	var sel catalogFlags
+	sel := catalogFlags{withDebian: true}
 	sel.register(fs)
 	kshard := fs.String("kernel-shard", "", "only kernel shard i/n of the catalog (of every architecture's, in turn: for CI jobs; merge the results with 'llconform merge')")
 	mirror, keyring := mirrorFlags(fs)
@@ -41,6 +41,9 @@ func runMatrix(args []string) error {
 	entries, err := sel.entries()
 	if err != nil {
 		return err
+	}
+	if *kshard != "" && len(sel.debian) > 0 {
+		return usagef("--kernel-shard shards the catalog: give debian:PACKAGE kernels to run, or to a matrix without --kernel-shard")
 	}
 	if *kshard != "" {
 		sh, err := shardFlag("kernel-shard", *kshard)
@@ -56,7 +59,7 @@ func runMatrix(args []string) error {
 		entries = sel
 	}
 	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
-		return fetchTargets(ctx, fetcher, entries)
+		return sel.fetch(ctx, fetcher, entries)
 	})
 }
 
