@@ -121,3 +121,25 @@ func TestDebianEntry(t *testing.T) {
 		assert.Check(t, m.total.Load() == before, "the cached index answers; nothing is fetched")
 	}
 }
+
+// With the mirror down, a pinned version is taken from the cache only at
+// that version, never as another version of the package.
+func TestPinnedVersionOffline(t *testing.T) {
+	m := newFakeMirror(t, "test", kernelPackages(t))
+	f := m.fetcher(t, t.TempDir())
+	newest, err := f.Fetch(context.Background(), image618)
+	assert.NilError(t, err)
+	assert.Equal(t, newest.Version, "6.18.15-1~bpo13+1")
+
+	m.srv.Close()
+	f.IndexMaxAge = -1
+	pinned := image618
+	pinned.Version = "6.18.9-1~bpo13+1"
+	_, err = f.Fetch(context.Background(), pinned)
+	assert.ErrorContains(t, err, "cannot reach the Debian mirror")
+	pinned.Version = newest.Version
+	k, err := f.Fetch(context.Background(), pinned)
+	assert.NilError(t, err)
+	assert.Assert(t, k.Cached)
+	assert.Equal(t, k.Version, newest.Version)
+}
