@@ -2,9 +2,12 @@ package main
 
 import (
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/llconform/llconform/kernels"
+	"github.com/llconform/llconform/landlock"
+	"github.com/llconform/llconform/results"
 	"gotest.tools/v3/assert"
 )
 
@@ -40,4 +43,37 @@ func TestPairFlag(t *testing.T) {
 	var ue usageError
 	assert.Assert(t, errors.As(p.Set("7.2"), &ue))
 	assert.Assert(t, errors.As(p.Set("=7.3"), &ue))
+}
+
+// diff's exit status: 0 when nothing unexplained differs, 1 when
+// something does, 2 (a usage error) for what it cannot read or find.
+func TestRunDiffExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	c := results.Case{Area: "fs", Name: "read", Priv: "root", Verdict: results.Pass, Expected: "EACCES", Observed: "EACCES"}
+	bad := c
+	bad.Verdict, bad.Observed = results.Fail, "ok"
+	env := results.Env{LandlockStatus: landlock.Enabled, ABI: 11}
+	run := &results.Run{ID: "r", Kernels: []results.KernelRun{
+		{Name: "7.3", Arch: "amd64", Status: results.StatusComplete, Env: env, Cases: []results.Case{c}},
+		{Name: "7.3-rt", Arch: "amd64", Status: results.StatusComplete, Env: env, Cases: []results.Case{c}},
+		{Name: "7.3-generic", Arch: "amd64", Status: results.StatusComplete, Env: env, Cases: []results.Case{bad}},
+	}}
+	path := filepath.Join(dir, "results.json")
+	assert.NilError(t, run.Save(path))
+
+	assert.NilError(t, runDiff([]string{"--json", path, "7.3", "7.3-rt"}))
+	assert.Equal(t, runDiff([]string{path, "7.3", "7.3-generic"}), error(exitError(exitFailed)))
+	assert.NilError(t, runDiff([]string{dir, path, "--pair", "7.3=7.3-rt"}), "flags after the runs, a run directory")
+	var ue usageError
+	for _, args := range [][]string{
+		{path, "7.3", "6.12"},
+		{path, "7.3", "7.3"},
+		{filepath.Join(dir, "none.json"), "7.3", "7.3-rt"},
+		{path, path, "--pair", "7.3=nosuch"},
+		{path},
+		{"--markdown", "--json", path, "7.3", "7.3-rt"},
+	} {
+		err := runDiff(args)
+		assert.Assert(t, errors.As(err, &ue), "%v: %v", args, err)
+	}
 }

@@ -60,40 +60,50 @@ func runDiff(args []string) error {
 		fmt.Fprint(os.Stderr, diffUsage+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := parse(fs, args); err != nil {
-		return err
+	// Flags may come after the runs and kernels too (--pair last reads
+	// naturally).
+	var pos []string
+	for rest := args; ; {
+		if err := parse(fs, rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
 	}
 	if *markdown && *jsonOut {
 		return usagef("give --markdown or --json, not both")
 	}
 	var diffs []results.KernelDiff
-	switch fs.NArg() {
+	switch len(pos) {
 	case 3:
 		if len(pairs) > 0 {
 			return usagef("--pair is for two runs; of one run, name the two kernels: llconform diff RUN/results.json KERNEL_A KERNEL_B")
 		}
-		run, err := loadRun(fs.Arg(0))
+		run, err := loadRun(pos[0])
 		if err != nil {
 			return err
 		}
-		a, err := results.FindKernel(run, fs.Arg(1))
+		a, err := results.FindKernel(run, pos[1])
 		if err != nil {
 			return usageError{err.Error()}
 		}
-		b, err := results.FindKernel(run, fs.Arg(2))
+		b, err := results.FindKernel(run, pos[2])
 		if err != nil {
 			return usageError{err.Error()}
 		}
 		if a == b {
-			return usagef("%s and %s are the same kernel: name two", fs.Arg(1), fs.Arg(2))
+			return usagef("%s and %s are the same kernel: name two", pos[1], pos[2])
 		}
 		diffs = append(diffs, results.DiffKernels(run, a, run, b))
 	case 2:
-		oldRun, err := loadRun(fs.Arg(0))
+		oldRun, err := loadRun(pos[0])
 		if err != nil {
 			return err
 		}
-		newRun, err := loadRun(fs.Arg(1))
+		newRun, err := loadRun(pos[1])
 		if err != nil {
 			return err
 		}
