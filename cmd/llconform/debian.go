@@ -53,8 +53,7 @@ func listAll(ctx context.Context, f *kernels.Fetcher, w io.Writer, series []stri
 			return usagef("kernels list --all %s: want a kernel series such as 7.3 or 6.12", s)
 		}
 	}
-	fmt.Fprintln(w, "SERIES\tFLAVOUR\tARCH\tPACKAGE\tVERSION\tSUITE\tEXPECTS")
-	n := 0
+	var rows []string
 	for _, arch := range arches {
 		ks, err := f.IndexedKernels(ctx, suites, arch)
 		if err != nil {
@@ -81,12 +80,15 @@ func listAll(ctx context.Context, f *kernels.Fetcher, w io.Writer, series []stri
 			if k.Unsigned {
 				flavour += " (unsigned)"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Series, flavour, arch, k.Name, k.Version, k.Suite, expects)
-			n++
+			rows = append(rows, strings.Join([]string{k.Series, flavour, arch, k.Name, k.Version, k.Suite, expects}, "\t"))
 		}
 	}
-	if n == 0 {
+	if len(rows) == 0 {
 		return usagef("the signed indexes of %s hold no kernel package of %s (--suite adds a suite)", strings.Join(suites, ", "), strings.Join(series, ", "))
+	}
+	fmt.Fprintln(w, "SERIES\tFLAVOUR\tARCH\tPACKAGE\tVERSION\tSUITE\tEXPECTS")
+	for _, r := range rows {
+		fmt.Fprintln(w, r)
 	}
 	return nil
 }
