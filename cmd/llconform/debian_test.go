@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -26,10 +27,16 @@ func TestCatalogFlagsDebian(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, len(es), 0, "Debian packages alone are not the whole catalog")
 
+	c = catalogFlags{withDebian: true, only: listFlag{"debian:linux-image-7.3.4+deb13-rt-arm64"}}
+	assert.NilError(t, c.arch.Set("all"))
+	_, err = c.entries()
+	assert.NilError(t, err)
+
 	var ue usageError
 	for _, c := range []catalogFlags{
 		{only: listFlag{"debian:linux-image-7.3.4+deb13-rt-amd64"}},
 		{withDebian: true, only: listFlag{"debian:linux-headers-7.3.4+deb13-rt-amd64"}},
+		{withDebian: true, only: listFlag{"debian:linux-image-7.3.4+deb13-rt-arm64"}}, // --arch amd64
 	} {
 		_, err := c.entries()
 		assert.Assert(t, errors.As(err, &ue), "%v", err)
@@ -76,4 +83,17 @@ func TestRunDiffExitStatus(t *testing.T) {
 		err := runDiff(args)
 		assert.Assert(t, errors.As(err, &ue), "%v: %v", args, err)
 	}
+}
+
+// run refuses a Debian package of another architecture than the run's,
+// before anything is fetched, as it does a kernel of the user's own.
+func TestResolveTargetsDebianArch(t *testing.T) {
+	arch := archFlag{value: kernels.AMD64}
+	_, err := resolveTargets(context.Background(), nil, []string{"debian:linux-image-6.12.117+deb13-rt-arm64"}, "", -1, &arch, &flavourFlag{}, &suiteFlag{})
+	var ue usageError
+	assert.Assert(t, errors.As(err, &ue), "%v", err)
+	assert.ErrorContains(t, err, "is an arm64 kernel, but this run boots amd64: run with --arch arm64")
+	_, err = resolveTargets(context.Background(), nil, []string{"debian:linux-image-amd64"}, "", -1, &arch, &flavourFlag{}, &suiteFlag{})
+	assert.Assert(t, errors.As(err, &ue), "%v", err)
+	assert.ErrorContains(t, err, "metapackage")
 }

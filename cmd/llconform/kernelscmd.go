@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -207,6 +208,9 @@ func (c *catalogFlags) entries() ([]kernels.Entry, error) {
 		case err != nil:
 			return nil, usagef("--kernels %s: %v", n, err)
 		default:
+			if pn, _ := kernels.ParsePackageName(spec.Package); !slices.Contains(c.arch.arches(), pn.Arch) {
+				return nil, usagef("--kernels %s is an %s kernel, but this matrix boots %s: add --arch %s (or --arch all)", n, pn.Arch, c.arch, pn.Arch)
+			}
 			c.debian = append(c.debian, spec)
 		}
 	}
@@ -280,6 +284,11 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 		if spec, ok, err := kernels.ParseDebian(n); ok {
 			if err != nil {
 				return nil, usagef("--kernel %s: %v", n, err)
+			}
+			// As with a kernel of the user's own, the package's
+			// architecture must be the run's (with --arch all, any).
+			if pn, _ := kernels.ParsePackageName(spec.Package); arch.byo() != "" && pn.Arch != arch.byo() {
+				return nil, usagef("--kernel %s is an %s kernel, but this run boots %s: run with --arch %s (or --arch all)", n, pn.Arch, arch.byo(), pn.Arch)
 			}
 			ts, err := debianTarget(ctx, f, spec, suites.suites())
 			if err != nil {
