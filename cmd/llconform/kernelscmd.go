@@ -36,7 +36,7 @@ func newFetcher(mirror, keyring string) (*kernels.Fetcher, error) {
 
 func runKernels(args []string) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "fetch") {
-		return usagef("usage: llconform kernels list [--resolve] [--flavour F] [NAME ...] | llconform kernels list --all [--suite S] [SERIES ...] | llconform kernels fetch [NAME ...]")
+		return usagef("usage: llconform kernels list [--resolve] [--flavour F] [NAME ...] | llconform kernels list --all [--suite S] [SERIES ...] | llconform kernels fetch [NAME|debian:PACKAGE[=VERSION] ...]")
 	}
 	fs := flag.NewFlagSet("kernels "+args[0], flag.ContinueOnError)
 	mirror, keyring := mirrorFlags(fs)
@@ -65,12 +65,17 @@ func runKernels(args []string) error {
 	if *all {
 		return listAll(ctx, f, tw, fs.Args(), suites.suites(), arch.arches())
 	}
-	entries, err := catalogEntries(fs.Args(), arch.arches())
+	sel := catalogFlags{only: fs.Args(), arch: arch, flavour: flavour, withDebian: args[0] == "fetch", suites: suites}
+	entries, err := sel.entries()
 	if err != nil {
 		return err
 	}
-	if entries, err = flavour.flavoured(entries); err != nil {
-		return err
+	for _, spec := range sel.debian {
+		e, err := f.DebianEntry(ctx, spec, suites.suites())
+		if err != nil {
+			return asUsage(err)
+		}
+		entries = append(entries, e)
 	}
 	if args[0] == "list" {
 		if !*resolve {
@@ -204,7 +209,7 @@ func (c *catalogFlags) entries() ([]kernels.Entry, error) {
 		case !ok:
 			names = append(names, n)
 		case !c.withDebian:
-			return nil, usagef("--kernels %s: debian:PACKAGE goes with matrix and run", n)
+			return nil, usagef("%s: debian:PACKAGE goes with matrix, run and kernels fetch", n)
 		case err != nil:
 			return nil, usagef("--kernels %s: %v", n, err)
 		default:
