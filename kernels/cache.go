@@ -90,7 +90,8 @@ func checkEntry(dir string) (meta, error) {
 	return m, nil
 }
 
-// newestCached finds the newest cached kernel matching an entry.
+// newestCached finds the newest cached kernel matching an entry (at its
+// version, when the entry pins one).
 func newestCached(cacheDir string, e Entry) (meta, string, bool) {
 	re, err := regexp.Compile(e.Package)
 	if err != nil {
@@ -105,7 +106,7 @@ func newestCached(cacheDir string, e Entry) (meta, string, bool) {
 		}
 		dir := filepath.Join(cacheDir, d.Name())
 		m, ok := readMeta(dir)
-		if !ok || !slices.Contains(e.Suites, m.Suite) || !re.MatchString(m.Package) {
+		if !ok || !slices.Contains(e.Suites, m.Suite) || !re.MatchString(m.Package) || (e.Version != "" && m.Version != e.Version) {
 			continue
 		}
 		if bestDir == "" || CompareVersions(m.Version, best.Version) > 0 {

@@ -48,6 +48,10 @@ type Entry struct {
 	Status  landlock.State `json:"status"` // expected Landlock state
 	ABI     int            `json:"abi"`    // expected ABI; 0 unless enabled
 	Note    string         `json:"note,omitempty"`
+	Flavour string         `json:"flavour,omitempty"` // Debian's kernel flavour (Flavours); "" is cloud
+	// Version pins the package's version (a Debian package the user
+	// names, DebianEntry); "" resolves to the newest.
+	Version string `json:"version,omitempty"`
 }
 
 // arch is the entry's architecture, amd64 when unset.
@@ -75,7 +79,7 @@ type row struct {
 func (r row) entry(arch string) (Entry, bool) {
 	p, ok := r.Packages[arch]
 	return Entry{Name: r.Name, Arch: arch, Suites: slices.Clone(r.Suites), Package: p, Cmdline: r.Cmdline,
-		Status: r.Status, ABI: r.ABI, Note: r.Note}, ok
+		Status: r.Status, ABI: r.ABI, Note: r.Note, Flavour: DefaultFlavour}, ok
 }
 
 //go:embed catalog.json
@@ -104,6 +108,11 @@ func mustCatalog(data []byte) []row {
 			e, _ := r.entry(arch)
 			if err := e.check(); err != nil {
 				panic("kernels: embedded catalog: " + err.Error())
+			}
+			for _, f := range Flavours {
+				if _, err := e.Flavoured(f); err != nil {
+					panic("kernels: embedded catalog: " + err.Error())
+				}
 			}
 		}
 		if seen[r.Name] {

@@ -143,6 +143,7 @@ func TestCatalogChecks(t *testing.T) {
 		`[{"name": "a", "suites": ["s"], "packages": {"x86_64": "x86_64"}, "status": "absent"}]`,
 		`[{"name": "a", "suites": ["s"], "packages": {"arm64": "^linux-image-6\\.1-cloud-amd64$"}, "status": "absent"}]`,
 		`[{"name": "a", "suites": ["s"], "packages": {"amd64": "amd64"}, "status": "absent"}, {"name": "a", "suites": ["s"], "packages": {"arm64": "arm64"}, "status": "absent"}]`,
+		`[{"name": "a", "suites": ["s"], "packages": {"arm64": "^x-arm64$"}, "status": "absent"}]`, // no flavour to replace
 		`{`,
 	} {
 		func() {
@@ -150,6 +151,6 @@ func TestCatalogChecks(t *testing.T) {
 			mustCatalog([]byte(bad))
 		}()
 	}
-	good := mustCatalog([]byte(`[{"name": "a", "suites": ["s"], "packages": {"arm64": "^x-arm64$"}, "status": "absent"}]`))
+	good := mustCatalog([]byte(`[{"name": "a", "suites": ["s"], "packages": {"arm64": "^x-cloud-arm64$"}, "status": "absent"}]`))
 	assert.Equal(t, len(good), 1, "a series may exist for one architecture only")
 }

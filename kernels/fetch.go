@@ -28,6 +28,7 @@ import (
 // Kernel is a bootable kernel image and where it came from.
 type Kernel struct {
 	Name           string // catalog or user-given name
+	Flavour        string // Debian's kernel flavour (cloud, generic, rt, ...); "" for the user's own
 	Arch           string // Debian architecture of the image: amd64 or arm64
 	Image          string // path of the image (an x86 bzImage, an arm64 Image)
 	Package        string // Debian package, or the user's .deb file name
@@ -410,7 +411,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 			expired[suite] = si.ValidUntil
 		}
 		for _, p := range si.Packages {
-			if !re.MatchString(p.Name) {
+			if !re.MatchString(p.Name) || (e.Version != "" && p.Version != e.Version) {
 				continue
 			}
 			p.Suite = suite
@@ -454,8 +455,11 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 // the newest cached kernel of the entry is used, and the Progress writer
 // says so.
 func (f *Fetcher) Fetch(ctx context.Context, e Entry) (Kernel, error) {
-	abi := e.ABI
-	k := Kernel{Name: e.Name, Arch: e.arch(), Cmdline: e.Cmdline, ExpectedStatus: e.Status, ExpectedABI: &abi}
+	k := Kernel{Name: e.Name, Flavour: e.Flavour, Arch: e.arch(), Cmdline: e.Cmdline, ExpectedStatus: e.Status}
+	if e.Status != "" { // a Debian package of a series the catalog lacks expects nothing
+		abi := e.ABI
+		k.ExpectedABI = &abi
+	}
 	dir, err := f.cacheDir()
 	if err != nil {
 		return k, err

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ulikunitz/xz"
@@ -157,6 +158,16 @@ func extractModules(debPath string, names []string) ([]moduleData, error) {
 				return err
 			}
 		}
+		// A soft dependency is what the module asks for at init
+		// (libcrc32c the crc32c algorithm): built into the cloud
+		// kernels, a module of the generic and rt ones.
+		for _, alias := range softdepsPre(data) {
+			if p, ok := provider(files, alias); ok {
+				if err := visit(p); err != nil {
+					return err
+				}
+			}
+		}
 		order = append(order, m) // after what it depends on
 		return nil
 	}
@@ -274,6 +285,91 @@ func modinfo(ko []byte) (string, []string, error) {
 		return "", nil, errors.New("no name in .modinfo")
 	}
 	return name, depends, nil
+}
+
+// modinfoValues returns the values of a key of a module's .modinfo.
+func modinfoValues(ko []byte, key string) []string {
+	e, err := elf.NewFile(bytes.NewReader(ko))
+	if err != nil {
+		return nil
+	}
+	s := e.Section(".modinfo")
+	if s == nil {
+		return nil
+	}
+	b, err := s.Data()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, kv := range bytes.Split(b, []byte{0}) {
+		if k, v, ok := strings.Cut(string(kv), "="); ok && k == key {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// softdepsPre lists the modules (or aliases) a module wants loaded before
+// it: "softdep=pre: crc32c post: x" gives crc32c.
+func softdepsPre(ko []byte) []string {
+	var out []string
+	for _, v := range modinfoValues(ko, "softdep") {
+		pre := false
+		for _, w := range strings.Fields(v) {
+			switch w {
+			case "pre:":
+				pre = true
+			case "post:":
+				pre = false
+			default:
+				if pre {
+					out = append(out, strings.ReplaceAll(w, "-", "_"))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// provider finds the module of a package that a soft dependency names:
+// the module of that name, else one named after it (crc32c_generic,
+// crc32c_intel) whose aliases include it, the generic implementation
+// first, which every CPU runs. Nothing found is no error: the kernel may
+// have it built in.
+func provider(files map[string]moduleFileData, alias string) (string, bool) {
+	if _, ok := files[alias]; ok {
+		return alias, true
+	}
+	var cands []string
+	for stem := range files {
+		if strings.HasPrefix(stem, alias+"_") {
+			cands = append(cands, stem)
+		}
+	}
+	slices.SortFunc(cands, func(a, b string) int {
+		ga, gb := strings.HasSuffix(a, "_generic"), strings.HasSuffix(b, "_generic")
+		if ga != gb {
+			if ga {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, c := range cands {
+		f := files[c]
+		data, err := decompressModule(bytes.NewReader(f.packed), f.comp)
+		if err != nil {
+			continue
+		}
+		for _, a := range modinfoValues(data, "alias") {
+			if a == alias || a == "crypto-"+alias {
+				return c, true
+			}
+		}
+	}
+	return "", false
 }
 
 // The module directory holds NN-<name>.ko: the load order is the order of

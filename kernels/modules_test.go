@@ -96,6 +96,30 @@ func TestExtractModules(t *testing.T) {
 	assert.ErrorContains(t, err, "no module nosuch in the package")
 }
 
+// A soft dependency (libcrc32c's "pre: crc32c" of the generic and rt
+// kernels, where the crc32c algorithm is a module) is loaded before the
+// module, by the module that provides the alias, the generic one first.
+func TestExtractModulesSoftdep(t *testing.T) {
+	dir := "./usr/lib/modules/x/kernel/"
+	deb := debWith(t, "xz",
+		debFile{dir + "net/sctp/sctp.ko.xz", xzBytes(t, fakeModule("depends=libcrc32c", "name=sctp"))},
+		debFile{dir + "lib/libcrc32c.ko.xz", xzBytes(t, fakeModule("softdep=pre: crc32c", "depends=", "name=libcrc32c"))},
+		debFile{dir + "arch/x86/crypto/crc32c-intel.ko.xz", xzBytes(t, fakeModule("alias=crypto-crc32c", "alias=crc32c", "name=crc32c_intel"))},
+		debFile{dir + "crypto/crc32c_generic.ko.xz", xzBytes(t, fakeModule("alias=crypto-crc32c", "alias=crc32c", "name=crc32c_generic"))},
+		debFile{dir + "crypto/crc32c_nothere.ko", fakeModule("alias=other", "name=crc32c_nothere")},
+		debFile{dir + "fs/overlayfs/overlay.ko.xz", xzBytes(t, fakeModule("softdep=pre: nosuchalias", "name=overlay"))},
+	)
+	path := filepath.Join(t.TempDir(), "m.deb")
+	assert.NilError(t, os.WriteFile(path, deb, 0o644))
+	mods, err := extractModules(path, []string{"overlay", "sctp"})
+	assert.NilError(t, err, "a soft dependency nothing provides is no error: the kernel may have it built in")
+	var names []string
+	for _, m := range mods {
+		names = append(names, m.name)
+	}
+	assert.DeepEqual(t, names, []string{"overlay", "crc32c_generic", "libcrc32c", "sctp"})
+}
+
 func TestModulesPackage(t *testing.T) {
 	assert.Equal(t, modulesPackage("linux-binary-7.3.4+deb13-cloud-arm64"), "linux-modules-7.3.4+deb13-cloud-arm64")
 	assert.Equal(t, modulesPackage("linux-image-6.1.0-50-cloud-amd64"), "linux-image-6.1.0-50-cloud-amd64")

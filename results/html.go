@@ -34,6 +34,7 @@ type htmlPage struct {
 	Rows     []htmlRow
 	Problems []htmlProblem
 	Flags    []htmlProblem
+	Diffs    []htmlDiff // the differences view (diffhtml.go)
 }
 
 type htmlGroup struct {
@@ -137,7 +138,7 @@ func relHref(p string) string {
 
 func newHTMLPage(run *Run) *htmlPage {
 	m := NewMatrix(run)
-	pg := &htmlPage{Run: run, Areas: m.Areas, Totals: m.TotalsLine()}
+	pg := &htmlPage{Run: run, Areas: m.Areas, Totals: m.TotalsLine(), Diffs: htmlDiffs(run)}
 	pg.Title = "llconform " + run.ID
 	const stamp = "2006-01-02 15:04:05 MST"
 	if !run.Started.IsZero() {
@@ -237,7 +238,7 @@ func newHTMLPage(run *Run) *htmlPage {
 var htmlTemplate = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("index").Funcs(template.FuncMap{
 		"join": strings.Join,
-	}).Parse(htmlSource))
+	}).Parse(htmlSource + `{{define "diffs"}}` + htmlDiffSource + `{{end}}`))
 })
 
 const htmlSource = `<!DOCTYPE html>
@@ -360,7 +361,7 @@ pre.tail { background: #16181c; color: #e6e6e6; padding: 10px 12px; border-radiu
 {{- end}}
 </ul>
 {{- end}}
-
+{{template "diffs" .}}
 {{- range .Kernels}}
 <section id="{{.Anchor}}" class="kernel">
 <h2 class="kernel-head"><span>{{.Key}}</span> <span class="badge {{.Class}}">{{or .Status "no status"}}</span> <small class="muted">{{.ABI}} · {{.Summary}}</small></h2>
@@ -371,6 +372,7 @@ pre.tail { background: #16181c; color: #e6e6e6; padding: 10px 12px; border-radiu
 <h3>Environment</h3>
 <table class="kv">
 <tr><th>release</th><td class="mono">{{.Env.Release}}{{if .Env.Arch}} ({{.Env.Arch}}){{end}}</td></tr>
+{{- if .Flavour}}<tr><th>flavour</th><td>{{.Flavour}}</td></tr>{{end}}
 <tr><th>Landlock</th><td>{{.State}}{{if .ExpectedABI}} <span class="muted">(catalog expects ABI {{.ExpectedABI}})</span>{{end}}</td></tr>
 {{- if .Errata}}<tr><th>errata</th><td class="mono">{{.Errata}}</td></tr>{{end}}
 {{- with .Env}}

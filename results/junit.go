@@ -180,6 +180,7 @@ func junitProps(k *KernelRun) *JUnitProperties {
 		}
 	}
 	add("kernel", k.Name)
+	add("flavour", k.Flavour)
 	add("arch", k.Architecture())
 	add("status", string(k.Status))
 	add("release", e.Release)

@@ -165,6 +165,7 @@ func TestJUnitControlCharacters(t *testing.T) {
 func TestHTML(t *testing.T) {
 	run := fixture()
 	run.Kernels[1].Attempts[0].ConsoleLog = "console/6.12 #1.log"
+	run.Kernels[1].Flavour = "rt"
 	var b bytes.Buffer
 	assert.NilError(t, HTML(&b, run))
 	out := b.String()
@@ -189,6 +190,7 @@ func TestHTML(t *testing.T) {
 		"(catalog expects ABI 7)",
 		"20261105T143000Z-fixture",
 		"ci-1",
+		"<tr><th>flavour</th><td>rt</td></tr>",
 	} {
 		assert.Check(t, is.Contains(out, want))
 	}

@@ -19,7 +19,9 @@ const SchemaVersion = 3
 // 3 added the kernel's architecture (kernels[].arch): kernels are the same
 // only with the same name and architecture. Documents of schemas 1 and 2
 // still load; their kernels are amd64 unless the guest's uname -m said
-// otherwise (Architecture).
+// otherwise (Architecture). Schema 3 documents may also carry the kernel's
+// Debian flavour (kernels[].flavour); a document without it is older, or
+// of kernels not from Debian.
 
 // Verdict is the outcome of one case.
 type Verdict string
@@ -157,7 +159,11 @@ type KernelRun struct {
 	Name string `json:"name"`
 	// Arch is the architecture the kernel was booted as, by its Debian
 	// name: amd64 or arm64. Name and Arch together name a kernel (Key).
-	Arch     string    `json:"arch"`
+	Arch string `json:"arch"`
+	// Flavour is the Debian kernel flavour (cloud, generic, rt) of a
+	// Debian kernel; "" for a kernel of the user's own. A flavour other
+	// than the catalog's default (cloud) is in the Name too ("7.3-rt").
+	Flavour  string    `json:"flavour,omitempty"`
 	Env      Env       `json:"env"`
 	Status   Status    `json:"status"`
 	Reason   string    `json:"reason,omitempty"`

@@ -36,15 +36,23 @@ func newFetcher(mirror, keyring string) (*kernels.Fetcher, error) {
 
 func runKernels(args []string) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "fetch") {
-		return usagef("usage: llconform kernels list [--resolve] [NAME ...] | llconform kernels fetch [NAME ...]")
+		return usagef("usage: llconform kernels list [--resolve] [--flavour F] [NAME ...] | llconform kernels list --all [--suite S] [SERIES ...] | llconform kernels fetch [NAME|debian:PACKAGE[=VERSION] ...]")
 	}
 	fs := flag.NewFlagSet("kernels "+args[0], flag.ContinueOnError)
 	mirror, keyring := mirrorFlags(fs)
 	var arch archFlag
 	arch.register(fs)
 	resolve := fs.Bool("resolve", false, "list: also resolve each entry to its newest package")
+	all := fs.Bool("all", false, "list: every kernel package, flavour and version the signed indexes hold now (of the series given, e.g. 7.3), for debian:PACKAGE[=VERSION]")
+	var flavour flavourFlag
+	flavour.register(fs)
+	var suites suiteFlag
+	suites.register(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if *all && (args[0] != "list" || *resolve) {
+		return usagef("--all goes with kernels list, without --resolve")
 	}
 	f, err := newFetcher(*mirror, *keyring)
 	if err != nil {
@@ -52,17 +60,28 @@ func runKernels(args []string) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	entries, err := catalogEntries(fs.Args(), arch.arches())
+	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
+	defer tw.Flush()
+	if *all {
+		return listAll(ctx, f, tw, fs.Args(), suites.suites(), arch.arches())
+	}
+	sel := catalogFlags{only: fs.Args(), arch: arch, flavour: flavour, withDebian: args[0] == "fetch", suites: suites}
+	entries, err := sel.entries()
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
-	defer tw.Flush()
+	for _, spec := range sel.debian {
+		e, err := f.DebianEntry(ctx, spec, suites.suites())
+		if err != nil {
+			return asUsage(err)
+		}
+		entries = append(entries, e)
+	}
 	if args[0] == "list" {
 		if !*resolve {
 			fmt.Fprintln(tw, "NAME\tARCH\tSUITES\tPACKAGE\tEXPECTS\tCMDLINE")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), e.Package, expects(e), e.Cmdline)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), e.Package, expectsOf(e), e.Cmdline)
 			}
 			return nil
 		}
@@ -75,7 +94,7 @@ func runKernels(args []string) error {
 				failed = append(failed, e.Name+"/"+e.Arch)
 				p = kernels.Package{Name: "error (above)"}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), expects(e), e.Cmdline, p.Name, p.Version, p.Suite)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), expectsOf(e), e.Cmdline, p.Name, p.Version, p.Suite)
 		}
 		if len(failed) > 0 {
 			return fmt.Errorf("could not resolve %s", strings.Join(failed, ", "))
@@ -105,7 +124,7 @@ func runKernels(args []string) error {
 	return nil
 }
 
-func expects(e kernels.Entry) string {
+func expectsOf(e kernels.Entry) string {
 	if e.Status == landlock.Enabled {
 		return fmt.Sprintf("ABI %d", e.ABI)
 	}
@@ -122,9 +141,9 @@ func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
 			continue
 		}
 		for _, n := range names {
-			e, ok := kernels.Lookup(n, arch)
+			e, ok := kernels.LookupFlavoured(n, arch)
 			if !ok {
-				if slices.Contains(kernels.Names(), n) {
+				if catalogName(n) {
 					return nil, usagef("the catalog has no %s kernel for %s", n, arch)
 				}
 				return nil, usagef("no kernel %q in the catalog (have: %s)", n, strings.Join(kernels.Names(), ", "))
@@ -133,6 +152,17 @@ func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// catalogName reports whether n names a catalog series, with or without
+// a flavour (7.3, 7.3-rt) on some architecture.
+func catalogName(n string) bool {
+	for _, a := range kernels.Arches {
+		if _, ok := kernels.LookupFlavoured(n, a); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // guestModules fetches the modules of kernels.GuestModules for k. Without
@@ -149,17 +179,71 @@ func guestModules(ctx context.Context, f *kernels.Fetcher, k kernels.Kernel) []k
 // catalogFlags are --kernels and --arch: the catalog kernels a command
 // boots.
 type catalogFlags struct {
-	only listFlag
-	arch archFlag
+	only    listFlag
+	arch    archFlag
+	flavour flavourFlag
+	// withDebian: --kernels takes debian:PACKAGE[=VERSION] too (matrix),
+	// with --suite.
+	withDebian bool
+	suites     suiteFlag
+	debian     []kernels.DebianSpec // set by entries
 }
 
 func (c *catalogFlags) register(fs *flag.FlagSet) {
-	fs.Var(&c.only, "kernels", "only these catalog kernels (comma-separated; default: the whole catalog)")
+	what := "only these catalog kernels (comma-separated; default: the whole catalog)"
+	if c.withDebian {
+		what = "only these kernels: catalog names (7.3, 7.3-rt) and debian:PACKAGE[=VERSION] (comma-separated; default: the whole catalog)"
+		c.suites.register(fs)
+	}
+	fs.Var(&c.only, "kernels", what)
 	c.arch.register(fs)
+	c.flavour.register(fs)
 }
 
 func (c *catalogFlags) entries() ([]kernels.Entry, error) {
-	return catalogEntries(c.only, c.arch.arches())
+	var names []string
+	c.debian = nil
+	for _, n := range c.only {
+		spec, ok, err := kernels.ParseDebian(n)
+		switch {
+		case !ok:
+			names = append(names, n)
+		case !c.withDebian:
+			return nil, usagef("%s: debian:PACKAGE goes with matrix, run and kernels fetch", n)
+		case err != nil:
+			return nil, usagef("--kernels %s: %v", n, err)
+		default:
+			if pn, _ := kernels.ParsePackageName(spec.Package); !slices.Contains(c.arch.arches(), pn.Arch) {
+				return nil, usagef("--kernels %s is an %s kernel, but this matrix boots %s: add --arch %s (or --arch all)", n, pn.Arch, c.arch, pn.Arch)
+			}
+			c.debian = append(c.debian, spec)
+		}
+	}
+	if len(names) == 0 && len(c.debian) > 0 {
+		return nil, nil // only Debian packages, not the whole catalog
+	}
+	es, err := catalogEntries(names, c.arch.arches())
+	if err != nil {
+		return nil, err
+	}
+	return c.flavour.flavoured(es)
+}
+
+// fetch fetches the catalog entries' kernels, then the Debian packages
+// of --kernels.
+func (c *catalogFlags) fetch(ctx context.Context, f *kernels.Fetcher, entries []kernels.Entry) ([]matrix.Target, error) {
+	out, err := fetchTargets(ctx, f, entries)
+	if err != nil {
+		return nil, err
+	}
+	for _, spec := range c.debian {
+		ts, err := debianTarget(ctx, f, spec, c.suites.suites())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts...)
+	}
+	return out, nil
 }
 
 // fetchCatalog fetches the entries' kernels (or finds them in the cache)
@@ -195,16 +279,40 @@ func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Ent
 // a path to the user's own kernel (image, .deb or build directory) of the
 // architecture asked for (with --arch all: of either). --expect-abi
 // overrides a catalog entry's ABI too.
-func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int, arch *archFlag) ([]matrix.Target, error) {
+func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int, arch *archFlag, flavour *flavourFlag, suites *suiteFlag) ([]matrix.Target, error) {
 	var abi *int
 	if expectABI >= 0 {
 		abi = &expectABI
 	}
 	var out []matrix.Target
 	for _, n := range names {
-		if slices.Contains(kernels.Names(), n) {
+		if spec, ok, err := kernels.ParseDebian(n); ok {
+			if err != nil {
+				return nil, usagef("--kernel %s: %v", n, err)
+			}
+			// As with a kernel of the user's own, the package's
+			// architecture must be the run's (with --arch all, any).
+			if pn, _ := kernels.ParsePackageName(spec.Package); arch.byo() != "" && pn.Arch != arch.byo() {
+				return nil, usagef("--kernel %s is an %s kernel, but this run boots %s: run with --arch %s (or --arch all)", n, pn.Arch, arch.byo(), pn.Arch)
+			}
+			ts, err := debianTarget(ctx, f, spec, suites.suites())
+			if err != nil {
+				return nil, err
+			}
+			for i := range ts {
+				if abi != nil {
+					ts[i].ExpectedABI = abi
+				}
+			}
+			out = append(out, ts...)
+			continue
+		}
+		if catalogName(n) {
 			entries, err := catalogEntries([]string{n}, arch.arches())
 			if err != nil {
+				return nil, err
+			}
+			if entries, err = flavour.flavoured(entries); err != nil {
 				return nil, err
 			}
 			ts, err := fetchTargets(ctx, f, entries)
@@ -220,7 +328,7 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 			continue
 		}
 		if _, err := os.Stat(n); err != nil {
-			return nil, usagef("--kernel %s: not a catalog name (%s) and not a file: %v", n, strings.Join(kernels.Names(), ", "), err)
+			return nil, usagef("--kernel %s: not a catalog name (%s), not debian:PACKAGE[=VERSION] and not a file: %v", n, strings.Join(kernels.Names(), ", "), err)
 		}
 		k, err := kernels.FromPath(n, byoName, arch.byo(), abi)
 		if err != nil {

@@ -27,7 +27,7 @@ func runMatrix(args []string) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	var f vmFlags
 	f.register(fs)
-	var sel catalogFlags
+	sel := catalogFlags{withDebian: true}
 	sel.register(fs)
 	kshard := fs.String("kernel-shard", "", "only kernel shard i/n of the catalog (of every architecture's, in turn: for CI jobs; merge the results with 'llconform merge')")
 	mirror, keyring := mirrorFlags(fs)
@@ -41,6 +41,9 @@ func runMatrix(args []string) error {
 	entries, err := sel.entries()
 	if err != nil {
 		return err
+	}
+	if *kshard != "" && len(sel.debian) > 0 {
+		return usagef("--kernel-shard shards the catalog: give debian:PACKAGE kernels to run, or to a matrix without --kernel-shard")
 	}
 	if *kshard != "" {
 		sh, err := shardFlag("kernel-shard", *kshard)
@@ -56,7 +59,7 @@ func runMatrix(args []string) error {
 		entries = sel
 	}
 	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
-		return fetchTargets(ctx, fetcher, entries)
+		return sel.fetch(ctx, fetcher, entries)
 	})
 }
 
@@ -65,12 +68,16 @@ func runRun(args []string) error {
 	var f vmFlags
 	f.register(fs)
 	var kernelsArg listFlag
-	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'), a bzImage (amd64) or Image (arm64), a .deb or a kernel build directory; repeatable, comma-separated")
+	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'; 7.3-rt names a flavour), debian:PACKAGE[=VERSION] (any kernel package of the signed indexes: 'llconform kernels list --all'), a bzImage (amd64) or Image (arm64), a .deb or a kernel build directory; repeatable, comma-separated")
 	name := fs.String("name", "", "name of a bring-your-own kernel (default: from the file)")
 	expectABI := fs.Int("expect-abi", -1, "the ABI the kernel must report (a catalog kernel's own by default; bring-your-own: not checked)")
 	mirror, keyring := mirrorFlags(fs)
 	var arch archFlag
 	arch.register(fs)
+	var flavour flavourFlag
+	flavour.register(fs)
+	var suites suiteFlag
+	suites.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [flags]")
 		fs.PrintDefaults()
@@ -86,7 +93,7 @@ func runRun(args []string) error {
 		return err
 	}
 	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
-		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch)
+		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch, &flavour, &suites)
 	})
 }
 

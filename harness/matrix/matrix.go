@@ -26,6 +26,7 @@ import (
 // Target is one kernel of a matrix run.
 type Target struct {
 	Name           string
+	Flavour        string // Debian's kernel flavour; "" for the user's own kernel
 	Arch           string // Debian architecture: amd64 ("" too) or arm64
 	Image          string // kernel image path (x86 bzImage, arm64 Image)
 	Cmdline        string // kernel command-line additions of the catalog entry
@@ -55,7 +56,7 @@ func (t Target) Key() string { return t.Name + "/" + t.Architecture() }
 
 // TargetOf turns a fetched kernel into a target.
 func TargetOf(k kernels.Kernel) Target {
-	t := Target{Name: k.Name, Arch: k.Arch, Image: k.Image, Cmdline: k.Cmdline, ExpectedStatus: k.ExpectedStatus,
+	t := Target{Name: k.Name, Flavour: k.Flavour, Arch: k.Arch, Image: k.Image, Cmdline: k.Cmdline, ExpectedStatus: k.ExpectedStatus,
 		ExpectedABI: k.ExpectedABI, Package: k.Package, PackageVersion: k.Version, Suite: k.Suite, SHA256: k.ImageSHA256}
 	if !k.Cached {
 		t.DownloadMS = k.Download.Milliseconds()
@@ -225,7 +226,7 @@ func (b *booter) initramfsOf(t Target, log string) (string, error) {
 // kernel without attempts is "not run"; one whose retry never started is
 // "interrupted", with the cases of its first attempt.
 func (b *booter) kernel(ctx context.Context, t Target, log string) results.KernelRun {
-	kr := results.KernelRun{Name: t.Name, Arch: t.Architecture(), Env: b.hostEnv(t), Status: results.StatusNotRun}
+	kr := results.KernelRun{Name: t.Name, Flavour: t.Flavour, Arch: t.Architecture(), Env: b.hostEnv(t), Status: results.StatusNotRun}
 	start := time.Now()
 	initramfs, err := b.initramfsOf(t, log)
 	if err != nil {
