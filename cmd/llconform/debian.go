@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/llconform/llconform/harness/matrix"
 	"github.com/llconform/llconform/kernels"
-	"github.com/llconform/llconform/matrix"
 )
 
 // suiteFlag is --suite: Debian suites searched for debian:PACKAGE besides
