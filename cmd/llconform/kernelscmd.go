@@ -299,12 +299,7 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 			if err != nil {
 				return nil, err
 			}
-			for i := range ts {
-				if abi != nil {
-					ts[i].ExpectedABI = abi
-				}
-			}
-			out = append(out, ts...)
+			out = append(out, expecting(ts, abi)...)
 			continue
 		}
 		if catalogName(n) {
@@ -319,12 +314,7 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 			if err != nil {
 				return nil, err
 			}
-			for i := range ts {
-				if abi != nil {
-					ts[i].ExpectedABI = abi
-				}
-			}
-			out = append(out, ts...)
+			out = append(out, expecting(ts, abi)...)
 			continue
 		}
 		if _, err := os.Stat(n); err != nil {
@@ -337,4 +327,14 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 		out = append(out, matrix.TargetOf(k))
 	}
 	return out, nil
+}
+
+// expecting sets the ABI the targets must report (--expect-abi), if any.
+func expecting(ts []matrix.Target, abi *int) []matrix.Target {
+	for i := range ts {
+		if abi != nil {
+			ts[i].ExpectedABI = abi
+		}
+	}
+	return ts
 }
