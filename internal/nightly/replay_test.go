@@ -29,11 +29,11 @@ import (
 // With LLCONFORM_E2E=1 (make test) the shard jobs boot kernels in QEMU.
 // To keep make test short (harness/matrix/e2e_test.go already boots every catalog
 // kernel with every case), the replay appends replayNarrow to their
-// `llconform matrix` line: one kernel per shard, five cases each, about
+// `llconform matrix` line: one cloud kernel per shard, five cases each, about
 // half a minute on this machine when it is idle. LLCONFORM_REPLAY_FULL=1
 // runs the line as written: the whole catalog, every case, minutes more.
 // Without LLCONFORM_E2E made-up shard artifacts stand in.
-var replayNarrow = []string{"--kernels", "5.10,6.1,6.12", "--run", "^base/abi/"}
+var replayNarrow = []string{"--kernels", "5.10,6.1,6.12", "--flavour", "cloud", "--run", "^base/abi/"}
 
 func TestNightlyReplay(t *testing.T) {
 	if testing.Short() {
