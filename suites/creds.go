@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"fmt"
 	"os"
 	"sync"
 
@@ -175,7 +174,7 @@ func init() {
 		// denied after the transfer. A kernel without the fix fails.
 		check.Register(credsCase("keyctl_session_to_parent_keeps_parent_domain", noKeys, func(e check.Env) string {
 			d := dirDenied(e)
-			return fmt.Sprintf("before=%s transfer=ok after=%s", d, d)
+			return check.Steps(check.Saw("before", d), check.Saw("transfer", check.OK), check.Saw("after", d))
 		}, func(t *check.T) string {
 			dir := t.Root()
 			if err := t.Enforce(readDirDenied); err != nil {
@@ -197,7 +196,7 @@ func init() {
 			if after == check.OK && dirDenied(t.Env) != check.OK {
 				t.Logf("the parent lost its domain: %s (%s)", check.FixCredTransfer.What, check.FixCredTransfer.Ref)
 			}
-			return fmt.Sprintf("before=%s transfer=%s after=%s", fixture.OkOrErr(r[2]), transfer, after)
+			return check.Steps(check.Saw("before", fixture.OkOrErr(r[2])), check.Saw("transfer", transfer), check.Saw("after", after))
 		}).Deviating(check.FixCredTransfer.Without("before=EACCES transfer=ok after=ok")).Covering("§6.10"))
 
 		check.Register(
@@ -218,7 +217,7 @@ func init() {
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				return fmt.Sprintf("before=%s after=%s", fixture.OkOrErr(before[0]), fixture.OkOrErr(after[0]))
+				return check.Steps(check.Saw("before", fixture.OkOrErr(before[0])), check.Saw("after", fixture.OkOrErr(after[0])))
 			}),
 			credsCase("domain_inherited_by_forked_child", nil, dirDenied, func(t *check.T) string {
 				dir := t.Root()
@@ -240,7 +239,7 @@ func init() {
 				if err != nil {
 					return check.SetupFailedf("%v", err)
 				}
-				return fmt.Sprintf("clone=%s thread=%s", fixture.OkOrErr(r[0]), fixture.OkOrErr(r[1]))
+				return check.Steps(check.Saw("clone", fixture.OkOrErr(r[0])), check.Saw("thread", fixture.OkOrErr(r[1])))
 			}),
 			// Credential changes the user is allowed (root: to nobody;
 			// others: to their own ids) make new credentials that keep the
@@ -257,7 +256,7 @@ func init() {
 				}
 				_, _, eg := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid))
 				_, _, eu := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid))
-				return fmt.Sprintf("setresgid=%s setresuid=%s open=%s", check.Outcome(fixture.RawErr(eg)), check.Outcome(fixture.RawErr(eu)), openDirOutcome())
+				return check.Steps(check.Did("setresgid", fixture.RawErr(eg)), check.Did("setresuid", fixture.RawErr(eu)), check.Saw("open", openDirOutcome()))
 			}),
 			credsCase("domain_survives_dropping_capabilities", nil, func(e check.Env) string {
 				return "capset=ok open=" + dirDenied(e)
@@ -268,7 +267,7 @@ func init() {
 				hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 				var data [2]unix.CapUserData // no capability at all
 				err := unix.Capset(&hdr, &data[0])
-				return fmt.Sprintf("capset=%s open=%s", check.Outcome(err), openDirOutcome())
+				return check.Steps(check.Did("capset", err), check.Saw("open", openDirOutcome()))
 			}),
 			// The companion of the cases above: without a domain the same
 			// open succeeds, so their EACCES is Landlock's.

@@ -145,7 +145,7 @@ func registerErratum3() {
 	// directory (both hierarchies).
 	widening := func(t *check.T, move func(fd int) error) string {
 		return withDisconnected(t, discLeaf, fixture.ARead|referOps, []fixture.Rule{fixture.On("", referOps), fixture.On("mnt", fixture.ARead)}, func(fd int) string {
-			o := fmt.Sprintf("read=%s move=%s", check.Outcome(readThrough(fd)), check.Outcome(move(fd)))
+			o := check.Steps(check.Did("read", readThrough(fd)), check.Did("move", move(fd)))
 			o += " read_after=" + check.Outcome(fixture.OpenRead(t.Path("mnt/other/f")))
 			t.Logf("%s", o)
 			switch o {

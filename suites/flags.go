@@ -120,12 +120,12 @@ func quietPair(t *check.T, policy func(quiet bool) landlock.Policy, op func() st
 		return op()
 	}
 	plain := fixture.OnOtherThread(func() string { return run(false) })
-	return fmt.Sprintf("plain=%s quiet=%s", plain, run(true))
+	return check.Steps(check.Saw("plain", plain), check.Saw("quiet", run(true)))
 }
 
 // both is the expectation of quietPair: the same outcome either way.
 func both(o func(check.Env) string) func(check.Env) string {
-	return func(e check.Env) string { return fmt.Sprintf("plain=%s quiet=%s", o(e), o(e)) }
+	return func(e check.Env) string { return check.Steps(check.Saw("plain", o(e)), check.Saw("quiet", o(e))) }
 }
 
 // flagCases makes the rows of this file; init registers them.

@@ -201,7 +201,7 @@ func init() {
 				d := d
 				r := rowNamed(name)
 				check.Register(topoCase("topology/"+name+"_allowed_in_"+d.name+"_domain",
-					byLibABI(d.abi, name+"=ok "+d.what+"="+d.denied, name+"=ok "+d.what+"=ok"),
+					byLibABI(d.abi, check.Steps(check.Saw(name, check.OK), check.Saw(d.what, d.denied)), check.Steps(check.Saw(name, check.OK), check.Saw(d.what, check.OK))),
 					func(t *check.T) string {
 						if err := r.prep(t); err != nil {
 							return check.SetupFailed(err)
@@ -210,7 +210,7 @@ func init() {
 						if err != nil {
 							return fixture.EnforceFailed(err)
 						}
-						return name + "=" + check.Outcome(r.change(t)) + " " + d.what + "=" + check.Outcome(companion())
+						return check.Steps(check.Did(name, r.change(t)), check.Did(d.what, companion()))
 					}))
 			}
 		}
@@ -236,7 +236,7 @@ func init() {
 				if err := unix.Chroot(t.Path("root")); err != nil {
 					return "chroot: " + check.Outcome(err)
 				}
-				return "d=" + check.Outcome(fixture.OpenRead("/d/f")) + " e=" + check.Outcome(fixture.OpenRead("/e/f"))
+				return check.Steps(check.Did("d", fixture.OpenRead("/d/f")), check.Did("e", fixture.OpenRead("/e/f")))
 			}),
 
 			// A rule taken on a mount point (after the mount) is on the mounted
@@ -251,7 +251,7 @@ func init() {
 				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("m", fixture.ARead)); err != nil {
 					return fixture.EnforceFailed(err)
 				}
-				return "inside=" + check.Outcome(fixture.OpenRead(t.Path("m/f"))) + " outside=" + check.Outcome(fixture.OpenRead(t.Path("n/f")))
+				return check.Steps(check.Did("inside", fixture.OpenRead(t.Path("m/f"))), check.Did("outside", fixture.OpenRead(t.Path("n/f"))))
 			}),
 			topoCase("mount/rule_over_mount_point_covers_the_mount", byLibABI(check.ABILandlock, "inside=ok outside=EACCES", "inside=ok outside=ok"), func(t *check.T) string {
 				if err := mountTmpfs(t, "a/m"); err != nil {
@@ -263,7 +263,7 @@ func init() {
 				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("a", fixture.ARead)); err != nil {
 					return fixture.EnforceFailed(err)
 				}
-				return "inside=" + check.Outcome(fixture.OpenRead(t.Path("a/m/f"))) + " outside=" + check.Outcome(fixture.OpenRead(t.Path("n/f")))
+				return check.Steps(check.Did("inside", fixture.OpenRead(t.Path("a/m/f"))), check.Did("outside", fixture.OpenRead(t.Path("n/f"))))
 			}),
 			// The rule is added on directory m, then a tmpfs covers m, then the
 			// ruleset is enforced: the rule is on the hidden directory, not on
@@ -312,9 +312,9 @@ func init() {
 					if err != nil {
 						return "add_rule: " + check.Outcome(err)
 					}
-					o := "umount=" + check.Outcome(unix.Unmount(t.Path("m"), 0))
-					o += " restrict=" + check.Outcome(fixture.Restrict(t, rs, 0))
-					return o + " read_dir=" + check.Outcome(fixture.ReadDir(t.Path("m")))
+					umount := check.Did("umount", unix.Unmount(t.Path("m"), 0))
+					restrict := check.Did("restrict", fixture.Restrict(t, rs, 0))
+					return check.Steps(umount, restrict, check.Did("read_dir", fixture.ReadDir(t.Path("m"))))
 				})
 			}),
 			// pivot_root before the enforcement: rules name paths of the new
@@ -340,7 +340,7 @@ func init() {
 				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("/d", fixture.ARead)); err != nil {
 					return fixture.EnforceFailed(err)
 				}
-				return "d=" + check.Outcome(fixture.OpenRead("/d/f")) + " e=" + check.Outcome(fixture.OpenRead("/e/f"))
+				return check.Steps(check.Did("d", fixture.OpenRead("/d/f")), check.Did("e", fixture.OpenRead("/e/f")))
 			}),
 		)
 		check.Register(bindCases()...)
@@ -404,7 +404,7 @@ func overlayCases() []check.Case {
 			if err := fixture.EnforceFS(t, fixture.ARead, fixture.On(ruleOn, fixture.ARead)); err != nil {
 				return fixture.EnforceFailed(err)
 			}
-			return "merged=" + check.Outcome(fixture.OpenRead(t.Path("m/f"))) + " lower=" + check.Outcome(fixture.OpenRead(t.Path("l/f")))
+			return check.Steps(check.Did("merged", fixture.OpenRead(t.Path("m/f"))), check.Did("lower", fixture.OpenRead(t.Path("l/f"))))
 		})
 		c.Skip = skips(noOverlay, c.Skip)
 		c.Covers = append(c.Covers, "§3.5")

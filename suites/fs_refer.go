@@ -238,7 +238,7 @@ func init() {
 					if err := fixture.EnforceFS(t, referHandled, fixture.On("", referHandled)); err != nil {
 						return fixture.EnforceFailed(err)
 					}
-					return "rename=" + check.Outcome(mv("a/f", "b/f")(t)) + " outside=" + check.Outcome(fixture.OpenRead(fixture.OutsidePath()))
+					return check.Steps(check.Did("rename", mv("a/f", "b/f")(t)), check.Did("outside", fixture.OpenRead(fixture.OutsidePath())))
 				}},
 		)
 	})

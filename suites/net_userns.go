@@ -147,5 +147,5 @@ func privilegedPortChild(spec string) string {
 	if _, err := fixture.NetPolicy(bind|other, fixture.Allow(port+1, bind)).Enforce(cfg); err != nil {
 		return fixture.EnforceFailed(err)
 	}
-	return fmt.Sprintf("unsandboxed=%s granted=%s denied=%s", base, granted, try())
+	return check.Steps(check.Saw("unsandboxed", base), check.Saw("granted", granted), check.Saw("denied", try()))
 }

@@ -45,7 +45,7 @@ func pendingOf(pid int, sig unix.Signal) string {
 // sendOutcome is the observation of a send: the call's outcome and
 // whether the signal was delivered.
 func sendOutcome(err error, pending string) string {
-	return fmt.Sprintf("send=%s pending=%s", check.Outcome(err), pending)
+	return check.Steps(check.Did("send", err), check.Saw("pending", pending))
 }
 
 // delivered and refused are the two documented observations.
@@ -234,7 +234,7 @@ func init() {
 				if err != nil {
 					return "target: " + err.Error()
 				}
-				return fmt.Sprintf("send=%s pending=%s", fixture.Result(res[0]), takePending(blocked))
+				return check.Steps(check.Saw("send", fixture.Result(res[0])), check.Saw("pending", takePending(blocked)))
 			}))
 		}
 	})
@@ -445,7 +445,7 @@ func fownSend(t *check.T, tr fownTrigger, o ownerKind, k topology, ownerBefore b
 	if err := tr.fire(sp[1]); err != nil {
 		return check.SetupFailedf("trigger: %s", check.Outcome(err))
 	}
-	return fmt.Sprintf("setown=%s pending=%s", check.Outcome(setErr), pendingOf(p.Pid, tr.sig))
+	return check.Steps(check.Did("setown", setErr), check.Saw("pending", pendingOf(p.Pid, tr.sig)))
 }
 
 func fownOutcome(pending string) string { return "setown=ok pending=" + pending }

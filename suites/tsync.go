@@ -137,7 +137,7 @@ func init() {
 					return fixture.Restrict(t, fd, 0)
 				},
 				op: func(t *check.T) string {
-					return fmt.Sprintf("read=%s write=%s", readF(t), check.Outcome(fixture.OpenWrite(t.Path("f"))))
+					return check.Steps(check.Saw("read", readF(t)), check.Did("write", fixture.OpenWrite(t.Path("f"))))
 				}},
 			// Threads Go starts after the restriction are restricted too.
 			{name: "thread_started_afterwards_restricted", want: tsyncWant("EACCES"), attr: read, flags: tsyncFlag, prctl: true,

@@ -342,6 +342,30 @@ func Outcome(err error) string {
 	return "error: " + err.Error()
 }
 
+// Step is one step of a case's observation: what was done, and its
+// outcome (ok, an errno name, or what the step saw).
+type Step struct {
+	Name    string
+	Outcome string
+}
+
+// Did is a step whose outcome is err's: ok, or the errno's name.
+func Did(name string, err error) Step { return Step{Name: name, Outcome: Outcome(err)} }
+
+// Saw is a step whose outcome is what it saw: a count, a state, the
+// outcome of a step made elsewhere (a child process, a tiny program).
+func Saw(name, outcome string) Step { return Step{Name: name, Outcome: outcome} }
+
+// Steps renders the steps of an observation, and of the expectation it is
+// judged against, as the reports show them: "name=outcome name=outcome".
+func Steps(steps ...Step) string {
+	parts := make([]string, len(steps))
+	for i, st := range steps {
+		parts[i] = st.Name + "=" + st.Outcome
+	}
+	return strings.Join(parts, " ")
+}
+
 // Matches reports whether observed is one of the alternatives of want.
 func Matches(want, observed string) bool {
 	for _, w := range strings.Split(want, "|") {
