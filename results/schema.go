@@ -177,12 +177,15 @@ type Host struct {
 
 // Run is the document of one llconform invocation (results.json).
 type Run struct {
-	Schema     int         `json:"schema"`
-	ID         string      `json:"id"`
-	Started    time.Time   `json:"started"`
-	Finished   time.Time   `json:"finished"`
-	Host       Host        `json:"host"`
-	Args       []string    `json:"args,omitempty"`
-	Incomplete bool        `json:"incomplete,omitempty"` // interrupted or a kernel missing
-	Kernels    []KernelRun `json:"kernels"`
+	Schema     int       `json:"schema"`
+	ID         string    `json:"id"`
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished"`
+	Host       Host      `json:"host"`
+	Args       []string  `json:"args,omitempty"`
+	Incomplete bool      `json:"incomplete,omitempty"` // interrupted or a kernel missing
+	// Baseline is the comparison with the run given as --baseline: a
+	// case lost against it fails this run.
+	Baseline *Baseline   `json:"baseline,omitempty"`
+	Kernels  []KernelRun `json:"kernels"`
 }
