@@ -55,7 +55,7 @@ func runMatrix(args []string) error {
 		}
 		entries = sel
 	}
-	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
+	return bootAndReport(&f, args, *mirror, *keyring, nil, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
 		return fetchTargets(ctx, fetcher, entries)
 	})
 }
@@ -71,8 +71,10 @@ func runRun(args []string) error {
 	mirror, keyring := mirrorFlags(fs)
 	var arch archFlag
 	arch.register(fs)
+	var bl baselineFlags
+	bl.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [flags]")
+		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [--baseline BASE/results.json] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseNoArgs(fs, args); err != nil {
@@ -85,7 +87,10 @@ func runRun(args []string) error {
 	if err := noDuplicates("--kernel", kernelsArg); err != nil {
 		return err
 	}
-	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
+	if err := bl.load(); err != nil {
+		return err
+	}
+	return bootAndReport(&f, args, *mirror, *keyring, &bl, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
 		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch)
 	})
 }
@@ -130,7 +135,9 @@ func mirrorFlags(fs *flag.FlagSet) (mirror, keyring *string) {
 
 // bootAndReport resolves the targets, boots them, writes the reports and
 // prints the matrix; the exit status says whether every cell passed.
-func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets func(context.Context, *kernels.Fetcher) ([]matrix.Target, error)) error {
+// With a baseline, the run is compared with it before anything boots
+// (the kernels must pair) and after (its verdict counts).
+func bootAndReport(f *vmFlags, args []string, mirror, keyring string, bl *baselineFlags, targets func(context.Context, *kernels.Fetcher) ([]matrix.Target, error)) error {
 	cfg, err := f.config(args)
 	if err != nil {
 		return err
@@ -143,6 +150,9 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets fu
 	defer cancel()
 	ts, err := targets(ctx, fetcher)
 	if err != nil {
+		return err
+	}
+	if err := bl.checkPairs(ts); err != nil {
 		return err
 	}
 	note := func(s string) { fmt.Fprintln(os.Stderr, s) }
@@ -172,7 +182,14 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets fu
 	if err != nil {
 		return err
 	}
+	diff, err := bl.compare(run)
+	if err != nil {
+		return err
+	}
 	if err := results.WriteAll(cfg.OutDir, run); err != nil {
+		return err
+	}
+	if err := bl.write(cfg.OutDir, diff); err != nil {
 		return err
 	}
 	if f.jsonOut {
