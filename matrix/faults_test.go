@@ -89,6 +89,37 @@ func TestRunQEMUKilledBySignal(t *testing.T) {
 	}
 }
 
+// A guest that delivered its whole stream and then halted instead of
+// powering off (x86 without ACPI) is stopped after the grace period, not
+// at the timeout, and not retried: its run is complete and says why it
+// was stopped.
+func TestRunGuestThatHaltsAfterItsDoneRecord(t *testing.T) {
+	cfg := faultConfig(t)
+	cfg.Grace = 300 * time.Millisecond
+	tg := target(t, "k", fakeqemu.Halt)
+	start := time.Now()
+	run, err := Run(context.Background(), cfg, []Target{tg})
+	assert.NilError(t, err)
+	took := time.Since(start)
+	k := run.Kernels[0]
+	assert.Equal(t, k.Status, results.StatusComplete, k.Reason)
+	assert.Equal(t, len(k.Cases), fakeqemu.Cases)
+	assert.Equal(t, fakeqemu.Boots(t, tg.Image), 1, "no retry")
+	assert.Assert(t, took < cfg.Timeout/4, "took %v: waited for the timeout", took)
+	assert.DeepEqual(t, k.Notes, []string{"the kernel could not power off (CONFIG_ACPI on x86?): it halted instead; llconform stopped it 300ms after its done record"})
+	assert.Assert(t, run.Passed(true))
+
+	// A guest that hangs before its done record still waits for the
+	// timeout: only a finished stream is stopped early.
+	cfg = faultConfig(t)
+	cfg.Grace, cfg.Timeout = 100*time.Millisecond, 2*time.Second
+	run, err = Run(context.Background(), cfg, []Target{target(t, "k", fakeqemu.Hang)})
+	assert.NilError(t, err)
+	assert.Equal(t, run.Kernels[0].Status, results.StatusBroken)
+	assert.Equal(t, run.Kernels[0].Reason, "timed out after 2s (killed) with 1 cases received")
+	assert.Equal(t, len(run.Kernels[0].Notes), 0)
+}
+
 func TestRunGuestResetBeforePrinting(t *testing.T) {
 	k, _, _ := runOne(t, fakeqemu.Reset)
 	assert.Equal(t, k.Status, results.StatusBroken)

@@ -157,11 +157,14 @@ type KernelRun struct {
 	Name string `json:"name"`
 	// Arch is the architecture the kernel was booted as, by its Debian
 	// name: amd64 or arm64. Name and Arch together name a kernel (Key).
-	Arch     string    `json:"arch"`
-	Env      Env       `json:"env"`
-	Status   Status    `json:"status"`
-	Reason   string    `json:"reason,omitempty"`
-	Flags    []string  `json:"flags,omitempty"` // e.g. "ABI mismatch", "newer ABI"
+	Arch   string   `json:"arch"`
+	Env    Env      `json:"env"`
+	Status Status   `json:"status"`
+	Reason string   `json:"reason,omitempty"`
+	Flags  []string `json:"flags,omitempty"` // e.g. "ABI mismatch", "newer ABI"
+	// Notes are facts about the kernel that do not fail it: options its
+	// config lacks, a guest that could not power off.
+	Notes    []string  `json:"notes,omitempty"`
 	Cases    []Case    `json:"cases"`
 	Attempts []Attempt `json:"attempts,omitempty"`
 	Timings  Timings   `json:"timings"`

@@ -34,6 +34,7 @@ func Terminal(w io.Writer, run *Run, color bool) error {
 	t.table(m)
 	t.problems(m)
 	t.flags(m)
+	t.notes(m)
 	t.pruned(m)
 	t.line(t.paint(ansiBold, m.TotalsLine()))
 	if run.Incomplete {
@@ -341,6 +342,24 @@ func (t *termWriter) flags(m *Matrix) {
 		return
 	}
 	t.line("Kernel flags (* in the table):")
+	for _, l := range out {
+		t.line("  " + l)
+	}
+	t.line("")
+}
+
+// notes lists what is known of the kernels without failing them.
+func (t *termWriter) notes(m *Matrix) {
+	var out []string
+	for _, k := range m.Kernels {
+		for _, n := range k.Notes {
+			out = append(out, wrap(k.Key()+": "+n, "", "    ")...)
+		}
+	}
+	if len(out) == 0 {
+		return
+	}
+	t.line("Kernel notes:")
 	for _, l := range out {
 		t.line("  " + l)
 	}
