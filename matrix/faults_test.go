@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/internal/fakeqemu"
+	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/vm"
 	"gotest.tools/v3/assert"
@@ -280,4 +281,20 @@ func TestArchitectureMismatchIsFlagged(t *testing.T) {
 	assert.DeepEqual(t, flags(tg, kr), []string{"architecture mismatch: booted as arm64 (aarch64), the guest reports x86_64"})
 	kr.Env.Arch = "aarch64"
 	assert.Assert(t, is.Len(flags(tg, kr), 0))
+}
+
+// Debian's modules load only with the signature the guest kernel checks;
+// a user's own build's modules are not Debian's and load without.
+func TestRunModuleSignaturesOnlyForCatalogModules(t *testing.T) {
+	ko := filepath.Join(t.TempDir(), "overlay.ko")
+	assert.NilError(t, os.WriteFile(ko, []byte("a module"), 0o644))
+	for _, own := range []bool{false, true} {
+		cfg := faultConfig(t)
+		tg := target(t, "k", fakeqemu.Complete)
+		tg.Modules, tg.OwnModules = []kernels.Module{{Name: "overlay", Path: ko}}, own
+		run, err := Run(context.Background(), cfg, []Target{tg})
+		assert.NilError(t, err)
+		assert.Equal(t, run.Kernels[0].Status, results.StatusComplete, run.Kernels[0].Reason)
+		assert.Equal(t, strings.Contains(fakeqemu.Args(t, tg.Image), "module.sig_enforce=1"), !own, "own modules: %v", own)
+	}
 }

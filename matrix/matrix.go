@@ -38,6 +38,9 @@ type Target struct {
 	// Modules are loaded by the guest before the suites (load order);
 	// kernels.Fetcher.Modules gives a catalog kernel's.
 	Modules []kernels.Module
+	// OwnModules: the modules are the user's own build's, which Debian's
+	// key did not sign: the guest loads them without module.sig_enforce.
+	OwnModules bool
 	// Notes are what the host found out about the kernel before booting
 	// it (options its config lacks): they go into the kernel's notes.
 	Notes []string
@@ -306,7 +309,7 @@ func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, na
 	}
 	ab := b.arch[t.Architecture()]
 	cmdline := t.Cmdline + " " + ab.guestArgs
-	if len(t.Modules) > 0 {
+	if len(t.Modules) > 0 && !t.OwnModules {
 		// The kernel loads only modules signed by its own build's key:
 		// some come from the pool without the index's word (kernels.Modules).
 		cmdline += " module.sig_enforce=1"

@@ -55,7 +55,7 @@ func runMatrix(args []string) error {
 		}
 		entries = sel
 	}
-	return bootAndReport(&f, args, *mirror, *keyring, nil, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
+	return bootAndReport(&f, args, *mirror, *keyring, nil, func(ctx context.Context, fetcher *kernels.Fetcher, _ protocol.Settings) ([]matrix.Target, error) {
 		return fetchTargets(ctx, fetcher, entries)
 	})
 }
@@ -67,6 +67,7 @@ func runRun(args []string) error {
 	var kernelsArg listFlag
 	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'), a bzImage (amd64) or Image (arm64), a .deb or a kernel build directory; repeatable, comma-separated")
 	name := fs.String("name", "", "name of a bring-your-own kernel (default: from the file)")
+	modules := fs.String("modules", "", "the modules of your own kernel: a directory with its .ko files under it (default: the build directory's, or the .deb's)")
 	expectABI := fs.Int("expect-abi", -1, "the ABI the kernel must report (a catalog kernel's own by default; bring-your-own: not checked)")
 	mirror, keyring := mirrorFlags(fs)
 	var arch archFlag
@@ -90,8 +91,8 @@ func runRun(args []string) error {
 	if err := bl.load(); err != nil {
 		return err
 	}
-	return bootAndReport(&f, args, *mirror, *keyring, &bl, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
-		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch)
+	return bootAndReport(&f, args, *mirror, *keyring, &bl, func(ctx context.Context, fetcher *kernels.Fetcher, st protocol.Settings) ([]matrix.Target, error) {
+		return resolveTargets(ctx, fetcher, kernelsArg, own{name: *name, modules: *modules, settings: st}, *expectABI, &arch)
 	})
 }
 
@@ -137,7 +138,7 @@ func mirrorFlags(fs *flag.FlagSet) (mirror, keyring *string) {
 // prints the matrix; the exit status says whether every cell passed.
 // With a baseline, the run is compared with it before anything boots
 // (the kernels must pair) and after (its verdict counts).
-func bootAndReport(f *vmFlags, args []string, mirror, keyring string, bl *baselineFlags, targets func(context.Context, *kernels.Fetcher) ([]matrix.Target, error)) error {
+func bootAndReport(f *vmFlags, args []string, mirror, keyring string, bl *baselineFlags, targets func(context.Context, *kernels.Fetcher, protocol.Settings) ([]matrix.Target, error)) error {
 	cfg, err := f.config(args)
 	if err != nil {
 		return err
@@ -148,7 +149,7 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, bl *baseli
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	ts, err := targets(ctx, fetcher)
+	ts, err := targets(ctx, fetcher, cfg.Settings)
 	if err != nil {
 		return err
 	}
