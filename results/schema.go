@@ -19,7 +19,8 @@ const SchemaVersion = 3
 // 3 added the kernel's architecture (kernels[].arch): kernels are the same
 // only with the same name and architecture. Documents of schemas 1 and 2
 // still load; their kernels are amd64 unless the guest's uname -m said
-// otherwise (Architecture).
+// otherwise (Architecture). Schema 3 later gained two optional fields
+// that change no other's meaning: kernels[].notes and the run's baseline.
 
 // Verdict is the outcome of one case.
 type Verdict string
