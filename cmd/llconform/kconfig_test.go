@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/kernels/kconfig"
 	"gotest.tools/v3/assert"
 )
@@ -44,4 +47,38 @@ func TestOwnCaseIDs(t *testing.T) {
 	for _, id := range fsOnly {
 		assert.Assert(t, id[:3] == "fs/", id)
 	}
+}
+
+// A user's build directory: what its .config lacks becomes the kernel's
+// notes (it still runs), with the cases counted; its overlay module comes
+// along, loaded without Debian's signature check.
+func TestOwnTarget(t *testing.T) {
+	t.Setenv("LLCONFORM_CACHE", t.TempDir())
+	dir := t.TempDir()
+	cfg := strings.Replace("CONFIG_X86_64=y\n"+kconfig.Fragment("amd64"), "CONFIG_AUDIT=y\n", "# CONFIG_AUDIT is not set\n", 1)
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, ".config"), []byte(cfg), 0o644))
+	tg, err := (own{}).target(dir, kernels.Kernel{Name: "mine", Image: filepath.Join(dir, "bzImage")})
+	assert.NilError(t, err)
+	ids, err := (own{}).caseIDs()
+	assert.NilError(t, err)
+	audit := 0
+	for _, id := range ids {
+		if strings.HasPrefix(id, "audit/") {
+			audit++
+		}
+	}
+	assert.Equal(t, len(tg.Notes), 1, "%v", tg.Notes)
+	assert.Assert(t, strings.HasPrefix(tg.Notes[0], fmt.Sprintf("CONFIG_AUDIT is off: %d cases will skip (audit: ", audit)), tg.Notes[0])
+	assert.Assert(t, strings.HasSuffix(tg.Notes[0], "(kernel config "+filepath.Join(dir, ".config")+")"), tg.Notes[0])
+	assert.Equal(t, len(tg.Modules), 0)
+
+	// An --area that selects no audit case counts none.
+	st, err := (&selection{areas: listFlag{"fs"}}).settings()
+	assert.NilError(t, err)
+	tg, err = (own{settings: st}).target(dir, kernels.Kernel{Name: "mine"})
+	assert.NilError(t, err)
+	assert.Assert(t, strings.HasPrefix(tg.Notes[0], "CONFIG_AUDIT is off: some cases will skip"), tg.Notes[0])
+
+	_, err = (own{modules: filepath.Join(dir, "nosuch")}).target(dir, kernels.Kernel{Name: "mine"})
+	assert.ErrorContains(t, err, "not a directory")
 }
