@@ -31,6 +31,8 @@ type Option struct {
 	// Fatal: without it no case runs (the kernel does not boot, the
 	// agent cannot start, or the run cannot end).
 	Fatal bool
+	// Effect, where set, is what its absence costs when that is no skip.
+	Effect string
 }
 
 // Options are the options of the suites, the VM and the agent, in the
@@ -46,7 +48,8 @@ var Options = []Option{
 	{Name: "SERIAL_8250_CONSOLE", Areas: "the console log", Fatal: true},
 	// On amd64 QEMU's ACPI tables read PCI config space: ACPI without PCI
 	// fails to load them ("Unable to load the System Description Tables").
-	{Name: "PCI", Areas: "the result port on arm64 (a PCI 16550); ACPI's tables on amd64 (powering off)"},
+	{Name: "PCI", Areas: "the result port on arm64 (a PCI 16550); ACPI's tables on amd64 (powering off)",
+		Effect: "no result port on arm64; on amd64 ACPI cannot load its tables and the guest cannot power off (it is stopped 5 s after its done record)"},
 	{Name: "SERIAL_8250_PCI", Arch: "arm64", Areas: "the result port (a PCI 16550 on arm64)", Fatal: true},
 	{Name: "SERIAL_AMBA_PL011", Arch: "arm64", Areas: "the console (ttyAMA0)", Fatal: true},
 	{Name: "SERIAL_AMBA_PL011_CONSOLE", Arch: "arm64", Areas: "the console log", Fatal: true},
@@ -63,12 +66,13 @@ var Options = []Option{
 	{Name: "DEVTMPFS", Areas: "the agent (/dev: /dev/null, /dev/zero, the result port)", Fatal: true},
 	{Name: "SHMEM", Areas: "tmpfs (tinyconfig builds ramfs in its place)", Fatal: true},
 	{Name: "TMPFS", Areas: "the agent (/tmp, /run), fs special tmpfs, memfd", Fatal: true},
-	{Name: "ACPI", Arch: "amd64", Areas: "powering the VM off at the end (without it the guest halts and is stopped after its done record)"},
+	{Name: "ACPI", Arch: "amd64", Areas: "powering the VM off at the end",
+		Effect: "the guest halts instead of powering off and is stopped 5 s after its done record"},
 	// Landlock.
 	{Name: "SECURITY", Areas: "every Landlock case", Fatal: true},
 	{Name: "SECURITY_LANDLOCK", Areas: "every Landlock case", Fatal: true},
 	{Name: "LSM", Contains: "landlock", Areas: "Landlock enabled at boot; or boot with lsm=landlock", Fatal: true},
-	{Name: "SECURITYFS", Areas: "the LSM list in the header"},
+	{Name: "SECURITYFS", Areas: "the LSM list in the header", Effect: "the header has no LSM list"},
 	// What the cases use.
 	{Name: "NET", Areas: "tcp, udp, scope, resolveunix (sockets)", Fatal: true},
 	{Name: "UNIX", Areas: "scope, resolveunix, the agent's helpers (UNIX sockets)", Fatal: true},
@@ -230,6 +234,8 @@ func (o Option) Warning(ids []string) string {
 		what = "CONFIG_" + o.Name + " does not list " + o.Contains
 	}
 	switch n := o.Count(ids); {
+	case o.Effect != "":
+		return what + ": " + o.Effect
 	case o.Fatal:
 		return what + ": no case can run (" + o.Areas + ")"
 	case n > 0:

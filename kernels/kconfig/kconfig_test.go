@@ -77,5 +77,6 @@ func TestWarning(t *testing.T) {
 	assert.Equal(t, byName["SECURITY_LANDLOCK"].Warning(ids), "CONFIG_SECURITY_LANDLOCK is off: no case can run (every Landlock case)")
 	assert.Equal(t, byName["PID_NS"].Warning(ids), "CONFIG_PID_NS is off: some cases will skip (scope cases across PID namespaces)")
 	assert.Equal(t, byName["LSM"].Warning(nil), "CONFIG_LSM does not list landlock: no case can run (Landlock enabled at boot; or boot with lsm=landlock)")
+	assert.Equal(t, byName["ACPI"].Warning(ids), "CONFIG_ACPI is off: the guest halts instead of powering off and is stopped 5 s after its done record")
 	assert.Equal(t, byName["KEYS"].Warning([]string{"fs/a"}), "CONFIG_KEYS is off: some cases will skip (creds: keyctl session to parent)")
 }
