@@ -177,6 +177,10 @@ func (e *unreachableError) Error() string {
 
 func (e *unreachableError) Unwrap() error { return e.err }
 
+// IsUnreachable reports whether err is a network failure to reach the
+// mirror (offline, or the mirror down), not a wrong answer.
+func IsUnreachable(err error) bool { return errors.As(err, new(*unreachableError)) }
+
 // errGone marks a 404: the index named a file the mirror no longer has.
 var errGone = errors.New("not on the mirror")
 

@@ -132,6 +132,13 @@ func extractModules(debPath string, names []string) ([]moduleData, error) {
 	if err != nil {
 		return nil, err
 	}
+	return resolveModules(files, names, "the package")
+}
+
+// resolveModules takes the named modules and what they depend on (by
+// their .modinfo) from files, dependencies first; where says where the
+// files were found, for the error of a module that is not there.
+func resolveModules(files map[string]moduleFileData, names []string, where string) ([]moduleData, error) {
 	found := map[string]moduleData{}
 	var order []moduleData
 	var visit func(n string) error
@@ -141,9 +148,16 @@ func extractModules(debPath string, names []string) ([]moduleData, error) {
 		}
 		f, ok := files[n]
 		if !ok {
-			return fmt.Errorf("no module %s in the package", n)
+			return fmt.Errorf("no module %s in %s", n, where)
 		}
-		data, err := decompressModule(bytes.NewReader(f.packed), f.comp)
+		packed := f.packed
+		if packed == nil && f.path != "" {
+			var err error
+			if packed, err = os.ReadFile(f.path); err != nil {
+				return err
+			}
+		}
+		data, err := decompressModule(bytes.NewReader(packed), f.comp)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.base, err)
 		}
@@ -179,10 +193,12 @@ func extractModules(debPath string, names []string) ([]moduleData, error) {
 	return order, nil
 }
 
-// moduleFileData is a module file of a package, as packed.
+// moduleFileData is a module file of a package, as packed, or a file
+// on disk (path) read when needed.
 type moduleFileData struct {
 	base, comp string
 	packed     []byte
+	path       string
 }
 
 // moduleFiles returns the module files of a package by the name the

@@ -38,7 +38,7 @@ var (
 // (amd64, arm64) and its version ("7.3.4-1~bpo13+1"), building it once per
 // source package and architecture (cached under the libraries cache).
 func Sandboxer(ctx context.Context, f *kernels.Fetcher, arch string, note func(string)) ([]byte, string, error) {
-	deb, p, err := f.FetchDeb(ctx, "sandboxer source", sourceSuites, sourcePattern)
+	deb, p, err := KernelSource(ctx, f, "sandboxer source")
 	if err != nil {
 		return nil, "", fmt.Errorf("the kernel's sandboxer: %w", err)
 	}
@@ -68,6 +68,14 @@ func Sandboxer(ctx context.Context, f *kernels.Fetcher, arch string, note func(s
 		return nil, "", err
 	}
 	return b, p.Version, diskio.WriteAtomic(bin, b, 0o755)
+}
+
+// KernelSource is the linux-source package the sandboxer is built from
+// (and the README's kernel recipe starts from), verified against the
+// signed index and kept in the kernels' package cache; label names it in
+// the progress lines.
+func KernelSource(ctx context.Context, f *kernels.Fetcher, label string) (string, kernels.Package, error) {
+	return f.FetchDeb(ctx, label, sourceSuites, sourcePattern)
 }
 
 // Files are the initramfs files of the libraries that need any, for a

@@ -27,14 +27,16 @@ func severity(v Verdict) int {
 // Change is one difference between two runs, for one case of one kernel,
 // or for the kernel run itself when Case is empty.
 type Change struct {
-	Kernel string // KernelRun.Key: name and architecture
-	Case   string // Case.ID(); empty for a change of the kernel run
+	Kernel string `json:"kernel"`         // KernelRun.Key: name and architecture
+	Case   string `json:"case,omitempty"` // Case.ID(); empty for a change of the kernel run
 	// Before and After are the verdicts ("" where the case is absent); for
 	// a kernel run, Pass stands for complete and Broken for broken.
-	Before, After                 Verdict
-	Expected                      string // in the new run, else the base
-	BeforeObserved, AfterObserved string
-	Detail                        string // the new detail, or the kernel's reason
+	Before         Verdict `json:"before,omitempty"`
+	After          Verdict `json:"after,omitempty"`
+	Expected       string  `json:"expected,omitempty"` // in the new run, else the base
+	BeforeObserved string  `json:"before_observed,omitempty"`
+	AfterObserved  string  `json:"after_observed,omitempty"`
+	Detail         string  `json:"detail,omitempty"` // the new detail, or the kernel's reason
 }
 
 // String is one line: "6.12/amd64 fs/x/unpriv: pass -> fail (expected EACCES, observed ok)".
@@ -76,6 +78,9 @@ func kernelWord(v Verdict) string {
 // Diff is the difference between a base run and a new one.
 type Diff struct {
 	Base, New string // run IDs
+	// Paired are the kernels compared under two names ("base/amd64 =
+	// patched/amd64"): Paired.
+	Paired []string
 	// Regressions: any change to a worse verdict that is not a skip
 	// (pass -> warn, known -> fail, warn -> broken, ...), and kernel runs
 	// that were complete and are now broken.
@@ -238,6 +243,9 @@ func (d Diff) Write(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "compare %s (base) -> %s (new): %d regression%s, %d fix%s\n",
 		orNone(d.Base), orNone(d.New), len(d.Regressions), plural(len(d.Regressions)), len(d.Fixes), pluralES(len(d.Fixes)))
+	for _, p := range d.Paired {
+		fmt.Fprintf(&b, "paired %s\n", p)
+	}
 	if d.BaseIncomplete {
 		b.WriteString("the base run is incomplete (interrupted or kernels missing)\n")
 	}

@@ -367,6 +367,7 @@ pre.tail { background: #16181c; color: #e6e6e6; padding: 10px 12px; border-radiu
 <h2 class="kernel-head"><span>{{.Key}}</span> <span class="badge {{.Class}}">{{or .Status "no status"}}</span> <small class="muted">{{.ABI}} · {{.Summary}}</small></h2>
 {{- if .Broken}}<p class="flags">Broken: {{.BrokenReason}}</p>{{end}}
 {{- range .Flags}}<p class="flags">⚑ {{.}}</p>{{end}}
+{{- range .Notes}}<p class="muted">Note: {{.}}</p>{{end}}
 <div class="cols">
 <div>
 <h3>Environment</h3>

@@ -101,6 +101,15 @@ func Markdown(w io.Writer, run *Run) error {
 	if len(flags) > 0 {
 		p("### Kernel flags (\\* in the table)\n\n%s\n\n", strings.Join(flags, "\n"))
 	}
+	var notes []string
+	for _, k := range m.Kernels {
+		for _, n := range k.Notes {
+			notes = append(notes, fmt.Sprintf("- %s: %s", mdText(k.Key()), mdText(n)))
+		}
+	}
+	if len(notes) > 0 {
+		p("### Kernel notes\n\n%s\n\n", strings.Join(notes, "\n"))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -42,9 +42,10 @@ func thisHost() Host {
 // exit status of run, matrix, native and bench: every kernel complete,
 // the run not interrupted, and no case failing or broken; known cases
 // (an unfixed erratum the kernel admits) and warnings pass. Strict also
-// fails on warnings and on a kernel that needed a retry.
+// fails on warnings and on a kernel that needed a retry. A run with a
+// baseline also fails on any case that passed there and does not now.
 func (r *Run) Passed(strict bool) bool {
-	if r.Incomplete {
+	if r.Incomplete || (r.Baseline != nil && len(r.Baseline.Lost) > 0) {
 		return false
 	}
 	for _, k := range r.Kernels {

@@ -19,9 +19,10 @@ const SchemaVersion = 3
 // 3 added the kernel's architecture (kernels[].arch): kernels are the same
 // only with the same name and architecture. Documents of schemas 1 and 2
 // still load; their kernels are amd64 unless the guest's uname -m said
-// otherwise (Architecture). Schema 3 documents may also carry the kernel's
-// Debian flavour (kernels[].flavour); a document without it is older, or
-// of kernels not from Debian.
+// otherwise (Architecture). Schema 3 later gained optional fields that
+// change no other's meaning: the kernel's Debian flavour
+// (kernels[].flavour; absent in older documents and for kernels not from
+// Debian), kernels[].notes and the run's baseline.
 
 // Verdict is the outcome of one case.
 type Verdict string
@@ -163,11 +164,14 @@ type KernelRun struct {
 	// Flavour is the Debian kernel flavour (cloud, generic, rt) of a
 	// Debian kernel; "" for a kernel of the user's own. A flavour other
 	// than the catalog's default (cloud) is in the Name too ("7.3-rt").
-	Flavour  string    `json:"flavour,omitempty"`
-	Env      Env       `json:"env"`
-	Status   Status    `json:"status"`
-	Reason   string    `json:"reason,omitempty"`
-	Flags    []string  `json:"flags,omitempty"` // e.g. "ABI mismatch", "newer ABI"
+	Flavour string   `json:"flavour,omitempty"`
+	Env     Env      `json:"env"`
+	Status  Status   `json:"status"`
+	Reason  string   `json:"reason,omitempty"`
+	Flags   []string `json:"flags,omitempty"` // e.g. "ABI mismatch", "newer ABI"
+	// Notes are facts about the kernel that do not fail it: options its
+	// config lacks, a guest that could not power off.
+	Notes    []string  `json:"notes,omitempty"`
 	Cases    []Case    `json:"cases"`
 	Attempts []Attempt `json:"attempts,omitempty"`
 	Timings  Timings   `json:"timings"`
@@ -183,12 +187,15 @@ type Host struct {
 
 // Run is the document of one llconform invocation (results.json).
 type Run struct {
-	Schema     int         `json:"schema"`
-	ID         string      `json:"id"`
-	Started    time.Time   `json:"started"`
-	Finished   time.Time   `json:"finished"`
-	Host       Host        `json:"host"`
-	Args       []string    `json:"args,omitempty"`
-	Incomplete bool        `json:"incomplete,omitempty"` // interrupted or a kernel missing
-	Kernels    []KernelRun `json:"kernels"`
+	Schema     int       `json:"schema"`
+	ID         string    `json:"id"`
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished"`
+	Host       Host      `json:"host"`
+	Args       []string  `json:"args,omitempty"`
+	Incomplete bool      `json:"incomplete,omitempty"` // interrupted or a kernel missing
+	// Baseline is the comparison with the run given as --baseline: a
+	// case lost against it fails this run.
+	Baseline *Baseline   `json:"baseline,omitempty"`
+	Kernels  []KernelRun `json:"kernels"`
 }

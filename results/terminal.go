@@ -30,9 +30,11 @@ func Terminal(w io.Writer, run *Run, color bool) error {
 	m := NewMatrix(run)
 	t := &termWriter{color: color}
 	t.header(run)
+	t.baseline(run)
 	t.table(m)
 	t.problems(m)
 	t.flags(m)
+	t.notes(m)
 	t.pruned(m)
 	t.line(t.paint(ansiBold, m.TotalsLine()))
 	if run.Incomplete {
@@ -296,6 +298,39 @@ func (t *termWriter) caseLines(cases []Case, indent int) []string {
 	return out
 }
 
+// baseline comes first: a case lost against the baseline is what a
+// kernel developer looks for after a patch.
+func (t *termWriter) baseline(run *Run) {
+	bl := run.Baseline
+	if bl == nil {
+		return
+	}
+	from := "baseline " + bl.Run
+	if bl.Path != "" {
+		from += " (" + bl.Path + ")"
+	}
+	for _, p := range bl.Paired {
+		from += ", paired " + p
+	}
+	if len(bl.Lost) == 0 {
+		t.line(t.paint(ansiGreen, fmt.Sprintf("Against %s: every case that passed there passes (%d fix%s)", from, bl.Fixes, pluralES(bl.Fixes))))
+		t.line("")
+		return
+	}
+	do := "do"
+	if len(bl.Lost) == 1 {
+		do = "does"
+	}
+	t.line(t.paint(ansiRed, fmt.Sprintf("REGRESSED against %s: %d case%s passed there and %s not pass now:", from,
+		len(bl.Lost), plural(len(bl.Lost)), do)))
+	for _, c := range bl.Lost {
+		for _, l := range wrap(c.String(), "  ", "      ") {
+			t.line(l)
+		}
+	}
+	t.line("")
+}
+
 func (t *termWriter) flags(m *Matrix) {
 	var out []string
 	for _, k := range m.Kernels {
@@ -307,6 +342,24 @@ func (t *termWriter) flags(m *Matrix) {
 		return
 	}
 	t.line("Kernel flags (* in the table):")
+	for _, l := range out {
+		t.line("  " + l)
+	}
+	t.line("")
+}
+
+// notes lists what is known of the kernels without failing them.
+func (t *termWriter) notes(m *Matrix) {
+	var out []string
+	for _, k := range m.Kernels {
+		for _, n := range k.Notes {
+			out = append(out, wrap(k.Key()+": "+n, "", "    ")...)
+		}
+	}
+	if len(out) == 0 {
+		return
+	}
+	t.line("Kernel notes:")
 	for _, l := range out {
 		t.line("  " + l)
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,10 @@ type Spec struct {
 	// Decode, if set, turns the result port's bytes into the lines the
 	// caller reads (the guest may compress them).
 	Decode func(io.Reader) io.Reader
+	// Grace is how long QEMU may run on once the caller's onLine said the
+	// stream has ended: a guest that halts instead of powering off (x86
+	// without ACPI) is stopped then, not at Timeout. Default 5 seconds.
+	Grace time.Duration
 }
 
 // Boot is what one QEMU run showed, as facts: whether its result stream
@@ -36,9 +41,14 @@ type Boot struct {
 	Wall    time.Duration
 	// CPU is the host CPU time QEMU used: unlike Wall it barely changes
 	// with the load of the host.
-	CPU         time.Duration
-	TimedOut    bool     // killed at Spec.Timeout
-	Cancelled   bool     // killed because the caller's context ended
+	CPU       time.Duration
+	TimedOut  bool // killed at Spec.Timeout
+	Cancelled bool // killed because the caller's context ended
+	// Stopped: killed Grace after the stream ended, the guest still
+	// running (it halted instead of powering off, or hung on the way).
+	Stopped bool
+	// NoPowerOff: the guest kernel said it cannot power off and halted.
+	NoPowerOff  bool
 	Exit        string   // how QEMU ended when it was not killed by us: "" (exit 0), "exit status 1", "signal: killed"
 	Stderr      string   // QEMU's own messages, trimmed
 	Console     []byte   // the whole console log
@@ -52,9 +62,11 @@ type Boot struct {
 }
 
 // Run boots the spec once. Every line the guest writes to its result
-// port goes to onLine as it arrives (without the newline). The error is
-// for a QEMU that could not start; anything the guest did is in Boot.
-func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
+// port goes to onLine as it arrives (without the newline); onLine returns
+// true once the stream has ended (its last record came), and QEMU then
+// has Spec.Grace to exit by itself. The error is for a QEMU that could
+// not start; anything the guest did is in Boot.
+func Run(ctx context.Context, spec Spec, onLine func([]byte) (ended bool)) (*Boot, error) {
 	m, err := machineOf(spec.Arch)
 	if err != nil {
 		return nil, err
@@ -75,13 +87,19 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 	if spec.Accel == "" {
 		spec.Accel = Accel(m.arch)
 	}
+	if spec.Grace == 0 {
+		spec.Grace = DefaultGrace
+	}
 	cpu := CPU(m.arch, spec.Accel)
 	args := append(m.args(spec.Accel, cpu, spec.MemoryMB, spec.ConsoleLog),
 		"-kernel", spec.Kernel, "-initrd", spec.Initramfs,
 		"-append", strings.TrimSpace(m.cmdline()+" "+spec.Cmdline))
 	tctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(tctx, qemu, args...)
+	// gctx ends Grace after the stream ended: QEMU is killed then.
+	gctx, stop := context.WithCancel(tctx)
+	defer stop()
+	cmd := exec.CommandContext(gctx, qemu, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
@@ -102,12 +120,20 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 	}
 	sc := bufio.NewScanner(lines)
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	var grace *time.Timer
+	var stopped atomic.Bool
 	for sc.Scan() {
-		if onLine != nil {
-			onLine(sc.Bytes())
+		if onLine != nil && onLine(sc.Bytes()) && grace == nil {
+			grace = time.AfterFunc(spec.Grace, func() {
+				stopped.Store(true)
+				stop()
+			})
 		}
 	}
 	waitErr := cmd.Wait()
+	if grace != nil {
+		grace.Stop()
+	}
 	b.Wall = time.Since(b.Started)
 	if ps := cmd.ProcessState; ps != nil {
 		b.CPU = ps.UserTime() + ps.SystemTime()
@@ -117,6 +143,8 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 		b.Cancelled = true
 	case tctx.Err() != nil:
 		b.TimedOut = true
+	case stopped.Load():
+		b.Stopped = true
 	case waitErr != nil:
 		b.Exit = waitErr.Error()
 	}
@@ -126,6 +154,7 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte)) (*Boot, error) {
 	for _, l := range consoleTrouble.FindAllString(string(b.Console), -1) {
 		b.Troubles = append(b.Troubles, strings.TrimSpace(l))
 	}
+	b.NoPowerOff = noPowerOff.Match(b.Console)
 	b.Silent = waitErr == nil && !b.Cancelled && !b.TimedOut && results.n == 0 && len(bytes.TrimSpace(b.Console)) == 0
 	return b, nil
 }
@@ -146,6 +175,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // (arm64 reports an oops as "Internal error: Oops: ..." and a bad access
 // as "Unable to handle kernel ...").
 var consoleTrouble = regexp.MustCompile(`(?m)^.*(Kernel panic|Oops:|BUG:|WARNING:|double fault|general protection fault|Internal error:|Unable to handle kernel|Attempted to kill init|Initramfs unpacking failed).*$`)
+
+// noPowerOff matches the kernel's word that it halted instead of powering
+// off: "reboot: Power off not available: System halted instead" (x86
+// without ACPI).
+var noPowerOff = regexp.MustCompile(`Power off not available`)
+
+// DefaultGrace is Spec.Grace unless set: a guest powers off in well
+// under a second after its last record.
+const DefaultGrace = 5 * time.Second
 
 // CPU is the -cpu model of a boot of arch under accel: the host's own
 // under KVM, the measured TCG model otherwise; LLCONFORM_QEMU_CPU

@@ -31,7 +31,7 @@ func TestRunFactsFromFakeQEMU(t *testing.T) {
 		spec := Spec{Kernel: fakeqemu.Kernel(t, tc.behaviour), Initramfs: "/dev/null", MemoryMB: 64, Timeout: time.Minute,
 			ConsoleLog: filepath.Join(t.TempDir(), "console.log"), Accel: "tcg"}
 		lines := 0
-		b, err := Run(context.Background(), spec, func([]byte) { lines++ })
+		b, err := Run(context.Background(), spec, func([]byte) bool { lines++; return false })
 		assert.NilError(t, err, tc.behaviour)
 		assert.Equal(t, lines, tc.lines, tc.behaviour)
 		assert.Equal(t, b.Exit, tc.exit, tc.behaviour)
@@ -43,6 +43,23 @@ func TestRunFactsFromFakeQEMU(t *testing.T) {
 		assert.Equal(t, first, tc.trouble, tc.behaviour)
 		assert.Assert(t, !b.Cancelled && !b.TimedOut, tc.behaviour)
 	}
+}
+
+// Once the caller says the stream ended, a guest that does not exit is
+// stopped after the grace period: Stopped, not TimedOut, with the
+// kernel's word that it halted.
+func TestRunStopsAGuestThatHaltsAfterTheStream(t *testing.T) {
+	fakeqemu.Install(t)
+	spec := Spec{Kernel: fakeqemu.Kernel(t, fakeqemu.Halt), Initramfs: "/dev/null", MemoryMB: 64, Timeout: time.Minute,
+		ConsoleLog: filepath.Join(t.TempDir(), "console.log"), Accel: "tcg", Grace: 200 * time.Millisecond}
+	lines := 0
+	b, err := Run(context.Background(), spec, func(l []byte) bool { lines++; return strings.Contains(string(l), `"done"`) })
+	assert.NilError(t, err)
+	assert.Equal(t, lines, 5)
+	assert.Assert(t, b.Stopped && b.NoPowerOff, "%+v", b)
+	assert.Assert(t, !b.TimedOut && !b.Cancelled)
+	assert.Equal(t, b.Exit, "", "a stop is no exit of QEMU's own")
+	assert.Assert(t, b.Wall < 30*time.Second, "waited %v", b.Wall)
 }
 
 func TestRunRefusesACancelledContext(t *testing.T) {

@@ -89,11 +89,11 @@ func TestRunDiffExitStatus(t *testing.T) {
 // before anything is fetched, as it does a kernel of the user's own.
 func TestResolveTargetsDebianArch(t *testing.T) {
 	arch := archFlag{value: kernels.AMD64}
-	_, err := resolveTargets(context.Background(), nil, []string{"debian:linux-image-6.12.117+deb13-rt-arm64"}, "", -1, &arch, &flavourFlag{}, &suiteFlag{})
+	_, err := resolveTargets(context.Background(), nil, []string{"debian:linux-image-6.12.117+deb13-rt-arm64"}, own{}, -1, &arch, &flavourFlag{}, &suiteFlag{})
 	var ue usageError
 	assert.Assert(t, errors.As(err, &ue), "%v", err)
 	assert.ErrorContains(t, err, "is an arm64 kernel, but this run boots amd64: run with --arch arm64")
-	_, err = resolveTargets(context.Background(), nil, []string{"debian:linux-image-amd64"}, "", -1, &arch, &flavourFlag{}, &suiteFlag{})
+	_, err = resolveTargets(context.Background(), nil, []string{"debian:linux-image-amd64"}, own{}, -1, &arch, &flavourFlag{}, &suiteFlag{})
 	assert.Assert(t, errors.As(err, &ue), "%v", err)
 	assert.ErrorContains(t, err, "metapackage")
 }

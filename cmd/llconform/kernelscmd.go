@@ -279,7 +279,7 @@ func fetchTargets(ctx context.Context, f *kernels.Fetcher, entries []kernels.Ent
 // a path to the user's own kernel (image, .deb or build directory) of the
 // architecture asked for (with --arch all: of either). --expect-abi
 // overrides a catalog entry's ABI too.
-func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byoName string, expectABI int, arch *archFlag, flavour *flavourFlag, suites *suiteFlag) ([]matrix.Target, error) {
+func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo own, expectABI int, arch *archFlag, flavour *flavourFlag, suites *suiteFlag) ([]matrix.Target, error) {
 	var abi *int
 	if expectABI >= 0 {
 		abi = &expectABI
@@ -320,11 +320,18 @@ func resolveTargets(ctx context.Context, f *kernels.Fetcher, names []string, byo
 		if _, err := os.Stat(n); err != nil {
 			return nil, usagef("--kernel %s: not a catalog name (%s), not debian:PACKAGE[=VERSION] and not a file: %v", n, strings.Join(kernels.Names(), ", "), err)
 		}
-		k, err := kernels.FromPath(n, byoName, arch.byo(), abi)
+		k, err := kernels.FromPath(n, byo.name, arch.byo(), abi)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, matrix.TargetOf(k))
+		t, err := byo.target(n, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if byo.modules != "" && !slices.ContainsFunc(names, func(n string) bool { return !slices.Contains(kernels.Names(), n) }) {
+		return nil, usagef("--modules %s: only your own kernels take modules from it, and every --kernel is a catalog one", byo.modules)
 	}
 	return out, nil
 }

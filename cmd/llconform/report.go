@@ -55,10 +55,12 @@ func runReport(args []string) error {
 func runCompare(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	allowMissing := fs.Bool("allow-missing", false, "kernels or cases of the base missing from the new run do not fail the gate")
+	var pairs listFlag
+	fs.Var(&pairs, "pair", "compare the base's kernel OLD as the new run's NEW (OLD=NEW, names or name/arch; repeatable). Runs of one kernel each pair by themselves")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform compare [--allow-missing] BASELINE/results.json NEW/results.json\n\n"+
+		fmt.Fprintln(os.Stderr, "usage: llconform compare [--allow-missing] [--pair OLD=NEW] BASELINE/results.json NEW/results.json\n\n"+
 			"Exit status: 0 no regression (and nothing missing), 1 a regression or a kernel/case of the base missing\n"+
-			"from the new run (unless --allow-missing), 2 bad usage or unreadable input.")
+			"from the new run (unless --allow-missing), 2 bad usage, unreadable input, or no kernel in common.")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -68,6 +70,10 @@ func runCompare(args []string) error {
 		fs.Usage()
 		return exitError(exitUsage)
 	}
+	pair, err := parsePairs(pairs)
+	if err != nil {
+		return err
+	}
 	var runs [2]*results.Run
 	for i := range runs {
 		r, err := results.Load(fs.Arg(i))
@@ -76,7 +82,15 @@ func runCompare(args []string) error {
 		}
 		runs[i] = r
 	}
-	d := results.Compare(runs[0], runs[1])
+	if err := pairedOrUsage(runs[0], runs[1], pair, "compare"); err != nil {
+		return err
+	}
+	base, paired, err := results.Paired(runs[0], runs[1], pair)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	d := results.Compare(base, runs[1])
+	d.Paired = paired
 	if err := d.Write(os.Stdout); err != nil {
 		return err
 	}

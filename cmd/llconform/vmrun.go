@@ -58,7 +58,7 @@ func runMatrix(args []string) error {
 		}
 		entries = sel
 	}
-	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
+	return bootAndReport(&f, args, *mirror, *keyring, nil, func(ctx context.Context, fetcher *kernels.Fetcher, _ protocol.Settings) ([]matrix.Target, error) {
 		return sel.fetch(ctx, fetcher, entries)
 	})
 }
@@ -70,6 +70,7 @@ func runRun(args []string) error {
 	var kernelsArg listFlag
 	fs.Var(&kernelsArg, "kernel", "kernel to boot: a catalog name (see 'llconform kernels list'; 7.3-rt names a flavour), debian:PACKAGE[=VERSION] (any kernel package of the signed indexes: 'llconform kernels list --all'), a bzImage (amd64) or Image (arm64), a .deb or a kernel build directory; repeatable, comma-separated")
 	name := fs.String("name", "", "name of a bring-your-own kernel (default: from the file)")
+	modules := fs.String("modules", "", "the modules of your own kernel: a directory with its .ko files under it (default: the build directory's, or the .deb's)")
 	expectABI := fs.Int("expect-abi", -1, "the ABI the kernel must report (a catalog kernel's own by default; bring-your-own: not checked)")
 	mirror, keyring := mirrorFlags(fs)
 	var arch archFlag
@@ -78,8 +79,10 @@ func runRun(args []string) error {
 	flavour.register(fs)
 	var suites suiteFlag
 	suites.register(fs)
+	var bl baselineFlags
+	bl.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [flags]")
+		fmt.Fprintln(os.Stderr, "usage: llconform run --kernel NAME|PATH [--kernel ...] [--baseline BASE/results.json] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := parseNoArgs(fs, args); err != nil {
@@ -92,8 +95,11 @@ func runRun(args []string) error {
 	if err := noDuplicates("--kernel", kernelsArg); err != nil {
 		return err
 	}
-	return bootAndReport(&f, args, *mirror, *keyring, func(ctx context.Context, fetcher *kernels.Fetcher) ([]matrix.Target, error) {
-		return resolveTargets(ctx, fetcher, kernelsArg, *name, *expectABI, &arch, &flavour, &suites)
+	if err := bl.load(); err != nil {
+		return err
+	}
+	return bootAndReport(&f, args, *mirror, *keyring, &bl, func(ctx context.Context, fetcher *kernels.Fetcher, st protocol.Settings) ([]matrix.Target, error) {
+		return resolveTargets(ctx, fetcher, kernelsArg, own{name: *name, modules: *modules, settings: st}, *expectABI, &arch, &flavour, &suites)
 	})
 }
 
@@ -137,7 +143,9 @@ func mirrorFlags(fs *flag.FlagSet) (mirror, keyring *string) {
 
 // bootAndReport resolves the targets, boots them, writes the reports and
 // prints the matrix; the exit status says whether every cell passed.
-func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets func(context.Context, *kernels.Fetcher) ([]matrix.Target, error)) error {
+// With a baseline, the run is compared with it before anything boots
+// (the kernels must pair) and after (its verdict counts).
+func bootAndReport(f *vmFlags, args []string, mirror, keyring string, bl *baselineFlags, targets func(context.Context, *kernels.Fetcher, protocol.Settings) ([]matrix.Target, error)) error {
 	cfg, err := f.config(args)
 	if err != nil {
 		return err
@@ -148,8 +156,11 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets fu
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	ts, err := targets(ctx, fetcher)
+	ts, err := targets(ctx, fetcher, cfg.Settings)
 	if err != nil {
+		return err
+	}
+	if err := bl.checkPairs(ts); err != nil {
 		return err
 	}
 	note := func(s string) { fmt.Fprintln(os.Stderr, s) }
@@ -179,7 +190,14 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, targets fu
 	if err != nil {
 		return err
 	}
+	diff, err := bl.compare(run)
+	if err != nil {
+		return err
+	}
 	if err := results.WriteAll(cfg.OutDir, run); err != nil {
+		return err
+	}
+	if err := bl.write(cfg.OutDir, diff); err != nil {
 		return err
 	}
 	if f.jsonOut {

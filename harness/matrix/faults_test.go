@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/internal/fakeqemu"
+	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/vm"
 	"gotest.tools/v3/assert"
@@ -87,6 +88,37 @@ func TestRunQEMUKilledBySignal(t *testing.T) {
 	for _, a := range k.Attempts {
 		assert.Equal(t, a.Reason, "no done record after 1 cases: crash, hang or truncated output; QEMU was killed by a signal from outside llconform (signal: killed)")
 	}
+}
+
+// A guest that delivered its whole stream and then halted instead of
+// powering off (x86 without ACPI) is stopped after the grace period, not
+// at the timeout, and not retried: its run is complete and says why it
+// was stopped.
+func TestRunGuestThatHaltsAfterItsDoneRecord(t *testing.T) {
+	cfg := faultConfig(t)
+	cfg.Grace = 300 * time.Millisecond
+	tg := target(t, "k", fakeqemu.Halt)
+	start := time.Now()
+	run, err := Run(context.Background(), cfg, []Target{tg})
+	assert.NilError(t, err)
+	took := time.Since(start)
+	k := run.Kernels[0]
+	assert.Equal(t, k.Status, results.StatusComplete, k.Reason)
+	assert.Equal(t, len(k.Cases), fakeqemu.Cases)
+	assert.Equal(t, fakeqemu.Boots(t, tg.Image), 1, "no retry")
+	assert.Assert(t, took < cfg.Timeout/4, "took %v: waited for the timeout", took)
+	assert.DeepEqual(t, k.Notes, []string{"the kernel could not power off (CONFIG_ACPI on x86?): it halted instead; llconform stopped it 300ms after its done record"})
+	assert.Assert(t, run.Passed(true))
+
+	// A guest that hangs before its done record still waits for the
+	// timeout: only a finished stream is stopped early.
+	cfg = faultConfig(t)
+	cfg.Grace, cfg.Timeout = 100*time.Millisecond, 2*time.Second
+	run, err = Run(context.Background(), cfg, []Target{target(t, "k", fakeqemu.Hang)})
+	assert.NilError(t, err)
+	assert.Equal(t, run.Kernels[0].Status, results.StatusBroken)
+	assert.Equal(t, run.Kernels[0].Reason, "timed out after 2s (killed) with 1 cases received")
+	assert.Equal(t, len(run.Kernels[0].Notes), 0)
 }
 
 func TestRunGuestResetBeforePrinting(t *testing.T) {
@@ -249,4 +281,20 @@ func TestArchitectureMismatchIsFlagged(t *testing.T) {
 	assert.DeepEqual(t, flags(tg, kr), []string{"architecture mismatch: booted as arm64 (aarch64), the guest reports x86_64"})
 	kr.Env.Arch = "aarch64"
 	assert.Assert(t, is.Len(flags(tg, kr), 0))
+}
+
+// Debian's modules load only with the signature the guest kernel checks;
+// a user's own build's modules are not Debian's and load without.
+func TestRunModuleSignaturesOnlyForCatalogModules(t *testing.T) {
+	ko := filepath.Join(t.TempDir(), "overlay.ko")
+	assert.NilError(t, os.WriteFile(ko, []byte("a module"), 0o644))
+	for _, own := range []bool{false, true} {
+		cfg := faultConfig(t)
+		tg := target(t, "k", fakeqemu.Complete)
+		tg.Modules, tg.OwnModules = []kernels.Module{{Name: "overlay", Path: ko}}, own
+		run, err := Run(context.Background(), cfg, []Target{tg})
+		assert.NilError(t, err)
+		assert.Equal(t, run.Kernels[0].Status, results.StatusComplete, run.Kernels[0].Reason)
+		assert.Equal(t, strings.Contains(fakeqemu.Args(t, tg.Image), "module.sig_enforce=1"), !own, "own modules: %v", own)
+	}
 }

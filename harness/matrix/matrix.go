@@ -40,6 +40,12 @@ type Target struct {
 	// Modules are loaded by the guest before the suites (load order);
 	// kernels.Fetcher.Modules gives a catalog kernel's.
 	Modules []kernels.Module
+	// OwnModules: the modules are the user's own build's, which Debian's
+	// key did not sign: the guest loads them without module.sig_enforce.
+	OwnModules bool
+	// Notes are what the host found out about the kernel before booting
+	// it (options its config lacks): they go into the kernel's notes.
+	Notes []string
 }
 
 // Architecture is the target's architecture, amd64 when unset.
@@ -70,7 +76,10 @@ type Config struct {
 	Parallel int               // VMs at a time; default 1
 	MemoryMB int               // guest memory; default vm.DefaultMemoryMB of each target's architecture
 	Timeout  time.Duration     // per boot; default 5 minutes
-	OutDir   string            // run directory (console logs, reports)
+	// Grace is how long a guest may run on after its done record before
+	// it is stopped (vm.Spec.Grace); default vm.DefaultGrace.
+	Grace  time.Duration
+	OutDir string // run directory (console logs, reports)
 	// Initramfs holds, per architecture, an image from vm.Prepare to
 	// boot; for an architecture it lacks, Run prepares one (builds the
 	// agent) itself, with that architecture's Extra files.
@@ -270,6 +279,7 @@ func (b *booter) kernel(ctx context.Context, t Target, log string) results.Kerne
 		kr.Cases = s.Cases
 	}
 	kr.Flags = flags(t, kr)
+	kr.Notes = append(slices.Clone(t.Notes), last.notes...)
 	if c, ok := catalogCase(t, kr); ok {
 		kr.Cases = append(kr.Cases, c)
 	}
@@ -287,6 +297,7 @@ func (b *booter) hostEnv(t Target) results.Env {
 // attempt is one boot, judged.
 type attempt struct {
 	record                  results.Attempt
+	notes                   []string // for the kernel's notes
 	stream                  *protocol.Stream
 	bootMS, suitesMS, cpuMS int64
 }
@@ -300,22 +311,22 @@ func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, na
 	}
 	ab := b.arch[t.Architecture()]
 	cmdline := t.Cmdline + " " + ab.guestArgs
-	if len(t.Modules) > 0 {
+	if len(t.Modules) > 0 && !t.OwnModules {
 		// The kernel loads only modules signed by its own build's key:
 		// some come from the pool without the index's word (kernels.Modules).
 		cmdline += " module.sig_enforce=1"
 	}
 	spec := vm.Spec{Arch: t.Architecture(), Kernel: t.Image, Initramfs: initramfs, Cmdline: strings.TrimSpace(cmdline),
 		MemoryMB: ab.memoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: ab.accel,
-		Decode: protocol.PortReader}
+		Decode: protocol.PortReader, Grace: b.cfg.Grace}
 	a := &attempt{stream: &protocol.Stream{}, record: results.Attempt{ConsoleLog: log}}
 	live := newLiveCount(t.Key(), b.cfg.Progress)
 	b.cfg.Progress(Event{Kernel: t.Key(), State: StateBooting, Attempt: n})
 	var headerAt, doneAt time.Time
-	boot, err := vm.Run(ctx, spec, func(line []byte) {
+	boot, err := vm.Run(ctx, spec, func(line []byte) bool {
 		ev, ok := a.stream.Add(line)
 		if !ok {
-			return
+			return a.stream.Done != nil
 		}
 		switch ev.Type {
 		case protocol.EventHeader:
@@ -324,6 +335,9 @@ func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, na
 			doneAt = time.Now()
 		}
 		live.event(ev)
+		// Nothing comes after the done record: a guest that does not
+		// power off then has vm.Spec.Grace to do it.
+		return a.stream.Done != nil
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -342,6 +356,9 @@ func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, na
 	a.cpuMS = boot.CPU.Milliseconds()
 	a.record.ConsoleTail = boot.ConsoleTail
 	a.record.Status, a.record.Reason = judge(a.stream, boot, spec)
+	if n := powerOffNote(boot, spec); n != "" {
+		a.notes = append(a.notes, n)
+	}
 	return a
 }
 
@@ -378,6 +395,25 @@ func judge(s *protocol.Stream, b *vm.Boot, spec vm.Spec) (results.Status, string
 		return results.StatusBroken, why
 	}
 	return results.StatusComplete, ""
+}
+
+// powerOffNote says why a guest was stopped after its stream ended.
+func powerOffNote(b *vm.Boot, spec vm.Spec) string {
+	if !b.Stopped && !b.NoPowerOff {
+		return ""
+	}
+	grace := spec.Grace
+	if grace == 0 {
+		grace = vm.DefaultGrace
+	}
+	n := "the kernel could not power off (CONFIG_ACPI on x86?)"
+	if b.NoPowerOff {
+		n += ": it halted instead"
+	}
+	if b.Stopped {
+		n += fmt.Sprintf("; llconform stopped it %v after its done record", grace)
+	}
+	return n
 }
 
 // unexplained is the first console trouble line that the kernel is not

@@ -23,6 +23,9 @@ const (
 	Reset        = "reset"         // exit 0 at once, nothing on either port
 	Panic        = "panic"         // header, then a kernel panic on the console
 	Hang         = "hang"          // header and one case, then nothing until killed
+	// Halt: the whole stream and its done record, then the console line
+	// of a kernel that cannot power off (x86 without ACPI), and no exit.
+	Halt = "halt"
 )
 
 // Cases is how many cases a complete fake stream holds.
@@ -64,6 +67,7 @@ killed) header; cases 1; kill -KILL $$ ;;
 reset) ;;
 panic) header; echo "[    1.234567] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b" >>"$console" ;;
 hang) header; cases 1; exec sleep 600 ;;
+halt) complete; echo "[    9.876543] reboot: Power off not available: System halted instead" >>"$console"; exec sleep 600 ;;
 *) echo "fake qemu: unknown behaviour $mode" >&2; exit 1 ;;
 esac
 `
