@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/internal/diskio"
 	"github.com/llconform/llconform/landlock"
 )
@@ -24,19 +25,19 @@ import (
 // caller then takes whatever the kernel reports. A positive expected ABI
 // also means Landlock is expected to be enabled; 0 leaves the state open
 // (absent and disabled both report no ABI).
-func FromPath(path, name, arch string, expectedABI *int) (Kernel, error) {
-	if arch != "" {
-		if err := CheckArch(arch); err != nil {
+func FromPath(path, name string, a arch.Arch, expectedABI *int) (Kernel, error) {
+	if a != "" {
+		if _, err := arch.Parse(string(a)); err != nil {
 			return Kernel{}, err
 		}
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return Kernel{}, fmt.Errorf("kernel %s: %w: %s", path, err, giveImage(arch))
+		return Kernel{}, fmt.Errorf("kernel %s: %w: %s", path, err, giveImage(a))
 	}
 	src := path
 	if st.IsDir() {
-		if src, err = buildDirImage(path, arch); err != nil {
+		if src, err = buildDirImage(path, a); err != nil {
 			return Kernel{}, err
 		}
 	}
@@ -61,12 +62,12 @@ func FromPath(path, name, arch string, expectedABI *int) (Kernel, error) {
 		return Kernel{}, err
 	}
 	got, _ := imageArch(data)
-	want := arch
+	want := a
 	if want == "" && got != "" {
 		want = got
 	}
 	if want == "" {
-		want = AMD64 // for the message: neither architecture's image
+		want = arch.AMD64 // for the message: neither architecture's image
 	}
 	if err := checkImage(label, want, data); err != nil {
 		return Kernel{}, err
@@ -92,11 +93,11 @@ func FromPath(path, name, arch string, expectedABI *int) (Kernel, error) {
 
 // buildDirImage finds the image of a kernel build directory: the one of
 // arch, or ("" arch) whichever exists.
-func buildDirImage(dir, arch string) (string, error) {
-	paths := map[string]string{AMD64: filepath.Join("arch", "x86", "boot", "bzImage"), ARM64: filepath.Join("arch", "arm64", "boot", "Image")}
+func buildDirImage(dir string, ar arch.Arch) (string, error) {
+	paths := map[arch.Arch]string{arch.AMD64: filepath.Join("arch", "x86", "boot", "bzImage"), arch.ARM64: filepath.Join("arch", "arm64", "boot", "Image")}
 	var tried []string
-	for _, a := range Arches {
-		if arch != "" && a != arch {
+	for _, a := range arch.All {
+		if ar != "" && a != ar {
 			continue
 		}
 		p := filepath.Join(dir, paths[a])

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/landlock"
 	"gotest.tools/v3/assert"
 )
@@ -24,15 +25,15 @@ func TestFromPath(t *testing.T) {
 		"empty":   nil,
 		"vmlinux": append([]byte("\x7fELF\x02\x01\x01"), make([]byte, 0x300)...),
 	} {
-		_, err := FromPath(write(name, body), "", AMD64, nil)
+		_, err := FromPath(write(name, body), "", arch.AMD64, nil)
 		assert.ErrorContains(t, err, "is not an x86 bzImage")
 		assert.ErrorContains(t, err, "give a bzImage, a .deb or a kernel build directory")
 	}
-	_, err := FromPath(filepath.Join(dir, "vmlinux"), "", AMD64, nil)
+	_, err := FromPath(filepath.Join(dir, "vmlinux"), "", arch.AMD64, nil)
 	assert.ErrorContains(t, err, "ELF file, probably vmlinux")
 
 	img := write("bzImage", fakeImage("6.99.1-custom"))
-	k, err := FromPath(img, "", AMD64, nil)
+	k, err := FromPath(img, "", arch.AMD64, nil)
 	assert.NilError(t, err)
 	assert.Equal(t, k.Name, "6.99.1-custom", "the name comes from the image header")
 	assert.Equal(t, k.Version, "6.99.1-custom")
@@ -40,48 +41,48 @@ func TestFromPath(t *testing.T) {
 	assert.Assert(t, k.ExpectedABI == nil)
 	assert.Equal(t, k.ExpectedStatus, landlock.State(""))
 	assert.Equal(t, k.ImageSHA256, sha256Hex(fakeImage("6.99.1-custom")))
-	assert.Equal(t, k.Arch, AMD64)
+	assert.Equal(t, k.Arch, arch.AMD64)
 
 	noVersion := fakeImage("")
 	noVersion[0x20e], noVersion[0x20f] = 0, 0
-	k, err = FromPath(write("my-kernel", noVersion), "", AMD64, nil)
+	k, err = FromPath(write("my-kernel", noVersion), "", arch.AMD64, nil)
 	assert.NilError(t, err)
 	assert.Equal(t, k.Name, "my-kernel", "else from the file name")
 
 	write("linux/arch/x86/boot/bzImage", fakeImage("7.4.0-rc1"))
 	abi := 12
-	k, err = FromPath(filepath.Join(dir, "linux"), "mine", AMD64, &abi)
+	k, err = FromPath(filepath.Join(dir, "linux"), "mine", arch.AMD64, &abi)
 	assert.NilError(t, err)
 	assert.Equal(t, k.Name, "mine")
 	assert.Equal(t, *k.ExpectedABI, 12)
 	assert.Equal(t, k.ExpectedStatus, landlock.Enabled)
 
-	_, err = FromPath(t.TempDir(), "", AMD64, nil)
+	_, err = FromPath(t.TempDir(), "", arch.AMD64, nil)
 	assert.ErrorContains(t, err, "without arch/x86/boot/bzImage: build the kernel first")
 	_, err = FromPath(t.TempDir(), "", "", nil)
 	assert.ErrorContains(t, err, "without arch/x86/boot/bzImage or arch/arm64/boot/Image: build the kernel first")
 
 	for _, layout := range []string{"boot/vmlinuz-6.12.99-custom", "usr/lib/modules/6.12.99-custom/vmlinuz"} {
 		deb := write("linux-image-custom_6.12.99_amd64.deb", fakeDeb(t, layout, fakeImage("6.12.99-custom"), "xz"))
-		k, err = FromPath(deb, "", AMD64, nil)
+		k, err = FromPath(deb, "", arch.AMD64, nil)
 		assert.NilError(t, err, layout)
 		assert.Equal(t, k.Name, "6.12.99-custom")
 		assert.Equal(t, k.Package, "linux-image-custom_6.12.99_amd64.deb")
 		b, _ := os.ReadFile(deb)
 		assert.Equal(t, k.DebSHA256, sha256Hex(b))
 		assert.Equal(t, readImageVersion(t, k.Image), "6.12.99-custom")
-		assert.Equal(t, k.Arch, AMD64)
+		assert.Equal(t, k.Arch, arch.AMD64)
 		assert.Assert(t, filepath.IsAbs(k.Image))
 	}
 	// A .deb by content, whatever its name.
-	k, err = FromPath(write("kernel.pkg", fakeDeb(t, "boot/vmlinuz-1", fakeImage("1.0"), "gz")), "", AMD64, nil)
+	k, err = FromPath(write("kernel.pkg", fakeDeb(t, "boot/vmlinuz-1", fakeImage("1.0"), "gz")), "", arch.AMD64, nil)
 	assert.NilError(t, err)
 	assert.Equal(t, k.Name, "1.0")
 
-	_, err = FromPath(write("tools.deb", fakeDeb(t, "", nil, "xz")), "", AMD64, nil)
+	_, err = FromPath(write("tools.deb", fakeDeb(t, "", nil, "xz")), "", arch.AMD64, nil)
 	assert.ErrorContains(t, err, "is it a kernel image package?")
 
-	_, err = FromPath(filepath.Join(dir, "missing"), "", AMD64, nil)
+	_, err = FromPath(filepath.Join(dir, "missing"), "", arch.AMD64, nil)
 	assert.ErrorContains(t, err, "missing")
 }
 
@@ -98,54 +99,54 @@ func TestFromPathArm64(t *testing.T) {
 		return p
 	}
 	img := write("Image", fakeArm64Image("6.12.117+deb13-cloud-arm64"))
-	k, err := FromPath(img, "", ARM64, nil)
+	k, err := FromPath(img, "", arch.ARM64, nil)
 	assert.NilError(t, err)
-	assert.Equal(t, k.Arch, ARM64)
+	assert.Equal(t, k.Arch, arch.ARM64)
 	assert.Equal(t, k.Name, "6.12.117+deb13-cloud-arm64", "the name comes from the Image's banner")
 
 	k, err = FromPath(img, "", "", nil)
 	assert.NilError(t, err, "no architecture asked: the image says")
-	assert.Equal(t, k.Arch, ARM64)
+	assert.Equal(t, k.Arch, arch.ARM64)
 
-	_, err = FromPath(img, "", AMD64, nil)
+	_, err = FromPath(img, "", arch.AMD64, nil)
 	assert.Error(t, err, img+" is an arm64 Image, an arm64 kernel, but this run boots amd64: run with --arch arm64, "+
 		"or give a bzImage, a .deb or a kernel build directory")
 
 	bz := write("bzImage", fakeImage("6.99.1-custom"))
-	_, err = FromPath(bz, "", ARM64, nil)
+	_, err = FromPath(bz, "", arch.ARM64, nil)
 	assert.Error(t, err, bz+" is an x86 bzImage, an amd64 kernel, but this run boots arm64: run with --arch amd64, "+
 		"or give an Image (arch/arm64/boot/Image), a .deb or a kernel build directory")
 
 	deb := write("linux-image-6.12.117+deb13-cloud-arm64_6.12.117-1_arm64.deb",
 		fakeDeb(t, "boot/vmlinuz-6.12.117+deb13-cloud-arm64", fakeArm64Image("6.12.117+deb13-cloud-arm64"), "xz"))
-	_, err = FromPath(deb, "", AMD64, nil)
+	_, err = FromPath(deb, "", arch.AMD64, nil)
 	assert.ErrorContains(t, err, deb+":boot/vmlinuz-6.12.117+deb13-cloud-arm64 is an arm64 Image, an arm64 kernel, but this run boots amd64: run with --arch arm64")
 	cached, _ := filepath.Glob(filepath.Join(os.Getenv("LLCONFORM_CACHE"), "kernels", "local-*"))
 	assert.Equal(t, len(cached), 0, "a refused package leaves nothing in the cache")
-	k, err = FromPath(deb, "", ARM64, nil)
+	k, err = FromPath(deb, "", arch.ARM64, nil)
 	assert.NilError(t, err)
-	assert.Equal(t, k.Arch, ARM64)
+	assert.Equal(t, k.Arch, arch.ARM64)
 	assert.Equal(t, k.Package, filepath.Base(deb))
 	b, err := os.ReadFile(k.Image)
 	assert.NilError(t, err)
 	assert.Assert(t, isArm64Image(b))
 
 	write("linux/arch/arm64/boot/Image", fakeArm64Image("7.4.0-rc1"))
-	k, err = FromPath(filepath.Join(dir, "linux"), "", ARM64, nil)
+	k, err = FromPath(filepath.Join(dir, "linux"), "", arch.ARM64, nil)
 	assert.NilError(t, err)
 	assert.Equal(t, k.Name, "7.4.0-rc1")
-	_, err = FromPath(filepath.Join(dir, "linux"), "", AMD64, nil)
+	_, err = FromPath(filepath.Join(dir, "linux"), "", arch.AMD64, nil)
 	assert.ErrorContains(t, err, "without arch/x86/boot/bzImage")
 
 	for name, body := range map[string][]byte{
 		"Image.gz": {0x1f, 0x8b, 8, 0},
 		"vmlinux":  elfHeader(0xb7),
 	} {
-		_, err := FromPath(write(name, body), "", ARM64, nil)
+		_, err := FromPath(write(name, body), "", arch.ARM64, nil)
 		assert.ErrorContains(t, err, "is not an arm64 Image")
 		assert.ErrorContains(t, err, "give an Image (arch/arm64/boot/Image), a .deb or a kernel build directory")
 	}
-	_, err = FromPath(filepath.Join(dir, "vmlinux"), "", ARM64, nil)
+	_, err = FromPath(filepath.Join(dir, "vmlinux"), "", arch.ARM64, nil)
 	assert.ErrorContains(t, err, "probably vmlinux (arm64): boot arch/arm64/boot/Image instead")
 	_, err = FromPath(img, "", "riscv64", nil)
 	assert.ErrorContains(t, err, `architecture "riscv64": want one of amd64, arm64`)

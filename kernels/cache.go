@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/llconform/llconform/internal/arch"
 )
 
 // The kernel cache, under CacheDir:
@@ -29,7 +31,7 @@ import (
 // meta is what the cache keeps next to each kernel image.
 type meta struct {
 	Suite         string    `json:"suite"`
-	Arch          string    `json:"arch,omitempty"` // "" in entries written before arm64: amd64
+	Arch          arch.Arch `json:"arch,omitempty"` // "" in entries written before arm64: amd64
 	Package       string    `json:"package"`
 	Version       string    `json:"version"`
 	DebSHA256     string    `json:"deb_sha256"`

@@ -13,27 +13,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/landlock"
 )
-
-// The architectures llconform boots, by their Debian names (the names of
-// the package index, dists/<suite>/main/binary-<arch>/).
-const (
-	AMD64 = "amd64"
-	ARM64 = "arm64"
-)
-
-// Arches lists the architectures, the default first.
-var Arches = []string{AMD64, ARM64}
-
-// CheckArch says what is valid when arch is not an architecture llconform
-// boots.
-func CheckArch(arch string) error {
-	if !slices.Contains(Arches, arch) {
-		return fmt.Errorf("architecture %q: want one of %s", arch, strings.Join(Arches, ", "))
-	}
-	return nil
-}
 
 // Entry is one row of the catalog for one architecture: a kernel series in
 // one or more Debian suites. It resolves to the newest released package
@@ -41,7 +23,7 @@ func CheckArch(arch string) error {
 // Fetcher.Resolve).
 type Entry struct {
 	Name    string         `json:"name"`
-	Arch    string         `json:"arch,omitempty"` // Debian architecture; "" is amd64
+	Arch    arch.Arch      `json:"arch,omitempty"` // "" is amd64
 	Suites  []string       `json:"suites"`         // Debian suites (dists/<suite>) that carry the series
 	Package string         `json:"package"`        // regexp on the binary package name
 	Cmdline string         `json:"cmdline,omitempty"`
@@ -54,31 +36,23 @@ type Entry struct {
 	Version string `json:"version,omitempty"`
 }
 
-// arch is the entry's architecture, amd64 when unset.
-func (e Entry) arch() string {
-	if e.Arch == "" {
-		return AMD64
-	}
-	return e.Arch
-}
-
 // row is a series of catalog.json: one name, suites and expectation, and
 // the package of each architecture. The expectation belongs to the series,
 // not to an architecture: an architecture that behaves otherwise is a
 // finding, not another row.
 type row struct {
-	Name     string            `json:"name"`
-	Suites   []string          `json:"suites"`
-	Packages map[string]string `json:"packages"` // architecture -> regexp on the package name
-	Cmdline  string            `json:"cmdline,omitempty"`
-	Status   landlock.State    `json:"status"`
-	ABI      int               `json:"abi"`
-	Note     string            `json:"note,omitempty"`
+	Name     string               `json:"name"`
+	Suites   []string             `json:"suites"`
+	Packages map[arch.Arch]string `json:"packages"` // architecture -> regexp on the package name
+	Cmdline  string               `json:"cmdline,omitempty"`
+	Status   landlock.State       `json:"status"`
+	ABI      int                  `json:"abi"`
+	Note     string               `json:"note,omitempty"`
 }
 
-func (r row) entry(arch string) (Entry, bool) {
-	p, ok := r.Packages[arch]
-	return Entry{Name: r.Name, Arch: arch, Suites: slices.Clone(r.Suites), Package: p, Cmdline: r.Cmdline,
+func (r row) entry(a arch.Arch) (Entry, bool) {
+	p, ok := r.Packages[a]
+	return Entry{Name: r.Name, Arch: a, Suites: slices.Clone(r.Suites), Package: p, Cmdline: r.Cmdline,
 		Status: r.Status, ABI: r.ABI, Note: r.Note, Flavour: DefaultFlavour}, ok
 }
 
@@ -101,11 +75,11 @@ func mustCatalog(data []byte) []row {
 		if len(r.Packages) == 0 {
 			panic(fmt.Sprintf("kernels: embedded catalog: entry %q has no packages", r.Name))
 		}
-		for _, arch := range slices.Sorted(maps.Keys(r.Packages)) {
-			if err := CheckArch(arch); err != nil {
+		for _, a := range slices.Sorted(maps.Keys(r.Packages)) {
+			if _, err := arch.Parse(string(a)); err != nil {
 				panic(fmt.Sprintf("kernels: embedded catalog: entry %s: %v", r.Name, err))
 			}
-			e, _ := r.entry(arch)
+			e, _ := r.entry(a)
 			if err := e.check(); err != nil {
 				panic("kernels: embedded catalog: " + err.Error())
 			}
@@ -132,8 +106,8 @@ func (e Entry) check() error {
 	}
 	// Debian names kernel packages after their architecture: a pattern
 	// without it was copied from another architecture's column.
-	if !strings.Contains(e.Package, e.arch()) {
-		return fmt.Errorf("entry %s: the %s package pattern %q does not name %s", e.Name, e.arch(), e.Package, e.arch())
+	if !strings.Contains(e.Package, string(e.Arch.OrDefault())) {
+		return fmt.Errorf("entry %s: the %s package pattern %q does not name %s", e.Name, e.Arch.OrDefault(), e.Package, e.Arch.OrDefault())
 	}
 	switch e.Status {
 	case landlock.Enabled:
@@ -152,10 +126,10 @@ func (e Entry) check() error {
 
 // Catalog returns the default kernel set of an architecture, in matrix
 // order.
-func Catalog(arch string) []Entry {
+func Catalog(a arch.Arch) []Entry {
 	var out []Entry
 	for _, r := range catalog {
-		if e, ok := r.entry(arch); ok {
+		if e, ok := r.entry(a); ok {
 			out = append(out, e)
 		}
 	}
@@ -163,10 +137,10 @@ func Catalog(arch string) []Entry {
 }
 
 // Lookup finds a catalog entry by name and architecture.
-func Lookup(name, arch string) (Entry, bool) {
+func Lookup(name string, a arch.Arch) (Entry, bool) {
 	for _, r := range catalog {
 		if r.Name == name {
-			return r.entry(arch)
+			return r.entry(a)
 		}
 	}
 	return Entry{}, false

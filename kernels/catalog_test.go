@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/landlock"
 	"gotest.tools/v3/assert"
 )
@@ -29,7 +30,7 @@ func TestCatalog(t *testing.T) {
 	}
 	names := []string{"5.10", "6.1", "6.12", "6.12-nolandlock", "6.18", "7.0", "7.1", "7.2", "7.3"}
 	assert.DeepEqual(t, Names(), names)
-	for _, arch := range Arches {
+	for _, arch := range arch.All {
 		assert.Equal(t, len(Catalog(arch)), len(want), arch)
 		for i, e := range Catalog(arch) {
 			w := want[e.Name]
@@ -38,7 +39,7 @@ func TestCatalog(t *testing.T) {
 			assert.DeepEqual(t, e.Suites, w.suites)
 			assert.Equal(t, e.Status, w.status, e.Name)
 			assert.Equal(t, e.ABI, w.abi, e.Name)
-			assert.Assert(t, strings.Contains(e.Package, "-cloud-"+arch), "%s %s: %s", e.Name, arch, e.Package)
+			assert.Assert(t, strings.Contains(e.Package, "-cloud-"+string(arch)), "%s %s: %s", e.Name, arch, e.Package)
 		}
 		e, ok := Lookup("6.12-nolandlock", arch)
 		assert.Assert(t, ok)
@@ -51,14 +52,15 @@ func TestCatalog(t *testing.T) {
 	_, ok := Lookup("7.3", "riscv64")
 	assert.Assert(t, !ok, "no catalog for an architecture llconform does not boot")
 	assert.Equal(t, len(Catalog("riscv64")), 0)
-	assert.ErrorContains(t, CheckArch("x86_64"), "want one of amd64, arm64")
+	_, err := arch.Parse("x86_64")
+	assert.ErrorContains(t, err, "want one of amd64, arm64")
 
 	// Catalog returns a copy.
-	c := Catalog(AMD64)
+	c := Catalog(arch.AMD64)
 	c[0].Name = "changed"
 	c[0].Suites[0] = "changed"
-	assert.Equal(t, Catalog(AMD64)[0].Name, "5.10")
-	assert.Equal(t, Catalog(AMD64)[0].Suites[0], "bullseye")
+	assert.Equal(t, Catalog(arch.AMD64)[0].Name, "5.10")
+	assert.Equal(t, Catalog(arch.AMD64)[0].Suites[0], "bullseye")
 }
 
 // TestCatalogPatterns pins each pattern to real package names of the
@@ -86,7 +88,7 @@ func TestCatalogPatterns(t *testing.T) {
 			[]string{"linux-binary-unsigned-7.3-amd64", "linux-binary-7.3.4+deb13-amd64", "linux-binary-7.30.1+deb13-cloud-amd64",
 				"linux-binary-unsigned-7.3.4+deb13-cloud-amd64", "linux-binary-7.3.4+deb13-cloud-arm64"}},
 	} {
-		e, ok := Lookup(name, AMD64)
+		e, ok := Lookup(name, arch.AMD64)
 		assert.Assert(t, ok, name)
 		re := regexp.MustCompile(e.Package)
 		for _, m := range tc.match {
@@ -117,7 +119,7 @@ func TestCatalogPatterns(t *testing.T) {
 		"7.3": {[]string{"linux-binary-7.3.4+deb13-cloud-arm64", "linux-binary-7.3-cloud-arm64"},
 			[]string{"linux-binary-unsigned-7.3.4+deb13-cloud-arm64", "linux-image-7.3.4+deb13-cloud-arm64", "linux-binary-7.3.4+deb13-cloud-amd64"}},
 	} {
-		e, ok := Lookup(name, ARM64)
+		e, ok := Lookup(name, arch.ARM64)
 		assert.Assert(t, ok, name)
 		re := regexp.MustCompile(e.Package)
 		for _, m := range tc.match {

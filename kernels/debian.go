@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/llconform/llconform/internal/arch"
 )
 
 // DebianPrefix marks a --kernel value that names a Debian package:
@@ -50,11 +52,11 @@ func ParseDebian(s string) (spec DebianSpec, ok bool, err error) {
 
 // PackageName is what the name of a Debian kernel package says.
 type PackageName struct {
-	Upstream string // the version in the name: 7.3.4+deb13, 6.1.0-50, 7.3
-	Series   string // its first two numbers: 7.3, 6.1
-	Flavour  string // cloud, rt, generic (no flavour word), or another word Debian uses (16k)
-	Arch     string // amd64 or arm64
-	Unsigned bool   // the -unsigned build of the image
+	Upstream string    // the version in the name: 7.3.4+deb13, 6.1.0-50, 7.3
+	Series   string    // its first two numbers: 7.3, 6.1
+	Flavour  string    // cloud, rt, generic (no flavour word), or another word Debian uses (16k)
+	Arch     arch.Arch // amd64 or arm64
+	Unsigned bool      // the -unsigned build of the image
 }
 
 var packageWord = regexp.MustCompile(`^[a-z0-9][a-z0-9.+~-]*$`)
@@ -99,14 +101,14 @@ func ParsePackageName(name string) (PackageName, error) {
 	pn.Upstream = strings.Join(words[:i], "-")
 	a := -1
 	for j := i; j < len(words); j++ {
-		if slices.Contains(Arches, words[j]) {
+		if _, err := arch.Parse(words[j]); err == nil {
 			a = j
 		}
 	}
 	if a < 0 {
-		return pn, inputErrorf("%s names no architecture llconform boots (%s)", name, strings.Join(Arches, ", "))
+		return pn, inputErrorf("%s names no architecture llconform boots (%s)", name, arch.Names())
 	}
-	pn.Arch = words[a]
+	pn.Arch = arch.Arch(words[a])
 	flav := append(slices.Clone(words[i:a]), words[a+1:]...)
 	pn.Flavour = strings.Join(flav, "-")
 	if pn.Flavour == "" {
@@ -167,11 +169,11 @@ type IndexedKernel struct {
 // indexes of the suites hold for an architecture, suite by suite.
 // A suite the mirror does not have is skipped, and named in the error
 // only when no suite answered.
-func (f *Fetcher) IndexedKernels(ctx context.Context, suites []string, arch string) ([]IndexedKernel, error) {
+func (f *Fetcher) IndexedKernels(ctx context.Context, suites []string, a arch.Arch) ([]IndexedKernel, error) {
 	var out []IndexedKernel
 	var missing []error
 	for _, suite := range suites {
-		si, _, err := f.index(ctx, suite, arch, false)
+		si, _, err := f.index(ctx, suite, a, false)
 		if errors.Is(err, errGone) {
 			missing = append(missing, err)
 			continue
@@ -181,7 +183,7 @@ func (f *Fetcher) IndexedKernels(ctx context.Context, suites []string, arch stri
 		}
 		for _, p := range si.Packages {
 			pn, err := ParsePackageName(p.Name)
-			if err != nil || pn.Arch != arch {
+			if err != nil || pn.Arch != a {
 				continue
 			}
 			p.Suite = suite

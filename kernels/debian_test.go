@@ -5,19 +5,20 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/llconform/llconform/internal/arch"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestParsePackageName(t *testing.T) {
 	for name, want := range map[string]PackageName{
-		"linux-image-7.3.4+deb13-rt-amd64":           {Upstream: "7.3.4+deb13", Series: "7.3", Flavour: FlavourRT, Arch: AMD64},
-		"linux-binary-7.3.4+deb13-amd64":             {Upstream: "7.3.4+deb13", Series: "7.3", Flavour: FlavourGeneric, Arch: AMD64},
-		"linux-binary-7.3-cloud-arm64":               {Upstream: "7.3", Series: "7.3", Flavour: FlavourCloud, Arch: ARM64},
-		"linux-image-6.1.0-50-cloud-arm64":           {Upstream: "6.1.0-50", Series: "6.1", Flavour: FlavourCloud, Arch: ARM64},
-		"linux-image-7.3-arm64-16k":                  {Upstream: "7.3", Series: "7.3", Flavour: "16k", Arch: ARM64},
-		"linux-binary-unsigned-7.2.6+deb13-rt-amd64": {Upstream: "7.2.6+deb13", Series: "7.2", Flavour: FlavourRT, Arch: AMD64, Unsigned: true},
-		"linux-image-6.12.117+deb13-amd64-unsigned":  {Upstream: "6.12.117+deb13", Series: "6.12", Flavour: FlavourGeneric, Arch: AMD64, Unsigned: true},
+		"linux-image-7.3.4+deb13-rt-amd64":           {Upstream: "7.3.4+deb13", Series: "7.3", Flavour: FlavourRT, Arch: arch.AMD64},
+		"linux-binary-7.3.4+deb13-amd64":             {Upstream: "7.3.4+deb13", Series: "7.3", Flavour: FlavourGeneric, Arch: arch.AMD64},
+		"linux-binary-7.3-cloud-arm64":               {Upstream: "7.3", Series: "7.3", Flavour: FlavourCloud, Arch: arch.ARM64},
+		"linux-image-6.1.0-50-cloud-arm64":           {Upstream: "6.1.0-50", Series: "6.1", Flavour: FlavourCloud, Arch: arch.ARM64},
+		"linux-image-7.3-arm64-16k":                  {Upstream: "7.3", Series: "7.3", Flavour: "16k", Arch: arch.ARM64},
+		"linux-binary-unsigned-7.2.6+deb13-rt-amd64": {Upstream: "7.2.6+deb13", Series: "7.2", Flavour: FlavourRT, Arch: arch.AMD64, Unsigned: true},
+		"linux-image-6.12.117+deb13-amd64-unsigned":  {Upstream: "6.12.117+deb13", Series: "6.12", Flavour: FlavourGeneric, Arch: arch.AMD64, Unsigned: true},
 	} {
 		got, err := ParsePackageName(name)
 		assert.NilError(t, err, name)

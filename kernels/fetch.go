@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/internal/diskio"
 	"github.com/llconform/llconform/landlock"
 	"github.com/ulikunitz/xz"
@@ -27,13 +28,13 @@ import (
 
 // Kernel is a bootable kernel image and where it came from.
 type Kernel struct {
-	Name           string // catalog or user-given name
-	Flavour        string // Debian's kernel flavour (cloud, generic, rt, ...); "" for the user's own
-	Arch           string // Debian architecture of the image: amd64 or arm64
-	Image          string // path of the image (an x86 bzImage, an arm64 Image)
-	Package        string // Debian package, or the user's .deb file name
-	Version        string // package version, or the release in the image header
-	Suite          string // Debian suite the package was resolved in; "" for the user's own
+	Name           string    // catalog or user-given name
+	Flavour        string    // Debian's kernel flavour (cloud, generic, rt, ...); "" for the user's own
+	Arch           arch.Arch // of the image: amd64 or arm64
+	Image          string    // path of the image (an x86 bzImage, an arm64 Image)
+	Package        string    // Debian package, or the user's .deb file name
+	Version        string    // package version, or the release in the image header
+	Suite          string    // Debian suite the package was resolved in; "" for the user's own
 	DebSHA256      string
 	ImageSHA256    string
 	Cmdline        string         // additions to the kernel command line
@@ -64,7 +65,7 @@ const defaultIndexMaxAge = 12 * time.Hour
 
 // packagesPath is the index we read for every suite and architecture; the
 // InRelease lists it with its hash.
-func packagesPath(arch string) string { return "main/binary-" + arch + "/Packages.xz" }
+func packagesPath(a arch.Arch) string { return "main/binary-" + string(a) + "/Packages.xz" }
 
 // indexFilter keeps the kernel stanzas of a suite, a few hundred of the
 // tens of thousands, so that a cached index loads in a millisecond.
@@ -238,7 +239,7 @@ func (f *Fetcher) get(ctx context.Context, rel string, w io.Writer, total int64,
 type suiteIndex struct {
 	Mirror     string    `json:"mirror"`
 	Suite      string    `json:"suite"`
-	Arch       string    `json:"arch,omitempty"` // "" in caches written before arm64: amd64
+	Arch       arch.Arch `json:"arch,omitempty"` // "" in caches written before arm64: amd64
 	Fetched    time.Time `json:"fetched"`
 	Date       time.Time `json:"release_date"`
 	ValidUntil time.Time `json:"valid_until,omitzero"`
@@ -255,33 +256,33 @@ func (f *Fetcher) maxAge() time.Duration {
 // indexFile is the cache file of a suite's index for an architecture:
 // index/<suite>.json for amd64 (its name before arm64), else
 // index/<suite>_<arch>.json.
-func indexFile(dir, suite, arch string) string {
-	if arch == AMD64 {
+func indexFile(dir, suite string, a arch.Arch) string {
+	if a == arch.AMD64 {
 		return filepath.Join(dir, "index", suite+".json")
 	}
-	return filepath.Join(dir, "index", suite+"_"+arch+".json")
+	return filepath.Join(dir, "index", suite+"_"+string(a)+".json")
 }
 
 // index returns the kernel part of a suite's index for an architecture
 // from a verified index no older than IndexMaxAge, downloading and
 // verifying it if needed (force: always). fresh reports whether it was
 // downloaded now.
-func (f *Fetcher) index(ctx context.Context, suite, arch string, force bool) (si suiteIndex, fresh bool, err error) {
+func (f *Fetcher) index(ctx context.Context, suite string, a arch.Arch, force bool) (si suiteIndex, fresh bool, err error) {
 	dir, err := f.cacheDir()
 	if err != nil {
 		return si, false, err
 	}
-	defer f.lock("index/" + suite + "/" + arch)()
-	path := indexFile(dir, suite, arch)
+	defer f.lock("index/" + suite + "/" + string(a))()
+	path := indexFile(dir, suite, a)
 	if !force {
 		var cached suiteIndex
-		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &cached) == nil && cached.Suite == suite && cached.arch() == arch {
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &cached) == nil && cached.Suite == suite && cached.Arch.OrDefault() == a {
 			if age := time.Since(cached.Fetched); age >= 0 && age < f.maxAge() {
 				return cached, false, nil
 			}
 		}
 	}
-	si, err = f.downloadIndex(ctx, suite, arch)
+	si, err = f.downloadIndex(ctx, suite, a)
 	if err != nil {
 		return si, false, err
 	}
@@ -294,19 +295,12 @@ func (f *Fetcher) index(ctx context.Context, suite, arch string, force bool) (si
 	return si, true, nil
 }
 
-func (si suiteIndex) arch() string {
-	if si.Arch == "" {
-		return AMD64
-	}
-	return si.Arch
-}
-
 // expired reports whether the index is past its Valid-Until.
 func (si suiteIndex) expired() bool {
 	return !si.ValidUntil.IsZero() && time.Now().After(si.ValidUntil)
 }
 
-func (f *Fetcher) downloadIndex(ctx context.Context, suite, arch string) (suiteIndex, error) {
+func (f *Fetcher) downloadIndex(ctx context.Context, suite string, ar arch.Arch) (suiteIndex, error) {
 	keys, err := f.keyring()
 	if err != nil {
 		return suiteIndex{}, err
@@ -322,16 +316,16 @@ func (f *Fetcher) downloadIndex(ctx context.Context, suite, arch string) (suiteI
 	if err != nil {
 		return suiteIndex{}, err
 	}
-	packages := packagesPath(arch)
+	packages := packagesPath(ar)
 	want, size, err := rel.hash(packages)
 	if err != nil {
-		return suiteIndex{}, fmt.Errorf("%s: %w (does the suite carry %s?)", suite, err, arch)
+		return suiteIndex{}, fmt.Errorf("%s: %w (does the suite carry %s?)", suite, err, ar)
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(size))
 	label := "index " + suite
-	if arch != AMD64 {
-		label += " " + arch
+	if ar != arch.AMD64 {
+		label += " " + string(ar)
 	}
 	if _, err := f.get(ctx, "dists/"+suite+"/"+packages, &buf, size, label); err != nil {
 		return suiteIndex{}, err
@@ -348,8 +342,8 @@ func (f *Fetcher) downloadIndex(ctx context.Context, suite, arch string) (suiteI
 		return suiteIndex{}, fmt.Errorf("parsing the %s index: %w", suite, err)
 	}
 	m, _ := f.mirror()
-	si := suiteIndex{Mirror: m, Suite: suite, Arch: arch, Fetched: time.Now().UTC(), Date: rel.date, ValidUntil: rel.until, Packages: pkgs}
-	if arch == AMD64 {
+	si := suiteIndex{Mirror: m, Suite: suite, Arch: ar, Fetched: time.Now().UTC(), Date: rel.date, ValidUntil: rel.until, Packages: pkgs}
+	if ar == arch.AMD64 {
 		si.Arch = "" // the cache file keeps the form older llconform versions read
 	}
 	return si, nil
@@ -402,7 +396,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 		expired = map[string]time.Time{}
 	)
 	for _, suite := range e.Suites {
-		si, downloaded, err := f.index(ctx, suite, e.arch(), force)
+		si, downloaded, err := f.index(ctx, suite, e.Arch.OrDefault(), force)
 		if errors.Is(err, errGone) {
 			missing = append(missing, err)
 			continue
@@ -443,7 +437,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 		if len(missing) > 0 {
 			return Package{}, false, errors.Join(missing...)
 		}
-		return Package{}, false, noPackageError{fmt.Sprintf("kernel %s: no package matching %s in %s (%s): the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, strings.Join(e.Suites, ", "), e.arch())}
+		return Package{}, false, noPackageError{fmt.Sprintf("kernel %s: no package matching %s in %s (%s): the series left the archive; update the catalog or use --kernel with your own", e.Name, e.Package, strings.Join(e.Suites, ", "), e.Arch.OrDefault())}
 	}
 	for _, err := range missing {
 		f.warnOnce(fmt.Sprintf("%s: %v; using %s", e.Name, err, best.Suite))
@@ -459,7 +453,7 @@ func (f *Fetcher) resolve(ctx context.Context, e Entry, force bool) (Package, bo
 // the newest cached kernel of the entry is used, and the Progress writer
 // says so.
 func (f *Fetcher) Fetch(ctx context.Context, e Entry) (Kernel, error) {
-	k := Kernel{Name: e.Name, Flavour: e.Flavour, Arch: e.arch(), Cmdline: e.Cmdline, ExpectedStatus: e.Status}
+	k := Kernel{Name: e.Name, Flavour: e.Flavour, Arch: e.Arch.OrDefault(), Cmdline: e.Cmdline, ExpectedStatus: e.Status}
 	if e.Status != "" { // a Debian package of a series the catalog lacks expects nothing
 		abi := e.ABI
 		k.ExpectedABI = &abi
@@ -576,7 +570,7 @@ func (f *Fetcher) download(ctx context.Context, cache string, e Entry, p Package
 	if err != nil {
 		return s, fmt.Errorf("%s %s: %w", p.Name, p.Version, err)
 	}
-	if err := checkImage(fmt.Sprintf("%s in %s %s", member, p.Name, p.Version), e.arch(), img); err != nil {
+	if err := checkImage(fmt.Sprintf("%s in %s %s", member, p.Name, p.Version), e.Arch.OrDefault(), img); err != nil {
 		return s, err
 	}
 	deb.Close()
@@ -584,7 +578,7 @@ func (f *Fetcher) download(ctx context.Context, cache string, e Entry, p Package
 		return s, err
 	}
 	mirror, _ := f.mirror()
-	m := meta{Suite: p.Suite, Arch: e.arch(), Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, DebSize: n,
+	m := meta{Suite: p.Suite, Arch: e.Arch.OrDefault(), Package: p.Name, Version: p.Version, DebSHA256: p.SHA256, DebSize: n,
 		ImageSHA256: sha256Hex(img), ImageSize: int64(len(img)), ImagePath: member,
 		DownloadMS: took.Milliseconds(), DownloadedAt: time.Now().UTC(), DownloadedURL: mirror + "/" + p.Filename}
 	if err := diskio.WriteAtomic(filepath.Join(staging, "vmlinuz"), img, 0o644); err != nil {

@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"strings"
+
+	"github.com/llconform/llconform/internal/arch"
 )
 
 // Debian builds every kernel series in several flavours. The catalog's
@@ -53,11 +55,11 @@ func (e Entry) Flavoured(flavour string) (Entry, error) {
 	if flavour == from {
 		return e, nil
 	}
-	old := flavourWord(from) + e.arch()
+	old := flavourWord(from) + string(e.Arch.OrDefault())
 	if strings.Count(e.Package, old) != 1 {
 		return e, fmt.Errorf("kernel %s: the package pattern %q names no %s flavour to replace", e.Name, e.Package, from)
 	}
-	e.Package = strings.Replace(e.Package, old, flavourWord(flavour)+e.arch(), 1)
+	e.Package = strings.Replace(e.Package, old, flavourWord(flavour)+string(e.Arch.OrDefault()), 1)
 	e.Suites = append([]string(nil), e.Suites...)
 	if from == DefaultFlavour {
 		e.Name += "-" + flavour
@@ -80,8 +82,8 @@ func (e Entry) flavour() string {
 
 // LookupFlavoured finds a catalog entry by a name that may carry a
 // flavour ("7.3-rt", "6.12-generic") as well as by a plain series name.
-func LookupFlavoured(name, arch string) (Entry, bool) {
-	if e, ok := Lookup(name, arch); ok {
+func LookupFlavoured(name string, a arch.Arch) (Entry, bool) {
+	if e, ok := Lookup(name, a); ok {
 		return e, true
 	}
 	for _, f := range Flavours[1:] {
@@ -89,7 +91,7 @@ func LookupFlavoured(name, arch string) (Entry, bool) {
 		if !ok {
 			continue
 		}
-		e, ok := Lookup(series, arch)
+		e, ok := Lookup(series, a)
 		if !ok {
 			return Entry{}, false
 		}

@@ -5,6 +5,8 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/llconform/llconform/internal/arch"
 )
 
 // The kernel images llconform boots: an x86 bzImage (amd64) and an arm64
@@ -28,12 +30,12 @@ func isArm64Image(img []byte) bool {
 
 // imageArch names the architecture of a kernel image: amd64 or arm64, or
 // "" with a description of what the file is instead.
-func imageArch(img []byte) (arch, what string) {
+func imageArch(img []byte) (a arch.Arch, what string) {
 	switch {
 	case isBzImage(img):
-		return AMD64, "an x86 bzImage"
+		return arch.AMD64, "an x86 bzImage"
 	case isArm64Image(img):
-		return ARM64, "an arm64 Image"
+		return arch.ARM64, "an arm64 Image"
 	case len(img) == 0:
 		return "", "empty"
 	case bytes.HasPrefix(img, []byte("\x7fELF")):
@@ -64,16 +66,16 @@ func elfWhat(img []byte) string {
 }
 
 // imageName is how errors name an architecture's image.
-func imageName(arch string) string {
-	if arch == ARM64 {
+func imageName(a arch.Arch) string {
+	if a == arch.ARM64 {
 		return "an arm64 Image"
 	}
 	return "an x86 bzImage"
 }
 
 // giveImage says what to give instead.
-func giveImage(arch string) string {
-	if arch == ARM64 {
+func giveImage(ar arch.Arch) string {
+	if ar == arch.ARM64 {
 		return "give an Image (arch/arm64/boot/Image), a .deb or a kernel build directory"
 	}
 	return "give a bzImage, a .deb or a kernel build directory"
@@ -81,15 +83,15 @@ func giveImage(arch string) string {
 
 // checkImage refuses an image that is not a kernel of arch, naming both
 // architectures when it is a kernel of the other one.
-func checkImage(name, arch string, img []byte) error {
+func checkImage(name string, a arch.Arch, img []byte) error {
 	got, what := imageArch(img)
 	switch {
-	case got == arch:
+	case got == a:
 		return nil
 	case got != "":
-		return fmt.Errorf("%s is %s, an %s kernel, but this run boots %s: run with --arch %s, or %s", name, what, got, arch, got, giveImage(arch))
+		return fmt.Errorf("%s is %s, an %s kernel, but this run boots %s: run with --arch %s, or %s", name, what, got, a, got, giveImage(a))
 	}
-	return fmt.Errorf("%s is not %s (%s): %s", name, imageName(arch), what, giveImage(arch))
+	return fmt.Errorf("%s is not %s (%s): %s", name, imageName(a), what, giveImage(a))
 }
 
 // imageVersion returns the release the image announces (like uname -r),

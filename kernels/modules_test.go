@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/internal/arch"
 	"gotest.tools/v3/assert"
 )
 
@@ -171,7 +172,7 @@ func TestModulesOfAnArm64Kernel(t *testing.T) {
 		},
 	}, key, time.Time{})
 	f := m.fetcher(t, t.TempDir())
-	e, ok := Lookup("7.3", ARM64)
+	e, ok := Lookup("7.3", arch.ARM64)
 	assert.Assert(t, ok)
 	e.Suites = []string{"trixie-backports"}
 	k, err := f.Fetch(context.Background(), e)
@@ -204,7 +205,7 @@ func TestModulesTheIndexNoLongerLists(t *testing.T) {
 		"amd64": {binaryPkg(t, "linux-binary-7.3.4+deb13-cloud-amd64", "7.3.4-1~bpo13+1", "7.3.4+deb13-cloud-amd64")},
 	}, key, time.Time{})
 	f := m.fetcher(t, t.TempDir())
-	e, ok := Lookup("7.3", AMD64)
+	e, ok := Lookup("7.3", arch.AMD64)
 	assert.Assert(t, ok)
 	e.Suites = []string{"trixie-backports"}
 	k, err := f.Fetch(context.Background(), e)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/internal/arch"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -32,7 +33,7 @@ func mirror73(t *testing.T, experimentalUntil time.Time, backports ...fakePkg) *
 }
 
 func catalog73(t *testing.T) Entry {
-	e, ok := Lookup("7.3", AMD64)
+	e, ok := Lookup("7.3", arch.AMD64)
 	assert.Assert(t, ok)
 	return e
 }
@@ -177,12 +178,12 @@ func TestResolveArm64FromItsOwnIndex(t *testing.T) {
 		},
 	}, key, time.Time{})
 	f := m.fetcher(t, t.TempDir())
-	e, ok := Lookup("7.3", ARM64)
+	e, ok := Lookup("7.3", arch.ARM64)
 	assert.Assert(t, ok)
 	e.Suites = []string{"trixie-backports"}
 	k, err := f.Fetch(context.Background(), e)
 	assert.NilError(t, err)
-	assert.Equal(t, k.Arch, ARM64)
+	assert.Equal(t, k.Arch, arch.ARM64)
 	assert.Equal(t, k.Package, "linux-binary-7.3.4+deb13-cloud-arm64")
 	assert.Equal(t, readImageVersion(t, k.Image), "7.3.4+deb13-cloud-arm64")
 	assert.Equal(t, m.hitsOf("dists/trixie-backports/main/binary-arm64/Packages.xz"), 1)
@@ -191,11 +192,11 @@ func TestResolveArm64FromItsOwnIndex(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Assert(t, is.Contains(string(b), `"arch": "arm64"`))
 
-	e64, _ := Lookup("7.3", AMD64)
+	e64, _ := Lookup("7.3", arch.AMD64)
 	e64.Suites = e.Suites
 	k64, err := f.Fetch(context.Background(), e64)
 	assert.NilError(t, err)
-	assert.Equal(t, k64.Arch, AMD64)
+	assert.Equal(t, k64.Arch, arch.AMD64)
 	assert.Equal(t, k64.Package, "linux-binary-7.3.4+deb13-cloud-amd64")
 	for _, name := range []string{"trixie-backports.json", "trixie-backports_arm64.json"} {
 		_, err := os.Stat(filepath.Join(f.CacheDir, "index", name))
@@ -207,10 +208,10 @@ func TestResolveArm64FromItsOwnIndex(t *testing.T) {
 	assert.Equal(t, m.hitsOf("dists/trixie-backports/main/binary-arm64/Packages.xz"), 1)
 	assert.Equal(t, m.hitsOf("dists/trixie-backports/main/binary-amd64/Packages.xz"), 1)
 
-	bad := Entry{Name: "7.2", Arch: ARM64, Suites: []string{"trixie-backports"}, Package: `^linux-binary-7\.2\.\d+\+deb13-cloud-arm64$`, Status: "enabled", ABI: 10}
+	bad := Entry{Name: "7.2", Arch: arch.ARM64, Suites: []string{"trixie-backports"}, Package: `^linux-binary-7\.2\.\d+\+deb13-cloud-arm64$`, Status: "enabled", ABI: 10}
 	_, err = f.Fetch(context.Background(), bad)
 	assert.ErrorContains(t, err, "boot/vmlinuz-7.2.12+deb13-cloud-arm64 in linux-binary-7.2.12+deb13-cloud-arm64 7.2.12-1~bpo13+1 is an x86 bzImage, an amd64 kernel, but this run boots arm64")
-	meta := Entry{Name: "7.3", Arch: ARM64, Suites: []string{"trixie-backports"}, Package: `^linux-image-7\.3\.\d+\+deb13-cloud-arm64$`, Status: "enabled", ABI: 11}
+	meta := Entry{Name: "7.3", Arch: arch.ARM64, Suites: []string{"trixie-backports"}, Package: `^linux-image-7\.3\.\d+\+deb13-cloud-arm64$`, Status: "enabled", ABI: 11}
 	_, err = f.Fetch(context.Background(), meta)
 	assert.ErrorContains(t, err, "no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in the package")
 }

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/internal/diskio"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/libraries/adapter"
@@ -37,7 +38,7 @@ var (
 // Sandboxer returns a static sandboxer binary for the architecture arch
 // (amd64, arm64) and its version ("7.3.4-1~bpo13+1"), building it once per
 // source package and architecture (cached under the libraries cache).
-func Sandboxer(ctx context.Context, f *kernels.Fetcher, arch string, note func(string)) ([]byte, string, error) {
+func Sandboxer(ctx context.Context, f *kernels.Fetcher, ar arch.Arch, note func(string)) ([]byte, string, error) {
 	deb, p, err := KernelSource(ctx, f, "sandboxer source")
 	if err != nil {
 		return nil, "", fmt.Errorf("the kernel's sandboxer: %w", err)
@@ -47,18 +48,18 @@ func Sandboxer(ctx context.Context, f *kernels.Fetcher, arch string, note func(s
 		return nil, "", err
 	}
 	bin := filepath.Join(cache, "sandboxer-"+p.Version)
-	if arch != kernels.AMD64 {
-		bin = filepath.Join(cache, "sandboxer-"+arch+"-"+p.Version)
+	if ar != arch.AMD64 {
+		bin = filepath.Join(cache, "sandboxer-"+string(ar)+"-"+p.Version)
 	}
 	if b, err := os.ReadFile(bin); err == nil {
 		return b, p.Version, nil
 	}
-	cc, err := compiler(arch)
+	cc, err := compiler(ar)
 	if err != nil {
 		return nil, "", err
 	}
 	if note != nil {
-		note(fmt.Sprintf("building the kernel's sandboxer for %s from %s %s (once; unpacking takes a minute)", arch, p.Name, p.Version))
+		note(fmt.Sprintf("building the kernel's sandboxer for %s from %s %s (once; unpacking takes a minute)", ar, p.Name, p.Version))
 	}
 	b, err := build(ctx, cc, deb)
 	if err != nil {
@@ -80,13 +81,13 @@ func KernelSource(ctx context.Context, f *kernels.Fetcher, label string) (string
 
 // Files are the initramfs files of the libraries that need any, for a
 // guest of the architecture arch.
-func Files(ctx context.Context, f *kernels.Fetcher, arch string, libs []string, note func(string)) ([]vm.File, error) {
+func Files(ctx context.Context, f *kernels.Fetcher, a arch.Arch, libs []string, note func(string)) ([]vm.File, error) {
 	var out []vm.File
 	for _, l := range libs {
 		if l != "sandboxer" {
 			continue
 		}
-		b, version, err := Sandboxer(ctx, f, arch, note)
+		b, version, err := Sandboxer(ctx, f, a, note)
 		if err != nil {
 			return nil, err
 		}
@@ -103,15 +104,15 @@ var wanted = regexp.MustCompile(`^[^/]+/(samples/landlock/sandboxer\.c|include/u
 
 // compiler finds the C compiler for arch: gcc for this host's own
 // architecture, Debian's cross compiler for another.
-func compiler(arch string) (string, error) {
+func compiler(a arch.Arch) (string, error) {
 	type cc struct{ goarch, triplet, pkgs string }
-	ccs := map[string]cc{
-		kernels.AMD64: {"amd64", "x86_64-linux-gnu", "gcc-x86-64-linux-gnu libc6-dev-amd64-cross"},
-		kernels.ARM64: {"arm64", "aarch64-linux-gnu", "gcc-aarch64-linux-gnu libc6-dev-arm64-cross"},
+	ccs := map[arch.Arch]cc{
+		arch.AMD64: {"amd64", "x86_64-linux-gnu", "gcc-x86-64-linux-gnu libc6-dev-amd64-cross"},
+		arch.ARM64: {"arm64", "aarch64-linux-gnu", "gcc-aarch64-linux-gnu libc6-dev-arm64-cross"},
 	}
-	c, ok := ccs[arch]
+	c, ok := ccs[a]
 	if !ok {
-		return "", fmt.Errorf("the kernel's sandboxer: no C compiler known for %q", arch)
+		return "", fmt.Errorf("the kernel's sandboxer: no C compiler known for %q", a)
 	}
 	if c.goarch == runtime.GOARCH {
 		if gcc, err := exec.LookPath("gcc"); err == nil {
@@ -121,7 +122,7 @@ func compiler(arch string) (string, error) {
 	}
 	gcc, err := exec.LookPath(c.triplet + "-gcc")
 	if err != nil {
-		return "", fmt.Errorf("%s-gcc not found: apt-get install %s (needed for --library sandboxer on %s)", c.triplet, c.pkgs, arch)
+		return "", fmt.Errorf("%s-gcc not found: apt-get install %s (needed for --library sandboxer on %s)", c.triplet, c.pkgs, a)
 	}
 	return gcc, nil
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llconform/llconform/internal/arch"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -139,8 +140,8 @@ func TestCompareDeviationsAndGate(t *testing.T) {
 // matched with the other's. A document older than the arch field counts
 // as amd64, unless its guest said aarch64.
 func TestCompareKeysKernelsByNameAndArchitecture(t *testing.T) {
-	k := func(arch string, v Verdict) KernelRun {
-		return KernelRun{Name: "7.3", Arch: arch, Status: StatusComplete,
+	k := func(a arch.Arch, v Verdict) KernelRun {
+		return KernelRun{Name: "7.3", Arch: a, Status: StatusComplete,
 			Cases: []Case{{Area: "x", Name: "a", Priv: "root", Verdict: v, Expected: "EACCES", Observed: "EACCES"}}}
 	}
 	old := k("", Pass) // schema 2: no arch

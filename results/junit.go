@@ -181,7 +181,7 @@ func junitProps(k *KernelRun) *JUnitProperties {
 	}
 	add("kernel", k.Name)
 	add("flavour", k.Flavour)
-	add("arch", k.Architecture())
+	add("arch", string(k.Architecture()))
 	add("status", string(k.Status))
 	add("release", e.Release)
 	add("landlock", LandlockState(e))

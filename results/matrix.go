@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/landlock"
 )
 
@@ -322,7 +323,7 @@ type Matrix struct {
 
 // Group is the columns of one architecture: Kernels[Start:End].
 type Group struct {
-	Arch       string
+	Arch       arch.Arch
 	Start, End int
 }
 
@@ -447,11 +448,9 @@ func LandlockState(e Env) string {
 
 // GroupTitle names a group of columns: "amd64 (x86_64): 9 kernels".
 func GroupTitle(g Group) string {
-	s := g.Arch
-	for u, a := range unameArch {
-		if a == g.Arch {
-			s += " (" + u + ")"
-		}
+	s := string(g.Arch)
+	if u := g.Arch.Uname(); u != "" {
+		s += " (" + u + ")"
 	}
 	n := g.End - g.Start
 	return fmt.Sprintf("%s: %d kernel%s", s, n, plural(n))

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/internal/arch"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -83,8 +84,8 @@ func TestMergeErrors(t *testing.T) {
 // stay two kernels, grouped by architecture in natural order; a shard
 // from before the arch field is amd64 and gets it in the merge.
 func TestMergeKeysKernelsByNameAndArchitecture(t *testing.T) {
-	k := func(name, arch string, v Verdict) KernelRun {
-		return KernelRun{Name: name, Arch: arch, Status: StatusComplete, Cases: []Case{{Area: "x", Name: "a", Priv: "root", Verdict: v}}}
+	k := func(name string, a arch.Arch, v Verdict) KernelRun {
+		return KernelRun{Name: name, Arch: a, Status: StatusComplete, Cases: []Case{{Area: "x", Name: "a", Priv: "root", Verdict: v}}}
 	}
 	a := &Run{ID: "a", Schema: SchemaVersion, Kernels: []KernelRun{k("7.3", "arm64", Fail), k("6.12", "amd64", Pass), k("6.1", "arm64", Pass)}}
 	b := &Run{ID: "b", Schema: 2, Kernels: []KernelRun{k("7.3", "", Pass), k("6.12", "arm64", Pass)}}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/landlock"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -316,8 +317,8 @@ func TestRetriedKernelIsVisibleEverywhere(t *testing.T) {
 // A run of both architectures: one table per architecture in every
 // report, titled with it, and the same series twice, told apart.
 func TestReportsGroupColumnsByArchitecture(t *testing.T) {
-	k := func(name, arch string, v Verdict) KernelRun {
-		return KernelRun{Name: name, Arch: arch, Status: StatusComplete, Env: Env{LandlockStatus: landlock.Enabled, ABI: 11},
+	k := func(name string, a arch.Arch, v Verdict) KernelRun {
+		return KernelRun{Name: name, Arch: a, Status: StatusComplete, Env: Env{LandlockStatus: landlock.Enabled, ABI: 11},
 			Cases: []Case{{Area: "fs", Name: "a", Priv: "root", Verdict: v, Expected: "EACCES", Observed: "ok"}}}
 	}
 	// Interleaved in the run: the reports group them.

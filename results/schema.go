@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/landlock"
 )
 
@@ -160,7 +161,7 @@ type KernelRun struct {
 	Name string `json:"name"`
 	// Arch is the architecture the kernel was booted as, by its Debian
 	// name: amd64 or arm64. Name and Arch together name a kernel (Key).
-	Arch string `json:"arch"`
+	Arch arch.Arch `json:"arch"`
 	// Flavour is the Debian kernel flavour (cloud, generic, rt) of a
 	// Debian kernel; "" for a kernel of the user's own. A flavour other
 	// than the catalog's default (cloud) is in the Name too ("7.3-rt").

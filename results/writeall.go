@@ -179,7 +179,7 @@ func junitFileNames(run *Run) []string {
 		if s == "" {
 			s = fmt.Sprintf("kernel%d", i+1)
 		}
-		s += "_" + safe(k.Architecture())
+		s += "_" + safe(string(k.Architecture()))
 		name := s + ".xml"
 		for n := 2; used[strings.ToLower(name)]; n++ {
 			name = fmt.Sprintf("%s-%d.xml", s, n)

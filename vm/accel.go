@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/llconform/llconform/internal/arch"
 )
 
 var (
 	accelMu sync.Mutex
-	accels  = map[string]string{} // architecture -> "kvm" or "tcg", once probed
+	accels  = map[arch.Arch]string{} // architecture -> "kvm" or "tcg", once probed
 )
 
 // probeBootSector is a floppy boot sector that writes "K" to COM1 and
@@ -55,22 +57,20 @@ var probeArm64Image = func() []byte {
 // all and prints nothing, so the probe boots a tiny guest of arch under
 // KVM (an x86 boot sector, an arm64 Image) and waits for the byte it
 // writes to its serial port.
-func Accel(arch string) string {
-	if arch == "" {
-		arch = "amd64"
-	}
+func Accel(a arch.Arch) string {
+	a = a.OrDefault()
 	accelMu.Lock()
 	defer accelMu.Unlock()
-	if a, ok := accels[arch]; ok {
-		return a
+	if acc, ok := accels[a]; ok {
+		return acc
 	}
-	a := probeAccel(arch)
-	accels[arch] = a
-	return a
+	acc := probeAccel(a)
+	accels[a] = acc
+	return acc
 }
 
-func probeAccel(arch string) string {
-	if arch != hostArch() {
+func probeAccel(a arch.Arch) string {
+	if a != hostArch() {
 		return "tcg"
 	}
 	switch os.Getenv("LLCONFORM_ACCEL") {
@@ -82,7 +82,7 @@ func probeAccel(arch string) string {
 		return "tcg"
 	}
 	f.Close()
-	if runsGuestCode(arch, "kvm") {
+	if runsGuestCode(a, "kvm") {
 		return "kvm"
 	}
 	return "tcg"
@@ -90,8 +90,8 @@ func probeAccel(arch string) string {
 
 // runsGuestCode boots the probe of arch under the accelerator and reports
 // whether its byte arrived within two seconds.
-func runsGuestCode(arch, accel string) bool {
-	m, err := machineOf(arch)
+func runsGuestCode(a arch.Arch, accel string) bool {
+	m, err := machineOf(a)
 	if err != nil {
 		return false
 	}
@@ -115,7 +115,7 @@ func runsGuestCode(arch, accel string) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	args := append(machineArgs, "-accel", accel, "-cpu", CPU(arch, accel), "-nodefaults", "-display", "none",
+	args := append(machineArgs, "-accel", accel, "-cpu", CPU(a, accel), "-nodefaults", "-display", "none",
 		"-monitor", "none", "-serial", "stdio", "-no-reboot", "-m", "64")
 	cmd := exec.CommandContext(ctx, m.qemu, append(args, boot...)...)
 	out, err := cmd.StdoutPipe()

@@ -4,14 +4,14 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
-	"slices"
-	"strings"
+
+	"github.com/llconform/llconform/internal/arch"
 )
 
 // machine is how QEMU boots one guest architecture, named by Debian's
 // architecture name (amd64, arm64) as the kernels are.
 type machine struct {
-	arch     string // Debian's name
+	arch     arch.Arch
 	goarch   string // GOARCH of the agent
 	uname    string // uname -m of the guest
 	qemu     string // QEMU binary
@@ -22,75 +22,62 @@ type machine struct {
 	memoryMB int    // default guest memory
 }
 
-var machines = map[string]machine{
+var machines = map[arch.Arch]machine{
 	// tcgCPU: QEMU's default model makes the 6.12 cloud kernel
 	// double-fault in the allocator; with "max" the suites still broke 1
 	// boot in 3 there, at the slab allocator's cmpxchg16b (double fault,
 	// or a #DB WARNING). Without CX16 the kernel takes the allocator's
 	// locking path: 9 of 9 boots ran clean.
-	"amd64": {arch: "amd64", goarch: "amd64", uname: "x86_64", qemu: "qemu-system-x86_64", pkg: "qemu-system-x86",
+	arch.AMD64: {arch: arch.AMD64, goarch: "amd64", uname: "x86_64", qemu: "qemu-system-x86_64", pkg: "qemu-system-x86",
 		console: "ttyS0", port: "/dev/ttyS1", tcgCPU: "max,-cx16", memoryMB: 512},
 	// See the package comment (initramfs.go) for the measurements behind
 	// the CPU model, the result port and the memory.
-	"arm64": {arch: "arm64", goarch: "arm64", uname: "aarch64", qemu: "qemu-system-aarch64", pkg: "qemu-system-arm",
+	arch.ARM64: {arch: arch.ARM64, goarch: "arm64", uname: "aarch64", qemu: "qemu-system-aarch64", pkg: "qemu-system-arm",
 		console: "ttyAMA0", port: "/dev/ttyS0", tcgCPU: "max,pauth=off", memoryMB: 256},
 }
 
-// Arches are the guest architectures vm boots.
-func Arches() []string {
-	out := make([]string, 0, len(machines))
-	for a := range machines {
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func machineOf(arch string) (machine, error) {
-	if arch == "" {
-		arch = "amd64"
-	}
-	m, ok := machines[arch]
+func machineOf(a arch.Arch) (machine, error) {
+	m, ok := machines[a.OrDefault()]
 	if !ok {
-		return machine{}, fmt.Errorf("no QEMU machine for architecture %q (have: %s)", arch, strings.Join(Arches(), ", "))
+		return machine{}, fmt.Errorf("no QEMU machine for architecture %q (have: %s)", a, arch.Names())
 	}
 	return m, nil
 }
 
 // ResultPort is the guest device of the result port on arch: the agent
 // must be told it (protocol key llconform.port).
-func ResultPort(arch string) string {
-	m, _ := machineOf(arch)
+func ResultPort(a arch.Arch) string {
+	m, _ := machineOf(a)
 	return m.port
 }
 
 // DefaultMemoryMB is the guest memory of arch when none is asked for.
-func DefaultMemoryMB(arch string) int {
-	m, _ := machineOf(arch)
+func DefaultMemoryMB(a arch.Arch) int {
+	m, _ := machineOf(a)
 	return m.memoryMB
 }
 
 // GuestUname is what uname -m says in a guest of arch ("x86_64",
 // "aarch64"); "" for an unknown architecture.
-func GuestUname(arch string) string {
-	m, _ := machineOf(arch)
+func GuestUname(a arch.Arch) string {
+	m, _ := machineOf(a)
 	return m.uname
 }
 
 // hostArch is the architecture this host runs, in vm's names: KVM runs
 // guests of this architecture only.
-func hostArch() string {
+func hostArch() arch.Arch {
 	for a, m := range machines {
 		if m.goarch == runtime.GOARCH {
 			return a
 		}
 	}
-	return runtime.GOARCH
+	return arch.Arch(runtime.GOARCH)
 }
 
 // CheckQEMU says how to install the QEMU of arch when it is missing.
-func CheckQEMU(arch string) error {
-	m, err := machineOf(arch)
+func CheckQEMU(a arch.Arch) error {
+	m, err := machineOf(a)
 	if err != nil {
 		return err
 	}

@@ -13,11 +13,13 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/llconform/llconform/internal/arch"
 )
 
 // Spec describes one boot.
 type Spec struct {
-	Arch       string        // guest architecture: amd64 (default) or arm64
+	Arch       arch.Arch     // guest architecture: amd64 (default) or arm64
 	Kernel     string        // the kernel image (x86 bzImage, arm64 Image)
 	Initramfs  string        // from Prepare, for the same architecture
 	Cmdline    string        // appended to the base command line
@@ -188,14 +190,14 @@ const DefaultGrace = 5 * time.Second
 // CPU is the -cpu model of a boot of arch under accel: the host's own
 // under KVM, the measured TCG model otherwise; LLCONFORM_QEMU_CPU
 // overrides both.
-func CPU(arch, accel string) string {
+func CPU(a arch.Arch, accel string) string {
 	if c := os.Getenv("LLCONFORM_QEMU_CPU"); c != "" {
 		return c
 	}
 	if accel == "kvm" {
 		return "host"
 	}
-	m, _ := machineOf(arch)
+	m, _ := machineOf(a)
 	return m.tcgCPU
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/internal/fakeqemu"
 	"gotest.tools/v3/assert"
 )
@@ -88,12 +89,12 @@ func TestRunCommandLinePerArchitecture(t *testing.T) {
 	fakeqemu.Install(t)
 	t.Setenv("LLCONFORM_QEMU_CPU", "")
 	for _, tc := range []struct {
-		arch string
+		arch arch.Arch
 		want []string
 	}{
-		{"amd64", []string{"qemu-system-x86_64 -accel tcg -cpu max,-cx16 -m 512 -smp 1 ",
+		{arch.AMD64, []string{"qemu-system-x86_64 -accel tcg -cpu max,-cx16 -m 512 -smp 1 ",
 			" -serial file:CONSOLE -serial stdio -kernel KERNEL -initrd /dev/null -append console=ttyS0 panic=-1 rdinit=/init mitigations=off no_timer_check llconform.x=1"}},
-		{"arm64", []string{"qemu-system-aarch64 -machine virt -accel tcg -cpu max,pauth=off -m 256 -smp 1 ",
+		{arch.ARM64, []string{"qemu-system-aarch64 -machine virt -accel tcg -cpu max,pauth=off -m 256 -smp 1 ",
 			" -serial file:CONSOLE -chardev stdio,id=results -device pci-serial,chardev=results -kernel KERNEL -initrd /dev/null -append console=ttyAMA0 panic=-1 rdinit=/init mitigations=off llconform.x=1"}},
 	} {
 		kernel := fakeqemu.Kernel(t, fakeqemu.Complete)

@@ -76,6 +76,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/internal/diskio"
 	"github.com/u-root/u-root/pkg/cpio"
 )
@@ -105,8 +106,8 @@ func ModuleRoot() (string, error) {
 // BuildAgent compiles the agent for the guest architecture arch as a
 // static binary (CGO_ENABLED=0, so it needs no loader in the initramfs) to
 // the path out. Go's build cache makes repeated builds cheap.
-func BuildAgent(ctx context.Context, arch, out string) error {
-	m, err := machineOf(arch)
+func BuildAgent(ctx context.Context, a arch.Arch, out string) error {
+	m, err := machineOf(a)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func BuildAgent(ctx context.Context, arch, out string) error {
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+m.goarch)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the VM agent for %s: %v\n%s", arch, err, b)
+		return fmt.Errorf("building the VM agent for %s: %v\n%s", a, err, b)
 	}
 	return nil
 }
@@ -237,32 +238,30 @@ const (
 // executable, which can serve as /init when it is statically linked
 // (CGO_ENABLED=0) and built for arch. note, if not nil, receives what a
 // user should know (a damaged cache entry replaced).
-func Prepare(ctx context.Context, arch string, note func(string), extra ...File) (string, error) {
-	if _, err := machineOf(arch); err != nil {
+func Prepare(ctx context.Context, a arch.Arch, note func(string), extra ...File) (string, error) {
+	if _, err := machineOf(a); err != nil {
 		return "", err
 	}
-	if arch == "" {
-		arch = "amd64"
-	}
+	a = a.OrDefault()
 	dir, err := diskio.CacheDir("vm")
 	if err != nil {
 		return "", err
 	}
-	build := func(ctx context.Context, out string) error { return buildOrSelf(ctx, arch, out) }
-	return prepare(ctx, dir, arch, build, note, extra...)
+	build := func(ctx context.Context, out string) error { return buildOrSelf(ctx, a, out) }
+	return prepare(ctx, dir, a, build, note, extra...)
 }
 
 // buildOrSelf builds the agent to out, or copies the running executable
 // there when it is static, of arch, and the source tree is not at hand.
-func buildOrSelf(ctx context.Context, arch, out string) error {
-	err := BuildAgent(ctx, arch, out)
+func buildOrSelf(ctx context.Context, ar arch.Arch, out string) error {
+	err := BuildAgent(ctx, ar, out)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
 	self, serr := os.Executable()
-	m, _ := machineOf(arch)
+	m, _ := machineOf(ar)
 	if serr != nil || !isStatic(self) || runtime.GOARCH != m.goarch {
-		return fmt.Errorf("%w; or use a statically linked llconform built for %s (CGO_ENABLED=0 GOARCH=%s go build ./cmd/llconform)", err, arch, m.goarch)
+		return fmt.Errorf("%w; or use a statically linked llconform built for %s (CGO_ENABLED=0 GOARCH=%s go build ./cmd/llconform)", err, ar, m.goarch)
 	}
 	b, rerr := os.ReadFile(self)
 	if rerr != nil {
@@ -272,7 +271,7 @@ func buildOrSelf(ctx context.Context, arch, out string) error {
 }
 
 // prepare is Prepare with the cache directory and the agent build given.
-func prepare(ctx context.Context, dir, arch string, build func(ctx context.Context, out string) error, note func(string), extra ...File) (string, error) {
+func prepare(ctx context.Context, dir string, ar arch.Arch, build func(ctx context.Context, out string) error, note func(string), extra ...File) (string, error) {
 	if note == nil {
 		note = func(string) {}
 	}
@@ -295,10 +294,10 @@ func prepare(ctx context.Context, dir, arch string, build func(ctx context.Conte
 	if err != nil {
 		return "", err
 	}
-	if _, err := publish(dir, "agent-"+arch+"-%s", agent, 0o755, note); err != nil {
+	if _, err := publish(dir, "agent-"+string(ar)+"-%s", agent, 0o755, note); err != nil {
 		return "", err
 	}
-	path, err := publish(dir, "initramfs-"+arch+"-%s.cpio", img, 0o644, note)
+	path, err := publish(dir, "initramfs-"+string(ar)+"-%s.cpio", img, 0o644, note)
 	if err != nil {
 		return "", err
 	}

@@ -2,46 +2,64 @@ package main
 
 import (
 	"flag"
-	"slices"
 	"strings"
 
-	"github.com/llconform/llconform/kernels"
+	"github.com/llconform/llconform/internal/arch"
 )
 
 // archFlag is --arch: amd64 (the default), arm64 or all.
-type archFlag struct{ value string }
-
-func (a *archFlag) register(fs *flag.FlagSet) {
-	a.value = kernels.AMD64
-	fs.Var(a, "arch", "guest architecture: "+strings.Join(kernels.Arches, ", ")+" or all (every catalog kernel of each, one matrix)")
+type archFlag struct {
+	value arch.Arch
+	all   bool
 }
 
-func (a *archFlag) String() string { return a.value }
+func (a *archFlag) register(fs *flag.FlagSet) {
+	a.value = arch.AMD64
+	fs.Var(a, "arch", "guest architecture: "+arch.Names()+" or all (every catalog kernel of each, one matrix)")
+}
+
+func (a *archFlag) String() string {
+	if a.all {
+		return "all"
+	}
+	return string(a.value)
+}
 
 func (a *archFlag) Set(s string) error {
-	if s != "all" && !slices.Contains(kernels.Arches, s) {
-		return usagef("--arch %s: want %s or all", s, strings.Join(kernels.Arches, ", "))
+	if s == "all" {
+		a.all = true
+		return nil
 	}
-	a.value = s
+	v, err := arch.Parse(s)
+	if err != nil {
+		return usagef("--arch %s: want %s or all", s, arch.Names())
+	}
+	a.value, a.all = v, false
 	return nil
 }
 
 // arches are the architectures the flag selects, in matrix order.
-func (a *archFlag) arches() []string {
-	if a.value == "all" {
-		return append([]string(nil), kernels.Arches...)
+func (a *archFlag) arches() []arch.Arch {
+	if a.all {
+		return append([]arch.Arch(nil), arch.All...)
 	}
-	if a.value == "" {
-		return []string{kernels.AMD64}
-	}
-	return []string{a.value}
+	return []arch.Arch{a.value.OrDefault()}
 }
 
 // byo is the architecture a bring-your-own kernel must have: the one
 // selected, or "" (the image says) for all.
-func (a *archFlag) byo() string {
-	if a.value == "all" {
+func (a *archFlag) byo() arch.Arch {
+	if a.all {
 		return ""
 	}
-	return a.arches()[0]
+	return a.value.OrDefault()
+}
+
+// archList names architectures for a message: "amd64, arm64".
+func archList(as []arch.Arch) string {
+	names := make([]string, len(as))
+	for i, a := range as {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
 }

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/llconform/llconform/harness/agent/protocol"
@@ -86,7 +85,7 @@ func runBench(args []string) error {
 	for _, k := range runs["matrix"].Run.Kernels {
 		names = append(names, k.Key())
 	}
-	fmt.Printf("%d kernels (%s), %d VMs at a time\n", len(targets), strings.Join(sel.arch.arches(), ", "), runtime.NumCPU())
+	fmt.Printf("%d kernels (%s), %d VMs at a time\n", len(targets), archList(sel.arch.arches()), runtime.NumCPU())
 	if err := b.Write(os.Stdout, results.Areas(runs["matrix"].Run), names); err != nil {
 		return err
 	}

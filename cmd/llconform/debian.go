@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/llconform/llconform/harness/matrix"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/kernels"
 )
 
@@ -47,15 +48,15 @@ func asUsage(err error) error {
 
 // listAll prints every kernel package the signed indexes of the suites
 // hold for the architectures, of the series given (all when none).
-func listAll(ctx context.Context, f *kernels.Fetcher, w io.Writer, series []string, suites []string, arches []string) error {
+func listAll(ctx context.Context, f *kernels.Fetcher, w io.Writer, series []string, suites []string, arches []arch.Arch) error {
 	for _, s := range series {
 		if !seriesLike.MatchString(s) {
 			return usagef("kernels list --all %s: want a kernel series such as 7.3 or 6.12", s)
 		}
 	}
 	var rows []string
-	for _, arch := range arches {
-		ks, err := f.IndexedKernels(ctx, suites, arch)
+	for _, a := range arches {
+		ks, err := f.IndexedKernels(ctx, suites, a)
 		if err != nil {
 			return err
 		}
@@ -73,14 +74,14 @@ func listAll(ctx context.Context, f *kernels.Fetcher, w io.Writer, series []stri
 				continue
 			}
 			expects := "unknown"
-			if e, ok := kernels.Lookup(k.Series, arch); ok {
+			if e, ok := kernels.Lookup(k.Series, a); ok {
 				expects = expectsOf(e)
 			}
 			flavour := k.Flavour
 			if k.Unsigned {
 				flavour += " (unsigned)"
 			}
-			rows = append(rows, strings.Join([]string{k.Series, flavour, arch, k.Name, k.Version, k.Suite, expects}, "\t"))
+			rows = append(rows, strings.Join([]string{k.Series, flavour, string(a), k.Name, k.Version, k.Suite, expects}, "\t"))
 		}
 	}
 	if len(rows) == 0 {

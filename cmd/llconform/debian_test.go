@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
@@ -88,7 +89,7 @@ func TestRunDiffExitStatus(t *testing.T) {
 // run refuses a Debian package of another architecture than the run's,
 // before anything is fetched, as it does a kernel of the user's own.
 func TestResolveTargetsDebianArch(t *testing.T) {
-	arch := archFlag{value: kernels.AMD64}
+	arch := archFlag{value: arch.AMD64}
 	_, err := resolveTargets(context.Background(), nil, []string{"debian:linux-image-6.12.117+deb13-rt-arm64"}, own{}, -1, &arch, &flavourFlag{}, &suiteFlag{})
 	var ue usageError
 	assert.Assert(t, errors.As(err, &ue), "%v", err)

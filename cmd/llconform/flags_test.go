@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/vm"
 	"gotest.tools/v3/assert"
 )
@@ -42,21 +43,21 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestCatalogEntries(t *testing.T) {
-	amd64 := []string{"amd64"}
+	amd64 := []arch.Arch{arch.AMD64}
 	all, err := catalogEntries(nil, amd64)
 	assert.NilError(t, err)
 	assert.Equal(t, len(all), 9)
 	some, err := catalogEntries([]string{"7.3", "5.10"}, amd64)
 	assert.NilError(t, err)
 	assert.Equal(t, some[0].Name, "7.3")
-	both, err := catalogEntries([]string{"7.3", "5.10"}, []string{"amd64", "arm64"})
+	both, err := catalogEntries([]string{"7.3", "5.10"}, arch.All)
 	assert.NilError(t, err)
 	var got []string
 	for _, e := range both {
-		got = append(got, e.Name+"/"+e.Arch)
+		got = append(got, e.Name+"/"+string(e.Arch))
 	}
 	assert.DeepEqual(t, got, []string{"7.3/amd64", "5.10/amd64", "7.3/arm64", "5.10/arm64"})
-	every, err := catalogEntries(nil, []string{"amd64", "arm64"})
+	every, err := catalogEntries(nil, arch.All)
 	assert.NilError(t, err)
 	assert.Equal(t, len(every), 18)
 	_, err = catalogEntries([]string{"4.19"}, amd64)
@@ -72,13 +73,13 @@ func TestArchFlag(t *testing.T) {
 	var a archFlag
 	a.register(fs)
 	assert.NilError(t, fs.Parse(nil))
-	assert.DeepEqual(t, a.arches(), []string{"amd64"})
-	assert.Equal(t, a.byo(), "amd64")
+	assert.DeepEqual(t, a.arches(), []arch.Arch{arch.AMD64})
+	assert.Equal(t, a.byo(), arch.AMD64)
 	assert.NilError(t, fs.Parse([]string{"--arch", "all"}))
-	assert.DeepEqual(t, a.arches(), []string{"amd64", "arm64"})
-	assert.Equal(t, a.byo(), "", "all: the image says")
+	assert.DeepEqual(t, a.arches(), arch.All)
+	assert.Equal(t, a.byo(), arch.Arch(""), "all: the image says")
 	assert.NilError(t, fs.Parse([]string{"--arch", "arm64"}))
-	assert.DeepEqual(t, a.arches(), []string{"arm64"})
+	assert.DeepEqual(t, a.arches(), []arch.Arch{arch.ARM64})
 	err := fs.Parse([]string{"--arch", "x86_64"})
 	assert.ErrorContains(t, err, "--arch x86_64: want amd64, arm64 or all")
 }

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
-	"github.com/llconform/llconform/kernels"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/kernels/kconfig"
 )
 
@@ -19,7 +17,7 @@ func init() {
 func runKconfig(args []string) error {
 	fs := flag.NewFlagSet("kconfig", flag.ContinueOnError)
 	check := fs.String("check", "", "check this .config (or a build directory holding one): list what is missing, exit 1 if anything is")
-	arch := fs.String("arch", "", "the fragment of this architecture only ("+strings.Join(kernels.Arches, ", ")+"; default: every option, each marked)")
+	archName := fs.String("arch", "", "the fragment of this architecture only ("+arch.Names()+"; default: every option, each marked)")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: llconform kconfig [--arch ARCH] > llconform.config\n"+
 			"       llconform kconfig --check PATH/.config\n\n"+
@@ -29,11 +27,15 @@ func runKconfig(args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if *arch != "" && !slices.Contains(kernels.Arches, *arch) {
-		return usagef("--arch %s: want %s", *arch, strings.Join(kernels.Arches, " or "))
+	var a arch.Arch
+	if *archName != "" {
+		var err error
+		if a, err = arch.Parse(*archName); err != nil {
+			return usagef("--arch %s: want %s", *archName, arch.Names())
+		}
 	}
 	if *check == "" {
-		fmt.Print(kconfig.Fragment(*arch))
+		fmt.Print(kconfig.Fragment(a))
 		return nil
 	}
 	path := configPath(*check)

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/llconform/llconform/harness/matrix"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
 )
@@ -91,7 +92,7 @@ func runKernels(args []string) error {
 			p, err := f.Resolve(ctx, e)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "%s/%s: %v\n", e.Name, e.Arch, err)
-				failed = append(failed, e.Name+"/"+e.Arch)
+				failed = append(failed, e.Name+"/"+string(e.Arch))
 				p = kernels.Package{Name: "error (above)"}
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Arch, strings.Join(e.Suites, ","), expectsOf(e), e.Cmdline, p.Name, p.Version, p.Suite)
@@ -107,7 +108,7 @@ func runKernels(args []string) error {
 		k, err := f.Fetch(ctx, e)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s/%s: %v\n", e.Name, e.Arch, err)
-			failed = append(failed, e.Name+"/"+e.Arch)
+			failed = append(failed, e.Name+"/"+string(e.Arch))
 			continue
 		}
 		// The guest's modules too, so that a cache filled here serves
@@ -133,18 +134,18 @@ func expectsOf(e kernels.Entry) string {
 
 // catalogEntries returns the named entries, or the whole catalog, of each
 // architecture in turn (all of amd64's, then all of arm64's).
-func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
+func catalogEntries(names []string, arches []arch.Arch) ([]kernels.Entry, error) {
 	var out []kernels.Entry
-	for _, arch := range arches {
+	for _, a := range arches {
 		if len(names) == 0 {
-			out = append(out, kernels.Catalog(arch)...)
+			out = append(out, kernels.Catalog(a)...)
 			continue
 		}
 		for _, n := range names {
-			e, ok := kernels.LookupFlavoured(n, arch)
+			e, ok := kernels.LookupFlavoured(n, a)
 			if !ok {
 				if catalogName(n) {
-					return nil, usagef("the catalog has no %s kernel for %s", n, arch)
+					return nil, usagef("the catalog has no %s kernel for %s", n, a)
 				}
 				return nil, usagef("no kernel %q in the catalog (have: %s)", n, strings.Join(kernels.Names(), ", "))
 			}
@@ -157,7 +158,7 @@ func catalogEntries(names []string, arches []string) ([]kernels.Entry, error) {
 // catalogName reports whether n names a catalog series, with or without
 // a flavour (7.3, 7.3-rt) on some architecture.
 func catalogName(n string) bool {
-	for _, a := range kernels.Arches {
+	for _, a := range arch.All {
 		if _, ok := kernels.LookupFlavoured(n, a); ok {
 			return true
 		}
@@ -214,7 +215,7 @@ func (c *catalogFlags) entries() ([]kernels.Entry, error) {
 			return nil, usagef("--kernels %s: %v", n, err)
 		default:
 			if pn, _ := kernels.ParsePackageName(spec.Package); !slices.Contains(c.arch.arches(), pn.Arch) {
-				return nil, usagef("--kernels %s is an %s kernel, but this matrix boots %s: add --arch %s (or --arch all)", n, pn.Arch, c.arch, pn.Arch)
+				return nil, usagef("--kernels %s is an %s kernel, but this matrix boots %s: add --arch %s (or --arch all)", n, pn.Arch, archList(c.arch.arches()), pn.Arch)
 			}
 			c.debian = append(c.debian, spec)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/harness/agent"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/libraries"
 	"github.com/llconform/llconform/results"
 )
@@ -92,7 +93,7 @@ func sandboxerForNative() error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	b, version, err := libraries.Sandboxer(ctx, fetcher, runtime.GOARCH, func(s string) { fmt.Fprintln(os.Stderr, s) })
+	b, version, err := libraries.Sandboxer(ctx, fetcher, arch.Arch(runtime.GOARCH), func(s string) { fmt.Fprintln(os.Stderr, s) })
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/harness/matrix"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/libraries"
 	"github.com/llconform/llconform/results"
@@ -32,7 +33,7 @@ func runMatrix(args []string) error {
 	kshard := fs.String("kernel-shard", "", "only kernel shard i/n of the catalog (of every architecture's, in turn: for CI jobs; merge the results with 'llconform merge')")
 	mirror, keyring := mirrorFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: llconform matrix [flags]\n\nKernels: %s\nArchitectures: %s (--arch)\n\n", strings.Join(kernels.Names(), ", "), strings.Join(kernels.Arches, ", "))
+		fmt.Fprintf(os.Stderr, "usage: llconform matrix [flags]\n\nKernels: %s\nArchitectures: %s (--arch)\n\n", strings.Join(kernels.Names(), ", "), arch.Names())
 		fs.PrintDefaults()
 	}
 	if err := parseNoArgs(fs, args); err != nil {
@@ -164,7 +165,7 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, bl *baseli
 		return err
 	}
 	note := func(s string) { fmt.Fprintln(os.Stderr, s) }
-	cfg.Extra = map[string][]vm.File{}
+	cfg.Extra = map[arch.Arch][]vm.File{}
 	for _, t := range ts {
 		a := t.Architecture()
 		if _, ok := cfg.Extra[a]; ok {

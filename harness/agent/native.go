@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
 )
@@ -31,7 +32,7 @@ func Native(s protocol.Settings, args []string, extra io.Writer, expectABI *int)
 	if st.Header != nil {
 		kr.Env = *st.Header
 		kr.Name = "native-" + st.Header.Release
-		kr.Arch = results.ArchOfUname(st.Header.Arch)
+		kr.Arch, _ = arch.OfUname(st.Header.Arch)
 	}
 	if ok, why := st.Complete(); !ok {
 		kr.Status, kr.Reason = results.StatusBroken, why

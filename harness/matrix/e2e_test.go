@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
@@ -29,18 +30,22 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 	if os.Getenv("LLCONFORM_E2E") != "1" {
 		t.Skip("VM end-to-end run: set LLCONFORM_E2E=1 (make test does)")
 	}
-	arches := []string{kernels.AMD64}
-	if a := os.Getenv("LLCONFORM_E2E_ARCH"); a != "" {
-		arches = strings.Split(a, ",")
+	arches := []arch.Arch{arch.AMD64}
+	if env := os.Getenv("LLCONFORM_E2E_ARCH"); env != "" {
+		arches = nil
+		for _, name := range strings.Split(env, ",") {
+			a, err := arch.Parse(name)
+			assert.NilError(t, err, "LLCONFORM_E2E_ARCH")
+			arches = append(arches, a)
+		}
 	}
 	ctx := context.Background()
 	f, err := kernels.NewFetcher()
 	assert.NilError(t, err)
 	var targets []Target
 	var entries []kernels.Entry
-	for _, arch := range arches {
-		assert.NilError(t, kernels.CheckArch(arch))
-		for _, e := range kernels.Catalog(arch) {
+	for _, a := range arches {
+		for _, e := range kernels.Catalog(a) {
 			k, err := f.Fetch(ctx, e)
 			assert.NilError(t, err, e.Name)
 			target := TargetOf(k)
@@ -65,7 +70,8 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 		e := entries[i]
 		assert.Equal(t, k.Name, e.Name)
 		assert.Equal(t, k.Arch, e.Arch)
-		assert.Equal(t, results.ArchOfUname(k.Env.Arch), e.Arch, "%s: the guest's uname -m", k.Key())
+		guest, _ := arch.OfUname(k.Env.Arch)
+		assert.Equal(t, guest, e.Arch, "%s: the guest's uname -m", k.Key())
 		assert.Equal(t, k.Status, results.StatusComplete, "%s: %s", k.Key(), k.Reason)
 		assert.Equal(t, k.Env.LandlockStatus, e.Status, k.Key())
 		if e.Status == landlock.Enabled {
@@ -94,7 +100,7 @@ func TestQEMUKilledMidRunIsRetried(t *testing.T) {
 	ctx := context.Background()
 	f, err := kernels.NewFetcher()
 	assert.NilError(t, err)
-	e, ok := kernels.Lookup("7.3", kernels.AMD64)
+	e, ok := kernels.Lookup("7.3", arch.AMD64)
 	assert.Assert(t, ok)
 	k, err := f.Fetch(ctx, e)
 	assert.NilError(t, err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/internal/fakeqemu"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/results"
@@ -26,7 +27,7 @@ func faultConfig(t *testing.T) Config {
 	img := filepath.Join(dir, "initramfs.cpio")
 	assert.NilError(t, os.WriteFile(img, []byte("not used by the fake"), 0o644))
 	return Config{Parallel: 1, MemoryMB: 64, Timeout: time.Minute, OutDir: filepath.Join(dir, "run"),
-		Initramfs: map[string]string{"amd64": img, "arm64": img}}
+		Initramfs: map[arch.Arch]string{arch.AMD64: img, arch.ARM64: img}}
 }
 
 func target(t *testing.T, name, behaviour string) Target {
@@ -238,7 +239,7 @@ func TestRunDuplicateNamesWriteTheirOwnConsole(t *testing.T) {
 func TestRunBothArchitectures(t *testing.T) {
 	cfg := faultConfig(t)
 	dir := t.TempDir()
-	cfg.Initramfs = map[string]string{"amd64": filepath.Join(dir, "amd64.cpio"), "arm64": filepath.Join(dir, "arm64.cpio")}
+	cfg.Initramfs = map[arch.Arch]string{arch.AMD64: filepath.Join(dir, "amd64.cpio"), arch.ARM64: filepath.Join(dir, "arm64.cpio")}
 	cfg.MemoryMB = 0
 	x86 := target(t, "7.3", fakeqemu.Complete)
 	arm := target(t, "7.3", fakeqemu.Complete)
@@ -254,8 +255,8 @@ func TestRunBothArchitectures(t *testing.T) {
 	}
 	run, err := Run(context.Background(), cfg, []Target{x86, arm})
 	assert.NilError(t, err)
-	assert.Equal(t, run.Kernels[0].Arch, "amd64")
-	assert.Equal(t, run.Kernels[1].Arch, "arm64")
+	assert.Equal(t, run.Kernels[0].Arch, arch.AMD64)
+	assert.Equal(t, run.Kernels[1].Arch, arch.ARM64)
 	assert.Equal(t, run.Kernels[1].Status, results.StatusComplete, run.Kernels[1].Reason)
 	assert.Equal(t, run.Kernels[1].Env.CPU, "max,pauth=off")
 	assert.Equal(t, run.Kernels[1].Attempts[0].ConsoleLog, filepath.Join("console", "7.3_arm64.log"))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/results"
@@ -26,10 +27,10 @@ import (
 // Target is one kernel of a matrix run.
 type Target struct {
 	Name           string
-	Flavour        string // Debian's kernel flavour; "" for the user's own kernel
-	Arch           string // Debian architecture: amd64 ("" too) or arm64
-	Image          string // kernel image path (x86 bzImage, arm64 Image)
-	Cmdline        string // kernel command-line additions of the catalog entry
+	Flavour        string    // Debian's kernel flavour; "" for the user's own kernel
+	Arch           arch.Arch // amd64 ("" too) or arm64
+	Image          string    // kernel image path (x86 bzImage, arm64 Image)
+	Cmdline        string    // kernel command-line additions of the catalog entry
 	ExpectedStatus landlock.State
 	ExpectedABI    *int
 	Package        string
@@ -49,16 +50,11 @@ type Target struct {
 }
 
 // Architecture is the target's architecture, amd64 when unset.
-func (t Target) Architecture() string {
-	if t.Arch == "" {
-		return kernels.AMD64
-	}
-	return t.Arch
-}
+func (t Target) Architecture() arch.Arch { return t.Arch.OrDefault() }
 
 // Key names the target in progress events and file names: its name and
 // architecture, as results.KernelRun.Key.
-func (t Target) Key() string { return t.Name + "/" + t.Architecture() }
+func (t Target) Key() string { return t.Name + "/" + string(t.Architecture()) }
 
 // TargetOf turns a fetched kernel into a target.
 func TargetOf(k kernels.Kernel) Target {
@@ -83,8 +79,8 @@ type Config struct {
 	// Initramfs holds, per architecture, an image from vm.Prepare to
 	// boot; for an architecture it lacks, Run prepares one (builds the
 	// agent) itself, with that architecture's Extra files.
-	Initramfs map[string]string
-	Extra     map[string][]vm.File
+	Initramfs map[arch.Arch]string
+	Extra     map[arch.Arch][]vm.File
 	Args      []string // the command line, for the record
 	Progress  Progress // live progress, optional
 }
@@ -92,7 +88,7 @@ type Config struct {
 // Run boots every target and collects one run document; kernels keep
 // their order. After a cancel no new VM starts, and the run says so.
 func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error) {
-	var arches []string
+	var arches []arch.Arch
 	for _, t := range targets {
 		if !slices.Contains(arches, t.Architecture()) {
 			arches = append(arches, t.Architecture())
@@ -118,7 +114,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "console"), 0o755); err != nil {
 		return nil, err
 	}
-	b := &booter{cfg: cfg, arch: map[string]archBoot{}}
+	b := &booter{cfg: cfg, arch: map[arch.Arch]archBoot{}}
 	if slices.ContainsFunc(targets, func(t Target) bool { return len(t.Modules) > 0 }) {
 		scratch, err := vm.ScratchDir()
 		if err != nil {
@@ -168,19 +164,19 @@ type archBoot struct {
 
 // prepareArch builds (or takes from cfg) the initramfs of an architecture
 // and its agent settings.
-func prepareArch(ctx context.Context, cfg Config, arch string) (archBoot, error) {
+func prepareArch(ctx context.Context, cfg Config, a arch.Arch) (archBoot, error) {
 	st := cfg.Settings
-	st.Port = vm.ResultPort(arch)
+	st.Port = vm.ResultPort(a)
 	args, err := st.Cmdline()
 	if err != nil {
 		return archBoot{}, err
 	}
-	ab := archBoot{guestArgs: args, initramfs: cfg.Initramfs[arch], accel: vm.Accel(arch), memoryMB: cfg.MemoryMB}
+	ab := archBoot{guestArgs: args, initramfs: cfg.Initramfs[a], accel: vm.Accel(a), memoryMB: cfg.MemoryMB}
 	if ab.memoryMB == 0 {
-		ab.memoryMB = vm.DefaultMemoryMB(arch)
+		ab.memoryMB = vm.DefaultMemoryMB(a)
 	}
 	if ab.initramfs == "" {
-		ab.initramfs, err = vm.Prepare(ctx, arch, func(note string) { cfg.Progress(Event{Note: note}) }, cfg.Extra[arch]...)
+		ab.initramfs, err = vm.Prepare(ctx, a, func(note string) { cfg.Progress(Event{Note: note}) }, cfg.Extra[a]...)
 		if err != nil {
 			return archBoot{}, err
 		}
@@ -207,7 +203,7 @@ func consoleNames(targets []Target) []string {
 
 type booter struct {
 	cfg     Config
-	arch    map[string]archBoot
+	arch    map[arch.Arch]archBoot
 	scratch string // the run's per-kernel images (with modules)
 }
 

@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/llconform/llconform/internal/arch"
 )
 
 // Option is one option the suites need.
@@ -22,7 +24,7 @@ type Option struct {
 	Module bool
 	// Contains, for a string option, is a word its value must list.
 	Contains string
-	Arch     string // only on this architecture (amd64, arm64); "" on all
+	Arch     arch.Arch // only on this architecture (amd64, arm64); "" on all
 	// Areas says who needs it, for a person.
 	Areas string
 	// Cases matches the IDs (area/name) of the cases that skip without
@@ -97,10 +99,10 @@ var Options = []Option{
 
 // For returns the options that apply to a kernel of arch (amd64, arm64;
 // "" for all).
-func For(arch string) []Option {
+func For(a arch.Arch) []Option {
 	var out []Option
 	for _, o := range Options {
-		if arch == "" || o.Arch == "" || o.Arch == arch {
+		if a == "" || o.Arch == "" || o.Arch == a {
 			out = append(out, o)
 		}
 	}
@@ -153,12 +155,12 @@ func Load(path string) (Config, error) {
 }
 
 // Arch is the architecture the config builds for (amd64, arm64), or "".
-func (c Config) Arch() string {
+func (c Config) Arch() arch.Arch {
 	switch {
 	case c["X86_64"] == "y" || c["X86"] == "y":
-		return "amd64"
+		return arch.AMD64
 	case c["ARM64"] == "y":
-		return "arm64"
+		return arch.ARM64
 	}
 	return ""
 }
@@ -254,7 +256,7 @@ func plural(n int) string {
 // Fragment is the config fragment of arch ("" for every architecture's
 // options): each option after a comment naming who needs it, ready for
 // scripts/kconfig/merge_config.sh.
-func Fragment(arch string) string {
+func Fragment(ar arch.Arch) string {
 	var b strings.Builder
 	b.WriteString("# The kernel options llconform's suites need (llconform kconfig).\n")
 	b.WriteString("# Merge onto a small config:\n")
@@ -262,10 +264,10 @@ func Fragment(arch string) string {
 	b.WriteString("#   scripts/kconfig/merge_config.sh -m .config llconform.config\n")
 	b.WriteString("#   make olddefconfig\n")
 	b.WriteString("# An option marked =m-able may be built as a module: llconform loads it in the VM.\n")
-	for _, o := range For(arch) {
+	for _, o := range For(ar) {
 		note := o.Areas
 		if o.Arch != "" {
-			note = o.Arch + " only: " + note
+			note = string(o.Arch) + " only: " + note
 		}
 		if o.Module {
 			note += " (=m-able)"

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llconform/llconform/internal/arch"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -21,16 +22,16 @@ func TestParse(t *testing.T) {
 		"# CONFIG_AUDIT is not set\nCONFIG_OVERLAY_FS=m\nCONFIG_LSM=\"lockdown,yama,landlock\"\nCONFIG_NR_CPUS=8\n"))
 	assert.NilError(t, err)
 	assert.DeepEqual(t, c, Config{"X86_64": "y", "OVERLAY_FS": "m", "LSM": "lockdown,yama,landlock", "NR_CPUS": "8"})
-	assert.Equal(t, c.Arch(), "amd64")
-	assert.Equal(t, Config{"ARM64": "y"}.Arch(), "arm64")
-	assert.Equal(t, Config{}.Arch(), "")
+	assert.Equal(t, c.Arch(), arch.AMD64)
+	assert.Equal(t, Config{"ARM64": "y"}.Arch(), arch.ARM64)
+	assert.Equal(t, Config{}.Arch(), arch.Arch(""))
 }
 
 // The fragment, read as a config, lacks nothing: every option it needs
 // is in it, for each architecture.
 func TestFragmentIsComplete(t *testing.T) {
-	for arch, marker := range map[string]string{"amd64": "CONFIG_X86_64=y\n", "arm64": "CONFIG_ARM64=y\n"} {
-		frag := Fragment(arch)
+	for a, marker := range map[arch.Arch]string{arch.AMD64: "CONFIG_X86_64=y\n", arch.ARM64: "CONFIG_ARM64=y\n"} {
+		frag := Fragment(a)
 		c, err := Parse(strings.NewReader(marker + frag))
 		assert.NilError(t, err)
 		assert.DeepEqual(t, names(c.Missing()), []string(nil))

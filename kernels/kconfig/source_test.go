@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/internal/arch"
 	"github.com/llconform/llconform/internal/diskio"
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/kernels/kconfig"
@@ -79,7 +80,7 @@ func TestRecipeConfigOnARealTree(t *testing.T) {
 		left = append(left, o.Name)
 	}
 	assert.DeepEqual(t, left, []string(nil))
-	assert.Equal(t, merged.Arch(), "amd64")
+	assert.Equal(t, merged.Arch(), arch.AMD64)
 }
 
 // configPart matches the files of a kernel tree that make's config
