@@ -93,6 +93,12 @@ func startTarget(dir string, s targetSpec) (*tinyProc, error) {
 
 // startProgram starts prog and waits for its first report (8 bytes).
 func startProgram(dir string, prog []byte, setpgid bool) (*tinyProc, error) {
+	return startProgramAttr(dir, prog, &syscall.SysProcAttr{Setpgid: setpgid})
+}
+
+// startProgramAttr is startProgram with the child's process attributes
+// (a process group to join: Setpgid with Pgid).
+func startProgramAttr(dir string, prog []byte, attr *syscall.SysProcAttr) (*tinyProc, error) {
 	f, err := os.CreateTemp(dir, "tiny-")
 	if err != nil {
 		return nil, err
@@ -121,7 +127,7 @@ func startProgram(dir string, prog []byte, setpgid bool) (*tinyProc, error) {
 	pid, err := syscall.ForkExec(path, []string{filepath.Base(path)}, &syscall.ProcAttr{
 		Env:   []string{},
 		Files: []uintptr{none, none, none, uintptr(rep[1]), uintptr(gop[0])},
-		Sys:   &syscall.SysProcAttr{Setpgid: setpgid},
+		Sys:   attr,
 	})
 	unix.Close(rep[1])
 	unix.Close(gop[0])

@@ -103,8 +103,13 @@ var (
 		What: "keyctl(KEYCTL_SESSION_TO_PARENT) must not let a sandboxed child replace its parent's credentials and domain",
 		Ref:  "CVE-2024-42318, commit 39705a6c29f8 (6.11, stable)",
 	}
+	FixSigioPgrp = fix{
+		What:   "F_SETOWN to the caller's own process group must record the caller's domain, so that SIGIO reaches no member outside it",
+		Ref:    "\"landlock: fix LANDLOCK_SCOPE_SIGNAL bypass via F_SETOWN to invoker's pgid\" (Bryam Vargas, June 2026, Cc: stable; Fixes: 18eb75f3af40 \"landlock: Always allow signals between threads of the same process\", 6.15 and 6.12.y)",
+		absent: Warn,
+	}
 	// fixes lists them all, for the documentation of the suites.
-	fixes = []fix{FixTCPFastOpen, FixLayerLimit16, FixCredTransfer, FixLogSubdomainsOff}
+	fixes = []fix{FixTCPFastOpen, FixLayerLimit16, FixCredTransfer, FixLogSubdomainsOff, FixSigioPgrp}
 )
 
 // fixLogSubdomainsOff: LOG_SUBDOMAINS_OFF set with ruleset_fd -1 (no
