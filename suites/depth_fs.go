@@ -55,6 +55,11 @@ type layeredMove struct {
 }
 
 func (m layeredMove) caseFor(ops map[string]func(*check.T) error) check.Case {
+	for i := 1; i < len(m.ops); i += 2 {
+		if ops[m.ops[i]] == nil {
+			panic("suites: row " + m.name + " names no operation " + m.ops[i])
+		}
+	}
 	return check.Case{Area: "fs", Name: "refer/layers/" + m.name, Want: m.want,
 		Covers: []string{"fs.1", "§3.3", "fs.6", "§3.4", "§6.9"},
 		Run: func(t *check.T) string {
@@ -187,9 +192,9 @@ func init() {
 
 		ops := map[string]func(*check.T) error{
 			"mv a/d b/d":   mv("a/d", "b/d"),
-			"mv a/d a/e":   mv("a/d", "a/e"),
+			"mv a/e a/e2":  mv("a/e", "a/e2"),
 			"mv a/f b/f":   mv("a/f", "b/f"),
-			"mv a/f a/g":   mv("a/f", "a/g"),
+			"mv a/g a/h":   mv("a/g", "a/h"),
 			"xchg a/f b/d": rename2("a/f", "b/d", unix.RENAME_EXCHANGE),
 			"xchg b/d a/f": rename2("b/d", "a/f", unix.RENAME_EXCHANGE),
 			"xchg a/f a/f": rename2("a/f", "a/f", unix.RENAME_EXCHANGE),
@@ -223,25 +228,25 @@ func init() {
 			// A second layer that handles MAKE_DIR (not REFER) and grants it
 			// on both directories: a directory move across them is EXDEV
 			// (that layer cannot grant REFER), one within a is allowed.
-			{name: "second_layer_make_dir_without_refer_exdev", layout: []string{"a/d/f", "b/"},
+			{name: "second_layer_make_dir_without_refer_exdev", layout: []string{"a/d/f", "a/e/", "b/"},
 				layers: []fsLayerSpec{all, {aMkDir, []rule{on("a", aMkDir), on("b", aMkDir)}}},
-				ops:    []string{"cross", "mv a/d b/d", "same_dir", "mv a/d a/e"},
+				ops:    []string{"cross", "mv a/d b/d", "same_dir", "mv a/e a/e2"},
 				want:   deniesReparenting("cross=EXDEV same_dir=ok", "cross=EXDEV same_dir=ok", "cross=ok same_dir=ok"),
 				mirror: []string{"fs_test.c:layout1.reparent_exdev_layers_rename1"}},
 			// The second layer grants MAKE_DIR on a only: the move into b
 			// lacks both REFER and MAKE_DIR there, and EACCES wins over
 			// EXDEV although the two come from different layers' rules.
-			{name: "second_layer_eacces_over_exdev", layout: []string{"a/d/f", "b/"},
+			{name: "second_layer_eacces_over_exdev", layout: []string{"a/d/f", "a/e/", "b/"},
 				layers: []fsLayerSpec{all, {aMkDir, []rule{on("a", aMkDir)}}},
-				ops:    []string{"cross", "mv a/d b/d", "same_dir", "mv a/d a/e"},
+				ops:    []string{"cross", "mv a/d b/d", "same_dir", "mv a/e a/e2"},
 				want:   deniesReparenting("cross=EACCES same_dir=ok", "cross=EACCES|EXDEV same_dir=ok", "cross=ok same_dir=ok"),
 				mirror: []string{"fs_test.c:layout1.reparent_exdev_layers_rename2"}},
 			// The REFER layer first, then a layer that neither handles nor
 			// grants REFER: the reparenting is denied (EXDEV), the rename
 			// within a directory is not.
-			{name: "refer_layer_first_then_layer_without_refer_exdev", layout: []string{"a/f", "b/"},
+			{name: "refer_layer_first_then_layer_without_refer_exdev", layout: []string{"a/f", "a/g", "b/"},
 				layers: []fsLayerSpec{{referHandled, []rule{on("a", referHandled), on("b", referHandled)}}, {aRead, []rule{on("", aRead)}}},
-				ops:    []string{"cross", "mv a/f b/f", "same_dir", "mv a/f a/g"},
+				ops:    []string{"cross", "mv a/f b/f", "same_dir", "mv a/g a/h"},
 				want:   deniesReparenting("cross=EXDEV same_dir=ok", "cross=EXDEV same_dir=ok", "cross=ok same_dir=ok"),
 				mirror: []string{"fs_test.c:layout1.refer_denied_by_default1", "fs_test.c:layout1.refer_denied_by_default3"}},
 			// Exchanging a file with itself still needs what an exchange in
