@@ -218,3 +218,67 @@ func init() {
 		}
 	})
 }
+
+// Three generations of layers, each scoped for abstract sockets or not
+// (a layer handling MAKE_DIR only), with the server created after 0 to 3
+// of them and the client connecting after all three: the server is
+// outside every layer added after it, so the connection is denied exactly
+// when one of those is scoped (landlock.rst "IPC scoping"). Layers added
+// before the server are shared by both and never deny.
+func generationCases() []check.Case {
+	scoped, unscoped := scopePolicy(scopeAbstract), landlock.Policy{FS: landlock.FSMakeDir}
+	var out []check.Case
+	for mask := 0; mask < 8; mask++ {
+		var names []string
+		var layers []landlock.Policy
+		var isScoped []bool
+		for i := 0; i < 3; i++ {
+			s := mask&(1<<i) != 0
+			isScoped = append(isScoped, s)
+			if s {
+				names, layers = append(names, "scoped"), append(layers, scoped)
+			} else {
+				names, layers = append(names, "unscoped"), append(layers, unscoped)
+			}
+		}
+		for k := 0; k <= 3; k++ {
+			denied := false
+			for _, s := range isScoped[k:] {
+				denied = denied || s
+			}
+			want, verb := check.Allowed, "allowed"
+			if denied {
+				want, verb = scopeDenied, "denied"
+			}
+			layers, k := layers, k
+			name := fmt.Sprintf("abstract_unix/generations/%s/server_after_%d_%s", strings.Join(names, "_"), k, verb)
+			out = append(out, check.Case{Area: "scope", Name: name, Want: want, Covers: []string{"§3.10", "§6.13", "sec.4"},
+				Run: func(t *check.T) string {
+					addr := abstractName()
+					for i, l := range layers {
+						if i == k {
+							srv, err := unixServer(addr, unix.SOCK_STREAM)
+							if err != nil {
+								return "server: " + check.Outcome(err)
+							}
+							defer unix.Close(srv)
+						}
+						if err := t.Enforce(l); err != nil {
+							return enforceFailed(err)
+						}
+					}
+					if k == len(layers) {
+						srv, err := unixServer(addr, unix.SOCK_STREAM)
+						if err != nil {
+							return "server: " + check.Outcome(err)
+						}
+						defer unix.Close(srv)
+					}
+					return check.Outcome(connectStream(addr))
+				}}.Mirroring("scoped_abstract_unix_test.c:scoped_vs_unscoped.unix_scoping"))
+		}
+	}
+	return out
+}
+
+func init() { check.Build(func() { check.Register(generationCases()...) }) }
