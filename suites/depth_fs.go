@@ -194,6 +194,7 @@ func init() {
 			"mv a/d b/d":   mv("a/d", "b/d"),
 			"mv a/e a/e2":  mv("a/e", "a/e2"),
 			"mv a/f b/f":   mv("a/f", "b/f"),
+			"mv a/f b/d":   mv("a/f", "b/d"),
 			"mv a/g a/h":   mv("a/g", "a/h"),
 			"xchg a/f b/d": rename2("a/f", "b/d", unix.RENAME_EXCHANGE),
 			"xchg b/d a/f": rename2("b/d", "a/f", unix.RENAME_EXCHANGE),
@@ -225,6 +226,31 @@ func init() {
 				ops:    []string{"exchange", "xchg a/f b/d", "inverted", "xchg b/d a/f"},
 				want:   referOr("exchange=EACCES inverted=EACCES", "exchange=ok inverted=ok"),
 				mirror: []string{"fs_test.c:layout1.reparent_exdev_layers_exchange2", "fs_test.c:layout1.reparent_exdev_layers_exchange3"}},
+			// The file leaving a needs REMOVE_FILE there, the directory
+			// leaving b REMOVE_DIR there: the other one does not stand in.
+			{name: "file_directory_exchange_remove_dir_for_the_file_eacces", layout: []string{"a/f", "b/d/g"},
+				layers: []fsLayerSpec{all, {referHandled, []rule{on("a", moveRights&^aRmFile), on("b", moveRights)}}},
+				ops:    []string{"exchange", "xchg a/f b/d", "inverted", "xchg b/d a/f"},
+				want:   referOr("exchange=EACCES inverted=EACCES", "exchange=ok inverted=ok"),
+				mirror: []string{"fs_test.c:layout1.reparent_remove"}},
+			{name: "file_directory_exchange_remove_file_for_the_directory_eacces", layout: []string{"a/f", "b/d/g"},
+				layers: []fsLayerSpec{all, {referHandled, []rule{on("a", moveRights), on("b", moveRights&^aRmDir)}}},
+				ops:    []string{"exchange", "xchg a/f b/d", "inverted", "xchg b/d a/f"},
+				want:   referOr("exchange=EACCES inverted=EACCES", "exchange=ok inverted=ok"),
+				mirror: []string{"fs_test.c:layout1.reparent_remove"}},
+			// A file renamed onto a directory: the domain's EACCES (no
+			// MAKE_REG in b) comes before the VFS's EISDIR, which the same
+			// rename gets where the domain allows it.
+			{name: "file_onto_directory_eacces_before_eisdir", layout: []string{"a/f", "b/d/g"},
+				layers: []fsLayerSpec{all, {referHandled, []rule{on("a", moveRights), on("b", moveRights&^aMkReg)}}},
+				ops:    []string{"rename", "mv a/f b/d"},
+				want:   referOr("rename=EACCES", "rename=EISDIR"),
+				mirror: []string{"fs_test.c:layout1.rename_file"}},
+			{name: "file_onto_directory_with_rights_eisdir", layout: []string{"a/f", "b/d/g"},
+				layers: []fsLayerSpec{all, {referHandled, []rule{on("a", moveRights), on("b", moveRights)}}},
+				ops:    []string{"rename", "mv a/f b/d"},
+				want:   constant("rename=EISDIR"),
+				mirror: []string{"fs_test.c:layout1.rename_file"}},
 			// A second layer that handles MAKE_DIR (not REFER) and grants it
 			// on both directories: a directory move across them is EXDEV
 			// (that layer cannot grant REFER), one within a is allowed.
