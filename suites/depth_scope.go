@@ -131,10 +131,10 @@ func init() {
 					return nil
 				}
 				return check.FixSigioPgrp.Without(unfixed)(e)
-			}).Mirroring("scoped_signal_test.c:sigio_to_pgid_members"),
+			}).Covering("§6.10").Mirroring("scoped_signal_test.c:sigio_to_pgid_members"),
 			sigCase("sigio/f_setown_own_process_group_from_scoped_thread_reaches_own_leader", check.Process, nil,
 				constant("setown=ok self=yes"), sigioPgrpSelf).
-				Deviating(check.UnfixedErratum(2, "setown=ok self=no")).
+				Deviating(check.UnfixedErratum(2, "setown=ok self=no")).Covering("§6.4").
 				Mirroring("scoped_signal_test.c:sigio_to_pgid_self"),
 		)
 	})
