@@ -126,23 +126,23 @@ var discRows = []discRow{
 	{name: "rename_out_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("mnt/other", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat(fd, file, unix.AT_FDCWD, t.Path("mnt/other", file))
-		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf, discBranch}},
+		}, want: reparented("EXDEV"), unfixed: widenedOrNot, topos: []discTopo{discLeaf, discBranch}},
 	{name: "link_out_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("mnt/other", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Linkat(fd, file, unix.AT_FDCWD, t.Path("mnt/other", file), 0)
-		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
+		}, want: reparented("EXDEV"), unfixed: widenedOrNot, topos: []discTopo{discLeaf}},
 	{name: "rename_in_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("out", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat(unix.AT_FDCWD, t.Path("mnt/other/g"), fd, "g")
-		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
+		}, want: reparented("EXDEV"), unfixed: widenedOrNot, topos: []discTopo{discLeaf}},
 	{name: "link_in_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("out", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Linkat(unix.AT_FDCWD, t.Path("mnt/other/g"), fd, "g", 0)
-		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
+		}, want: reparented("EXDEV"), unfixed: widenedOrNot, topos: []discTopo{discLeaf}},
 	{name: "exchange_widening_exdev", reparents: true, handled: fixture.ARead | referOps, rules: []fixture.Rule{fixture.On("", referOps), fixture.On("out", fixture.ARead)},
 		op: func(t *check.T, fd int, file string) error {
 			return unix.Renameat2(fd, file, unix.AT_FDCWD, t.Path("mnt/other/g"), unix.RENAME_EXCHANGE)
-		}, want: reparented("EXDEV"), unfixed: check.OK, topos: []discTopo{discLeaf}},
+		}, want: reparented("EXDEV"), unfixed: widenedOrNot, topos: []discTopo{discLeaf}},
 	// ".." of a disconnected directory does not exist (the VFS says
 	// ENOENT); a domain that denies READ_DIR does not turn it into EACCES.
 	{name: "dotdot_is_enoent", handled: fixture.ARead | fixture.AReadDir, rules: []fixture.Rule{fixture.On("", fixture.ARead)},
@@ -173,3 +173,9 @@ func init() {
 		}
 	})
 }
+
+// widenedOrNot is the unfixed outcome of the widening rows: a kernel
+// without the erratum-3 fix may let the move widen or still refuse it
+// (Debian 6.1, errata mask 0x0, answers EXDEV), so these rows cannot tell
+// the two states apart and are not held to the errata mask.
+const widenedOrNot = "ok|EXDEV"

@@ -23,9 +23,10 @@ func DetectEnv(ceiling int) (check.Env, results.Env, error) {
 	if err != nil {
 		return check.Env{}, results.Env{}, err
 	}
-	env := check.Env{State: st.State, ABI: st.ABI, Errata: mask, ErrataKnown: known, Root: os.Geteuid() == 0, Ceiling: ceiling}
 	var u unix.Utsname
-	_ = unix.Uname(&u)
+	_ = unix.Uname(&u) // on failure the release stays "": unreadable
+	env := check.Env{State: st.State, ABI: st.ABI, Errata: mask, ErrataKnown: known, Root: os.Geteuid() == 0, Ceiling: ceiling,
+		Release: unix.ByteSliceToString(u.Release[:])}
 	hdr := results.Env{
 		Release:        unix.ByteSliceToString(u.Release[:]),
 		Arch:           unix.ByteSliceToString(u.Machine[:]),

@@ -23,6 +23,9 @@ type Env struct {
 	ErrataKnown bool
 	Root        bool
 	Ceiling     int // ABI ceiling given to the library, 0 for none
+	// Release is the kernel's release (uname -r), "" where it could not
+	// be read; fixes without an erratum bit are judged by it (fixes.go).
+	Release string
 }
 
 // LibABI is the ABI the library acts on: the kernel's, capped by the ceiling.
@@ -203,6 +206,9 @@ type Deviation struct {
 	Outcome string        `json:"outcome"` // alternatives separated by "|", like Want
 	Kind    DeviationKind `json:"kind"`
 	Why     string        `json:"why"`
+	// erratum is the erratum whose documented unfixed state this is
+	// (UnfixedErratum), 0 for other deviations.
+	erratum int
 }
 
 // Showing tags a case with the feature whose behaviour it shows.
@@ -422,6 +428,7 @@ func Register(cs ...Case) {
 	}
 	src := builderLine()
 	for i := range cs {
+		cs[i] = maskBound(cs[i])
 		cs[i].builder = building
 		if cs[i].Source == "" {
 			cs[i].Source = src
