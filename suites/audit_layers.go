@@ -1,0 +1,223 @@
+package suites
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/llconform/llconform/suites/check"
+	"golang.org/x/sys/unix"
+)
+
+// Audit records across layers and threads: which layer's quiet setting
+// decides (the innermost layer that denies: a sandboxed program cannot
+// hide the denial of a layer it did not make quiet), the order of quiet
+// and plain rules on one object, TSYNC carrying the caller's log
+// configuration to its siblings, the log flags on signal denials, and the
+// abstract UNIX socket scope record.
+
+// quietLayer is a layer handling READ_DIR: deny (no rule for the
+// directory) or allow (a rule granting it), quiet (a quiet rule on the
+// directory with READ_DIR in the quiet mask) or not.
+type quietLayer struct{ allow, quiet bool }
+
+func (q quietLayer) enforce(t *check.T, d string) string {
+	b := attr(8, fsReadDir)
+	if q.quiet {
+		b = attr(48, fsReadDir, 0, 0, fsReadDir)
+	}
+	return enforceAttr(t, b, 0, func(fd int) error {
+		p, err := unix.Open(d, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(p)
+		if q.quiet {
+			if err := addPath(fd, 0, p, unix.LANDLOCK_ADD_RULE_QUIET); err != nil {
+				return err
+			}
+		}
+		if q.allow {
+			return addPath(fd, fsReadDir, p, 0)
+		}
+		return nil
+	})
+}
+
+func init() {
+	check.Build(func() {
+		rows := []struct {
+			name, mirror string
+			layers       []quietLayer // outermost first
+			logged       bool
+		}{
+			{"quiet_inner_denying_layer_silences", "fs_test.c:audit_quiet_layout1.deny_all_quiet_layer", []quietLayer{{}, {quiet: true}}, false},
+			{"quiet_outer_layer_cannot_hide_inner_denial", "fs_test.c:audit_quiet_layout1.deny_all_layer", []quietLayer{{quiet: true}, {}}, true},
+			{"allow_all_inner_layer_changes_nothing", "fs_test.c:audit_quiet_layout1.allow_all_layer", []quietLayer{{}, {allow: true, quiet: true}}, true},
+			{"allow_all_inner_layer_keeps_outer_quiet", "fs_test.c:audit_quiet_layout1.allow_all_layer", []quietLayer{{quiet: true}, {allow: true}}, false},
+			{"quiet_outer_layers_cannot_hide_innermost_denial", "fs_test.c:audit_quiet_layout1.many_outer_layers", []quietLayer{{quiet: true}, {quiet: true}, {quiet: true}, {quiet: true}, {}}, true},
+		}
+		for _, r := range rows {
+			r := r
+			c := auditCase(r.name, nil, recordsWant(check.ABIQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"),
+				func(t *check.T, a *auditSession) string {
+					d := auditDirs(t, "d")[0]
+					for _, l := range r.layers {
+						if e := l.enforce(t, d); e != "" {
+							return e
+						}
+					}
+					return openDirRecords(a, d)
+				}).Mirroring(r.mirror).Covering("obs.2")
+			check.Register(c)
+		}
+
+		// A quiet mark stays when a later rule on the same object comes
+		// without the flag.
+		check.Register(auditCase("quiet_mark_kept_by_later_plain_rule", nil,
+			recordsWant(check.ABIQuiet, "E2BIG", "open=EACCES", false, ""),
+			func(t *check.T, a *auditSession) string {
+				d := auditDirs(t, "d")[0]
+				e := enforceAttr(t, attr(48, fsReadDir|fsReadFile, 0, 0, fsReadDir), 0, func(fd int) error {
+					p, err := unix.Open(d, unix.O_PATH|unix.O_CLOEXEC, 0)
+					if err != nil {
+						return err
+					}
+					defer unix.Close(p)
+					if err := addPath(fd, 0, p, unix.LANDLOCK_ADD_RULE_QUIET); err != nil {
+						return err
+					}
+					return addPath(fd, fsReadFile, p, 0)
+				})
+				if e != "" {
+					return e
+				}
+				return openDirRecords(a, d)
+			}).Covering("obs.2"))
+
+		// TSYNC and the log configuration of the siblings: the caller's
+		// configuration replaces a sibling's LOG_SUBDOMAINS_OFF, and
+		// LOG_SUBDOMAINS_OFF with TSYNC silences the domains a sibling
+		// makes afterwards.
+		tsyncRows := []struct {
+			name, mirror  string
+			siblingFirst  bool   // the sibling sets LOG_SUBDOMAINS_OFF (ruleset_fd -1) first
+			callerFlags   uint32 // with TSYNC
+			callerRuleset bool   // the caller enforces a READ_DIR layer (else ruleset_fd -1)
+			siblingLayer  bool   // the sibling then enforces its own READ_DIR layer
+			logged        bool
+		}{
+			{"tsync_overrides_sibling_log_subdomains_off", "audit_test.c:audit.tsync_override_log_subdomains_off", true, 0, true, false, true},
+			{"log_subdomains_off_with_tsync_silences_sibling_domains", "audit_test.c:audit.log_subdomains_off_tsync", false, logSubdomainOff, false, true, false},
+		}
+		for _, r := range tsyncRows {
+			r := r
+			records := recordsWant(check.ABITSync, "restrict=EINVAL", "open=EACCES", r.logged, "fs.read_dir")
+			want := check.Sys(func(e check.Env) string {
+				if r.siblingFirst && e.ABI < check.ABILogFlags {
+					return "sibling restrict=EINVAL" // ruleset_fd -1 with flags
+				}
+				return records(e)
+			})
+			c := auditCase(r.name, nil, want,
+				func(t *check.T, a *auditSession) string {
+					d := auditDirs(t, "d")[0]
+					on, stop := startSibling()
+					defer stop()
+					if r.siblingFirst {
+						if o := on(func() string { return check.Outcome(restrict(t, -1, logSubdomainOff)) }); o != check.OK {
+							return "sibling restrict=" + o
+						}
+					}
+					var err error
+					if r.callerRuleset {
+						if e := enforceTraced(t, rawLayer{fs: fsReadDir, flags: r.callerFlags | tsyncFlag}, nil); e != "" {
+							return e
+						}
+					} else if err = restrict(t, -1, r.callerFlags|tsyncFlag); err != nil {
+						return "restrict=" + check.Outcome(err)
+					}
+					o := on(func() string {
+						if r.siblingLayer {
+							if e := enforceLayer(t, rawLayer{fs: fsReadDir}); e != "" {
+								return "sibling " + e
+							}
+						}
+						return check.Outcome(openClose(d, openDirFlags))
+					})
+					recs, err := a.mark()
+					if err != nil {
+						return "audit: " + err.Error()
+					}
+					view := viewOf(recs, pathIs(d))
+					// The sibling's denial: the domain was made by this
+					// process (the allocated record's pid is the TGID).
+					return "open=" + o + " " + view.describe(os.Getpid())
+				}).Mirroring(r.mirror).Covering("§3.12", "obs.2")
+			c.Isolation = check.Process
+			check.Register(c)
+		}
+
+		// The log flags hold for signal denials as for files.
+		sigRows := []struct {
+			name   string
+			flags  uint32
+			nested bool
+			logged bool
+		}{
+			{"signal_log_same_exec_off_not_logged", logSameExecOff, false, false},
+			{"signal_log_subdomains_off_silences_nested", logSubdomainOff, true, false},
+			{"signal_log_new_exec_on_logs_own_denial", logNewExecOn, false, true},
+		}
+		for _, r := range sigRows {
+			r := r
+			check.Register(auditCase(r.name, nil, recordsWant(check.ABILogFlags, "EINVAL", "kill=EPERM", r.logged, "scope.signal"),
+				func(t *check.T, a *auditSession) string {
+					p, err := startTarget(t.Root(), sigTarget)
+					if err != nil {
+						return check.SetupFailedf("%v", err)
+					}
+					defer killFromOutside(p.kill)
+					first := rawLayer{scoped: sigScope, flags: r.flags}
+					if r.nested {
+						first = rawLayer{fs: fsMakeDir, flags: r.flags}
+					}
+					if e := enforceLayer(t, first); e != "" {
+						return e
+					}
+					if r.nested {
+						if e := enforceLayer(t, rawLayer{scoped: sigScope}); e != "" {
+							return e
+						}
+					}
+					o := check.Outcome(unix.Kill(p.pid, blocked))
+					recs, err := a.mark()
+					if err != nil {
+						return "audit: " + err.Error()
+					}
+					return "kill=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
+				}).Mirroring("audit_test.c:audit_flags.signal").Covering("obs.2"))
+		}
+
+		// An abstract UNIX socket connection out of the scope.
+		check.Register(auditCase("abstract_unix_socket_denial_record", nil,
+			recordsWant(check.ABIScoped, "E2BIG", "connect=EPERM", true, "scope.abstract_unix_socket"),
+			func(t *check.T, a *auditSession) string {
+				name := fmt.Sprintf("@llconform-audit-%d-%d", os.Getpid(), unix.Gettid())
+				srv, err := unixServer(name, unix.SOCK_STREAM)
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				defer unix.Close(srv)
+				if e := enforceLayer(t, rawLayer{scoped: scopeAbs}); e != "" {
+					return e
+				}
+				o := check.Outcome(unixConnect(name, unix.SOCK_STREAM))
+				recs, err := a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				mine := func(r auditRecord) bool { return r.fields["blockers"] == "scope.abstract_unix_socket" }
+				return "connect=" + o + " " + viewOf(recs, mine).describe(os.Getpid())
+			}).Mirroring("scoped_abstract_unix_test.c:scoped_audit.connect_to_child").Covering("obs.2"))
+	})
+}
