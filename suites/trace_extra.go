@@ -1,0 +1,161 @@
+package suites
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/llconform/llconform/suites/check"
+	"golang.org/x/sys/unix"
+)
+
+// Trace cases on documented properties that need audit, a mount
+// namespace or a domain's whole life: logged does not follow the global
+// audit switch, a NOAUDIT probe is neither traced, logged nor counted,
+// and a mount denial is a change_topology blocker.
+
+func init() {
+	check.Build(func() {
+		// "The logged field reflects the domain's log policy but not
+		// the global audit_enabled toggle" (events-landlock.rst, "Audit
+		// filtering equivalence"): with audit off the event still says
+		// logged=1 while no record is written.
+		check.Register(traceCase("logged_independent_of_audit_enabled", check.Thread, auditSkip,
+			traceAlways(check.ABILogFlags, "", "audit_enabled=0 open=EACCES landlock_deny_access_fs domain=$dom same_exec=1 logged=1 records=0"),
+			[]string{"create_domain", "deny_access_fs"}, func(t *check.T, s *traceSession) string {
+				a, err := openAudit()
+				if err != nil {
+					return check.SetupFailedf("%v", err)
+				}
+				defer a.close()
+				if _, err := a.mark(); err != nil {
+					return check.SetupFailedf("%v", err)
+				}
+				ds, err := realDirs(t, "d")
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				if e := enforceTraced(t, rawLayer{fs: fsReadDir}, nil); e != "" {
+					return e
+				}
+				before, err := a.enabled()
+				if err != nil {
+					return check.SetupFailedf("AUDIT_GET: %v", err)
+				}
+				if before == 2 {
+					return check.SetupFailedf("audit is locked on (enabled=2): it cannot be switched off for the case")
+				}
+				if err := a.setEnabled(0); err != nil {
+					return check.SetupFailedf("AUDIT_SET enabled=0: %v", err)
+				}
+				o := check.Outcome(openClose(ds[0], openDirFlags))
+				// Back on before the marker: no AUDIT_USER passes while
+				// audit is off.
+				if err := a.setEnabled(before); err != nil {
+					return check.SetupFailedf("AUDIT_SET enabled=%d: %v", before, err)
+				}
+				recs, err := a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				evs, err := s.events()
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				vars := traceVars{}
+				domainVars(vars, evs, unix.Gettid())
+				mine := fieldIs("path", traceEscape(ds[0]))
+				return fmt.Sprintf("audit_enabled=0 open=%s %s records=%d", o, chkLogged.observe(evs, mine, vars), len(viewOf(recs, pathIs(ds[0])).access))
+			}).Covering("sec.6"))
+
+		// "Some LSM hooks suppress logging for speculative permission
+		// probes (e.g., reading /proc/<pid>/status uses
+		// PTRACE_MODE_NOAUDIT). When NOAUDIT is set, neither audit
+		// records nor trace events are emitted, and the denial is not
+		// counted in denials" (admin-guide, "Observability guarantees").
+		// A thread in a domain reads the status of a process outside it,
+		// then ends; its domain's free_domain must count no denial.
+		check.Register(traceCase("noaudit_probe_not_traced_logged_or_counted", check.Thread, auditSkip,
+			traceAlways(check.ABILandlock, "", "read=ok no landlock_deny_ptrace records=0 landlock_free_domain domain=$dom denials=0"),
+			[]string{"create_domain", "deny_ptrace", "free_domain"}, func(t *check.T, s *traceSession) string {
+				a, err := openAudit()
+				if err != nil {
+					return check.SetupFailedf("%v", err)
+				}
+				defer a.close()
+				if _, err := a.mark(); err != nil {
+					return check.SetupFailedf("%v", err)
+				}
+				pid, kill, err := sleeper(t)
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				defer killFromOutside(kill)
+				status := filepath.Join("/proc", strconv.Itoa(pid), "status")
+				o, tid := inThrowawayThread(func() string {
+					if e := enforceTraced(t, rawLayer{fs: fsMakeDir}, nil); e != "" {
+						return e
+					}
+					_, err := os.ReadFile(status)
+					return "read=" + check.Outcome(err)
+				})
+				if o != "read=ok" {
+					return o
+				}
+				evs, err := s.events()
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				dom := lastOf(evs, "landlock_create_domain", tid, "domain")
+				if dom == "" {
+					return o + " no landlock_create_domain"
+				}
+				mine := fieldIs("domain", dom)
+				evs, err = s.waitFor(freeWait, func(ev traceEvent) bool { return ev.name == "landlock_free_domain" && mine(ev) })
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				recs, err := a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				vars := traceVars{}
+				vars.set("domain", dom, "dom")
+				return fmt.Sprintf("%s %s records=%d %s", o, chkDenyPtrace.observe(evs, mine, vars),
+					len(viewOf(recs, opidIs(pid)).access), chkFreeDomain.observe(evs, mine, vars))
+			}).Covering("sec.6"))
+
+		// A mount under a domain handling filesystem access is denied as
+		// a topology change: the blocker is change_topology (the
+		// documented blocker type name of the fs denial event).
+		c := traceCase("deny_change_topology", check.Thread, nil,
+			traceAlways(check.ABILandlock, "", "mount=EPERM landlock_deny_access_fs domain=$dom same_exec=1 logged=1 blockers=change_topology dev=$dev ino=$m path=$m"),
+			[]string{"create_domain", "deny_access_fs"}, func(t *check.T, s *traceSession) string {
+				ds, err := realDirs(t, "m")
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				vars := traceVars{}
+				if err := objectVars(vars, ds[0], "m"); err != nil {
+					return check.SetupFailed(err)
+				}
+				if e := enforceTraced(t, rawLayer{fs: fsMakeDir}, nil); e != "" {
+					return e
+				}
+				err = unix.Mount("tmpfs", ds[0], "tmpfs", 0, "size=1m")
+				if err == nil {
+					unix.Unmount(ds[0], unix.MNT_DETACH)
+				}
+				o := check.Outcome(err)
+				evs, err := s.events()
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				tid := unix.Gettid()
+				domainVars(vars, evs, tid)
+				return "mount=" + o + " " + chkDenyFS.observe(evs, byPid(tid), vars)
+			}).Mirroring("trace_fs_test.c:trace_fs.deny_change_topology")
+		check.Register(withMountNS(c, c.Run))
+	})
+}
