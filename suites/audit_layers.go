@@ -3,6 +3,8 @@ package suites
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
@@ -196,6 +198,90 @@ func init() {
 					}
 					return "kill=" + o + " " + viewOf(recs, opidIs(p.pid)).describe(os.Getpid())
 				}).Mirroring("audit_test.c:audit_flags.signal").Covering("obs.2"))
+		}
+
+		// A rename refused for REFER, REMOVE_FILE and MAKE_REG writes a
+		// record for the source directory and one for the destination;
+		// a quiet mark on either silences that one's record only (each
+		// record's object is what is or is not marked).
+		renameRows := []struct {
+			name, mirror     string
+			quietSrc, quietD bool
+		}{
+			{"rename_records_without_quiet", "fs_test.c:audit_quiet_rename.no_quiet", false, false},
+			{"rename_quiet_source_silences_its_record", "fs_test.c:audit_quiet_rename.source_quiet_dest_no_quiet", true, false},
+			{"rename_quiet_destination_silences_its_record", "fs_test.c:audit_quiet_rename.source_no_quiet_dest_quiet", false, true},
+			{"rename_quiet_both_silences_both", "fs_test.c:audit_quiet_rename.quiet", true, true},
+		}
+		for _, r := range renameRows {
+			r := r
+			var recs []string
+			if !r.quietSrc {
+				recs = append(recs, "domain=$dom blockers=fs.remove_file,fs.refer path=$src ino=$src")
+			}
+			if !r.quietD {
+				recs = append(recs, "domain=$dom blockers=fs.make_reg,fs.refer path=$dst ino=$dst")
+			}
+			obs := "records=0"
+			if len(recs) > 0 {
+				obs = fmt.Sprintf("records=%d: %s", len(recs), strings.Join(recs, "; "))
+			}
+			want := check.Sys(func(e check.Env) string {
+				if e.ABI < check.ABIQuiet {
+					return "E2BIG"
+				}
+				return "rename=EACCES " + obs
+			})
+			check.Register(fsAuditCase(r.name, want, func(t *check.T, a *auditSession, d string) string {
+				src, dst := filepath.Join(d, "src"), filepath.Join(d, "dst")
+				for _, p := range []string{src, dst} {
+					if err := os.Mkdir(p, 0o755); err != nil {
+						return check.SetupFailed(err)
+					}
+				}
+				if err := fileIn(src); err != nil {
+					return check.SetupFailed(err)
+				}
+				vars := traceVars{}
+				if err := fsVars(vars, src, "src"); err != nil {
+					return check.SetupFailed(err)
+				}
+				if err := fsVars(vars, dst, "dst"); err != nil {
+					return check.SetupFailed(err)
+				}
+				handled := check.FeatureNamed(check.FSRight, "refer").Value | uint64(unix.LANDLOCK_ACCESS_FS_MAKE_REG|unix.LANDLOCK_ACCESS_FS_REMOVE_FILE)
+				var quiet []string
+				if r.quietSrc {
+					quiet = append(quiet, src)
+				}
+				if r.quietD {
+					quiet = append(quiet, dst)
+				}
+				e := enforceAttr(t, attr(48, handled, 0, 0, handled), 0, func(fd int) error {
+					for _, q := range quiet {
+						p, err := unix.Open(q, unix.O_PATH|unix.O_CLOEXEC, 0)
+						if err != nil {
+							return err
+						}
+						err = addPath(fd, 0, p, unix.LANDLOCK_ADD_RULE_QUIET)
+						unix.Close(p)
+						if err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if e != "" {
+					return e
+				}
+				o := check.Outcome(unix.Rename(filepath.Join(src, "f"), filepath.Join(dst, "f")))
+				recs, err := a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				enforcerDomain(vars, recs)
+				return "rename=" + o + " " + achFS.observe(recs, under(d), vars)
+			}).Mirroring(r.mirror).Covering("§3.14"))
 		}
 
 		// An abstract UNIX socket connection out of the scope.

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
 )
@@ -125,6 +127,47 @@ func init() {
 				return fmt.Sprintf("%s %s records=%d %s", o, chkDenyPtrace.observe(evs, mine, vars),
 					len(viewOf(recs, opidIs(pid)).access), chkFreeDomain.observe(evs, mine, vars))
 			}).Covering("sec.6"))
+
+		// PTRACE_TRACEME from a child outside the domain of its parent
+		// (the tracer): the event fires in the child's context, names
+		// the tracer's domain, and same_exec describes the tracer.
+		check.Register(traceCase("deny_ptrace_traceme_fields", check.Thread, tracemeSkip,
+			traceAlways(check.ABILandlock, "", "traceme=EPERM landlock_deny_ptrace domain=$dom same_exec=1 logged=1 tracee_domain=0 tracee_pid=$pid tracee_comm=$comm"),
+			[]string{"create_domain", "deny_ptrace"}, func(t *check.T, s *traceSession) string {
+				traceme := targetSpec{waitGo: true, results: 1, action: func(p *tinyasm.Program) {
+					p.SysTo(2, tinyasm.SysPtrace, tinyasm.Imm(unix.PTRACE_TRACEME), tinyasm.Imm(0), tinyasm.Imm(0), tinyasm.Imm(0))
+				}}
+				vars := traceVars{}
+				var pid int
+				o := withTopology(t, outside, traceme, func(p *tinyProc) string {
+					pid = p.pid
+					var comm []byte
+					var err error
+					offDomain(func() { comm, err = os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.pid), "comm")) })
+					if err != nil {
+						return check.SetupFailed(err)
+					}
+					vars.set("tracee_comm", traceEscape(strings.TrimSuffix(string(comm), "\n")), "comm")
+					if err := p.goAhead(); err != nil {
+						return check.SetupFailed(err)
+					}
+					r, err := p.read(1)
+					if err != nil {
+						return "target: " + err.Error()
+					}
+					return "traceme=" + result(r[0])
+				})
+				if !strings.HasPrefix(o, "traceme=") {
+					return o
+				}
+				evs, err := s.events()
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				domainVars(vars, evs, unix.Gettid())
+				vars.set("tracee_pid", strconv.Itoa(pid), "pid")
+				return o + " " + chkDenyPtrace.observe(evs, fieldIs("tracee_pid", strconv.Itoa(pid)), vars)
+			}).Mirroring("ptrace_test.c:trace_ptrace_traceme.deny_ptrace"))
 
 		// A mount under a domain handling filesystem access is denied as
 		// a topology change: the blocker is change_topology (the
