@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/llconform/llconform/suites/check"
 	"golang.org/x/sys/unix"
@@ -315,4 +317,100 @@ func withoutLandlock(o, step string) string {
 		return o
 	}
 	return step + o
+}
+
+func init() {
+	check.Build(func() {
+		// Sixteen nested domains, each denying once right after it is
+		// made (so each is the innermost denying layer of its own
+		// record): the domain IDs grow, and when the thread ends the
+		// domains are deallocated innermost first, each with denials=1.
+		// The records come after an RCU grace period: waited for with a
+		// bounded poll.
+		check.Register(fsAuditCase("sixteen_layers_allocated_in_order_deallocated_lifo", check.Sys(func(e check.Env) string {
+			if e.ABI < check.ABILogFlags {
+				return "denials=16 allocated=0"
+			}
+			return "denials=16 allocated=16 ids increasing=yes deallocated=16 order=lifo denials=1 each"
+		}), func(t *check.T, a *auditSession, d string) string {
+			const n = 16
+			o, _ := inThrowawayThread(func() string {
+				denied := 0
+				for range n {
+					if e := enforceLayer(t, rawLayer{fs: fsReadDir}); e != "" {
+						return e
+					}
+					if check.Outcome(openClose(d, openDirFlags)) == "EACCES" {
+						denied++
+					}
+				}
+				return fmt.Sprintf("denials=%d", denied)
+			})
+			if !strings.HasPrefix(o, "denials=") {
+				return o
+			}
+			recs, err := a.mark()
+			if err != nil {
+				return "audit: " + err.Error()
+			}
+			var ids []string
+			for _, r := range recs {
+				if r.typ == auditLandlockDomain && r.fields["status"] == "allocated" && r.fields["pid"] == fmt.Sprint(os.Getpid()) {
+					ids = append(ids, r.fields["domain"])
+				}
+			}
+			obs := fmt.Sprintf("%s allocated=%d", o, len(ids))
+			if len(ids) == 0 {
+				return obs
+			}
+			return obs + " " + layersLifecycle(ids, freeWait, func() ([]auditRecord, error) { return a.mark() })
+		}).Mirroring("audit_test.c:audit.layers"))
+	})
+}
+
+// layersLifecycle reads records (next gives each batch) until every
+// domain of ids (in allocation order) is deallocated or the bounded wait
+// ends, and describes the IDs' order, the deallocation order and counts.
+func layersLifecycle(ids []string, limit time.Duration, next func() ([]auditRecord, error)) string {
+	increasing := "yes"
+	for i := 1; i < len(ids); i++ {
+		a, _ := strconv.ParseUint(ids[i-1], 16, 64)
+		b, _ := strconv.ParseUint(ids[i], 16, 64)
+		if b <= a {
+			increasing = "no"
+		}
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var order []string
+	denials := map[string]int{}
+	deadline := time.Now().Add(limit)
+	for len(order) < len(ids) && time.Now().Before(deadline) {
+		recs, err := next()
+		if err != nil {
+			return "audit: " + err.Error()
+		}
+		for _, r := range recs {
+			if r.typ == auditLandlockDomain && r.fields["status"] == "deallocated" && want[r.fields["domain"]] {
+				order = append(order, r.fields["domain"])
+				denials[r.fields["denials"]]++
+			}
+		}
+		if len(order) < len(ids) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	lifo := "lifo"
+	for i, id := range order {
+		if id != ids[len(ids)-1-i] {
+			lifo = "not lifo"
+		}
+	}
+	counts := "denials=1 each"
+	if len(denials) != 1 || denials["1"] != len(order) {
+		counts = fmt.Sprintf("denials %v", denials)
+	}
+	return fmt.Sprintf("ids increasing=%s deallocated=%d order=%s %s", increasing, len(order), lifo, counts)
 }

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 )
@@ -151,4 +152,36 @@ func TestSummaryChecksCanFail(t *testing.T) {
 		assert.Assert(t, overflowField(deny(v), long) != okWant, name)
 	}
 	assert.Assert(t, overflowField(nil, long) != okWant)
+
+	// Domain lifecycle over layers: deallocation records innermost
+	// first, one denial each.
+	ids := []string{"1a0", "1a1", "1a2"}
+	dealloc := func(id, n string) auditRecord {
+		return parseRecord(auditLandlockDomain, []byte("audit(1.0:9): domain="+id+" status=deallocated denials="+n))
+	}
+	batches := func(recs ...auditRecord) func() ([]auditRecord, error) {
+		done := false
+		return func() ([]auditRecord, error) {
+			if done {
+				return nil, nil
+			}
+			done = true
+			return recs, nil
+		}
+	}
+	lifeWant := "ids increasing=yes deallocated=3 order=lifo denials=1 each"
+	assert.Equal(t, layersLifecycle(ids, 50*time.Millisecond, batches(dealloc("1a2", "1"), dealloc("1a1", "1"), dealloc("1a0", "1"))), lifeWant)
+	for name, c := range map[string]struct {
+		ids  []string
+		recs []auditRecord
+	}{
+		"a record missing":    {ids, []auditRecord{dealloc("1a2", "1"), dealloc("1a1", "1")}},
+		"fifo order":          {ids, []auditRecord{dealloc("1a0", "1"), dealloc("1a1", "1"), dealloc("1a2", "1")}},
+		"a wrong count":       {ids, []auditRecord{dealloc("1a2", "1"), dealloc("1a1", "2"), dealloc("1a0", "1")}},
+		"ids not increasing":  {[]string{"1a0", "1a2", "1a1"}, []auditRecord{dealloc("1a1", "1"), dealloc("1a2", "1"), dealloc("1a0", "1")}},
+		"another domain's":    {ids, []auditRecord{dealloc("1a2", "1"), dealloc("1a1", "1"), dealloc("2a0", "1")}},
+		"allocated, not free": {ids, []auditRecord{dealloc("1a2", "1"), dealloc("1a1", "1"), parseRecord(auditLandlockDomain, []byte("audit(1.0:9): domain=1a0 status=allocated mode=enforcing pid=1"))}},
+	} {
+		assert.Assert(t, layersLifecycle(c.ids, 50*time.Millisecond, batches(c.recs...)) != lifeWant, name)
+	}
 }
