@@ -165,7 +165,7 @@ func init() {
 				}
 				return "act=EACCES records=1: domain=$dom blockers=fs." + r.right + " path=$obj ino=$obj"
 			})
-			check.Register(fsAuditCase("fs_blocker_"+r.right, want, func(t *check.T, a *auditSession, d string) string {
+			c := fsAuditCase("fs_blocker_"+r.right, want, func(t *check.T, a *auditSession, d string) string {
 				if r.prep != nil {
 					if err := r.prep(t, d); err != nil {
 						return check.SetupFailed(err)
@@ -196,7 +196,13 @@ func init() {
 				enforcerDomain(vars, recs)
 				match := func(rec auditRecord) bool { p := rec.fields["path"]; return p == d || under(d)(rec) }
 				return "act=" + o + " " + achFS.observe(recs, match, vars)
-			}).Mirroring("fs_test.c:"+r.mirrors).Showing(f.ID(), check.ShowsDenied))
+			}).Mirroring("fs_test.c:"+r.mirrors).Showing(f.ID(), check.ShowsDenied)
+			if r.right == "read_dir" {
+				// Run on a case thread, not the main one: $dom needs the
+				// allocated record to name the process (TGID).
+				c = c.Mirroring("audit_test.c:audit.thread")
+			}
+			check.Register(c)
 		}
 
 		// A link refused for REFER and MAKE_REG: two records, the source
