@@ -63,6 +63,9 @@ func openAudit() (*auditSession, error) {
 		ctrl.Close()
 		return nil, fmt.Errorf("audit multicast group: %w", err)
 	}
+	// Room for bursts (every record of the system reaches this group,
+	// not only the case's): a full buffer drops multicast records.
+	log.SetReadBuffer(4 << 20)
 	a := &auditSession{ctrl: ctrl, log: log}
 	enabled, err := a.enabled()
 	if err != nil {

@@ -334,6 +334,9 @@ func init() {
 			return "denials=16 allocated=16 ids increasing=yes deallocated=16 order=lifo denials=1 each"
 		}), func(t *check.T, a *auditSession, d string) string {
 			const n = 16
+			// Records read after each denial: a burst of the whole
+			// system's records could overflow the socket otherwise.
+			var recs []auditRecord
 			o, _ := inThrowawayThread(func() string {
 				denied := 0
 				for range n {
@@ -343,15 +346,16 @@ func init() {
 					if check.Outcome(openClose(d, openDirFlags)) == "EACCES" {
 						denied++
 					}
+					more, err := a.mark()
+					if err != nil {
+						return "audit: " + err.Error()
+					}
+					recs = append(recs, more...)
 				}
 				return fmt.Sprintf("denials=%d", denied)
 			})
 			if !strings.HasPrefix(o, "denials=") {
 				return o
-			}
-			recs, err := a.mark()
-			if err != nil {
-				return "audit: " + err.Error()
 			}
 			var ids []string
 			for _, r := range recs {
