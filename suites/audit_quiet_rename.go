@@ -31,6 +31,7 @@ type qrLayer struct {
 type qrRow struct {
 	name, mirror string
 	sameDir      bool
+	exchange     bool // RENAME_EXCHANGE of src/f and dst/g: each side needs every right
 	layers       []qrLayer
 }
 
@@ -44,6 +45,12 @@ func (r qrRow) objects() []struct {
 			name string
 			need uint64
 		}{{"src", renameRights}}
+	}
+	if r.exchange {
+		return []struct {
+			name string
+			need uint64
+		}{{"src", renameRights | fsRefer}, {"dst", renameRights | fsRefer}}
 	}
 	return []struct {
 		name string
@@ -149,6 +156,8 @@ func init() {
 				layers: []qrLayer{{quiet: []string{"src/f"}}}},
 			{name: "rename_same_directory_quiet_mark_on_file_ignored", mirror: "audit_quiet_rename.quiet_flag_on_file_ignored_same_dir", sameDir: true,
 				layers: []qrLayer{{quiet: []string{"src/f"}}}},
+			{name: "exchange_quiet_source_only", mirror: "audit_quiet_rename.rename_xchg", exchange: true,
+				layers: []qrLayer{{quiet: []string{"src"}}}},
 			{name: "rename_quiet_outer_layer_plain_inner_layer_logs", mirror: "audit_quiet_rename.first_layer_quiet_deny_all_second_layer_not_quiet_deny_all",
 				layers: []qrLayer{{quiet: []string{"src", "dst"}}, {}}},
 			{name: "rename_quiet_outer_layer_inner_quiet_source_only", mirror: "audit_quiet_rename.first_layer_quiet_deny_all_second_layer_dest_not_quiet",
@@ -198,7 +207,13 @@ func init() {
 				if r.sameDir {
 					to = filepath.Join(src, "g")
 				}
-				o := check.Outcome(unix.Rename(filepath.Join(src, "f"), to))
+				var err2 error
+				if r.exchange {
+					err2 = unix.Renameat2(unix.AT_FDCWD, filepath.Join(src, "f"), unix.AT_FDCWD, filepath.Join(dst, "g"), unix.RENAME_EXCHANGE)
+				} else {
+					err2 = unix.Rename(filepath.Join(src, "f"), to)
+				}
+				o := check.Outcome(err2)
 				recs, err := a.mark()
 				if err != nil {
 					return "audit: " + err.Error()

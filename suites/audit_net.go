@@ -1,0 +1,114 @@
+package suites
+
+import (
+	"strconv"
+
+	"github.com/llconform/llconform/suites/check"
+	"golang.org/x/sys/unix"
+)
+
+// Audit records naming another process (ptrace) and network records
+// under quiet port marks (ABI 10: quiet_access_net).
+
+var achPtrace = auditCheck{auditLandlockAccess, []string{"domain", "blockers", "opid", "ocomm"},
+	`audit(1729738800.268:30): domain=1a6fdc66f blockers=ptrace opid=1 ocomm="systemd"`}
+
+func init() {
+	auditChecks = append(auditChecks, achPtrace)
+	check.Build(func() {
+		// A refused ptrace attach names the tracee: its pid and comm.
+		check.Register(fsAuditCase("ptrace_record_names_tracee", check.Sys(func(e check.Env) string {
+			if e.ABI < check.ABILogFlags {
+				return "attach=EPERM records=0"
+			}
+			return "attach=EPERM records=1: domain=$dom blockers=ptrace opid=$pid ocomm=pause"
+		}), func(t *check.T, a *auditSession, _ string) string {
+			pid, kill, err := sleeper(t)
+			if err != nil {
+				return check.SetupFailed(err)
+			}
+			defer killFromOutside(kill)
+			if e := enforceAttr(t, attr(8, fsMakeDir), 0, nil); e != "" {
+				return e
+			}
+			o := check.Outcome(attach(pid))
+			recs, err := a.mark()
+			if err != nil {
+				return "audit: " + err.Error()
+			}
+			vars := traceVars{}
+			enforcerDomain(vars, recs)
+			vars.set("opid", strconv.Itoa(pid), "pid")
+			return "attach=" + o + " " + achPtrace.observe(recs, opidIs(pid), vars)
+		}).Mirroring("ptrace_test.c:audit.trace"))
+
+		// A quiet mark on a port silences only the rights of the quiet
+		// mask: a connect refused while only bind is quiet is logged.
+		for _, r := range []struct {
+			name, mirror string
+			quietMask    uint64
+			bound        bool // the socket was bound before the enforcement
+			logged       bool
+		}{
+			{"net_connect_logged_when_only_bind_is_quiet", "net_test.c:audit.connect_quiet_bind", netBindTCP, false, true},
+			{"net_connect_quiet_when_connect_is_quiet", "", netConnTCP, false, false},
+			{"net_connect_from_bound_socket_logged", "net_test.c:audit.connect_bound", 0, true, true},
+		} {
+			r := r
+			want := check.Sys(func(e check.Env) string {
+				if r.quietMask != 0 && e.ABI < check.ABIQuiet {
+					return "E2BIG"
+				}
+				if e.ABI < check.ABINet {
+					return "EINVAL"
+				}
+				if !r.logged || e.ABI < check.ABILogFlags {
+					return "connect=EACCES records=0"
+				}
+				return "connect=EACCES records=1: domain=$dom blockers=net.connect_tcp"
+			})
+			c := fsAuditCase(r.name, want, func(t *check.T, a *auditSession, _ string) string {
+				srv, port, err := server(ipv4, unix.SOCK_STREAM, 0)
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				defer unix.Close(srv)
+				cli, err := socket(ipv4, unix.SOCK_STREAM, 0)
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				defer unix.Close(cli)
+				if r.bound {
+					if err := unix.Bind(cli, ipv4.addr(0)); err != nil {
+						return check.SetupFailed(err)
+					}
+				}
+				b := attr(16, 0, netBindTCP|netConnTCP)
+				var rules func(fd int) error
+				if r.quietMask != 0 {
+					b = attr(48, 0, netBindTCP|netConnTCP, 0, 0, r.quietMask)
+					rules = func(fd int) error {
+						return addPort(fd, 0, uint64(port), unix.LANDLOCK_ADD_RULE_QUIET)
+					}
+				}
+				if e := enforceAttr(t, b, 0, rules); e != "" {
+					return e
+				}
+				o := check.Outcome(connectFresh(cli, ipv4.addr(port)))
+				recs, err := a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				vars := traceVars{}
+				enforcerDomain(vars, recs)
+				p := strconv.Itoa(port)
+				mine := func(rec auditRecord) bool { return rec.fields["blockers"] == "net.connect_tcp" && hasValue(rec, p) }
+				return "connect=" + o + " " + achNet.observe(recs, mine, vars)
+			}).Covering("§3.8", "§3.14")
+			if r.mirror != "" {
+				c = c.Mirroring(r.mirror)
+			}
+			check.Register(c)
+		}
+	})
+}
