@@ -56,11 +56,12 @@ func init() {
 		} {
 			r := r
 			want := check.Sys(func(e check.Env) string {
-				if r.quietMask != 0 && e.ABI < check.ABIQuiet {
-					return "E2BIG"
+				size := 16
+				if r.quietMask != 0 {
+					size = 48
 				}
-				if e.ABI < check.ABINet {
-					return "EINVAL"
+				if o, ok := attrRefusal(e, size, check.ABINet); ok {
+					return o
 				}
 				if !r.logged || e.ABI < check.ABILogFlags {
 					return "connect=EACCES records=0"

@@ -209,7 +209,7 @@ func init() {
 		// directory's (refer) and the destination's (make_reg, refer).
 		check.Register(fsAuditCase("fs_blockers_of_a_refused_link", check.Sys(func(e check.Env) string {
 			if e.ABI < check.ABIRefer {
-				return "restrict=EINVAL"
+				return "EINVAL"
 			}
 			if e.ABI < check.ABILogFlags {
 				return "link=EACCES records=0"
@@ -247,8 +247,11 @@ func init() {
 
 		// A device ioctl: the record names the command.
 		check.Register(fsAuditCase("fs_blocker_ioctl_dev_names_command", check.Sys(func(e check.Env) string {
-			if e.ABI < check.ABIIoctlDev {
-				return "restrict=EINVAL"
+			if o, ok := attrRefusal(e, 8, check.ABIIoctlDev); ok {
+				return o
+			}
+			if e.ABI < check.ABILogFlags {
+				return "ioctl=EACCES records=0"
 			}
 			return "ioctl=EACCES records=1: domain=$dom blockers=fs.ioctl_dev path=/dev/zero ioctlcmd=0x541b"
 		}), func(t *check.T, a *auditSession, d string) string {
@@ -284,8 +287,8 @@ func init() {
 		for _, op := range []string{"bind", "connect"} {
 			op := op
 			check.Register(fsAuditCase("net_"+op+"_record", check.Sys(func(e check.Env) string {
-				if e.ABI < check.ABINet {
-					return "restrict=EINVAL"
+				if o, ok := attrRefusal(e, 16, check.ABINet); ok {
+					return o
 				}
 				if e.ABI < check.ABILogFlags {
 					return op + "=EACCES records=0"
@@ -443,4 +446,19 @@ func containsRecord(recs []auditRecord, match func(auditRecord) bool) bool {
 		}
 	}
 	return false
+}
+
+// attrRefusal is the refusal of a ruleset attribute of size bytes whose
+// bits come with ABI bitABI: E2BIG where the kernel does not know the
+// fields (non-zero bytes past its struct), EINVAL where it knows them
+// but not the bits.
+func attrRefusal(e check.Env, size, bitABI int) (string, bool) {
+	fieldABI := map[int]int{8: check.ABILandlock, 16: check.ABINet, 24: check.ABIScoped, 48: check.ABIQuiet}[size]
+	if e.ABI < fieldABI {
+		return "E2BIG", true
+	}
+	if e.ABI < bitABI {
+		return "EINVAL", true
+	}
+	return "", false
 }

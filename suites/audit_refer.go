@@ -183,8 +183,8 @@ func init() {
 		} {
 			r := r
 			c := fsAuditCase(r.name, check.Sys(func(e check.Env) string {
-				if e.ABI < check.ABIUDP {
-					return "EINVAL"
+				if o, ok := attrRefusal(e, 16, check.ABIUDP); ok {
+					return o
 				}
 				return fmt.Sprintf("sendto=EACCES records=1: domain=$dom blockers=%s", r.blocker)
 			}), func(t *check.T, a *auditSession, _ string) string {
