@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,10 +151,34 @@ func traceFile(parts ...string) string {
 	return filepath.Join(append([]string{tracefsRoot}, parts...)...)
 }
 
-// offDomain runs f on a fresh thread outside the case's domain: tracefs
-// is read and written from there, so that a case's own policy never
-// stands in the way (nor fires events of its own).
-func offDomain(f func()) { onOtherThread(func() string { f(); return "" }) }
+// offDomain runs f on the tracefs thread, outside the case's domain:
+// tracefs is read and written from there, so that a case's own policy
+// never stands in the way (nor fires events of its own). One thread per
+// process, kept: a thread made and ended per call would be exiting when
+// a TSYNC case lists its threads, and an exiting thread gets no
+// enforcement (events-landlock kernel-doc, process_wide).
+func offDomain(f func()) {
+	done := make(chan struct{})
+	tracefsThread() <- func() {
+		defer close(done)
+		f()
+	}
+	<-done
+}
+
+// tracefsThread starts the thread once. Go starts it from its template
+// thread (the caller is locked to its case thread) or takes an idle one:
+// neither carries a case's domain.
+var tracefsThread = sync.OnceValue(func() chan<- func() {
+	c := make(chan func())
+	go func() {
+		runtime.LockOSThread() // never unlocked: this goroutine never ends
+		for f := range c {
+			f()
+		}
+	}()
+	return c
+})
 
 func writeTrace(path, v string) (err error) {
 	offDomain(func() { err = writeFile(path, v) })

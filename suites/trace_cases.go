@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/suites/check"
@@ -254,11 +255,27 @@ func namedSleeper(dir, name string) (pid int, kill func(), err error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return pid, func() {
+	kill = func() {
 		unix.Kill(pid, unix.SIGKILL)
 		var ws unix.WaitStatus
 		unix.Wait4(pid, &ws, 0, nil)
-	}, nil
+	}
+	// ForkExec may return before execve has set the new comm: wait for
+	// it (bounded poll), else events would name the forking process.
+	want := name
+	if len(want) > 15 {
+		want = want[:15] // TASK_COMM_LEN - 1
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err == nil && strings.TrimSuffix(string(b), "\n") == want {
+			return pid, kill, nil
+		}
+		if time.Now().After(deadline) {
+			kill()
+			return 0, nil, fmt.Errorf("%s did not start (comm %q)", path, b)
+		}
+	}
 }
 
 // specialComm is a command name with every character class the escaping

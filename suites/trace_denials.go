@@ -98,7 +98,19 @@ func registerTraceMore() {
 			if dom == "" {
 				return "restrict=ok no landlock_create_domain"
 			}
-			return "restrict=ok " + tsyncSummary(evs, dom, alive)
+			// A thread that was exiting meanwhile (eligible threads are
+			// the non-exiting ones) is gone by now.
+			later, err := threadIDs()
+			if err != nil {
+				return check.SetupFailed(err)
+			}
+			var stayed []int
+			for _, tid := range alive {
+				if slices.Contains(later, tid) {
+					stayed = append(stayed, tid)
+				}
+			}
+			return "restrict=ok " + tsyncSummary(evs, dom, stayed)
 		}).Mirroring("trace_test.c:trace_enforce.enforce"))
 
 	// The domain of a thread that exits is freed (from a kworker, after
