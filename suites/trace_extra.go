@@ -169,6 +169,50 @@ func init() {
 				return o + " " + chkDenyPtrace.observe(evs, fieldIs("tracee_pid", strconv.Itoa(pid)), vars)
 			}).Mirroring("ptrace_test.c:trace_ptrace_traceme.deny_ptrace"))
 
+		// SIGIO to a file owner outside the signal scope: the owner was
+		// set from inside the domain, the write that raises the signal
+		// fires the denial.
+		check.Register(traceCase("deny_scope_signal_fown_fields", check.Thread, nil,
+			traceAlways(check.ABIScoped, "E2BIG", "pending=no landlock_deny_scope_signal domain=$dom same_exec=1 logged=1 target_domain=0 target_pid=$pid target_comm=$comm"),
+			[]string{"create_domain", "deny_scope_signal"}, func(t *check.T, s *traceSession) string {
+				p, err := startProgram(t.Root(), sigTarget.program(), true)
+				if err != nil {
+					return check.SetupFailedf("%v", err)
+				}
+				defer killFromOutside(p.kill)
+				comm, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.pid), "comm"))
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				defer unix.Close(sp[0])
+				defer unix.Close(sp[1])
+				if _, err := unix.FcntlInt(uintptr(sp[0]), unix.F_SETFL, unix.O_ASYNC); err != nil {
+					return check.SetupFailed(err)
+				}
+				if e := enforceLayer(t, rawLayer{scoped: sigScope}); e != "" {
+					return e
+				}
+				if _, err := unix.FcntlInt(uintptr(sp[0]), unix.F_SETOWN, p.pid); err != nil {
+					return "setown=" + check.Outcome(err)
+				}
+				if _, err := unix.Write(sp[1], []byte("x")); err != nil {
+					return check.SetupFailedf("trigger: %s", check.Outcome(err))
+				}
+				evs, err := s.events()
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				vars := traceVars{}
+				domainVars(vars, evs, unix.Gettid())
+				vars.set("target_pid", strconv.Itoa(p.pid), "pid")
+				vars.set("target_comm", traceEscape(strings.TrimSuffix(string(comm), "\n")), "comm")
+				return "pending=" + pendingOf(p.pid, unix.SIGIO) + " " + chkDenySignal.observe(evs, fieldIs("target_pid", strconv.Itoa(p.pid)), vars)
+			}).Mirroring("scoped_signal_test.c:trace_fown.deny_scope_fown"))
+
 		// A mount under a domain handling filesystem access is denied as
 		// a topology change: the blocker is change_topology (the
 		// documented blocker type name of the fs denial event).
