@@ -5,6 +5,7 @@ import (
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/suites/check"
+	"golang.org/x/sys/unix"
 )
 
 // After execve: a program the case thread executes inside its domain
@@ -69,5 +70,49 @@ func init() {
 					len(viewOf(recs, opidIs(p.pid)).access), len(viewOf(recs, pathIs(d)).access))
 			}).Mirroring("audit_test.c:audit_exec.signal_and_open").Covering("obs.2"))
 		}
+	})
+}
+
+// forkedDomainProgram forks; the child enforces its own READ_DIR layer
+// and opens dir, reporting the result; the parent waits for it.
+func forkedDomainProgram(dir string) []byte {
+	p := tinyasm.New()
+	p.SysTo(4, tinyasm.SysFork)
+	p.CmpRax(0)
+	p.JumpIf(tinyasm.CcNe, "parent")
+	a := attr(8, fsReadDir)
+	p.SysTo(21, tinyasm.SysLandlockCreate, p.Blob(a), tinyasm.Imm(len(a)), tinyasm.Imm(0))
+	p.Sys(tinyasm.SysPrctl, tinyasm.Imm(unix.PR_SET_NO_NEW_PRIVS), tinyasm.Imm(1), tinyasm.Imm(0), tinyasm.Imm(0), tinyasm.Imm(0))
+	p.Sys(tinyasm.SysLandlockRestr, tinyasm.SlotVal(21), tinyasm.Imm(0))
+	p.SysTo(2, tinyasm.SysOpen, p.Cstr(dir), tinyasm.Imm(openDirFlags))
+	p.Report(3, 2, 1)
+	p.ExitGroup(tinyasm.Imm(0))
+	p.Label("parent")
+	p.Sys(tinyasm.SysWait4, tinyasm.SlotVal(4), tinyasm.Imm(0), tinyasm.Imm(0), tinyasm.Imm(0))
+	p.ExitGroup(tinyasm.Imm(0))
+	return p.Bytes()
+}
+
+func init() {
+	check.Build(func() {
+		// LOG_SUBDOMAINS_OFF set with ruleset_fd -1 survives execve and
+		// then fork: the domain a forked grandchild makes is silenced.
+		check.Register(auditCase("log_subdomains_off_inherited_across_fork", nil,
+			recordsWant(check.ABILogFlags, "EINVAL", "open=EACCES", false, ""),
+			func(t *check.T, a *auditSession) string {
+				d := auditDirs(t, "d")[0]
+				if err := restrict(t, -1, logSubdomainOff); err != nil {
+					return check.Outcome(err)
+				}
+				res, err := runReporting(t.Root(), forkedDomainProgram(d), 1)
+				if err != nil {
+					return check.SetupFailedf("%v", err)
+				}
+				recs, err := a.mark()
+				if err != nil {
+					return "audit: " + err.Error()
+				}
+				return fmt.Sprintf("open=%s records=%d", okOrErr(res[0]), len(viewOf(recs, pathIs(d)).access))
+			}).Deviating(check.FixLogSubdomainsOff.Without("open=EACCES records=1")).Mirroring("audit_test.c:audit.log_subdomains_off_fork").Covering("obs.2"))
 	})
 }

@@ -156,6 +156,14 @@ func init() {
 				layers: []qrLayer{{quiet: []string{"src/f"}}}},
 			{name: "rename_same_directory_quiet_mark_on_file_ignored", mirror: "audit_quiet_rename.quiet_flag_on_file_ignored_same_dir", sameDir: true,
 				layers: []qrLayer{{quiet: []string{"src/f"}}}},
+			// Two layers marking different directories quiet: the inner
+			// layer, denying too, decides for each directory.
+			{name: "rename_two_layers_outer_quiet_source_inner_quiet_destination", mirror: "audit_quiet_rename.two_layers_different_quiet1",
+				layers: []qrLayer{{quiet: []string{"src"}}, {quiet: []string{"dst"}}}},
+			{name: "rename_two_layers_outer_quiet_destination_inner_quiet_source", mirror: "audit_quiet_rename.two_layers_different_quiet2",
+				layers: []qrLayer{{quiet: []string{"dst"}}, {quiet: []string{"src"}}}},
+			{name: "rename_two_layers_inner_quiet_mask_refer_only", mirror: "audit_quiet_rename.two_layers_different_quiet3",
+				layers: []qrLayer{{quiet: []string{"src", "dst"}}, {quiet: []string{"src", "dst"}, quietMask: fsRefer}}},
 			{name: "exchange_quiet_source_only", mirror: "audit_quiet_rename.rename_xchg", exchange: true,
 				layers: []qrLayer{{quiet: []string{"src"}}}},
 			{name: "rename_quiet_outer_layer_plain_inner_layer_logs", mirror: "audit_quiet_rename.first_layer_quiet_deny_all_second_layer_not_quiet_deny_all",
