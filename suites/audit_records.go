@@ -327,19 +327,7 @@ func init() {
 				}
 				vars := traceVars{}
 				enforcerDomain(vars, recs)
-				p := strconv.Itoa(port)
-				mine := func(r auditRecord) bool { return strings.HasPrefix(r.fields["blockers"], "net.") && hasValue(r, p) }
-				obs := achNet.observe(recs, mine, vars)
-				if obs != "records=0" {
-					addr := "no"
-					for _, r := range recs {
-						if mine(r) && hasValue(r, "127.0.0.1") {
-							addr = "yes"
-						}
-					}
-					obs += " names port=yes address=" + addr
-				}
-				return op + "=" + o + " " + obs
+				return op + "=" + o + " " + netRecords(recs, port, "127.0.0.1", vars)
 			}).Mirroring("net_test.c:audit." + op).Covering("§3.8"))
 		}
 
@@ -461,4 +449,22 @@ func attrRefusal(e check.Env, size, bitABI int) (string, bool) {
 		return "EINVAL", true
 	}
 	return "", false
+}
+
+// netRecords shows the network records naming port (in any field) and
+// whether they name the address too.
+func netRecords(recs []auditRecord, port int, addr string, vars traceVars) string {
+	p := strconv.Itoa(port)
+	mine := func(r auditRecord) bool { return strings.HasPrefix(r.fields["blockers"], "net.") && hasValue(r, p) }
+	obs := achNet.observe(recs, mine, vars)
+	if obs == "records=0" {
+		return obs
+	}
+	named := "no"
+	for _, r := range recs {
+		if mine(r) && hasValue(r, addr) {
+			named = "yes"
+		}
+	}
+	return obs + " names port=yes address=" + named
 }

@@ -184,4 +184,44 @@ func TestSummaryChecksCanFail(t *testing.T) {
 	} {
 		assert.Assert(t, layersLifecycle(c.ids, 50*time.Millisecond, batches(c.recs...)) != lifeWant, name)
 	}
+
+	// Network records: the blocker, the port and the address.
+	netRec := func(text string) auditRecord { return parseRecord(auditLandlockAccess, []byte(text)) }
+	netWant := "records=1: domain=1a6 blockers=net.bind_tcp names port=yes address=yes"
+	assert.Equal(t, netRecords([]auditRecord{netRec("audit(1.0:2): domain=1a6 blockers=net.bind_tcp saddr=127.0.0.1 src=4242")}, 4242, "127.0.0.1", nil), netWant)
+	for name, text := range map[string]string{
+		"another port":     "audit(1.0:2): domain=1a6 blockers=net.bind_tcp saddr=127.0.0.1 src=4243",
+		"another address":  "audit(1.0:2): domain=1a6 blockers=net.bind_tcp saddr=127.0.0.2 src=4242",
+		"another blocker":  "audit(1.0:2): domain=1a6 blockers=net.connect_tcp saddr=127.0.0.1 src=4242",
+		"not a net record": "audit(1.0:2): domain=1a6 blockers=fs.read_dir path=\"/4242\" ino=4242 dev=127.0.0.1",
+		"another domain":   "audit(1.0:2): domain=1a7 blockers=net.bind_tcp saddr=127.0.0.1 src=4242",
+	} {
+		assert.Assert(t, netRecords([]auditRecord{netRec(text)}, 4242, "127.0.0.1", nil) != netWant, name)
+	}
+	assert.Assert(t, netRecords(nil, 4242, "127.0.0.1", nil) != netWant)
+
+	// The existing record view (audit.go) the newer rows use too.
+	alloc := parseRecord(auditLandlockDomain, []byte("audit(1.0:3): domain=1a6 status=allocated mode=enforcing pid=77 uid=0"))
+	acc := netRec(`audit(1.0:3): domain=1a6 blockers=fs.read_dir path="/d" dev="tmpfs" ino=5`)
+	viewWant := "records=1 blockers=fs.read_dir domain=allocated by the enforcer"
+	assert.Equal(t, viewOf([]auditRecord{acc, alloc}, pathIs("/d")).describe(77), viewWant)
+	for name, recs := range map[string][]auditRecord{
+		"no record":         {alloc},
+		"another path":      {netRec(`audit(1.0:3): domain=1a6 blockers=fs.read_dir path="/e" dev="tmpfs" ino=5`), alloc},
+		"another blocker":   {netRec(`audit(1.0:3): domain=1a6 blockers=fs.read_file path="/d" dev="tmpfs" ino=5`), alloc},
+		"no allocation":     {acc},
+		"another allocator": {acc, parseRecord(auditLandlockDomain, []byte("audit(1.0:3): domain=1a6 status=allocated mode=enforcing pid=78 uid=0"))},
+		"two records":       {acc, acc, alloc},
+	} {
+		assert.Assert(t, viewOf(recs, pathIs("/d")).describe(77) != viewWant, name)
+	}
+
+	// The escaped path field of a denial.
+	escWant := "landlock_deny_access_fs path=$d recovered=yes"
+	vars := traceVars{}
+	vars.set("path", esc, "d")
+	assert.Equal(t, escapedField(deny(esc), "landlock_deny_access_fs", "path", raw, vars), escWant)
+	assert.Assert(t, escapedField(nil, "landlock_deny_access_fs", "path", raw, vars) != escWant)
+	assert.Assert(t, escapedField(deny(esc+"x"), "landlock_deny_access_fs", "path", raw, vars) != escWant)
+	assert.Assert(t, escapedField(deny(strings.Replace(esc, `\040`, " ", 1)), "landlock_deny_access_fs", "path", raw, vars) != escWant)
 }
