@@ -213,6 +213,58 @@ func init() {
 				return "pending=" + pendingOf(p.pid, unix.SIGIO) + " " + chkDenySignal.observe(evs, fieldIs("target_pid", strconv.Itoa(p.pid)), vars)
 			}).Mirroring("scoped_signal_test.c:trace_fown.deny_scope_fown"))
 
+		// Paths the events cannot render are shown as documented markers
+		// (events-landlock.rst, "Differences from audit records"): a
+		// directory on a detached mount is <unreachable>, one deeper than
+		// PATH_MAX is <too_long>. Both are reached through a descriptor.
+		unreachable := traceCase("deny_access_fs_path_unreachable", check.Thread, nil,
+			traceAlways(check.ABILandlock, "", "open=EACCES landlock_deny_access_fs domain=$dom blockers=read_dir dev=$dev ino=$sub path=<unreachable>"),
+			[]string{"create_domain", "deny_access_fs"}, func(t *check.T, s *traceSession) string {
+				ds, err := realDirs(t, "m")
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				if err := unix.Mount("tmpfs", ds[0], "tmpfs", 0, "size=1m"); err != nil {
+					return check.SetupFailedf("mount tmpfs: %v", err)
+				}
+				if err := os.Mkdir(filepath.Join(ds[0], "sub"), 0o755); err != nil {
+					return check.SetupFailed(err)
+				}
+				fd, err := unix.Open(filepath.Join(ds[0], "sub"), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				defer unix.Close(fd)
+				if err := unix.Unmount(ds[0], unix.MNT_DETACH); err != nil {
+					return check.SetupFailedf("detach: %v", err)
+				}
+				return markerObservation(t, s, fd)
+			})
+		check.Register(withMountNS(unreachable, unreachable.Run))
+		check.Register(traceCase("deny_access_fs_path_too_long", check.Thread, nil,
+			traceAlways(check.ABILandlock, "", "open=EACCES landlock_deny_access_fs domain=$dom blockers=read_dir dev=$dev ino=$sub path=<too_long>"),
+			[]string{"create_domain", "deny_access_fs"}, func(t *check.T, s *traceSession) string {
+				fd, err := unix.Open(t.Root(), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return check.SetupFailed(err)
+				}
+				comp := strings.Repeat("l", 250)
+				for range 18 { // 18 x 251 bytes: past PATH_MAX (4096)
+					if err := unix.Mkdirat(fd, comp, 0o755); err != nil {
+						unix.Close(fd)
+						return check.SetupFailed(err)
+					}
+					next, err := unix.Openat(fd, comp, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+					unix.Close(fd)
+					if err != nil {
+						return check.SetupFailed(err)
+					}
+					fd = next
+				}
+				defer unix.Close(fd)
+				return markerObservation(t, s, fd)
+			}))
+
 		// A mount under a domain handling filesystem access is denied as
 		// a topology change: the blocker is change_topology (the
 		// documented blocker type name of the fs denial event).
@@ -245,4 +297,31 @@ func init() {
 			}).Mirroring("trace_fs_test.c:trace_fs.deny_change_topology")
 		check.Register(withMountNS(c, c.Run))
 	})
+}
+
+// markerObservation enforces a READ_DIR layer, opens the directory fd
+// refers to, and shows the thread's denial with the directory's device
+// and inode named.
+func markerObservation(t *check.T, s *traceSession, fd int) string {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return check.SetupFailed(err)
+	}
+	vars := traceVars{}
+	vars.set("dev", fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)), "dev")
+	vars.set("ino", strconv.FormatUint(st.Ino, 10), "sub")
+	if e := enforceTraced(t, rawLayer{fs: fsReadDir}, nil); e != "" {
+		return e
+	}
+	d, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(d)
+	}
+	evs, rerr := s.events()
+	if rerr != nil {
+		return check.SetupFailed(rerr)
+	}
+	tid := unix.Gettid()
+	domainVars(vars, evs, tid)
+	return "open=" + check.Outcome(err) + " " + describeEvents(selectEvents(evs, chkDenyFS.name, byPid(tid)), chkDenyFS.name, vars, "domain", "blockers", "dev", "ino", "path")
 }
