@@ -2,6 +2,7 @@ package suites
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/suites/check"
@@ -114,5 +115,46 @@ func init() {
 				}
 				return fmt.Sprintf("open=%s records=%d", okOrErr(res[0]), len(viewOf(recs, pathIs(d)).access))
 			}).Deviating(check.FixLogSubdomainsOff.Without("open=EACCES records=1")).Mirroring("audit_test.c:audit.log_subdomains_off_fork").Covering("obs.2"))
+	})
+}
+
+func init() {
+	check.Build(func() {
+		// Quiet marks against the log flags: a quiet denial stays silent
+		// where LOG_NEW_EXEC_ON would log it after execve, a mark for
+		// another right does not silence it.
+		for _, r := range []struct {
+			name      string
+			quietMask uint64
+			onParent  bool
+			logged    bool
+		}{
+			{"quiet_mark_silences_denial_after_exec_with_new_exec_on", fsReadDir, false, false},
+			{"quiet_mark_on_parent_silences_denial_after_exec_with_new_exec_on", fsReadDir, true, false},
+			{"quiet_mark_for_other_right_logs_denial_after_exec_with_new_exec_on", fsMakeDir, false, true},
+		} {
+			r := r
+			check.Register(auditCase(r.name, nil, recordsWant(check.ABIQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"),
+				func(t *check.T, a *auditSession) string {
+					ds := auditDirs(t, "p/d", "p")
+					mark := ds[0]
+					if r.onParent {
+						mark = ds[1]
+					}
+					l := rawLayer{fs: fsReadDir | fsMakeDir, quietFS: r.quietMask, quietOn: []string{mark}, flags: logNewExecOn}
+					if e := enforceLayer(t, l); e != "" {
+						return e
+					}
+					res, err := runReporting(t.Root(), openPathProgram(ds[0]), 1)
+					if err != nil {
+						return check.SetupFailedf("%v", err)
+					}
+					recs, err := a.mark()
+					if err != nil {
+						return "audit: " + err.Error()
+					}
+					return "open=" + okOrErr(res[0]) + " " + viewOf(recs, pathIs(ds[0])).describe(os.Getpid())
+				}).Mirroring("fs_test.c:audit_quiet_layout1.base").Covering("§3.14"))
+		}
 	})
 }
