@@ -14,7 +14,7 @@ import (
 )
 
 // mounts are the filesystems the suites need; securityfs is optional
-// (it only gives the LSM list).
+// (it only gives the LSM list), and so is tracefs.
 var mounts = []struct {
 	source, target, fstype string
 	flags                  uintptr
@@ -27,6 +27,9 @@ var mounts = []struct {
 	{"tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777", false},
 	{"tmpfs", "/run", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=0755", false},
 	{"securityfs", "/sys/kernel/security", "securityfs", 0, "", true},
+	// tracefs for the trace event cases (suites/trace.go); a kernel
+	// without tracing has no mount point for it.
+	{"tracefs", "/sys/kernel/tracing", "tracefs", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, "", true},
 }
 
 // Setup mounts the filesystems, loads the modules the host supplied and

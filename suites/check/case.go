@@ -472,7 +472,7 @@ func builderLine() string {
 // syscall contract first, then the filesystem, the network, IPC scopes
 // and process relations, flags, errata, and the library's downgrade.
 var Areas = []string{"base", "fs", "truncate", "ioctl", "tcp", "udp", "scope", "resolveunix", "ptrace", "creds",
-	"tsync", "flags", "audit", "errata", "downgrade", "library"}
+	"tsync", "flags", "audit", "trace", "errata", "downgrade", "library"}
 
 // All returns every case: by area in the order of Areas, then in
 // registration order.

@@ -66,6 +66,8 @@ var CoverageItems = []CoverageItem{
 	{"sec.4", "Abstract UNIX sockets: every type and topology, SCM_RIGHTS, socketpair"},
 	{"sec.5", "RESOLVE_UNIX topologies and exemptions"},
 	{"sec.6", "Audit records: logging flags, quiet, domains"},
+	{"obs.1", "Trace events (7.3): syscall, denial, rule-evaluation and lifecycle events, logged against audit, escaping, who may read them"},
+	{"obs.2", "Audit records per behaviour: the blocker of every right, network fields, domain deallocation and denial counts"},
 
 	{"net.1", "TCP and UDP edges: layers, port limits, port 0, families, mapped addresses, MPTCP, SCTP, TFO"},
 	{"net.2", "TSYNC under competition and interruption"},
