@@ -42,9 +42,10 @@ func ownBuildDir(path string) string {
 
 // OwnConfig returns the kernel config of a user's kernel (a path as
 // FromPath takes it): a build directory's .config, the .config of the
-// tree an image was built in, or the boot/config-* a .deb carries.
-// source says which file; a kernel that brings none (a bare image) gives
-// nil and no error.
+// tree an image was built in, the boot/config-* a .deb carries, or the
+// config an image embeds (CONFIG_IKCONFIG, where reading it is cheap:
+// imageConfig). source says where it came from; a kernel that brings
+// none gives nil and no error.
 func OwnConfig(path string) (data []byte, source string, err error) {
 	if dir := ownBuildDir(path); dir != "" {
 		p := filepath.Join(dir, ".config")
@@ -55,6 +56,13 @@ func OwnConfig(path string) (data []byte, source string, err error) {
 		return b, p, err
 	}
 	if !isDeb(path) {
+		img, err := os.ReadFile(path)
+		if err != nil {
+			return nil, "", err
+		}
+		if c := imageConfig(img); c != nil {
+			return c, path + " (CONFIG_IKCONFIG)", nil
+		}
 		return nil, "", nil
 	}
 	f, err := os.Open(path)

@@ -17,6 +17,15 @@ type Baseline struct {
 	Fixes int `json:"fixes"`
 }
 
+// LostLine says how many cases were lost: "2 cases passed there and do
+// not pass now".
+func (b *Baseline) LostLine() string {
+	if len(b.Lost) == 1 {
+		return "1 case passed there and does not pass now"
+	}
+	return fmt.Sprintf("%d cases passed there and do not pass now", len(b.Lost))
+}
+
 // Lost lists the cases that pass in base and do not pass in cur, kernel
 // by kernel in base's order; the kernels must already be paired
 // (Paired). A case cur lacks is lost too, whatever the reason: its

@@ -148,3 +148,16 @@ func TestTerminalListsLostCasesFirst(t *testing.T) {
 	assert.NilError(t, Terminal(&b, ok, false))
 	assert.Check(t, is.Contains(b.String(), "Against baseline b, paired base/amd64 = patched/amd64: every case that passed there passes (1 fix)"))
 }
+
+// matrix.md and index.html carry the verdict against the baseline too.
+func TestReportsShowTheBaseline(t *testing.T) {
+	cur := oneKernel("p", "patched", verdict("fs", "a", Fail))
+	_, err := AgainstBaseline(cur, oneKernel("b", "base", verdict("fs", "a", Pass)), "", nil)
+	assert.NilError(t, err)
+	var md, html strings.Builder
+	assert.NilError(t, Markdown(&md, cur))
+	assert.Check(t, is.Contains(md.String(), "**Regressed against baseline b: 1 case passed there and does not pass now**\n\n- patched/amd64 fs/a/root: pass -\\> fail"))
+	assert.NilError(t, HTML(&html, cur))
+	assert.Check(t, is.Contains(html.String(), "Regressed against baseline b: 1 case passed there and does not pass now"))
+	assert.Check(t, is.Contains(html.String(), "<li>patched/amd64 fs/a/root: pass -&gt; fail"))
+}

@@ -324,6 +324,11 @@ pre.tail { background: #16181c; color: #e6e6e6; padding: 10px 12px; border-radiu
 </p>
 {{- if .Run.Args}}<p class="meta">args: <code>{{join .Run.Args " "}}</code></p>{{end}}
 {{- if .Run.Incomplete}}<p class="banner">Incomplete run: interrupted, or kernels are missing.</p>{{end}}
+{{- with .Run.Baseline}}
+{{- if .Lost}}<p class="banner">Regressed against baseline {{.Run}}: {{.LostLine}}</p>
+<ul>{{range .Lost}}<li>{{.String}}</li>{{end}}</ul>
+{{- else}}<p class="meta">Against baseline {{.Run}}: every case that passed there passes.</p>{{end}}
+{{- end}}
 <p class="totals">{{.Totals}}</p>
 </header>
 

@@ -20,6 +20,18 @@ func Markdown(w io.Writer, run *Run) error {
 		p(" **(incomplete: interrupted or kernels missing)**")
 	}
 	p("\n\n")
+	if bl := run.Baseline; bl != nil {
+		// First: what a patch lost against the baseline.
+		if len(bl.Lost) == 0 {
+			p("Against baseline %s: every case that passed there passes.\n\n", mdText(bl.Run))
+		} else {
+			p("**Regressed against baseline %s: %s**\n\n", mdText(bl.Run), mdText(bl.LostLine()))
+			for _, c := range bl.Lost {
+				p("- %s\n", mdText(c.String()))
+			}
+			p("\n")
+		}
+	}
 
 	for _, g := range m.Groups {
 		// One table per architecture, under its title.

@@ -317,12 +317,7 @@ func (t *termWriter) baseline(run *Run) {
 		t.line("")
 		return
 	}
-	do := "do"
-	if len(bl.Lost) == 1 {
-		do = "does"
-	}
-	t.line(t.paint(ansiRed, fmt.Sprintf("REGRESSED against %s: %d case%s passed there and %s not pass now:", from,
-		len(bl.Lost), plural(len(bl.Lost)), do)))
+	t.line(t.paint(ansiRed, "REGRESSED against "+from+": "+bl.LostLine()+":"))
 	for _, c := range bl.Lost {
 		for _, l := range wrap(c.String(), "  ", "      ") {
 			t.line(l)

@@ -73,6 +73,7 @@ func (b *baselineFlags) checkPairs(ts []matrix.Target) error {
 
 // pairedOrUsage checks that base and cur have a kernel in common once
 // paired: a comparison of nothing is bad usage, with the hint to pair.
+// what prefixes the message ("--baseline"), if set.
 func pairedOrUsage(base, cur *results.Run, pairs []results.Pair, what string) error {
 	paired, _, err := results.Paired(base, cur, pairs)
 	if err != nil {
@@ -80,8 +81,12 @@ func pairedOrUsage(base, cur *results.Run, pairs []results.Pair, what string) er
 	}
 	if results.NoCommonKernel(paired, cur) {
 		bk, nk := results.Keys(base), results.Keys(cur)
-		return usagef("%s: no kernel in common: the base has %s, the new run %s; pair them with --pair %s=%s",
-			what, strings.Join(bk, ", "), strings.Join(nk, ", "), base.Kernels[0].Name, cur.Kernels[0].Name)
+		msg := fmt.Sprintf("no kernel in common: the base has %s, the new run %s; pair them with --pair %s=%s",
+			strings.Join(bk, ", "), strings.Join(nk, ", "), base.Kernels[0].Name, cur.Kernels[0].Name)
+		if what != "" {
+			msg = what + ": " + msg
+		}
+		return usageError{msg}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llconform/llconform/harness/matrix"
 	"github.com/llconform/llconform/results"
 	"gotest.tools/v3/assert"
 )
@@ -67,4 +68,33 @@ func TestBaselineFlags(t *testing.T) {
 	err := b.load()
 	assert.Equal(t, exitCode(err), exitUsage)
 	assert.ErrorContains(t, err, "give the results.json of an earlier run")
+}
+
+// run --baseline checks the pairing before anything boots.
+func TestBaselineChecksPairsBeforeBooting(t *testing.T) {
+	two := &results.Run{Schema: results.SchemaVersion, ID: "two", Kernels: []results.KernelRun{
+		{Name: "a", Arch: "amd64", Status: results.StatusComplete}, {Name: "b", Arch: "amd64", Status: results.StatusComplete}}}
+	path := filepath.Join(t.TempDir(), "results.json")
+	assert.NilError(t, two.Save(path))
+	b := baselineFlags{path: path}
+	assert.NilError(t, b.load())
+	patched := []matrix.Target{{Name: "patched"}}
+	err := b.checkPairs(patched)
+	assert.Equal(t, exitCode(err), exitUsage)
+	assert.ErrorContains(t, err, "--baseline: no kernel in common: the base has a/amd64, b/amd64, the new run patched/amd64; pair them with --pair a=patched")
+	b = baselineFlags{path: path, pairs: listFlag{"b=patched"}}
+	assert.NilError(t, b.load())
+	assert.NilError(t, b.checkPairs(patched))
+	err = b.checkPairs([]matrix.Target{{Name: "a"}})
+	assert.ErrorContains(t, err, "--pair b=patched: the new run has no kernel patched (it has: a/amd64)")
+	b = baselineFlags{path: path}
+	assert.NilError(t, b.load())
+	assert.NilError(t, b.checkPairs([]matrix.Target{{Name: "a"}}), "a kernel of the baseline's name")
+
+	// One kernel a side pairs by itself.
+	b = baselineFlags{path: saveRun(t, "base", results.Pass)}
+	assert.NilError(t, b.load())
+	assert.NilError(t, b.checkPairs(patched))
+	var none *baselineFlags
+	assert.NilError(t, none.checkPairs(patched), "matrix has no baseline")
 }

@@ -82,7 +82,7 @@ func runCompare(args []string) error {
 		}
 		runs[i] = r
 	}
-	if err := pairedOrUsage(runs[0], runs[1], pair, "compare"); err != nil {
+	if err := pairedOrUsage(runs[0], runs[1], pair, ""); err != nil {
 		return err
 	}
 	base, paired, err := results.Paired(runs[0], runs[1], pair)
