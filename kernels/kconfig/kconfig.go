@@ -92,6 +92,11 @@ var Options = []Option{
 	{Name: "CROSS_MEMORY_ATTACH", Areas: "ptrace: process_vm_readv", Cases: `^ptrace/process_vm_`},
 	{Name: "EVENTFD", Areas: "fs special anonymous inodes (eventfd)"},
 	{Name: "AUDIT", Areas: "audit: Landlock's audit records", Cases: `^audit/`},
+	// The Landlock trace events (7.3): tracefs and the event tracer, which
+	// the default tracers select.
+	{Name: "FTRACE", Areas: "trace: Landlock's trace events", Cases: `^trace/`},
+	{Name: "ENABLE_DEFAULT_TRACERS", Areas: "trace: selects the event tracer", Cases: `^trace/`},
+	{Name: "EVENT_TRACING", Areas: "trace: the events under /sys/kernel/tracing/events/landlock", Cases: `^trace/`},
 	{Name: "KEYS", Areas: "creds: keyctl session to parent", Cases: `^creds/keyctl`},
 	{Name: "OVERLAY_FS", Module: true, Areas: "fs mount overlay", Cases: `overlay`},
 	{Name: "MODULES", Areas: "loading the options built as modules (=m): overlay, sctp"},
