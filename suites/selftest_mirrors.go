@@ -889,13 +889,15 @@ var mirrorsByCase = func() map[string][]string {
 	return m
 }()
 
-// mirrored adds to each case the selftest functions auditedMirrors names
-// for it.
+// mirrored returns the cases with the selftest functions auditedMirrors
+// names for each added (the caller's slice is left as it was).
 func mirrored(cs ...check.Case) []check.Case {
+	out := make([]check.Case, len(cs))
 	for i, c := range cs {
 		if fns := mirrorsByCase[c.ID()]; len(fns) > 0 {
-			cs[i] = c.Mirroring(fns...)
+			c = c.Mirroring(fns...)
 		}
+		out[i] = c
 	}
-	return cs
+	return out
 }
