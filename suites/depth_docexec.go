@@ -29,19 +29,6 @@ import (
 // suidOwner is the owner of the set-user-ID program, not the caller.
 const suidOwner = 65534
 
-// nosuidTemp probes the case directories' filesystem: on a nosuid mount
-// a set-user-ID program runs with its caller's identity.
-func nosuidTemp(check.Env) string {
-	var st unix.Statfs_t
-	if err := unix.Statfs(os.TempDir(), &st); err != nil {
-		return "cannot read the mount flags of " + os.TempDir() + ": " + check.Outcome(err)
-	}
-	if st.Flags&unix.ST_NOSUID != 0 {
-		return os.TempDir() + " is mounted nosuid: a set-user-ID program runs as its caller"
-	}
-	return ""
-}
-
 // euidAndOpenProgram reports its effective uid and the outcome of
 // opening path for reading.
 func euidAndOpenProgram(path string) []byte {
@@ -53,12 +40,12 @@ func euidAndOpenProgram(path string) []byte {
 	return p.Bytes()
 }
 
-// runSetuid writes a set-user-ID program of suidOwner that reports its
-// effective uid and whether it could read t's file "secret", executes it
-// from the calling thread and returns what it reported.
-func runSetuid(t *check.T) string {
-	prog := filepath.Join(t.Root(), "suid")
-	if err := os.WriteFile(prog, euidAndOpenProgram(t.Path("secret")), 0o755); err != nil {
+// runSetuid writes into dir a set-user-ID program of suidOwner that
+// reports its effective uid and whether it could read dir/secret,
+// executes it from the calling thread and returns what it reported.
+func runSetuid(dir string) string {
+	prog := filepath.Join(dir, "suid")
+	if err := os.WriteFile(prog, euidAndOpenProgram(filepath.Join(dir, "secret")), 0o755); err != nil {
 		return check.SetupFailed(err)
 	}
 	// chown clears the set-user-ID bit: chmod after it.
@@ -96,12 +83,23 @@ func runSetuid(t *check.T) string {
 	return fmt.Sprintf("euid=%d open=%s", euid, fixture.OkOrErr(open))
 }
 
-// setuidFixture makes the readable file and lets suidOwner reach it; it
-// returns the path of the program runSetuid writes.
-func setuidFixture(t *check.T) string {
-	t.Files("secret")
-	t.Setup("chmod case directory", os.Chmod(t.Root(), 0o755))
-	return filepath.Join(t.Root(), "suid")
+// setuidFixture mounts a tmpfs of its own on the case directory's "m"
+// (the agent's /tmp is nosuid; the case runs in a private mount
+// namespace), makes the readable file "secret" there and lets suidOwner
+// reach it; it returns the directory.
+func setuidFixture(t *check.T) (string, error) {
+	dir := t.Path("m")
+	if err := os.Chmod(t.Root(), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "mode=0755"); err != nil {
+		return "", fmt.Errorf("mount tmpfs: %w", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir, os.WriteFile(filepath.Join(dir, "secret"), []byte("llconform\n"), 0o644)
 }
 
 // allowReading adds a rule granting file reading on path (created empty
@@ -158,34 +156,40 @@ func runTsyncProgram(t *check.T, flags uint32) string {
 
 func init() {
 	check.Build(func() {
-		suidSkip := skips(check.NeedRoot("CAP_SYS_ADMIN to enforce without no_new_privs, CAP_CHOWN for a program of another user"), nosuidTemp)
+		suidSkip := check.NeedRoot("CAP_SYS_ADMIN to enforce without no_new_privs and to mount, CAP_CHOWN for a program of another user")
 		check.Register(
-			check.Case{Area: "creds", Name: "setuid_exec/keeps_the_domain", Skip: suidSkip, Covers: []string{"sec.1"},
-				Want: check.Sys(func(check.Env) string { return fmt.Sprintf("euid=%d open=EACCES", suidOwner) }),
-				Run: func(t *check.T) string {
-					prog := setuidFixture(t)
+			withMountNS(check.Case{Area: "creds", Name: "setuid_exec/keeps_the_domain", Skip: suidSkip, Covers: []string{"sec.1"},
+				Want: check.Sys(func(check.Env) string { return fmt.Sprintf("euid=%d open=EACCES", suidOwner) })},
+				func(t *check.T) string {
+					dir, err := setuidFixture(t)
+					if err != nil {
+						return check.SetupFailed(err)
+					}
 					return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
-						// Root: no no_new_privs, which would disable the
-						// set-user-ID transition.
 						// The program's own file may be read (an executed
 						// file is opened for reading); "secret" may not.
-						if err := allowReading(fd, prog); err != nil {
+						if err := allowReading(fd, filepath.Join(dir, "suid")); err != nil {
 							return check.SetupFailed(err)
 						}
+						// Root: no no_new_privs, which would disable the
+						// set-user-ID transition.
 						if err := fixture.Restrict(t, fd, 0); err != nil {
 							return "restrict: " + check.Outcome(err)
 						}
-						return runSetuid(t)
+						return runSetuid(dir)
 					})
-				}},
+				}),
 			// The companion: the same program reads the file outside any
 			// domain, as its owner, so the denial above is the domain's.
-			check.Case{Area: "creds", Name: "setuid_exec/reads_without_domain", Skip: suidSkip, Covers: []string{"sec.1"},
-				Want: func(check.Env) string { return fmt.Sprintf("euid=%d open=ok", suidOwner) },
-				Run: func(t *check.T) string {
-					setuidFixture(t)
-					return runSetuid(t)
-				}},
+			withMountNS(check.Case{Area: "creds", Name: "setuid_exec/reads_without_domain", Skip: suidSkip, Covers: []string{"sec.1"},
+				Want: func(check.Env) string { return fmt.Sprintf("euid=%d open=ok", suidOwner) }},
+				func(t *check.T) string {
+					dir, err := setuidFixture(t)
+					if err != nil {
+						return check.SetupFailed(err)
+					}
+					return runSetuid(dir)
+				}),
 
 			check.Case{Area: "tsync", Name: "single_threaded_process/restricts_itself", Covers: []string{"§3.12", "§6.6"},
 				Want: singleThreadWant(check.ABITSync),
