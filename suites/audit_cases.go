@@ -132,7 +132,7 @@ func openPathProgram(path string) []byte {
 
 func init() {
 	check.Build(func() {
-		check.Register(
+		check.Register(mirrored(
 			// A denial produces a record naming the blocked right and the
 			// domain, which an "allocated" record attributes to its creator.
 			auditCase("fs_denial_record_names_blocker_and_domain", nil,
@@ -153,7 +153,7 @@ func init() {
 					}
 					return openDirRecords(a, d)
 				}),
-		)
+		)...)
 
 		// Across execve: the case thread's own denial (same executable) and
 		// a program's it executes (new executable) under each flag pair.
@@ -185,7 +185,7 @@ func init() {
 				}
 				return fmt.Sprintf("same: open=EACCES records=%d; exec: open=EACCES records=%d", n(r.same), n(r.afterRec))
 			})
-			check.Register(auditCase(r.name, nil, want, func(t *check.T, a *fixture.AuditSession) string {
+			check.Register(mirrored(auditCase(r.name, nil, want, func(t *check.T, a *fixture.AuditSession) string {
 				ds := auditDirs(t, "same", "exec")
 				if e := enforceLayer(t, rawLayer{fs: fsReadDir, flags: r.flags}); e != "" {
 					return e
@@ -205,7 +205,7 @@ func init() {
 					return "audit: " + err.Error()
 				}
 				return fmt.Sprintf("same: open=%s records=%d; exec: open=%s records=%d", o, same, fixture.OkOrErr(res[0]), len(fixture.ViewOf(recs, fixture.PathIs(ds[1])).Access))
-			}))
+			}))...)
 		}
 
 		// LOG_SUBDOMAINS_OFF concerns the domains created after it, below
@@ -244,7 +244,7 @@ func init() {
 			if r.first == nil {
 				c = c.Deviating(check.FixLogSubdomainsOff.Without(loggedByEnforcer))
 			}
-			check.Register(c)
+			check.Register(mirrored(c)...)
 		}
 
 		// LOG_SUBDOMAINS_OFF set with ruleset_fd -1 is inherited by a
@@ -288,7 +288,7 @@ func init() {
 			if off {
 				c = c.Deviating(check.FixLogSubdomainsOff.Without(loggedByEnforcer))
 			}
-			check.Register(c)
+			check.Register(mirrored(c)...)
 		}
 
 		// Quiet rules and masks (ABI 10) suppress records, never decisions.
@@ -312,13 +312,13 @@ func init() {
 		}
 		for _, r := range quietRows {
 			r := r
-			check.Register(auditCase(r.name, nil, recordsWant(check.ABIQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *check.T, a *fixture.AuditSession) string {
+			check.Register(mirrored(auditCase(r.name, nil, recordsWant(check.ABIQuiet, "E2BIG", "open=EACCES", r.logged, "fs.read_dir"), func(t *check.T, a *fixture.AuditSession) string {
 				ds := auditDirs(t, "p/d", "p")
 				if e := enforceLayer(t, r.layer(ds)); e != "" {
 					return e
 				}
 				return openDirRecords(a, ds[0])
-			}))
+			}))...)
 		}
 
 		// Scope and ptrace denials are logged too; quiet_scoped silences
@@ -341,7 +341,7 @@ func init() {
 				return "kill=" + o + " " + fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Describe(os.Getpid())
 			}
 		}
-		check.Register(
+		check.Register(mirrored(
 			auditCase("signal_denial_record", nil, recordsWant(check.ABIScoped, "E2BIG", "kill=EPERM", true, "scope.signal"),
 				signalRecords(rawLayer{scoped: sigScope})),
 			auditCase("quiet_scoped_suppresses_signal_record", nil, recordsWant(check.ABIQuiet, "E2BIG", "kill=EPERM", false, ""),
@@ -363,6 +363,6 @@ func init() {
 					}
 					return "attach=" + o + " " + fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Describe(os.Getpid())
 				}),
-		)
+		)...)
 	})
 }

@@ -64,14 +64,14 @@ func init() {
 			}).Covering("§6.3"))
 		}
 		for _, r := range check.FeaturesOf(check.NetRight) {
-			check.Register(baseCase("probe/handled_access_net/"+r.Name, fieldOutcome(check.ABINet, r.ABI), func(*check.T) string {
+			check.Register(mirrored(baseCase("probe/handled_access_net/"+r.Name, fieldOutcome(check.ABINet, r.ABI), func(*check.T) string {
 				return fixture.CreateOutcome(fixture.Attr(16, 0, r.Value), 0)
-			}).Covering("§6.3", "§6.2"))
+			}).Covering("§6.3", "§6.2"))...)
 		}
 		for _, r := range check.FeaturesOf(check.ScopeBit) {
-			check.Register(baseCase("probe/scoped/"+r.Name, fieldOutcome(check.ABIScoped, r.ABI), func(*check.T) string {
+			check.Register(mirrored(baseCase("probe/scoped/"+r.Name, fieldOutcome(check.ABIScoped, r.ABI), func(*check.T) string {
 				return fixture.CreateOutcome(fixture.Attr(24, 0, 0, r.Value), 0)
-			}).Covering("§6.3", "§6.2"))
+			}).Covering("§6.3", "§6.2"))...)
 		}
 		for _, r := range check.FeaturesOf(check.RestrictFlag) {
 			iso := check.Thread
@@ -100,7 +100,7 @@ func init() {
 		}
 		for _, c := range baseCases {
 			c.Covers = append(c.Covers, baseCovers(c.Name)...)
-			check.Register(c)
+			check.Register(mirrored(c)...)
 		}
 	})
 }

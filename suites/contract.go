@@ -516,7 +516,7 @@ func init() {
 			case strings.Contains(c.Name, "first_unknown") || strings.Contains(c.Name, "highest"):
 				c.Covers = append(c.Covers, "§6.3")
 			}
-			check.Register(c)
+			check.Register(mirrored(c)...)
 		}
 		// create_ruleset: a full fd table (EMFILE), after the ruleset was
 		// allocated. RLIMIT_NOFILE is per process: its own process.

@@ -195,13 +195,13 @@ func init() {
 			k := k
 			for _, f := range fixture.Families {
 				f := f
-				check.Register(check.Case{Area: k.area, Name: f.Name + "/bind/port_zero_rule_with_per_socket_port_range",
+				check.Register(mirrored(check.Case{Area: k.area, Name: f.Name + "/bind/port_zero_rule_with_per_socket_port_range",
 					Skip: skips(noIPv6(f), noLocalPortRange), Covers: []string{k.cov, "net.1"},
 					Variants: netVariants(f, k.typ, k.proto),
 					Want:     byLibABI(k.abi, "ephemeral=ok in_range=yes explicit=EACCES", "ephemeral=ok in_range=yes explicit=ok"),
 					Run: func(t *check.T) string {
 						return portZeroInRange(t, f, k.typ, k.proto, k.bind)
-					}})
+					}})...)
 			}
 		}
 		check.Register(check.Case{Area: "udp", Name: "ipv4/ping_and_raw_sockets_outside_udp_rights", Isolation: check.Thread,

@@ -38,7 +38,7 @@ const (
 
 func init() {
 	check.Build(func() {
-		check.Register(
+		check.Register(mirrored(
 			ioctlCase10("dev_zero/fifreeze_always_allowed", withFionread(unchanged), func(t *check.T) string {
 				if err := fixture.CapDrop(capSysAdmin); err != nil {
 					return check.SetupFailedf("drop CAP_SYS_ADMIN: %s", check.Outcome(err))
@@ -48,7 +48,7 @@ func init() {
 				}
 				return ioctlDiff(t, "/dev/zero", fixture.ARead, ioctlNone(fifreezeCmd))
 			}).Mirroring(blanketIoctlsMirror),
-		)
+		)...)
 		for _, c := range []struct {
 			name string
 			cmd  uint
@@ -59,14 +59,14 @@ func init() {
 			{"fs_ioc_zero_range", fsIocZeroRangeCmd},
 		} {
 			c := c
-			check.Register(
+			check.Register(mirrored(
 				ioctlCase10("dev_zero/"+c.name+"_denied_without_ioctl_dev", withFionread(ioctlDeniedDiff), func(t *check.T) string {
 					return ioctlDiff(t, "/dev/zero", fixture.ARead, ioctlBuf(c.cmd))
 				}).Mirroring(blanketIoctlsMirror),
 				ioctlCase10("dev_zero/"+c.name+"_allowed_with_ioctl_dev", unchanged, func(t *check.T) string {
 					return ioctlDiff(t, "/dev/zero", fixture.ARead|fixture.AIoctl, ioctlBuf(c.cmd))
 				}).Mirroring(blanketIoctlsMirror),
-			)
+			)...)
 		}
 	})
 }

@@ -76,7 +76,7 @@ func mknodWhiteout(t *check.T, grant landlock.AccessFS, fixedErr, unfixedErr err
 
 func init() {
 	check.Build(func() {
-		check.Register(
+		check.Register(mirrored(
 			// Erratum 1: TCP rights apply to TCP sockets only, not to MPTCP
 			// (nor SCTP, SMC). Unfixed kernels deny with EACCES.
 			erratumCase(1, "tcp_bind_rule_does_not_restrict_mptcp", check.Thread, noMPTCP, fixed, func(t *check.T) string {
@@ -115,7 +115,7 @@ func init() {
 			erratumCase(4, "whiteout_allowed_with_only_make_reg", check.Thread, nil, fixed, func(t *check.T) string {
 				return mknodWhiteout(t, landlock.FSMakeReg, nil, unix.EACCES)
 			}),
-		)
+		)...)
 		registerErratum3()
 	})
 }
@@ -137,7 +137,7 @@ func registerErratum3() {
 	probe := func(name string, skip func(check.Env) string, body func(t *check.T) string) {
 		c := erratumCase(3, name, check.Thread, skip, fixed, nil)
 		c.Covers = append(c.Covers, "fs.2")
-		check.Register(withMountNS(c, body))
+		check.Register(mirrored(withMountNS(c, body))...)
 	}
 	readThrough := func(fd int) error { return fixture.OpenAt(fd, "f", unix.O_RDONLY) }
 	// The mount point's rule grants READ_FILE; the rename or link into the
@@ -195,7 +195,7 @@ func registerErratum3() {
 	// Unfixed kernels may refuse it too (Debian 6.1, errata mask 0x0,
 	// answers EXDEV): the probe cannot tell the states apart there.
 	c.Deviate = check.UnfixedErratum(3, "moved|"+fixed)
-	check.Register(withMountNS(c, func(t *check.T) string {
+	check.Register(mirrored(withMountNS(c, func(t *check.T) string {
 		return withDisconnected(t, discLeaf, fixture.ARead|referOps, []fixture.Rule{fixture.On("", referOps), fixture.On("mnt/other", fixture.ARead)}, func(fd int) string {
 			err := unix.Renameat(fd, "f", unix.AT_FDCWD, t.Path("mnt/other/f"))
 			if err == nil {
@@ -203,7 +203,7 @@ func registerErratum3() {
 			}
 			return classify(err, unix.EXDEV, nil)
 		})
-	}))
+	}))...)
 }
 
 type setupError struct {

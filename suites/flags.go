@@ -353,4 +353,4 @@ func flagCases() []check.Case {
 	}
 }
 
-func init() { check.Build(func() { check.Register(flagCases()...) }) }
+func init() { check.Build(func() { check.Register(mirrored(flagCases()...)...) }) }

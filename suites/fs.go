@@ -175,16 +175,16 @@ func init() {
 	check.Build(func() {
 		for _, r := range fsRights {
 			r := r
-			check.Register(
+			check.Register(mirrored(
 				check.Case{Area: "fs", Name: r.name + "/allowed_by_rule", Skip: r.skip(), Want: r.allowedWant,
 					Feature: "fs/" + r.name, Shows: check.ShowsAllowed, Covers: r.covers(),
 					Run: func(t *check.T) string { return r.run(t, r.right()|r.extra) }},
 				check.Case{Area: "fs", Name: r.name + "/denied_without_rule", Skip: r.skip(), Want: r.deniedWant,
 					Feature: "fs/" + r.name, Shows: check.ShowsDenied, Covers: r.covers(),
 					Run: func(t *check.T) string { return r.run(t, r.denyingGrant()) }},
-			)
+			)...)
 		}
-		check.Register(fsCases...)
+		check.Register(mirrored(fsCases...)...)
 	})
 }
 

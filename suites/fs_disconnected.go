@@ -164,11 +164,11 @@ func init() {
 					c.Deviate = check.UnfixedErratum(3, r.unfixed)
 					c.Covers = append(c.Covers, "§6.4")
 				}
-				check.Register(withMountNS(c, func(t *check.T) string {
+				check.Register(mirrored(withMountNS(c, func(t *check.T) string {
 					return withDisconnected(t, topo, r.handled, r.rules, func(fd int) string {
 						return check.Outcome(r.op(t, fd, topo.file))
 					})
-				}))
+				}))...)
 			}
 		}
 	})

@@ -92,7 +92,7 @@ func init() {
 			return fixture.WriteExecutable(t.Path(rel))
 		}
 		denied := check.DeniedFrom(check.ABILandlock, "EACCES")
-		check.Register(
+		check.Register(mirrored(
 			execCase("allowed_by_rule_on_an_ancestor", byLibABI(check.ABILandlock, "deep=ok other=EACCES", "deep=ok other=ok"), func(t *check.T) string {
 				if err := prog(t, "a/b/c/prog"); err != nil {
 					return check.SetupFailed(err)
@@ -149,7 +149,7 @@ func init() {
 					}
 					return check.Outcome(execveCheck(t.Path("a/prog")))
 				}},
-		)
+		)...)
 	})
 }
 

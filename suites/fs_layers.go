@@ -38,7 +38,7 @@ func init() {
 	check.Build(func() {
 		read := func(t *check.T, p string) string { return check.Outcome(fixture.OpenRead(t.Path(p))) }
 		write := func(t *check.T, p string) string { return check.Outcome(fixture.OpenWrite(t.Path(p))) }
-		check.Register(
+		check.Register(mirrored(
 			// The second layer grants READ|WRITE everywhere; the first granted
 			// only READ on a: writing stays denied.
 			layerCase("superset_layer_cannot_widen", byLibABI(check.ABILandlock, "read=ok write=EACCES", "read=ok write=ok"), func(t *check.T) string {
@@ -95,7 +95,7 @@ func init() {
 					return pairs("a", read(t, "a/f"), "b", read(t, "b/f"))
 				})
 			}),
-		)
+		)...)
 
 		inherit := func(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
 			return check.Case{Area: "fs", Name: "inheritance/" + name, Want: want, Covers: []string{"fs.6", "§3.4"}, Run: run}

@@ -80,7 +80,7 @@ func init() {
 			if r.denied {
 				want = check.DeniedFrom(check.ABILandlock, "EACCES")
 			}
-			check.Register(check.Case{Area: "fs", Name: "make/" + r.name, Want: want, Covers: []string{"fs.8", "§3.2"}, Run: func(t *check.T) string {
+			check.Register(mirrored(check.Case{Area: "fs", Name: "make/" + r.name, Want: want, Covers: []string{"fs.8", "§3.2"}, Run: func(t *check.T) string {
 				// Everything happens in d0, opened (O_PATH) before the
 				// enforcement.
 				specs := []string{"d0/"}
@@ -99,7 +99,7 @@ func init() {
 					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(r.op(t, dirfd))
-			}})
+			}})...)
 		}
 	})
 }

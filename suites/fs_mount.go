@@ -170,7 +170,7 @@ func init() {
 		topoDenied := check.DeniedFrom(check.ABILandlock, "EPERM")
 		for _, r := range topoRows {
 			r := r
-			check.Register(topoCase("topology/"+r.name+"_denied_when_fs_handled", topoDenied, func(t *check.T) string {
+			check.Register(mirrored(topoCase("topology/"+r.name+"_denied_when_fs_handled", topoDenied, func(t *check.T) string {
 				if err := r.prep(t); err != nil {
 					return check.SetupFailed(err)
 				}
@@ -178,11 +178,11 @@ func init() {
 					return fixture.EnforceFailed(err)
 				}
 				return check.Outcome(r.change(t))
-			}))
+			}))...)
 		}
-		check.Register(topoCase("topology/attach_detached_tree_denied_when_fs_handled", topoDenied, func(t *check.T) string {
+		check.Register(mirrored(topoCase("topology/attach_detached_tree_denied_when_fs_handled", topoDenied, func(t *check.T) string {
 			return attachDetachedTree(t, func() error { return topologyDomain(t) })
-		}))
+		}))...)
 
 		// Allowed in a domain without filesystem rights; the companion shows
 		// that domain denies what it handles.
@@ -200,7 +200,7 @@ func init() {
 			for _, name := range d.topology {
 				d := d
 				r := rowNamed(name)
-				check.Register(topoCase("topology/"+name+"_allowed_in_"+d.name+"_domain",
+				check.Register(mirrored(topoCase("topology/"+name+"_allowed_in_"+d.name+"_domain",
 					byLibABI(d.abi, check.Steps(check.Saw(name, check.OK), check.Saw(d.what, d.denied)), check.Steps(check.Saw(name, check.OK), check.Saw(d.what, check.OK))),
 					func(t *check.T) string {
 						if err := r.prep(t); err != nil {
@@ -211,11 +211,11 @@ func init() {
 							return fixture.EnforceFailed(err)
 						}
 						return check.Steps(check.Did(name, r.change(t)), check.Did(d.what, companion()))
-					}))
+					}))...)
 			}
 		}
 
-		check.Register(
+		check.Register(mirrored(
 			topoCase("chroot/chroot_allowed", check.Allowed, func(t *check.T) string {
 				if err := fixture.Layout(t, "root/"); err != nil {
 					return check.SetupFailed(err)
@@ -342,9 +342,9 @@ func init() {
 				}
 				return check.Steps(check.Did("d", fixture.OpenRead("/d/f")), check.Did("e", fixture.OpenRead("/e/f")))
 			}),
-		)
-		check.Register(bindCases()...)
-		check.Register(overlayCases()...)
+		)...)
+		check.Register(mirrored(bindCases()...)...)
+		check.Register(mirrored(overlayCases()...)...)
 	})
 }
 

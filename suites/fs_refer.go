@@ -224,9 +224,9 @@ var referRows = []referRow{
 func init() {
 	check.Build(func() {
 		for _, r := range referRows {
-			check.Register(r.caseFor())
+			check.Register(mirrored(r.caseFor())...)
 		}
-		check.Register(referMountCases()...)
+		check.Register(mirrored(referMountCases()...)...)
 		check.Register(
 			// A rule granting everything above both directories: reparenting
 			// within it is allowed, while the domain still denies reading

@@ -66,7 +66,7 @@ func init() {
 				if !granted {
 					name, want, ruleOn = "denied_without_rule", check.DeniedFrom(check.ABILandlock, "EACCES"), "other"
 				}
-				check.Register(withMountNS(specialCase(s.typ+"/"+name, want, []string{"§3.11"}, nil), func(t *check.T) string {
+				check.Register(mirrored(withMountNS(specialCase(s.typ+"/"+name, want, []string{"§3.11"}, nil), func(t *check.T) string {
 					p, err := s.mount(t)
 					if err != nil {
 						return check.SetupFailedf("%v", err)
@@ -75,12 +75,12 @@ func init() {
 						return fixture.EnforceFailed(err)
 					}
 					return check.Outcome(fixture.OpenRead(p))
-				}))
+				}))...)
 			}
 		}
 
 		denyAll := func(t *check.T) error { return fixture.EnforceFS(t, check.AllFS&^fixture.ARefer) }
-		check.Register(
+		check.Register(mirrored(
 			// The system's own /proc and /dev are filesystems like any other.
 			specialCase("proc/self_status_denied_without_rule", check.DeniedFrom(check.ABILandlock, "EACCES"), []string{"§3.11"}, func(t *check.T) string {
 				if err := fixture.EnforceFS(t, fixture.ARead, fixture.On("", fixture.ARead)); err != nil {
@@ -197,7 +197,7 @@ func init() {
 				_, rerr := unix.Pread(fd, make([]byte, 1), 0)
 				return pairs("fd", check.Outcome(rerr), "reopen", check.Outcome(fixture.OpenRead(procFD(fd))))
 			}),
-		)
+		)...)
 
 		// Descriptors of internal filesystems cannot be rule parents
 		// (landlock_add_rule(2): EBADFD for a member of rule_attr that is not
@@ -219,7 +219,7 @@ func init() {
 			{"memfd", func() (int, error) { return unix.MemfdCreate("llconform", unix.MFD_CLOEXEC) }},
 		} {
 			p := p
-			check.Register(specialCase("rule_parent/"+p.name+"_ebadfd", check.Always("EBADFD"), []string{"§6.16"}, func(t *check.T) string {
+			check.Register(mirrored(specialCase("rule_parent/"+p.name+"_ebadfd", check.Always("EBADFD"), []string{"§6.16"}, func(t *check.T) string {
 				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(rs int) string {
 					fd, err := p.open()
 					if err != nil {
@@ -228,7 +228,7 @@ func init() {
 					defer unix.Close(fd)
 					return check.Outcome(fixture.AddPath(rs, fsRead, fd, 0))
 				})
-			}))
+			}))...)
 		}
 	})
 }

@@ -58,7 +58,7 @@ func sandboxed(abi int, denied, unrestricted string) func(check.Env) string {
 func init() {
 	check.Build(func() {
 		read := func(p string) string { return check.Outcome(fixture.OpenRead(p)) }
-		check.Register(
+		check.Register(mirrored(
 			walkCase("relative_path_after_chdir_into_allowed_dir", sandboxed(check.ABILandlock, "f=ok ../b/f=EACCES", "f=ok ../b/f=ok"), func(t *check.T) string {
 				if err := unix.Chdir(t.Path("a")); err != nil {
 					return check.SetupFailed(err)
@@ -152,10 +152,10 @@ func init() {
 				return pairs("stat", check.Outcome(unix.Stat(p, &st)), "access", check.Outcome(unix.Access(p, unix.R_OK)),
 					"chmod", check.Outcome(unix.Chmod(p, 0o640)), "open", read(p))
 			}),
-		)
+		)...)
 		// The chroot rows need CAP_SYS_CHROOT: a mount namespace (and, for an
 		// unprivileged run, a user namespace) gives it.
-		check.Register(walkNS("relative_path_from_cwd_outside_chroot", sandboxed(check.ABILandlock, "f=ok ../b/f=EACCES", "f=ok ../b/f=ok"), func(t *check.T) string {
+		check.Register(mirrored(walkNS("relative_path_from_cwd_outside_chroot", sandboxed(check.ABILandlock, "f=ok ../b/f=EACCES", "f=ok ../b/f=ok"), func(t *check.T) string {
 			// A working directory outside the chroot: relative paths walk up
 			// to the real root, past the chroot, and the rules met there count.
 			if err := fixture.Layout(t, "a/f", "b/f", "root/"); err != nil {
@@ -171,8 +171,8 @@ func init() {
 				return "chroot: " + check.Outcome(err)
 			}
 			return pairs("f", read("f"), "../b/f", read("../b/f"))
-		}))
-		check.Register(walkNS("dotdot_stays_inside_chroot", sandboxed(check.ABILandlock, "/../d/f=ok /e/f=EACCES", "/../d/f=ok /e/f=ok"), func(t *check.T) string {
+		}))...)
+		check.Register(mirrored(walkNS("dotdot_stays_inside_chroot", sandboxed(check.ABILandlock, "/../d/f=ok /e/f=EACCES", "/../d/f=ok /e/f=ok"), func(t *check.T) string {
 			if err := fixture.Layout(t, "root/d/f", "root/e/f"); err != nil {
 				return check.SetupFailed(err)
 			}
@@ -183,7 +183,7 @@ func init() {
 				return fixture.EnforceFailed(err)
 			}
 			return pairs("/../d/f", read("/../d/f"), "/e/f", read("/e/f"))
-		}))
+		}))...)
 	})
 }
 

@@ -65,7 +65,7 @@ func ioctlIntArg(cmd uint, v int) func(int) error {
 func init() {
 	check.Build(func() {
 		const r = landlock.FSReadFile
-		check.Register(
+		check.Register(mirrored(
 			ioctlCase("dev_zero/fionread_denied", "/dev/zero", r, ioctlDenied, fionread),
 			ioctlCase("dev_zero/fionread_allowed_with_ioctl_dev", "/dev/zero", r|landlock.FSIoctlDev, func(check.Env) string { return notDeniedIoctl }, fionread),
 			ioctlCase("dev_zero/fioclex_always_allowed", "/dev/zero", r, check.Allowed, ioctlNone(fioclexCmd)),
@@ -84,7 +84,7 @@ func init() {
 				}
 				return check.Outcome(fionread(fd))
 			}},
-		)
+		)...)
 	})
 }
 
@@ -239,9 +239,9 @@ func init() {
 			{"fideduperange", fideduperangeCmd},
 		} {
 			c := c
-			check.Register(ioctlCase10("dev_zero/"+c.name+"_always_allowed", withFionread(unchanged), func(t *check.T) string {
+			check.Register(mirrored(ioctlCase10("dev_zero/"+c.name+"_always_allowed", withFionread(unchanged), func(t *check.T) string {
 				return ioctlDiff(t, "/dev/zero", fixture.ARead, ioctlBuf(c.cmd))
-			}))
+			}))...)
 		}
 		for _, c := range []struct {
 			name string
@@ -251,14 +251,14 @@ func init() {
 			{"fibmap", fibmapCmd}, {"tcgets", unix.TCGETS}, {"unknown_command", unknownDeviceIoctl},
 		} {
 			c := c
-			check.Register(
+			check.Register(mirrored(
 				ioctlCase10("dev_zero/"+c.name+"_denied_without_ioctl_dev", withFionread(ioctlDeniedDiff), func(t *check.T) string {
 					return ioctlDiff(t, "/dev/zero", fixture.ARead, ioctlBuf(c.cmd))
 				}),
 				ioctlCase10("dev_zero/"+c.name+"_allowed_with_ioctl_dev", unchanged, func(t *check.T) string {
 					return ioctlDiff(t, "/dev/zero", fixture.ARead|fixture.AIoctl, ioctlBuf(c.cmd))
 				}),
-			)
+			)...)
 		}
 
 		// Other kinds of files: never restricted, whatever the command.
@@ -300,18 +300,18 @@ func init() {
 				if k.name == "regular_file" && c.name == "fionread" {
 					continue // ioctl/regular_file/fionread_not_restricted
 				}
-				check.Register(ioctlCase10(k.name+"/"+c.name+"_not_restricted",
+				check.Register(mirrored(ioctlCase10(k.name+"/"+c.name+"_not_restricted",
 					byLibABI(check.ABIIoctlDev, "as unsandboxed; dev_zero fionread EACCES", "as unsandboxed; dev_zero fionread not denied"),
 					func(t *check.T) string {
 						// The same command on this file before and after a domain
 						// that handles IOCTL_DEV and grants it nowhere; the
 						// companion shows the domain denies a device command.
 						return ioctlOnKind(t, k.open, ioctlBuf(c.cmd))
-					}))
+					}))...)
 			}
 		}
 
-		check.Register(
+		check.Register(mirrored(
 			ioctlCase10("dev/rule_on_parent_directory_grants_ioctl_dev", func(check.Env) string { return "not denied" }, func(t *check.T) string {
 				if err := fixture.EnforceFS(t, fixture.ARead|fixture.AIoctl, fixture.On("/dev", fixture.ARead|fixture.AIoctl)); err != nil {
 					return fixture.EnforceFailed(err)
@@ -357,7 +357,7 @@ func init() {
 						return unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 					})
 				}},
-		)
+		)...)
 		check.Register(ptyCases()...)
 	})
 }

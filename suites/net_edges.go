@@ -625,19 +625,19 @@ func init() {
 		for _, f := range fixture.Families {
 			for _, r := range tcpLayerRows() {
 				r.covers = n1
-				check.Register(r.caseFor("tcp", f, stream, tcp))
+				check.Register(mirrored(r.caseFor("tcp", f, stream, tcp))...)
 			}
 			for _, r := range udpLayerRows() {
 				r.covers = n1
 				check.Register(r.caseFor("udp", f, dgram, udp))
 			}
 		}
-		check.Register(netCases("tcp", stream, tcp, tcpPortZeroRows)...)
-		check.Register(netCases("udp", dgram, udp, udpPortZeroRows)...)
-		check.Register(netCases("tcp", stream, tcp, tcpFamilyRows)...)
+		check.Register(mirrored(netCases("tcp", stream, tcp, tcpPortZeroRows)...)...)
+		check.Register(mirrored(netCases("udp", dgram, udp, udpPortZeroRows)...)...)
+		check.Register(mirrored(netCases("tcp", stream, tcp, tcpFamilyRows)...)...)
 		for _, f := range fixture.Families {
 			for _, r := range udpFamilyRows(f) {
-				check.Register(r.caseFor("udp", f, dgram, udp))
+				check.Register(mirrored(r.caseFor("udp", f, dgram, udp))...)
 			}
 		}
 		for _, r := range tcpMappedRows {
@@ -646,10 +646,10 @@ func init() {
 		}
 		for _, r := range udpMappedRows {
 			r.omits = mappedOnly
-			check.Register(r.caseFor("udp", mappedV4, dgram, udp))
+			check.Register(mirrored(r.caseFor("udp", mappedV4, dgram, udp))...)
 		}
-		check.Register(netCases("tcp", stream, tcp, privilegedRows(tcpDenied, tcpBind, tcpConnect))...)
-		check.Register(netCases("udp", dgram, udp, privilegedRows(udpDenied, udpBind, udpSend))...)
+		check.Register(mirrored(netCases("tcp", stream, tcp, privilegedRows(tcpDenied, tcpBind, tcpConnect))...)...)
+		check.Register(mirrored(netCases("udp", dgram, udp, privilegedRows(udpDenied, udpBind, udpSend))...)...)
 		for _, p := range []struct {
 			name  string
 			proto int
@@ -657,15 +657,15 @@ func init() {
 			for _, f := range fixture.Families {
 				for _, r := range protoRows(p.name) {
 					r.skip = noProto(f, p.proto, p.name)
-					check.Register(r.caseFor("tcp", f, stream, p.proto))
+					check.Register(mirrored(r.caseFor("tcp", f, stream, p.proto))...)
 				}
 			}
 		}
-		check.Register(netCases("tcp", stream, tcp, tcpFastOpenRows)...)
-		check.Register(netCases("udp", dgram, udp, udpTruncatedRows())...)
+		check.Register(mirrored(netCases("tcp", stream, tcp, tcpFastOpenRows)...)...)
+		check.Register(mirrored(netCases("udp", dgram, udp, udpTruncatedRows())...)...)
 		for _, f := range fixture.Families {
 			for _, r := range mmsgRows {
-				check.Register(r.caseFor(f))
+				check.Register(mirrored(r.caseFor(f))...)
 			}
 		}
 	})

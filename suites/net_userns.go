@@ -47,7 +47,7 @@ func init() {
 		} {
 			k := k
 			spec := fmt.Sprintf("%d:%d:%d:%d", k.typ, k.proto, k.bind, k.oth)
-			check.Register(check.Case{Area: k.area, Name: "ipv4/bind/privileged_port_in_own_user_and_network_namespace",
+			check.Register(mirrored(check.Case{Area: k.area, Name: "ipv4/bind/privileged_port_in_own_user_and_network_namespace",
 				Skip: noUserns, Covers: []string{k.cov, "net.1"},
 				Variants: netVariants(fixture.IPv4, k.typ, k.proto),
 				Omits: []check.Omission{{Dim: check.DimFamily, Values: []string{"ipv6"},
@@ -63,7 +63,7 @@ func init() {
 					t.Logf("kernel.unprivileged_userns_clone=%s user.max_user_namespaces=%s",
 						sysctl("kernel/unprivileged_userns_clone"), sysctl("user/max_user_namespaces"))
 					return inOwnNetns(spec, t.Env.Ceiling)
-				}})
+				}})...)
 		}
 	})
 }

@@ -134,7 +134,7 @@ var topologyNames = map[topology]string{outside: "outside", same: "same", nested
 
 // registerIn registers a case of the ptrace rows with its topology.
 func registerIn(k topology, c check.Case) {
-	check.Register(c.Varying(check.Variant{Dim: check.DimTopology, Value: topologyNames[k]}))
+	check.Register(mirrored(c.Varying(check.Variant{Dim: check.DimTopology, Value: topologyNames[k]}))...)
 }
 
 // withTopology enforces on the case thread and starts the target so that
@@ -337,7 +337,7 @@ func init() {
 			if m.attachMode {
 				skip = ptraceSkip
 			}
-			check.Register(
+			check.Register(mirrored(
 				ptraceCase(m.name+"_of_process_outside_domain_denied", check.Thread, skip, ptraceDenied(m.denied), func(t *check.T) string {
 					return withTopology(t, outside, fixture.TargetSpec{}, func(p *fixture.TinyProc) string {
 						if t.Env.Root {
@@ -351,7 +351,7 @@ func init() {
 				ptraceCase(m.name+"_of_process_in_same_domain_allowed", check.Thread, skip, check.Allowed, func(t *check.T) string {
 					return withTopology(t, same, fixture.TargetSpec{}, func(p *fixture.TinyProc) string { return check.Outcome(m.op(p.Pid)) })
 				}),
-			)
+			)...)
 		}
 		// The same check with every capability root has. The documentation
 		// promises the domain hierarchy decides (landlock.rst "Special
@@ -359,7 +359,7 @@ func init() {
 		// restrictions; "Ptrace restrictions": the tracee must be in a
 		// sub-domain of the tracer); kernels whose mm_access() lets
 		// CAP_PERFMON override the refusal do not keep it for root.
-		check.Register(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", check.Thread, check.NeedRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *check.T) string {
+		check.Register(mirrored(ptraceCase("read_environ_of_process_outside_domain_denied_to_root", check.Thread, check.NeedRoot("CAP_PERFMON"), ptraceDenied("EACCES"), func(t *check.T) string {
 			return withTopology(t, outside, fixture.TargetSpec{}, func(p *fixture.TinyProc) string {
 				o := check.Outcome(readEnviron(p.Pid))
 				if o == check.OK {
@@ -367,6 +367,6 @@ func init() {
 				}
 				return o
 			})
-		}).Deviating(check.ChangePerfmonProcAccess.Observed(check.OK)))
+		}).Deviating(check.ChangePerfmonProcAccess.Observed(check.OK)))...)
 	})
 }

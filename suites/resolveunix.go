@@ -61,7 +61,7 @@ func init() {
 		stream, dgram, seqpacket := unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET
 		connect := func(typ int) func(string) error { return func(p string) error { return fixture.UnixConnect(p, typ) } }
 		noRule := grantOn()
-		check.Register(
+		check.Register(mirrored(
 			pathServerCase("stream_connect_outside_denied", resolveDenied, stream, noRule, connect(stream)),
 			pathServerCase("seqpacket_connect_outside_denied", resolveDenied, seqpacket, noRule, connect(seqpacket)),
 			pathServerCase("dgram_connect_outside_denied", resolveDenied, dgram, noRule, connect(dgram)),
@@ -121,6 +121,6 @@ func init() {
 			check.Case{Area: "resolveunix", Covers: resolveCovers, Name: "abstract_socket_unaffected", Want: check.Allowed, Run: func(t *check.T) string {
 				return withAbstractServer(t, stream, resolvePolicy(), connectStream)
 			}},
-		)
+		)...)
 	})
 }

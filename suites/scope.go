@@ -239,7 +239,7 @@ func scopeCases() []check.Case {
 	}
 }
 
-func init() { check.Build(func() { check.Register(scopeCases()...) }) }
+func init() { check.Build(func() { check.Register(mirrored(scopeCases()...)...) }) }
 
 // grantEverything handles and grants every filesystem and network right
 // beneath / and on every port used here, plus the scope s.

@@ -105,7 +105,7 @@ func init() {
 		for _, k := range sockKinds {
 			k := k
 			pol := k.policy()
-			check.Register(
+			check.Register(mirrored(
 				// Two sibling domains under a common one: the server's child
 				// adds its own layer after it was forked, the case thread then
 				// adds another.
@@ -296,7 +296,7 @@ func init() {
 					defer unix.Close(srv)
 					return check.Outcome(connectSeqpacket(addr))
 				}),
-			)
+			)...)
 		}
 
 		// A nested layer that does not restrict the kind leaves its parent

@@ -144,14 +144,14 @@ func init() {
 	check.Build(func() {
 		for _, m := range sendMethods {
 			m := m
-			check.Register(
+			check.Register(mirrored(
 				sigCase(m.name+"/to_process_outside_domain_not_delivered", check.Thread, nil, scopedSend, func(t *check.T) string {
 					return signalTopology(t, outside, func(p *fixture.TinyProc) string { return sendOutcome(m.send(p.Pid), pendingOf(p.Pid, blocked)) })
 				}),
 				sigCase(m.name+"/to_child_in_same_domain_delivered", check.Thread, nil, isDelivered, func(t *check.T) string {
 					return signalTopology(t, same, func(p *fixture.TinyProc) string { return sendOutcome(m.send(p.Pid), pendingOf(p.Pid, blocked)) })
 				}),
-			)
+			)...)
 		}
 		send := func(k topology) func(t *check.T) string {
 			return func(t *check.T) string {
@@ -160,11 +160,11 @@ func init() {
 				})
 			}
 		}
-		check.Register(
+		check.Register(mirrored(
 			sigCase("kill/to_child_in_nested_domain_delivered", check.Thread, nil, isDelivered, send(nested)),
 			sigCase("kill/to_child_in_sibling_domain_not_delivered", check.Thread, nil, scopedSend, send(sibling)),
 			sigCase("kill/to_process_in_unrelated_domain_not_delivered", check.Thread, nil, scopedSend, send(unrelated)),
-		)
+		)...)
 	})
 }
 
@@ -208,7 +208,7 @@ func init() {
 				}
 				return r.want(e)
 			}
-			check.Register(sigCase("tgkill/"+r.name, check.Process, nil, want, func(t *check.T) string {
+			check.Register(mirrored(sigCase("tgkill/"+r.name, check.Process, nil, want, func(t *check.T) string {
 				dir := t.Root()
 				if err := blockOnThread(blocked); err != nil {
 					return check.SetupFailedf("sigprocmask: %s", check.Outcome(err))
@@ -235,7 +235,7 @@ func init() {
 					return "target: " + err.Error()
 				}
 				return check.Steps(check.Saw("send", fixture.Result(res[0])), check.Saw("pending", takePending(blocked)))
-			}))
+			}))...)
 		}
 	})
 }
@@ -307,7 +307,7 @@ func (b *blockingThread) stop() { close(b.take) }
 // whose domain was set after it took other credentials than its sibling.
 func init() {
 	check.Build(func() {
-		check.Register(sigCase("tgkill/to_sibling_thread_outside_domain_delivered", check.Thread, nil, isDelivered, func(t *check.T) string {
+		check.Register(mirrored(sigCase("tgkill/to_sibling_thread_outside_domain_delivered", check.Thread, nil, isDelivered, func(t *check.T) string {
 			b, err := startBlockingThread(blocked)
 			if err != nil {
 				return check.SetupFailed(err)
@@ -318,8 +318,8 @@ func init() {
 			}
 			err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
 			return sendOutcome(err, b.pending())
-		}).Deviating(check.UnfixedErratum(2, refused)))
-		check.Register(sigCase("tgkill/from_thread_with_other_uid_to_sibling_thread_delivered", check.Thread, check.NeedRoot("CAP_SETUID"), isDelivered, func(t *check.T) string {
+		}).Deviating(check.UnfixedErratum(2, refused)))...)
+		check.Register(mirrored(sigCase("tgkill/from_thread_with_other_uid_to_sibling_thread_delivered", check.Thread, check.NeedRoot("CAP_SETUID"), isDelivered, func(t *check.T) string {
 			b, err := startBlockingThread(blocked)
 			if err != nil {
 				return check.SetupFailed(err)
@@ -334,7 +334,7 @@ func init() {
 			}
 			err = unix.Tgkill(unix.Getpid(), b.tid, blocked)
 			return sendOutcome(err, b.pending())
-		}).Deviating(check.UnfixedErratum(2, refused)))
+		}).Deviating(check.UnfixedErratum(2, refused)))...)
 	})
 }
 
@@ -458,23 +458,23 @@ func init() {
 			sig := map[unix.Signal]string{unix.SIGIO: "sigio", unix.SIGURG: "sigurg"}[tr.sig]
 			for i, o := range ownerKinds {
 				o := o
-				check.Register(sigCase(sig+"/"+o.name+"_outside_domain_not_delivered", check.Thread, tr.skip, func(e check.Env) string {
+				check.Register(mirrored(sigCase(sig+"/"+o.name+"_outside_domain_not_delivered", check.Thread, tr.skip, func(e check.Env) string {
 					if e.LibABI() >= check.ABIScoped {
 						return fownOutcome("no")
 					}
 					return fownOutcome("yes")
-				}, func(t *check.T) string { return fownSend(t, tr, o, outside, false, scope(t)) }))
+				}, func(t *check.T) string { return fownSend(t, tr, o, outside, false, scope(t)) }))...)
 				if i < 2 {
-					check.Register(sigCase(sig+"/"+o.name+"_in_same_domain_delivered", check.Thread, tr.skip, fownDelivered, func(t *check.T) string {
+					check.Register(mirrored(sigCase(sig+"/"+o.name+"_in_same_domain_delivered", check.Thread, tr.skip, fownDelivered, func(t *check.T) string {
 						return fownSend(t, tr, o, same, false, scope(t))
-					}))
+					}))...)
 				}
 			}
 			// The owner's domain is the one of the thread that set it: set
 			// before the scope, it reaches the target outside.
-			check.Register(sigCase(sig+"/owner_set_before_scope_delivered", check.Thread, tr.skip, fownDelivered, func(t *check.T) string {
+			check.Register(mirrored(sigCase(sig+"/owner_set_before_scope_delivered", check.Thread, tr.skip, fownDelivered, func(t *check.T) string {
 				return fownSend(t, tr, ownerKinds[0], outside, true, scope(t))
-			}))
+			}))...)
 		}
 		// The abstract-socket scope does not concern signals.
 		check.Register(sigCase("sigio/abstract_scope_does_not_restrict", check.Thread, nil, fownDelivered, func(t *check.T) string {

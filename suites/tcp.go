@@ -156,7 +156,7 @@ var tcpRows = []netRow{
 
 func init() {
 	check.Build(func() {
-		check.Register(netCases("tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpRows)...)
+		check.Register(mirrored(netCases("tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpRows)...)...)
 		stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
 		check.Register(
 			// On IPv4, bind(AF_UNSPEC) with INADDR_ANY is accepted by the

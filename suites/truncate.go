@@ -43,7 +43,7 @@ const (
 
 func init() {
 	check.Build(func() {
-		check.Register(
+		check.Register(mirrored(
 			truncCase("truncate/denied", rw, truncateDenied, func(t *check.T) error { return unix.Truncate(t.Path("f"), 0) }),
 			truncCase("truncate/allowed", rwt, check.Allowed, func(t *check.T) error { return unix.Truncate(t.Path("f"), 0) }),
 			truncCase("ftruncate/denied", rw, truncateDenied, func(t *check.T) error { return ftruncateAfterOpen(t.Path("f"), unix.O_WRONLY) }),
@@ -81,7 +81,7 @@ func init() {
 				defer unix.Close(fd)
 				return fixture.OnOtherThread(func() string { return check.Outcome(unix.Ftruncate(fd, 0)) })
 			}},
-		)
+		)...)
 	})
 }
 
@@ -110,7 +110,7 @@ func truncPair(denied, unrestricted string) func(check.Env) string {
 func init() {
 	check.Build(func() {
 		ftrunc := func(fd int) string { return check.Outcome(unix.Ftruncate(fd, 0)) }
-		check.Register(
+		check.Register(mirrored(
 			fdCase("memfd/ftruncate_not_restricted", truncPair("memfd=ok file=EACCES", "memfd=ok file=ok"), func(t *check.T) string {
 				t.Files("f")
 				if err := fixture.EnforceFS(t, check.AllFS&^fixture.ARefer, fixture.On("", rw)); err != nil {
@@ -243,7 +243,7 @@ func init() {
 					}
 					return check.Outcome(unix.Truncate(t.Path("a/l"), 0))
 				}},
-		)
+		)...)
 
 		// The right is bound to the descriptor: a process outside every domain
 		// (started before the enforcement) that receives it over SCM_RIGHTS
@@ -254,12 +254,12 @@ func init() {
 			if granted {
 				name, want, grant = "fd_passed_to_unsandboxed_process/ftruncate_allowed_with_truncate", check.Allowed, rwt
 			}
-			check.Register(fdCase(name, want, func(t *check.T) string {
+			check.Register(mirrored(fdCase(name, want, func(t *check.T) string {
 				t.Files("f")
 				return withReceiver(t, "ftruncate", func() error { return fixture.EnforceFS(t, rwt, fixture.On("", grant)) }, func() (int, error) {
 					return unix.Open(t.Path("f"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 				})
-			}))
+			}))...)
 		}
 	})
 }

@@ -167,14 +167,14 @@ func init() {
 					return "EINVAL"
 				})},
 		} {
-			check.Register(r.caseOf())
+			check.Register(mirrored(r.caseOf())...)
 		}
 		noRuleset := func(name string, flags uint32, want func(check.Env) string) check.Case {
 			return check.Case{Area: "tsync", Name: name, Isolation: check.Process, Want: want, Covers: []string{"§3.12", "§6.8"}, Run: func(t *check.T) string {
 				return check.Outcome(fixture.Restrict(t, -1, flags))
 			}}
 		}
-		check.Register(
+		check.Register(mirrored(
 			// Only LOG_SUBDOMAINS_OFF (with or without TSYNC) works without a
 			// ruleset; NO_NEW_PRIVS requires one (landlock.h).
 			noRuleset("no_ruleset_log_subdomains_off_with_tsync", logSubdomainOff|tsyncFlag, tsyncWant(check.OK)),
@@ -185,6 +185,6 @@ func init() {
 				}
 				return "EINVAL"
 			})),
-		)
+		)...)
 	})
 }

@@ -157,7 +157,7 @@ const (
 
 func init() {
 	check.Build(func() {
-		check.Register(
+		check.Register(mirrored(
 			// Two threads enforce with TSYNC at the same instant, several
 			// times: both calls succeed every time (neither may deadlock or
 			// fail because the other is midway), and a third thread ends
@@ -483,7 +483,7 @@ func init() {
 					}
 					return fmt.Sprintf("restrict=ok, unrestricted threads: %d", free)
 				}),
-		)
+		)...)
 	})
 }
 

@@ -97,13 +97,13 @@ var udpRows = []netRow{
 func init() {
 	check.Build(func() {
 		dgram, udp := unix.SOCK_DGRAM, unix.IPPROTO_UDP
-		check.Register(netCases("udp", dgram, udp, udpRows)...)
+		check.Register(mirrored(netCases("udp", dgram, udp, udpRows)...)...)
 		const udpUnspecV4 = "only IPv4 takes an AF_UNSPEC destination as AF_INET; IPv6 has the refused_when_connect_send_handled row"
 		// sendto(AF_UNSPEC) from a socket bound before enforcement.
 		sendUnspec := func(x *fixture.NetFix) error {
 			return fixture.RawSendto(x.Bound, x.Family.Raw(unix.AF_UNSPEC, x.Port, x.Family.FullLen()), 0)
 		}
-		check.Register(
+		check.Register(mirrored(
 			// IPv4 takes an AF_UNSPEC destination as AF_INET: its port is
 			// checked like any other.
 			netRow{name: "sendto_af_unspec/checked_as_af_inet_denied", want: udpDenied, covers: n1, omits: onlyOn(fixture.IPv4, udpUnspecV4),
@@ -123,6 +123,6 @@ func init() {
 					return asUnsandboxed
 				},
 				policy: pol(udpBoth, onServer(udpSend), onPort(0, udpBind)), op: sendUnspec}.caseFor("udp", fixture.IPv6, dgram, udp),
-		)
+		)...)
 	})
 }
