@@ -116,7 +116,7 @@ func openDirRecords(a *fixture.AuditSession, dir string) string {
 	o := check.Outcome(fixture.OpenClose(dir, openDirFlags))
 	recs, err := a.Mark()
 	if err != nil {
-		return "audit: " + err.Error()
+		return check.SetupFailedf("audit records: %v", err)
 	}
 	return "open=" + o + " " + fixture.ViewOf(recs, fixture.PathIs(dir)).Describe(os.Getpid())
 }
@@ -193,7 +193,7 @@ func init() {
 				o := check.Outcome(fixture.OpenClose(ds[0], openDirFlags))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				same := len(fixture.ViewOf(recs, fixture.PathIs(ds[0])).Access)
 				res, err := runReporting(t.Root(), openPathProgram(ds[1]), 1)
@@ -202,7 +202,7 @@ func init() {
 				}
 				recs, err = a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				return fmt.Sprintf("same: open=%s records=%d; exec: open=%s records=%d", o, same, fixture.OkOrErr(res[0]), len(fixture.ViewOf(recs, fixture.PathIs(ds[1])).Access))
 			}))...)
@@ -281,7 +281,7 @@ func init() {
 				}
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				return "open=" + fixture.OkOrErr(res[0]) + " " + fixture.ViewOf(recs, fixture.PathIs(d)).Describe(p.Pid)
 			})
@@ -336,7 +336,7 @@ func init() {
 				o := check.Outcome(unix.Kill(p.Pid, blocked))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				return "kill=" + o + " " + fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Describe(os.Getpid())
 			}
@@ -359,7 +359,7 @@ func init() {
 					o := check.Outcome(attach(p.Pid))
 					recs, err := a.Mark()
 					if err != nil {
-						return "audit: " + err.Error()
+						return check.SetupFailedf("audit records: %v", err)
 					}
 					return "attach=" + o + " " + fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Describe(os.Getpid())
 				}),

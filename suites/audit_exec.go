@@ -66,7 +66,7 @@ func init() {
 				}
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				return fmt.Sprintf("kill=%s open=%s signal records=%d open records=%d", fixture.OkOrErr(res[0]), fixture.OkOrErr(res[1]),
 					len(fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Access), len(fixture.ViewOf(recs, fixture.PathIs(d)).Access))
@@ -112,7 +112,7 @@ func init() {
 				}
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				return fmt.Sprintf("open=%s records=%d", fixture.OkOrErr(res[0]), len(fixture.ViewOf(recs, fixture.PathIs(d)).Access))
 			}).Deviating(check.FixLogSubdomainsOff.Without("open=EACCES records=1")).Mirroring("audit_test.c:audit.log_subdomains_off_fork").Covering("obs.2"))
@@ -152,7 +152,7 @@ func init() {
 					}
 					recs, err := a.Mark()
 					if err != nil {
-						return "audit: " + err.Error()
+						return check.SetupFailedf("audit records: %v", err)
 					}
 					return "open=" + fixture.OkOrErr(res[0]) + " " + fixture.ViewOf(recs, fixture.PathIs(ds[0])).Describe(os.Getpid())
 				}).Mirroring("fs_test.c:audit_quiet_layout1.base").Covering("§3.14"))

@@ -151,7 +151,7 @@ func init() {
 					})
 					recs, err := a.Mark()
 					if err != nil {
-						return "audit: " + err.Error()
+						return check.SetupFailedf("audit records: %v", err)
 					}
 					view := fixture.ViewOf(recs, fixture.PathIs(d))
 					// The sibling's denial: the domain was made by this
@@ -204,7 +204,7 @@ func init() {
 					o := check.Outcome(unix.Kill(p.Pid, blocked))
 					recs, err := a.Mark()
 					if err != nil {
-						return "audit: " + err.Error()
+						return check.SetupFailedf("audit records: %v", err)
 					}
 					return "kill=" + o + " " + fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Describe(os.Getpid())
 				}).Mirroring("audit_test.c:audit_flags.signal").Covering("obs.2"))
@@ -243,20 +243,8 @@ func init() {
 				return "rename=EACCES " + obs
 			})
 			check.Register(fsAuditCase(r.name, want, func(t *check.T, a *fixture.AuditSession, d string) string {
-				src, dst := filepath.Join(d, "src"), filepath.Join(d, "dst")
-				for _, p := range []string{src, dst} {
-					if err := os.Mkdir(p, 0o755); err != nil {
-						return check.SetupFailed(err)
-					}
-				}
-				if err := fileIn(src); err != nil {
-					return check.SetupFailed(err)
-				}
-				vars := traceVars{}
-				if err := fsVars(vars, src, "src"); err != nil {
-					return check.SetupFailed(err)
-				}
-				if err := fsVars(vars, dst, "dst"); err != nil {
+				src, dst, vars, err := renameDirs(d)
+				if err != nil {
 					return check.SetupFailed(err)
 				}
 				handled := check.FeatureNamed(check.FSRight, "refer").Value | uint64(unix.LANDLOCK_ACCESS_FS_MAKE_REG|unix.LANDLOCK_ACCESS_FS_REMOVE_FILE)
@@ -287,7 +275,7 @@ func init() {
 				o := check.Outcome(unix.Rename(filepath.Join(src, "f"), filepath.Join(dst, "f")))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				enforcerDomain(vars, recs)
 				return "rename=" + o + " " + achFS.observe(recs, under(d), vars)
@@ -310,7 +298,7 @@ func init() {
 				o := check.Outcome(fixture.UnixConnect(name, unix.SOCK_STREAM))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				mine := func(r fixture.AuditRecord) bool { return r.Fields["blockers"] == "scope.abstract_unix_socket" }
 				return "connect=" + o + " " + fixture.ViewOf(recs, mine).Describe(os.Getpid())
@@ -356,7 +344,7 @@ func init() {
 					}
 					more, err := a.Mark()
 					if err != nil {
-						return "audit: " + err.Error()
+						return check.SetupFailedf("audit records: %v", err)
 					}
 					recs = append(recs, more...)
 				}
@@ -402,7 +390,7 @@ func layersLifecycle(ids []string, limit time.Duration, next func() ([]fixture.A
 	for len(order) < len(ids) && time.Now().Before(deadline) {
 		recs, err := next()
 		if err != nil {
-			return "audit: " + err.Error()
+			return check.SetupFailedf("audit records: %v", err)
 		}
 		for _, r := range recs {
 			if r.Type == fixture.AuditLandlockDomain && r.Fields["status"] == "deallocated" && want[r.Fields["domain"]] {

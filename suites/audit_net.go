@@ -35,7 +35,7 @@ func init() {
 			o := check.Outcome(attach(pid))
 			recs, err := a.Mark()
 			if err != nil {
-				return "audit: " + err.Error()
+				return check.SetupFailedf("audit records: %v", err)
 			}
 			vars := traceVars{}
 			enforcerDomain(vars, recs)
@@ -99,7 +99,7 @@ func init() {
 				o := check.Outcome(fixture.ConnectFresh(cli, fixture.IPv4.Addr(port)))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				vars := traceVars{}
 				enforcerDomain(vars, recs)

@@ -67,7 +67,7 @@ func init() {
 				o := check.Outcome(unix.Rename(filepath.Join(src, "f"), filepath.Join(dst, "f")))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				enforcerDomain(vars, recs)
 				return "rename=" + o + " " + achFS.observe(recs, under(d), vars)

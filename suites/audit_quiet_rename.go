@@ -225,7 +225,7 @@ func init() {
 				o := check.Outcome(err2)
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				enforcerDomain(vars, recs)
 				return "rename=" + o + " " + achFS.observe(recs, under(d), vars)

@@ -110,6 +110,25 @@ func mknodIn(mode uint32, dev int) func(d string) error {
 	return func(d string) error { return unix.Mknod(filepath.Join(d, "n"), mode|0o600, dev) }
 }
 
+// renameDirs makes the two directories of a rename case under d, src with
+// a file in it, and the trace variables that name them ($src, $dst).
+func renameDirs(d string) (src, dst string, vars traceVars, err error) {
+	src, dst, vars = filepath.Join(d, "src"), filepath.Join(d, "dst"), traceVars{}
+	for _, p := range []string{src, dst} {
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return "", "", nil, err
+		}
+	}
+	if err := fileIn(src); err != nil {
+		return "", "", nil, err
+	}
+	if err := fsVars(vars, src, "src"); err != nil {
+		return "", "", nil, err
+	}
+	return src, dst, vars, fsVars(vars, dst, "dst")
+}
+
+// fileIn writes the file "f" in d.
 func fileIn(d string) error { return os.WriteFile(filepath.Join(d, "f"), []byte("x"), 0o644) }
 
 func prepFile(_ *check.T, d string) error { return fileIn(d) }
@@ -192,7 +211,7 @@ func init() {
 				o := check.Outcome(r.act(d))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				enforcerDomain(vars, recs)
 				match := func(rec fixture.AuditRecord) bool { p := rec.Fields["path"]; return p == d || under(d)(rec) }
@@ -217,20 +236,8 @@ func init() {
 			}
 			return "link=EACCES records=2: domain=$dom blockers=fs.refer path=$src ino=$src; domain=$dom blockers=fs.make_reg,fs.refer path=$dst ino=$dst"
 		}), func(t *check.T, a *fixture.AuditSession, d string) string {
-			src, dst := filepath.Join(d, "src"), filepath.Join(d, "dst")
-			for _, p := range []string{src, dst} {
-				if err := os.Mkdir(p, 0o755); err != nil {
-					return check.SetupFailed(err)
-				}
-			}
-			if err := fileIn(src); err != nil {
-				return check.SetupFailed(err)
-			}
-			vars := traceVars{}
-			if err := fsVars(vars, src, "src"); err != nil {
-				return check.SetupFailed(err)
-			}
-			if err := fsVars(vars, dst, "dst"); err != nil {
+			src, dst, vars, err := renameDirs(d)
+			if err != nil {
 				return check.SetupFailed(err)
 			}
 			refer := check.FeatureNamed(check.FSRight, "refer").Value
@@ -240,7 +247,7 @@ func init() {
 			o := check.Outcome(unix.Link(filepath.Join(src, "f"), filepath.Join(dst, "f")))
 			recs, err := a.Mark()
 			if err != nil {
-				return "audit: " + err.Error()
+				return check.SetupFailedf("audit records: %v", err)
 			}
 			enforcerDomain(vars, recs)
 			return "link=" + o + " " + achFS.observe(recs, under(d), vars)
@@ -275,7 +282,7 @@ func init() {
 			unix.Close(fd)
 			recs, err := a.Mark()
 			if err != nil {
-				return "audit: " + err.Error()
+				return check.SetupFailedf("audit records: %v", err)
 			}
 			vars := traceVars{}
 			enforcerDomain(vars, recs)
@@ -324,7 +331,7 @@ func init() {
 				}
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				vars := traceVars{}
 				enforcerDomain(vars, recs)
@@ -382,7 +389,7 @@ func init() {
 				}
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				vars := traceVars{}
 				enforcerDomain(vars, recs)
@@ -405,7 +412,7 @@ func init() {
 				for {
 					more, err := a.Mark()
 					if err != nil {
-						return "audit: " + err.Error()
+						return check.SetupFailedf("audit records: %v", err)
 					}
 					later = append(later, more...)
 					if containsRecord(later, mine) || time.Now().After(deadline) {

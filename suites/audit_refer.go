@@ -98,7 +98,7 @@ func init() {
 				o := check.Outcome(r.op(src, dst))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				enforcerDomain(vars, recs)
 				return r.opName + "=" + o + " " + achFS.observe(recs, under(d), vars)
@@ -129,7 +129,7 @@ func init() {
 			o := check.Outcome(fixture.Mknod(filepath.Join(src, "wh"), unix.S_IFCHR, 0, 0))
 			recs, err := a.Mark()
 			if err != nil {
-				return "audit: " + err.Error()
+				return check.SetupFailedf("audit records: %v", err)
 			}
 			enforcerDomain(vars, recs)
 			return "mknod=" + o + " " + achFS.observe(recs, under(d), vars)
@@ -163,7 +163,7 @@ func init() {
 			o := check.Outcome(err)
 			recs, err := a.Mark()
 			if err != nil {
-				return "audit: " + err.Error()
+				return check.SetupFailedf("audit records: %v", err)
 			}
 			enforcerDomain(vars, recs)
 			match := func(r fixture.AuditRecord) bool { return r.Fields["path"] == m || under(d)(r) }
@@ -206,7 +206,7 @@ func init() {
 				}))
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				vars := traceVars{}
 				enforcerDomain(vars, recs)

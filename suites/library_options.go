@@ -127,7 +127,7 @@ func openDirCount(a *fixture.AuditSession, dir string) string {
 	o := check.Outcome(fixture.OpenClose(dir, openDirFlags))
 	recs, err := a.Mark()
 	if err != nil {
-		return "audit: " + err.Error()
+		return check.SetupFailedf("audit records: %v", err)
 	}
 	return fmt.Sprintf("open=%s records=%d", o, len(fixture.ViewOf(recs, fixture.PathIs(dir)).Access))
 }
@@ -502,7 +502,7 @@ func optExec(flags landlock.RestrictFlags) func(t *check.T, a *fixture.AuditSess
 		}
 		recs, err := a.Mark()
 		if err != nil {
-			return "audit: " + err.Error()
+			return check.SetupFailedf("audit records: %v", err)
 		}
 		return fmt.Sprintf("exec: open=%s records=%d", fixture.OkOrErr(res[0]), len(fixture.ViewOf(recs, fixture.PathIs(d)).Access))
 	}
@@ -570,7 +570,7 @@ func optQuietNet(other bool) func(t *check.T, a *fixture.AuditSession) string {
 		o := check.Outcome(bindTCP(denied))
 		recs, err := a.Mark()
 		if err != nil {
-			return "audit: " + err.Error()
+			return check.SetupFailedf("audit records: %v", err)
 		}
 		return fmt.Sprintf("bind=%s records=%d", o, len(fixture.ViewOf(recs, fixture.PortIs(denied)).Access))
 	}
@@ -606,7 +606,7 @@ func optQuietScoped(quiet bool) func(t *check.T, a *fixture.AuditSession) string
 		o := check.Outcome(unix.Kill(p.Pid, blocked))
 		recs, err := a.Mark()
 		if err != nil {
-			return "audit: " + err.Error()
+			return check.SetupFailedf("audit records: %v", err)
 		}
 		return fmt.Sprintf("kill=%s records=%d", o, len(fixture.ViewOf(recs, fixture.OpidIs(p.Pid)).Access))
 	}

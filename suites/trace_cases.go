@@ -660,18 +660,7 @@ func init() {
 				} else {
 					o = check.Outcome(fixture.OpenClose(ds[0], openDirFlags))
 				}
-				recs, err := a.Mark()
-				if err != nil {
-					return "audit: " + err.Error()
-				}
-				evs, err := s.events()
-				if err != nil {
-					return check.SetupFailed(err)
-				}
-				vars := traceVars{}
-				domainVars(vars, evs, unix.Gettid())
-				mine := fieldIs("path", traceEscape(ds[0]))
-				return fmt.Sprintf("open=%s %s records=%d", o, chkLogged.observe(evs, mine, vars), len(fixture.ViewOf(recs, fixture.PathIs(ds[0])).Access))
+				return loggedObservation("open="+o, a, s, ds[0])
 			}).Mirroring(r.mirror).Covering("sec.6")
 			check.Register(c)
 		}

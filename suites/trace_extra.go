@@ -58,18 +58,7 @@ func init() {
 				if err := a.SetEnabled(before); err != nil {
 					return check.SetupFailedf("AUDIT_SET enabled=%d: %v", before, err)
 				}
-				recs, err := a.Mark()
-				if err != nil {
-					return "audit: " + err.Error()
-				}
-				evs, err := s.events()
-				if err != nil {
-					return check.SetupFailed(err)
-				}
-				vars := traceVars{}
-				domainVars(vars, evs, unix.Gettid())
-				mine := fieldIs("path", traceEscape(ds[0]))
-				return fmt.Sprintf("audit_enabled=0 open=%s %s records=%d", o, chkLogged.observe(evs, mine, vars), len(fixture.ViewOf(recs, fixture.PathIs(ds[0])).Access))
+				return loggedObservation("audit_enabled=0 open="+o, a, s, ds[0])
 			}).Covering("sec.6"))
 
 		// "Some LSM hooks suppress logging for speculative permission
@@ -121,7 +110,7 @@ func init() {
 				}
 				recs, err := a.Mark()
 				if err != nil {
-					return "audit: " + err.Error()
+					return check.SetupFailedf("audit records: %v", err)
 				}
 				vars := traceVars{}
 				vars.set("domain", dom, "dom")
@@ -325,4 +314,22 @@ func markerObservation(t *check.T, s *traceSession, fd int) string {
 	tid := unix.Gettid()
 	domainVars(vars, evs, tid)
 	return "open=" + check.Outcome(err) + " " + describeEvents(selectEvents(evs, chkDenyFS.name, byPid(tid)), chkDenyFS.name, vars, "domain", "blockers", "dev", "ino", "path")
+}
+
+// loggedObservation is what a case that opened path saw of its denial
+// in both streams: prefix, the trace event's logged field and the
+// number of audit records for path.
+func loggedObservation(prefix string, a *fixture.AuditSession, s *traceSession, path string) string {
+	recs, err := a.Mark()
+	if err != nil {
+		return check.SetupFailedf("audit records: %v", err)
+	}
+	evs, err := s.events()
+	if err != nil {
+		return check.SetupFailed(err)
+	}
+	vars := traceVars{}
+	domainVars(vars, evs, unix.Gettid())
+	mine := fieldIs("path", traceEscape(path))
+	return fmt.Sprintf("%s %s records=%d", prefix, chkLogged.observe(evs, mine, vars), len(fixture.ViewOf(recs, fixture.PathIs(path)).Access))
 }
