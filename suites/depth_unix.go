@@ -1,11 +1,7 @@
 package suites
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -62,30 +58,7 @@ var unixTopologies = []unixTopology{{"outside", false}, {"same", true}, {"parent
 // domain) that adds the layer of kind ("none": none) and serves a socket
 // of typ at addr until stop.
 func typedChildServer(t *check.T, kind string, typ int, addr string) (stop func(), err error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self)
-	cmd.Env = []string{fmt.Sprintf("%s=typed-server:%s:%d:%d:%s", fixture.ProbeEnv, kind, t.Env.Ceiling, typ, addr)}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop = func() { stdin.Close(); cmd.Wait() }
-	if line, _ := bufio.NewReader(out).ReadString('\n'); strings.TrimSpace(line) != "ready" {
-		stop()
-		return nil, fmt.Errorf("%s", strings.TrimSpace(line))
-	}
-	return stop, nil
+	return fixture.ServeInChild(fmt.Sprintf("typed-server:%s:%d:%d:%s", kind, t.Env.Ceiling, typ, addr))
 }
 
 func init() {

@@ -1,12 +1,8 @@
 package suites
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -301,30 +297,7 @@ func nestedServer(t *check.T, kind, addr string) string {
 // domain now) that adds the layer of nest ("none": no layer) and serves a
 // stream socket at addr until stop.
 func childServer(t *check.T, nest, addr string) (stop func(), err error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self)
-	cmd.Env = []string{fmt.Sprintf("%s=nested-server:%s:%d:%s", fixture.ProbeEnv, nest, t.Env.Ceiling, addr)}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil { // forked from the case thread: in its domain
-		return nil, err
-	}
-	stop = func() { stdin.Close(); cmd.Wait() }
-	if line, _ := bufio.NewReader(out).ReadString('\n'); strings.TrimSpace(line) != "ready" {
-		stop()
-		return nil, fmt.Errorf("%s", strings.TrimSpace(line))
-	}
-	return stop, nil
+	return fixture.ServeInChild(fmt.Sprintf("nested-server:%s:%d:%s", nest, t.Env.Ceiling, addr))
 }
 
 func init() {
