@@ -2,14 +2,10 @@ package suites
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/llconform/llconform/internal/role"
 	"github.com/llconform/llconform/landlock"
@@ -158,26 +154,7 @@ func loUp() error {
 }
 
 // inPingNetns runs the ping/raw child in new user and network namespaces.
-func inPingNetns(ceiling int) string {
-	self, err := os.Executable()
-	if err != nil {
-		return check.SetupFailedf("%v", err)
-	}
-	cmd := exec.Command(self)
-	cmd.Env = []string{pingChildEnv + "=" + strconv.Itoa(ceiling)}
-	cmd.Stdin, cmd.Stderr = strings.NewReader(""), io.Discard
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNET,
-		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
-		GidMappingsEnableSetgroups: false,
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return check.SetupFailedf("child in a user and network namespace: %s", check.Outcome(err))
-	}
-	return strings.TrimSpace(string(out))
-}
+func inPingNetns(ceiling int) string { return inOwnUserNetns(pingChildEnv, strconv.Itoa(ceiling)) }
 
 func init() {
 	check.Build(func() {

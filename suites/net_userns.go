@@ -99,12 +99,19 @@ func sysctl(name string) string {
 // inOwnNetns runs the child in new user and network namespaces, mapping
 // the caller's uid and gid to root there, and returns what it printed.
 func inOwnNetns(spec string, ceiling int) string {
+	return inOwnUserNetns(netnsChildEnv, spec+":"+strconv.Itoa(ceiling))
+}
+
+// inOwnUserNetns runs this binary in the role roleEnv (value) in new user
+// and network namespaces, mapping the caller's uid and gid to root
+// there, and returns what it printed.
+func inOwnUserNetns(roleEnv, value string) string {
 	self, err := os.Executable()
 	if err != nil {
 		return check.SetupFailedf("%v", err)
 	}
 	cmd := exec.Command(self)
-	cmd.Env = []string{netnsChildEnv + "=" + spec + ":" + strconv.Itoa(ceiling)}
+	cmd.Env = []string{roleEnv + "=" + value}
 	cmd.Stdin, cmd.Stderr = strings.NewReader(""), io.Discard
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNET,
