@@ -60,6 +60,25 @@ var userXattrs = sync.OnceValue(func() error {
 	return unix.Setxattr(p, "user.llconform", []byte("1"), 0)
 })
 
+// fileLocks reports whether the kernel has file locks: without
+// CONFIG_FILE_LOCKING flock(2) is ENOSYS and fcntl(2)'s F_SETLK EACCES.
+var fileLocks = sync.OnceValue(func() error {
+	f, err := os.CreateTemp("", "llconform-lock-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+})
+
+func noFileLocks(check.Env) string {
+	if err := fileLocks(); err != nil {
+		return "the kernel has no file locks (CONFIG_FILE_LOCKING; flock outside any domain: " + check.Outcome(err) + ")"
+	}
+	return ""
+}
+
 func noUserXattrs(check.Env) string {
 	if err := userXattrs(); err != nil {
 		return "the case directories' filesystem takes no user extended attributes (setxattr: " + check.Outcome(err) + ")"
@@ -70,14 +89,14 @@ func noUserXattrs(check.Env) string {
 func init() {
 	check.Build(func() {
 		check.Register(
-			unrestrictedCase("flock", nil, func(_ string, fd int) error {
+			unrestrictedCase("flock", noFileLocks, func(_ string, fd int) error {
 				if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 					return err
 				}
 				return unix.Flock(fd, unix.LOCK_UN)
 			}),
 			// Record locks, status flags and descriptor duplication.
-			unrestrictedCase("fcntl", nil, func(_ string, fd int) error {
+			unrestrictedCase("fcntl", noFileLocks, func(_ string, fd int) error {
 				lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
 				if err := unix.FcntlFlock(uintptr(fd), unix.F_SETLK, &lk); err != nil {
 					return err

@@ -91,6 +91,7 @@ var Options = []Option{
 	{Name: "UNIX98_PTYS", Areas: "ioctl pty (a devpts instance)", Cases: `^ioctl/pty/`},
 	{Name: "CROSS_MEMORY_ATTACH", Areas: "ptrace: process_vm_readv", Cases: `^ptrace/process_vm_`},
 	{Name: "EVENTFD", Areas: "fs special anonymous inodes (eventfd)"},
+	{Name: "FILE_LOCKING", Areas: "fs unrestricted: flock and fcntl record locks", Cases: `^fs/unrestricted/(flock|fcntl)$`},
 	{Name: "AUDIT", Areas: "audit: Landlock's audit records", Cases: `^audit/`},
 	// The Landlock trace events (7.3): tracefs and the event tracer, which
 	// the default tracers select.
