@@ -67,6 +67,24 @@ func init() {
 					return check.Steps(check.Saw("bind_tcp", check.OK), check.Did("unknown", fixture.AddPort(fd, netBindTCPBit|bit63, 80, 0)))
 				})
 			}).Mirroring("net_test.c:mini.rule_with_unknown_access"),
+			// A ruleset passed to another holder restricts whoever
+			// enforces it there, and nobody else: the receiving thread is
+			// denied, a thread of the sender's side is not.
+			baseCase("ruleset_fd/passed_over_scm_rights_restricts_only_the_receiver",
+				check.Always(check.Steps(check.Saw("restrict", check.OK), check.Saw("receiver_read", "EACCES"), check.Saw("sender_read", check.OK))),
+				func(t *check.T) string {
+					t.Files("f")
+					return fixture.WithRuleset(fixture.Attr(8, fsRead), func(fd int) string {
+						got, err := passFD(fd)
+						if err != nil {
+							return check.SetupFailedf("passing the ruleset: %v", err)
+						}
+						defer unix.Close(got)
+						return check.Steps(check.Did("restrict", fixture.Restrict(t, got, 0)),
+							check.Did("receiver_read", fixture.OpenRead(t.Path("f"))),
+							check.Saw("sender_read", fixture.OnOtherThread(func() string { return check.Outcome(fixture.OpenRead(t.Path("f"))) })))
+					})
+				}).Mirroring("base_test.c:ruleset_fd_transfer").Covering("§3.1", "net.3"),
 			quietRow("quiet_access_fs", 0, fsRead),
 			quietRow("quiet_access_net", 1, netBindTCPBit),
 			quietRow("quiet_scoped", 2, uint64(unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET)),
