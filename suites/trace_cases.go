@@ -629,9 +629,6 @@ func init() {
 					return check.SetupFailedf("%v", err)
 				}
 				defer a.Close()
-				if _, err := a.Mark(); err != nil {
-					return check.SetupFailedf("%v", err)
-				}
 				ds, err := realDirs(t, "d")
 				if err != nil {
 					return check.SetupFailed(err)

@@ -32,9 +32,6 @@ func init() {
 					return check.SetupFailedf("%v", err)
 				}
 				defer a.Close()
-				if _, err := a.Mark(); err != nil {
-					return check.SetupFailedf("%v", err)
-				}
 				ds, err := realDirs(t, "d")
 				if err != nil {
 					return check.SetupFailed(err)
@@ -76,9 +73,6 @@ func init() {
 					return check.SetupFailedf("%v", err)
 				}
 				defer a.Close()
-				if _, err := a.Mark(); err != nil {
-					return check.SetupFailedf("%v", err)
-				}
 				pid, kill, err := fixture.Sleeper(t)
 				if err != nil {
 					return check.SetupFailed(err)
