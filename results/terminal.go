@@ -327,34 +327,27 @@ func (t *termWriter) baseline(run *Run) {
 }
 
 func (t *termWriter) flags(m *Matrix) {
-	var out []string
-	for _, k := range m.Kernels {
-		for _, f := range k.Flags {
-			out = append(out, wrap(k.Key()+": "+f, "", "    ")...)
-		}
-	}
-	if len(out) == 0 {
-		return
-	}
-	t.line("Kernel flags (* in the table):")
-	for _, l := range out {
-		t.line("  " + l)
-	}
-	t.line("")
+	t.kernelLines(m, "Kernel flags (* in the table):", func(k *KernelRun) []string { return k.Flags })
 }
 
 // notes lists what is known of the kernels without failing them.
 func (t *termWriter) notes(m *Matrix) {
+	t.kernelLines(m, "Kernel notes:", func(k *KernelRun) []string { return k.Notes })
+}
+
+// kernelLines lists lines of the kernels under a title, each named by its
+// kernel; nothing when no kernel has one.
+func (t *termWriter) kernelLines(m *Matrix, title string, of func(*KernelRun) []string) {
 	var out []string
 	for _, k := range m.Kernels {
-		for _, n := range k.Notes {
-			out = append(out, wrap(k.Key()+": "+n, "", "    ")...)
+		for _, l := range of(k) {
+			out = append(out, wrap(k.Key()+": "+l, "", "    ")...)
 		}
 	}
 	if len(out) == 0 {
 		return
 	}
-	t.line("Kernel notes:")
+	t.line(title)
 	for _, l := range out {
 		t.line("  " + l)
 	}
