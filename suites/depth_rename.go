@@ -172,15 +172,15 @@ func domSupersetRows() []referRow {
 // sinkholeCases: what moves to fewer rights cannot move back (the rights
 // come from the path, and the way back widens them).
 func sinkholeCases() []check.Case {
-	rules := domSupersetRows()[0]
+	base := domSupersetRows()[0] // the layout, handled rights and rules
 	row := func(name, from, there string) check.Case {
 		return check.Case{Area: "fs", Name: "refer/dom_superset/" + name, Covers: []string{"fs.1", "§3.3"},
 			Want: byLibABI(check.ABIRefer, "there=ok back=EXDEV", "there=ok back=ok"),
 			Run: func(t *check.T) string {
-				if err := fixture.Layout(t, rules.layout...); err != nil {
+				if err := fixture.Layout(t, base.layout...); err != nil {
 					return check.SetupFailed(err)
 				}
-				if err := fixture.EnforceFS(t, rules.handled, rules.rules...); err != nil {
+				if err := fixture.EnforceFS(t, base.handled, base.rules...); err != nil {
 					return fixture.EnforceFailed(err)
 				}
 				return check.Steps(check.Did("there", mv(from, there)(t)), check.Did("back", mv(there, from)(t)))
@@ -453,9 +453,10 @@ func (r discPairRow) wantFn() func(check.Env) string {
 	}
 }
 
-// discPairFixture builds a layout, disconnects its directories and
-// returns the two descriptors the operations use (the same one twice
-// for the branch) and the covered directories' descriptors by name.
+// discPairFixture is a layout whose build disconnects its directories and
+// returns the two descriptors the operations use (the same one twice for
+// the branch, with the subdirectories' names), and the covered
+// directories' descriptors by rule name.
 type discPairFixture struct {
 	name   string
 	mirror string
