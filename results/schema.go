@@ -139,6 +139,8 @@ type Attempt struct {
 	ConsoleTail string `json:"console_tail,omitempty"`
 	BootMS      int64  `json:"boot_ms"`
 	WallMS      int64  `json:"wall_ms"`
+	// Entry is how QEMU entered the kernel (vm.Boot.Entry).
+	Entry string `json:"entry,omitempty"`
 	// Cases are the cases this attempt delivered, kept for an attempt
 	// that is not the kernel's final one (the final one's are the
 	// kernel's Cases).

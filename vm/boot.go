@@ -56,6 +56,9 @@ type Boot struct {
 	Console     []byte   // the whole console log
 	ConsoleTail string   // its last lines
 	Troubles    []string // the console lines saying the kernel misbehaved, in order
+	// Entry is how the kernel was entered: "pvh" (its uncompressed ELF,
+	// see pvhKernel) or the image as given, with the reason.
+	Entry string
 	// Silent: QEMU exited on its own with status 0 and the guest wrote
 	// nothing to either serial port, not even the kernel's first console
 	// line. The guest reset (and -no-reboot ended QEMU) before its kernel
@@ -93,8 +96,17 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte) (ended bool)) (*Boo
 		spec.Grace = DefaultGrace
 	}
 	cpu := CPU(m.arch, spec.Accel)
+	kernel, entry := spec.Kernel, "image"
+	if m.arch == arch.AMD64 {
+		var why string
+		if kernel, why = pvhKernel(spec.Kernel); why != "" {
+			entry = "bzImage (no PVH boot: " + why + ")"
+		} else {
+			entry = "pvh"
+		}
+	}
 	args := append(m.args(spec.Accel, cpu, spec.MemoryMB, spec.ConsoleLog),
-		"-kernel", spec.Kernel, "-initrd", spec.Initramfs,
+		"-kernel", kernel, "-initrd", spec.Initramfs,
 		"-append", strings.TrimSpace(m.cmdline()+" "+spec.Cmdline))
 	tctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
@@ -111,7 +123,7 @@ func Run(ctx context.Context, spec Spec, onLine func([]byte) (ended bool)) (*Boo
 	if err != nil {
 		return nil, err
 	}
-	b := &Boot{Started: time.Now()}
+	b := &Boot{Started: time.Now(), Entry: entry}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", qemu, err)
 	}

@@ -348,7 +348,7 @@ func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, na
 			a.suitesMS = doneAt.Sub(headerAt).Milliseconds()
 		}
 	}
-	a.record.BootMS, a.record.WallMS = a.bootMS, boot.Wall.Milliseconds()
+	a.record.BootMS, a.record.WallMS, a.record.Entry = a.bootMS, boot.Wall.Milliseconds(), boot.Entry
 	a.cpuMS = boot.CPU.Milliseconds()
 	a.record.ConsoleTail = boot.ConsoleTail
 	a.record.Status, a.record.Reason = judge(a.stream, boot, spec)
