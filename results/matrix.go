@@ -9,14 +9,24 @@ import (
 	"github.com/llconform/llconform/landlock"
 )
 
-// Retried reports whether the kernel needed more than one boot, and why
-// the first one failed.
+// Retried reports whether the kernel needed more than one boot (of one of
+// its passes, when they booted apart), and why the first one failed.
 func (k *KernelRun) Retried() (bool, string) {
-	if len(k.Attempts) < 2 {
+	boots := map[string]int{}
+	first := -1
+	for _, a := range k.Attempts {
+		if boots[a.Pass]++; boots[a.Pass] == 2 && first < 0 {
+			first = slices.IndexFunc(k.Attempts, func(b Attempt) bool { return b.Pass == a.Pass })
+		}
+	}
+	if first < 0 {
 		return false, ""
 	}
-	a := k.Attempts[0]
+	a := k.Attempts[first]
 	why := string(a.Status)
+	if a.Pass != "" {
+		why = a.Pass + " pass: " + why
+	}
 	if a.Reason != "" {
 		why += ": " + a.Reason
 	}

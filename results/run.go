@@ -49,7 +49,7 @@ func (r *Run) Passed(strict bool) bool {
 		return false
 	}
 	for _, k := range r.Kernels {
-		if k.Status != StatusComplete || (strict && len(k.Attempts) > 1) {
+		if retried, _ := k.Retried(); k.Status != StatusComplete || (strict && retried) {
 			return false
 		}
 		for _, c := range k.Cases {

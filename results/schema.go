@@ -141,6 +141,9 @@ type Attempt struct {
 	WallMS      int64  `json:"wall_ms"`
 	// Entry is how QEMU entered the kernel (vm.Boot.Entry).
 	Entry string `json:"entry,omitempty"`
+	// Pass is "root" or "unpriv" for a boot that ran one pass of the
+	// kernel's two (the passes of one kernel booted apart).
+	Pass string `json:"pass,omitempty"`
 	// Cases are the cases this attempt delivered, kept for an attempt
 	// that is not the kernel's final one (the final one's are the
 	// kernel's Cases).

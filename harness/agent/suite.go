@@ -81,8 +81,10 @@ func Planned(s protocol.Settings, env check.Env) ([]check.Case, []string, error)
 	return cases, pruned, nil
 }
 
-// unprivPass reports whether a second, unprivileged pass follows.
+// unprivPass reports whether an unprivileged pass runs; rootPass, whether
+// the pass with this process's privileges does (all but OnlyUnpriv).
 func (p *plan) unprivPass() bool { return p.env.Root && !p.settings.NoUnpriv }
+func (p *plan) rootPass() bool   { return !p.settings.OnlyUnpriv }
 
 // Suite runs a whole suite run into w: the header, every selected case as
 // the current user and, when root, again as an unprivileged user in a
@@ -96,17 +98,26 @@ func Suite(s protocol.Settings, w *protocol.StreamWriter, native bool) error {
 		return err
 	}
 	p.header.Native = native
+	if s.OnlyUnpriv && !p.env.Root {
+		err := fmt.Errorf("the unprivileged pass alone needs root, to start it as uid %d", UnprivUID)
+		w.Done(err.Error())
+		return err
+	}
 	if !s.Noop {
-		p.header.PlannedCases = len(p.cases)
+		if p.rootPass() {
+			p.header.PlannedCases = len(p.cases)
+		}
 		if p.unprivPass() {
-			p.header.PlannedCases *= 2
+			p.header.PlannedCases += len(p.cases)
 		}
 	}
 	if err := w.Header(p.header); err != nil {
 		return err
 	}
 	if !s.Noop {
-		err = p.runPass(w)
+		if p.rootPass() {
+			err = p.runPass(w)
+		}
 		if err == nil && p.unprivPass() {
 			err = p.runUnprivPass(w)
 		}

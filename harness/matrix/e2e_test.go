@@ -86,6 +86,23 @@ func TestDefaultMatrixEndToEnd(t *testing.T) {
 		}
 	}
 	assert.Assert(t, run.Passed(false), "the matrix has failing or broken cells")
+
+	// One kernel alone boots its two passes in two VMs at once: the same
+	// records, the same verdicts, as the matrix's one boot gave.
+	alone, err := Run(ctx, Config{Parallel: 2, OutDir: filepath.Join(t.TempDir(), "alone")}, targets[:1])
+	assert.NilError(t, err)
+	k := alone.Kernels[0]
+	assert.Equal(t, k.Status, results.StatusComplete, k.Reason)
+	assert.Equal(t, len(k.Attempts), 2)
+	assert.Equal(t, k.Attempts[0].Pass+","+k.Attempts[1].Pass, "root,unpriv")
+	verdicts := func(k results.KernelRun) map[string]results.Verdict {
+		m := map[string]results.Verdict{}
+		for _, c := range k.Cases {
+			m[c.ID()+" "+c.Priv] = c.Verdict
+		}
+		return m
+	}
+	assert.DeepEqual(t, verdicts(k), verdicts(run.Kernels[0]))
 }
 
 // TestQEMUKilledMidRunIsRetried boots the 7.3 kernel with the base cases,

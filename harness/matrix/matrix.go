@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "console"), 0o755); err != nil {
 		return nil, err
 	}
-	b := &booter{cfg: cfg, arch: map[arch.Arch]archBoot{}}
+	b := &booter{cfg: cfg, arch: map[arch.Arch]archBoot{}, split: splitPasses(cfg.Settings, len(targets), cfg.Parallel)}
 	if slices.ContainsFunc(targets, func(t Target) bool { return len(t.Modules) > 0 }) {
 		scratch, err := vm.ScratchDir()
 		if err != nil {
@@ -157,9 +157,12 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 // archBoot is what the boots of one architecture share.
 type archBoot struct {
 	guestArgs string // the agent's settings, with this architecture's result port
-	initramfs string
-	accel     string
-	memoryMB  int
+	// rootArgs and unprivArgs are guestArgs for a kernel whose two passes
+	// boot in two VMs at once (booter.split).
+	rootArgs, unprivArgs string
+	initramfs            string
+	accel                string
+	memoryMB             int
 }
 
 // prepareArch builds (or takes from cfg) the initramfs of an architecture
@@ -172,6 +175,14 @@ func prepareArch(ctx context.Context, cfg Config, a arch.Arch) (archBoot, error)
 		return archBoot{}, err
 	}
 	ab := archBoot{guestArgs: args, initramfs: cfg.Initramfs[a], accel: vm.Accel(a), memoryMB: cfg.MemoryMB}
+	root, unpriv := st, st
+	root.NoUnpriv, unpriv.OnlyUnpriv = true, true
+	if ab.rootArgs, err = root.Cmdline(); err != nil {
+		return archBoot{}, err
+	}
+	if ab.unprivArgs, err = unpriv.Cmdline(); err != nil {
+		return archBoot{}, err
+	}
 	if ab.memoryMB == 0 {
 		ab.memoryMB = vm.DefaultMemoryMB(a)
 	}
@@ -203,6 +214,7 @@ func consoleNames(targets []Target) []string {
 
 type booter struct {
 	cfg     Config
+	split   bool // each kernel's two passes boot in two VMs at once
 	arch    map[arch.Arch]archBoot
 	scratch string // the run's per-kernel images (with modules)
 }
@@ -231,17 +243,38 @@ func (b *booter) initramfsOf(t Target, log string) (string, error) {
 // kernel without attempts is "not run"; one whose retry never started is
 // "interrupted", with the cases of its first attempt.
 func (b *booter) kernel(ctx context.Context, t Target, log string) results.KernelRun {
+	var kr results.KernelRun
+	if b.split {
+		kr = b.twoPasses(ctx, t, log)
+	} else {
+		kr = b.boots(ctx, t, log, b.arch[t.Architecture()].guestArgs, b.cfg.Progress)
+	}
+	if kr.Status == results.StatusNotRun || len(kr.Attempts) == 0 && kr.Status == results.StatusBroken {
+		b.cfg.Progress(Event{Kernel: t.Key(), State: State(kr.Status)})
+		return kr
+	}
+	kr.Flags = flags(t, kr)
+	kr.Notes = append(slices.Clone(t.Notes), kr.Notes...)
+	if c, ok := catalogCase(t, kr); ok {
+		kr.Cases = append(kr.Cases, c)
+	}
+	b.cfg.Progress(Event{Kernel: t.Key(), State: State(kr.Status)})
+	return kr
+}
+
+// boots boots a target (with one retry) with the agent settings args, and
+// reports its progress to progress.
+func (b *booter) boots(ctx context.Context, t Target, log, args string, progress Progress) results.KernelRun {
 	kr := results.KernelRun{Name: t.Name, Flavour: t.Flavour, Arch: t.Architecture(), Env: b.hostEnv(t), Status: results.StatusNotRun}
 	start := time.Now()
 	initramfs, err := b.initramfsOf(t, log)
 	if err != nil {
 		kr.Status, kr.Reason = results.StatusBroken, "the kernel's initramfs: "+err.Error()
-		b.cfg.Progress(Event{Kernel: t.Key(), State: State(kr.Status)})
 		return kr
 	}
 	var last *attempt
 	for n := 1; n <= 2 && ctx.Err() == nil; n++ {
-		a := b.boot(ctx, t, initramfs, n, log)
+		a := b.boot(ctx, t, initramfs, n, log, args, progress)
 		if a == nil {
 			break
 		}
@@ -257,7 +290,6 @@ func (b *booter) kernel(ctx context.Context, t Target, log string) results.Kerne
 	}
 	if last == nil {
 		kr.Reason = "the run was interrupted before this kernel started"
-		b.cfg.Progress(Event{Kernel: t.Key(), State: StateNotRun})
 		return kr
 	}
 	kr.Timings.DownloadMS = t.DownloadMS
@@ -274,12 +306,7 @@ func (b *booter) kernel(ctx context.Context, t Target, log string) results.Kerne
 		}
 		kr.Cases = s.Cases
 	}
-	kr.Flags = flags(t, kr)
-	kr.Notes = append(slices.Clone(t.Notes), last.notes...)
-	if c, ok := catalogCase(t, kr); ok {
-		kr.Cases = append(kr.Cases, c)
-	}
-	b.cfg.Progress(Event{Kernel: t.Key(), State: State(kr.Status)})
+	kr.Notes = last.notes
 	return kr
 }
 
@@ -300,13 +327,13 @@ type attempt struct {
 
 // boot runs attempt n of a target; nil when the VM never started because
 // the run was cancelled.
-func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, name string) *attempt {
+func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, name, args string, progress Progress) *attempt {
 	log := filepath.Join("console", name+".log")
 	if n > 1 {
 		log = filepath.Join("console", fmt.Sprintf("%s.attempt%d.log", name, n))
 	}
 	ab := b.arch[t.Architecture()]
-	cmdline := t.Cmdline + " " + ab.guestArgs
+	cmdline := t.Cmdline + " " + args
 	if len(t.Modules) > 0 && !t.OwnModules {
 		// The kernel loads only modules signed by its own build's key:
 		// some come from the pool without the index's word (kernels.Modules).
@@ -316,8 +343,8 @@ func (b *booter) boot(ctx context.Context, t Target, initramfs string, n int, na
 		MemoryMB: ab.memoryMB, Timeout: b.cfg.Timeout, ConsoleLog: filepath.Join(b.cfg.OutDir, log), Accel: ab.accel,
 		Decode: protocol.PortReader, Grace: b.cfg.Grace}
 	a := &attempt{stream: &protocol.Stream{}, record: results.Attempt{ConsoleLog: log}}
-	live := newLiveCount(t.Key(), b.cfg.Progress)
-	b.cfg.Progress(Event{Kernel: t.Key(), State: StateBooting, Attempt: n})
+	live := newLiveCount(t.Key(), progress)
+	progress(Event{Kernel: t.Key(), State: StateBooting, Attempt: n})
 	var headerAt, doneAt time.Time
 	boot, err := vm.Run(ctx, spec, func(line []byte) bool {
 		ev, ok := a.stream.Add(line)

@@ -21,6 +21,9 @@ type Settings struct {
 	Verbose  bool     // llconform.v=1: name each case on the console before it runs
 	Noop     bool     // llconform.noop=1: header and done only (the bare-boot floor)
 	NoUnpriv bool     // llconform.unpriv=0: no unprivileged pass
+	// OnlyUnpriv (llconform.unpriv=only): the unprivileged pass alone,
+	// for a kernel whose two passes boot in two VMs at once.
+	OnlyUnpriv bool
 	// Libraries the library cases run against (llconform.lib=a,b);
 	// empty: llconform's own.
 	Libraries []string
@@ -107,8 +110,13 @@ func (s Settings) Cmdline() (string, error) {
 	if s.Verbose {
 		w = append(w, keyPrefix+"v=1")
 	}
-	if s.NoUnpriv {
+	switch {
+	case s.NoUnpriv && s.OnlyUnpriv:
+		return "", fmt.Errorf("no pass left: both the unprivileged pass alone and no unprivileged pass were asked for")
+	case s.NoUnpriv:
 		w = append(w, keyPrefix+"unpriv=0")
+	case s.OnlyUnpriv:
+		w = append(w, keyPrefix+"unpriv=only")
 	}
 	if len(s.Libraries) > 0 {
 		w = append(w, keyPrefix+"lib="+strings.Join(s.Libraries, ","))
@@ -151,7 +159,15 @@ func ParseCmdline(cmdline string) (Settings, error) {
 		case "v":
 			s.Verbose = v == "1"
 		case "unpriv":
-			s.NoUnpriv = v == "0"
+			switch v {
+			case "0":
+				s.NoUnpriv = true
+			case "only":
+				s.OnlyUnpriv = true
+			case "1":
+			default:
+				err = fmt.Errorf("want 0, 1 or only")
+			}
 		case "lib":
 			s.Libraries = strings.Split(v, ",")
 		case "overhead":

@@ -18,17 +18,24 @@ func TestSettingsRoundTrip(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, got, s)
 
+	only := Settings{OnlyUnpriv: true}
+	line, err = only.Cmdline()
+	assert.NilError(t, err)
+	got, err = ParseCmdline(line)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, got, only)
+
 	empty, err := Settings{}.Cmdline()
 	assert.NilError(t, err)
 	assert.Equal(t, empty, "")
 }
 
 func TestBadSettings(t *testing.T) {
-	for _, s := range []Settings{{Run: "a b"}, {Run: "("}, {Run: `x"y`}, {Port: "ttyS0"}, {Port: "/dev/tty S0"}} {
+	for _, s := range []Settings{{Run: "a b"}, {Run: "("}, {Run: `x"y`}, {Port: "ttyS0"}, {Port: "/dev/tty S0"}, {NoUnpriv: true, OnlyUnpriv: true}} {
 		_, err := s.Cmdline()
 		assert.Assert(t, err != nil, "%+v", s)
 	}
-	for _, line := range []string{"llconform.shard=4/3", "llconform.ceiling=x", "llconform.frobnicate=1", "llconform.port=ttyS0"} {
+	for _, line := range []string{"llconform.shard=4/3", "llconform.ceiling=x", "llconform.frobnicate=1", "llconform.port=ttyS0", "llconform.unpriv=2"} {
 		_, err := ParseCmdline(line)
 		assert.ErrorContains(t, err, line)
 	}
