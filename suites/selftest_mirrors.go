@@ -1,6 +1,10 @@
 package suites
 
-import "github.com/llconform/llconform/suites/check"
+import (
+	"sync"
+
+	"github.com/llconform/llconform/suites/check"
+)
 
 // auditedMirrors are the selftest functions of the 7.3 audit
 // (selftests-audit-7.3.md, section 3) that it judged covered by cases
@@ -878,8 +882,9 @@ var auditedMirrors = []struct {
 	}},
 }
 
-// mirrorsByCase indexes auditedMirrors by case ID.
-var mirrorsByCase = func() map[string][]string {
+// mirrorsByCase indexes auditedMirrors by case ID, when a builder first
+// asks: not at init, which every re-executed child of the agent pays.
+var mirrorsByCase = sync.OnceValue(func() map[string][]string {
 	m := map[string][]string{}
 	for _, a := range auditedMirrors {
 		for _, id := range a.cases {
@@ -887,14 +892,14 @@ var mirrorsByCase = func() map[string][]string {
 		}
 	}
 	return m
-}()
+})
 
 // mirrored returns the cases with the selftest functions auditedMirrors
 // names for each added (the caller's slice is left as it was).
 func mirrored(cs ...check.Case) []check.Case {
 	out := make([]check.Case, len(cs))
 	for i, c := range cs {
-		if fns := mirrorsByCase[c.ID()]; len(fns) > 0 {
+		if fns := mirrorsByCase()[c.ID()]; len(fns) > 0 {
 			c = c.Mirroring(fns...)
 		}
 		out[i] = c
