@@ -5,11 +5,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/llconform/llconform/harness/agent"
 	"github.com/llconform/llconform/internal/role"
@@ -119,4 +122,11 @@ func (l *listFlag) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// stoppable is the context of a command that boots VMs or fetches: it ends
+// on Ctrl-C and on SIGTERM (timeout(1), a CI job's cancel), so that the
+// VMs are killed and the partial results written, not left running.
+func stoppable() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -91,7 +89,7 @@ func sandboxerForNative() error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := stoppable()
 	defer cancel()
 	b, version, err := libraries.Sandboxer(ctx, fetcher, arch.Arch(runtime.GOARCH), func(s string) { fmt.Fprintln(os.Stderr, s) })
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -155,7 +154,7 @@ func bootAndReport(f *vmFlags, args []string, mirror, keyring string, bl *baseli
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := stoppable()
 	defer cancel()
 	ts, err := targets(ctx, fetcher, cfg.Settings)
 	if err != nil {
