@@ -51,7 +51,11 @@ func Main() {
 		w.Done(perr.Error())
 		return
 	}
-	if err := Suite(s, w, false); err != nil {
+	run := func() error { return Suite(s, w, false) }
+	if s.Selftests {
+		run = func() error { return Selftests("/"+protocol.SelftestsDir, w) }
+	}
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "llconform agent:", err)
 	}
 }

@@ -30,6 +30,10 @@ type Settings struct {
 	// Overhead runs no-op cases instead of the suites
 	// (llconform.overhead=1): what a case costs the harness.
 	Overhead bool
+	// Selftests runs the kernel's own Landlock selftests from
+	// SelftestsDir instead of the suites (llconform.selftests=1): the
+	// peer of `llconform bench`.
+	Selftests bool
 	// Port is the guest's result port (llconform.port=/dev/ttyS0): the
 	// host picks it per architecture, since the serial ports differ. Empty:
 	// DefaultPort.
@@ -54,6 +58,11 @@ func ModuleName(file string) (string, bool) {
 	_, name, ok := strings.Cut(stem, "-")
 	return name, ok && name != ""
 }
+
+// SelftestsDir is where the host puts the kernel's selftests in the
+// initramfs (relative to /): the programs and their helpers in landlock/,
+// and a static busybox for the shell and the ip command they call.
+const SelftestsDir = "selftests"
 
 // DefaultPort is the result port of an agent told none: the x86 guest's
 // second ISA serial port (the first is the console).
@@ -124,6 +133,9 @@ func (s Settings) Cmdline() (string, error) {
 	if s.Overhead {
 		w = append(w, keyPrefix+"overhead=1")
 	}
+	if s.Selftests {
+		w = append(w, keyPrefix+"selftests=1")
+	}
 	if s.Port != "" {
 		if !strings.HasPrefix(s.Port, "/dev/") || strings.ContainsAny(s.Port, " \t\n\"") {
 			return "", fmt.Errorf("result port %q: want a device path such as /dev/ttyS0", s.Port)
@@ -172,6 +184,8 @@ func ParseCmdline(cmdline string) (Settings, error) {
 			s.Libraries = strings.Split(v, ",")
 		case "overhead":
 			s.Overhead = v == "1"
+		case "selftests":
+			s.Selftests = v == "1"
 		case "port":
 			if !strings.HasPrefix(v, "/dev/") {
 				err = fmt.Errorf("want a device path such as /dev/ttyS0")

@@ -11,7 +11,7 @@ import (
 // The host encodes with the code the guest decodes: every field survives.
 func TestSettingsRoundTrip(t *testing.T) {
 	s := Settings{Run: "^fs/", Areas: []string{"fs", "tcp"}, Ceiling: 3, Shard: Shard{2, 4}, Verbose: true, Noop: true, NoUnpriv: true,
-		Libraries: []string{"own", "go-landlock"}, Overhead: true, Port: "/dev/ttyS0"}
+		Libraries: []string{"own", "go-landlock"}, Overhead: true, Selftests: true, Port: "/dev/ttyS0"}
 	line, err := s.Cmdline()
 	assert.NilError(t, err)
 	got, err := ParseCmdline("console=ttyS0 quiet " + line + " lsm=landlock")
