@@ -13,17 +13,21 @@ import (
 
 	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/harness/matrix"
+	"github.com/llconform/llconform/internal/arch"
+	"github.com/llconform/llconform/peers/selftests"
 	"github.com/llconform/llconform/results"
+	"github.com/llconform/llconform/vm"
 )
 
 func init() {
-	commands["bench"] = command{"measure the bare-boot floor, the harness overhead and the full matrix in one run, and their ratio", runBench}
+	commands["bench"] = command{"measure the full matrix against the kernel's own Landlock selftests on the same kernels, with the bare-boot floor and the harness overhead, in one run", runBench}
 }
 
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var sel catalogFlags
 	sel.register(fs)
+	fs.Var(&sel.only, "kernel", "the same as --kernels")
 	out := fs.String("out", "", "directory for the bench report (default out/bench-<time>)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
@@ -34,23 +38,41 @@ func runBench(args []string) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
-	targets, err := fetchCatalog(ctx, entries)
+	fetcher, err := newFetcher("", "")
 	if err != nil {
 		return err
+	}
+	targets, err := fetchTargets(ctx, fetcher, entries)
+	if err != nil {
+		return err
+	}
+	// The peer: the selftests built for each architecture of the matrix.
+	peer := map[arch.Arch][]vm.File{}
+	for _, t := range targets {
+		a := t.Architecture()
+		if _, ok := peer[a]; ok {
+			continue
+		}
+		if peer[a], _, err = selftests.Files(ctx, fetcher, a, func(s string) { fmt.Fprintln(os.Stderr, s) }); err != nil {
+			return err
+		}
 	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("out", "bench-"+time.Now().UTC().Format("20060102-150405"))
 	}
-	// The three phases run in rounds of as many kernels as run at once,
-	// each round running its kernels' floor, overhead and full matrix
-	// back to back: a change of load on this noisy machine then falls on
-	// all three alike. (Three whole matrices one after the other once saw
-	// the same kernels boot in 5 s in the floor and 12 s in the full run.)
+	// The phases run in rounds of as many kernels as run at once, each
+	// round running its kernels' floor, overhead, full matrix and
+	// selftests back to back: a change of load on this noisy machine then
+	// falls on all alike. (Three whole matrices one after the other once
+	// saw the same kernels boot in 5 s in the floor and 12 s in the full
+	// run.)
 	phases := []struct {
 		name     string
 		settings protocol.Settings
-	}{{"floor", protocol.Settings{Noop: true}}, {"overhead", protocol.Settings{Overhead: true}}, {"matrix", protocol.Settings{}}}
+		extra    map[arch.Arch][]vm.File
+	}{{"floor", protocol.Settings{Noop: true}, nil}, {"overhead", protocol.Settings{Overhead: true}, nil}, {"matrix", protocol.Settings{}, nil},
+		{"selftests", protocol.Settings{Selftests: true}, peer}}
 	par := runtime.NumCPU()
 	rounds := map[string][]*results.Run{}
 	walls := map[string]time.Duration{}
@@ -58,7 +80,7 @@ func runBench(args []string) error {
 		round := targets[first:min(first+par, len(targets))]
 		n := first/par + 1
 		for _, ph := range phases {
-			cfg := matrix.Config{Settings: ph.settings, Parallel: par, Timeout: 5 * time.Minute,
+			cfg := matrix.Config{Settings: ph.settings, Extra: ph.extra, Parallel: par, Timeout: 5 * time.Minute,
 				OutDir: filepath.Join(dir, ph.name, fmt.Sprintf("round%d", n)), Args: args}
 			fmt.Fprintf(os.Stderr, "bench: round %d of %d: %s of %d kernels...\n", n, (len(targets)+par-1)/par, ph.name, len(round))
 			run, err := matrix.Run(ctx, cfg, round)
@@ -80,7 +102,7 @@ func runBench(args []string) error {
 		}
 		runs[ph.name] = results.Phase{Run: run, Wall: walls[ph.name]}
 	}
-	b := results.NewBench(runs["floor"], runs["overhead"], runs["matrix"])
+	b := results.NewBench(runs["floor"], runs["overhead"], runs["matrix"], runs["selftests"])
 	var names []string
 	for _, k := range runs["matrix"].Run.Kernels {
 		names = append(names, k.Key())
