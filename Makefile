@@ -26,8 +26,11 @@ unit: lint
 native:
 	$(GO) run ./cmd/llconform native
 
-# Bare-boot floor vs the full matrix, measured in one run.
+# The full matrix against the kernel's own Landlock selftests on the same
+# kernels (built once from the verified linux-source), with the bare-boot
+# floor and the harness overhead, measured in one run.
 bench: deps
+	@./scripts/ensure-peer.sh $(ARCH)
 	$(GO) run ./cmd/llconform bench --arch $(ARCH)
 
 # Determinism: the full matrix 10 times; lists every case whose verdict varied.
