@@ -22,6 +22,9 @@ type Bench struct {
 	// the whole matrix; PerKernel has it per kernel.
 	RatioPeer float64  `json:"ratio_selftests_wall"`
 	PerKernel []VsPeer `json:"per_kernel_vs_selftests"`
+	// PeerSource is the version of the linux-source package the
+	// selftests were built from.
+	PeerSource string `json:"selftests_source"`
 	// RatioWall and RatioCPU are full / floor.
 	RatioWall float64 `json:"ratio_wall"`
 	RatioCPU  float64 `json:"ratio_cpu"`

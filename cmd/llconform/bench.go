@@ -48,12 +48,13 @@ func runBench(args []string) error {
 	}
 	// The peer: the selftests built for each architecture of the matrix.
 	peer := map[arch.Arch][]vm.File{}
+	var source string
 	for _, t := range targets {
 		a := t.Architecture()
 		if _, ok := peer[a]; ok {
 			continue
 		}
-		if peer[a], _, err = selftests.Files(ctx, fetcher, a, func(s string) { fmt.Fprintln(os.Stderr, s) }); err != nil {
+		if peer[a], source, err = selftests.Files(ctx, fetcher, a, func(s string) { fmt.Fprintln(os.Stderr, s) }); err != nil {
 			return err
 		}
 	}
@@ -103,11 +104,12 @@ func runBench(args []string) error {
 		runs[ph.name] = results.Phase{Run: run, Wall: walls[ph.name]}
 	}
 	b := results.NewBench(runs["floor"], runs["overhead"], runs["matrix"], runs["selftests"])
+	b.PeerSource = source
 	var names []string
 	for _, k := range runs["matrix"].Run.Kernels {
 		names = append(names, k.Key())
 	}
-	fmt.Printf("%d kernels (%s), %d VMs at a time\n", len(targets), archList(sel.arch.arches()), runtime.NumCPU())
+	fmt.Printf("%d kernels (%s), %d VMs at a time; the selftests of linux-source %s\n", len(targets), archList(sel.arch.arches()), runtime.NumCPU(), source)
 	if err := b.Write(os.Stdout, results.Areas(runs["matrix"].Run), names); err != nil {
 		return err
 	}
