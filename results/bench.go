@@ -50,12 +50,17 @@ const (
 // kernels' walls (boot to power-off, retries included), their results,
 // and the selftests' verdicts.
 type VsPeer struct {
-	Kernel           string  `json:"kernel"`
-	WallS            float64 `json:"llconform_wall_s"`
-	Results          int     `json:"llconform_results"`
-	PeerWallS        float64 `json:"selftests_wall_s"`
-	PeerResults      int     `json:"selftests_results"`
-	Ratio            float64 `json:"ratio_wall"`
+	Kernel      string  `json:"kernel"`
+	WallS       float64 `json:"llconform_wall_s"`
+	Results     int     `json:"llconform_results"`
+	PeerWallS   float64 `json:"selftests_wall_s"`
+	PeerResults int     `json:"selftests_results"`
+	Ratio       float64 `json:"ratio_wall"`
+	// CPUS and PeerCPUS are the QEMU CPU seconds of each side (of every
+	// VM of a kernel whose passes booted apart): what the wall cost.
+	CPUS             float64 `json:"llconform_qemu_cpu_s"`
+	PeerCPUS         float64 `json:"selftests_qemu_cpu_s"`
+	RatioCPU         float64 `json:"ratio_qemu_cpu"`
 	PeerPass         int     `json:"selftests_pass"`
 	PeerFail         int     `json:"selftests_fail"`
 	PeerSkip         int     `json:"selftests_skip"`
@@ -71,9 +76,10 @@ func vsPeer(full, peer *Run) []VsPeer {
 	}
 	var out []VsPeer
 	for _, k := range full.Kernels {
-		v := VsPeer{Kernel: k.Key(), WallS: float64(k.Timings.WallMS) / 1000, Results: len(k.Cases)}
+		v := VsPeer{Kernel: k.Key(), WallS: float64(k.Timings.WallMS) / 1000, Results: len(k.Cases), CPUS: float64(k.Timings.QEMUCPUMS) / 1000}
 		if p, ok := byKey[k.Key()]; ok {
 			v.PeerWallS, v.PeerKernelStatus = float64(p.Timings.WallMS)/1000, p.Status
+			v.PeerCPUS = float64(p.Timings.QEMUCPUMS) / 1000
 			for _, c := range p.Cases {
 				if c.Area != "selftests" {
 					continue // the host's check of the kernel's catalog entry
@@ -93,6 +99,9 @@ func vsPeer(full, peer *Run) []VsPeer {
 		}
 		if v.PeerWallS > 0 {
 			v.Ratio = v.WallS / v.PeerWallS
+		}
+		if v.PeerCPUS > 0 {
+			v.RatioCPU = v.CPUS / v.PeerCPUS
 		}
 		out = append(out, v)
 	}
@@ -211,9 +220,9 @@ func NewBench(floor, overhead, full, peer Phase) Bench {
 func (b Bench) Write(w io.Writer, areas []string, kernels []string) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	for _, v := range b.PerKernel {
-		fmt.Fprintf(tw, "%s\tllconform %.1f s (%d results, %.0f/s)\tselftests %.1f s (%d results, %.0f/s)\tratio %.2fx\tselftests: %d pass, %d fail, %d skip, %d broken",
+		fmt.Fprintf(tw, "%s\tllconform %.1f s (%d results, %.0f/s)\tselftests %.1f s (%d results, %.0f/s)\tratio %.2fx\t(QEMU CPU %.2fx)\tselftests: %d pass, %d fail, %d skip, %d broken",
 			v.Kernel, v.WallS, v.Results, perSecond(v.Results, v.WallS), v.PeerWallS, v.PeerResults, perSecond(v.PeerResults, v.PeerWallS), v.Ratio,
-			v.PeerPass, v.PeerFail, v.PeerSkip, v.PeerBroken)
+			v.RatioCPU, v.PeerPass, v.PeerFail, v.PeerSkip, v.PeerBroken)
 		if v.PeerKernelStatus != StatusComplete {
 			fmt.Fprintf(tw, " (selftests boot %s)", v.PeerKernelStatus)
 		}

@@ -41,8 +41,8 @@ func TestBench(t *testing.T) {
 	// catalog check.
 	assert.Equal(t, b.RatioPeer, 0.5)
 	assert.DeepEqual(t, b.PerKernel, []VsPeer{{Kernel: "7.3/amd64", WallS: 30, Results: 2, PeerWallS: 40, PeerResults: 4, Ratio: 0.75,
-		PeerPass: 1, PeerFail: 1, PeerSkip: 1, PeerBroken: 1, PeerKernelStatus: StatusComplete}})
-	assert.Assert(t, strings.Contains(s.String(), "7.3/amd64          llconform 30.0 s (2 results, 0/s)  selftests 40.0 s (4 results, 0/s)  ratio 0.75x  selftests: 1 pass, 1 fail, 1 skip, 1 broken\n"), s.String())
+		CPUS: 24, PeerCPUS: 50, RatioCPU: 0.48, PeerPass: 1, PeerFail: 1, PeerSkip: 1, PeerBroken: 1, PeerKernelStatus: StatusComplete}})
+	assert.Assert(t, strings.Contains(s.String(), "7.3/amd64          llconform 30.0 s (2 results, 0/s)  selftests 40.0 s (4 results, 0/s)  ratio 0.75x  (QEMU CPU 0.48x)  selftests: 1 pass, 1 fail, 1 skip, 1 broken\n"), s.String())
 	assert.Assert(t, strings.Contains(s.String(), "total (1 kernels)  llconform 30.0 s (2 results, 0/s)  selftests 60.0 s (4 results, 0/s)  ratio 0.50x  (target: 7.3 <= 0.4x, total <= 0.5x)\n"), s.String())
 
 	// A bench run in rounds gives each phase the sum of its rounds' walls.

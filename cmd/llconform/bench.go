@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -36,7 +34,7 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := stoppable()
 	defer cancel()
 	fetcher, err := newFetcher("", "")
 	if err != nil {
@@ -81,8 +79,11 @@ func runBench(args []string) error {
 		round := targets[first:min(first+par, len(targets))]
 		n := first/par + 1
 		for _, ph := range phases {
+			// A round of a larger bench boots each kernel once, as the
+			// whole matrix would; a bench of one kernel on two cores
+			// boots its passes apart, as `llconform run` does.
 			cfg := matrix.Config{Settings: ph.settings, Extra: ph.extra, Parallel: par, Timeout: 5 * time.Minute,
-				OutDir: filepath.Join(dir, ph.name, fmt.Sprintf("round%d", n)), Args: args}
+				OutDir: filepath.Join(dir, ph.name, fmt.Sprintf("round%d", n)), Args: args, OneBoot: 2*len(targets) > par}
 			fmt.Fprintf(os.Stderr, "bench: round %d of %d: %s of %d kernels...\n", n, (len(targets)+par-1)/par, ph.name, len(round))
 			run, err := matrix.Run(ctx, cfg, round)
 			if err != nil {

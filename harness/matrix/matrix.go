@@ -82,7 +82,11 @@ type Config struct {
 	Initramfs map[arch.Arch]string
 	Extra     map[arch.Arch][]vm.File
 	Args      []string // the command line, for the record
-	Progress  Progress // live progress, optional
+	// OneBoot boots each kernel once even when VM slots are to spare
+	// (splitPasses): a bench that runs a larger matrix in rounds measures
+	// it as the whole matrix would run.
+	OneBoot  bool
+	Progress Progress // live progress, optional
 }
 
 // Run boots every target and collects one run document; kernels keep
@@ -114,7 +118,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "console"), 0o755); err != nil {
 		return nil, err
 	}
-	b := &booter{cfg: cfg, arch: map[arch.Arch]archBoot{}, split: splitPasses(cfg.Settings, len(targets), cfg.Parallel)}
+	b := &booter{cfg: cfg, arch: map[arch.Arch]archBoot{}, split: !cfg.OneBoot && splitPasses(cfg.Settings, len(targets), cfg.Parallel)}
 	if slices.ContainsFunc(targets, func(t Target) bool { return len(t.Modules) > 0 }) {
 		scratch, err := vm.ScratchDir()
 		if err != nil {

@@ -18,9 +18,10 @@ import (
 // (every core is busy) and pays a second boot per kernel, so it does not.
 
 // splitPasses reports whether the kernels' passes boot apart: a run of
-// both passes, with at least two VM slots for every kernel.
+// both passes of the suites (the selftests have no passes), with at least
+// two VM slots for every kernel.
 func splitPasses(s protocol.Settings, kernels, parallel int) bool {
-	return !s.Noop && !s.NoUnpriv && !s.OnlyUnpriv && kernels > 0 && 2*kernels <= parallel
+	return !s.Noop && !s.Selftests && !s.NoUnpriv && !s.OnlyUnpriv && kernels > 0 && 2*kernels <= parallel
 }
 
 // twoPasses boots the root pass and the unprivileged pass of t at once and

@@ -16,6 +16,7 @@ func TestSplitPassesOnlyWithASlotForEachPass(t *testing.T) {
 	assert.Assert(t, !splitPasses(both, 1, 1))
 	assert.Assert(t, !splitPasses(protocol.Settings{NoUnpriv: true}, 1, 2), "one pass: nothing to split")
 	assert.Assert(t, !splitPasses(protocol.Settings{Noop: true}, 1, 2))
+	assert.Assert(t, !splitPasses(protocol.Settings{Selftests: true}, 1, 2), "the selftests run as root only")
 }
 
 func pass(name string, verdict results.Verdict) results.Case {
