@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/llconform/llconform/internal/tinyasm"
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
 	"github.com/llconform/llconform/suites/fixture"
@@ -422,4 +423,60 @@ func registerTagInode() {
 			}))
 		}
 	}
+}
+
+// umountSandboxerRun: a program started from the tmpfs m adds its own
+// Landlock layer, then executes a program outside m and stays in its
+// domain. While it runs from m, m is busy (the companion that shows the
+// program really ran from it); once it runs the outside program, the
+// domain it created must not keep m busy: the unsandboxed case thread
+// unmounts it.
+func umountSandboxerRun(t *check.T) string {
+	if err := mountTmpfs(t, "m"); err != nil {
+		return check.SetupFailed(err)
+	}
+	outside := t.Path("outside")
+	if err := os.WriteFile(outside, fixture.TargetSpec{}.Program(), 0o755); err != nil {
+		return check.SetupFailed(err)
+	}
+	const argv, envp = 40, 41
+	spec := fixture.TargetSpec{Layer: fixture.OwnLayer, WaitGo: true, Results: 1, Action: func(p *tinyasm.Program) {
+		p.StoreAddr(argv, p.Cstr("outside"))
+		p.SetSlot(argv+1, 0)
+		p.SetSlot(envp, 0)
+		// Only a failed execve returns and reports its error; the outside
+		// program reports its own start (0) instead.
+		p.SysTo(2, tinyasm.SysExecve, p.Cstr(outside), tinyasm.SlotAddr(argv), tinyasm.SlotAddr(envp))
+	}}
+	proc, err := fixture.StartProgram(t.Path("m"), spec.Program(), false)
+	if err != nil {
+		return check.SetupFailedf("start the sandboxer in m: %v", err)
+	}
+	defer proc.Kill()
+	restrict := check.Saw("restrict", fixture.Result(proc.Layer))
+	busy := check.Did("umount_while_running_from_it", unix.Unmount(t.Path("m"), 0))
+	if err := proc.GoAhead(); err != nil {
+		return check.SetupFailed(err)
+	}
+	v, err := proc.Read(1)
+	if err != nil {
+		return check.SetupFailedf("the sandboxer's exec: %v", err)
+	}
+	return check.Steps(restrict, busy, check.Saw("exec", fixture.Result(v[0])), check.Did("umount_after_exec", unix.Unmount(t.Path("m"), 0)))
+}
+
+func umountSandboxerWant(e check.Env) string {
+	restrict := check.OK
+	if o, ok := check.NoLandlock(e); ok {
+		restrict = o
+	}
+	return check.Steps(check.Saw("restrict", restrict), check.Saw("umount_while_running_from_it", "EBUSY"),
+		check.Saw("exec", check.OK), check.Saw("umount_after_exec", check.OK))
+}
+
+func init() {
+	check.Build(func() {
+		check.Register(topoCase("mount/domain_does_not_pin_its_creators_mount", umountSandboxerWant, umountSandboxerRun).
+			Mirroring("fs_test.c:layout1.umount_sandboxer"))
+	})
 }

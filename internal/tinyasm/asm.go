@@ -155,6 +155,13 @@ func (p *Program) Save(slot int) {
 	p.rspOp(0x89, rax, slot)
 }
 
+// StoreAddr stores the address of a data blob in a stack slot: how a
+// program builds an array of pointers, such as execve's argv.
+func (p *Program) StoreAddr(slot int, d DataAddr) {
+	d.load(p, rax) // rax, and x0 on arm64: the register Save stores
+	p.Save(slot)
+}
+
 func (p *Program) LoadRax(slot int) {
 	if p.arm64 {
 		p.a64Slot(a64LDR, 0, slot)

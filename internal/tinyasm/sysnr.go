@@ -26,6 +26,7 @@ const (
 	SysKeyctl         = unix.SYS_KEYCTL
 	SysLandlockCreate = unix.SYS_LANDLOCK_CREATE_RULESET
 	SysLandlockRestr  = unix.SYS_LANDLOCK_RESTRICT_SELF
+	SysExecve         = unix.SYS_EXECVE
 
 	// The calls that stand in on arm64 for the ones it lacks (open,
 	// fork, pause), and those of its hand-made programs: named on amd64
