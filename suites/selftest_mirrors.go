@@ -196,6 +196,41 @@ var auditedMirrors = []struct {
 		"fs/topology/pivot_root_denied_when_fs_handled",
 		"fs/topology/attach_detached_tree_denied_when_fs_handled",
 	}},
+	{"fs_test.c:layout1.file_and_dir_access_rights", []string{
+		"base/add_rule/dir_right_on_file_einval",
+	}},
+	{"fs_test.c:layout1.truncate_unhandled", []string{
+		"truncate/unhandled/truncate_allowed",
+	}},
+	{"fs_test.c:layout1.make_char", []string{
+		"fs/make_char/allowed_by_rule",
+		"fs/make_char/denied_without_rule",
+	}},
+	{"fs_test.c:layout1.make_block", []string{
+		"fs/make_block/allowed_by_rule",
+		"fs/make_block/denied_without_rule",
+	}},
+	{"fs_test.c:layout1.make_sock", []string{
+		"fs/make_sock/allowed_by_rule",
+		"fs/make_sock/denied_without_rule",
+		"fs/make/sock_by_bind_allowed",
+		"fs/make/sock_by_bind_denied",
+	}},
+	{"fs_test.c:layout1.make_whiteout", []string{
+		"errata/4_whiteout_denied_with_only_make_char",
+		"errata/4_whiteout_allowed_with_only_make_reg",
+	}},
+	{"fs_test.c:layout3_fs.release_inodes", []string{
+		"fs/mount/rule_released_when_the_mount_goes_away",
+	}},
+	{"fs_test.c:layout3_fs.tag_inode_dir_parent", []string{
+		"fs/mount/rule_over_mount_point_covers_the_mount",
+	}},
+	{"net_test.c:protocol.bind_unspec", []string{
+		"tcp/ipv4/bind_af_unspec/any_address_checked",
+		"tcp/ipv4/bind_af_unspec/loopback_address_as_unsandboxed",
+		"tcp/ipv6/bind_af_unspec/refused_as_unsandboxed_or_einval",
+	}},
 	{"fs_test.c:layout1.release_inodes", []string{
 		"fs/mount/rule_released_when_the_mount_goes_away",
 	}},

@@ -158,7 +158,7 @@ func init() {
 	check.Build(func() {
 		check.Register(mirrored(netCases("tcp", unix.SOCK_STREAM, unix.IPPROTO_TCP, tcpRows)...)...)
 		stream, tcp := unix.SOCK_STREAM, unix.IPPROTO_TCP
-		check.Register(
+		check.Register(mirrored(
 			// On IPv4, bind(AF_UNSPEC) with INADDR_ANY is accepted by the
 			// stack as AF_INET, so Landlock checks its port. The socket is
 			// bound without listening and closed at once.
@@ -197,7 +197,7 @@ func init() {
 						return fixture.RawBind(fd, x.Family.Raw(unix.AF_UNSPEC, x.Free, x.Family.FullLen()))
 					})
 				}}.caseFor("tcp", fixture.IPv6, stream, tcp),
-		)
+		)...)
 	})
 }
 
