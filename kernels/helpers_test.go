@@ -15,10 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/internal/debtest"
+
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
-	"github.com/ulikunitz/xz"
 	"gotest.tools/v3/assert"
 )
 
@@ -31,16 +32,6 @@ func fakeImage(version string) []byte {
 	b[0x20e], b[0x20f] = 0x00, 0x01 // version string at 0x100+0x200
 	copy(b[0x300:], version+" (debian-kernel@lists.debian.org) #1 SMP")
 	return b
-}
-
-func xzBytes(t testing.TB, data []byte) []byte {
-	var buf bytes.Buffer
-	w, err := xz.NewWriter(&buf)
-	assert.NilError(t, err)
-	_, err = w.Write(data)
-	assert.NilError(t, err)
-	assert.NilError(t, w.Close())
-	return buf.Bytes()
 }
 
 // fakeDeb builds a .deb: an ar archive with debian-binary, control.tar.xz
@@ -75,7 +66,7 @@ func debWith(t testing.TB, comp string, files ...debFile) []byte {
 	var data []byte
 	switch comp {
 	case "xz":
-		data = xzBytes(t, tbuf.Bytes())
+		data = debtest.Xz(t, tbuf.Bytes())
 	case "gz":
 		var g bytes.Buffer
 		w := gzip.NewWriter(&g)
@@ -101,7 +92,7 @@ func debWith(t testing.TB, comp string, files ...debFile) []byte {
 		}
 	}
 	member("debian-binary", []byte("2.0\n"))
-	member("control.tar.xz", xzBytes(t, []byte("odd")))
+	member("control.tar.xz", debtest.Xz(t, []byte("odd")))
 	member(name, data)
 	return ar.Bytes()
 }
@@ -231,7 +222,7 @@ func (m *fakeMirror) publishArches(t testing.TB, suite string, byArch map[string
 			files[p.file] = p.deb
 		}
 		idx.WriteString("Package: bash\nVersion: 5.2-1\nFilename: pool/main/b/bash/bash.deb\nSize: 1\nSHA256: 00\n\n")
-		pxz := xzBytes(t, []byte(idx.String()))
+		pxz := debtest.Xz(t, []byte(idx.String()))
 		release += fmt.Sprintf(" 0000 12 main/binary-%s/Packages\n %s %d main/binary-%s/Packages.xz\n", arch, sha256Hex(pxz), len(pxz), arch)
 		files["dists/"+suite+"/main/binary-"+arch+"/Packages.xz"] = pxz
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llconform/llconform/internal/debtest"
+
 	"github.com/llconform/llconform/internal/arch"
 	"gotest.tools/v3/assert"
 )
@@ -67,10 +69,10 @@ func unsignedModule(modinfo ...string) []byte {
 func TestExtractModules(t *testing.T) {
 	dir := "./usr/lib/modules/x/kernel/"
 	deb := debWith(t, "xz",
-		debFile{dir + "net/sctp/sctp.ko.xz", xzBytes(t, fakeModule("license=GPL", "depends=udp_tunnel,libcrc32c", "name=sctp"))},
-		debFile{dir + "fs/overlayfs/overlay.ko.xz", xzBytes(t, fakeModule("depends=", "name=overlay"))},
+		debFile{dir + "net/sctp/sctp.ko.xz", debtest.Xz(t, fakeModule("license=GPL", "depends=udp_tunnel,libcrc32c", "name=sctp"))},
+		debFile{dir + "fs/overlayfs/overlay.ko.xz", debtest.Xz(t, fakeModule("depends=", "name=overlay"))},
 		debFile{dir + "net/ipv4/udp_tunnel.ko", fakeModule("depends=", "name=udp_tunnel")},
-		debFile{dir + "lib/libcrc32c.ko.xz", xzBytes(t, fakeModule("depends=crc32c_generic", "name=libcrc32c"))},
+		debFile{dir + "lib/libcrc32c.ko.xz", debtest.Xz(t, fakeModule("depends=crc32c_generic", "name=libcrc32c"))},
 		debFile{dir + "crypto/crc32c-generic.ko", fakeModule("name=crc32c_generic")},
 		debFile{dir + "net/unrelated.ko", fakeModule("depends=sctp", "name=unrelated")},
 	)
@@ -103,12 +105,12 @@ func TestExtractModules(t *testing.T) {
 func TestExtractModulesSoftdep(t *testing.T) {
 	dir := "./usr/lib/modules/x/kernel/"
 	deb := debWith(t, "xz",
-		debFile{dir + "net/sctp/sctp.ko.xz", xzBytes(t, fakeModule("depends=libcrc32c", "name=sctp"))},
-		debFile{dir + "lib/libcrc32c.ko.xz", xzBytes(t, fakeModule("softdep=pre: crc32c", "depends=", "name=libcrc32c"))},
-		debFile{dir + "arch/x86/crypto/crc32c-intel.ko.xz", xzBytes(t, fakeModule("alias=crypto-crc32c", "alias=crc32c", "name=crc32c_intel"))},
-		debFile{dir + "crypto/crc32c_generic.ko.xz", xzBytes(t, fakeModule("alias=crypto-crc32c", "alias=crc32c", "name=crc32c_generic"))},
+		debFile{dir + "net/sctp/sctp.ko.xz", debtest.Xz(t, fakeModule("depends=libcrc32c", "name=sctp"))},
+		debFile{dir + "lib/libcrc32c.ko.xz", debtest.Xz(t, fakeModule("softdep=pre: crc32c", "depends=", "name=libcrc32c"))},
+		debFile{dir + "arch/x86/crypto/crc32c-intel.ko.xz", debtest.Xz(t, fakeModule("alias=crypto-crc32c", "alias=crc32c", "name=crc32c_intel"))},
+		debFile{dir + "crypto/crc32c_generic.ko.xz", debtest.Xz(t, fakeModule("alias=crypto-crc32c", "alias=crc32c", "name=crc32c_generic"))},
 		debFile{dir + "crypto/crc32c_nothere.ko", fakeModule("alias=other", "name=crc32c_nothere")},
-		debFile{dir + "fs/overlayfs/overlay.ko.xz", xzBytes(t, fakeModule("softdep=pre: nosuchalias", "name=overlay"))},
+		debFile{dir + "fs/overlayfs/overlay.ko.xz", debtest.Xz(t, fakeModule("softdep=pre: nosuchalias", "name=overlay"))},
 	)
 	path := filepath.Join(t.TempDir(), "m.deb")
 	assert.NilError(t, os.WriteFile(path, deb, 0o644))
@@ -166,9 +168,9 @@ func TestModulesOfAnArm64Kernel(t *testing.T) {
 			{"linux-binary-7.3.4+deb13-cloud-arm64", "7.3.4-1~bpo13+1", "pool/main/l/linux-signed-arm64/k_arm64.deb",
 				fakeDeb(t, "usr/lib/modules/7.3.4+deb13-cloud-arm64/vmlinuz", fakeArm64Image("7.3.4+deb13-cloud-arm64"), "xz")},
 			{"linux-modules-7.3.4+deb13-cloud-arm64", "7.3.4-1~bpo13+1", "pool/main/l/linux/m_arm64.deb", debWith(t, "xz",
-				debFile{mods + "fs/overlayfs/overlay.ko.xz", xzBytes(t, fakeModule("depends=", "name=overlay"))},
-				debFile{mods + "net/sctp/sctp.ko.xz", xzBytes(t, fakeModule("depends=udp_tunnel", "name=sctp"))},
-				debFile{mods + "net/ipv4/udp_tunnel.ko.xz", xzBytes(t, fakeModule("depends=", "name=udp_tunnel"))})},
+				debFile{mods + "fs/overlayfs/overlay.ko.xz", debtest.Xz(t, fakeModule("depends=", "name=overlay"))},
+				debFile{mods + "net/sctp/sctp.ko.xz", debtest.Xz(t, fakeModule("depends=udp_tunnel", "name=sctp"))},
+				debFile{mods + "net/ipv4/udp_tunnel.ko.xz", debtest.Xz(t, fakeModule("depends=", "name=udp_tunnel"))})},
 		},
 	}, key, time.Time{})
 	f := m.fetcher(t, t.TempDir())
@@ -218,8 +220,8 @@ func TestModulesTheIndexNoLongerLists(t *testing.T) {
 	publish := func(overlay []byte) {
 		m.edit(func(files map[string][]byte) {
 			files[pool] = debWith(t, "xz",
-				debFile{mods + "fs/overlayfs/overlay.ko.xz", xzBytes(t, overlay)},
-				debFile{mods + "net/sctp/sctp.ko.xz", xzBytes(t, fakeModule("depends=", "name=sctp"))})
+				debFile{mods + "fs/overlayfs/overlay.ko.xz", debtest.Xz(t, overlay)},
+				debFile{mods + "net/sctp/sctp.ko.xz", debtest.Xz(t, fakeModule("depends=", "name=sctp"))})
 		})
 	}
 	publish(unsignedModule("depends=", "name=overlay"))

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llconform/llconform/internal/debtest"
+
 	"gotest.tools/v3/assert"
 )
 
@@ -78,7 +80,7 @@ func TestOwnModules(t *testing.T) {
 	// --modules wins over the build directory; a name it lacks is
 	// built in (or not built): left out.
 	only := t.TempDir()
-	assert.NilError(t, os.WriteFile(filepath.Join(only, "overlay.ko.xz"), xzBytes(t, unsignedModule("name=overlay")), 0o644))
+	assert.NilError(t, os.WriteFile(filepath.Join(only, "overlay.ko.xz"), debtest.Xz(t, unsignedModule("name=overlay")), 0o644))
 	mods, source, err := OwnModules(dir, only, GuestModules)
 	assert.NilError(t, err)
 	assert.Equal(t, source, only)

@@ -11,12 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 
 	"github.com/llconform/llconform/internal/arch"
@@ -24,7 +22,6 @@ import (
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/libraries/adapter"
 	"github.com/llconform/llconform/vm"
-	"github.com/ulikunitz/xz"
 )
 
 // sourceSuites and sourcePattern pick the kernel source the sandboxer is
@@ -54,9 +51,9 @@ func Sandboxer(ctx context.Context, f *kernels.Fetcher, ar arch.Arch, note func(
 	if b, err := os.ReadFile(bin); err == nil {
 		return b, p.Version, nil
 	}
-	cc, err := compiler(ar)
+	cc, _, err := CompilerFor(ar)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%w (needed for --library sandboxer on %s)", err, ar)
 	}
 	if note != nil {
 		note(fmt.Sprintf("building the kernel's sandboxer for %s from %s %s (once; unpacking takes a minute)", ar, p.Name, p.Version))
@@ -102,31 +99,6 @@ func Files(ctx context.Context, f *kernels.Fetcher, a arch.Arch, libs []string, 
 // wanted are the files of the source tree the build needs.
 var wanted = regexp.MustCompile(`^[^/]+/(samples/landlock/sandboxer\.c|include/uapi/linux/landlock\.h)$`)
 
-// compiler finds the C compiler for arch: gcc for this host's own
-// architecture, Debian's cross compiler for another.
-func compiler(a arch.Arch) (string, error) {
-	type cc struct{ goarch, triplet, pkgs string }
-	ccs := map[arch.Arch]cc{
-		arch.AMD64: {"amd64", "x86_64-linux-gnu", "gcc-x86-64-linux-gnu libc6-dev-amd64-cross"},
-		arch.ARM64: {"arm64", "aarch64-linux-gnu", "gcc-aarch64-linux-gnu libc6-dev-arm64-cross"},
-	}
-	c, ok := ccs[a]
-	if !ok {
-		return "", fmt.Errorf("the kernel's sandboxer: no C compiler known for %q", a)
-	}
-	if c.goarch == runtime.GOARCH {
-		if gcc, err := exec.LookPath("gcc"); err == nil {
-			return gcc, nil
-		}
-		return "", errors.New("gcc not found: apt-get install gcc libc6-dev (needed for --library sandboxer)")
-	}
-	gcc, err := exec.LookPath(c.triplet + "-gcc")
-	if err != nil {
-		return "", fmt.Errorf("%s-gcc not found: apt-get install %s (needed for --library sandboxer on %s)", c.triplet, c.pkgs, a)
-	}
-	return gcc, nil
-}
-
 // build unpacks sandboxer.c and the UAPI header it needs from the
 // linux-source .deb (a source tarball inside the package's payload) and
 // compiles it with gcc (the compiler cc) -static.
@@ -169,39 +141,16 @@ func build(ctx context.Context, gcc, debPath string) ([]byte, error) {
 	return os.ReadFile(out)
 }
 
-// sourceFiles finds the source tarball in the package payload and takes
-// the wanted files out of it.
+// sourceFiles takes sandboxer.c and the UAPI landlock.h out of the source
+// tarball in the package payload, and stops there.
 func sourceFiles(payload *tar.Reader) (map[string][]byte, error) {
-	for {
-		h, err := payload.Next()
-		if err == io.EOF {
-			return nil, errors.New("no usr/src/linux-source-*.tar.xz in the package")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !strings.HasPrefix(strings.TrimPrefix(h.Name, "./"), "usr/src/linux-source-") || !strings.HasSuffix(h.Name, ".tar.xz") {
-			continue
-		}
-		xr, err := xz.NewReader(payload)
-		if err != nil {
-			return nil, err
-		}
-		src := tar.NewReader(xr)
-		got := map[string][]byte{}
-		for len(got) < 2 {
-			h, err := src.Next()
-			if err != nil {
-				return nil, fmt.Errorf("the source tarball lacks samples/landlock/sandboxer.c or include/uapi/linux/landlock.h: %w", err)
-			}
-			if m := wanted.FindStringSubmatch(h.Name); m != nil {
-				b, err := io.ReadAll(src)
-				if err != nil {
-					return nil, err
-				}
-				got[filepath.Base(m[1])] = b
-			}
-		}
-		return got, nil
+	got := map[string][]byte{}
+	err := SourceFiles(payload, wanted, func(m []string, b []byte) (bool, error) {
+		got[filepath.Base(m[1])] = b
+		return len(got) == 2, nil
+	})
+	if err == nil && len(got) < 2 {
+		err = errors.New("the source tarball lacks samples/landlock/sandboxer.c or include/uapi/linux/landlock.h")
 	}
+	return got, err
 }

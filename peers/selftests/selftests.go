@@ -28,7 +28,6 @@ import (
 	"github.com/llconform/llconform/kernels"
 	"github.com/llconform/llconform/libraries"
 	"github.com/llconform/llconform/vm"
-	"github.com/ulikunitz/xz"
 )
 
 // Files are the initramfs files of the selftests for a guest of the
@@ -166,32 +165,14 @@ type toolchain struct {
 }
 
 func toolchainFor(a arch.Arch) (toolchain, error) {
-	triplets := map[arch.Arch]struct{ goarch, triplet, cross string }{
-		arch.AMD64: {"amd64", "x86_64-linux-gnu", "gcc-x86-64-linux-gnu libc6-dev-amd64-cross"},
-		arch.ARM64: {"arm64", "aarch64-linux-gnu", "gcc-aarch64-linux-gnu libc6-dev-arm64-cross"},
-	}
-	t, ok := triplets[a]
-	if !ok {
-		return toolchain{}, fmt.Errorf("the kernel's selftests: no C compiler known for %q", a)
-	}
-	if t.goarch == runtime.GOARCH {
-		tc := toolchain{arch: a, install: "apt-get install gcc libc6-dev libcap-dev", indexHint: "run apt-get update"}
-		gcc, err := exec.LookPath("gcc")
-		if err != nil {
-			return toolchain{}, fmt.Errorf("gcc not found: %s (needed to build the kernel's selftests)", tc.install)
-		}
-		tc.gcc = gcc
-		return tc, nil
-	}
-	// libcap-dev is Multi-Arch: same; the other architecture's copy
-	// comes from that architecture's index.
-	tc := toolchain{arch: a, install: fmt.Sprintf("dpkg --add-architecture %s && apt-get update && apt-get install %s libcap-dev:%s", a, t.cross, a),
-		indexHint: fmt.Sprintf("run dpkg --add-architecture %s && apt-get update", a)}
-	gcc, err := exec.LookPath(t.triplet + "-gcc")
+	gcc, install, err := libraries.CompilerFor(a, "libcap-dev")
 	if err != nil {
-		return toolchain{}, fmt.Errorf("%s-gcc not found: %s (needed to build the kernel's selftests for %s)", t.triplet, tc.install, a)
+		return toolchain{}, fmt.Errorf("%w (needed to build the kernel's selftests for %s)", err, a)
 	}
-	tc.gcc = gcc
+	tc := toolchain{arch: a, gcc: gcc, install: install, indexHint: "run apt-get update"}
+	if a != arch.Arch(runtime.GOARCH) {
+		tc.indexHint = fmt.Sprintf("run dpkg --add-architecture %s && apt-get update", a)
+	}
 	return tc, nil
 }
 
@@ -257,58 +238,27 @@ func publish(tmp, dst string) error {
 	return err
 }
 
-// sourceFiles finds the source tarball in the package payload and passes
-// each wanted file to put under its name in the prepared tree.
+// sourceFiles passes each wanted file of the source tarball in the
+// package payload to put, under its name in the prepared tree.
 func sourceFiles(payload *tar.Reader, put func(name string, data []byte) error) error {
-	for {
-		h, err := payload.Next()
-		if err == io.EOF {
-			return errors.New("no usr/src/linux-source-*.tar.xz in the package")
+	found := map[string]bool{}
+	err := libraries.SourceFiles(payload, wanted, func(m []string, b []byte) (bool, error) {
+		name := strings.TrimPrefix(m[1], "tools/testing/")
+		if rest, ok := strings.CutPrefix(m[1], "include/uapi/"); ok {
+			name, b = "usr/include/"+rest, exportHeader(b)
 		}
-		if err != nil {
-			return err
-		}
-		if !strings.HasPrefix(strings.TrimPrefix(h.Name, "./"), "usr/src/linux-source-") || !strings.HasSuffix(h.Name, ".tar.xz") {
-			continue
-		}
-		xr, err := xz.NewReader(payload)
-		if err != nil {
-			return err
-		}
-		src := tar.NewReader(xr)
-		found := map[string]bool{}
-		for {
-			h, err := src.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			m := wanted.FindStringSubmatch(h.Name)
-			if m == nil || h.Typeflag != tar.TypeReg {
-				continue
-			}
-			b, err := io.ReadAll(src)
-			if err != nil {
-				return err
-			}
-			name := strings.TrimPrefix(m[1], "tools/testing/")
-			if rest, ok := strings.CutPrefix(m[1], "include/uapi/"); ok {
-				name, b = "usr/include/"+rest, exportHeader(b)
-			}
-			found[name] = true
-			if err := put(name, b); err != nil {
-				return err
-			}
-		}
-		for _, need := range []string{"selftests/landlock/Makefile", "selftests/kselftest_harness.h", "usr/include/linux/landlock.h"} {
-			if !found[need] {
-				return fmt.Errorf("the source tarball lacks %s", need)
-			}
-		}
-		return nil
+		found[name] = true
+		return false, put(name, b)
+	})
+	if err != nil {
+		return err
 	}
+	for _, need := range []string{"selftests/landlock/Makefile", "selftests/kselftest_harness.h", "usr/include/linux/landlock.h"} {
+		if !found[need] {
+			return fmt.Errorf("the source tarball lacks %s", need)
+		}
+	}
+	return nil
 }
 
 // The rewrites of the kernel's scripts/headers_install.sh: kernel-only

@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/llconform/llconform/internal/debtest"
+
 	"github.com/llconform/llconform/internal/arch"
-	"github.com/ulikunitz/xz"
 	"gotest.tools/v3/assert"
 )
 
@@ -74,32 +75,10 @@ static __inline__ int f(void *p, const char *q) { __asm__ ("" ::: "memory"); ret
 	assert.Equal(t, string(exportHeader([]byte(in))), want)
 }
 
-func tarOf(t *testing.T, files map[string][]byte) []byte {
-	var b bytes.Buffer
-	w := tar.NewWriter(&b)
-	for name, data := range files {
-		assert.NilError(t, w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}))
-		_, err := w.Write(data)
-		assert.NilError(t, err)
-	}
-	assert.NilError(t, w.Close())
-	return b.Bytes()
-}
-
-func xzOf(t *testing.T, data []byte) []byte {
-	var b bytes.Buffer
-	w, err := xz.NewWriter(&b)
-	assert.NilError(t, err)
-	_, err = w.Write(data)
-	assert.NilError(t, err)
-	assert.NilError(t, w.Close())
-	return b.Bytes()
-}
-
 // The selftests, the kselftest headers and the UAPI headers (prepared)
 // come out of the tarball inside the package payload, and nothing else.
 func TestSourceFiles(t *testing.T) {
-	src := tarOf(t, map[string][]byte{
+	src := debtest.Tar(t, map[string][]byte{
 		"linux-source-7.3/Makefile":                                      []byte("VERSION = 7\n"),
 		"linux-source-7.3/samples/landlock/sandboxer.c":                  []byte("x"),
 		"linux-source-7.3/include/uapi/linux/landlock.h":                 []byte("#ifndef _UAPI_LINUX_LANDLOCK_H\n"),
@@ -112,7 +91,7 @@ func TestSourceFiles(t *testing.T) {
 		"linux-source-7.3/tools/testing/selftests/landlock/base_test.c":  []byte("int main(void) { return 0; }\n"),
 		"linux-source-7.3/tools/testing/selftests/seccomp/seccomp_bpf.c": []byte("z"),
 	})
-	payload := tarOf(t, map[string][]byte{"./usr/src/linux-source-7.3.tar.xz": xzOf(t, src)})
+	payload := debtest.Tar(t, map[string][]byte{"./usr/src/linux-source-7.3.tar.xz": debtest.Xz(t, src)})
 	got := map[string]string{}
 	err := sourceFiles(tar.NewReader(bytes.NewReader(payload)), func(name string, b []byte) error {
 		got[name] = string(b)
@@ -129,12 +108,12 @@ func TestSourceFiles(t *testing.T) {
 	})
 
 	// A tree without the selftests is an error that says what it lacks.
-	src = tarOf(t, map[string][]byte{"linux-source-5.10/include/uapi/linux/landlock.h": []byte("x")})
-	payload = tarOf(t, map[string][]byte{"./usr/src/linux-source-5.10.tar.xz": xzOf(t, src)})
+	src = debtest.Tar(t, map[string][]byte{"linux-source-5.10/include/uapi/linux/landlock.h": []byte("x")})
+	payload = debtest.Tar(t, map[string][]byte{"./usr/src/linux-source-5.10.tar.xz": debtest.Xz(t, src)})
 	err = sourceFiles(tar.NewReader(bytes.NewReader(payload)), func(string, []byte) error { return nil })
 	assert.ErrorContains(t, err, "lacks selftests/landlock/Makefile")
 
-	err = sourceFiles(tar.NewReader(bytes.NewReader(tarOf(t, map[string][]byte{"./usr/share/doc/x": []byte("x")}))), nil)
+	err = sourceFiles(tar.NewReader(bytes.NewReader(debtest.Tar(t, map[string][]byte{"./usr/share/doc/x": []byte("x")}))), nil)
 	assert.ErrorContains(t, err, "no usr/src/linux-source-*.tar.xz")
 }
 
