@@ -3,7 +3,6 @@ package scripts
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,13 +14,8 @@ import (
 // given exist, and apt-get and dpkg --add-architecture record their
 // arguments in the log.
 func peerBin(t *testing.T, uid string, foreign, installed, compilers []string) (bin, log string) {
-	bin = t.TempDir()
-	log = filepath.Join(t.TempDir(), "log")
-	write := func(name, body string) {
-		assert.NilError(t, os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body), 0o755))
-	}
-	write("id", `case "$1" in -u) echo `+uid+`;; -un) echo runner;; esac`+"\n")
-	write("apt-get", `echo "apt-get $*" >>`+log+"\n")
+	s := newStandIns(t, uid)
+	write, log := s.write, s.log
 	write("dpkg", `case "$1" in
 --print-architecture) echo amd64 ;;
 --print-foreign-architectures) for a in `+strings.Join(foreign, " ")+`; do echo "$a"; done ;;
@@ -32,12 +26,8 @@ esac
 	for _, c := range compilers {
 		write(c, "exit 0\n")
 	}
-	for _, p := range []string{"env", "grep"} {
-		real, err := exec.LookPath(p)
-		assert.NilError(t, err)
-		assert.NilError(t, os.Symlink(real, filepath.Join(bin, p)))
-	}
-	return bin, log
+	s.real("env", "grep")
+	return s.bin, log
 }
 
 func TestEnsurePeer(t *testing.T) {

@@ -15,13 +15,8 @@ import (
 // sudo and apt-get record their arguments in the log, and sudo -n fails
 // when sudoPassword is set, as sudo does when it would have to ask.
 func fakeBin(t *testing.T, uid string, withSudo, sudoPassword, withQEMU bool, qemus ...string) (bin, log string) {
-	bin = t.TempDir()
-	log = filepath.Join(t.TempDir(), "log")
-	write := func(name, body string) {
-		assert.NilError(t, os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body), 0o755))
-	}
-	write("id", `case "$1" in -u) echo `+uid+`;; -un) echo runner;; esac`+"\n")
-	write("apt-get", `echo "apt-get $*" >>`+log+"\n")
+	s := newStandIns(t, uid)
+	write, log := s.write, s.log
 	if withSudo {
 		fail := ""
 		if sudoPassword {
@@ -40,12 +35,8 @@ exec "$@"
 	for _, q := range qemus {
 		write(q, "exit 0\n")
 	}
-	for _, p := range []string{"env", "true"} {
-		real, err := exec.LookPath(p)
-		assert.NilError(t, err)
-		assert.NilError(t, os.Symlink(real, filepath.Join(bin, p)))
-	}
-	return bin, log
+	s.real("env", "true")
+	return s.bin, log
 }
 
 func TestEnsureQEMU(t *testing.T) {
