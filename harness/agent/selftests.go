@@ -49,14 +49,7 @@ func Selftests(dir string, w *protocol.StreamWriter) error {
 			break
 		}
 	}
-	fatal := ""
-	if err != nil {
-		fatal = err.Error()
-	}
-	if derr := w.Done(fatal); err == nil {
-		err = derr
-	}
-	return err
+	return finish(w, err)
 }
 
 // selftestPath is the PATH of the selftests: where installBusybox puts

@@ -122,14 +122,7 @@ func Suite(s protocol.Settings, w *protocol.StreamWriter, native bool) error {
 			err = p.runUnprivPass(w)
 		}
 	}
-	fatal := ""
-	if err != nil {
-		fatal = err.Error()
-	}
-	if derr := w.Done(fatal); err == nil {
-		err = derr
-	}
-	return err
+	return finish(w, err)
 }
 
 // AllCases is every kernel case and the library cases of each library
@@ -301,4 +294,17 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// finish sends the done record, with err as the run's fatal error if any,
+// and returns err, or the done record's own error.
+func finish(w *protocol.StreamWriter, err error) error {
+	fatal := ""
+	if err != nil {
+		fatal = err.Error()
+	}
+	if derr := w.Done(fatal); err == nil {
+		err = derr
+	}
+	return err
 }
