@@ -16,6 +16,7 @@ import (
 
 	"github.com/llconform/llconform/harness/agent"
 	"github.com/llconform/llconform/internal/role"
+	"github.com/llconform/llconform/internal/sysmon"
 	"github.com/llconform/llconform/results"
 	"golang.org/x/term"
 )
@@ -67,7 +68,8 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
-	role.Run() // a re-executed child (a process-isolated case, the unprivileged pass, a probe) does its part and exits
+	sysmon.Quiet() // in the VM: the runtime's monitor below the cases (internal/sysmon)
+	role.Run()     // a re-executed child (a process-isolated case, the unprivileged pass, a probe) does its part and exits
 	if os.Getpid() == 1 {
 		agent.Main() // this binary is the VM's /init (see vm.Prepare)
 	}

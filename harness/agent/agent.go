@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 
 	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/internal/sysmon"
+	"golang.org/x/sys/unix"
 )
 
 // Main is the /init of the llconform VM: it prepares the guest, reads the
@@ -54,10 +56,26 @@ func Main() {
 	run := func() error { return Suite(s, w, false) }
 	if s.Selftests {
 		run = func() error { return Selftests("/"+protocol.SelftestsDir, w) }
+	} else {
+		quietSysmon()
 	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "llconform agent:", err)
 	}
+}
+
+// quietSysmon puts the Go runtime's system monitor of the agent and of
+// every process it starts below the cases (internal/sysmon): RLIMIT_NICE,
+// inherited by them all, lets each set its threads back to the normal
+// class, the unprivileged pass included. The selftests' programs are not
+// Go and keep the guest as it boots.
+func quietSysmon() {
+	lim := unix.Rlimit{Cur: sysmon.NiceLimit, Max: sysmon.NiceLimit}
+	if err := unix.Setrlimit(unix.RLIMIT_NICE, &lim); err != nil {
+		fmt.Fprintln(os.Stderr, "llconform agent: RLIMIT_NICE:", err)
+		return
+	}
+	sysmon.Quiet()
 }
 
 // tuneGC trades memory for time: under TCG every collection is slow, and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/internal/role"
+	"github.com/llconform/llconform/internal/sysmon"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
 	"github.com/llconform/llconform/suites/check"
@@ -36,6 +37,7 @@ func RunCase(c check.Case, env check.Env, timeout time.Duration) results.Case {
 		}
 	}
 	r.Expected = c.Want(env)
+	sysmon.Settle()
 	start := time.Now()
 	var o outcome
 	if c.Isolation == check.Process {
@@ -80,6 +82,7 @@ func runOnThread(c check.Case, env check.Env, timeout time.Duration, dir string)
 	done := make(chan outcome, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with us
+		sysmon.Normal()
 		defer func() {
 			if p := recover(); p != nil {
 				done <- outcome{Broken: fmt.Sprintf("panic: %v", p), Detail: t.Detail()}
