@@ -3,7 +3,6 @@ package suites
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"sync"
 
@@ -100,7 +99,7 @@ func init() {
 // both UDP rights without rules, and sends from a ping, a raw and a UDP
 // socket.
 func pingRawChild(spec string) string {
-	runtime.LockOSThread() // the domain is the thread's; the process exits after
+	fixture.LockThread() // the domain is the thread's; the process exits after
 	ceiling, _ := strconv.Atoi(spec)
 	if err := loUp(); err != nil {
 		return check.SetupFailedf("lo up: %s", check.Outcome(err))

@@ -2,7 +2,6 @@ package suites
 
 import (
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -70,7 +69,7 @@ func init() {
 		}
 		ceiling, _ := strconv.Atoi(f[1])
 		typ, _ := strconv.Atoi(f[2])
-		runtime.LockOSThread() // the socket belongs to its creator's domain
+		fixture.LockThread() // the socket belongs to its creator's domain
 		if p, ok := nestedPolicies[f[0]]; ok {
 			if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
 				return err

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -171,7 +170,7 @@ func (s *nsServer) startLocked() error {
 	// thread that started the child, and the case thread dies first.
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // kept: the thread lives as long as the pass
+		fixture.LockThread() // kept: the thread lives as long as the pass
 		errc <- cmd.Start()
 		select {}
 	}()
@@ -290,7 +289,7 @@ func nsServerMain() {
 func nsServe(req nsRequest) nsResponse {
 	done := make(chan nsResponse, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread and its namespace die with the case
+		fixture.LockThread() // never unlocked: the thread and its namespace die with the case
 		t := &check.T{Env: req.Env, Dir: req.Dir}
 		defer func() {
 			if p := recover(); p != nil {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,7 +129,7 @@ func inOwnUserNetns(roleEnv, value string) string {
 // namespace's lo is down) unsandboxed, then under a layer granting it,
 // then under a second layer granting another port.
 func privilegedPortChild(spec string) string {
-	runtime.LockOSThread() // the domain is the thread's; the process exits after
+	fixture.LockThread() // the domain is the thread's; the process exits after
 	var typ, proto, ceiling int
 	var bind, other landlock.AccessNet
 	if _, err := fmt.Sscanf(spec, "%d:%d:%d:%d:%d", &typ, &proto, &bind, &other, &ceiling); err != nil {

@@ -49,7 +49,7 @@ func attach(pid int) error {
 var ptraceBaseline = sync.OnceValue(func() error {
 	res := make(chan error)
 	go func() {
-		runtime.LockOSThread() // ptrace ties the tracee to this thread
+		fixture.LockThread() // ptrace ties the tracee to this thread
 		defer runtime.UnlockOSThread()
 		dir, err := os.MkdirTemp("", "llconform-ptrace-")
 		if err != nil {

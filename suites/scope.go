@@ -3,7 +3,6 @@ package suites
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -261,7 +260,7 @@ func init() {
 		kind, rest, _ := strings.Cut(arg, ":")
 		c, addr, _ := strings.Cut(rest, ":")
 		ceiling, _ := strconv.Atoi(c)
-		runtime.LockOSThread()                 // the socket belongs to its creator's domain
+		fixture.LockThread()                   // the socket belongs to its creator's domain
 		if p, ok := nestedPolicies[kind]; ok { // "none": no layer of its own
 			if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
 				return err

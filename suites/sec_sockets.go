@@ -3,7 +3,6 @@ package suites
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"unsafe"
 
 	"github.com/llconform/llconform/landlock"
@@ -48,7 +47,7 @@ func threadServer(p *landlock.Policy, t *check.T, addr string) (stop func(), err
 	ready := make(chan error)
 	done := make(chan struct{})
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread and its domain die with it
+		fixture.LockThread() // never unlocked: the thread and its domain die with it
 		if p != nil {
 			if err := t.Enforce(*p); err != nil {
 				ready <- err

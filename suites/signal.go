@@ -2,7 +2,6 @@ package suites
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"unsafe"
 
@@ -277,7 +276,7 @@ func startBlockingThread(sig unix.Signal) (*blockingThread, error) {
 	b := &blockingThread{take: make(chan chan string)}
 	ready := make(chan error)
 	go func() {
-		runtime.LockOSThread()
+		fixture.LockThread()
 		if err := blockOnThread(sig); err != nil {
 			ready <- err
 			return

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -172,7 +172,7 @@ func offDomain(f func()) {
 var tracefsThread = sync.OnceValue(func() chan<- func() {
 	c := make(chan func())
 	go func() {
-		runtime.LockOSThread() // never unlocked: this goroutine never ends
+		fixture.LockThread() // never unlocked: this goroutine never ends
 		for f := range c {
 			f()
 		}

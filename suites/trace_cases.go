@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -239,7 +238,7 @@ func inThrowawayThread(f func() string) (string, int) {
 	c := make(chan res)
 	go func() {
 		// Never unlocked: the thread ends with the goroutine.
-		runtime.LockOSThread()
+		fixture.LockThread()
 		c <- res{f(), unix.Gettid()}
 	}()
 	r := <-c

@@ -2,7 +2,6 @@ package suites
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
@@ -81,7 +80,7 @@ func startSibling() (on func(func() string) string, stop func()) {
 	res := make(chan string)
 	ready := make(chan struct{})
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		fixture.LockThread() // never unlocked: the thread dies with the goroutine
 		close(ready)
 		for f := range req {
 			res <- f()

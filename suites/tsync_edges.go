@@ -125,17 +125,6 @@ func stackToLimit(fd int) error {
 	return fmt.Errorf("no layer limit after 70 layers")
 }
 
-// onThread runs f on a new locked OS thread (started from a thread that
-// may hold a domain: it inherits it) and returns its result.
-func onThread(f func() string) string {
-	res := make(chan string)
-	go func() {
-		runtime.LockOSThread() // the thread dies with the goroutine
-		res <- f()
-	}()
-	return <-res
-}
-
 func tsyncCase(name string, want func(check.Env) string, run func(t *check.T) string) check.Case {
 	return check.Case{Area: "tsync", Name: name, Isolation: check.Process, Want: want, Run: run, Covers: []string{"§3.12", "net.2"}}
 }
@@ -215,7 +204,7 @@ func init() {
 					tidc := make(chan int)
 					done := make(chan string)
 					go func() {
-						runtime.LockOSThread()
+						fixture.LockThread()
 						tidc <- unix.Gettid()
 						buf := make([]byte, 1)
 						n, err := unix.Read(p[0], buf)
@@ -274,7 +263,7 @@ func init() {
 					wg.Add(1)
 					go func() { // SIGURG: the Go runtime's own, harmless signal
 						defer wg.Done()
-						runtime.LockOSThread()
+						fixture.LockThread()
 						for i := 0; !stopSig.Load() && i < maxSignals; i++ {
 							target := self
 							if i%2 == 1 {
@@ -416,7 +405,7 @@ func init() {
 							mainBefore, mainAfter, without, on(func() string { return writeF(t) }))
 					}
 					if unix.Gettid() == unix.Getpid() {
-						return onThread(run) // a new thread is never the leader
+						return fixture.OnOtherThread(run) // a new thread is never the leader
 					}
 					return run()
 				}),
@@ -446,7 +435,7 @@ func init() {
 					)
 					go func() { // the spawner: a new locked thread per sibling
 						defer close(finished)
-						runtime.LockOSThread()
+						fixture.LockThread()
 						for i := 0; i < max && !halt.Load(); i++ {
 							on, stop := startSibling()
 							threads, stops = append(threads, on), append(stops, stop)

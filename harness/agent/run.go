@@ -7,16 +7,15 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/internal/role"
-	"github.com/llconform/llconform/internal/sysmon"
 	"github.com/llconform/llconform/results"
 	"github.com/llconform/llconform/suites"
 	"github.com/llconform/llconform/suites/check"
+	"github.com/llconform/llconform/suites/fixture"
 )
 
 func priv(env check.Env) string {
@@ -37,7 +36,6 @@ func RunCase(c check.Case, env check.Env, timeout time.Duration) results.Case {
 		}
 	}
 	r.Expected = c.Want(env)
-	sysmon.Settle()
 	start := time.Now()
 	var o outcome
 	if c.Isolation == check.Process {
@@ -81,8 +79,7 @@ func runOnThread(c check.Case, env check.Env, timeout time.Duration, dir string)
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with us
-		sysmon.Normal()
+		fixture.LockThread() // never unlocked: the thread exits with us
 		defer func() {
 			if p := recover(); p != nil {
 				done <- outcome{Broken: fmt.Sprintf("panic: %v", p), Detail: t.Detail()}

@@ -16,8 +16,9 @@
 // a thread, inherits SCHED_IDLE. Cases must never run below the normal
 // class (a sibling thread at the normal class could starve them), so
 // Quiet only acts where every thread can be set back (RLIMIT_NICE allows
-// nice 0, which the VM agent grants its whole process tree), and Settle
-// and Normal set threads back before each case.
+// nice 0, which the VM agent grants its whole process tree), sets every
+// other thread back at the start, and Normal sets back each thread a case
+// runs on or reasons about (suites/fixture.LockThread) when it is locked.
 package sysmon
 
 import (
@@ -63,13 +64,19 @@ func Quiet() {
 	}
 	if setPolicy(first, schedIdle) == nil {
 		tid.Store(int32(first))
-		Settle()
+		settle()
+		// The runtime starts its template thread, which starts the
+		// threads of locked goroutines, at the first LockOSThread: now,
+		// from this thread at the normal class.
+		runtime.LockOSThread()
+		runtime.UnlockOSThread()
 	}
 }
 
-// Settle sets every thread of this process but sysmon that inherited
-// SCHED_IDLE back to SCHED_OTHER. It does nothing unless Quiet acted.
-func Settle() {
+// settle sets every thread of this process but sysmon that inherited
+// SCHED_IDLE back to SCHED_OTHER. It does nothing unless Quiet acted. It
+// reads /proc/self/task: about 0.4 ms under TCG, too much to do per case.
+func settle() {
 	if tid.Load() == 0 {
 		return
 	}

@@ -16,7 +16,7 @@ type report struct {
 	Pid           int   `json:"pid"`
 	Sysmon        int   `json:"sysmon"`         // the thread Quiet demoted
 	Idle          []int `json:"idle"`           // threads at SCHED_IDLE after Quiet
-	IdleAfterCase []int `json:"idle_after_set"` // after a thread inherited SCHED_IDLE and Settle ran
+	IdleAfterCase []int `json:"idle_after_set"` // after a thread inherited SCHED_IDLE and settle ran
 	NormalWorked  bool  `json:"normal_worked"`  // Normal set an inherited SCHED_IDLE thread back
 }
 
@@ -43,7 +43,7 @@ func helper() {
 	r.Pid, r.Sysmon = os.Getpid(), int(tid.Load())
 	r.Idle = idleThreads()
 	// A thread that inherited SCHED_IDLE (as one the runtime clones from
-	// sysmon would): Normal on it, then Settle for one left behind.
+	// sysmon would): Normal on it, then settle for one left behind.
 	done := make(chan bool)
 	go func() {
 		runtime.LockOSThread()
@@ -56,7 +56,7 @@ func helper() {
 		<-done
 	}()
 	<-done
-	Settle()
+	settle()
 	r.IdleAfterCase = idleThreads()
 	done <- true
 	json.NewEncoder(os.Stdout).Encode(r)
