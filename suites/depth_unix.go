@@ -2,7 +2,6 @@ package suites
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/llconform/llconform/landlock"
@@ -57,34 +56,11 @@ var unixTopologies = []unixTopology{{"outside", false}, {"same", true}, {"parent
 // domain) that adds the layer of kind ("none": none) and serves a socket
 // of typ at addr until stop.
 func typedChildServer(t *check.T, kind string, typ int, addr string) (stop func(), err error) {
-	return fixture.ServeInChild(fmt.Sprintf("typed-server:%s:%d:%d:%s", kind, t.Env.Ceiling, typ, addr))
-}
-
-func init() {
-	// arg is kind:ceiling:type:address.
-	fixture.ProbeActions["typed-server"] = func(arg string) error {
-		f := strings.SplitN(arg, ":", 4)
-		if len(f) != 4 {
-			return fmt.Errorf("bad typed-server argument %q", arg)
-		}
-		ceiling, _ := strconv.Atoi(f[1])
-		typ, _ := strconv.Atoi(f[2])
-		fixture.LockThread() // the socket belongs to its creator's domain
-		if p, ok := nestedPolicies[f[0]]; ok {
-			if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
-				return err
-			}
-		}
-		srv, err := fixture.UnixServer(f[3], typ)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(srv)
-		fmt.Println("ready")
-		var b [1]byte
-		unix.Read(0, b[:]) // until the parent closes stdin
-		return nil
+	var layer *landlock.Policy
+	if p, ok := nestedPolicies[kind]; ok {
+		layer = &p
 	}
+	return fixture.ServeUnixFromChild(t, layer, typ, addr)
 }
 
 // unixTopologyRun places the server, enforces pol on the case thread (as

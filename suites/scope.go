@@ -3,8 +3,6 @@ package suites
 import (
 	"fmt"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 
 	"github.com/llconform/llconform/landlock"
 	"github.com/llconform/llconform/suites/check"
@@ -254,30 +252,6 @@ var nestedPolicies = map[string]landlock.Policy{
 	"pathname": resolvePolicy(),
 }
 
-func init() {
-	// arg is kind:ceiling:address.
-	fixture.ProbeActions["nested-server"] = func(arg string) error {
-		kind, rest, _ := strings.Cut(arg, ":")
-		c, addr, _ := strings.Cut(rest, ":")
-		ceiling, _ := strconv.Atoi(c)
-		fixture.LockThread()                   // the socket belongs to its creator's domain
-		if p, ok := nestedPolicies[kind]; ok { // "none": no layer of its own
-			if _, err := p.Enforce(landlock.Config{Mode: landlock.BestEffort, Threads: landlock.CurrentThread, MaxABI: ceiling}); err != nil {
-				return err
-			}
-		}
-		srv, err := fixture.UnixServer(addr, unix.SOCK_STREAM)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(srv)
-		fmt.Println("ready")
-		var b [1]byte
-		unix.Read(0, b[:]) // until the parent closes stdin
-		return nil
-	}
-}
-
 // nestedServer enforces the kind's policy, starts a child that nests a
 // domain and serves at addr, and connects to it.
 func nestedServer(t *check.T, kind, addr string) string {
@@ -296,7 +270,7 @@ func nestedServer(t *check.T, kind, addr string) string {
 // domain now) that adds the layer of nest ("none": no layer) and serves a
 // stream socket at addr until stop.
 func childServer(t *check.T, nest, addr string) (stop func(), err error) {
-	return fixture.ServeInChild(fmt.Sprintf("nested-server:%s:%d:%s", nest, t.Env.Ceiling, addr))
+	return typedChildServer(t, nest, unix.SOCK_STREAM, addr)
 }
 
 func init() {

@@ -27,6 +27,9 @@ const (
 	SysLandlockCreate = unix.SYS_LANDLOCK_CREATE_RULESET
 	SysLandlockRestr  = unix.SYS_LANDLOCK_RESTRICT_SELF
 	SysExecve         = unix.SYS_EXECVE
+	SysSocket         = unix.SYS_SOCKET
+	SysBind           = unix.SYS_BIND
+	SysListen         = unix.SYS_LISTEN
 
 	// The calls that stand in on arm64 for the ones it lacks (open,
 	// fork, pause), and those of its hand-made programs: named on amd64
