@@ -79,11 +79,13 @@ func runBench(args []string) error {
 		round := targets[first:min(first+par, len(targets))]
 		n := first/par + 1
 		for _, ph := range phases {
-			// A round of a larger bench boots each kernel once, as the
-			// whole matrix would; a bench of one kernel on two cores
-			// boots its passes apart, as `llconform run` does.
+			// The kernels of the earlier rounds boot once, as the whole
+			// matrix boots all but its last; the last round's last kernels
+			// boot their passes apart where slots would stand idle, as
+			// the matrix's last kernels do (and one kernel on two cores,
+			// as `llconform run` does).
 			cfg := matrix.Config{Settings: ph.settings, Extra: ph.extra, Parallel: par, Timeout: 5 * time.Minute,
-				OutDir: filepath.Join(dir, ph.name, fmt.Sprintf("round%d", n)), Args: args, OneBoot: 2*len(targets) > par}
+				OutDir: filepath.Join(dir, ph.name, fmt.Sprintf("round%d", n)), Args: args, OneBoot: first+par < len(targets)}
 			fmt.Fprintf(os.Stderr, "bench: round %d of %d: %s of %d kernels...\n", n, (len(targets)+par-1)/par, ph.name, len(round))
 			run, err := matrix.Run(ctx, cfg, round)
 			if err != nil {

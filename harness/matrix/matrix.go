@@ -83,8 +83,8 @@ type Config struct {
 	Extra     map[arch.Arch][]vm.File
 	Args      []string // the command line, for the record
 	// OneBoot boots each kernel once even when VM slots are to spare
-	// (splitPasses): a bench that runs a larger matrix in rounds measures
-	// it as the whole matrix would run.
+	// (splitAt): a bench that runs a larger matrix in rounds boots the
+	// kernels of its earlier rounds as the whole matrix would.
 	OneBoot  bool
 	Progress Progress // live progress, optional
 }
@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "console"), 0o755); err != nil {
 		return nil, err
 	}
-	b := &booter{cfg: cfg, arch: map[arch.Arch]archBoot{}, split: !cfg.OneBoot && splitPasses(cfg.Settings, len(targets), cfg.Parallel)}
+	b := &booter{cfg: cfg, arch: map[arch.Arch]archBoot{}}
 	if slices.ContainsFunc(targets, func(t Target) bool { return len(t.Modules) > 0 }) {
 		scratch, err := vm.ScratchDir()
 		if err != nil {
@@ -139,13 +139,22 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 	out := make([]results.KernelRun, len(targets))
 	sem := make(chan struct{}, cfg.Parallel)
 	var wg sync.WaitGroup
+	take := func() { sem <- struct{}{} }
 	for i, t := range targets {
-		sem <- struct{}{} // taken here, so that kernels start in catalog order
+		take() // here, so that kernels start in catalog order
 		wg.Add(1)
 		go func(i int, t Target) {
 			defer wg.Done()
+			if !cfg.OneBoot && splitAt(cfg.Settings, i, len(targets), cfg.Parallel) {
+				out[i] = b.kernel(t, func() results.KernelRun {
+					return b.twoPasses(ctx, t, logs[i], take, func() { <-sem })
+				})
+				return
+			}
 			defer func() { <-sem }()
-			out[i] = b.kernel(ctx, t, logs[i])
+			out[i] = b.kernel(t, func() results.KernelRun {
+				return b.boots(ctx, t, logs[i], b.arch[t.Architecture()].guestArgs, b.cfg.Progress)
+			})
 		}(i, t)
 	}
 	wg.Wait()
@@ -162,7 +171,7 @@ func Run(ctx context.Context, cfg Config, targets []Target) (*results.Run, error
 type archBoot struct {
 	guestArgs string // the agent's settings, with this architecture's result port
 	// rootArgs and unprivArgs are guestArgs for a kernel whose two passes
-	// boot in two VMs at once (booter.split).
+	// boot in two VMs (splitAt).
 	rootArgs, unprivArgs string
 	initramfs            string
 	accel                string
@@ -218,7 +227,6 @@ func consoleNames(targets []Target) []string {
 
 type booter struct {
 	cfg     Config
-	split   bool // each kernel's two passes boot in two VMs at once
 	arch    map[arch.Arch]archBoot
 	scratch string // the run's per-kernel images (with modules)
 }
@@ -242,17 +250,13 @@ func (b *booter) initramfsOf(t Target, log string) (string, error) {
 	return path, vm.WithFiles(base, path, files...)
 }
 
-// kernel runs one target: a boot, and one retry when it broke. A boot
+// kernel runs one target with boot, which boots it once (boots) or its two
+// passes apart (twoPasses), each with one retry when it broke. A boot
 // that never started because the run was cancelled is no attempt: a
 // kernel without attempts is "not run"; one whose retry never started is
 // "interrupted", with the cases of its first attempt.
-func (b *booter) kernel(ctx context.Context, t Target, log string) results.KernelRun {
-	var kr results.KernelRun
-	if b.split {
-		kr = b.twoPasses(ctx, t, log)
-	} else {
-		kr = b.boots(ctx, t, log, b.arch[t.Architecture()].guestArgs, b.cfg.Progress)
-	}
+func (b *booter) kernel(t Target, boot func() results.KernelRun) results.KernelRun {
+	kr := boot()
 	if kr.Status == results.StatusNotRun || len(kr.Attempts) == 0 && kr.Status == results.StatusBroken {
 		b.cfg.Progress(Event{Kernel: t.Key(), State: State(kr.Status)})
 		return kr

@@ -3,45 +3,58 @@ package matrix
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/llconform/llconform/harness/agent/protocol"
 	"github.com/llconform/llconform/results"
 )
 
 // A kernel's root and unprivileged passes are independent: the agent runs
-// the second in a child process of its own. When there are fewer kernels
-// than VMs may run at once, each kernel's two passes boot in two VMs at
-// once, so one kernel (a developer's own) takes the cores that would
-// otherwise stand idle. Its verdicts are the same: each VM boots the same
-// kernel and agent and runs the same selected cases; only the pass each
-// runs differs. A matrix of more kernels than VMs gains nothing from it
-// (every core is busy) and pays a second boot per kernel, so it does not.
+// the second in a child process of its own. When VM slots would otherwise
+// stand idle, a kernel's two passes boot in two VMs: a developer's own
+// kernel alone on two cores, and the last kernels of a matrix, which
+// start when no kernel is left to take the slots that the others free.
+// Its verdicts are the same: each VM boots the same kernel and agent and
+// runs the same selected cases; only the pass each runs differs. Earlier
+// in a matrix every slot is busy anyway, and a second boot per kernel
+// would only cost time, so those kernels boot once.
 
-// splitPasses reports whether the kernels' passes boot apart: a run of
-// both passes of the suites (the selftests have no passes), with at least
-// two VM slots for every kernel.
-func splitPasses(s protocol.Settings, kernels, parallel int) bool {
-	return !s.Noop && !s.Selftests && !s.NoUnpriv && !s.OnlyUnpriv && kernels > 0 && 2*kernels <= parallel
+// splitAt reports whether kernel i (0-based, in start order) of kernels
+// boots its passes apart: a run of both passes of the suites (the
+// selftests have no passes), on at least two slots, and i among the last
+// parallel/2 kernels (every kernel when each can have two slots).
+func splitAt(s protocol.Settings, i, kernels, parallel int) bool {
+	twoPasses := !s.Noop && !s.Selftests && !s.NoUnpriv && !s.OnlyUnpriv
+	return twoPasses && parallel >= 2 && i < kernels && kernels-i <= parallel/2
 }
 
-// twoPasses boots the root pass and the unprivileged pass of t at once and
-// joins them into one kernel's run.
-func (b *booter) twoPasses(ctx context.Context, t Target, log string) results.KernelRun {
+// twoPasses boots the root pass of t in the VM slot the kernel was started
+// in, which it frees when it ends, and the unprivileged pass in the next
+// slot that frees (take and free act on the run's slots), and joins them
+// into one kernel's run, whose wall is from the first boot to the last
+// power-off.
+func (b *booter) twoPasses(ctx context.Context, t Target, log string, take, free func()) results.KernelRun {
 	ab := b.arch[t.Architecture()]
 	agg := &passProgress{kernel: t.Key(), progress: b.cfg.Progress, parts: map[string]Event{}}
+	start := time.Now()
 	var root, unpriv results.KernelRun
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		defer free()
 		root = b.boots(ctx, t, log+".root", ab.rootArgs, agg.of("root"))
 	}()
 	go func() {
 		defer wg.Done()
+		take()
+		defer free()
 		unpriv = b.boots(ctx, t, log+".unpriv", ab.unprivArgs, agg.of("unpriv"))
 	}()
 	wg.Wait()
-	return joinPasses(root, unpriv)
+	kr := joinPasses(root, unpriv)
+	kr.Timings.WallMS = max(kr.Timings.WallMS, time.Since(start).Milliseconds())
+	return kr
 }
 
 // joinPasses is one kernel's run from the runs of its two passes: the root

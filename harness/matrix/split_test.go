@@ -3,20 +3,53 @@ package matrix
 import (
 	"testing"
 
+	"context"
+
 	"github.com/llconform/llconform/harness/agent/protocol"
+	"github.com/llconform/llconform/internal/fakeqemu"
 	"github.com/llconform/llconform/results"
 	"gotest.tools/v3/assert"
 )
 
-func TestSplitPassesOnlyWithASlotForEachPass(t *testing.T) {
+func TestSplitOnlyTheKernelsThatWouldLeaveSlotsIdle(t *testing.T) {
 	both := protocol.Settings{}
-	assert.Assert(t, splitPasses(both, 1, 2))
-	assert.Assert(t, splitPasses(both, 2, 4))
-	assert.Assert(t, !splitPasses(both, 2, 2), "a matrix that fills the slots boots each kernel once")
-	assert.Assert(t, !splitPasses(both, 1, 1))
-	assert.Assert(t, !splitPasses(protocol.Settings{NoUnpriv: true}, 1, 2), "one pass: nothing to split")
-	assert.Assert(t, !splitPasses(protocol.Settings{Noop: true}, 1, 2))
-	assert.Assert(t, !splitPasses(protocol.Settings{Selftests: true}, 1, 2), "the selftests run as root only")
+	assert.Assert(t, splitAt(both, 0, 1, 2), "one kernel on two slots")
+	assert.Assert(t, splitAt(both, 0, 2, 4) && splitAt(both, 1, 2, 4))
+	assert.Assert(t, !splitAt(both, 0, 2, 2), "a kernel with another still to start boots once")
+	assert.Assert(t, splitAt(both, 1, 2, 2), "the last kernel takes the slot the first frees")
+	assert.Assert(t, !splitAt(both, 7, 9, 2) && splitAt(both, 8, 9, 2))
+	assert.Assert(t, !splitAt(both, 6, 9, 4) && splitAt(both, 7, 9, 4) && splitAt(both, 8, 9, 4))
+	assert.Assert(t, !splitAt(both, 0, 1, 1), "one slot")
+	assert.Assert(t, !splitAt(protocol.Settings{NoUnpriv: true}, 0, 1, 2), "one pass: nothing to split")
+	assert.Assert(t, !splitAt(protocol.Settings{Noop: true}, 0, 1, 2))
+	assert.Assert(t, !splitAt(protocol.Settings{Selftests: true}, 0, 1, 2), "the selftests run as root only")
+}
+
+// On two slots the last of three kernels boots its passes apart, the
+// unprivileged one in the slot the second kernel frees; the others boot
+// once. OneBoot boots every kernel once.
+func TestRunSplitsTheLastKernelOnly(t *testing.T) {
+	for _, oneBoot := range []bool{false, true} {
+		cfg := faultConfig(t)
+		cfg.Parallel, cfg.OneBoot = 2, oneBoot
+		ks := []Target{target(t, "a", fakeqemu.Complete), target(t, "b", fakeqemu.Complete), target(t, "c", fakeqemu.Complete)}
+		run, err := Run(context.Background(), cfg, ks)
+		assert.NilError(t, err)
+		for i, k := range run.Kernels {
+			boots := 1
+			if i == 2 && !oneBoot {
+				boots = 2
+			}
+			assert.Equal(t, fakeqemu.Boots(t, ks[i].Image), boots, "kernel %s, OneBoot %v", k.Name, oneBoot)
+			assert.Equal(t, len(k.Attempts), boots)
+			assert.Equal(t, k.Status, results.StatusComplete, k.Reason)
+		}
+		if !oneBoot {
+			last := run.Kernels[2]
+			assert.DeepEqual(t, []string{last.Attempts[0].Pass, last.Attempts[1].Pass}, []string{"root", "unpriv"})
+			assert.Equal(t, len(last.Cases), 2*fakeqemu.Cases, "both passes' records")
+		}
+	}
 }
 
 func pass(name string, verdict results.Verdict) results.Case {
