@@ -1,7 +1,6 @@
 package tinyasm
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"runtime"
@@ -255,7 +254,7 @@ func (p *Program) a64Program() []byte {
 // alignment that also suits kernels with 64 KiB pages.
 func a64ELF(code []byte) []byte {
 	b := tinyELF(code)
-	binary.LittleEndian.PutUint16(b[18:], uint16(elf.EM_AARCH64))
+	binary.LittleEndian.PutUint16(b[18:], 0xb7)       // EM_AARCH64: no debug/elf (its decompressors' inits) in the agent
 	binary.LittleEndian.PutUint64(b[64+48:], 0x10000) // p_align
 	return b
 }
