@@ -10,7 +10,7 @@
 // about 82,000 context switches in all. With sysmon at SCHED_IDLE it runs
 // only when the CPU would otherwise idle (which is when a case hangs in a
 // system call and its timeout must fire): 41,000 switches, and the pass
-// used 26 % less CPU.
+// used 22-26 % less CPU (three pairs of runs).
 //
 // A thread the runtime clones from sysmon, and a process forked from such
 // a thread, inherits SCHED_IDLE. Cases must never run below the normal
