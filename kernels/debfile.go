@@ -98,6 +98,20 @@ func fileHash(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// OpenDebFiles opens the .deb at path and reads its payload as DebFiles
+// does (its errors name the file); closeDeb closes the file.
+func OpenDebFiles(path string) (t *tar.Reader, closeDeb func() error, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t, err = DebFiles(f); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, f.Close, nil
+}
+
 // DebFiles reads the payload (data.tar.*) of a .deb as a tar stream.
 func DebFiles(deb io.Reader) (*tar.Reader, error) {
 	data, name, err := arMember(deb, "data.tar")

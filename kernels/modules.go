@@ -204,15 +204,11 @@ type moduleFileData struct {
 // moduleFiles returns the module files of a package by the name the
 // kernel uses (the file name with - read as _).
 func moduleFiles(debPath string) (map[string]moduleFileData, error) {
-	fh, err := os.Open(debPath)
+	t, closeDeb, err := OpenDebFiles(debPath)
 	if err != nil {
 		return nil, err
 	}
-	defer fh.Close()
-	t, err := DebFiles(fh)
-	if err != nil {
-		return nil, err
-	}
+	defer closeDeb()
 	out := map[string]moduleFileData{}
 	for {
 		h, err := t.Next()

@@ -65,15 +65,11 @@ func OwnConfig(path string) (data []byte, source string, err error) {
 		}
 		return nil, "", nil
 	}
-	f, err := os.Open(path)
+	t, closeDeb, err := OpenDebFiles(path)
 	if err != nil {
 		return nil, "", err
 	}
-	defer f.Close()
-	t, err := DebFiles(f)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
+	defer closeDeb()
 	for {
 		h, err := t.Next()
 		if err == io.EOF {

@@ -103,15 +103,11 @@ var wanted = regexp.MustCompile(`^[^/]+/(samples/landlock/sandboxer\.c|include/u
 // linux-source .deb (a source tarball inside the package's payload) and
 // compiles it with gcc (the compiler cc) -static.
 func build(ctx context.Context, gcc, debPath string) ([]byte, error) {
-	deb, err := os.Open(debPath)
+	payload, closeDeb, err := kernels.OpenDebFiles(debPath)
 	if err != nil {
 		return nil, err
 	}
-	defer deb.Close()
-	payload, err := kernels.DebFiles(deb)
-	if err != nil {
-		return nil, err
-	}
+	defer closeDeb()
 	files, err := sourceFiles(payload)
 	if err != nil {
 		return nil, err

@@ -132,15 +132,11 @@ func busybox(ctx context.Context, tc toolchain) ([]byte, error) {
 	if len(debs) != 1 {
 		return nil, fmt.Errorf("apt-get download %s left %d packages", pkg, len(debs))
 	}
-	deb, err := os.Open(debs[0])
+	payload, closeDeb, err := kernels.OpenDebFiles(debs[0])
 	if err != nil {
 		return nil, err
 	}
-	defer deb.Close()
-	payload, err := kernels.DebFiles(deb)
-	if err != nil {
-		return nil, err
-	}
+	defer closeDeb()
 	for {
 		h, err := payload.Next()
 		if err == io.EOF {
@@ -197,15 +193,11 @@ var wanted = regexp.MustCompile(`^[^/]+/(tools/testing/selftests/(kselftest[^/]*
 // payload into dst: the selftests under selftests/, the UAPI headers
 // prepared as `make headers_install` does under usr/include/linux.
 func unpack(debPath, dst string) error {
-	deb, err := os.Open(debPath)
+	payload, closeDeb, err := kernels.OpenDebFiles(debPath)
 	if err != nil {
 		return err
 	}
-	defer deb.Close()
-	payload, err := kernels.DebFiles(deb)
-	if err != nil {
-		return err
-	}
+	defer closeDeb()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
