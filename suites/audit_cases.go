@@ -47,12 +47,10 @@ func enforceLayer(t *check.T, l rawLayer) string {
 	}
 	defer unix.Close(fd)
 	for _, p := range l.quietOn {
-		d, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return check.SetupFailed(err)
+		openErr, err := fixture.AddPathOf(fd, 0, p, unix.LANDLOCK_ADD_RULE_QUIET)
+		if openErr != nil {
+			return check.SetupFailed(openErr)
 		}
-		err = fixture.AddPath(fd, 0, d, unix.LANDLOCK_ADD_RULE_QUIET)
-		unix.Close(d)
 		if err != nil {
 			return "quiet rule: " + check.Outcome(err)
 		}

@@ -257,12 +257,10 @@ func init() {
 				}
 				e := enforceAttr(t, fixture.Attr(48, handled, 0, 0, handled), 0, func(fd int) error {
 					for _, q := range quiet {
-						p, err := unix.Open(q, unix.O_PATH|unix.O_CLOEXEC, 0)
-						if err != nil {
-							return err
+						openErr, err := fixture.AddPathOf(fd, 0, q, unix.LANDLOCK_ADD_RULE_QUIET)
+						if openErr != nil {
+							return openErr
 						}
-						err = fixture.AddPath(fd, 0, p, unix.LANDLOCK_ADD_RULE_QUIET)
-						unix.Close(p)
 						if err != nil {
 							return err
 						}

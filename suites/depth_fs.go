@@ -27,12 +27,10 @@ import (
 // each through its own O_PATH descriptor, and names the first failure.
 func pathRules(t *check.T, rs int, rules ...fixture.Rule) string {
 	for _, r := range rules {
-		fd, err := unix.Open(t.Abs(r.Path), unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return check.SetupFailedf("open %s: %s", r.Path, check.Outcome(err))
+		openErr, err := fixture.AddPathOf(rs, uint64(r.Access), t.Abs(r.Path), 0)
+		if openErr != nil {
+			return check.SetupFailedf("open %s: %s", r.Path, check.Outcome(openErr))
 		}
-		err = fixture.AddPath(rs, uint64(r.Access), fd, 0)
-		unix.Close(fd)
 		if err != nil {
 			return "add_rule " + r.Path + ": " + check.Outcome(err)
 		}

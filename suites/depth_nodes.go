@@ -358,12 +358,10 @@ func releaseRun(t *check.T, s tagFS, umount bool) string {
 	}
 	const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
 	return fixture.WithRuleset(fixture.Attr(8, rd), func(rs int) string {
-		d, err := unix.Open(t.Path("p/m"), unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return check.SetupFailed(err)
+		openErr, err := fixture.AddPathOf(rs, rd, t.Path("p/m"), 0)
+		if openErr != nil {
+			return check.SetupFailed(openErr)
 		}
-		err = fixture.AddPath(rs, rd, d, 0)
-		unix.Close(d)
 		if err != nil {
 			return "add_rule: " + check.Outcome(err)
 		}

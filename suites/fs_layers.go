@@ -79,12 +79,11 @@ func init() {
 			layerCase("same_ruleset_twice", check.Sys(func(check.Env) string { return "a=ok b=EACCES" }), func(t *check.T) string {
 				t.Files("a/f", "b/f")
 				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(rs int) string {
-					d, err := unix.Open(t.Path("a"), unix.O_PATH|unix.O_CLOEXEC, 0)
-					if err != nil {
-						return check.SetupFailed(err)
+					openErr, err := fixture.AddPathOf(rs, fsRead, t.Path("a"), 0)
+					if openErr != nil {
+						return check.SetupFailed(openErr)
 					}
-					defer unix.Close(d)
-					if err := fixture.AddPath(rs, fsRead, d, 0); err != nil {
+					if err != nil {
 						return "add_rule: " + check.Outcome(err)
 					}
 					for i := 0; i < 2; i++ {

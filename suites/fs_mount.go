@@ -274,12 +274,11 @@ func init() {
 					return check.SetupFailed(err)
 				}
 				return fixture.WithRuleset(fixture.Attr(8, fsRead), func(rs int) string {
-					d, err := unix.Open(t.Path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
-					if err != nil {
-						return check.SetupFailed(err)
+					openErr, err := fixture.AddPathOf(rs, fsRead, t.Path("m"), 0)
+					if openErr != nil {
+						return check.SetupFailed(openErr)
 					}
-					defer unix.Close(d)
-					if err := fixture.AddPath(rs, fsRead, d, 0); err != nil {
+					if err != nil {
 						return "add_rule: " + check.Outcome(err)
 					}
 					if err := mountTmpfs(t, "m"); err != nil {
@@ -303,12 +302,10 @@ func init() {
 				}
 				const rd = uint64(unix.LANDLOCK_ACCESS_FS_READ_DIR)
 				return fixture.WithRuleset(fixture.Attr(8, rd), func(rs int) string {
-					d, err := unix.Open(t.Path("m"), unix.O_PATH|unix.O_CLOEXEC, 0)
-					if err != nil {
-						return check.SetupFailed(err)
+					openErr, err := fixture.AddPathOf(rs, rd, t.Path("m"), 0)
+					if openErr != nil {
+						return check.SetupFailed(openErr)
 					}
-					err = fixture.AddPath(rs, rd, d, 0)
-					unix.Close(d)
 					if err != nil {
 						return "add_rule: " + check.Outcome(err)
 					}

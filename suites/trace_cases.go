@@ -213,12 +213,10 @@ func enforceAttr(t *check.T, b []byte, flags uint32, rules func(fd int) error) s
 func pathRule(access uint64, paths ...string) func(fd int) error {
 	return func(fd int) error {
 		for _, p := range paths {
-			d, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return err
+			openErr, err := fixture.AddPathOf(fd, access, p, 0)
+			if openErr != nil {
+				return openErr
 			}
-			err = fixture.AddPath(fd, access, d, 0)
-			unix.Close(d)
 			if err != nil {
 				return err
 			}
