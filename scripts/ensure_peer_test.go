@@ -2,7 +2,6 @@ package scripts
 
 import (
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -56,19 +55,14 @@ func TestEnsurePeer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, log := peerBin(t, tc.uid, tc.foreign, tc.installed, tc.compilers)
-			cmd := exec.Command("/bin/bash", append([]string{"ensure-peer.sh"}, tc.args...)...)
-			cmd.Env = []string{"PATH=" + bin}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			err := cmd.Run()
+			stderr, logged, err := runScript(t, bin, log, nil, "ensure-peer.sh", tc.args...)
 			if tc.wantErr {
 				assert.ErrorContains(t, err, "exit status 1")
 			} else {
-				assert.NilError(t, err, stderr.String())
+				assert.NilError(t, err, stderr)
 			}
-			got, _ := os.ReadFile(log)
-			assert.Equal(t, string(got), tc.wantLog)
-			assert.Assert(t, strings.Contains(stderr.String(), tc.wantStderr), stderr.String())
+			assert.Equal(t, logged, tc.wantLog)
+			assert.Assert(t, strings.Contains(stderr, tc.wantStderr), stderr)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package scripts
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,22 +71,17 @@ func TestEnsureQEMU(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, log := fakeBin(t, tc.uid, tc.sudo, tc.password, tc.qemu)
-			cmd := exec.Command("/bin/bash", "ensure-qemu.sh")
-			cmd.Env = []string{"PATH=" + bin, "LLCONFORM_KEYRING=" + tc.keyring}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			err := cmd.Run()
+			stderr, logged, err := runScript(t, bin, log, []string{"LLCONFORM_KEYRING=" + tc.keyring}, "ensure-qemu.sh")
 			if tc.wantErr {
 				assert.ErrorContains(t, err, "exit status 1")
 			} else {
-				assert.NilError(t, err, stderr.String())
+				assert.NilError(t, err, stderr)
 			}
-			got, _ := os.ReadFile(log)
-			assert.Equal(t, string(got), tc.wantLog)
+			assert.Equal(t, logged, tc.wantLog)
 			if tc.wantStderr == "" {
-				assert.Equal(t, stderr.String(), "")
+				assert.Equal(t, stderr, "")
 			} else {
-				assert.Assert(t, strings.Contains(stderr.String(), tc.wantStderr), stderr.String())
+				assert.Assert(t, strings.Contains(stderr, tc.wantStderr), stderr)
 			}
 		})
 	}
@@ -120,19 +114,14 @@ func TestEnsureQEMUPerArchitecture(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, log := fakeBin(t, "0", false, false, false, tc.qemus...)
-			cmd := exec.Command("/bin/bash", append([]string{"ensure-qemu.sh"}, tc.args...)...)
-			cmd.Env = append([]string{"PATH=" + bin, "LLCONFORM_KEYRING=" + present}, tc.env...)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			err := cmd.Run()
+			stderr, logged, err := runScript(t, bin, log, append([]string{"LLCONFORM_KEYRING=" + present}, tc.env...), "ensure-qemu.sh", tc.args...)
 			if tc.wantStatus != "" {
 				assert.ErrorContains(t, err, tc.wantStatus)
 			} else {
-				assert.NilError(t, err, stderr.String())
+				assert.NilError(t, err, stderr)
 			}
-			got, _ := os.ReadFile(log)
-			assert.Equal(t, string(got), tc.wantLog)
-			assert.Assert(t, strings.Contains(stderr.String(), tc.wantStderr), stderr.String())
+			assert.Equal(t, logged, tc.wantLog)
+			assert.Assert(t, strings.Contains(stderr, tc.wantStderr), stderr)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -35,4 +36,18 @@ func (s *standIns) real(names ...string) {
 		assert.NilError(s.t, err)
 		assert.NilError(s.t, os.Symlink(path, filepath.Join(s.bin, p)))
 	}
+}
+
+// runScript runs script (in this directory) with args under bash, with
+// PATH=bin and env, and returns its standard error, what
+// the stand-ins logged and its error.
+func runScript(t *testing.T, bin, log string, env []string, script string, args ...string) (stderr, logged string, err error) {
+	t.Helper()
+	cmd := exec.Command("/bin/bash", append([]string{script}, args...)...)
+	cmd.Env = append([]string{"PATH=" + bin}, env...)
+	var e strings.Builder
+	cmd.Stderr = &e
+	err = cmd.Run()
+	got, _ := os.ReadFile(log)
+	return e.String(), string(got), err
 }
