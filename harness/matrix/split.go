@@ -98,7 +98,7 @@ var statusRank = map[results.Status]int{
 }
 
 // passProgress shows the two passes of a kernel as one kernel's progress:
-// the counts of both, booting until both run.
+// the counts of both, booting until one of them runs.
 type passProgress struct {
 	mu       sync.Mutex
 	kernel   string
@@ -111,10 +111,15 @@ func (p *passProgress) of(part string) Progress {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.parts[part] = ev
-		sum := Event{Kernel: p.kernel, State: StateRunning}
+		// Booting until a pass runs: the second pass of a matrix's last
+		// kernel boots while the first has long been running.
+		sum := Event{Kernel: p.kernel, State: StateBooting}
 		for _, e := range p.parts {
-			if e.State == StateBooting {
-				sum.State, sum.Attempt = StateBooting, max(sum.Attempt, e.Attempt)
+			switch e.State {
+			case StateRunning:
+				sum.State = StateRunning
+			case StateBooting:
+				sum.Attempt = max(sum.Attempt, e.Attempt)
 			}
 			sum.Done += e.Done
 			sum.Total += e.Total

@@ -104,3 +104,23 @@ func TestJoinPassesKeepsTheWorseStatus(t *testing.T) {
 	assert.Equal(t, k.Env.ABI, 11)
 	assert.Equal(t, k.Status, results.StatusBroken)
 }
+
+// A kernel whose first pass runs while its second boots is running, with
+// the first pass's counts: the printer then writes no line per case.
+func TestPassProgressRunsOnceAPassRuns(t *testing.T) {
+	var got []Event
+	agg := &passProgress{kernel: "7.3/amd64", progress: func(e Event) { got = append(got, e) }, parts: map[string]Event{}}
+	root, unpriv := agg.of("root"), agg.of("unpriv")
+	root(Event{State: StateBooting, Attempt: 1})
+	root(Event{State: StateRunning, Done: 5, Total: 10, Pass: 5})
+	unpriv(Event{State: StateBooting, Attempt: 1})
+	root(Event{State: StateRunning, Done: 6, Total: 10, Pass: 6})
+	unpriv(Event{State: StateRunning, Done: 0, Total: 10})
+	states := []State{}
+	for _, e := range got {
+		states = append(states, e.State)
+	}
+	assert.DeepEqual(t, states, []State{StateBooting, StateRunning, StateRunning, StateRunning, StateRunning})
+	assert.DeepEqual(t, got[len(got)-1], Event{Kernel: "7.3/amd64", State: StateRunning, Attempt: 0, Done: 6, Total: 20, Pass: 6})
+	assert.Equal(t, got[2].Attempt, 1, "the booting pass's attempt")
+}
